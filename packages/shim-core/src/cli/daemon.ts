@@ -1,0 +1,51 @@
+import { unlinkSync } from "node:fs";
+import { Task } from "../gen/containerd/task/v2/shim_pb.ts";
+import type { Engine } from "../engine.ts";
+import { EventPublisher } from "../events/publisher.ts";
+import { fdLogger } from "../log.ts";
+import { TtrpcServer } from "../ttrpc/server.ts";
+import { TaskService } from "../task/service.ts";
+import { defaultRuncRoot } from "./delete.ts";
+import type { ShimFlags } from "./flags.ts";
+
+/**
+ * The long-lived shim: serves the Task API on the socket `start` bound (fd 3) until Shutdown finds
+ * no container left. Its stderr is the first container's `log` FIFO, which containerd copies into
+ * its own log.
+ */
+export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
+  const log = fdLogger(2, flags.debug ? "debug" : "info", { runtime: `io.containerd.${engine.name}.v1`, namespace: flags.namespace, pid: process.pid });
+  const events = new EventPublisher({ ttrpcAddress: process.env.TTRPC_ADDRESS ?? "", namespace: flags.namespace, log: (m) => log.warn(m) });
+  const server = new TtrpcServer({ log: (m) => log.warn(m) });
+  let stopping = false;
+  const service = new TaskService({
+    engine,
+    namespace: flags.namespace,
+    defaultRuncRoot: defaultRuncRoot(engine.name, flags.namespace),
+    events,
+    log,
+    onShutdown: () => {
+      if (stopping) return;
+      stopping = true;
+      // Answer the Shutdown first; then deliver pending events and go.
+      setTimeout(async () => {
+        await events.flush(3000).catch(() => {});
+        await server.close();
+        try {
+          unlinkSync(flags.socket);
+        } catch {
+          // already gone
+        }
+        log.info("shim exiting");
+        process.exit(0);
+      }, 20);
+    },
+  });
+  for (const name of ["containerd.task.v2.Task", "containerd.task.v3.Task"]) server.registerService(name, Task, service);
+  // A client's mistake must never take down the containers this daemon serves.
+  process.on("uncaughtException", (err) => log.error("uncaught exception", { error: err.stack ?? err.message }));
+  process.on("unhandledRejection", (err) => log.error("unhandled rejection", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+  for (const sig of ["SIGINT", "SIGHUP", "SIGTERM"] as const) process.on(sig, () => log.info(`ignoring ${sig}`));
+  await server.listenFd(3);
+  log.info("serving", { engine: engine.version, socket: flags.socket });
+}

@@ -1,0 +1,28 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { DeleteResponseSchema } from "../gen/containerd/task/v2/shim_pb.ts";
+import { unmountAll } from "../oci/mount.ts";
+import { Runc } from "../runc/runc.ts";
+import { bundleFiles, readShimState } from "../task/container.ts";
+import type { ShimFlags } from "./flags.ts";
+
+/** runc's state root for our containers when the runtime options name none. */
+export const defaultRuncRoot = (engine: string, namespace: string) => `/run/containerd/${engine}/${namespace}`;
+
+/**
+ * `delete`: containerd's cleanup after the daemon is gone (normally, or because it died). Kills and
+ * removes whatever runc still has for this id and unmounts the rootfs — this container only, never
+ * the shared daemon — then prints a DeleteResponse. containerd allows it 5 s.
+ */
+export async function deleteAction(flags: ShimFlags, engine: string): Promise<Uint8Array> {
+  const bundle = flags.bundle || process.cwd();
+  const state = await readShimState(bundle);
+  const runc = new Runc(state?.runc ?? { binary: "runc", root: defaultRuncRoot(engine, flags.namespace), systemdCgroup: false });
+  await runc.kill(flags.id, 9, true).catch(() => {});
+  await runc.delete(flags.id);
+  await unmountAll(join(bundle, "rootfs"));
+  const pid = Number.parseInt(await readFile(join(bundle, bundleFiles.initPid), "utf8").catch(() => "0"), 10) || 0;
+  return toBinary(DeleteResponseSchema, create(DeleteResponseSchema, { pid, exitStatus: 137, exitedAt: timestampNow() }));
+}

@@ -1,0 +1,39 @@
+/**
+ * The one interface a Wasm engine implements. The shim (containerd plumbing, runc, lifecycle) calls
+ * `validate` on the host at Create; the runner calls `run` inside the container, in a worker thread,
+ * with the container's root as the guest's `/`.
+ */
+export interface Engine {
+  /** The X of containerd-shim-X-v1 and io.containerd.X.v1. */
+  readonly name: string;
+  /** The engine and its version, for `-v` and logs. */
+  readonly version: string;
+  /** Rejects, with a message a user can act on, a module this engine cannot run. Runs on the host at Create. */
+  validate?(module: Uint8Array<ArrayBuffer>, path: string): Promise<void>;
+  /** Runs the guest to completion and returns its exit code. Traps throw. */
+  run(ctx: RunContext): Promise<number>;
+}
+
+export interface RunContext {
+  /** The module's path inside the container. */
+  path: string;
+  module: Uint8Array<ArrayBuffer>;
+  /** argv, with argv[0] as the image gives it. */
+  args: string[];
+  env: Record<string, string>;
+  /** The process's working directory inside the container. */
+  cwd: string;
+  /** Host fds for the guest's stdio (the container's own 0, 1, 2). */
+  stdin: number;
+  stdout: number;
+  stderr: number;
+}
+
+/** The default Create-time check: the module must at least compile. */
+export async function compileCheck(module: Uint8Array<ArrayBuffer>, path: string): Promise<void> {
+  try {
+    await WebAssembly.compile(module);
+  } catch (err) {
+    throw new Error(`${path} is not a valid WebAssembly module: ${(err as Error).message}`);
+  }
+}

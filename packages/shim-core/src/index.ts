@@ -1,0 +1,3 @@
+export { runShim } from "./cli/main.ts";
+export { compileCheck, type Engine, type RunContext } from "./engine.ts";
+export { ShimError, Code } from "./errors.ts";

@@ -1,0 +1,106 @@
+import { open, lstat, readlink } from "node:fs/promises";
+import { posix } from "node:path";
+import { invalidArgument, notFound } from "../errors.ts";
+import { envRecord, type Spec } from "./spec.ts";
+
+export type EntrypointKind = "wasm" | "native";
+
+export interface Entrypoint {
+  kind: EntrypointKind;
+  /** Absolute path as the container sees it. */
+  path: string;
+  /** The same file on the host. */
+  hostPath: string;
+}
+
+const MAX_SYMLINKS = 40;
+
+/**
+ * Resolves a path inside `root` the way the kernel would after chroot: symlinks, absolute or
+ * relative, never leave the root. Returns the container path of the final file.
+ */
+async function resolveInRoot(root: string, path: string): Promise<string | undefined> {
+  let pending = path.split("/").filter(Boolean);
+  let resolved: string[] = [];
+  for (let hops = 0; pending.length > 0; ) {
+    const part = pending.shift()!;
+    if (part === ".") continue;
+    if (part === "..") {
+      resolved.pop();
+      continue;
+    }
+    const candidate = "/" + [...resolved, part].join("/");
+    let stat;
+    try {
+      stat = await lstat(root + candidate);
+    } catch {
+      return undefined;
+    }
+    if (!stat.isSymbolicLink()) {
+      resolved.push(part);
+      continue;
+    }
+    if (++hops > MAX_SYMLINKS) return undefined;
+    const target = await readlink(root + candidate);
+    if (target.startsWith("/")) resolved = [];
+    pending = [...target.split("/").filter(Boolean), ...pending];
+  }
+  return "/" + resolved.join("/");
+}
+
+async function isRegularFile(root: string, path: string): Promise<boolean> {
+  try {
+    return (await lstat(root + path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** args[0] as execvp would find it inside the container: a path if it has a slash, else $PATH. */
+async function locate(root: string, spec: Spec, arg0: string): Promise<string | undefined> {
+  const cwd = spec.process?.cwd ?? "/";
+  const candidates = arg0.includes("/")
+    ? [posix.resolve(cwd, arg0)]
+    : (envRecord(spec.process?.env).PATH ?? "/usr/local/bin:/usr/bin:/bin").split(":").map((dir) => posix.resolve(cwd, dir || ".", arg0));
+  for (const candidate of candidates) {
+    const path = await resolveInRoot(root, candidate);
+    if (path && (await isRegularFile(root, path))) return path;
+  }
+  return undefined;
+}
+
+async function header(file: string): Promise<Uint8Array> {
+  const handle = await open(file, "r");
+  try {
+    const buf = new Uint8Array(4);
+    const { bytesRead } = await handle.read(buf, 0, 4, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `\0asm` starts both core modules and components; ELF and `#!` are what execve runs natively. */
+export function classifyHeader(bytes: Uint8Array): EntrypointKind | undefined {
+  const [a, b, c, d] = bytes;
+  if (a === 0x00 && b === 0x61 && c === 0x73 && d === 0x6d) return "wasm";
+  if (a === 0x7f && b === 0x45 && c === 0x4c && d === 0x46) return "native";
+  if (a === 0x23 && b === 0x21) return "native";
+  return undefined;
+}
+
+/**
+ * Finds and classifies the container's entrypoint. `imageSaysWasm` (the image's config has
+ * architecture wasm) makes a non-Wasm file an error instead of a native program.
+ */
+export async function resolveEntrypoint(root: string, spec: Spec, imageSaysWasm = false): Promise<Entrypoint> {
+  const arg0 = spec.process?.args?.[0];
+  if (!arg0) throw invalidArgument("the container has no process args: the image sets no entrypoint or command");
+  const path = await locate(root, spec, arg0);
+  if (!path) throw notFound(`entrypoint ${arg0} does not exist in the container's root filesystem`);
+  const hostPath = root + path;
+  const kind = classifyHeader(await header(hostPath));
+  if (kind === "wasm" || (kind === "native" && !imageSaysWasm)) return { kind, path, hostPath };
+  const what = imageSaysWasm ? "not a WebAssembly module, though the image's architecture is wasm" : "neither a WebAssembly module (\\0asm) nor a native executable (ELF or #!)";
+  throw invalidArgument(`entrypoint ${path} is ${what}`);
+}

@@ -1,0 +1,60 @@
+import { mkdir, readFile } from "node:fs/promises";
+import { execFile } from "../exec.ts";
+import { ShimError, Code } from "../errors.ts";
+
+export interface RootfsMount {
+  type: string;
+  source: string;
+  target?: string;
+  options: string[];
+}
+
+async function run(args: string[]): Promise<void> {
+  const result = await execFile("mount", args);
+  if (result.code !== 0) throw new ShimError(Code.INTERNAL, `mount ${args.join(" ")}: ${result.stderr.trim()}`);
+}
+
+/** Mounts containerd's snapshot mounts (overlay or bind) onto `target`, in order; undoes them on failure. */
+export async function mountRootfs(mounts: readonly RootfsMount[], target: string): Promise<void> {
+  await mkdir(target, { recursive: true, mode: 0o711 });
+  const done: string[] = [];
+  try {
+    for (const m of mounts) {
+      const dest = m.target ? `${target}/${m.target.replace(/^\/+/, "")}` : target;
+      const isBind = m.type === "bind" || m.options.includes("bind") || m.options.includes("rbind");
+      if (isBind) {
+        await run([m.options.includes("rbind") ? "--rbind" : "--bind", m.source, dest]);
+        if (m.options.includes("ro")) await run(["-o", "remount,bind,ro", dest]);
+      } else {
+        const args = ["-t", m.type, m.source, dest];
+        if (m.options.length > 0) args.push("-o", m.options.join(","));
+        await run(args);
+      }
+      done.push(dest);
+    }
+  } catch (err) {
+    for (const dest of done.reverse()) await unmountAll(dest);
+    throw err;
+  }
+}
+
+/** True if something is mounted exactly at `path` (per /proc/self/mountinfo). */
+export async function isMountPoint(path: string): Promise<boolean> {
+  const info = await readFile("/proc/self/mountinfo", "utf8");
+  const escaped = path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
+  return info.split("\n").some((line) => line.split(" ")[4] === escaped);
+}
+
+/** Unmounts every layer stacked on `path`, retrying while busy (as runc's shim does). */
+export async function unmountAll(path: string): Promise<void> {
+  for (let attempt = 0; attempt < 50 && (await isMountPoint(path)); attempt++) {
+    const result = await execFile("umount", [path]);
+    if (result.code !== 0) {
+      if (!/busy/i.test(result.stderr)) {
+        await execFile("umount", ["-l", path]);
+      } else {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { execFile } from "../exec.ts";
+import { Code, ShimError, notFound } from "../errors.ts";
+
+export interface RuncConfig {
+  binary: string;
+  root: string;
+  systemdCgroup: boolean;
+}
+
+/** Everything the shim asks of the OCI runtime, as runc command lines. */
+export class Runc {
+  readonly config: RuncConfig;
+  constructor(config: RuncConfig) {
+    this.config = config;
+  }
+
+  private globals(logFile?: string): string[] {
+    const args = ["--root", this.config.root];
+    if (this.config.systemdCgroup) args.push("--systemd-cgroup");
+    if (logFile) args.push("--log", logFile, "--log-format", "json");
+    return args;
+  }
+
+  /**
+   * `runc run` in the foreground: runc stays the container's parent, so its exit status is the
+   * container's (128+signal when killed) and it removes the container and its cgroups at exit.
+   * Node cannot become a child subreaper, which `runc create` + `runc start` would need.
+   */
+  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions): ChildProcess {
+    return spawn(this.config.binary, [...this.globals(logFile), "run", "--bundle", bundle, "--pid-file", pidFile, id], { stdio });
+  }
+
+  /** `runc exec` in the foreground, for the same reason as run. */
+  exec(id: string, processFile: string, pidFile: string, logFile: string, stdio: StdioOptions): ChildProcess {
+    return spawn(this.config.binary, [...this.globals(logFile), "exec", "--process", processFile, "--pid-file", pidFile, id], { stdio });
+  }
+
+  private async call(args: string[], input?: string): Promise<string> {
+    const result = await execFile(this.config.binary, [...this.globals(), ...args], input === undefined ? {} : { input });
+    if (result.code === 0) return result.stdout;
+    const message = result.stderr.trim() || `exit status ${result.code}`;
+    if (/does not exist|not running|container .* is stopped|no such process/i.test(message)) throw notFound(`runc ${args[0]}: ${message}`);
+    throw new ShimError(Code.UNKNOWN, `runc ${args[0]}: ${message}`);
+  }
+
+  async kill(id: string, signal: number, all: boolean): Promise<void> {
+    await this.call(all ? ["kill", "--all", id, String(signal)] : ["kill", id, String(signal)]);
+  }
+  async pause(id: string): Promise<void> {
+    await this.call(["pause", id]);
+  }
+  async resume(id: string): Promise<void> {
+    await this.call(["resume", id]);
+  }
+  async delete(id: string): Promise<void> {
+    await this.call(["delete", "--force", id]).catch(() => {});
+  }
+  async ps(id: string): Promise<number[]> {
+    return JSON.parse((await this.call(["ps", "--format", "json", id])) || "[]") as number[];
+  }
+  /** One sample of cgroup statistics, in runc's own JSON (libcontainer types.Stats). */
+  async stats(id: string): Promise<RuncStats> {
+    const line = await this.call(["events", "--stats", id]);
+    return (JSON.parse(line) as { data: RuncStats }).data;
+  }
+  async update(id: string, resourcesJson: string): Promise<void> {
+    await this.call(["update", "--resources", "-", id], resourcesJson);
+  }
+}
+
+/** The last error runc logged (its JSON log lines), for a message better than an exit status. */
+export async function lastRuncError(logFile: string): Promise<string | undefined> {
+  const text = await readFile(logFile, "utf8").catch(() => "");
+  const errors = text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      try {
+        return JSON.parse(line) as { level?: string; msg?: string };
+      } catch {
+        return {};
+      }
+    })
+    .filter((l) => l.level === "error" && l.msg);
+  return errors.at(-1)?.msg;
+}
+
+export interface RuncStats {
+  cpu?: {
+    usage?: { total?: number; percpu?: number[]; kernel?: number; user?: number };
+    throttling?: { periods?: number; throttled_periods?: number; throttled_time?: number };
+  };
+  memory?: {
+    cache?: number;
+    usage?: { limit?: number; usage?: number; max?: number; failcnt?: number };
+    swap?: { limit?: number; usage?: number; max?: number; failcnt?: number };
+    kernel?: { limit?: number; usage?: number; max?: number; failcnt?: number };
+    kernelTCP?: { limit?: number; usage?: number; max?: number; failcnt?: number };
+    raw?: Record<string, number>;
+  };
+  pids?: { current?: number; limit?: number };
+}

@@ -1,0 +1,71 @@
+import { readFileSync, writeSync } from "node:fs";
+import { constants } from "node:os";
+import { parentPort, Worker, workerData } from "node:worker_threads";
+import type { Engine, RunContext } from "../engine.ts";
+import { GUEST_NODE_OPTIONS } from "../oci/runner-spec.ts";
+import { mainSource } from "../runtime/sea.ts";
+
+const WORKER_KEY = "wasmShimGuest";
+/** What the runner exits with when the guest traps: 128 + SIGABRT, as wasmtime does. */
+export const TRAP_EXIT = 134;
+
+/** Node would print "ExperimentalWarning: WASI …" on the guest's stderr; that stream is the guest's alone. */
+function silenceWarnings(): void {
+  process.removeAllListeners("warning");
+  process.on("warning", () => {});
+}
+
+function guestEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  if (GUEST_NODE_OPTIONS in env) {
+    env.NODE_OPTIONS = env[GUEST_NODE_OPTIONS]!;
+    delete env[GUEST_NODE_OPTIONS];
+  }
+  return env;
+}
+
+/**
+ * The container's process for a Wasm entrypoint (`--run-wasm PATH -- ARGS…`), running inside the
+ * container as its PID 1. The guest runs in a worker so this thread stays free to handle signals:
+ * PID 1 ignores any signal it has no handler for, and a handler cannot run while the guest spins.
+ */
+export function runWasm(argv: readonly string[]): void {
+  silenceWarnings();
+  const [path, sep, ...args] = argv;
+  if (!path || sep !== "--") {
+    writeSync(2, "usage: --run-wasm PATH -- ARGS...\n");
+    process.exit(2);
+  }
+  for (const [name, num] of Object.entries(constants.signals)) {
+    if (["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"].includes(name)) process.on(name as NodeJS.Signals, () => process.exit(128 + num));
+  }
+  const ctx: Omit<RunContext, "module"> = { path, args, env: guestEnv(), cwd: process.cwd(), stdin: 0, stdout: 1, stderr: 2 };
+  const worker = new Worker(mainSource(), { eval: true, workerData: { [WORKER_KEY]: ctx }, stdout: false, stderr: false });
+  worker.on("message", (msg: { code: number }) => process.exit(msg.code));
+  worker.on("error", (err: Error) => {
+    const trap = err.name === "RuntimeError";
+    writeSync(2, trap ? `wasm trap: ${err.message}\n` : `error: ${err.message}\n`);
+    process.exit(trap ? TRAP_EXIT : 1);
+  });
+  worker.on("exit", (code) => process.exit(code));
+}
+
+/** True (and the guest is run) when this thread is the runner's guest worker. */
+export function runGuestWorker(engine: Engine): boolean {
+  const ctx = (workerData as Record<string, Omit<RunContext, "module">> | null)?.[WORKER_KEY];
+  if (!ctx || !parentPort) return false;
+  silenceWarnings();
+  const port = parentPort;
+  void (async () => {
+    const module = new Uint8Array(readFileSync(ctx.path));
+    const code = await engine.run({ ...ctx, module });
+    port.postMessage({ code });
+  })().catch((err: unknown) => {
+    // Rethrown outside the promise so the main thread receives it as the worker's 'error' event.
+    setImmediate(() => {
+      throw err;
+    });
+  });
+  return true;
+}

@@ -1,0 +1,124 @@
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { CreateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
+import { compileCheck, type Engine } from "../engine.ts";
+import { invalidArgument, isShimError, unimplemented } from "../errors.ts";
+import { readSpec, rootfsPath } from "../oci/bundle.ts";
+import { resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
+import { hostRuntime, type HostRuntime } from "../oci/host-libs.ts";
+import { mountRootfs, unmountAll } from "../oci/mount.ts";
+import { runnerSpec } from "../oci/runner-spec.ts";
+import type { Spec } from "../oci/spec.ts";
+import { Runc } from "../runc/runc.ts";
+import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
+import { TaskProcess } from "./process.ts";
+
+/** Bundle files the shim owns. `shim.json` lets the `delete` binary find the container without the daemon. */
+export const bundleFiles = {
+  state: "shim.json",
+  runnerBundle: "wasm-runner",
+  initPid: "init.pid",
+  runcLog: "log.json",
+} as const;
+
+export interface ShimState {
+  runc: { binary: string; root: string; systemdCgroup: boolean };
+  mountedRootfs: boolean;
+}
+
+export interface CreateContext {
+  engine: Engine;
+  namespace: string;
+  /** runc's state root for this engine and namespace, unless the runtime options name one. */
+  defaultRuncRoot: string;
+  host?: () => HostRuntime;
+}
+
+export class Container {
+  readonly id: string;
+  readonly bundle: string;
+  readonly spec: Spec;
+  readonly rootfs: string;
+  readonly entrypoint: Entrypoint;
+  readonly runc: Runc;
+  /** Where runc finds config.json: the bundle itself for native containers, a rewritten copy for Wasm. */
+  readonly runcBundle: string;
+  readonly init: TaskProcess;
+  readonly execs = new Map<string, TaskProcess>();
+  private readonly mountedRootfs: boolean;
+
+  private constructor(fields: { id: string; bundle: string; spec: Spec; rootfs: string; entrypoint: Entrypoint; runc: Runc; runcBundle: string; init: TaskProcess; mountedRootfs: boolean }) {
+    this.id = fields.id;
+    this.bundle = fields.bundle;
+    this.spec = fields.spec;
+    this.rootfs = fields.rootfs;
+    this.entrypoint = fields.entrypoint;
+    this.runc = fields.runc;
+    this.runcBundle = fields.runcBundle;
+    this.init = fields.init;
+    this.mountedRootfs = fields.mountedRootfs;
+  }
+
+  get isWasm(): boolean {
+    return this.entrypoint.kind === "wasm";
+  }
+
+  file(name: string): string {
+    return join(this.bundle, name);
+  }
+
+  /** Create: mount the rootfs, classify the entrypoint, prepare what runc will run. Nothing runs yet. */
+  static async create(req: CreateTaskRequest, ctx: CreateContext): Promise<Container> {
+    if (req.terminal) throw invalidArgument("terminals (tty) are not supported by this shim");
+    if (req.checkpoint || req.parentCheckpoint) throw unimplemented("checkpoint/restore is not supported by this shim");
+    const spec = await readSpec(req.bundle);
+    const options: RuntimeOptions = parseRuntimeOptions(req.options);
+    const mounted = req.rootfs.length > 0;
+    const rootfs = mounted ? join(req.bundle, "rootfs") : rootfsPath(req.bundle, spec);
+    if (mounted) await mountRootfs(req.rootfs, rootfs);
+    try {
+      const entrypoint = await resolveEntrypoint(rootfs, spec);
+      const runc = new Runc({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
+      let runcBundle = req.bundle;
+      if (entrypoint.kind === "wasm") {
+        await validateModule(ctx.engine, entrypoint);
+        runcBundle = join(req.bundle, bundleFiles.runnerBundle);
+        await mkdir(runcBundle, { recursive: true, mode: 0o700 });
+        const host = (ctx.host ?? hostRuntime)();
+        await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, host, entrypoint.path)));
+      }
+      const state: ShimState = { runc: runc.config, mountedRootfs: mounted };
+      await writeFile(join(req.bundle, bundleFiles.state), JSON.stringify(state));
+      const init = new TaskProcess("", { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
+      return new Container({ id: req.id, bundle: req.bundle, spec, rootfs, entrypoint, runc, runcBundle, init, mountedRootfs: mounted });
+    } catch (err) {
+      if (mounted) await unmountAll(rootfs);
+      throw err;
+    }
+  }
+
+  /** Undo Create: whatever runc left, the rootfs mount, the files the shim wrote. Safe to repeat. */
+  async destroy(): Promise<void> {
+    await this.runc.delete(this.id);
+    if (this.mountedRootfs) await unmountAll(this.rootfs);
+    await rm(join(this.bundle, bundleFiles.runnerBundle), { recursive: true, force: true });
+  }
+}
+
+async function validateModule(engine: Engine, entry: Entrypoint): Promise<void> {
+  const bytes = await readFile(entry.hostPath);
+  try {
+    await (engine.validate ?? compileCheck)(bytes, entry.path);
+  } catch (err) {
+    throw isShimError(err) ? err : invalidArgument((err as Error).message);
+  }
+}
+
+/** Reads what Create recorded, for the `delete` binary. */
+export async function readShimState(bundle: string): Promise<ShimState | undefined> {
+  try {
+    return JSON.parse(await readFile(join(bundle, bundleFiles.state), "utf8")) as ShimState;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,66 @@
+import { readFileSync } from "node:fs";
+import { fromBinary } from "@bufbuild/protobuf";
+import type { Any } from "@bufbuild/protobuf/wkt";
+import { OptionsSchema as RuncOptionsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
+import { OptionsSchema as RuntimeOptionsSchema } from "../gen/runtimeoptions/v1/options_pb.ts";
+import { invalidArgument } from "../errors.ts";
+
+/** What the runtime options (config.toml's `options` table) can change about how containers run. */
+export interface RuntimeOptions {
+  runcBinary: string;
+  runcRoot?: string;
+  systemdCgroup: boolean;
+}
+
+export const defaultOptions: RuntimeOptions = { runcBinary: "runc", systemdCgroup: false };
+
+/**
+ * The handful of `key = value` lines CRI serializes from a runtime's options table. A full TOML
+ * parser is not needed for flat keys, and anything else is ignored rather than rejected.
+ */
+export function parseFlatToml(text: string): Record<string, string | boolean | number> {
+  const out: Record<string, string | boolean | number> = {};
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/\s+#.*$/, "").trim();
+    const m = /^([A-Za-z0-9_.-]+)\s*=\s*(.+)$/.exec(line);
+    if (!m) continue;
+    const value = m[2]!.trim();
+    if (value === "true" || value === "false") out[m[1]!] = value === "true";
+    else if (/^-?\d+$/.test(value)) out[m[1]!] = Number(value);
+    else if (/^(".*"|'.*')$/.test(value)) out[m[1]!] = value.slice(1, -1);
+  }
+  return out;
+}
+
+function fromToml(text: string): RuntimeOptions {
+  const t = parseFlatToml(text);
+  const opts: RuntimeOptions = { ...defaultOptions, systemdCgroup: t.SystemdCgroup === true };
+  if (typeof t.BinaryName === "string" && t.BinaryName) opts.runcBinary = t.BinaryName;
+  if (typeof t.Root === "string" && t.Root) opts.runcRoot = t.Root;
+  return opts;
+}
+
+/** Decodes CreateTaskRequest.options: runc-style options or CRI's runtimeoptions.v1 (TOML inline or by path). */
+export function parseRuntimeOptions(any: Any | undefined): RuntimeOptions {
+  if (!any || !any.typeUrl) return { ...defaultOptions };
+  const type = any.typeUrl.replace(/^.*\//, "");
+  if (type === "containerd.runc.v1.Options") {
+    const o = fromBinary(RuncOptionsSchema, any.value);
+    const opts: RuntimeOptions = { runcBinary: o.binaryName || "runc", systemdCgroup: o.systemdCgroup };
+    if (o.root) opts.runcRoot = o.root;
+    return opts;
+  }
+  if (type === "runtimeoptions.v1.Options") {
+    const o = fromBinary(RuntimeOptionsSchema, any.value);
+    if (o.configBody.length > 0) return fromToml(new TextDecoder().decode(o.configBody));
+    if (o.configPath) {
+      try {
+        return fromToml(readFileSync(o.configPath, "utf8"));
+      } catch (err) {
+        throw invalidArgument(`runtime options file ${o.configPath}: ${(err as Error).message}`);
+      }
+    }
+    return { ...defaultOptions };
+  }
+  return { ...defaultOptions };
+}

@@ -1,0 +1,230 @@
+import { writeFile } from "node:fs/promises";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { anyPack, timestampFromDate, type EmptySchema, type Timestamp } from "@bufbuild/protobuf/wkt";
+import * as ev from "../gen/containerd/events/task_pb.ts";
+import { ProcessDetailsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
+import type * as pb from "../gen/containerd/task/v2/shim_pb.ts";
+type Empty = MessageInitShape<typeof EmptySchema>;
+import { Status } from "../gen/containerd/types/task_pb.ts";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, unimplemented } from "../errors.ts";
+import { Topic } from "../events/topics.ts";
+import { packEvent, type EventSink } from "../events/sink.ts";
+import type { Logger } from "../log.ts";
+import type { Process } from "../oci/spec.ts";
+import { Container, bundleFiles, type CreateContext } from "./container.ts";
+import { execProcessSpec } from "./exec.ts";
+import { TaskProcess, statusName } from "./process.ts";
+import { metricsAny } from "./stats.ts";
+
+export interface ServiceDeps extends CreateContext {
+  events: EventSink;
+  log: Logger;
+  /** Called once Shutdown is accepted with no container left. */
+  onShutdown: () => void;
+}
+
+const ts = (d: Date | undefined): Timestamp | undefined => (d ? timestampFromDate(d) : undefined);
+
+/**
+ * The shim v2 Task API as plain async functions (no transport types), so tests call them directly.
+ * Each handler: find the container/process, act, publish the event, answer.
+ */
+export class TaskService {
+  readonly containers = new Map<string, Container>();
+  private readonly deps: ServiceDeps;
+
+  constructor(deps: ServiceDeps) {
+    this.deps = deps;
+  }
+
+  private container(id: string): Container {
+    const c = this.containers.get(id);
+    if (!c) throw notFound(`container ${id} not created`);
+    return c;
+  }
+
+  private process(id: string, execId: string): { c: Container; p: TaskProcess } {
+    const c = this.container(id);
+    const p = execId ? c.execs.get(execId) : c.init;
+    if (!p) throw notFound(`process ${execId} does not exist`);
+    return { c, p };
+  }
+
+  private publish(topic: string, event: ReturnType<typeof packEvent>): void {
+    this.deps.events.publish(topic, event);
+  }
+
+  async create(req: pb.CreateTaskRequest): Promise<MessageInitShape<typeof pb.CreateTaskResponseSchema>> {
+    if (this.containers.has(req.id)) throw alreadyExists(`id ${req.id}`);
+    const log = this.deps.log.with({ id: req.id });
+    const started = Date.now();
+    const c = await Container.create(req, this.deps);
+    this.containers.set(req.id, c);
+    log.info("created", { kind: c.entrypoint.kind, entrypoint: c.entrypoint.path, ms: Date.now() - started });
+    this.publish(
+      Topic.TaskCreate,
+      packEvent(ev.TaskCreateSchema, { containerId: req.id, bundle: req.bundle, rootfs: req.rootfs, io: { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal }, checkpoint: req.checkpoint, pid: 0 }),
+    );
+    return { pid: 0 };
+  }
+
+  async start(req: pb.StartRequest): Promise<MessageInitShape<typeof pb.StartResponseSchema>> {
+    const { c, p } = this.process(req.id, req.execId);
+    const started = Date.now();
+    const { pid, exit } = req.execId ? await this.startExec(c, p) : await p.start((stdio) => c.runc.run(c.id, c.runcBundle, c.file(bundleFiles.initPid), c.file(bundleFiles.runcLog), stdio), c.file(bundleFiles.initPid), c.file(bundleFiles.runcLog));
+    this.deps.log.info("started", { id: c.id, exec: req.execId, pid, ms: Date.now() - started });
+    this.publish(req.execId ? Topic.TaskExecStarted : Topic.TaskStart, req.execId ? packEvent(ev.TaskExecStartedSchema, { containerId: c.id, execId: req.execId, pid }) : packEvent(ev.TaskStartSchema, { containerId: c.id, pid }));
+    void exit.then((status) => this.exited(c, p, status));
+    return { pid };
+  }
+
+  private async startExec(c: Container, p: TaskProcess) {
+    if (!c.init.running) throw failedPrecondition(`cannot exec in container ${c.id}: it is ${statusName(c.init.status)}`);
+    const file = c.file(`exec-${p.execId}.json`);
+    await writeFile(file, JSON.stringify(await execProcessSpec(c, p.spec!)));
+    const pidFile = c.file(`exec-${p.execId}.pid`);
+    return p.start((stdio) => c.runc.exec(c.id, file, pidFile, c.file(bundleFiles.runcLog), stdio), pidFile, c.file(bundleFiles.runcLog));
+  }
+
+  private exited(c: Container, p: TaskProcess, status: number): void {
+    p.finish(status);
+    this.deps.log.info("exited", { id: c.id, exec: p.execId, status });
+    this.publish(Topic.TaskExit, packEvent(ev.TaskExitSchema, { containerId: c.id, id: p.execId || c.id, pid: p.pid, exitStatus: status, exitedAt: ts(p.exitedAt) }));
+    // The init's end takes every exec with it (shared pid namespace, or runc's cgroup teardown).
+    if (!p.execId) for (const e of c.execs.values()) if (!e.running && e.status !== Status.STOPPED) e.finish(137);
+  }
+
+  async state(req: pb.StateRequest): Promise<MessageInitShape<typeof pb.StateResponseSchema>> {
+    const { c, p } = this.process(req.id, req.execId);
+    return {
+      id: req.execId || c.id,
+      bundle: c.bundle,
+      pid: p.pid,
+      status: p.status,
+      stdin: p.stdio.stdin,
+      stdout: p.stdio.stdout,
+      stderr: p.stdio.stderr,
+      terminal: p.stdio.terminal,
+      exitStatus: p.exitStatus,
+      exitedAt: ts(p.exitedAt),
+      execId: req.execId,
+    };
+  }
+
+  async kill(req: pb.KillRequest): Promise<Empty> {
+    const { c, p } = this.process(req.id, req.execId);
+    if (p.status === Status.STOPPED) throw notFound("process already finished");
+    if (p.status === Status.CREATED) {
+      // Nothing runs before Start: the kill just decides how it ends.
+      this.exited(c, p, 128 + req.signal);
+      return {};
+    }
+    if (req.execId) process.kill(p.pid, req.signal);
+    else await c.runc.kill(c.id, req.signal, req.all);
+    return {};
+  }
+
+  async wait(req: pb.WaitRequest): Promise<MessageInitShape<typeof pb.WaitResponseSchema>> {
+    const { p } = this.process(req.id, req.execId);
+    await p.exited;
+    return { exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt) };
+  }
+
+  async delete(req: pb.DeleteRequest): Promise<MessageInitShape<typeof pb.DeleteResponseSchema>> {
+    const { c, p } = this.process(req.id, req.execId);
+    if (p.running) throw failedPrecondition(`cannot delete ${p.description} ${c.id}: it is ${statusName(p.status)}`);
+    const answer = { pid: p.pid, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt ?? new Date()) };
+    if (req.execId) {
+      c.execs.delete(req.execId);
+      return answer;
+    }
+    for (const e of c.execs.values()) if (e.running) process.kill(e.pid, "SIGKILL");
+    await c.destroy();
+    this.containers.delete(c.id);
+    this.deps.log.info("deleted", { id: c.id });
+    this.publish(Topic.TaskDelete, packEvent(ev.TaskDeleteSchema, { containerId: c.id, pid: p.pid, exitStatus: p.exitStatus, exitedAt: answer.exitedAt, id: "" }));
+    return answer;
+  }
+
+  async exec(req: pb.ExecProcessRequest): Promise<Empty> {
+    const c = this.container(req.id);
+    if (c.execs.has(req.execId)) throw alreadyExists(`id ${req.execId}`);
+    if (req.terminal) throw invalidArgument("terminals (tty) are not supported by this shim");
+    if (!req.spec) throw invalidArgument("exec has no process spec");
+    const p = new TaskProcess(req.execId, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
+    p.spec = JSON.parse(new TextDecoder().decode(req.spec.value)) as Process;
+    c.execs.set(req.execId, p);
+    this.publish(Topic.TaskExecAdded, packEvent(ev.TaskExecAddedSchema, { containerId: c.id, execId: req.execId }));
+    return {};
+  }
+
+  async pids(req: pb.PidsRequest): Promise<MessageInitShape<typeof pb.PidsResponseSchema>> {
+    const c = this.container(req.id);
+    if (!c.init.running) return { processes: [] };
+    const byPid = new Map([...c.execs.values()].map((e) => [e.pid, e.execId]));
+    const pids = await c.runc.ps(c.id);
+    return {
+      processes: pids.map((pid) => {
+        const execId = byPid.get(pid);
+        return execId ? { pid, info: anyPack(ProcessDetailsSchema, create(ProcessDetailsSchema, { execId })) } : { pid };
+      }),
+    };
+  }
+
+  async pause(req: pb.PauseRequest): Promise<Empty> {
+    const c = this.container(req.id);
+    if (c.init.status !== Status.RUNNING) throw failedPrecondition(`cannot pause task ${c.id}: it is ${statusName(c.init.status)}`);
+    await c.runc.pause(c.id);
+    c.init.status = Status.PAUSED;
+    this.publish(Topic.TaskPaused, packEvent(ev.TaskPausedSchema, { containerId: c.id }));
+    return {};
+  }
+
+  async resume(req: pb.ResumeRequest): Promise<Empty> {
+    const c = this.container(req.id);
+    if (c.init.status !== Status.PAUSED) throw failedPrecondition(`cannot resume task ${c.id}: it is ${statusName(c.init.status)}`);
+    await c.runc.resume(c.id);
+    c.init.status = Status.RUNNING;
+    this.publish(Topic.TaskResumed, packEvent(ev.TaskResumedSchema, { containerId: c.id }));
+    return {};
+  }
+
+  async stats(req: pb.StatsRequest): Promise<MessageInitShape<typeof pb.StatsResponseSchema>> {
+    const c = this.container(req.id);
+    if (!c.init.running) throw notFound(`task ${c.id} is not running`);
+    return { stats: metricsAny(await c.runc.stats(c.id)) };
+  }
+
+  async update(req: pb.UpdateTaskRequest): Promise<Empty> {
+    const c = this.container(req.id);
+    if (!req.resources) return {};
+    if (!c.init.running) throw failedPrecondition(`cannot update task ${c.id}: it is ${statusName(c.init.status)}`);
+    await c.runc.update(c.id, new TextDecoder().decode(req.resources.value));
+    return {};
+  }
+
+  async closeIO(req: pb.CloseIORequest): Promise<Empty> {
+    const { p } = this.process(req.id, req.execId);
+    if (req.stdin) p.closeStdin();
+    return {};
+  }
+
+  async connect(req: pb.ConnectRequest): Promise<MessageInitShape<typeof pb.ConnectResponseSchema>> {
+    const c = this.container(req.id);
+    return { shimPid: process.pid, taskPid: c.init.pid, version: "" };
+  }
+
+  async shutdown(_req: pb.ShutdownRequest): Promise<Empty> {
+    if (this.containers.size === 0) this.deps.onShutdown();
+    return {};
+  }
+
+  async checkpoint(): Promise<Empty> {
+    throw unimplemented("checkpoint is not supported by this shim");
+  }
+
+  async resizePty(): Promise<Empty> {
+    throw unimplemented("terminals (tty) are not supported by this shim");
+  }
+}
+
