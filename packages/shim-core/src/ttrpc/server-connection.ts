@@ -1,0 +1,127 @@
+/**
+ * One accepted ttrpc connection: frames in, requests dispatched concurrently, responses out on the
+ * request's stream id in completion order. Nothing a peer sends can throw out of this class.
+ */
+import type { Socket } from "node:net";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { RequestSchema, ResponseSchema } from "../gen/ttrpc/ttrpc_pb.ts";
+import type { Request } from "../gen/ttrpc/ttrpc_pb.ts";
+import { Code, ShimError, invalidArgument, toStatus } from "../errors.ts";
+import { FrameDecoder, MAX_MESSAGE_LENGTH, MessageType, encodeFrame, isOversize } from "./frame.ts";
+import type { DecodedFrame } from "./frame.ts";
+import type { CallContext, UnaryHandler } from "./handler.ts";
+
+/** Resolves a handler or throws the UNIMPLEMENTED error to send back. */
+export type HandlerLookup = (service: string, method: string) => UnaryHandler;
+
+type Outcome = { ok: Uint8Array } | { error: unknown };
+
+export class ServerConnection {
+  readonly #socket: Socket;
+  readonly #lookup: HandlerLookup;
+  readonly #decoder = new FrameDecoder();
+  readonly #abort = new AbortController();
+  /** Settles after the socket closed, the signal aborted and onClose ran. */
+  readonly closed: Promise<void>;
+
+  constructor(socket: Socket, lookup: HandlerLookup, onClose: () => void) {
+    this.#socket = socket;
+    this.#lookup = lookup;
+    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    // EPIPE/ECONNRESET and friends: the socket closes right after, which is all we need to know.
+    socket.on("error", () => {});
+    this.closed = new Promise((resolve) => {
+      socket.on("close", () => {
+        this.#abort.abort(new ShimError(Code.CANCELLED, "ttrpc: connection closed"));
+        onClose();
+        resolve();
+      });
+    });
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    for (const frame of this.#decoder.push(chunk)) this.#onFrame(frame);
+  }
+
+  #onFrame(frame: DecodedFrame): void {
+    const { streamId } = frame;
+    if (isOversize(frame)) {
+      const msg = `message length ${frame.oversize} exceeds maximum message size of ${MAX_MESSAGE_LENGTH}`;
+      this.#reply(streamId, { error: new ShimError(Code.RESOURCE_EXHAUSTED, msg) });
+      return;
+    }
+    // Data frames and future types belong to streaming, which a unary server ignores (ttrpc does too).
+    if (frame.type !== MessageType.Request) return;
+    let req: Request;
+    try {
+      req = fromBinary(RequestSchema, frame.payload);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      this.#reply(streamId, { error: invalidArgument(`unmarshal request error: ${why}`) });
+      return;
+    }
+    if (streamId % 2 !== 1) {
+      this.#reply(streamId, { error: invalidArgument("StreamID must be odd for client initiated streams") });
+      return;
+    }
+    void this.#dispatch(streamId, req);
+  }
+
+  async #dispatch(streamId: number, req: Request): Promise<void> {
+    let outcome: Outcome;
+    try {
+      const handler = this.#lookup(req.service, req.method);
+      outcome = { ok: await handler(req.payload, this.#context(req)) };
+    } catch (err) {
+      outcome = { error: err };
+    }
+    this.#reply(streamId, outcome);
+  }
+
+  #context(req: Request): CallContext {
+    const metadata = new Map<string, string>();
+    for (const kv of req.metadata) metadata.set(kv.key.toLowerCase(), kv.value);
+    return {
+      service: req.service,
+      method: req.method,
+      metadata,
+      timeoutNano: req.timeoutNano,
+      signal: this.#abort.signal,
+    };
+  }
+
+  #reply(streamId: number, outcome: Outcome): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeResponse(streamId, outcome);
+    } catch (err) {
+      // A handler returned something unencodable or larger than 4 MiB: the caller still gets an answer.
+      try {
+        bytes = encodeResponse(streamId, { error: err });
+      } catch {
+        return;
+      }
+    }
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return;
+    try {
+      socket.write(bytes);
+    } catch {
+      // The peer went away between the check and the write; the response has nobody to go to.
+    }
+  }
+}
+
+function encodeResponse(streamId: number, outcome: Outcome): Uint8Array {
+  // Success omits status entirely: the Go server does, so an Empty result is a 0-byte Response.
+  const response =
+    "ok" in outcome
+      ? create(ResponseSchema, { payload: outcome.ok })
+      : create(ResponseSchema, { status: toStatus(outcome.error) });
+  const payload = toBinary(ResponseSchema, response);
+  return encodeFrame({ streamId, type: MessageType.Response, flags: 0, payload });
+}

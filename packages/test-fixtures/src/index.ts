@@ -1,0 +1,10 @@
+export { buildFixtures } from "./build.ts";
+export type { BuildResult } from "./build.ts";
+export { buildTestImages, busyboxImageRef, ensureFixtures, fixturesImageRef } from "./images.ts";
+export type { ImageRef, TestImages } from "./images.ts";
+export { ociArchitecture, refTag, writeOciImage } from "./oci-image.ts";
+export type { ImageFile, ImageSpec } from "./oci-image.ts";
+export { fixtureNames, fixturePath, negativeFixtureFiles, wasmDir } from "./paths.ts";
+export type { FixtureName } from "./paths.ts";
+export { tarArchive } from "./tar.ts";
+export type { TarEntry } from "./tar.ts";
