@@ -1,0 +1,220 @@
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { buildTestImages, type TestImages } from "../../../test-fixtures/src/index.ts";
+import { Containerd, type CtrResult } from "./containerd.ts";
+
+export interface ConformanceOptions {
+  /** The X of io.containerd.X.v1; the binary dist/bin/containerd-shim-X-v1 must be built. */
+  engine: string;
+  /** Where the shim binaries are; default: the repository's dist/bin. */
+  binaryDir?: string;
+  /** The exit status a guest's proc_exit(N) produces, if the engine cannot pass N through. */
+  exitStatus?: (requested: number) => number;
+}
+
+const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `check` passes or `ms` elapse; the last failure is what the test reports. */
+async function eventually(check: () => Promise<void>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+/**
+ * The cases every engine must pass, end to end: a private containerd, real runc, ctr as the client.
+ * Each engine package calls this from its own test file.
+ */
+export function engineConformance(opts: ConformanceOptions): void {
+  const runtime = `io.containerd.${opts.engine}.v1`;
+  const exitStatus = opts.exitStatus ?? ((n: number) => n);
+  let ctd: Containerd;
+  let images: TestImages;
+  let imageDir: string;
+  let seq = 0;
+  const id = (name: string) => `${opts.engine}-${name}-${process.pid}-${++seq}`;
+  const ctr = (args: string[], input?: string): Promise<CtrResult> => ctd.ctr(args, input === undefined ? { timeoutMs: 30_000 } : { input, timeoutMs: 30_000 });
+  const run = (name: string, args: string[], extra: string[] = [], input?: string) => ctr(["run", "--rm", "--runtime", runtime, ...extra, images.fixtures.ref, id(name), ...args], input);
+  const taskStatus = async (cid: string) => (await ctr(["task", "ls"])).stdout.split("\n").find((l) => l.startsWith(cid + " "))?.trim().split(/\s+/)[2];
+  const waitStatus = (cid: string, status: string) => eventually(async () => expect(await taskStatus(cid)).toBe(status));
+  const runDetached = async (name: string, args: string[], image = images.fixtures.ref) => {
+    const cid = id(name);
+    const res = await ctr(["run", "-d", "--runtime", runtime, image, cid, ...args]);
+    expect(res.stderr).toBe("");
+    await waitStatus(cid, "RUNNING");
+    return cid;
+  };
+  const remove = async (cid: string) => {
+    await ctr(["task", "kill", "-s", "SIGKILL", cid]);
+    await eventually(async () => expect(["STOPPED", undefined]).toContain(await taskStatus(cid)));
+    await ctr(["task", "rm", cid]);
+    expect((await ctr(["container", "rm", cid])).code).toBe(0);
+  };
+
+  describe(`${runtime} through containerd and ctr`, () => {
+    beforeAll(async () => {
+      imageDir = mkdtempSync(join(tmpdir(), "images-"));
+      images = await buildTestImages(imageDir);
+      ctd = await Containerd.start({ shimDir: opts.binaryDir ?? join(repoRoot, "dist/bin") });
+      await ctd.importImage(images.fixtures.tarball);
+      await ctd.importImage(images.busybox.tarball);
+    });
+
+    afterAll(async () => {
+      await ctd?.stop();
+      rmSync(imageDir, { recursive: true, force: true });
+    });
+
+    // Nothing of a finished test may survive it: no shim, container process, mount or cgroup.
+    afterEach(async () => {
+      await eventually(async () => expect(await ctd.leftovers()).toEqual([]));
+      expect((await ctr(["container", "ls", "-q"])).stdout.trim()).toBe("");
+    });
+
+    it("shows the guest's stdout and stderr and exits with its status", async () => {
+      const hello = await run("hello", []);
+      expect(hello).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
+      const exit = await run("exit", ["/exit-code.wasm"]);
+      expect(exit.code).toBe(exitStatus(42));
+      expect(exit.stderr).toContain("exiting with 42");
+      expect((await run("exit7", ["/exit-code.wasm", "7"])).code).toBe(exitStatus(7));
+    });
+
+    it("passes args (argv[0] as the image gives it) and env to the guest", async () => {
+      const res = await run("args", ["/args-env.wasm", "one", "two words"], ["--env", "FOO=bar baz"]);
+      expect(res.code).toBe(0);
+      expect(res.stdout.split("\n")).toEqual(expect.arrayContaining(["arg:/args-env.wasm", "arg:one", "arg:two words", "env:FOO=bar baz", "env:GREETING=hello"]));
+      expect(res.stderr).toBe("to-stderr\n");
+    });
+
+    it("writes into a bind mount and the file appears on the host", async () => {
+      const host = mkdtempSync(join(tmpdir(), "mount-"));
+      const res = await run("mount", ["/write-file.wasm", "/data/out.txt", "from the guest\n"], ["--mount", `type=bind,src=${host},dst=/data,options=rbind:rw`]);
+      expect(res).toMatchObject({ code: 0, stdout: "wrote /data/out.txt\n" });
+      expect(readFileSync(join(host, "out.txt"), "utf8")).toBe("from the guest\n");
+      rmSync(host, { recursive: true });
+    });
+
+    // ctr 1.6 never closes the stdin FIFO when its own stdin ends (plain runc behaves the same), so
+    // the guest's stdin is checked while it runs rather than to EOF.
+    it("feeds stdin to the guest as it arrives", async () => {
+      const cid = id("cat");
+      const child = ctd.ctrSpawn(["run", "--rm", "--runtime", runtime, images.fixtures.ref, cid, "/cat-stdin.wasm"]);
+      let out = "";
+      child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+      child.stdin?.write("ping\n");
+      await eventually(async () => expect(out).toBe("ping\n"));
+      child.stdin?.write("pong\n");
+      await eventually(async () => expect(out).toBe("ping\npong\n"));
+      await ctr(["task", "kill", "-s", "SIGKILL", cid]);
+      await once(child, "exit");
+    });
+
+    it("sleeps on poll_oneoff", async () => {
+      expect(await run("sleep", ["/sleep.wasm", "50"])).toMatchObject({ code: 0, stdout: "slept\n" });
+    });
+
+    it("reports a trap as a failure with status 134", async () => {
+      const res = await run("trap", ["/trap.wasm"]);
+      expect(res.code).toBe(134);
+      expect(res.stdout).toBe("about to trap\n");
+      expect(res.stderr).toMatch(/wasm trap/);
+    });
+
+    for (const [signal, status] of [["SIGTERM", 143], ["SIGKILL", 137]] as const) {
+      it(`stops a guest spinning in a loop within 2 s of ${signal}, exiting ${status}`, async () => {
+        const cid = id("loop");
+        const child = ctd.ctrSpawn(["run", "--rm", "--runtime", runtime, images.fixtures.ref, cid, "/loop.wasm"]);
+        let out = "";
+        child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+        await eventually(async () => expect(out).toContain("looping"));
+        const killed = Date.now();
+        expect((await ctr(["task", "kill", "-s", signal, cid])).code).toBe(0);
+        const [code] = (await once(child, "exit")) as [number];
+        expect(Date.now() - killed).toBeLessThan(2000);
+        expect(code).toBe(status);
+      });
+    }
+
+    it("lists, inspects, measures, pauses and resumes a running task", async () => {
+      const cid = await runDetached("busy", ["/loop.wasm"]);
+      const ls = (await ctr(["task", "ls"])).stdout;
+      const pid = Number(ls.split("\n").find((l) => l.startsWith(cid))?.trim().split(/\s+/)[1]);
+      expect(pid).toBeGreaterThan(0);
+      expect((await ctr(["task", "ps", cid])).stdout).toContain(String(pid));
+      const cpu = async () => {
+        const text = (await ctr(["task", "metrics", "--format", "json", cid])).stdout;
+        const m = JSON.parse(text) as { cpu?: { usage?: { total?: number }; usage_usec?: number }; CPU?: { usage_usec?: number } };
+        return Number(m.cpu?.usage?.total ?? m.cpu?.usage_usec ?? m.CPU?.usage_usec ?? NaN);
+      };
+      expect(await cpu()).toBeGreaterThan(0);
+      expect((await ctr(["task", "pause", cid])).code).toBe(0);
+      expect(await taskStatus(cid)).toBe("PAUSED");
+      const frozen = await cpu();
+      await sleep(300);
+      expect(await cpu()).toBe(frozen);
+      expect((await ctr(["task", "resume", cid])).code).toBe(0);
+      expect(await taskStatus(cid)).toBe("RUNNING");
+      await eventually(async () => expect(await cpu()).toBeGreaterThan(frozen));
+      await remove(cid);
+    });
+
+    it("keeps a task running across a containerd restart, then lists, kills and deletes it", async () => {
+      const cid = await runDetached("restart", ["/sleep.wasm", "100000000"]);
+      await ctd.restart();
+      await waitStatus(cid, "RUNNING");
+      await remove(cid);
+    });
+
+    it("rejects bad input with a clear error and leaves nothing behind", async () => {
+      const missing = await run("missing", ["/nope.wasm"]);
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toMatch(/entrypoint \/nope\.wasm does not exist/);
+      const text = await run("text", ["/not-wasm.txt"]);
+      expect(text.code).not.toBe(0);
+      expect(text.stderr).toMatch(/\/not-wasm\.txt is neither a WebAssembly module/);
+      const invalid = await run("invalid", ["/invalid.wasm"]);
+      expect(invalid.code).not.toBe(0);
+      expect(invalid.stderr).toMatch(/\/invalid\.wasm is not a valid WebAssembly module/);
+    });
+
+    it("survives malformed and oversized frames on its socket", async () => {
+      const cid = await runDetached("frames", ["/sleep.wasm", "100000000"]);
+      const bundle = join(ctd.dir, "state/io.containerd.runtime.v2.task", ctd.namespace, cid);
+      const address = readFileSync(join(bundle, "address"), "utf8").replace(/^unix:\/\//, "");
+      const abuse = [
+        Buffer.from("this is not ttrpc at all, just bytes\n"),
+        Buffer.from([0x00, 0x50, 0x00, 0x00, 0, 0, 0, 1, 1, 0]), // declares a 5 MiB frame
+        Buffer.concat([Buffer.from([0, 0, 0, 4, 0, 0, 0, 3, 1, 0]), Buffer.from([0xff, 0xff, 0xff, 0xff])]), // undecodable request
+        Buffer.from([0, 0, 0, 0, 0, 0, 0, 2, 1, 0]), // even stream id
+      ];
+      for (const bytes of abuse) {
+        const sock = connect(address);
+        sock.on("error", () => {});
+        await once(sock, "connect");
+        sock.write(bytes);
+        await sleep(50);
+        sock.destroy();
+      }
+      expect(await taskStatus(cid)).toBe("RUNNING");
+      await remove(cid);
+    });
+
+    it("runs a native container (busybox) through the same shim", async () => {
+      const res = await ctr(["run", "--rm", "--runtime", runtime, images.busybox.ref, id("native"), "/bin/busybox", "sh", "-c", "echo native-hi; exit 3"]);
+      expect(res).toMatchObject({ code: 3, stdout: "native-hi\n" });
+    });
+  });
+}

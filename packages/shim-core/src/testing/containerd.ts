@@ -1,0 +1,282 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { containerdConfig } from "./containerd-config.ts";
+import { runCtr, spawnCtr, systemPath, type CtrOptions, type CtrResult } from "./ctr.ts";
+import { findLeftovers, footprintFromDisk, removeLeftovers, type Footprint } from "./leftovers.ts";
+import { uniqueNamespace } from "./namespace.ts";
+import { isAlive, readProc, waitGone } from "./procfs.ts";
+
+export type { CtrOptions, CtrResult } from "./ctr.ts";
+export { uniqueNamespace } from "./namespace.ts";
+
+export interface ContainerdOptions {
+  /** Default: a fresh directory under os.tmpdir() (or /tmp when that path is too long for a socket). */
+  dir?: string;
+  /** A folder of containerd-shim-*-v1 binaries, put first on the daemon's PATH. */
+  shimDir?: string;
+  /** CRI runtime handler → runtime_type, e.g. { "wasm-node": "io.containerd.node.v1" }. */
+  runtimes?: Record<string, string>;
+  /** Enable the CRI plugin (default false: it is disabled, which also makes start and stop faster). */
+  cri?: boolean;
+  /** Default "localhost/busybox-pause:test". */
+  sandboxImage?: string;
+  logLevel?: "debug" | "info";
+  /** Namespace used when a call does not name one. Default: uniqueNamespace(). */
+  namespace?: string;
+  /** Extra environment for the daemon, which passes it on to the shims it starts. */
+  env?: Record<string, string>;
+}
+
+/** What `harness.json` holds, so that another process (tools/containerd.ts stop) can take over. */
+interface HarnessState {
+  pid: number;
+  dir: string;
+  socket: string;
+  ttrpcSocket: string;
+  namespace: string;
+  env: Record<string, string>;
+}
+
+// sun_path holds 108 bytes; the ttrpc socket adds ".ttrpc" to the gRPC one.
+const maxSocketPath = 100;
+
+/**
+ * A private containerd 1.6 (own root, state, sockets and config under `dir`) for end-to-end tests,
+ * driven with `ctr`. Anything that outlives a test is found by leftovers() and removed by stop().
+ */
+export class Containerd {
+  readonly dir: string;
+  readonly socket: string;
+  readonly ttrpcSocket: string;
+  readonly namespace: string;
+  #pid: number;
+  #env: Record<string, string>;
+  #stopped = false;
+  #finalLog = "";
+  /** Container ids seen while the daemon was up, so cleanup can find their cgroups once they are gone. */
+  #seen = new Set<string>();
+
+  private constructor(state: HarnessState) {
+    this.dir = state.dir;
+    this.socket = state.socket;
+    this.ttrpcSocket = state.ttrpcSocket;
+    this.namespace = state.namespace;
+    this.#pid = state.pid;
+    this.#env = state.env;
+  }
+
+  static async start(opts: ContainerdOptions = {}): Promise<Containerd> {
+    if (opts.dir !== undefined) checkSocketPath(resolve(opts.dir));
+    const dir = prepareDir(opts.dir);
+    checkSocketPath(dir);
+    const socket = join(dir, "run", "containerd.sock");
+    const ttrpcSocket = `${socket}.ttrpc`;
+    for (const sub of ["run", "opt", "cni/bin", "cni/conf"]) mkdirSync(join(dir, sub), { recursive: true });
+    const config = containerdConfig({
+      dir,
+      socket,
+      ttrpcSocket,
+      logLevel: opts.logLevel ?? "info",
+      cri: opts.cri ?? false,
+      sandboxImage: opts.sandboxImage ?? "localhost/busybox-pause:test",
+      runtimes: opts.runtimes ?? {},
+    });
+    writeFileSync(join(dir, "config.toml"), config);
+    // Absolute, since the daemon runs in `dir` and would resolve a relative PATH entry from there.
+    const path = opts.shimDir ? `${resolve(opts.shimDir)}:${systemPath}` : systemPath;
+    const env = { ...opts.env, PATH: path };
+    const ctd = new Containerd({ pid: 0, dir, socket, ttrpcSocket, namespace: opts.namespace ?? uniqueNamespace(), env });
+    try {
+      await ctd.#launch();
+    } catch (e) {
+      // The error carries the log's tail; a daemon that is merely slow must not outlive it.
+      await ctd.stop();
+      throw e;
+    }
+    return ctd;
+  }
+
+  /** Takes over an instance started elsewhere (e.g. by `tools/containerd.ts start`). */
+  static attach(dir: string): Containerd {
+    const state = JSON.parse(readFileSync(join(dir, "harness.json"), "utf8")) as HarnessState;
+    return new Containerd(state);
+  }
+
+  get pid(): number {
+    return this.#pid;
+  }
+
+  ctr(args: string[], opts: CtrOptions = {}): Promise<CtrResult> {
+    return runCtr(this.#ctrTarget(opts), args, opts);
+  }
+
+  /** Starts ctr with piped stdio and returns at once, e.g. for a `ctr run` that stays attached. */
+  ctrSpawn(args: string[], opts: CtrOptions = {}): ChildProcess {
+    return spawnCtr(this.#ctrTarget(opts), args, opts);
+  }
+
+  #ctrTarget(opts: CtrOptions): { socket: string; namespace: string } {
+    return { socket: this.socket, namespace: opts.namespace ?? this.namespace };
+  }
+
+  async importImage(tarball: string, namespace?: string): Promise<void> {
+    const r = await this.ctr(["image", "import", tarball], { ...(namespace ? { namespace } : {}), timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`ctr image import ${tarball} failed (${r.code}): ${r.stderr}`);
+  }
+
+  /** Stops and starts the daemon on the same root and state; shims and their tasks keep running. */
+  async restart(): Promise<void> {
+    await this.#terminate();
+    await this.#launch();
+  }
+
+  /** Deletes every task and container, stops the daemon, then removes whatever it left on the host. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const fp = await this.#footprint();
+    if (this.#running()) await this.#deleteAll(fp);
+    await this.#terminate();
+    this.#finalLog = this.logText();
+    footprintFromDisk(fp, this.#finalLog);
+    await removeLeftovers(fp);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Human-readable list of what is left of this instance on the host; empty when all is clean. */
+  async leftovers(): Promise<string[]> {
+    const found = findLeftovers(await this.#footprint());
+    if (this.#stopped && this.#running()) found.unshift(`containerd pid ${this.#pid} still running`);
+    if (!this.#stopped && this.#running()) found.unshift(...(await this.#records()));
+    return found;
+  }
+
+  logText(): string {
+    try {
+      return readFileSync(join(this.dir, "containerd.log"), "utf8");
+    } catch {
+      return this.#finalLog;
+    }
+  }
+
+  async #launch(): Promise<void> {
+    const log = openSync(join(this.dir, "containerd.log"), "a");
+    // Its own session keeps terminal signals aimed at the test runner away from the daemon; the
+    // daemon in turn starts each shim in its own process group, so they outlive a restart.
+    const child = spawn("containerd", ["--config", join(this.dir, "config.toml")], {
+      cwd: this.dir,
+      detached: true,
+      stdio: ["ignore", log, log],
+      env: this.#env,
+    });
+    closeSync(log);
+    child.unref();
+    const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+    this.#pid = child.pid ?? 0;
+    const state: HarnessState = { pid: this.#pid, dir: this.dir, socket: this.socket, ttrpcSocket: this.ttrpcSocket, namespace: this.namespace, env: this.#env };
+    writeFileSync(join(this.dir, "harness.json"), `${JSON.stringify(state, null, 2)}\n`);
+    const ready = await Promise.race([this.#waitReady(20_000), spawnError]);
+    if (ready instanceof Error) throw new Error(`cannot start containerd: ${ready.message}`);
+  }
+
+  async #waitReady(timeoutMs: number): Promise<true> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      // Not #running(): until exec the child's cmdline is still node's.
+      if (!isAlive(this.#pid)) throw new Error(`containerd exited during startup:\n${tail(this.logText())}`);
+      if (existsSync(this.socket) && (await this.ctr(["version"], { timeoutMs: 5_000 })).code === 0) return true;
+      if (Date.now() > deadline) throw new Error(`containerd not ready after ${timeoutMs} ms:\n${tail(this.logText())}`);
+      await sleep(existsSync(this.socket) ? 50 : 10);
+    }
+  }
+
+  /** Alive and still our daemon: after a takeover from harness.json the pid may have been reused. */
+  #running(): boolean {
+    return isAlive(this.#pid) && (readProc(this.#pid)?.argv.includes(join(this.dir, "config.toml")) ?? false);
+  }
+
+  async #terminate(): Promise<void> {
+    if (!this.#running()) return;
+    process.kill(this.#pid, "SIGTERM");
+    if (await waitGone(this.#pid, 10_000)) return;
+    try {
+      process.kill(this.#pid, "SIGKILL");
+    } catch {
+      // It exited just now.
+    }
+    await waitGone(this.#pid, 5_000);
+  }
+
+  /**
+   * For the harness's own queries: a wedged shim can stall `ctr tasks ls` (containerd asks every
+   * shim for its state), and cleanup must go on regardless.
+   */
+  async #query(args: string[], namespace?: string): Promise<string[]> {
+    try {
+      const r = await this.ctr(args, { ...(namespace ? { namespace } : {}), timeoutMs: 8_000 });
+      return r.code === 0 ? lines(r.stdout) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  #namespaces(): Promise<string[]> {
+    return this.#query(["namespaces", "ls", "-q"]);
+  }
+
+  async #footprint(): Promise<Footprint> {
+    const fp: Footprint = { dir: this.dir, socket: this.socket, namespaces: new Set([this.namespace]), ids: this.#seen };
+    for (const ns of this.#running() ? await this.#namespaces() : []) {
+      fp.namespaces.add(ns);
+      for (const id of await this.#query(["containers", "ls", "-q"], ns)) this.#seen.add(`${ns}/${id}`);
+    }
+    footprintFromDisk(fp, this.logText());
+    return fp;
+  }
+
+  /** Tasks and container records still in the daemon. */
+  async #records(): Promise<string[]> {
+    const found: string[] = [];
+    for (const ns of await this.#namespaces()) {
+      for (const row of (await this.#query(["tasks", "ls"], ns)).slice(1)) found.push(`task ${ns}/${row.split(/\s+/).join(" ")}`);
+      for (const id of await this.#query(["containers", "ls", "-q"], ns)) found.push(`container ${ns}/${id}`);
+    }
+    return found;
+  }
+
+  async #deleteAll(fp: Footprint): Promise<void> {
+    await Promise.all(
+      [...fp.namespaces].map(async (ns) => {
+        const tasks = await this.#query(["tasks", "ls", "-q"], ns);
+        await Promise.all(tasks.map((id) => this.#query(["tasks", "rm", "-f", id], ns)));
+        const containers = await this.#query(["containers", "ls", "-q"], ns);
+        if (containers.length > 0) await this.#query(["containers", "rm", ...containers], ns);
+      }),
+    );
+  }
+}
+
+function checkSocketPath(dir: string): void {
+  const longest = join(dir, "run", "containerd.sock.ttrpc");
+  if (Buffer.byteLength(longest) >= maxSocketPath) throw new Error(`dir too long for a unix socket path (< ${maxSocketPath} bytes): ${longest}`);
+}
+
+function prepareDir(dir: string | undefined): string {
+  if (dir !== undefined) {
+    mkdirSync(dir, { recursive: true });
+    return realpathSync(dir);
+  }
+  const base = Buffer.byteLength(realpathSync(tmpdir())) > 40 ? "/tmp" : realpathSync(tmpdir());
+  return mkdtempSync(join(base, "ctd-"));
+}
+
+function lines(text: string): string[] {
+  return text.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
+}
+
+function tail(text: string): string {
+  return text.split("\n").slice(-20).join("\n");
+}

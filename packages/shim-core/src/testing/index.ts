@@ -1,0 +1,2 @@
+export * from "./containerd.ts";
+export * from "./conformance.ts";

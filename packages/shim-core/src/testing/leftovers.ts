@@ -1,0 +1,200 @@
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
+import { basename, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { systemPath } from "./ctr.ts";
+import { isPrivateNamespace } from "./namespace.ts";
+import { cgroupMounts, cgroupProcs, descendants, isUnder, listProcs, openFiles, readMounts, subdirs, waitGone, type ProcInfo } from "./procfs.ts";
+
+/** What is known about one containerd instance; `ids` holds "<namespace>/<container id>". */
+export interface Footprint {
+  dir: string;
+  socket: string;
+  namespaces: Set<string>;
+  ids: Set<string>;
+}
+
+interface RuncEntry {
+  root: string;
+  ns: string;
+  id: string;
+  pid: number;
+}
+
+// Paths hard-coded in containerd 1.6 and its runc shim, shared by every instance on the host.
+// runc's shim keeps runc state in /run/containerd/runc/<ns>; our shims in /run/containerd/<engine>/<ns>.
+const stateDir = "/run/containerd";
+const runcRoots = () => subdirs(stateDir).filter((d) => d !== "s" && d !== "fifo").map((d) => join(stateDir, d));
+const shimSockets = "/run/containerd/s";
+const fifoRoot = "/run/containerd/fifo";
+
+function argAfter(argv: readonly string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+}
+
+/** containerd starts shims with `-address <grpc socket>`; ctr clients get `--address` from us. */
+function ourProcesses(socket: string) {
+  const procs = listProcs().filter((p) => p.state !== "Z");
+  const shims = procs.filter((p) => argAfter(p.argv, "-address") === socket);
+  const clients = procs.filter((p) => argAfter(p.argv, "--address") === socket);
+  const children = descendants(procs, shims.map((p) => p.pid)).filter((c) => !shims.includes(c));
+  return { shims, clients, children };
+}
+
+/** runc state of containers whose bundle lies in our state dir, found in any namespace's root. */
+function ourRuncContainers(dir: string): RuncEntry[] {
+  const found: RuncEntry[] = [];
+  for (const [ns, root] of runcRoots().flatMap((r) => subdirs(r).map((n) => [n, join(r, n)] as const))) {
+    for (const id of subdirs(root)) {
+      try {
+        const state = JSON.parse(readFileSync(join(root, id, "state.json"), "utf8")) as {
+          init_process_pid?: number;
+          config?: { labels?: string[] };
+        };
+        const bundle = state.config?.labels?.find((l) => l.startsWith("bundle="))?.slice(7) ?? "";
+        if (isUnder(bundle, dir)) found.push({ root, ns, id, pid: state.init_process_pid ?? 0 });
+      } catch {
+        // Another runtime's layout, or a container being created or deleted right now.
+      }
+    }
+  }
+  return found;
+}
+
+/** Namespaces and container ids that this instance's files and log still mention. */
+export function footprintFromDisk(fp: Footprint, logText: string): void {
+  const add = (ns: string, id: string) => {
+    fp.namespaces.add(ns);
+    fp.ids.add(`${ns}/${id}`);
+  };
+  for (const top of ["state", "root"]) {
+    const tasks = join(fp.dir, top, "io.containerd.runtime.v2.task");
+    for (const ns of subdirs(tasks)) for (const id of subdirs(join(tasks, ns))) add(ns, id);
+  }
+  for (const r of ourRuncContainers(fp.dir)) add(r.ns, r.id);
+  for (const m of logText.matchAll(/io\.containerd\.runtime\.v2\.task\/([\w.-]+)\/([\w.-]+)/g)) add(m[1] ?? "", m[2] ?? "");
+  for (const m of logText.matchAll(/ id=([\w.-]+) namespace=([\w.-]+)/g)) add(m[2] ?? "", m[1] ?? "");
+  // CRI always works in k8s.io and logs the ids it hands out.
+  for (const m of logText.matchAll(/returns (?:sandbox|container) id \\?"([0-9a-f]{64})/g)) add("k8s.io", m[1] ?? "");
+}
+
+/**
+ * Cgroup directories that belong to us: everything under a private namespace, but in shared
+ * namespaces (default, k8s.io) only the ids we know, since other instances use the same paths.
+ * Deepest first, so they can be removed in order.
+ */
+function ourCgroups(fp: Footprint): string[] {
+  const dirs: string[] = [];
+  const walk = (path: string) => {
+    for (const sub of subdirs(path)) walk(join(path, sub));
+    dirs.push(path);
+  };
+  for (const mount of cgroupMounts()) {
+    for (const ns of fp.namespaces) {
+      const base = join(mount, ns);
+      const ids = isPrivateNamespace(ns) ? subdirs(base) : [...fp.ids].filter((k) => k.startsWith(`${ns}/`)).map((k) => k.slice(ns.length + 1));
+      for (const id of ids) if (existsSync(join(base, id))) walk(join(base, id));
+    }
+  }
+  return dirs;
+}
+
+function shimSocket(fp: Footprint, key: string): string {
+  return join(shimSockets, createHash("sha256").update(`${fp.socket}/${key}`).digest("hex"));
+}
+
+function describe(kind: string, p: ProcInfo): string {
+  return `${kind} pid ${p.pid}: ${p.argv.join(" ")}`;
+}
+
+export function findLeftovers(fp: Footprint): string[] {
+  const { shims, clients, children } = ourProcesses(fp.socket);
+  const out = [
+    ...shims.map((p) => describe("shim", p)),
+    ...children.map((p) => describe(`shim child (ppid ${p.ppid})`, p)),
+    ...clients.map((p) => describe("ctr client", p)),
+    ...readMounts()
+      .filter((m) => isUnder(m.target, fp.dir))
+      .map((m) => `mount ${m.target} (${m.fstype} from ${m.source})`),
+    ...ourRuncContainers(fp.dir).map((r) => `runc container ${r.id} in ${r.root} (init pid ${r.pid})`),
+  ];
+  // One line per cgroup path rather than per hierarchy: v1 hosts have about ten hierarchies.
+  const cgroups = new Map<string, { where: string[]; pids: Set<number> }>();
+  const mounts = cgroupMounts();
+  for (const dir of ourCgroups(fp)) {
+    const mount = mounts.find((m) => isUnder(dir, m)) ?? "";
+    const rel = dir.slice(mount.length);
+    const entry = cgroups.get(rel) ?? { where: [], pids: new Set<number>() };
+    entry.where.push(basename(mount));
+    for (const pid of cgroupProcs(dir)) entry.pids.add(pid);
+    cgroups.set(rel, entry);
+  }
+  for (const [rel, e] of cgroups) {
+    const content = e.pids.size > 0 ? `processes ${[...e.pids].join(" ")}` : "empty";
+    out.push(`cgroup ${rel} (${content}) in ${e.where.join(",")}`);
+  }
+  for (const key of fp.ids) if (existsSync(shimSocket(fp, key))) out.push(`shim socket ${shimSocket(fp, key)} (${key})`);
+  return out;
+}
+
+function run(file: string, args: string[]): void {
+  spawnSync(file, args, { stdio: "ignore", timeout: 10_000, env: { PATH: systemPath } });
+}
+
+/** Forcefully removes everything findLeftovers() would report, once the daemon is gone. */
+export async function removeLeftovers(fp: Footprint): Promise<void> {
+  const { shims, clients, children } = ourProcesses(fp.socket);
+  const victims = [...children, ...shims, ...clients];
+  // ctr removes a task's FIFO dir when it deletes the task; a killed task never gets there, and
+  // only the processes holding the FIFOs tell which of the host's dirs are ours.
+  const fifos = victims.flatMap((p) => openFiles(p.pid)).filter((f) => isUnder(f, fifoRoot) && f !== fifoRoot);
+  const fifoDirs = new Set(fifos.map((f) => join(fifoRoot, f.slice(fifoRoot.length + 1).split("/")[0] ?? "")));
+  for (const p of victims) killQuietly(p.pid);
+  await Promise.all(victims.map((p) => waitGone(p.pid, 3_000)));
+  for (const dir of fifoDirs) rmSync(dir, { recursive: true, force: true });
+  for (const r of ourRuncContainers(fp.dir)) run("runc", ["--root", r.root, "delete", "--force", r.id]);
+  const mounts = readMounts().filter((m) => isUnder(m.target, fp.dir));
+  for (const m of mounts.sort((a, b) => b.target.length - a.target.length)) run("umount", ["-l", m.target]);
+  for (const dir of ourCgroups(fp)) await removeCgroup(dir);
+  for (const ns of fp.namespaces) {
+    if (!isPrivateNamespace(ns)) continue;
+    // runc leaves the per-namespace parents behind; nobody else will ever use these names.
+    for (const mount of cgroupMounts()) tryRmdir(join(mount, ns));
+    for (const r of runcRoots()) tryRmdir(join(r, ns));
+  }
+  for (const key of fp.ids) {
+    try {
+      unlinkSync(shimSocket(fp, key));
+    } catch {
+      // Already removed by its shim, as it should be.
+    }
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // It exited on its own meanwhile.
+  }
+}
+
+function tryRmdir(path: string): boolean {
+  try {
+    rmdirSync(path);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT";
+  }
+}
+
+/** A cgroup can only be removed once its processes are dead, which takes a moment after SIGKILL. */
+async function removeCgroup(dir: string): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    for (const pid of cgroupProcs(dir)) killQuietly(pid);
+    if (tryRmdir(dir)) return;
+    await sleep(20);
+  }
+}

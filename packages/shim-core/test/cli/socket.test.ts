@@ -1,0 +1,34 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { socketAlive, socketPath } from "../../src/cli/socket.ts";
+
+describe("socketPath", () => {
+  it("hashes address/namespace/group like runc's shim, under /run/containerd/s", () => {
+    const expected = createHash("sha256").update("/run/containerd/containerd.sock/default/c1").digest("hex");
+    expect(socketPath("/run/containerd/containerd.sock", "default", "c1")).toBe(`/run/containerd/s/${expected}`);
+  });
+
+  it("differs per namespace and group, and fits a unix socket path", () => {
+    const a = socketPath("/a.sock", "ns1", "g");
+    expect(a).not.toBe(socketPath("/a.sock", "ns2", "g"));
+    expect(a).not.toBe(socketPath("/a.sock", "ns1", "h"));
+    expect(Buffer.byteLength(a)).toBeLessThan(107);
+  });
+});
+
+describe("socketAlive", () => {
+  it("is true for a listening socket and false for a missing or dead one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sock-"));
+    const path = join(dir, "s");
+    expect(await socketAlive(path)).toBe(false);
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(path, r));
+    expect(await socketAlive(path)).toBe(true);
+    await new Promise<void>((r) => server.close(() => r()));
+    expect(await socketAlive(path)).toBe(false);
+  });
+});

@@ -1,0 +1,3 @@
+import { engineConformance } from "@wasm-shims/shim-core/testing";
+
+engineConformance({ engine: "node" });
