@@ -10,8 +10,30 @@ export interface Engine {
   readonly version: string;
   /** Rejects, with a message a user can act on, a module this engine cannot run. Runs on the host at Create. */
   validate?(module: Uint8Array<ArrayBuffer>, path: string): Promise<void>;
+  /**
+   * Host-side work at Create, after validation (e.g. transpiling into a cache). What it returns is
+   * bind-mounted read-only into the container and handed to `run` as `data`. Also called for a
+   * Wasm command exec'd into a running container, where new mounts cannot be added: keep mounts
+   * stable (a whole cache directory, not one entry of it).
+   */
+  prepare?(ctx: PrepareContext): Promise<Prepared>;
   /** Runs the guest to completion and returns its exit code. Traps throw. */
   run(ctx: RunContext): Promise<number>;
+}
+
+export interface PrepareContext {
+  module: Uint8Array<ArrayBuffer>;
+  /** The module's path inside the container. */
+  path: string;
+  /** sha256 of the module, hex. */
+  digest: string;
+  /** Lines for the shim's log (containerd's log). */
+  log: (msg: string) => void;
+}
+
+export interface Prepared {
+  mounts?: { source: string; destination: string }[];
+  data?: Record<string, string>;
 }
 
 export interface RunContext {
@@ -27,6 +49,8 @@ export interface RunContext {
   stdin: number;
   stdout: number;
   stderr: number;
+  /** What `prepare` returned as data, or {}. */
+  data: Record<string, string>;
 }
 
 /** The default Create-time check: the module must at least compile. */

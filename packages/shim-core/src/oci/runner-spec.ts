@@ -1,4 +1,5 @@
 import { basename } from "node:path";
+import type { Prepared } from "../engine.ts";
 import type { HostRuntime } from "./host-libs.ts";
 import type { Mount, Process, Spec } from "./spec.ts";
 
@@ -9,20 +10,22 @@ export const RUN_WASM_FLAG = "--run-wasm";
 /** Node would read NODE_OPTIONS meant for the guest; the runner gets it back under this name. */
 export const GUEST_NODE_OPTIONS = "WASM_SHIM_GUEST_NODE_OPTIONS";
 
-export function runnerMounts(host: HostRuntime): Mount[] {
-  const libs = host.libDirs.map((dir, i) => ({ destination: `${RUNNER_DIR}/lib${i}`, type: "bind", source: dir, options: ["rbind", "ro", "nosuid", "nodev"] }));
-  return [...libs, { destination: `${RUNNER_DIR}/runner`, type: "bind", source: host.binary, options: ["bind", "ro", "nosuid", "nodev"] }];
+const readOnly = (source: string, destination: string, options = ["rbind", "ro", "nosuid", "nodev"]): Mount => ({ destination, type: "bind", source, options });
+
+export function runnerMounts(host: HostRuntime, extra: Prepared["mounts"] = []): Mount[] {
+  const libs = host.libDirs.map((dir, i) => readOnly(dir, `${RUNNER_DIR}/lib${i}`));
+  return [...libs, readOnly(host.binary, `${RUNNER_DIR}/runner`, ["bind", "ro", "nosuid", "nodev"]), ...extra.map((m) => readOnly(m.source, m.destination))];
 }
 
 /** The process that runs `wasmPath` (a container path) with `args` through the runner. */
-export function runnerProcess(process: Process, host: HostRuntime, wasmPath: string): Process {
+export function runnerProcess(process: Process, host: HostRuntime, wasmPath: string, data: Record<string, string> = {}): Process {
   const loaderDir = host.libDirs.indexOf(host.libDirs.find((d) => host.loader.startsWith(d + "/"))!);
   const libraryPath = host.libDirs.map((_, i) => `${RUNNER_DIR}/lib${i}`).join(":");
   const env = (process.env ?? []).map((e) => (e.startsWith("NODE_OPTIONS=") ? `${GUEST_NODE_OPTIONS}=${e.slice("NODE_OPTIONS=".length)}` : e));
   return {
     ...process,
     env,
-    args: [`${RUNNER_DIR}/lib${loaderDir}/${basename(host.loader)}`, "--library-path", libraryPath, `${RUNNER_DIR}/runner`, RUN_WASM_FLAG, wasmPath, "--", ...(process.args ?? [])],
+    args: [`${RUNNER_DIR}/lib${loaderDir}/${basename(host.loader)}`, "--library-path", libraryPath, `${RUNNER_DIR}/runner`, RUN_WASM_FLAG, wasmPath, JSON.stringify(data), "--", ...(process.args ?? [])],
   };
 }
 
@@ -30,11 +33,11 @@ export function runnerProcess(process: Process, host: HostRuntime, wasmPath: str
  * The Wasm container's spec: everything containerd wrote (namespaces, cgroups, user, seccomp, the
  * user's mounts) stays; the host runtime is bind-mounted read-only and the process becomes the runner.
  */
-export function runnerSpec(spec: Spec, rootfs: string, host: HostRuntime, wasmPath: string): Spec {
+export function runnerSpec(spec: Spec, rootfs: string, host: HostRuntime, wasmPath: string, prepared: Prepared = {}): Spec {
   return {
     ...spec,
     root: { ...spec.root, path: rootfs },
-    mounts: [...(spec.mounts ?? []), ...runnerMounts(host)],
-    process: runnerProcess(spec.process ?? { cwd: "/" }, host, wasmPath),
+    mounts: [...(spec.mounts ?? []), ...runnerMounts(host, prepared.mounts)],
+    process: runnerProcess(spec.process ?? { cwd: "/" }, host, wasmPath, prepared.data),
   };
 }

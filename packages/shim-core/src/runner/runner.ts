@@ -32,15 +32,15 @@ function guestEnv(): Record<string, string> {
  */
 export function runWasm(argv: readonly string[]): void {
   silenceWarnings();
-  const [path, sep, ...args] = argv;
-  if (!path || sep !== "--") {
-    writeSync(2, "usage: --run-wasm PATH -- ARGS...\n");
+  const [path, data, sep, ...args] = argv;
+  if (!path || !data || sep !== "--") {
+    writeSync(2, "usage: --run-wasm PATH DATA-JSON -- ARGS...\n");
     process.exit(2);
   }
   for (const [name, num] of Object.entries(constants.signals)) {
     if (["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"].includes(name)) process.on(name as NodeJS.Signals, () => process.exit(128 + num));
   }
-  const ctx: Omit<RunContext, "module"> = { path, args, env: guestEnv(), cwd: process.cwd(), stdin: 0, stdout: 1, stderr: 2 };
+  const ctx: Omit<RunContext, "module"> = { path, args, env: guestEnv(), cwd: process.cwd(), stdin: 0, stdout: 1, stderr: 2, data: JSON.parse(data) as Record<string, string> };
   const worker = new Worker(mainSource(), { eval: true, workerData: { [WORKER_KEY]: ctx }, stdout: false, stderr: false });
   worker.on("message", (msg: { code: number }) => process.exit(msg.code));
   worker.on("error", (err: Error) => {

@@ -1,7 +1,9 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CreateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
-import { compileCheck, type Engine } from "../engine.ts";
+import { createHash } from "node:crypto";
+import { compileCheck, type Engine, type Prepared } from "../engine.ts";
+import type { Logger } from "../log.ts";
 import { invalidArgument, isShimError, unimplemented } from "../errors.ts";
 import { readSpec, rootfsPath } from "../oci/bundle.ts";
 import { resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
@@ -32,6 +34,7 @@ export interface CreateContext {
   /** runc's state root for this engine and namespace, unless the runtime options name one. */
   defaultRuncRoot: string;
   host?: () => HostRuntime;
+  log: Logger;
 }
 
 export class Container {
@@ -81,11 +84,11 @@ export class Container {
       const runc = new Runc({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
       let runcBundle = req.bundle;
       if (entrypoint.kind === "wasm") {
-        await validateModule(ctx.engine, entrypoint);
+        const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log);
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
         await mkdir(runcBundle, { recursive: true, mode: 0o700 });
         const host = (ctx.host ?? hostRuntime)();
-        await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, host, entrypoint.path)));
+        await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, host, entrypoint.path, prepared)));
       }
       const state: ShimState = { runc: runc.config, mountedRootfs: mounted };
       await writeFile(join(req.bundle, bundleFiles.state), JSON.stringify(state));
@@ -105,10 +108,14 @@ export class Container {
   }
 }
 
-async function validateModule(engine: Engine, entry: Entrypoint): Promise<void> {
-  const bytes = await readFile(entry.hostPath);
+/** Validates the module (a clear error at Create, not a crash at Start) and lets the engine prepare it. */
+export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger): Promise<Prepared> {
+  const bytes = new Uint8Array(await readFile(entry.hostPath));
   try {
     await (engine.validate ?? compileCheck)(bytes, entry.path);
+    if (!engine.prepare) return {};
+    const digest = createHash("sha256").update(bytes).digest("hex");
+    return await engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }) });
   } catch (err) {
     throw isShimError(err) ? err : invalidArgument((err as Error).message);
   }

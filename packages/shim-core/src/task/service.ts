@@ -81,7 +81,7 @@ export class TaskService {
   private async startExec(c: Container, p: TaskProcess) {
     if (!c.init.running) throw failedPrecondition(`cannot exec in container ${c.id}: it is ${statusName(c.init.status)}`);
     const file = c.file(`exec-${p.execId}.json`);
-    await writeFile(file, JSON.stringify(await execProcessSpec(c, p.spec!)));
+    await writeFile(file, JSON.stringify(await execProcessSpec(c, p.spec!, this.deps.engine, this.deps.log)));
     const pidFile = c.file(`exec-${p.execId}.pid`);
     return p.start((stdio) => c.runc.exec(c.id, file, pidFile, c.file(bundleFiles.runcLog), stdio), pidFile, c.file(bundleFiles.runcLog));
   }

@@ -16,7 +16,7 @@ describe("runnerSpec", () => {
   const out = runnerSpec(spec, "/bundle/rootfs", host, "/app.wasm");
 
   it("runs the runner through the host loader, keeping the guest's argv intact", () => {
-    expect(out.process?.args).toEqual([`${RUNNER_DIR}/lib0/ld-linux-x86-64.so.2`, "--library-path", `${RUNNER_DIR}/lib0:${RUNNER_DIR}/lib1`, `${RUNNER_DIR}/runner`, "--run-wasm", "/app.wasm", "--", "/app.wasm", "a b"]);
+    expect(out.process?.args).toEqual([`${RUNNER_DIR}/lib0/ld-linux-x86-64.so.2`, "--library-path", `${RUNNER_DIR}/lib0:${RUNNER_DIR}/lib1`, `${RUNNER_DIR}/runner`, "--run-wasm", "/app.wasm", "{}", "--", "/app.wasm", "a b"]);
   });
 
   it("mounts the binary and each library dir read-only, after the user's mounts", () => {

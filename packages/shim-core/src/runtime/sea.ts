@@ -1,0 +1,107 @@
+// Run-time helpers for code that ships as a Node single executable application (SEA) built by
+// tools/sea-build.mjs, and that must keep working when the same code runs as the plain
+// dist/<name>.cjs bundle, as TypeScript source (tests, `node src/main.ts`), or inside a container
+// where the binary is started through the host's dynamic loader.
+
+import { readFileSync } from "node:fs";
+import { basename, resolve } from "node:path";
+
+type SeaModule = typeof import("node:sea");
+
+// getBuiltinModule rather than require/createRequire: this file is bundled to CJS (where
+// import.meta.url is empty) but also runs as ESM source, and getBuiltinModule behaves the same in
+// both, in SEA main scripts and in eval workers. It returns undefined on a Node built without SEA.
+const sea = process.getBuiltinModule("node:sea") as SeaModule | undefined;
+
+// tools/sea-build.mjs embeds the bundle under this asset name.
+export const MAIN_ASSET = "main.cjs";
+
+let cachedIsSea: boolean | undefined;
+
+export function isSea(): boolean {
+  cachedIsSea ??= sea !== undefined && sea.isSea();
+  return cachedIsSea;
+}
+
+export function seaAsset(name: string): string {
+  if (!isSea()) throw new Error(`seaAsset(${JSON.stringify(name)}): not running as a single executable`);
+  return sea!.getAsset(name, "utf8");
+}
+
+export interface Command {
+  file: string;
+  args: string[];
+}
+
+// Options of glibc's and musl's ld.so that take a value; the first other word is the program.
+const LOADER_OPTIONS_WITH_VALUE = new Set([
+  "--library-path",
+  "--preload",
+  "--argv0",
+  "--audit",
+  "--inhibit-rpath",
+  "--glibc-hwcaps-prefix",
+  "--glibc-hwcaps-mask",
+]);
+
+/**
+ * The loader's arguments up to and including the program, with the program made absolute, from
+ * a command line `[loader, ...options, program, ...args]`. Parsed from the loader's grammar rather
+ * than by counting process.argv, which is different in worker threads.
+ */
+export function loaderPrefix(cmdline: string[], cwd: string): string[] | undefined {
+  let i = 1;
+  while (i < cmdline.length && cmdline[i]!.startsWith("--")) {
+    i += LOADER_OPTIONS_WITH_VALUE.has(cmdline[i]!) ? 2 : 1;
+  }
+  const program = cmdline[i];
+  if (program === undefined || program === "") return undefined;
+  return [...cmdline.slice(1, i), resolve(cwd, program)];
+}
+
+// Started as `ld-linux-x86-64.so.2 --library-path DIR /path/to/shim args`, which is how containers
+// run the shim binary without their own libc, process.execPath and /proc/self/exe name the loader,
+// so re-executing execPath alone would start the loader with our arguments. The loader's own
+// options are only visible in /proc/self/cmdline; read it at load time, before anything sets
+// process.title (which overwrites that memory) or changes the working directory.
+const loaderArgs: string[] | undefined = (() => {
+  if (!isSea() || !/^ld(-.*)?\.so(\.\d+)*$/.test(basename(process.execPath))) return undefined;
+  let cmdline: string;
+  try {
+    cmdline = readFileSync("/proc/self/cmdline", "utf8");
+  } catch {
+    return undefined;
+  }
+  return loaderPrefix(cmdline.split("\0"), process.cwd());
+})();
+
+export function selfCommand(args: string[]): Command {
+  if (isSea()) {
+    return { file: process.execPath, args: [...(loaderArgs ?? []), ...args] };
+  }
+  const script = process.argv[1];
+  if (script === undefined) throw new Error("selfCommand: no main script in process.argv");
+  return { file: process.execPath, args: [script, ...args] };
+}
+
+let cachedMainSource: string | undefined;
+
+// Source for `new Worker(mainSource(), { eval: true })`. A SEA cannot start a worker from
+// __filename (that is the binary, or the loader), so the bundle is re-read from its asset.
+export function mainSource(): string {
+  if (cachedMainSource !== undefined) return cachedMainSource;
+  if (isSea()) {
+    cachedMainSource = seaAsset(MAIN_ASSET);
+  } else if (runningAsCjsBundle()) {
+    cachedMainSource = readFileSync(__filename, "utf8");
+  } else {
+    throw new Error("mainSource: only available in the built bundle (dist/*.cjs) or the single executable");
+  }
+  return cachedMainSource;
+}
+
+// The bundle is one CommonJS file, so __filename is the bundle itself. As ESM source __filename is
+// undefined; in an eval worker it is "[worker eval]"; test runners may define it for a .ts file.
+function runningAsCjsBundle(): boolean {
+  return typeof __filename === "string" && /\.c?js$/.test(__filename);
+}

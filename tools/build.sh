@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds every shim executable into dist/bin/ from a fresh Debian 12 that has Node 20 and npm,
+# installing only what is missing. Safe to re-run; works from any directory.
+set -euo pipefail
+
+root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+cd "$root"
+
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "build.sh: need root to run: $*" >&2
+    exit 1
+  fi
+}
+
+# containerd, runc and busybox are not needed to build, but the end-to-end tests expect them on
+# the host; busybox-static because it is copied into container images.
+packages=()
+if ! command -v containerd >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then
+  packages+=(containerd runc busybox-static)
+fi
+# The pinned Node (and so every shim executable) links libatomic.so.1, which Debian only has when
+# something pulled in libatomic1 (a minimal Debian 12 does not).
+if ! /sbin/ldconfig -p | grep 'libatomic\.so\.1 ' >/dev/null; then
+  packages+=(libatomic1)
+fi
+# Without git the executables would say version 0.0.0-dev instead of the commit.
+if [ -e .git ] && ! command -v git >/dev/null 2>&1; then
+  packages+=(git)
+fi
+if [ "${#packages[@]}" -gt 0 ]; then
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${packages[@]}"
+fi
+
+if ! command -v pnpm >/dev/null 2>&1; then
+  as_root npm i -g pnpm@10.34.9
+fi
+
+pnpm install --frozen-lockfile
+
+# Fixtures first: a shim's build may embed them. The script is optional while the package grows.
+if node -e 'process.exit(require("./packages/test-fixtures/package.json").scripts?.build ? 0 : 1)' 2>/dev/null; then
+  pnpm --filter @wasm-shims/test-fixtures build
+fi
+
+pnpm exec turbo run build
+
+echo "dist/bin:"
+if [ -d dist/bin ]; then
+  find dist/bin -type f ! -name '.*' -printf '%P %s\n' | sort |
+    awk '{ printf "  %-44s %12d bytes %7.1f MB\n", $1, $2, $2 / 1e6 }'
+else
+  echo "  (none)"
+fi
