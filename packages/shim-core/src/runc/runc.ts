@@ -25,11 +25,12 @@ export class Runc {
 
   /**
    * `runc run` in the foreground: runc stays the container's parent, so its exit status is the
-   * container's (128+signal when killed) and it removes the container and its cgroups at exit.
-   * Node cannot become a child subreaper, which `runc create` + `runc start` would need.
+   * container's (128+signal when killed). Node cannot become a child subreaper, which `runc create`
+   * + `runc start` would need. `--keep` leaves the stopped container (and its cgroup, where the OOM
+   * count is) for the shim to delete.
    */
   run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions): ChildProcess {
-    return spawn(this.config.binary, [...this.globals(logFile), "run", "--bundle", bundle, "--pid-file", pidFile, id], { stdio });
+    return spawn(this.config.binary, [...this.globals(logFile), "run", "--keep", "--bundle", bundle, "--pid-file", pidFile, id], { stdio });
   }
 
   /** `runc exec` in the foreground, for the same reason as run. */

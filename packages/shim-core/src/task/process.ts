@@ -45,15 +45,7 @@ export class TaskProcess {
     const io = await openStdio(this.stdio);
     const child = launch([io.stdin ? "pipe" : "ignore", io.stdout?.fd ?? "ignore", io.stderr?.fd ?? "ignore"]);
     this.child = child;
-    // runc holds its own copies now; ours would keep the client's FIFOs open after the process ends.
-    await io.stdout?.close();
-    if (io.stderr !== io.stdout) await io.stderr?.close();
-    if (io.stdin && child.stdin) {
-      child.stdin.on("error", () => {});
-      io.stdin.on("error", () => child.stdin?.end());
-      io.stdin.pipe(child.stdin);
-      child.once("exit", () => io.stdin?.destroy());
-    }
+    // Listen before the first await: a failed spawn reports 'error' on the next tick.
     let finished = false;
     const exit = new Promise<number>((resolve) => {
       child.once("error", (err) => {
@@ -66,6 +58,15 @@ export class TaskProcess {
         resolve(code ?? 128 + signalNumber(signal ?? ""));
       });
     });
+    // runc holds its own copies now; ours would keep the client's FIFOs open after the process ends.
+    await io.stdout?.close();
+    if (io.stderr !== io.stdout) await io.stderr?.close();
+    if (io.stdin && child.stdin) {
+      child.stdin.on("error", () => {});
+      io.stdin.on("error", () => child.stdin?.end());
+      io.stdin.pipe(child.stdin);
+      child.once("exit", () => io.stdin?.destroy());
+    }
     const pid = await waitForPid(pidFile, () => finished);
     if (pid === undefined) {
       const status = await exit;

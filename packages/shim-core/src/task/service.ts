@@ -14,6 +14,7 @@ import type { Process } from "../oci/spec.ts";
 import { Container, bundleFiles, type CreateContext } from "./container.ts";
 import { execProcessSpec } from "./exec.ts";
 import { TaskProcess, statusName } from "./process.ts";
+import { memoryCgroup, oomKills } from "./oom.ts";
 import { metricsAny } from "./stats.ts";
 
 export interface ServiceDeps extends CreateContext {
@@ -74,8 +75,23 @@ export class TaskService {
     const { pid, exit } = req.execId ? await this.startExec(c, p) : await p.start((stdio) => c.runc.run(c.id, c.runcBundle, c.file(bundleFiles.initPid), c.file(bundleFiles.runcLog), stdio), c.file(bundleFiles.initPid), c.file(bundleFiles.runcLog));
     this.deps.log.info("started", { id: c.id, exec: req.execId, pid, ms: Date.now() - started });
     this.publish(req.execId ? Topic.TaskExecStarted : Topic.TaskStart, req.execId ? packEvent(ev.TaskExecStartedSchema, { containerId: c.id, execId: req.execId, pid }) : packEvent(ev.TaskStartSchema, { containerId: c.id, pid }));
-    void exit.then((status) => this.exited(c, p, status));
+    if (req.execId) {
+      void exit.then((status) => this.exited(c, p, status));
+    } else {
+      const cgroup = await memoryCgroup(pid);
+      void exit.then((status) => this.initExited(c, status, cgroup));
+    }
     return { pid };
+  }
+
+  /** CRI reports OOMKilled from TaskOOM, so it goes out before TaskExit; then runc may drop the cgroup. */
+  private async initExited(c: Container, status: number, cgroup: string | undefined): Promise<void> {
+    if ((await oomKills(cgroup)) > 0) {
+      this.deps.log.warn("out of memory", { id: c.id });
+      this.publish(Topic.TaskOOM, packEvent(ev.TaskOOMSchema, { containerId: c.id }));
+    }
+    this.exited(c, c.init, status);
+    await c.runc.delete(c.id);
   }
 
   private async startExec(c: Container, p: TaskProcess) {

@@ -1,0 +1,186 @@
+import { mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeEach, describe, expect, it, vi, type Mock } from "vitest";
+import { create } from "@bufbuild/protobuf";
+import { anyPack } from "@bufbuild/protobuf/wkt";
+import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
+import { Status } from "../../src/gen/containerd/types/task_pb.ts";
+import { Code, ShimError } from "../../src/errors.ts";
+import { silentLogger } from "../../src/log.ts";
+import type { PackedEvent } from "../../src/events/sink.ts";
+import { TaskService } from "../../src/task/service.ts";
+import { busyboxBundle } from "./bundle.ts";
+
+const runcRoot = mkdtempSync(join(tmpdir(), "runc-root-"));
+let events: { topic: string; event: PackedEvent }[];
+let onShutdown: Mock<() => void>;
+let svc: TaskService;
+let seq = 0;
+
+beforeEach(() => {
+  events = [];
+  onShutdown = vi.fn<() => void>();
+  svc = new TaskService({
+    engine: { name: "test", version: "test", run: async () => 0 },
+    namespace: "test",
+    defaultRuncRoot: runcRoot,
+    events: { publish: (topic, event) => events.push({ topic, event }) },
+    log: silentLogger,
+    onShutdown,
+  });
+});
+
+afterAll(async () => {
+  for (const c of svc.containers.values()) await c.destroy();
+  rmSync(runcRoot, { recursive: true, force: true });
+  // runc removes each container's cgroup but not the parent the tests named.
+  for (const hierarchy of ["", ...readdirSync("/sys/fs/cgroup")]) {
+    try {
+      rmdirSync(join("/sys/fs/cgroup", hierarchy, `shimtest-${process.pid}`));
+    } catch {
+      // not a hierarchy, or nothing there
+    }
+  }
+});
+
+function createReq(args: string[], tweak?: Parameters<typeof busyboxBundle>[2]) {
+  const id = `svc-${process.pid}-${++seq}`;
+  const b = busyboxBundle(id, args, tweak);
+  writeFileSync(b.out, "");
+  writeFileSync(b.err, "");
+  return { id, ...b, req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: b.out, stderr: b.err }) };
+}
+
+const code = async (p: Promise<unknown>) => {
+  try {
+    await p;
+  } catch (err) {
+    return (err as ShimError).code;
+  }
+  return Code.OK;
+};
+const topics = () => events.map((e) => e.topic);
+
+describe("TaskService with runc", () => {
+  it("runs a task through create, start, wait and delete, publishing events in order", async () => {
+    const { id, req, out } = createReq(["/bin/busybox", "sh", "-c", "echo hello; exit 3"]);
+    expect(await svc.create(req)).toEqual({ pid: 0 });
+    expect(await svc.state(create(pb.StateRequestSchema, { id }))).toMatchObject({ status: Status.CREATED, pid: 0 });
+    const waiting = svc.wait(create(pb.WaitRequestSchema, { id }));
+    const { pid } = await svc.start(create(pb.StartRequestSchema, { id }));
+    expect(pid).toBeGreaterThan(0);
+    expect(await waiting).toMatchObject({ exitStatus: 3 });
+    expect(await svc.state(create(pb.StateRequestSchema, { id }))).toMatchObject({ status: Status.STOPPED, exitStatus: 3, pid });
+    expect(readFileSync(out, "utf8")).toBe("hello\n");
+    expect(await svc.delete(create(pb.DeleteRequestSchema, { id }))).toMatchObject({ pid, exitStatus: 3 });
+    expect(topics()).toEqual(["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"]);
+    expect(svc.containers.size).toBe(0);
+  });
+
+  it("answers with the error codes containerd relies on", async () => {
+    const { id, req } = createReq(["/bin/busybox", "sleep", "100"]);
+    await svc.create(req);
+    expect(await code(svc.create(req))).toBe(Code.ALREADY_EXISTS);
+    expect(await code(svc.state(create(pb.StateRequestSchema, { id: "nope" })))).toBe(Code.NOT_FOUND);
+    expect(await code(svc.state(create(pb.StateRequestSchema, { id, execId: "nope" })))).toBe(Code.NOT_FOUND);
+    expect(await code(svc.checkpoint())).toBe(Code.UNIMPLEMENTED);
+    await svc.start(create(pb.StartRequestSchema, { id }));
+    expect(await code(svc.start(create(pb.StartRequestSchema, { id })))).toBe(Code.FAILED_PRECONDITION);
+    expect(await code(svc.delete(create(pb.DeleteRequestSchema, { id })))).toBe(Code.FAILED_PRECONDITION);
+    await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
+    expect(await svc.wait(create(pb.WaitRequestSchema, { id }))).toMatchObject({ exitStatus: 137 });
+    expect(await code(svc.kill(create(pb.KillRequestSchema, { id, signal: 9 })))).toBe(Code.NOT_FOUND);
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+    expect(await code(svc.delete(create(pb.DeleteRequestSchema, { id })))).toBe(Code.NOT_FOUND);
+  });
+
+  it("rejects a terminal, and a missing or unknown entrypoint, at Create", async () => {
+    const tty = createReq(["/bin/busybox", "true"]);
+    tty.req.terminal = true;
+    expect(await code(svc.create(tty.req))).toBe(Code.INVALID_ARGUMENT);
+    const missing = createReq(["/bin/nothing"]);
+    await expect(svc.create(missing.req)).rejects.toThrow(/entrypoint \/bin\/nothing does not exist/);
+    expect(svc.containers.size).toBe(0);
+  });
+
+  it("execs into a running container and reports the exec's own exit", async () => {
+    const { id, req, bundle } = createReq(["/bin/busybox", "sleep", "100"]);
+    await svc.create(req);
+    await svc.start(create(pb.StartRequestSchema, { id }));
+    const spec = { args: ["/bin/busybox", "sh", "-c", "echo from-exec; exit 5"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } };
+    const execOut = join(bundle, "exec.out");
+    writeFileSync(execOut, "");
+    const execReq = create(pb.ExecProcessRequestSchema, { id, execId: "e1", stdout: execOut, spec: { $typeName: "google.protobuf.Any", typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process", value: new TextEncoder().encode(JSON.stringify(spec)) } });
+    await svc.exec(execReq);
+    expect(await code(svc.exec(execReq))).toBe(Code.ALREADY_EXISTS);
+    expect(await svc.state(create(pb.StateRequestSchema, { id, execId: "e1" }))).toMatchObject({ status: Status.CREATED, id: "e1" });
+    const waiting = svc.wait(create(pb.WaitRequestSchema, { id, execId: "e1" }));
+    await svc.start(create(pb.StartRequestSchema, { id, execId: "e1" }));
+    expect(await waiting).toMatchObject({ exitStatus: 5 });
+    expect(readFileSync(execOut, "utf8")).toBe("from-exec\n");
+    const pids = await svc.pids(create(pb.PidsRequestSchema, { id }));
+    expect(pids.processes?.length).toBeGreaterThan(0);
+    await svc.delete(create(pb.DeleteRequestSchema, { id, execId: "e1" }));
+    await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
+    await svc.wait(create(pb.WaitRequestSchema, { id }));
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+    expect(topics()).toEqual(["/tasks/create", "/tasks/start", "/tasks/exec-added", "/tasks/exec-started", "/tasks/exit", "/tasks/exit", "/tasks/delete"]);
+  });
+
+  it("pauses and resumes, and reports PAUSED", async () => {
+    const { id, req } = createReq(["/bin/busybox", "sleep", "100"]);
+    await svc.create(req);
+    await svc.start(create(pb.StartRequestSchema, { id }));
+    await svc.pause(create(pb.PauseRequestSchema, { id }));
+    expect(await svc.state(create(pb.StateRequestSchema, { id }))).toMatchObject({ status: Status.PAUSED });
+    expect(await code(svc.pause(create(pb.PauseRequestSchema, { id })))).toBe(Code.FAILED_PRECONDITION);
+    await svc.resume(create(pb.ResumeRequestSchema, { id }));
+    const stats = await svc.stats(create(pb.StatsRequestSchema, { id }));
+    expect(stats.stats?.typeUrl).toMatch(/^io\.containerd\.cgroups\.v[12]\.Metrics$/);
+    await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
+    await svc.wait(create(pb.WaitRequestSchema, { id }));
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+    expect(topics()).toEqual(["/tasks/create", "/tasks/start", "/tasks/paused", "/tasks/resumed", "/tasks/exit", "/tasks/delete"]);
+  });
+
+  it("publishes TaskOOM before TaskExit when the memory limit kills the task", async () => {
+    const limit = 32 * 1024 * 1024;
+    const { id, req } = createReq(["/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"], (spec) => {
+      spec.linux = { ...spec.linux, resources: { ...spec.linux?.resources, memory: { limit, swap: limit } } };
+    });
+    await svc.create(req);
+    await svc.start(create(pb.StartRequestSchema, { id }));
+    expect(await svc.wait(create(pb.WaitRequestSchema, { id }))).toMatchObject({ exitStatus: 137 });
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+    expect(topics()).toEqual(["/tasks/create", "/tasks/start", "/tasks/oom", "/tasks/exit", "/tasks/delete"]);
+  });
+
+  it("ends the daemon on Shutdown only when no container remains", async () => {
+    const { id, req } = createReq(["/bin/busybox", "true"]);
+    await svc.create(req);
+    await svc.shutdown(create(pb.ShutdownRequestSchema, { id }));
+    expect(onShutdown).not.toHaveBeenCalled();
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+    await svc.shutdown(create(pb.ShutdownRequestSchema, { id }));
+    expect(onShutdown).toHaveBeenCalledOnce();
+  });
+
+  it("kills a created but never started task without running it", async () => {
+    const { id, req } = createReq(["/bin/busybox", "true"]);
+    await svc.create(req);
+    await svc.kill(create(pb.KillRequestSchema, { id, signal: 15 }));
+    expect(await svc.wait(create(pb.WaitRequestSchema, { id }))).toMatchObject({ exitStatus: 143 });
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+  });
+
+  it("reads runc options from the Create request", async () => {
+    const { OptionsSchema } = await import("../../src/gen/containerd/runc/v1/options_pb.ts");
+    const { id, req } = createReq(["/bin/busybox", "true"]);
+    req.options = anyPack(OptionsSchema, create(OptionsSchema, { binaryName: "/nonexistent/runc" }));
+    await svc.create(req);
+    await expect(svc.start(create(pb.StartRequestSchema, { id }))).rejects.toThrow(/failed to start task/);
+    expect(await svc.state(create(pb.StateRequestSchema, { id }))).toMatchObject({ status: Status.STOPPED });
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+  });
+});
