@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildTestImages, type TestImages } from "../../../test-fixtures/src/index.ts";
+import { binaryContract } from "./binary-contract.ts";
 import { Containerd, type CtrResult } from "./containerd.ts";
 
 export interface ConformanceOptions {
@@ -62,6 +63,8 @@ export function engineConformance(opts: ConformanceOptions): void {
     await ctr(["task", "rm", cid]);
     expect((await ctr(["container", "rm", cid])).code).toBe(0);
   };
+
+  binaryContract(join(opts.binaryDir ?? join(repoRoot, "dist/bin"), `containerd-shim-${opts.engine}-v1`), opts.engine);
 
   describe(`${runtime} through containerd and ctr`, () => {
     beforeAll(async () => {
