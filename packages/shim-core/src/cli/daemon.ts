@@ -22,6 +22,7 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
     engine,
     namespace: flags.namespace,
     defaultRuncRoot: defaultRuncRoot(engine.name, flags.namespace),
+    containerdAddress: flags.address,
     events,
     log,
     onShutdown: () => {

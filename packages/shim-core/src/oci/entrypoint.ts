@@ -90,17 +90,20 @@ export function classifyHeader(bytes: Uint8Array): EntrypointKind | undefined {
 }
 
 /**
- * Finds and classifies the container's entrypoint. `imageSaysWasm` (the image's config has
- * architecture wasm) makes a non-Wasm file an error instead of a native program.
+ * Finds and classifies the container's entrypoint. When the file is not Wasm, `imageIsWasm` is
+ * asked whether the image's config says architecture wasm: then a native file is an error, not a
+ * program to run.
  */
-export async function resolveEntrypoint(root: string, spec: Spec, imageSaysWasm = false): Promise<Entrypoint> {
+export async function resolveEntrypoint(root: string, spec: Spec, imageIsWasm: () => Promise<boolean> = async () => false): Promise<Entrypoint> {
   const arg0 = spec.process?.args?.[0];
   if (!arg0) throw invalidArgument("the container has no process args: the image sets no entrypoint or command");
   const path = await locate(root, spec, arg0);
   if (!path) throw notFound(`entrypoint ${arg0} does not exist in the container's root filesystem`);
   const hostPath = root + path;
   const kind = classifyHeader(await header(hostPath));
-  if (kind === "wasm" || (kind === "native" && !imageSaysWasm)) return { kind, path, hostPath };
+  if (kind === "wasm") return { kind, path, hostPath };
+  const imageSaysWasm = await imageIsWasm();
+  if (kind === "native" && !imageSaysWasm) return { kind, path, hostPath };
   const what = imageSaysWasm ? "not a WebAssembly module, though the image's architecture is wasm" : "neither a WebAssembly module (\\0asm) nor a native executable (ELF or #!)";
   throw invalidArgument(`entrypoint ${path} is ${what}`);
 }

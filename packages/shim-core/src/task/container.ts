@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { compileCheck, type Engine, type Prepared } from "../engine.ts";
 import type { Logger } from "../log.ts";
 import { invalidArgument, isShimError, unimplemented } from "../errors.ts";
+import { imageArchitecture } from "../containerd/image-config.ts";
 import { readSpec, rootfsPath } from "../oci/bundle.ts";
 import { resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
 import { hostRuntime, type HostRuntime } from "../oci/host-libs.ts";
@@ -35,6 +36,8 @@ export interface CreateContext {
   defaultRuncRoot: string;
   host?: () => HostRuntime;
   log: Logger;
+  /** containerd's gRPC socket, to read the image's config when the entrypoint alone does not tell. */
+  containerdAddress?: string;
 }
 
 export class Container {
@@ -80,7 +83,7 @@ export class Container {
     const rootfs = mounted ? join(req.bundle, "rootfs") : rootfsPath(req.bundle, spec);
     if (mounted) await mountRootfs(req.rootfs, rootfs);
     try {
-      const entrypoint = await resolveEntrypoint(rootfs, spec);
+      const entrypoint = await resolveEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id));
       const runc = new Runc({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
       let runcBundle = req.bundle;
       if (entrypoint.kind === "wasm") {
@@ -118,6 +121,16 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
     return await engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }) });
   } catch (err) {
     throw isShimError(err) ? err : invalidArgument((err as Error).message);
+  }
+}
+
+async function imageIsWasm(ctx: CreateContext, id: string): Promise<boolean> {
+  if (!ctx.containerdAddress) return false;
+  try {
+    return (await imageArchitecture(ctx.containerdAddress, ctx.namespace, id)) === "wasm";
+  } catch (err) {
+    ctx.log.debug("cannot read the image config", { id, error: (err as Error).message });
+    return false;
   }
 }
 

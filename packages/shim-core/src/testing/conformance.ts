@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildTestImages, type TestImages } from "../../../test-fixtures/src/index.ts";
+import { buildTestImages, writeOciImage, type TestImages } from "../../../test-fixtures/src/index.ts";
 import { binaryContract } from "./binary-contract.ts";
 import { Containerd, type CtrResult } from "./containerd.ts";
 
@@ -16,9 +16,12 @@ export interface ConformanceOptions {
   binaryDir?: string;
   /** The exit status a guest's proc_exit(N) produces, if the engine cannot pass N through. */
   exitStatus?: (requested: number) => number;
+  /** Extra environment for containerd, which passes it on to the shims (e.g. a private cache dir). */
+  env?: Record<string, string>;
 }
 
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
+const fakeWasmRef = "localhost/native-claiming-wasm:test";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `check` passes or `ms` elapse; the last failure is what the test reports. */
@@ -70,9 +73,13 @@ export function engineConformance(opts: ConformanceOptions): void {
     beforeAll(async () => {
       imageDir = mkdtempSync(join(tmpdir(), "images-"));
       images = await buildTestImages(imageDir);
-      ctd = await Containerd.start({ shimDir: opts.binaryDir ?? join(repoRoot, "dist/bin") });
+      ctd = await Containerd.start({ shimDir: opts.binaryDir ?? join(repoRoot, "dist/bin"), ...(opts.env ? { env: opts.env } : {}) });
       await ctd.importImage(images.fixtures.tarball);
       await ctd.importImage(images.busybox.tarball);
+      // A native program in an image that claims to be Wasm must not run natively.
+      const fake = join(imageDir, "fake-wasm.tar");
+      await writeOciImage(fake, { ref: fakeWasmRef, files: [{ path: "/app", source: "/bin/busybox", mode: 0o755 }], entrypoint: ["/app"], os: "wasip1", architecture: "wasm" });
+      await ctd.importImage(fake);
     });
 
     afterAll(async () => {
@@ -185,9 +192,13 @@ export function engineConformance(opts: ConformanceOptions): void {
       const missing = await run("missing", ["/nope.wasm"]);
       expect(missing.code).not.toBe(0);
       expect(missing.stderr).toMatch(/entrypoint \/nope\.wasm does not exist/);
+      // The fixtures image's config says architecture wasm, which the shim reads from containerd.
       const text = await run("text", ["/not-wasm.txt"]);
       expect(text.code).not.toBe(0);
-      expect(text.stderr).toMatch(/\/not-wasm\.txt is neither a WebAssembly module/);
+      expect(text.stderr).toMatch(/\/not-wasm\.txt is not a WebAssembly module, though the image's architecture is wasm/);
+      const native = await ctr(["run", "--rm", "--runtime", runtime, fakeWasmRef, id("fake")]);
+      expect(native.code).not.toBe(0);
+      expect(native.stderr).toMatch(/entrypoint \/app is not a WebAssembly module, though the image's architecture is wasm/);
       const invalid = await run("invalid", ["/invalid.wasm"]);
       expect(invalid.code).not.toBe(0);
       expect(invalid.stderr).toMatch(/\/invalid\.wasm is not a valid WebAssembly module/);

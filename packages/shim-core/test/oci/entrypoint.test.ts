@@ -60,6 +60,9 @@ describe("resolveEntrypoint", () => {
   });
 
   it("refuses a native file when the image says it is Wasm", async () => {
-    await expect(resolveEntrypoint(root, spec(["/bin/tool"]), true)).rejects.toThrow(/not a WebAssembly module, though the image's architecture is wasm/);
+    await expect(resolveEntrypoint(root, spec(["/bin/tool"]), async () => true)).rejects.toThrow(/not a WebAssembly module, though the image's architecture is wasm/);
+    let asked = false;
+    await resolveEntrypoint(root, spec(["/app/main.wasm"]), async () => (asked = true));
+    expect(asked).toBe(false);
   });
 });

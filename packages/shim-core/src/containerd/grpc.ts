@@ -1,0 +1,57 @@
+import { connect as http2Connect, constants } from "node:http2";
+import { connect as netConnect } from "node:net";
+
+/**
+ * Just enough gRPC (over HTTP/2 on containerd's unix socket) for a few read-only calls: every
+ * message is framed as 1 byte "compressed" + 4 bytes big-endian length + the protobuf bytes.
+ * Returns the response messages of one call (one for unary, several for a server stream).
+ */
+export function grpcCall(socket: string, path: string, request: Uint8Array, namespace: string, timeoutMs = 3000): Promise<Uint8Array[]> {
+  return new Promise((resolve, reject) => {
+    const session = http2Connect("http://containerd", { createConnection: () => netConnect(socket) });
+    const fail = (err: Error) => {
+      session.destroy();
+      reject(err);
+    };
+    session.on("error", fail);
+    const stream = session.request({
+      [constants.HTTP2_HEADER_METHOD]: "POST",
+      [constants.HTTP2_HEADER_PATH]: path,
+      "content-type": "application/grpc",
+      te: "trailers",
+      "containerd-namespace": namespace,
+    });
+    stream.setTimeout(timeoutMs, () => fail(new Error(`${path}: no answer from containerd in ${timeoutMs} ms`)));
+    const chunks: Buffer[] = [];
+    let status = "0";
+    let message = "";
+    stream.on("response", (headers) => {
+      status = String(headers["grpc-status"] ?? status);
+      message = String(headers["grpc-message"] ?? "");
+    });
+    stream.on("trailers", (trailers) => {
+      status = String(trailers["grpc-status"] ?? status);
+      message = decodeURIComponent(String(trailers["grpc-message"] ?? message));
+    });
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("error", fail);
+    stream.on("end", () => {
+      session.close();
+      if (status !== "0") return reject(new Error(`${path}: ${message || `grpc status ${status}`}`));
+      resolve(splitMessages(Buffer.concat(chunks)));
+    });
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(request.length, 1);
+    stream.end(Buffer.concat([header, request]));
+  });
+}
+
+function splitMessages(body: Buffer): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at + 5 <= body.length; ) {
+    const length = body.readUInt32BE(at + 1);
+    out.push(body.subarray(at + 5, at + 5 + length));
+    at += 5 + length;
+  }
+  return out;
+}
