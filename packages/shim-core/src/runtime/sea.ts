@@ -87,13 +87,15 @@ export function selfCommand(args: string[]): Command {
 let cachedMainSource: string | undefined;
 
 // Source for `new Worker(mainSource(), { eval: true })`. A SEA cannot start a worker from
-// __filename (that is the binary, or the loader), so the bundle is re-read from its asset.
+// __filename (that is the binary, or the loader), so the bundle is re-read from its asset. A plain
+// bundle is required by path instead, so that __filename in the worker is still the bundle (which
+// finds its assets beside it; see assets.ts).
 export function mainSource(): string {
   if (cachedMainSource !== undefined) return cachedMainSource;
   if (isSea()) {
     cachedMainSource = seaAsset(MAIN_ASSET);
   } else if (runningAsCjsBundle()) {
-    cachedMainSource = readFileSync(__filename, "utf8");
+    cachedMainSource = `require(${JSON.stringify(__filename)});\n`;
   } else {
     throw new Error("mainSource: only available in the built bundle (dist/*.cjs) or the single executable");
   }

@@ -1,0 +1,183 @@
+// The run-time half of tools/sea-assets.mjs, injected by esbuild into every bundle sea-build makes:
+// a file named relative to import.meta.url in bundled code has become `__assetURL(key)`, and
+// import.meta.{url,dirname,filename,resolve} read the `__importMeta*` values below.
+//
+// - Plain bundle (`node dist/<name>.cjs`): assets are files in dist/<name>.assets/.
+// - Single executable: the assets are inside the binary, and workers and wasm loaders want paths,
+//   so on first use every asset is written once to a content-addressed directory
+//   `<root>/<name>-<hash>/<key>` (each file written beside its final name and renamed into place,
+//   so concurrent processes never see half a file), and later processes only check sizes.
+//   Roots, in order: $WASM_SHIM_ASSET_DIR or /run/containerd-shim-assets (root on the host), then
+//   `<os.tmpdir()>/containerd-shim-assets-<uid>` and `/dev/shm/containerd-shim-assets-<uid>`,
+//   for when the first cannot be created: a container's read-only root (the runner), a host
+//   without a writable /run. Shared roots (the temporary ones) are only used when the directories
+//   are ours and writable by nobody else.
+//
+// Nothing here runs unless a bundle uses it: everything is lazy or marked pure.
+
+import { randomBytes } from "node:crypto";
+import { lstatSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire, isBuiltin } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, isAbsolute, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { isSea } from "./sea.ts";
+
+/** The SEA asset tools/sea-assets.mjs writes: where to extract, and every asset with its size. */
+export const MANIFEST_ASSET = "sea-assets.json";
+export const DEFAULT_ASSET_ROOT = "/run/containerd-shim-assets";
+
+export interface AssetManifest {
+  /** `<executable name>-<hash of the file list>`: a new build never reuses an old directory. */
+  dir: string;
+  /** key -> size in bytes */
+  files: Record<string, number>;
+}
+
+export interface AssetRoot {
+  path: string;
+  /** A directory others can write to: only used when it and our directory in it are ours alone. */
+  shared: boolean;
+}
+
+export function assetRoots(env: NodeJS.ProcessEnv = process.env): AssetRoot[] {
+  const uid = process.getuid?.() ?? 0;
+  const roots: AssetRoot[] = [
+    { path: env.WASM_SHIM_ASSET_DIR || DEFAULT_ASSET_ROOT, shared: false },
+    { path: join(tmpdir(), `containerd-shim-assets-${uid}`), shared: true },
+    { path: `/dev/shm/containerd-shim-assets-${uid}`, shared: true },
+  ];
+  return roots.filter((r, i) => roots.findIndex((o) => o.path === r.path) === i);
+}
+
+/**
+ * Makes sure every file of `manifest` is in `<root>/<manifest.dir>/` for the first root where that
+ * works, and returns that directory. `read(key)` gives an asset's bytes; it is only called for
+ * files that are missing or have the wrong size.
+ */
+export function extractAssets(manifest: AssetManifest, read: (key: string) => Uint8Array, roots: AssetRoot[] = assetRoots()): string {
+  const failures: string[] = [];
+  for (const root of roots) {
+    try {
+      // The root's parent must exist: no /run is created inside a container's image.
+      mkdirIfMissing(root.path);
+      const dir = join(root.path, manifest.dir);
+      mkdirIfMissing(dir);
+      if (root.shared) {
+        assertPrivate(root.path);
+        assertPrivate(dir);
+      }
+      for (const [key, size] of Object.entries(manifest.files)) ensureFile(dir, key, size, read);
+      return dir;
+    } catch (err) {
+      failures.push(`${root.path}: ${(err as Error).message}`);
+    }
+  }
+  throw new Error(`cannot extract the executable's assets (${failures.join("; ")})`);
+}
+
+function mkdirIfMissing(path: string): void {
+  try {
+    if (statSync(path).isDirectory()) return;
+  } catch {}
+  mkdirSync(path, { mode: 0o755 });
+}
+
+function assertPrivate(path: string): void {
+  const st = lstatSync(path);
+  if (!st.isDirectory()) throw new Error(`${path} is not a directory`);
+  if (st.uid !== process.geteuid?.()) throw new Error(`${path} belongs to uid ${st.uid}`);
+  if ((st.mode & 0o022) !== 0) throw new Error(`${path} is writable by others`);
+}
+
+function ensureFile(dir: string, key: string, size: number, read: (key: string) => Uint8Array): void {
+  const file = join(dir, key);
+  try {
+    const st = statSync(file);
+    if (st.isFile() && st.size === size) return;
+  } catch {}
+  const tmp = join(dir, `.${key}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    writeFileSync(tmp, read(key), { flag: "wx", mode: 0o644 });
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+// --- what the bundle calls -----------------------------------------------------------------------
+
+type SeaModule = typeof import("node:sea");
+
+/** The bundle file when running as a plain dist/<name>.cjs (not in an eval worker, not a SEA). */
+function bundleFile(): string | undefined {
+  if (isSea()) return undefined;
+  return typeof __filename === "string" && isAbsolute(__filename) && /\.c?js$/.test(__filename) ? __filename : undefined;
+}
+
+let assetDir: string | undefined;
+
+function assetDirectory(): string {
+  if (assetDir !== undefined) return assetDir;
+  if (isSea()) {
+    const sea = process.getBuiltinModule("node:sea") as SeaModule;
+    const manifest = JSON.parse(sea.getAsset(MANIFEST_ASSET, "utf8")) as AssetManifest;
+    assetDir = extractAssets(manifest, (key) => new Uint8Array(sea.getAsset(key)));
+  } else {
+    const bundle = bundleFile();
+    if (bundle === undefined) throw new Error("embedded assets are only available in the built bundle (dist/*.cjs) or the single executable");
+    assetDir = bundle.replace(/\.c?js$/, ".assets");
+  }
+  return assetDir;
+}
+
+/**
+ * The directory holding this executable's extracted assets (extracting them if needed), or
+ * undefined when it embeds none. The shim mounts it read-only into Wasm containers, so runners
+ * use the host's copy instead of writing one into every container.
+ */
+export function embeddedAssetDirectory(): string | undefined {
+  if (!isSea()) return undefined;
+  try {
+    (process.getBuiltinModule("node:sea") as SeaModule).getAsset(MANIFEST_ASSET);
+  } catch {
+    return undefined;
+  }
+  return assetDirectory();
+}
+
+/** What a `new URL` of a relative file name against import.meta.url in bundled code became. */
+export function __assetURL(key: string): URL {
+  return pathToFileURL(join(assetDirectory(), key));
+}
+
+function moduleFile(): string {
+  return bundleFile() ?? process.execPath;
+}
+
+function moduleUrl(): string {
+  return pathToFileURL(moduleFile()).href;
+}
+
+function moduleDir(): string {
+  return dirname(moduleFile());
+}
+
+// import.meta.url, .filename and .dirname of every bundled module: the bundle, or the executable.
+// One argument-less pure call each, so esbuild drops what a bundle does not use.
+export const __importMetaUrl: string = /* @__PURE__ */ moduleUrl();
+export const __importMetaFilename: string = /* @__PURE__ */ moduleFile();
+export const __importMetaDirname: string = /* @__PURE__ */ moduleDir();
+
+/** import.meta.resolve: built-ins, and packages beside a plain bundle; nothing in an executable. */
+export function __importMetaResolve(specifier: string): string {
+  if (isBuiltin(specifier)) return specifier;
+  const bundle = bundleFile();
+  if (bundle !== undefined) {
+    try {
+      return pathToFileURL(createRequire(bundle).resolve(specifier)).href;
+    } catch {}
+  }
+  throw new Error(`import.meta.resolve(${JSON.stringify(specifier)}): only built-in modules can be resolved from a bundled executable`);
+}
