@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { closeSync, constants, openSync, writeFileSync, renameSync, unlinkSync, mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
+import { fdLogger } from "../log.ts";
 import { selfCommand } from "../runtime/sea.ts";
 import type { ShimFlags } from "./flags.ts";
 import { groupId, socketAlive, socketPath, SOCKET_DIR } from "./socket.ts";
@@ -58,6 +59,7 @@ export async function start(flags: ShimFlags): Promise<void> {
     const cmd = selfCommand(daemonArgs);
     const child = spawn(cmd.file, cmd.args, { cwd: bundle, detached: true, stdio: ["ignore", "ignore", log, fd] });
     child.unref();
+    if (typeof log === "number") fdLogger(log, flags.debug ? "debug" : "info").debug("spawned daemon", { id: flags.id, pid: child.pid, ms: Math.round(performance.now()) });
     if (typeof log === "number") closeSync(log);
     // Not server.close(): libuv unlinks a closed listener's path, which the daemon now serves.
     server.unref();

@@ -9,6 +9,11 @@ export const RUNNER_DIR = "/dev/.wasm-shim";
 export const RUN_WASM_FLAG = "--run-wasm";
 /** Node would read NODE_OPTIONS meant for the guest; the runner gets it back under this name. */
 export const GUEST_NODE_OPTIONS = "WASM_SHIM_GUEST_NODE_OPTIONS";
+/** Where the host's extracted assets are mounted, and the variable that points the runner there. */
+export const ASSET_DIR = `${RUNNER_DIR}/assets`;
+export const ASSET_DIR_ENV = "WASM_SHIM_ASSET_DIR";
+/** runc adds HOME when the spec has none; this marker tells the runner the guest had none. */
+export const GUEST_HAS_NO_HOME = "WASM_SHIM_GUEST_HAS_NO_HOME";
 
 const readOnly = (source: string, destination: string, options = ["rbind", "ro", "nosuid", "nodev"]): Mount => ({ destination, type: "bind", source, options });
 
@@ -18,10 +23,12 @@ export function runnerMounts(host: HostRuntime, extra: Prepared["mounts"] = []):
 }
 
 /** The process that runs `wasmPath` (a container path) with `args` through the runner. */
-export function runnerProcess(process: Process, host: HostRuntime, wasmPath: string, data: Record<string, string> = {}): Process {
+export function runnerProcess(process: Process, host: HostRuntime, wasmPath: string, data: Record<string, string> = {}, assetDir?: string): Process {
   const loaderDir = host.libDirs.indexOf(host.libDirs.find((d) => host.loader.startsWith(d + "/"))!);
   const libraryPath = host.libDirs.map((_, i) => `${RUNNER_DIR}/lib${i}`).join(":");
   const env = (process.env ?? []).map((e) => (e.startsWith("NODE_OPTIONS=") ? `${GUEST_NODE_OPTIONS}=${e.slice("NODE_OPTIONS=".length)}` : e));
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`${GUEST_HAS_NO_HOME}=1`);
+  if (assetDir) env.push(`${ASSET_DIR_ENV}=${ASSET_DIR}`);
   return {
     ...process,
     env,
@@ -33,11 +40,8 @@ export function runnerProcess(process: Process, host: HostRuntime, wasmPath: str
  * The Wasm container's spec: everything containerd wrote (namespaces, cgroups, user, seccomp, the
  * user's mounts) stays; the host runtime is bind-mounted read-only and the process becomes the runner.
  */
-export function runnerSpec(spec: Spec, rootfs: string, host: HostRuntime, wasmPath: string, prepared: Prepared = {}): Spec {
-  return {
-    ...spec,
-    root: { ...spec.root, path: rootfs },
-    mounts: [...(spec.mounts ?? []), ...runnerMounts(host, prepared.mounts)],
-    process: runnerProcess(spec.process ?? { cwd: "/" }, host, wasmPath, prepared.data),
-  };
+export function runnerSpec(spec: Spec, rootfs: string, host: HostRuntime, wasmPath: string, prepared: Prepared = {}, assetDir?: string): Spec {
+  const extra = [...(prepared.mounts ?? []), ...(assetDir ? [{ source: assetDir, destination: `${ASSET_DIR}/${basename(assetDir)}` }] : [])];
+  const process = runnerProcess(spec.process ?? { cwd: "/" }, host, wasmPath, prepared.data, assetDir);
+  return { ...spec, root: { ...spec.root, path: rootfs }, mounts: [...(spec.mounts ?? []), ...runnerMounts(host, extra)], process };
 }

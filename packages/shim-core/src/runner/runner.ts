@@ -2,7 +2,7 @@ import { readFileSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import type { Engine, RunContext } from "../engine.ts";
-import { GUEST_NODE_OPTIONS } from "../oci/runner-spec.ts";
+import { ASSET_DIR_ENV, GUEST_HAS_NO_HOME, GUEST_NODE_OPTIONS } from "../oci/runner-spec.ts";
 import { mainSource } from "../runtime/sea.ts";
 
 const WORKER_KEY = "wasmShimGuest";
@@ -21,6 +21,12 @@ function guestEnv(): Record<string, string> {
   if (GUEST_NODE_OPTIONS in env) {
     env.NODE_OPTIONS = env[GUEST_NODE_OPTIONS]!;
     delete env[GUEST_NODE_OPTIONS];
+  }
+  delete env[ASSET_DIR_ENV];
+  // The guest gets exactly the spec's env, not what runc added for the runner's sake.
+  if (GUEST_HAS_NO_HOME in env) {
+    delete env.HOME;
+    delete env[GUEST_HAS_NO_HOME];
   }
   return env;
 }

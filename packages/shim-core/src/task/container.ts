@@ -13,6 +13,7 @@ import { mountRootfs, unmountAll } from "../oci/mount.ts";
 import { runnerSpec } from "../oci/runner-spec.ts";
 import type { Spec } from "../oci/spec.ts";
 import { Runc } from "../runc/runc.ts";
+import { embeddedAssetDirectory } from "../runtime/assets.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
 import { TaskProcess } from "./process.ts";
 
@@ -91,7 +92,7 @@ export class Container {
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
         await mkdir(runcBundle, { recursive: true, mode: 0o700 });
         const host = (ctx.host ?? hostRuntime)();
-        await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, host, entrypoint.path, prepared)));
+        await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, host, entrypoint.path, prepared, embeddedAssetDirectory())));
       }
       const state: ShimState = { runc: runc.config, mountedRootfs: mounted };
       await writeFile(join(req.bundle, bundleFiles.state), JSON.stringify(state));

@@ -2,6 +2,7 @@ import { invalidArgument, isShimError } from "../errors.ts";
 import { resolveEntrypoint } from "../oci/entrypoint.ts";
 import { hostRuntime } from "../oci/host-libs.ts";
 import { runnerProcess } from "../oci/runner-spec.ts";
+import { embeddedAssetDirectory } from "../runtime/assets.ts";
 import type { Process } from "../oci/spec.ts";
 import { prepareModule, type Container } from "./container.ts";
 import type { Engine } from "../engine.ts";
@@ -18,7 +19,7 @@ export async function execProcessSpec(c: Container, spec: Process, engine: Engin
     const entry = await resolveEntrypoint(c.rootfs, { ...c.spec, process: spec });
     if (entry.kind === "native") return spec;
     const prepared = await prepareModule(engine, entry, log);
-    return runnerProcess(spec, hostRuntime(), entry.path, prepared.data);
+    return runnerProcess(spec, hostRuntime(), entry.path, prepared.data, embeddedAssetDirectory());
   } catch (err) {
     const why = isShimError(err) ? err.message.replace(/: (not found|invalid argument)$/, "") : String(err);
     throw invalidArgument(`cannot exec ${spec.args?.[0] ?? "(no args)"} in WebAssembly container ${c.id}: ${why}`);

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -76,6 +76,17 @@ export function binaryContract(binary: string, engine: string): void {
       const resp = fromBinary(DeleteResponseSchema, res.stdout);
       expect(resp.exitStatus).toBe(137);
       expect(resp.exitedAt?.seconds).toBeGreaterThan(0n);
+    });
+
+    it("runs from an empty folder, with nothing beside it", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "lonely-"));
+      dirs.push(dir);
+      const copy = join(dir, `containerd-shim-${engine}-v1`);
+      copyFileSync(binary, copy);
+      const v = await runBinary(copy, ["-v"], dir);
+      expect(v.code).toBe(0);
+      expect(v.stdout.toString()).toContain(`containerd-shim-${engine}-v1:`);
+      expect(readdirSync(dir)).toEqual([`containerd-shim-${engine}-v1`]);
     });
 
     it("refuses an unknown action with a clear message", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hostRuntime, elfInterpreter } from "../../src/oci/host-libs.ts";
-import { RUNNER_DIR, GUEST_NODE_OPTIONS, runnerSpec } from "../../src/oci/runner-spec.ts";
+import { RUNNER_DIR, GUEST_HAS_NO_HOME, GUEST_NODE_OPTIONS, runnerSpec } from "../../src/oci/runner-spec.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 
 const host = { binary: "/opt/shim", loader: "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", libDirs: ["/lib/x86_64-linux-gnu", "/usr/local/lib"] };
@@ -37,7 +37,18 @@ describe("runnerSpec", () => {
   });
 
   it("hides the guest's NODE_OPTIONS from the runner's own Node", () => {
-    expect(out.process?.env).toEqual(["PATH=/", `${GUEST_NODE_OPTIONS}=--guest`]);
+    expect(out.process?.env).toEqual(["PATH=/", `${GUEST_NODE_OPTIONS}=--guest`, `${GUEST_HAS_NO_HOME}=1`]);
+  });
+
+  it("marks a guest env without HOME, since runc adds one", () => {
+    const withHome = runnerSpec({ ...spec, process: { ...spec.process!, env: ["HOME=/root"] } }, "/r", host, "/app.wasm");
+    expect(withHome.process?.env).toEqual(["HOME=/root"]);
+  });
+
+  it("mounts the host's extracted assets and points the runner at them", () => {
+    const out = runnerSpec(spec, "/r", host, "/app.wasm", {}, "/run/containerd-shim-assets/shim-abc");
+    expect(out.mounts?.at(-1)).toEqual({ destination: `${RUNNER_DIR}/assets/shim-abc`, type: "bind", source: "/run/containerd-shim-assets/shim-abc", options: ["rbind", "ro", "nosuid", "nodev"] });
+    expect(out.process?.env).toContain(`WASM_SHIM_ASSET_DIR=${RUNNER_DIR}/assets`);
   });
 
   it("does not modify its input", () => {
