@@ -1,0 +1,97 @@
+import { execFileSync } from "node:child_process";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureFixtures, fixturePath } from "@wasm-shims/test-fixtures";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { commandName, wasmerEngine } from "../src/engine.ts";
+import { guestRoot } from "../src/rootfs.ts";
+
+// The engine in this process, with the host's `/` as the guest's: what the runner does inside a container.
+const dir = mkdtempSync(join(tmpdir(), "wasmer-engine-"));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let seq = 0;
+
+async function run(name: string, args: string[], opts: { env?: Record<string, string>; stdin?: number } = {}) {
+  const out = join(dir, `out-${++seq}`), err = join(dir, `err-${seq}`);
+  const [stdout, stderr] = [openSync(out, "w"), openSync(err, "w")];
+  const stdin = opts.stdin ?? openSync("/dev/null", "r");
+  try {
+    const path = fixturePath(name);
+    const code = await wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: [`/${name}.wasm`, ...args], env: opts.env ?? {}, cwd: "/", stdin, stdout, stderr, data: {} });
+    return { code, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
+  } finally {
+    for (const fd of [stdout, stderr, stdin]) closeSync(fd);
+  }
+}
+
+describe("wasmer engine, in process", () => {
+  beforeAll(async () => void (await ensureFixtures()));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("runs hello and passes exit statuses", async () => {
+    expect(await run("hello", [])).toEqual({ code: 0, stdout: "hello from wasm\n", stderr: "" });
+    expect(await run("exit-code", ["7"])).toMatchObject({ code: 7, stderr: expect.stringContaining("exiting with 7") });
+  });
+
+  it("passes args, with argv[0] cut to its base name, and env", async () => {
+    const res = await run("args-env", ["one", "two words"], { env: { FOO: "bar baz" } });
+    expect(res.stdout.split("\n")).toEqual(expect.arrayContaining(["arg:args-env.wasm", "arg:one", "arg:two words", "env:FOO=bar baz"]));
+    expect(res.stderr).toBe("to-stderr\n");
+  });
+
+  it("throws a trap as a RuntimeError after the output written before it", async () => {
+    const out = join(dir, "trap-out");
+    const fd = openSync(out, "w");
+    const path = fixturePath("trap");
+    const running = wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/trap.wasm"], env: {}, cwd: "/", stdin: 0, stdout: fd, stderr: fd, data: {} });
+    await expect(running).rejects.toMatchObject({ name: "RuntimeError", message: "unreachable" });
+    closeSync(fd);
+    expect(readFileSync(out, "utf8")).toBe("about to trap\n");
+  });
+
+  it("writes through a live host mount", async () => {
+    const res = await run("write-file", [join(dir, "written.txt"), "live\n"]);
+    expect(res).toMatchObject({ code: 0 });
+    expect(readFileSync(join(dir, "written.txt"), "utf8")).toBe("live\n");
+  });
+
+  it("streams stdin in and stdout out while the guest runs", async () => {
+    const fifo = join(dir, "stdin");
+    execFileSync("mkfifo", [fifo]);
+    const opening = open(fifo, "r"); // completes once the writer below opens
+    const writer = openSync(fifo, "w");
+    const reader = (await opening).fd;
+    const out = join(dir, "cat-out");
+    const stdout = openSync(out, "w");
+    const path = fixturePath("cat-stdin");
+    const done = wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/cat-stdin.wasm"], env: {}, cwd: "/", stdin: reader, stdout, stderr: stdout, data: {} });
+    writeSync(writer, "ping\n");
+    for (let i = 0; i < 300 && readFileSync(out, "utf8") !== "ping\n"; i++) await sleep(100);
+    expect(readFileSync(out, "utf8")).toBe("ping\n");
+    closeSync(writer);
+    expect(await done).toBe(0); // the engine reads a pipe through a net.Socket, which closes `reader`
+    closeSync(stdout);
+  });
+});
+
+describe("what of the container the guest sees", () => {
+  it("mounts top-level directories live and copies small top-level files", () => {
+    const root = mkdtempSync(join(tmpdir(), "wasmer-root-"));
+    for (const d of ["data", "etc", "proc", "dev", "sys", "workspace"]) mkdirSync(join(root, d));
+    writeFileSync(join(root, "app.wasm"), "x");
+    writeFileSync(join(root, "big"), Buffer.alloc(2 << 20));
+    const { mounts, files } = guestRoot(root);
+    expect(mounts.map((m) => m.guest).sort()).toEqual(["/data", "/etc"]);
+    expect(Object.keys(files)).toEqual(["/app.wasm"]);
+    rmSync(root, { recursive: true });
+  });
+
+  it("names the command after argv[0] as far as the SDK allows", () => {
+    expect(commandName("/app/server.wasm")).toBe("server.wasm");
+    expect(commandName("my app")).toBe("my_app");
+    expect(commandName("/")).toBe("main");
+    expect(commandName(undefined)).toBe("main");
+  });
+});
