@@ -1,0 +1,101 @@
+import { createHash, randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ENTRY_MODULE, transpileModule, type Transpiled } from "./transpile.ts";
+import { ENGINE_VERSION } from "./version.ts";
+
+export const CACHE_ENV = "WASM_SHIM_JCO_CACHE";
+export const DEFAULT_CACHE_DIR = "/var/lib/containerd-shim-jco-v1/cache";
+const MANIFEST = "manifest.json";
+
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env[CACHE_ENV] || DEFAULT_CACHE_DIR;
+}
+
+/** One entry per module and engine version: a new shim never runs what an older one wrote. */
+export function cacheKey(digest: string): string {
+  return createHash("sha256").update(`${ENGINE_VERSION}\n${digest}`).digest("hex");
+}
+
+/** Written last into an entry; an entry whose files do not match it is not used. */
+export interface Manifest {
+  engine: string;
+  digest: string;
+  exports: string[];
+  files: Record<string, string>;
+}
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+/** The entry's manifest when every file it lists is intact, else undefined. */
+export async function readEntry(dir: string, digest: string): Promise<Manifest | undefined> {
+  try {
+    const manifest = JSON.parse(await readFile(join(dir, MANIFEST), "utf8")) as Manifest;
+    if (manifest.engine !== ENGINE_VERSION || manifest.digest !== digest || !(ENTRY_MODULE in manifest.files)) return undefined;
+    for (const [name, hash] of Object.entries(manifest.files)) {
+      if (sha256(await readFile(join(dir, name))) !== hash) return undefined;
+    }
+    return manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CacheResult {
+  key: string;
+  manifest: Manifest;
+  hit: boolean;
+}
+
+/**
+ * Transpiles `module` into `root/<key>` unless an intact entry is already there. Entries are
+ * written into a private directory and renamed into place, so a concurrent Create (another shim
+ * daemon) sees either no entry or a whole one; when two race, the first rename wins.
+ */
+export async function ensureTranspiled(root: string, module: Uint8Array, path: string, digest: string, log: (msg: string) => void): Promise<CacheResult> {
+  const key = cacheKey(digest);
+  const dir = join(root, key);
+  const cached = await readEntry(dir, digest);
+  if (cached) {
+    log(`transpile cache hit ${key}`);
+    return { key, manifest: cached, hit: true };
+  }
+  const t0 = performance.now();
+  const out = await transpileModule(module, path);
+  const manifest = await writeEntry(root, key, digest, out);
+  log(`transpiled in ${Math.round(performance.now() - t0)} ms into ${key}`);
+  return { key, manifest, hit: false };
+}
+
+async function writeEntry(root: string, key: string, digest: string, out: Transpiled): Promise<Manifest> {
+  await mkdir(root, { recursive: true, mode: 0o755 });
+  const dir = join(root, key);
+  const tmp = join(root, `.tmp-${key}-${process.pid}-${randomBytes(4).toString("hex")}`);
+  // Readable by any container user (the spec may run the guest as non-root); mkdtemp would make it 0700.
+  await mkdir(tmp, { mode: 0o755 });
+  await chmod(tmp, 0o755);
+  try {
+    const manifest: Manifest = { engine: ENGINE_VERSION, digest, exports: out.exports, files: {} };
+    for (const [name, bytes] of Object.entries(out.files)) {
+      await writeFile(join(tmp, name), bytes, { mode: 0o644 });
+      manifest.files[name] = sha256(bytes);
+    }
+    await writeFile(join(tmp, MANIFEST), JSON.stringify(manifest), { mode: 0o644 });
+    try {
+      await rename(tmp, dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
+      const other = await readEntry(dir, digest);
+      if (other) return other;
+      // A damaged entry: rename cannot replace a non-empty directory, so move it aside first.
+      const trash = join(root, `.trash-${key}-${process.pid}-${randomBytes(4).toString("hex")}`);
+      await rename(dir, trash);
+      await rename(tmp, dir);
+      await rm(trash, { recursive: true, force: true });
+    }
+    return manifest;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,40 @@
+import { join } from "node:path";
+import { compileCheck, RUNNER_DIR, type Engine } from "@wasm-shims/shim-core";
+import { isComponent } from "./adapter.ts";
+import { cacheRoot, ensureTranspiled } from "./cache.ts";
+import { serveHttp } from "./http.ts";
+import { runCommand } from "./run.ts";
+import { ENGINE_VERSION } from "./version.ts";
+
+/** Where the whole transpile cache appears inside every jco container (read-only). */
+export const CACHE_MOUNT = `${RUNNER_DIR}/jco-cache`;
+
+/**
+ * WASI 0.2 components through jco: transpiled to JS + core wasm on the host at Create (preview1
+ * core modules first wrapped with the preview1 command adapter), cached by module digest and
+ * engine version, and run in the container against @bytecodealliance/preview2-shim: a
+ * wasi:cli/run export as a command, a wasi:http/incoming-handler export as an HTTP server.
+ */
+export const jcoEngine: Engine = {
+  name: "jco",
+  version: `${ENGINE_VERSION} (Node ${process.version})`,
+  async validate(module, path) {
+    // V8 cannot compile a component; jco-transpile validates it at prepare, with its own message.
+    if (!isComponent(module)) await compileCheck(module, path);
+  },
+  async prepare(ctx) {
+    const root = cacheRoot();
+    const { key, manifest } = await ensureTranspiled(root, ctx.module, ctx.path, ctx.digest, ctx.log);
+    const has = (iface: string) => manifest.exports.some((name) => name.startsWith(`${iface}@`));
+    const kind = has("wasi:cli/run") ? "command" : has("wasi:http/incoming-handler") ? "http" : undefined;
+    if (!kind) {
+      throw new Error(`${ctx.path} exports neither wasi:cli/run nor wasi:http/incoming-handler (exports: ${manifest.exports.join(", ") || "none"})`);
+    }
+    return { mounts: [{ source: root, destination: CACHE_MOUNT }], data: { dir: join(CACHE_MOUNT, key), kind } };
+  },
+  async run(ctx) {
+    const dir = ctx.data.dir;
+    if (!dir) throw new Error("jco: no transpiled component for this module (prepare did not run)");
+    return ctx.data.kind === "http" ? serveHttp(ctx, dir) : runCommand(ctx, dir);
+  },
+};

@@ -1,0 +1,76 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { RunContext } from "@wasm-shims/shim-core";
+import { fdOutputStream } from "./stdio.ts";
+import { ENTRY_MODULE } from "./transpile.ts";
+
+/** wasi:cli/exit, thrown through the guest's frames so the runner gets the code, not process.exit(). */
+class GuestExit extends Error {
+  readonly code: number;
+  constructor(code: number) {
+    super(`exit ${code}`);
+    this.code = code;
+  }
+}
+
+export type Instance = Record<string, Record<string, (...args: never[]) => unknown> | undefined>;
+type CoreModule = WebAssembly.Module | Promise<WebAssembly.Module>;
+type Instantiate = (
+  getCoreModule: (name: string) => CoreModule,
+  imports: Record<string, unknown>,
+  instantiateCore?: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance,
+) => Promise<Instance> | Instance;
+
+/** The transpiled component's `instantiate`, from an entry of the mounted cache. */
+export function loadComponent(dir: string): Instantiate {
+  // require(), not import(): a single executable can import() only built-ins. Node loads the
+  // .mjs as ESM (require(esm); the generated module has no top-level await).
+  const require = process.getBuiltinModule("node:module").createRequire(join(dir, ENTRY_MODULE));
+  return (require(join(dir, ENTRY_MODULE)) as { instantiate: Instantiate }).instantiate;
+}
+
+/** The export named `iface` at any version, e.g. "wasi:cli/run" → the "wasi:cli/run@0.2.12" instance. */
+export function exported(instance: Instance, iface: string): Record<string, (...args: never[]) => unknown> | undefined {
+  return Object.entries(instance).find(([name]) => name.startsWith(`${iface}@`) || name === iface)?.[1];
+}
+
+/** preview2-shim's WASI 0.2, confined to the container, with stdio on the container's fds. */
+export async function guestImports(ctx: RunContext): Promise<Record<string, unknown>> {
+  const { WASIShim } = await import("@bytecodealliance/preview2-shim/instantiation");
+  const { cli, io } = await import("@bytecodealliance/preview2-shim");
+  // The guest sees the container's root as `/`, and nothing of the host's (0.26.1 preopens nothing by default).
+  const preopens: Record<string, string> = { "/": "/" };
+  if (ctx.cwd !== "/") preopens["."] = ctx.cwd;
+  const imports = new WASIShim({ sandbox: { args: ctx.args, env: ctx.env, preopens } }).getImportObject() as Record<string, unknown>;
+  const stdout = fdOutputStream(io.streams, ctx.stdout, cli.stdout.getStdout());
+  const stderr = fdOutputStream(io.streams, ctx.stderr, cli.stderr.getStderr());
+  imports["wasi:cli/stdout"] = { getStdout: () => stdout };
+  imports["wasi:cli/stderr"] = { getStderr: () => stderr };
+  imports["wasi:cli/exit"] = {
+    exit: (status: { tag: "ok" | "err" }) => {
+      throw new GuestExit(status.tag === "err" ? 1 : 0);
+    },
+    exitWithCode: (code: number) => {
+      throw new GuestExit(code);
+    },
+  };
+  return imports;
+}
+
+/** Runs a transpiled wasi:cli command from `dir` to its exit code. */
+export async function runCommand(ctx: RunContext, dir: string): Promise<number> {
+  const instantiate = loadComponent(dir);
+  const imports = await guestImports(ctx);
+  const instance = await instantiate(async (name) => WebAssembly.compile(await readFile(join(dir, name))), imports);
+  const run = exported(instance, "wasi:cli/run")?.run;
+  if (!run) throw new Error(`${ctx.path} does not export wasi:cli/run`);
+  try {
+    run();
+    return 0;
+  } catch (err) {
+    if (err instanceof GuestExit) return err.code;
+    // run returning result::err is thrown as its (empty) payload, like exit(err).
+    if (!(err instanceof Error)) return 1;
+    throw err;
+  }
+}

@@ -1,0 +1,9 @@
+/** Pinned in package.json; test/version.test.ts keeps these in step. Part of every cache key. */
+export const JCO_TRANSPILE_VERSION = "0.15.0";
+export const PREVIEW2_SHIM_VERSION = "0.26.1";
+/** The preview1 adapter is the one shipped in this jco release (scripts/fetch-adapter.mjs). */
+export const ADAPTER_SOURCE = "jco 1.35.0";
+export const SHIM_JCO_VERSION = "0.1.0";
+
+/** Everything that changes what a transpile produces or how its output is run. */
+export const ENGINE_VERSION = `shim-jco ${SHIM_JCO_VERSION}, jco-transpile ${JCO_TRANSPILE_VERSION}, preview2-shim ${PREVIEW2_SHIM_VERSION}, adapter ${ADAPTER_SOURCE}`;

@@ -1,0 +1,127 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Containerd } from "@wasm-shims/shim-core/testing";
+import { ensureFixtures, fixturePath, writeOciImage } from "@wasm-shims/test-fixtures";
+import { ENTRY_MODULE } from "../src/transpile.ts";
+import { buildComponents } from "./components.ts";
+import { createServer } from "node:net";
+import { once } from "node:events";
+
+const shimDir = fileURLToPath(new URL("../../../dist/bin", import.meta.url));
+const runtime = "io.containerd.jco.v1";
+const image = "localhost/jco-components:test";
+
+// What only this engine does: components, the Create-time transpile cache shared by containers.
+describe(`${runtime}: components and the transpile cache`, () => {
+  let ctd: Containerd;
+  let dir: string;
+  let cache: string;
+  let seq = 0;
+  const id = (name: string) => `jco-${name}-${process.pid}-${++seq}`;
+  const run = (args: string[]) => ctd.ctr(["run", "--rm", "--runtime", runtime, image, id("run"), ...args], { timeoutMs: 60_000 });
+  const count = (re: RegExp) => ctd.logText().split("\n").filter((l) => re.test(l)).length;
+  const entries = () => readdirSync(cache).filter((name) => !name.startsWith("."));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "jco-e2e-"));
+    cache = join(dir, "cache");
+    await ensureFixtures();
+    const { hello, exit42, http } = await buildComponents();
+    await writeOciImage(join(dir, "image.tar"), {
+      ref: image,
+      files: [
+        { path: "/hello.component.wasm", content: hello, mode: 0o755 },
+        { path: "/exit42.component.wasm", content: exit42, mode: 0o755 },
+        { path: "/http.component.wasm", content: http, mode: 0o755 },
+        { path: "/hello.wasm", source: fixturePath("hello"), mode: 0o755 },
+        { path: "/sleep.wasm", source: fixturePath("sleep"), mode: 0o755 },
+      ],
+      entrypoint: ["/hello.component.wasm"],
+      os: "wasip1",
+      architecture: "wasm",
+    });
+    ctd = await Containerd.start({ shimDir, env: { WASM_SHIM_JCO_CACHE: cache } });
+    await ctd.importImage(join(dir, "image.tar"));
+  });
+
+  afterAll(async () => {
+    await ctd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs a component, then runs it again from the cache without transpiling", async () => {
+    expect(await run([])).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
+    expect(count(/transpiled in \d+ ms/)).toBe(1);
+    const [key] = entries();
+    const mtime = statSync(join(cache, key!, ENTRY_MODULE)).mtimeMs;
+    expect(await run([])).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
+    expect(count(/transpiled in \d+ ms/)).toBe(1);
+    expect(count(/transpile cache hit/)).toBe(1);
+    expect(statSync(join(cache, key!, ENTRY_MODULE)).mtimeMs).toBe(mtime);
+  });
+
+  it("passes a component's exit-with-code status through", async () => {
+    expect((await run(["/exit42.component.wasm"])).code).toBe(42);
+  });
+
+  it("runs a preview1 core module wrapped with the adapter", async () => {
+    expect(await run(["/hello.wasm"])).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
+  });
+
+  it("transpiles again rather than use a damaged cache entry", async () => {
+    for (const key of entries()) writeFileSync(join(cache, key, ENTRY_MODULE), "garbage");
+    const before = count(/transpiled in \d+ ms/);
+    expect(await run([])).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
+    expect(count(/transpiled in \d+ ms/)).toBe(before + 1);
+  });
+
+  it("runs a Wasm command exec'd into a running container from the same cache mount", async () => {
+    const cid = id("exec");
+    expect((await ctd.ctr(["run", "-d", "--runtime", runtime, image, cid, "/sleep.wasm", "100000000"])).code).toBe(0);
+    try {
+      const exec = await ctd.ctr(["task", "exec", "--exec-id", "e1", cid, "/exit42.component.wasm"], { timeoutMs: 60_000 });
+      expect(exec.code).toBe(42);
+      const hello = await ctd.ctr(["task", "exec", "--exec-id", "e2", cid, "/hello.wasm"], { timeoutMs: 60_000 });
+      expect(hello).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
+    } finally {
+      await ctd.ctr(["task", "kill", "-s", "SIGKILL", cid]);
+      for (let i = 0; i < 50 && (await ctd.ctr(["task", "rm", cid])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+      await ctd.ctr(["container", "rm", cid]);
+    }
+  });
+
+  it("serves a wasi:http/incoming-handler component on WASI_HTTP_LISTEN", async () => {
+    const probe = createServer().listen(0, "127.0.0.1");
+    await once(probe, "listening");
+    const port = (probe.address() as { port: number }).port;
+    probe.close();
+    const cid = id("http");
+    const env = `WASI_HTTP_LISTEN=127.0.0.1:${port}`;
+    expect((await ctd.ctr(["run", "-d", "--net-host", "--env", env, "--runtime", runtime, image, cid, "/http.component.wasm"])).code).toBe(0);
+    try {
+      let text = "";
+      for (let i = 0; i < 100 && !text; i++) {
+        text = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => new Promise<string>((r) => setTimeout(() => r(""), 100)));
+      }
+      expect(text).toBe("hello over http\n");
+      expect(await (await fetch(`http://127.0.0.1:${port}/again`)).text()).toBe("hello over http\n");
+    } finally {
+      await ctd.ctr(["task", "kill", "-s", "SIGKILL", cid]);
+      for (let i = 0; i < 50 && (await ctd.ctr(["task", "rm", cid])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+      await ctd.ctr(["container", "rm", cid]);
+    }
+  });
+
+  it("leaves nothing of its containers behind", async () => {
+    for (let i = 0; i < 50 && (await ctd.leftovers()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await ctd.leftovers()).toEqual([]);
+  });
+
+  it("never leaves a half-written entry or temporary directory in the cache", () => {
+    expect(readdirSync(cache).filter((name) => name.startsWith("."))).toEqual([]);
+    for (const key of entries()) expect(JSON.parse(readFileSync(join(cache, key, "manifest.json"), "utf8"))).toHaveProperty("files");
+  });
+});
