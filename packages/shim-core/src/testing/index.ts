@@ -1,2 +1,3 @@
 export * from "./containerd.ts";
 export * from "./conformance.ts";
+export { criConformance, type CriConformanceOptions } from "./cri-conformance.ts";

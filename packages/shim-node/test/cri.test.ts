@@ -1,0 +1,3 @@
+import { criConformance } from "@wasm-shims/shim-core/testing";
+
+criConformance({ engine: "node" });
