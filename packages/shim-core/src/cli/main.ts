@@ -9,6 +9,7 @@ import { serve } from "./daemon.ts";
 import { deleteAction } from "./delete.ts";
 import { parseFlags } from "./flags.ts";
 import { start } from "./start.ts";
+import { installCommand } from "../install/command.ts";
 
 declare const __SHIM_VERSION__: string | undefined;
 declare const __SHIM_REVISION__: string | undefined;
@@ -29,6 +30,8 @@ export function runShim(engine: Engine): void {
   }
   const argv = process.argv.slice(2);
   if (argv[0] === RUN_WASM_FLAG) return runWasm(argv.slice(1));
+  // Subcommands for people; containerd always puts flags before its action word.
+  if (argv[0] === "install" || argv[0] === "uninstall") return installCommand(engine.name, argv[0], argv.slice(1));
   const flags = parseFlags(argv);
   const binary = `containerd-shim-${engine.name}-v1`;
   if (flags.version) {

@@ -28,6 +28,8 @@ export interface ContainerdOptions {
   namespace?: string;
   /** Extra environment for the daemon, which passes it on to the shims it starts. */
   env?: Record<string, string>;
+  /** Rewrites the generated config.toml (given its path) before the daemon starts, e.g. with an installer under test. */
+  editConfig?: (configFile: string) => void | Promise<void>;
 }
 
 /** What `harness.json` holds, so that another process (tools/containerd.ts stop) can take over. */
@@ -85,6 +87,7 @@ export class Containerd {
       runtimes: opts.runtimes ?? {},
     });
     writeFileSync(join(dir, "config.toml"), config);
+    await opts.editConfig?.(join(dir, "config.toml"));
     // Absolute, since the daemon runs in `dir` and would resolve a relative PATH entry from there.
     const path = opts.shimDir ? `${resolve(opts.shimDir)}:${systemPath}` : systemPath;
     const env = { ...opts.env, PATH: path };
