@@ -1,0 +1,141 @@
+import { mkdirSync, mkdtempSync, openSync, readSync, closeSync, fstatSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { Containerd } from "../../packages/shim-core/src/testing/containerd.ts";
+import { buildTestImages, busyboxImageRef, fixturesImageRef } from "../../packages/test-fixtures/src/index.ts";
+import { wallMs } from "./clock.ts";
+import { runtimeOf } from "./machine.ts";
+
+export { busyboxImageRef, fixturesImageRef };
+
+/** A way to run one container: `engine` is a shim's name, or "runc" for containerd's default runtime. */
+export interface Case {
+  label: string;
+  engine: string;
+  image: string;
+  args: string[];
+  /** Runs before each container of this case, e.g. to empty a cache. */
+  before?: () => void;
+}
+
+export interface RunResult {
+  id: string;
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Wall-clock ms (epoch) when ctr was spawned, when the first stdout byte arrived, and when ctr exited. */
+  t0: number;
+  tOutput: number;
+  tEnd: number;
+}
+
+export interface Bench {
+  ctd: Containerd;
+  tmp: string;
+  binDir: string;
+  /** Directory the jco shim keeps its transpile cache in (WASM_SHIM_JCO_CACHE). */
+  jcoCache: string;
+  quick: boolean;
+  /** Bytes of containerd.log already consumed by `newLog()`. */
+  logOffset: number;
+  seq: number;
+}
+
+export async function openBench(binDir: string, quick: boolean): Promise<Bench> {
+  // A short base: containerd's socket paths must fit in sun_path.
+  const tmp = mkdtempSync("/tmp/bench-");
+  const jcoCache = join(tmp, "jco-cache");
+  mkdirSync(jcoCache);
+  const images = await buildTestImages(tmp);
+  const ctd = await Containerd.start({ shimDir: binDir, logLevel: "debug", env: { WASM_SHIM_JCO_CACHE: jcoCache } });
+  try {
+    await ctd.importImage(images.fixtures.tarball);
+    await ctd.importImage(images.busybox.tarball);
+  } catch (e) {
+    await ctd.stop();
+    throw e;
+  }
+  return { ctd, tmp, binDir, jcoCache, quick, logOffset: 0, seq: 0 };
+}
+
+export async function closeBench(b: Bench): Promise<string[]> {
+  const left = await b.ctd.leftovers();
+  await b.ctd.stop();
+  const after = await b.ctd.leftovers();
+  rmSync(b.tmp, { recursive: true, force: true });
+  return after.length > 0 ? after : left.filter((l) => !l.startsWith("task") && !l.startsWith("container"));
+}
+
+/** containerd.log written since the last call. */
+export function newLog(b: Bench): string {
+  const fd = openSync(join(b.ctd.dir, "containerd.log"), "r");
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.max(0, size - b.logOffset));
+    const n = readSync(fd, buf, 0, buf.length, b.logOffset);
+    b.logOffset += n;
+    return buf.subarray(0, n).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function nextId(b: Bench, prefix: string): string {
+  b.seq += 1;
+  return `${prefix}-${b.seq}`;
+}
+
+export const runtimeFlag = (engine: string): string[] => (engine === "runc" ? [] : ["--runtime", runtimeOf(engine)]);
+
+/** `ctr run --rm` in the foreground, timed by this process's clock. */
+export function runOnce(b: Bench, c: Case, id: string, timeoutMs = 60_000): Promise<RunResult> {
+  c.before?.();
+  return new Promise((resolve, reject) => {
+    const t0 = wallMs();
+    let tOutput = Number.NaN;
+    const child = b.ctd.ctrSpawn(["run", "--rm", ...runtimeFlag(c.engine), c.image, id, ...c.args]);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on("data", (d: Buffer) => {
+      if (out.length === 0) tOutput = wallMs();
+      out.push(d);
+    });
+    child.stderr?.on("data", (d: Buffer) => err.push(d));
+    child.stdin?.end();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const tEnd = wallMs();
+      const result = { id, code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), t0, tOutput, tEnd };
+      if (!timedOut) return resolve(result);
+      // A hung task is a failed sample, not the end of the run; its container must not linger.
+      void removeContainer(b, id).then(() => resolve({ ...result, code: -1, stderr: `timed out after ${timeoutMs} ms; ${result.stderr}` }));
+    });
+  });
+}
+
+/** Removes a task and its container whatever state they are in; errors are ignored (it may be gone). */
+export async function removeContainer(b: Bench, id: string): Promise<void> {
+  await b.ctd.ctr(["tasks", "kill", "-s", "SIGKILL", id], { timeoutMs: 30_000 }).catch(() => {});
+  for (let i = 0; i < 50; i++) {
+    const r = await b.ctd.ctr(["tasks", "rm", "-f", id], { timeoutMs: 30_000 }).catch(() => ({ code: 1, stderr: "" }));
+    if (r.code === 0 || /not found/.test(r.stderr)) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  await b.ctd.ctr(["containers", "rm", id], { timeoutMs: 30_000 }).catch(() => {});
+}
+
+/** Task id → status (RUNNING, STOPPED, …) from `ctr tasks ls`. */
+export async function taskStates(b: Bench): Promise<Map<string, string>> {
+  const r = await b.ctd.ctr(["tasks", "ls"], { timeoutMs: 60_000 });
+  const states = new Map<string, string>();
+  for (const row of r.stdout.split("\n").slice(1)) {
+    const [id, , status] = row.trim().split(/\s+/);
+    if (id && status) states.set(id, status);
+  }
+  return states;
+}

@@ -1,0 +1,70 @@
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { cpus, release, totalmem } from "node:os";
+import { join } from "node:path";
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memGiB: number;
+  kernel: string;
+  os: string;
+  cgroup: "v1" | "v2";
+  node: string;
+  containerd: string;
+  runc: string;
+}
+
+function firstLine(file: string, args: string[]): string {
+  try {
+    return execFileSync(file, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n")[0]!.trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+function osName(): string {
+  try {
+    return /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+export function machine(): Machine {
+  let cgroup: Machine["cgroup"] = "v1";
+  try {
+    statSync("/sys/fs/cgroup/cgroup.controllers");
+    cgroup = "v2";
+  } catch {
+    // hybrid or pure v1
+  }
+  return {
+    cpu: cpus()[0]?.model.trim() ?? "unknown",
+    cores: cpus().length,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    os: osName(),
+    cgroup,
+    node: process.version,
+    containerd: firstLine("containerd", ["--version"]),
+    runc: firstLine("runc", ["--version"]),
+  };
+}
+
+/** The engine names of every `containerd-shim-<name>-v1` in `binDir`. */
+export function findEngines(binDir: string): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(binDir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => /^containerd-shim-(.+)-v1$/.exec(n)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .sort();
+}
+
+export const shimBinary = (binDir: string, engine: string): string => join(binDir, `containerd-shim-${engine}-v1`);
+export const runtimeOf = (engine: string): string => `io.containerd.${engine}.v1`;

@@ -1,0 +1,146 @@
+// The benchmark: every shim in dist/bin beside runc, against a private containerd, in one run.
+// Usage: tools/bench [--quick] [--engine E]... [--json FILE] | --compare OLD.json NEW.json
+//        | --render RESULTS.json (rewrites docs/benchmarks.{md,svg} from a run's JSON, measuring nothing)
+// Without --json it writes docs/benchmarks.{md,svg,json}; with it, only that JSON file.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { binaries } from "./binary.ts";
+import { chart } from "./chart.ts";
+import { coldStart, coldStartCases } from "./coldstart.ts";
+import { compare } from "./compare.ts";
+import { buildComputeImages, compute, type ComputeResult } from "./compute.ts";
+import { criPodStart } from "./cri.ts";
+import { closeBench, openBench } from "./harness.ts";
+import { findEngines, machine, shimBinary } from "./machine.ts";
+import { density, longCases, memory } from "./memory.ts";
+import { report } from "./report.ts";
+import { flatMetrics, type Results } from "./results.ts";
+
+const root = resolve(import.meta.dirname, "../..");
+const binDir = join(root, "dist", "bin");
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    quick: { type: "boolean", default: false },
+    engine: { type: "string", multiple: true },
+    json: { type: "string" },
+    compare: { type: "boolean", default: false },
+    render: { type: "string" },
+  },
+});
+
+const log = (m: string) => process.stderr.write(`${m}\n`);
+
+function version(engine: string): string {
+  try {
+    const out = execFileSync(shimBinary(binDir, engine), ["-v"], { encoding: "utf8" });
+    return /Version:\s*(\S+)/.exec(out)?.[1] ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+function writeDocs(results: Results, withJson: boolean): void {
+  const docs = join(root, "docs");
+  mkdirSync(docs, { recursive: true });
+  if (withJson) writeFileSync(join(docs, "benchmarks.json"), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(docs, "benchmarks.svg"), chart(results));
+  writeFileSync(join(docs, "benchmarks.md"), report(results));
+  log(`wrote docs/benchmarks.md, docs/benchmarks.svg${withJson ? ", docs/benchmarks.json" : ""}`);
+}
+
+async function main(): Promise<number> {
+  if (values.compare) {
+    const [a, b] = positionals;
+    if (!a || !b) {
+      log("usage: tools/bench --compare OLD.json NEW.json");
+      return 2;
+    }
+    console.log(compare(a, b));
+    return 0;
+  }
+  if (values.render) {
+    writeDocs(JSON.parse(readFileSync(values.render, "utf8")) as Results, false);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    log("bench: containerd and runc need root");
+    return 1;
+  }
+  const present = findEngines(binDir);
+  const engines = values.engine ? values.engine.filter((e) => present.includes(e)) : present;
+  for (const e of values.engine ?? []) if (!present.includes(e)) log(`bench: no dist/bin/containerd-shim-${e}-v1, skipping ${e}`);
+  if (engines.length === 0) {
+    log("bench: no shim to measure in dist/bin (run tools/build.sh)");
+    return 1;
+  }
+  const quick = values.quick ?? false;
+  const size = quick
+    ? { versionRuns: 20, coldRounds: 3, densities: [5], computeRounds: 16, computeRuns: 3 }
+    : { versionRuns: 30, coldRounds: 10, densities: [20, 50], computeRounds: 64, computeRuns: 5 };
+  const started = Date.now();
+  log(`bench: engines ${engines.join(", ")} and runc${quick ? " (quick)" : ""}`);
+
+  log("binary size and `-v` start-up");
+  const binary = binaries(binDir, engines, size.versionRuns);
+
+  const b = await openBench(binDir, quick);
+  let partial: Omit<Results, "metrics" | "leftovers" | "durationS" | "cri">;
+  let leftovers: string[] = [];
+  try {
+    log(`cold start: ${size.coldRounds} rounds`);
+    const cold = await coldStart(b, coldStartCases(b, engines), size.coldRounds, log);
+    log("memory: one idle task each");
+    const mem = await memory(b, longCases(engines), log);
+    log(`density: ${size.densities.join(", ")} tasks at once`);
+    const dens = await density(b, longCases(engines), size.densities, log);
+    log(`compute: sha256 of ${size.computeRounds} MiB, ${size.computeRuns} runs each`);
+    let comp: ComputeResult[];
+    try {
+      await buildComputeImages(b, log);
+      // An engine that never finished hello would only add its timeouts here.
+      const working = engines.filter((e) => cold.some((c) => c.engine === e && c.runs > 0));
+      comp = await compute(b, working, size.computeRounds, size.computeRuns, log);
+      for (const e of engines.filter((x) => !working.includes(x))) comp.push({ label: e, engine: e, rounds: size.computeRounds, runs: 0, error: "skipped: no cold-start run of this engine succeeded" });
+    } catch (e) {
+      comp = [{ label: "native", engine: "runc", rounds: size.computeRounds, runs: 0, error: (e as Error).message.slice(0, 300) }];
+    }
+    partial = {
+      schema: 1,
+      date: new Date().toISOString(),
+      command: ["tools/bench", ...process.argv.slice(2)].join(" "),
+      quick,
+      machine: machine(),
+      engines,
+      versions: Object.fromEntries(engines.map((e) => [e, version(e)])),
+      binary,
+      coldStart: cold,
+      memory: mem,
+      density: dens,
+      compute: comp,
+    };
+  } finally {
+    leftovers = await closeBench(b);
+  }
+  // After our containerd is gone: the CRI script starts its own.
+  log("CRI pod start");
+  const cri = (await criPodStart(quick, engines)) ?? null;
+  const base = { ...partial, cri, leftovers, durationS: Math.round((Date.now() - started) / 1000) };
+  const results: Results = { ...base, metrics: flatMetrics(base) };
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  if (values.json) {
+    mkdirSync(dirname(resolve(values.json)), { recursive: true });
+    writeFileSync(values.json, json);
+    log(`wrote ${values.json}`);
+  } else {
+    writeDocs(results, true);
+  }
+  if (leftovers.length > 0) log(`bench: left on the host:\n  ${leftovers.join("\n  ")}`);
+  log(`bench: done in ${results.durationS} s`);
+  return 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,173 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { wallMs } from "./clock.ts";
+import { busyboxImageRef, fixturesImageRef, nextId, removeContainer, runtimeFlag, taskStates, type Bench } from "./harness.ts";
+import { cgroupMemory, processTable, shimPid, tree, treeMem, type TreeMem } from "./procmem.ts";
+import { round } from "./stats.ts";
+
+/** A task that stays up and idle: sleep.wasm blocks in poll_oneoff, busybox in nanosleep. */
+export interface LongCase {
+  label: string;
+  engine: string;
+  image: string;
+  args: string[];
+}
+
+export function longCases(engines: readonly string[]): LongCase[] {
+  return [
+    { label: "runc", engine: "runc", image: busyboxImageRef, args: ["/bin/busybox", "sleep", "3600"] },
+    ...engines.map((e) => ({ label: e, engine: e, image: fixturesImageRef, args: ["/sleep.wasm", "3600000"] })),
+  ];
+}
+
+export interface MemorySample extends TreeMem {
+  /** The container's cgroup only (the runner or busybox), MB. */
+  cgroup: number;
+}
+
+/** PSS (MB) of the shim's own process, of runc processes, and of the container's processes. */
+export interface MemoryParts {
+  shim: number;
+  runc: number;
+  container: number;
+}
+
+export interface MemoryResult {
+  label: string;
+  parts?: MemoryParts;
+  engine: string;
+  error?: string;
+  /** Median of the samples taken while idle, MB. */
+  steady?: MemorySample;
+  /** Sum of the processes' VmHWM, and the largest RSS sum seen, MB. */
+  peak?: { hwm: number; rss: number };
+  processes?: number;
+}
+
+export interface DensityResult {
+  label: string;
+  engine: string;
+  n: number;
+  error?: string;
+  /** From launching N `ctr run -d` at once until the last of them returned with its task RUNNING. */
+  allRunningMs?: number;
+  running?: number;
+  total?: MemorySample;
+  perTask?: MemorySample;
+  /** Tasks per second over the whole start. */
+  startRate?: number;
+}
+
+async function startDetached(b: Bench, c: LongCase, id: string): Promise<{ ok: boolean; err: string }> {
+  const r = await b.ctd.ctr(["run", "-d", ...runtimeFlag(c.engine), c.image, id, ...c.args], { timeoutMs: 300_000 });
+  return { ok: r.code === 0, err: r.stderr.trim() };
+}
+
+/** Memory of each task's shim tree (shim, runc, container processes) and of its cgroup, summed. */
+async function measure(b: Bench, ids: readonly string[]): Promise<MemorySample & { pids: number[]; parts: MemoryParts }> {
+  const states = await b.ctd.ctr(["tasks", "ls"], { timeoutMs: 120_000 });
+  const initPid = new Map<string, number>();
+  for (const row of states.stdout.split("\n").slice(1)) {
+    const [id, pid] = row.trim().split(/\s+/);
+    if (id && pid) initPid.set(id, Number(pid));
+  }
+  const table = processTable();
+  const pids: number[] = [];
+  const shims: number[] = [];
+  let cgroup = 0;
+  for (const id of ids) {
+    const shim = shimPid(table, b.ctd.socket, id);
+    if (shim !== undefined) {
+      shims.push(shim);
+      pids.push(...tree(table, shim));
+    }
+    const init = initPid.get(id);
+    if (init !== undefined) cgroup += cgroupMemory(init);
+  }
+  const argv0 = new Map(table.map((p) => [p.pid, p.argv[0] ?? ""]));
+  const isRunc = (pid: number) => /(^|\/)runc$/.test(argv0.get(pid) ?? "");
+  const parts: MemoryParts = {
+    shim: treeMem(shims).pss,
+    runc: treeMem(pids.filter(isRunc)).pss,
+    container: treeMem(pids.filter((p) => !shims.includes(p) && !isRunc(p))).pss,
+  };
+  return { ...treeMem(pids), cgroup, pids, parts };
+}
+
+async function removeAll(b: Bench, ids: readonly string[]): Promise<void> {
+  const queue = [...ids];
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) await removeContainer(b, id);
+    }),
+  );
+  // The shims exit after their last Delete; wait so the next case starts on a quiet machine.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && ids.some((id) => shimPid(processTable(), b.ctd.socket, id) !== undefined)) await sleep(200);
+}
+
+const roundSample = (s: MemorySample): MemorySample => ({ processes: s.processes, rss: round(s.rss), hwm: round(s.hwm), pss: round(s.pss), cgroup: round(s.cgroup) });
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
+/** One idle task per case, sampled every 0.5 s after a 2 s settle. */
+export async function memory(b: Bench, cases: readonly LongCase[], log: (m: string) => void): Promise<MemoryResult[]> {
+  const results: MemoryResult[] = [];
+  for (const c of cases) {
+    const id = nextId(b, `mem-${c.engine}`);
+    try {
+      const started = await startDetached(b, c, id);
+      if (!started.ok) {
+        results.push({ label: c.label, engine: c.engine, error: started.err.slice(0, 300) });
+        continue;
+      }
+      await sleep(2000);
+      const samples: Awaited<ReturnType<typeof measure>>[] = [];
+      for (let i = 0; i < 6; i++) {
+        samples.push(await measure(b, [id]));
+        await sleep(500);
+      }
+      const pick = (k: keyof MemorySample) => median(samples.map((s) => s[k]));
+      const steady: MemorySample = { processes: pick("processes"), rss: pick("rss"), hwm: pick("hwm"), pss: pick("pss"), cgroup: pick("cgroup") };
+      const last = samples.at(-1)!.parts;
+      const r: MemoryResult = { label: c.label, engine: c.engine, parts: { shim: round(last.shim), runc: round(last.runc), container: round(last.container) }, steady: roundSample(steady), peak: { hwm: round(Math.max(...samples.map((s) => s.hwm))), rss: round(Math.max(...samples.map((s) => s.rss))) }, processes: steady.processes };
+      results.push(r);
+      log(`  ${c.label}: steady RSS ${r.steady!.rss} MB, PSS ${r.steady!.pss} MB, peak ${r.peak!.hwm} MB (${r.processes} processes)`);
+    } finally {
+      await removeAll(b, [id]);
+    }
+  }
+  return results;
+}
+
+/** N idle tasks started at once, per case; the cases alternate order between sizes. */
+export async function density(b: Bench, cases: readonly LongCase[], sizes: readonly number[], log: (m: string) => void): Promise<DensityResult[]> {
+  const results: DensityResult[] = [];
+  for (const [si, n] of sizes.entries()) {
+    const order = si % 2 === 0 ? cases : [...cases].reverse();
+    for (const c of order) {
+      const ids = Array.from({ length: n }, () => nextId(b, `dens-${c.engine}`));
+      try {
+        const t0 = wallMs();
+        const outcomes = await Promise.all(ids.map((id) => startDetached(b, c, id).then((o) => ({ ...o, t: wallMs() }))));
+        const failed = outcomes.filter((o) => !o.ok);
+        const states = await taskStates(b);
+        const running = ids.filter((id) => states.get(id) === "RUNNING").length;
+        if (failed.length > 0 || running < n) {
+          results.push({ label: c.label, engine: c.engine, n, running, error: `${failed.length} of ${n} failed to start, ${running} running: ${failed[0]?.err.slice(0, 200) ?? ""}` });
+          log(`  ${c.label} ×${n}: ${results.at(-1)!.error}`);
+          continue;
+        }
+        const allRunningMs = Math.max(...outcomes.map((o) => o.t)) - t0;
+        await sleep(2000);
+        const m = await measure(b, ids);
+        const total: MemorySample = { processes: m.processes, rss: m.rss, hwm: m.hwm, pss: m.pss, cgroup: m.cgroup };
+        const perTask: MemorySample = { processes: m.processes / n, rss: m.rss / n, hwm: m.hwm / n, pss: m.pss / n, cgroup: m.cgroup / n };
+        const r: DensityResult = { label: c.label, engine: c.engine, n, running, allRunningMs: round(allRunningMs, 0), total: roundSample(total), perTask: roundSample(perTask), startRate: round((n * 1000) / allRunningMs, 2) };
+        results.push(r);
+        log(`  ${c.label} ×${n}: all running after ${r.allRunningMs} ms; RSS ${r.total!.rss} MB (${r.perTask!.rss} per task), PSS ${r.total!.pss} MB (${r.perTask!.pss} per task)`);
+      } finally {
+        await removeAll(b, ids);
+      }
+    }
+  }
+  return results;
+}

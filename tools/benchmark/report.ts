@@ -1,0 +1,234 @@
+import { phaseLabels, phaseNames, type PhaseName } from "./phases.ts";
+import type { Results } from "./results.ts";
+import type { Summary } from "./stats.ts";
+
+const f = (v: number | undefined, digits = 0): string => (v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits));
+const spread = (s: Summary | undefined): string => (s && s.n > 0 ? `${f(s.p10)}–${f(s.p90)}` : "–");
+const range = (s: Summary | undefined): string => (s && s.n > 0 ? `${f(s.min)}–${f(s.max)}` : "–");
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+function machineSection(r: Results): string {
+  const m = r.machine;
+  return table(
+    ["", ""],
+    [
+      ["CPU", `${m.cpu}, ${m.cores} cores`],
+      ["memory", `${m.memGiB} GiB`],
+      ["OS, kernel", `${m.os}, ${m.kernel} (cgroup ${m.cgroup})`],
+      ["containerd", m.containerd],
+      ["runc", m.runc.replace(/\n.*/s, "")],
+      ["runtime Node", m.node],
+      ["shims", r.engines.map((e) => `${e} ${r.versions[e] ?? ""}`).join(", ")],
+    ],
+  );
+}
+
+function coldSection(r: Results): string {
+  const rows = r.coldStart.map((c) => [c.label, String(c.runs), f(c.wallMs.median), spread(c.wallMs), range(c.wallMs), c.engine === "runc" ? "1" : f(c.ratioToRunc, 2), c.error ? `${c.failures} failed: ${c.error.replace(/\|/g, "/").replace(/\n/g, " ").slice(0, 120)}` : ""]);
+  return table(["case", "runs", "median ms", "p10–p90", "min–max", "× runc", "note"], rows);
+}
+
+function phaseSection(r: Results): string {
+  const cases = r.coldStart.filter((c) => c.runs > 0);
+  const used = phaseNames.filter((p) => cases.some((c) => c.phases[p]));
+  const rows = used.map((p) => [phaseLabels[p], ...cases.map((c) => (c.phases[p] ? `${f(c.phases[p].median)}${c.largest === p ? " **(largest)**" : ""}` : "–"))]);
+  return table(["phase (median ms)", ...cases.map((c) => c.label)], rows);
+}
+
+function memorySection(r: Results): string {
+  const rows = r.memory.map((m) => [m.label, f(m.steady?.rss, 1), f(m.steady?.pss, 1), f(m.peak?.hwm, 1), m.parts ? `${f(m.parts.shim, 1)} / ${f(m.parts.runc, 1)} / ${f(m.parts.container, 1)}` : "–", f(m.steady?.cgroup, 1), f(m.processes), m.error ? m.error.replace(/\n/g, " ").slice(0, 120) : ""]);
+  return table(["task", "steady RSS MB", "steady PSS MB", "peak (Σ VmHWM) MB", "PSS shim / runc / container MB", "container cgroup MB", "processes", "note"], rows);
+}
+
+function densitySection(r: Results): string {
+  const runcOf = (n: number) => r.density.find((d) => d.engine === "runc" && d.n === n);
+  const rows = r.density.map((d) => {
+    const base = runcOf(d.n);
+    const ratio = base?.perTask && d.perTask && d.engine !== "runc" ? f(d.perTask.pss / base.perTask.pss, 1) : d.engine === "runc" ? "1" : "–";
+    return [d.label, String(d.n), f(d.allRunningMs), f(d.startRate, 1), f(d.total?.rss), f(d.total?.pss), f(d.perTask?.rss, 1), f(d.perTask?.pss, 1), f(d.perTask?.cgroup, 1), ratio, d.error ? d.error.slice(0, 120) : ""];
+  });
+  return table(["tasks", "N", "all RUNNING ms", "tasks/s", "Σ RSS MB", "Σ PSS MB", "RSS/task MB", "PSS/task MB", "cgroup/task MB", "PSS/task × runc", "note"], rows);
+}
+
+function computeSection(r: Results): string {
+  const rows = r.compute.map((c) => [c.label, String(c.runs), f(c.computeMs?.median), spread(c.computeMs), c.label === "native" ? "1" : f(c.ratioToNative, 2), f(c.wallMs?.median), c.label === "native" ? "1" : f(c.wallRatioToNative, 2), c.error ? c.error.slice(0, 120) : ""]);
+  return table(["run", "runs", "compute ms (median)", "p10–p90", "× native", "ctr run wall ms", "wall × native", "note"], rows);
+}
+
+function binarySection(r: Results): string {
+  return table(["shim", "size MB", "JS bundle kB", "`-v` median ms", "p10–p90", "min–max", "runs"], r.binary.map((b) => [b.engine, f(b.sizeMB, 1), f(b.bundleKB), f(b.versionMs.median), spread(b.versionMs), range(b.versionMs), String(b.versionMs.n)]));
+}
+
+function jcoSection(r: Results): string {
+  const empty = r.coldStart.find((c) => c.label === "jco (empty cache)");
+  const warm = r.coldStart.find((c) => c.label === "jco (warm cache)");
+  if (!empty || !warm) return "No `containerd-shim-jco-v1` was measured in this run.";
+  const saved = empty.wallMs.median - warm.wallMs.median;
+  return [
+    `Both cases run hello.wasm with \`WASM_SHIM_JCO_CACHE\` pointing at the same directory; the empty case clears it before each container. Interleaved with the other cases above.`,
+    "",
+    table(["cache", "runs", "median ms", "p10–p90", "× runc", "largest phase"], [empty, warm].map((c) => [c.label, String(c.runs), f(c.wallMs.median), spread(c.wallMs), f(c.ratioToRunc, 2), c.largest ? `${phaseLabels[c.largest]} (${f(c.phases[c.largest]?.median)} ms)` : "–"])),
+    "",
+    Number.isFinite(saved) ? `A warm cache saves ${f(saved)} ms of the median cold start (${f((saved / empty.wallMs.median) * 100)} %).` : "",
+  ].join("\n");
+}
+
+function criSection(r: Results): string {
+  if (!r.cri) return "`tools/benchmark/cri-pod-start.ts` did not exist when this run was made.";
+  const head = `\`${r.cri.script}\` exited with ${r.cri.code}.${r.cri.error ? ` Its error output ended with:\n\n\`\`\`\n${r.cri.error}\n\`\`\`` : ""}`;
+  const variants = criVariants(r.cri.data);
+  if (variants) {
+    const base = variants["runc/busybox"]?.medianMs?.total;
+    const rows = Object.entries(variants).map(([name, v]) => [name, String(v.runs ?? 0), f(v.medianMs?.total), f(v.medianMs?.runPod), f(v.medianMs?.create), f(v.medianMs?.start), `${f(v.minMs)}–${f(v.maxMs)}`, base && v.medianMs ? f(v.medianMs.total / base, 2) : "–", v.error ? v.error.slice(0, 120) : ""]);
+    const what = (r.cri.data as { what?: string }).what ?? "";
+    return `${head} ${what}; medians in ms; \`wasm-E/busybox\` runs busybox under the Wasm handler (the shim's own cost without an engine).\n\n${table(["pod (handler/container)", "runs", "total", "RunPodSandbox", "CreateContainer", "StartContainer", "min–max", "× runc", "note"], rows)}`;
+  }
+  const body = r.cri.data !== undefined ? `\`\`\`json\n${JSON.stringify(r.cri.data, null, 2)}\n\`\`\`` : `\`\`\`\n${r.cri.text ?? ""}\n\`\`\``;
+  return `${head}\n\n${body}`;
+}
+
+interface CriVariant {
+  runs?: number;
+  medianMs?: { total: number; runPod: number; create: number; start: number };
+  minMs?: number;
+  maxMs?: number;
+  error?: string;
+}
+
+/** The pod-start script's `variants` map, when its output has that shape. */
+export function criVariants(data: unknown): Record<string, CriVariant> | undefined {
+  const v = (data as { variants?: unknown } | undefined)?.variants;
+  return v && typeof v === "object" ? (v as Record<string, CriVariant>) : undefined;
+}
+
+/** What would cut each phase, written for the phase the measurements name as largest. */
+const remedies: Partial<Record<PhaseName, string>> = {
+  firstOutput:
+    "This is the runner: a second Node process boots inside the container (the shim executable in runner mode), then starts a worker thread that evaluates the whole shim bundle again from source (`mainSource()`: the executable's V8 code cache covers only its main script), and only then compiles the module. Giving the worker a small entry that loads just the engine, or a code cache for the worker's source, cuts most of that; a startup snapshot (`useSnapshot`, off today) would cut the boot itself; the floor is one bare start of the executable (the `-v` figure)",
+  daemonUp:
+    "The daemon is a second start of the same Node executable after `start`; a code cache or snapshot cuts its evaluation, and serving several containers of a pod from one daemon (already done per pod group) removes it for every container after the first",
+  shimStart: "`start` is a whole Node boot only to bind a socket and print an address; a code cache or snapshot shortens it, a tiny native `start` would remove nearly all of it",
+  delete: "Delete runs `runc delete`, then Shutdown waits for pending events to be flushed before the daemon exits; exiting right after answering shortens it",
+  cleanup: "After the daemon disconnects, containerd 1.6 runs `<shim> delete` (\"cleaning up dead shim\" in its log), one more boot of the executable, before it removes the snapshot and ctr exits; a `delete` that answers without loading the runtime shortens it",
+  start: "Start waits for `runc run` to write its pid file: runc's own cost, the same for every engine",
+  create: "Create prepares the module: for jco it transpiles it to JavaScript when the cache is empty, which is what the warm-cache case saves (see the jco section); precompiling at image pull, or a cache shared by all pods of the node, takes it off the path",
+  client: "ctr's own start and the snapshot preparation, the same for every engine",
+  toShim: "containerd's own work between the snapshot and the shim's exec (container record, bundle, fork/exec)",
+  exit: "The guest's run and the report of its exit",
+};
+
+function whereSection(r: Results): string {
+  const runc = r.coldStart.find((c) => c.engine === "runc");
+  const lines: string[] = [];
+  for (const c of r.coldStart.filter((x) => x.engine !== "runc" && x.largest)) {
+    const p = c.largest!;
+    const med = c.phases[p]!.median;
+    const share = (med / c.wallMs.median) * 100;
+    const runcPart = runc?.phases[p]?.median;
+    const next = phaseNames
+      .filter((n) => n !== p && c.phases[n])
+      .sort((x, y) => c.phases[y]!.median - c.phases[x]!.median)
+      .slice(0, 2)
+      .map((n) => `${phaseLabels[n]} ${f(c.phases[n]!.median)} ms${runc?.phases[n] ? ` (runc ${f(runc.phases[n].median)})` : ""}`);
+    lines.push(`- **${c.label}**: ${phaseLabels[p]} — ${f(med)} ms of ${f(c.wallMs.median)} ms (${f(share)} %)${runcPart !== undefined ? `; runc spends ${f(runcPart)} ms there` : ""}. ${remedies[p] ?? ""}. Next: ${next.join(", ")}.`);
+  }
+  const withBoots = (c: (typeof r.coldStart)[number]) => c.engine !== "runc" && c.phases.firstOutput !== undefined && c.phases.daemonUp !== undefined;
+  const node = r.coldStart.find((c) => c.engine === "node" && withBoots(c)) ?? r.coldStart.find(withBoots);
+  if (node) {
+    const ph = (n: PhaseName) => node.phases[n]?.median ?? 0;
+    const boots = ph("shimStart") + ph("daemonUp") + ph("firstOutput");
+    // `start` and the daemon do little besides booting, so the smaller of the two is this run's
+    // price of one bare boot of the executable, measured under the same load as the rest.
+    const bare = Math.min(ph("shimStart"), ph("daemonUp"));
+    const runnerExtra = Math.max(0, ph("firstOutput") - bare);
+    const teardownExtra = Math.max(0, ph("delete") + ph("cleanup") - (runc?.phases.delete?.median ?? 0) - (runc?.phases.cleanup?.median ?? 0));
+    lines.push(
+      "",
+      `Three boots of the shim executable sit on the path of every ${node.label} container — \`start\` (${f(ph("shimStart"))} ms), the daemon (${f(ph("daemonUp"))} ms) and the runner up to the guest's first output (${f(ph("firstOutput"))} ms) — together ${f(boots)} ms, ${f((boots / node.wallMs.median) * 100)} % of the median ${f(node.wallMs.median)} ms (runc: ${f(runc?.wallMs.median)} ms). Taking the smaller of the first two (${f(bare)} ms) as the price of one bare boot in this run, the runner spends ${f(runnerExtra)} ms beyond it on the worker, the second evaluation of the bundle and compilation.`,
+      "",
+      `Expected cuts, from these figures: a lean worker entry or a code cache for the worker's source: most of the runner's ${f(runnerExtra)} ms; a native \`start\` (or one that does not boot the full runtime): about ${f(ph("shimStart"))} ms; one daemon per pod: its ${f(ph("daemonUp"))} ms for every container after a pod's first; a pre-started runner per pod (a zygote, as runwasi does): the runner's whole ${f(ph("firstOutput"))} ms except compilation; a quicker Shutdown and a \`delete\` command that does not boot the full runtime: up to the ${f(teardownExtra)} ms by which Delete and cleanup exceed runc's. Together the first two would bring a container from ${f(node.wallMs.median)} ms to about ${f(node.wallMs.median - runnerExtra * 0.75 - ph("shimStart") * 0.8)} ms (assuming three quarters of the runner's extra and four fifths of \`start\` go), ${f((node.wallMs.median - runnerExtra * 0.75 - ph("shimStart") * 0.8) / (runc?.wallMs.median ?? Number.NaN), 1)}× runc.`,
+    );
+  }
+  const mem = r.memory.filter((m) => m.engine !== "runc" && m.steady);
+  const runcMem = r.memory.find((m) => m.engine === "runc")?.steady;
+  if (mem.length > 0 && runcMem) {
+    lines.push(
+      "",
+      `Memory: an idle task costs ${mem.map((m) => `${f(m.steady!.pss, 1)} MB PSS (${f(m.steady!.rss, 1)} MB RSS) on ${m.label}`).join(", ")}, against ${f(runcMem.pss, 1)} MB PSS for runc. The largest part: ${mem
+        .filter((m) => m.parts)
+        .map((m) => (m.parts!.shim >= m.parts!.container ? `${m.label}'s shim daemon (${f(m.parts!.shim, 1)} MB PSS)` : `${m.label}'s runner (${f(m.parts!.container, 1)} MB PSS)`))
+        .join(", ")}. The Wasm tasks hold two Node processes (daemon and runner) plus a waiting \`runc run\`; RSS counts the shared executable pages in each of them, PSS counts them once, and the density table's PSS per task is the figure to plan with. One Node runner per pod instead of per container, and \`runc run\` replaced by \`runc create\`/\`start\` (no runc process left waiting), are the largest cuts.`,
+    );
+  }
+  return lines.join("\n");
+}
+
+export function report(r: Results): string {
+  return `# Benchmarks
+
+Every figure below comes from one run of:
+
+\`\`\`
+${r.command}
+\`\`\`
+
+(${r.date}, ${r.durationS} s${r.quick ? ", quick sizes" : ""}). It builds the test images, starts a private containerd (debug log), measures every \`dist/bin/containerd-shim-*-v1\` beside runc in the same run, and writes this file, \`benchmarks.svg\` and \`benchmarks.json\`. \`tools/bench --compare OLD.json NEW.json\` prints the ratio of every metric between two runs.
+
+![cold start and memory per task](benchmarks.svg)
+
+## Machine
+
+${machineSection(r)}
+
+The machine is shared and noisy: cases are interleaved (each round runs every case once, in a rotated order), figures are medians with their p10–p90 spread, and every ratio compares two medians from the same run.
+
+## Method
+
+- **Binary**: file size, and \`<shim> -v\` (process start to exit) with hyperfine \`-N\`.
+- **Cold start**: \`ctr run --rm\` of \`hello.wasm\` (fixtures image) per engine, and \`ctr run --rm localhost/busybox:test ID /bin/busybox echo hi\` with the default runc runtime; wall time from spawning ctr to its exit, one container at a time, after one unrecorded warm-up round. The phases come from containerd's debug log: the shim's own lines (\`spawned daemon\` with its \`ms\` since exec, \`serving\`, \`created\`, \`started\`, \`exited\`), containerd's (\`prepare snapshot\`; for runc's shim \`starting signal loop\` and the forwarded \`/tasks/*\` events, which lag slightly), and this tool's clock (ctr spawn, first stdout byte, ctr exit). Boundaries are kept in order, so a late event's lag lands in the phase before it.
+- **Memory**: one idle task per engine (\`sleep.wasm 3600000\`; runc: \`busybox sleep 3600\`), sampled six times after 2 s: the shim's process and all its descendants (runc, the container's processes) from \`/proc\` (VmRSS, VmHWM, PSS from \`smaps_rollup\`), and the container's memory cgroup.
+- **Density**: N such tasks started at once with \`ctr run -d\`; "all RUNNING" is when the last ctr returned (its task started), checked against \`ctr tasks ls\`; memory as above, summed, 2 s later. Everything is killed and removed afterwards.
+- **Compute**: \`tools/benchmark/compute.c\` (SHA-256 over a 1 MiB buffer, chained) built with Debian's clang for wasm32-wasi and natively (static), both in a temporary directory; the native build runs through runc. "compute ms" is what the program measured around its loop (start-up excluded); the wall time is the whole \`ctr run --rm\`.
+
+## Binary
+
+${binarySection(r)}
+
+## Cold start
+
+${coldSection(r)}
+
+### Phases
+
+${phaseSection(r)}
+
+## Memory, one idle task
+
+${memorySection(r)}
+
+## Density
+
+${densitySection(r)}
+
+## Compute
+
+${computeSection(r)}
+
+## jco transpile cache
+
+${jcoSection(r)}
+
+## CRI pod start
+
+${criSection(r)}
+
+## Where the time goes
+
+${whereSection(r)}
+
+For reference, runwasi publishes 223–318 ms for \`ctr run --rm\` and 15–66 MB peak RSS per task (shim and zygote) on its CI machines (see the project's notes on runwasi); the runc baseline above is the comparison measured on this machine.
+${r.leftovers.length > 0 ? `\nLeft on the host after the run: ${r.leftovers.join("; ")}\n` : ""}`;
+}
