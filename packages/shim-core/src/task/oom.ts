@@ -2,19 +2,17 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
- * Where a process's memory cgroup is, read once while it runs: on cgroup v1 the `memory` hierarchy,
- * on v2 the unified one. runc keeps the cgroup after exit (`run --keep`) until the shim deletes the
- * container, so its OOM count can still be read when the process has died.
+ * The container's memory cgroup, from runc's own state: `run --keep` leaves it (and the cgroup) in
+ * place after the process dies, so this works even for a task the OOM killer ended at once. On
+ * cgroup v1 it is the `memory` hierarchy's path, on v2 the unified one (key "").
  */
-export async function memoryCgroup(pid: number): Promise<string | undefined> {
-  const text = await readFile(`/proc/${pid}/cgroup`, "utf8").catch(() => "");
-  for (const line of text.split("\n")) {
-    const [, controllers, path] = line.split(":");
-    if (path === undefined) continue;
-    if (controllers!.split(",").includes("memory")) return join("/sys/fs/cgroup/memory", path);
+export async function memoryCgroup(runcRoot: string, id: string): Promise<string | undefined> {
+  try {
+    const state = JSON.parse(await readFile(join(runcRoot, id, "state.json"), "utf8")) as { cgroup_paths?: Record<string, string> };
+    return state.cgroup_paths?.memory ?? state.cgroup_paths?.[""];
+  } catch {
+    return undefined;
   }
-  const unified = text.split("\n").find((l) => l.startsWith("0::"));
-  return unified ? join("/sys/fs/cgroup", unified.slice(3)) : undefined;
 }
 
 /** The kernel's count of OOM kills in a memory cgroup (v1 memory.oom_control, v2 memory.events). */

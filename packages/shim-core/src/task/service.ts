@@ -78,15 +78,14 @@ export class TaskService {
     if (req.execId) {
       void exit.then((status) => this.exited(c, p, status));
     } else {
-      const cgroup = await memoryCgroup(pid);
-      void exit.then((status) => this.initExited(c, status, cgroup));
+      void exit.then((status) => this.initExited(c, status));
     }
     return { pid };
   }
 
   /** CRI reports OOMKilled from TaskOOM, so it goes out before TaskExit; then runc may drop the cgroup. */
-  private async initExited(c: Container, status: number, cgroup: string | undefined): Promise<void> {
-    if ((await oomKills(cgroup)) > 0) {
+  private async initExited(c: Container, status: number): Promise<void> {
+    if ((await oomKills(await memoryCgroup(c.runc.config.root, c.id))) > 0) {
       this.deps.log.warn("out of memory", { id: c.id });
       this.publish(Topic.TaskOOM, packEvent(ev.TaskOOMSchema, { containerId: c.id }));
     }
