@@ -84,7 +84,7 @@ if (isMainThread) {
 describe("loaderPrefix", () => {
   it("keeps the loader's options and makes the program absolute", () => {
     const cmdline = ["/lib64/ld-linux-x86-64.so.2", "--library-path", "/.shim/lib", "./runner", "/hello.wasm", "--x", ""];
-    expect(loaderPrefix(cmdline, "/work")).toEqual(["--library-path", "/.shim/lib", "/work/runner"]);
+    expect(loaderPrefix(cmdline, "/srv/app")).toEqual(["--library-path", "/.shim/lib", "/srv/app/runner"]);
   });
 
   it("knows which options take a value", () => {
