@@ -24,8 +24,6 @@ export function execFile(file: string, args: readonly string[], opts: { input?: 
   });
 }
 
-
-
 export function signalNumber(name: string): number {
   return (constants.signals as Record<string, number>)[name] ?? 0;
 }

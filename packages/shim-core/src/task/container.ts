@@ -104,9 +104,16 @@ export class Container {
     }
   }
 
+  private runcRemoval: Promise<void> | undefined;
+
+  /** runc's stopped container (and its cgroup) goes once; the exit handler and Delete share it. */
+  removeFromRunc(): Promise<void> {
+    return (this.runcRemoval ??= this.runc.delete(this.id));
+  }
+
   /** Undo Create: whatever runc left, the rootfs mount, the files the shim wrote. Safe to repeat. */
   async destroy(): Promise<void> {
-    await this.runc.delete(this.id);
+    await this.removeFromRunc();
     if (this.mountedRootfs) await unmountAll(this.rootfs);
     await rm(join(this.bundle, bundleFiles.runnerBundle), { recursive: true, force: true });
   }

@@ -90,7 +90,7 @@ export class TaskService {
       this.publish(Topic.TaskOOM, packEvent(ev.TaskOOMSchema, { containerId: c.id }));
     }
     this.exited(c, c.init, status);
-    await c.runc.delete(c.id);
+    await c.removeFromRunc();
   }
 
   private async startExec(c: Container, p: TaskProcess) {
