@@ -35,11 +35,15 @@ const suffix: Partial<Record<Code, string>> = {
 
 export class ShimError extends Error {
   readonly code: Code;
+  /** The message without the class text, for wrapping into another error. */
+  readonly detail: string;
   constructor(code: Code, message: string) {
     const tail = suffix[code];
-    super(tail && !message.endsWith(`: ${tail}`) ? `${message}: ${tail}` : message);
+    const detail = tail && message.endsWith(`: ${tail}`) ? message.slice(0, -tail.length - 2) : message;
+    super(tail ? `${detail}: ${tail}` : detail);
     this.name = "ShimError";
     this.code = code;
+    this.detail = detail;
   }
 }
 

@@ -6,6 +6,7 @@ import { DeleteResponseSchema } from "../gen/containerd/task/v2/shim_pb.ts";
 import { unmountAll } from "../oci/mount.ts";
 import { Runc } from "../runc/runc.ts";
 import { bundleFiles, readShimState } from "../task/container.ts";
+import { defaultOptions } from "../task/options.ts";
 import type { ShimFlags } from "./flags.ts";
 
 /** runc's state root for our containers when the runtime options name none. */
@@ -19,10 +20,11 @@ export const defaultRuncRoot = (engine: string, namespace: string) => `/run/cont
 export async function deleteAction(flags: ShimFlags, engine: string): Promise<Uint8Array> {
   const bundle = flags.bundle || process.cwd();
   const state = await readShimState(bundle);
-  const runc = new Runc(state?.runc ?? { binary: "runc", root: defaultRuncRoot(engine, flags.namespace), systemdCgroup: false });
+  const runc = new Runc(state?.runc ?? { binary: defaultOptions.runcBinary, root: defaultRuncRoot(engine, flags.namespace), systemdCgroup: defaultOptions.systemdCgroup });
   await runc.kill(flags.id, 9, true).catch(() => {});
   await runc.delete(flags.id);
-  await unmountAll(join(bundle, "rootfs"));
+  // Without a state (Create never got that far) the mount may still be there.
+  if (state?.mountedRootfs !== false) await unmountAll(join(bundle, "rootfs"));
   const pid = Number.parseInt(await readFile(join(bundle, bundleFiles.initPid), "utf8").catch(() => "0"), 10) || 0;
   return toBinary(DeleteResponseSchema, create(DeleteResponseSchema, { pid, exitStatus: 137, exitedAt: timestampNow() }));
 }

@@ -8,7 +8,7 @@ export interface HostRuntime {
   binary: string;
   /** The loader (PT_INTERP), resolved to a real file. */
   loader: string;
-  /** Directories holding the loader and every library the binary needs, resolved to real paths. */
+  /** Directories holding the loader (always the first) and every library the binary needs, resolved to real paths. */
   libDirs: string[];
 }
 

@@ -24,7 +24,6 @@ export function runnerMounts(host: HostRuntime, extra: Prepared["mounts"] = []):
 
 /** The process that runs `wasmPath` (a container path) with `args` through the runner. */
 export function runnerProcess(process: Process, host: HostRuntime, wasmPath: string, data: Record<string, string> = {}, assetDir?: string): Process {
-  const loaderDir = host.libDirs.indexOf(host.libDirs.find((d) => host.loader.startsWith(d + "/"))!);
   const libraryPath = host.libDirs.map((_, i) => `${RUNNER_DIR}/lib${i}`).join(":");
   const env = (process.env ?? []).map((e) => (e.startsWith("NODE_OPTIONS=") ? `${GUEST_NODE_OPTIONS}=${e.slice("NODE_OPTIONS=".length)}` : e));
   if (!env.some((e) => e.startsWith("HOME="))) env.push(`${GUEST_HAS_NO_HOME}=1`);
@@ -32,7 +31,7 @@ export function runnerProcess(process: Process, host: HostRuntime, wasmPath: str
   return {
     ...process,
     env,
-    args: [`${RUNNER_DIR}/lib${loaderDir}/${basename(host.loader)}`, "--library-path", libraryPath, `${RUNNER_DIR}/runner`, RUN_WASM_FLAG, wasmPath, JSON.stringify(data), "--", ...(process.args ?? [])],
+    args: [`${RUNNER_DIR}/lib0/${basename(host.loader)}`, "--library-path", libraryPath, `${RUNNER_DIR}/runner`, RUN_WASM_FLAG, wasmPath, JSON.stringify(data), "--", ...(process.args ?? [])],
   };
 }
 

@@ -8,7 +8,7 @@ import { invalidArgument, isShimError, unimplemented } from "../errors.ts";
 import { imageArchitecture } from "../containerd/image-config.ts";
 import { readSpec, rootfsPath } from "../oci/bundle.ts";
 import { resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
-import { hostRuntime, type HostRuntime } from "../oci/host-libs.ts";
+import { hostRuntime } from "../oci/host-libs.ts";
 import { mountRootfs, unmountAll } from "../oci/mount.ts";
 import { runnerSpec } from "../oci/runner-spec.ts";
 import type { Spec } from "../oci/spec.ts";
@@ -35,7 +35,6 @@ export interface CreateContext {
   namespace: string;
   /** runc's state root for this engine and namespace, unless the runtime options name one. */
   defaultRuncRoot: string;
-  host?: () => HostRuntime;
   log: Logger;
   /** containerd's gRPC socket, to read the image's config when the entrypoint alone does not tell. */
   containerdAddress?: string;
@@ -91,8 +90,7 @@ export class Container {
         const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log);
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
         await mkdir(runcBundle, { recursive: true, mode: 0o700 });
-        const host = (ctx.host ?? hostRuntime)();
-        await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, host, entrypoint.path, prepared, embeddedAssetDirectory())));
+        await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, hostRuntime(), entrypoint.path, prepared, embeddedAssetDirectory())));
       }
       const state: ShimState = { runc: runc.config, mountedRootfs: mounted };
       await writeFile(join(req.bundle, bundleFiles.state), JSON.stringify(state));
@@ -111,7 +109,7 @@ export class Container {
     return (this.runcRemoval ??= this.runc.delete(this.id));
   }
 
-  /** Undo Create: whatever runc left, the rootfs mount, the files the shim wrote. Safe to repeat. */
+  /** Undo Create: whatever runc left, the rootfs mount, the runner's config. Safe to repeat; containerd removes the bundle. */
   async destroy(): Promise<void> {
     await this.removeFromRunc();
     if (this.mountedRootfs) await unmountAll(this.rootfs);

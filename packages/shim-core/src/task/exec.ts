@@ -21,7 +21,7 @@ export async function execProcessSpec(c: Container, spec: Process, engine: Engin
     const prepared = await prepareModule(engine, entry, log);
     return runnerProcess(spec, hostRuntime(), entry.path, prepared.data, embeddedAssetDirectory());
   } catch (err) {
-    const why = isShimError(err) ? err.message.replace(/: (not found|invalid argument)$/, "") : String(err);
+    const why = isShimError(err) ? err.detail : String(err);
     throw invalidArgument(`cannot exec ${spec.args?.[0] ?? "(no args)"} in WebAssembly container ${c.id}: ${why}`);
   }
 }

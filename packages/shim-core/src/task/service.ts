@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { anyPack, timestampFromDate, type EmptySchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import * as ev from "../gen/containerd/events/task_pb.ts";
@@ -72,7 +72,7 @@ export class TaskService {
   async start(req: pb.StartRequest): Promise<MessageInitShape<typeof pb.StartResponseSchema>> {
     const { c, p } = this.process(req.id, req.execId);
     const started = Date.now();
-    const { pid, exit } = req.execId ? await this.startExec(c, p) : await p.start((stdio) => c.runc.run(c.id, c.runcBundle, c.file(bundleFiles.initPid), c.file(bundleFiles.runcLog), stdio), c.file(bundleFiles.initPid), c.file(bundleFiles.runcLog));
+    const { pid, exit } = req.execId ? await this.startExec(c, p) : await startInit(c, p);
     this.deps.log.info("started", { id: c.id, exec: req.execId, pid, ms: Date.now() - started });
     this.publish(req.execId ? Topic.TaskExecStarted : Topic.TaskStart, req.execId ? packEvent(ev.TaskExecStartedSchema, { containerId: c.id, execId: req.execId, pid }) : packEvent(ev.TaskStartSchema, { containerId: c.id, pid }));
     if (req.execId) {
@@ -95,18 +95,18 @@ export class TaskService {
 
   private async startExec(c: Container, p: TaskProcess) {
     if (!c.init.running) throw failedPrecondition(`cannot exec in container ${c.id}: it is ${statusName(c.init.status)}`);
-    const file = c.file(`exec-${p.execId}.json`);
-    await writeFile(file, JSON.stringify(await execProcessSpec(c, p.spec!, this.deps.engine, this.deps.log)));
-    const pidFile = c.file(`exec-${p.execId}.pid`);
-    return p.start((stdio) => c.runc.exec(c.id, file, pidFile, c.file(bundleFiles.runcLog), stdio), pidFile, c.file(bundleFiles.runcLog));
+    const { spec, pid } = execFiles(c, p.execId);
+    await writeFile(spec, JSON.stringify(await execProcessSpec(c, p.spec!, this.deps.engine, this.deps.log)));
+    const log = c.file(bundleFiles.runcLog);
+    return p.start((stdio) => c.runc.exec(c.id, spec, pid, log, stdio), pid, log);
   }
 
   private exited(c: Container, p: TaskProcess, status: number): void {
     p.finish(status);
     this.deps.log.info("exited", { id: c.id, exec: p.execId, status });
     this.publish(Topic.TaskExit, packEvent(ev.TaskExitSchema, { containerId: c.id, id: p.execId || c.id, pid: p.pid, exitStatus: status, exitedAt: ts(p.exitedAt) }));
-    // The init's end takes every exec with it (shared pid namespace, or runc's cgroup teardown).
-    if (!p.execId) for (const e of c.execs.values()) if (!e.running && e.status !== Status.STOPPED) e.finish(137);
+    // Running execs report their own exit through `runc exec`; ones never started now never can.
+    if (!p.execId) for (const e of c.execs.values()) if (e.status === Status.CREATED) e.finish(137);
   }
 
   async state(req: pb.StateRequest): Promise<MessageInitShape<typeof pb.StateResponseSchema>> {
@@ -151,6 +151,8 @@ export class TaskService {
     const answer = { pid: p.pid, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt ?? new Date()) };
     if (req.execId) {
       c.execs.delete(req.execId);
+      // Probes exec every few seconds for the pod's whole life: their files must not pile up in /run.
+      await Promise.all(Object.values(execFiles(c, req.execId)).map((f) => rm(f, { force: true })));
       return answer;
     }
     for (const e of c.execs.values()) if (e.running) process.kill(e.pid, "SIGKILL");
@@ -243,3 +245,13 @@ export class TaskService {
   }
 }
 
+function startInit(c: Container, p: TaskProcess) {
+  const pid = c.file(bundleFiles.initPid);
+  const log = c.file(bundleFiles.runcLog);
+  return p.start((stdio) => c.runc.run(c.id, c.runcBundle, pid, log, stdio), pid, log);
+}
+
+/** The process spec runc exec reads and the pid file it writes, one pair per exec in the bundle. */
+function execFiles(c: Container, execId: string) {
+  return { spec: c.file(`exec-${execId}.json`), pid: c.file(`exec-${execId}.pid`) };
+}

@@ -61,7 +61,7 @@ describe("hostRuntime", () => {
   it("finds this Node's loader and the directories of its libraries", () => {
     const rt = hostRuntime(process.execPath);
     expect(elfInterpreter(process.execPath)).toMatch(/ld-linux.*\.so/);
-    expect(rt.libDirs.some((d) => rt.loader.startsWith(d + "/"))).toBe(true);
+    expect(rt.loader.startsWith(rt.libDirs[0] + "/")).toBe(true);
     expect(rt.libDirs.length).toBeGreaterThan(0);
   });
 });

@@ -19,9 +19,9 @@ describe("parseRuntimeOptions", () => {
   });
 
   it("reads CRI's runtimeoptions.v1 TOML body (containerd 1.7+)", () => {
-    const body = new TextEncoder().encode('SystemdCgroup = true\nBinaryName = "runc"  # comment\n');
+    const body = new TextEncoder().encode('SystemdCgroup = true\nBinaryName = "crun"  # comment\n');
     const any = anyPack(RuntimeOptions, create(RuntimeOptions, { typeUrl: "x", configBody: body }));
-    expect(parseRuntimeOptions(any)).toMatchObject({ systemdCgroup: true, runcBinary: "runc" });
+    expect(parseRuntimeOptions(any)).toMatchObject({ systemdCgroup: true, runcBinary: "crun" });
   });
 
   it("reads the TOML file named by ConfigPath (containerd 1.6)", () => {

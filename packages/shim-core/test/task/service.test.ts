@@ -121,7 +121,9 @@ describe("TaskService with runc", () => {
     expect(readFileSync(execOut, "utf8")).toBe("from-exec\n");
     const pids = await svc.pids(create(pb.PidsRequestSchema, { id }));
     expect(pids.processes?.length).toBeGreaterThan(0);
+    expect(readdirSync(bundle).filter((f) => f.startsWith("exec-"))).toEqual(["exec-e1.json", "exec-e1.pid"]);
     await svc.delete(create(pb.DeleteRequestSchema, { id, execId: "e1" }));
+    expect(readdirSync(bundle).filter((f) => f.startsWith("exec-"))).toEqual([]);
     await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
     await svc.wait(create(pb.WaitRequestSchema, { id }));
     await svc.delete(create(pb.DeleteRequestSchema, { id }));
