@@ -11,7 +11,7 @@ import { resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
 import { hostRuntime } from "../oci/host-libs.ts";
 import { mountRootfs, unmountAll } from "../oci/mount.ts";
 import { runnerSpec } from "../oci/runner-spec.ts";
-import type { Spec } from "../oci/spec.ts";
+import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { Runc } from "../runc/runc.ts";
 import { embeddedAssetDirectory } from "../runtime/assets.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
@@ -83,7 +83,7 @@ export class Container {
     const rootfs = mounted ? join(req.bundle, "rootfs") : rootfsPath(req.bundle, spec);
     if (mounted) await mountRootfs(req.rootfs, rootfs);
     try {
-      const entrypoint = await resolveEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id));
+      const entrypoint = await resolveEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id, spec));
       const runc = new Runc({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
       let runcBundle = req.bundle;
       if (entrypoint.kind === "wasm") {
@@ -130,8 +130,9 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
   }
 }
 
-async function imageIsWasm(ctx: CreateContext, id: string): Promise<boolean> {
-  if (!ctx.containerdAddress) return false;
+async function imageIsWasm(ctx: CreateContext, id: string, spec: Spec): Promise<boolean> {
+  // A pod's sandbox is the pause image: not worth four round trips to containerd on every pod start.
+  if (!ctx.containerdAddress || spec.annotations?.[CONTAINER_TYPE_ANNOTATION] === "sandbox") return false;
   try {
     return (await imageArchitecture(ctx.containerdAddress, ctx.namespace, id)) === "wasm";
   } catch (err) {
