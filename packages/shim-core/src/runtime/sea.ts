@@ -3,8 +3,6 @@
 // dist/<name>.cjs bundle, as TypeScript source (tests, `node src/main.ts`), or inside a container
 // where the binary is started through the host's dynamic loader.
 
-import { readFileSync } from "node:fs";
-import { basename, resolve } from "node:path";
 
 type SeaModule = typeof import("node:sea");
 
@@ -33,51 +31,10 @@ export interface Command {
   args: string[];
 }
 
-// Options of glibc's and musl's ld.so that take a value; the first other word is the program.
-const LOADER_OPTIONS_WITH_VALUE = new Set([
-  "--library-path",
-  "--preload",
-  "--argv0",
-  "--audit",
-  "--inhibit-rpath",
-  "--glibc-hwcaps-prefix",
-  "--glibc-hwcaps-mask",
-]);
-
-/**
- * The loader's arguments up to and including the program, with the program made absolute, from
- * a command line `[loader, ...options, program, ...args]`. Parsed from the loader's grammar rather
- * than by counting process.argv, which is different in worker threads.
- */
-export function loaderPrefix(cmdline: string[], cwd: string): string[] | undefined {
-  let i = 1;
-  while (i < cmdline.length && cmdline[i]!.startsWith("--")) {
-    i += LOADER_OPTIONS_WITH_VALUE.has(cmdline[i]!) ? 2 : 1;
-  }
-  const program = cmdline[i];
-  if (program === undefined || program === "") return undefined;
-  return [...cmdline.slice(1, i), resolve(cwd, program)];
-}
-
-// Started as `ld-linux-x86-64.so.2 --library-path DIR /path/to/shim args`, which is how containers
-// run the shim binary without their own libc, process.execPath and /proc/self/exe name the loader,
-// so re-executing execPath alone would start the loader with our arguments. The loader's own
-// options are only visible in /proc/self/cmdline; read it at load time, before anything sets
-// process.title (which overwrites that memory) or changes the working directory.
-const loaderArgs: string[] | undefined = (() => {
-  if (!isSea() || !/^ld(-.*)?\.so(\.\d+)*$/.test(basename(process.execPath))) return undefined;
-  let cmdline: string;
-  try {
-    cmdline = readFileSync("/proc/self/cmdline", "utf8");
-  } catch {
-    return undefined;
-  }
-  return loaderPrefix(cmdline.split("\0"), process.cwd());
-})();
-
+/** How to start this program again (the `start` action spawning its daemon), SEA or not. */
 export function selfCommand(args: string[]): Command {
   if (isSea()) {
-    return { file: process.execPath, args: [...(loaderArgs ?? []), ...args] };
+    return { file: process.execPath, args };
   }
   const script = process.argv[1];
   if (script === undefined) throw new Error("selfCommand: no main script in process.argv");

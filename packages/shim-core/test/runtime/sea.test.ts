@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isSea, loaderPrefix, mainSource, seaAsset, selfCommand } from "../../src/runtime/sea.ts";
+import { isSea, mainSource, seaAsset, selfCommand } from "../../src/runtime/sea.ts";
 
 const seaModule = fileURLToPath(new URL("../../src/runtime/sea.ts", import.meta.url));
 
@@ -78,21 +78,5 @@ if (isMainThread) {
       self: { file: process.execPath, args: [bundle, "x"] },
       fromWorker: { answer: 42, filename: bundle },
     });
-  });
-});
-
-describe("loaderPrefix", () => {
-  it("keeps the loader's options and makes the program absolute", () => {
-    const cmdline = ["/lib64/ld-linux-x86-64.so.2", "--library-path", "/.shim/lib", "./runner", "/hello.wasm", "--x", ""];
-    expect(loaderPrefix(cmdline, "/srv/app")).toEqual(["--library-path", "/.shim/lib", "/srv/app/runner"]);
-  });
-
-  it("knows which options take a value", () => {
-    const cmdline = ["ld.so", "--inhibit-cache", "--argv0", "shim", "--preload", "/x.so", "/.shim/runner", "start"];
-    expect(loaderPrefix(cmdline, "/")).toEqual(["--inhibit-cache", "--argv0", "shim", "--preload", "/x.so", "/.shim/runner"]);
-  });
-
-  it("gives up when there is no program", () => {
-    expect(loaderPrefix(["ld.so", "--library-path", "/lib"], "/")).toBeUndefined();
   });
 });
