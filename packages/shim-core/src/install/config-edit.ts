@@ -66,11 +66,17 @@ export function addRuntime(text: string, spec: RuntimeSpec, containerdVersion: (
   const result = lines.join("\n").replace(/\r$/, "");
 
   // The edit must mean exactly "the old document plus this runtime", whatever the file looked like.
-  const expected = parseToml(stripped.text, "the config");
+  const expected = doc;
   setPath(expected, path, { runtime_type: spec.runtimeType });
   if (choice.addVersion) expected["version"] = choice.schema;
-  const actual = parseToml(result, "the edited config");
-  if (!isDeepStrictEqual(plain(actual), plain(expected))) {
+  // Invalid TOML too: a header cannot extend an inline table, and the user never wrote that error.
+  let actual: TomlTable | undefined;
+  try {
+    actual = parse(result);
+  } catch {
+    actual = undefined;
+  }
+  if (!actual || !isDeepStrictEqual(plain(actual), plain(expected))) {
     throw new Error(`cannot add ${header} to this file without changing something else; add it by hand:\n  ${header}\n    runtime_type = ${JSON.stringify(spec.runtimeType)}`);
   }
   const changed = result !== text;

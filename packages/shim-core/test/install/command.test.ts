@@ -59,8 +59,11 @@ describe("install and uninstall on disk", () => {
     expect(diff).toMatch(/^\+\s+\[plugins\."io\.containerd\.grpc\.v1\.cri"\]?.*wasm-node\]$/m);
     writeFileSync(join(dir, "change.diff"), diff);
     execFileSync("patch", ["-s", join(dir, "config.toml"), join(dir, "change.diff")]);
+    const patched = config();
+    expect(patched).not.toBe(original);
     run("install");
-    expect(readFileSync(join(dir, "config.toml"), "utf8")).toBe(config());
+    expect(config()).toBe(patched);
+    expect(output).toMatch(/already installed; nothing to change/);
   });
 
   it("refuses a missing config unless --create, then writes a minimal one", () => {
