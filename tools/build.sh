@@ -40,11 +40,7 @@ fi
 
 pnpm install --frozen-lockfile
 
-# Fixtures first: a shim's build may embed them. The script is optional while the package grows.
-if node -e 'process.exit(require("./packages/test-fixtures/package.json").scripts?.build ? 0 : 1)' 2>/dev/null; then
-  pnpm --filter @wasm-shims/test-fixtures build
-fi
-
+# Builds the fixtures too (test-fixtures has a build script; the shims that use it list it as a dependency).
 pnpm exec turbo run build
 
 echo "dist/bin:"

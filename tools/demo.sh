@@ -33,7 +33,10 @@ show() {
   timeout 60 ctr run --rm "$@" 2>&1 | sed 's/^/   │ /' || status=${PIPESTATUS[0]}
   if [ "$status" = 124 ]; then
     echo "   (timed out)"
-    ctr task kill -s SIGKILL "${@: -1}" >/dev/null 2>&1 || true
+    # ctr run's arguments are [flags] IMAGE ID [ARGS]: the id follows the image.
+    local prev="" id=""
+    for arg in "$@"; do [[ "$prev" == localhost/* ]] && { id="$arg"; break; }; prev="$arg"; done
+    ctr task kill -s SIGKILL "$id" >/dev/null 2>&1 || true
   fi
   end=$(date +%s%N)
   echo "   exit status $status, $(( (end - start) / 1000000 )) ms"

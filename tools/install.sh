@@ -19,7 +19,7 @@ while [ $# -gt 0 ]; do
     --uninstall) action=uninstall; shift ;;
     --config|--bin-dir|--containerd-version) pass+=("$1" "$2"); shift 2 ;;
     --config=*|--bin-dir=*|--containerd-version=*|--dry-run|--create) pass+=("$1"); shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "install.sh: unknown option $1" >&2; exit 2 ;;
     *) engines+=("$1"); shift ;;
   esac

@@ -6,7 +6,7 @@
 //
 //   - every `new URL("<relative>", import.meta.url)` whose target is an existing file becomes
 //     `__assetURL("<key>")`. Keys are flat, `<stem>-<contenthash>.<ext>`, so one directory holds
-//     all of them and equal content is stored once;
+//     all of them and one file referenced from many places is stored once;
 //   - a referenced .js/.mjs/.cjs/.ts file (a worker, a module a worker imports) is bundled by
 //     esbuild into one self-contained ESM asset, `<stem>-<hash>.mjs`, with this same rewriting
 //     applied recursively, except that inside an asset the URL stays relative

@@ -61,12 +61,11 @@ export function extractAssets(manifest: AssetManifest, read: (key: string) => Ui
     try {
       // The root's parent must exist: no /run is created inside a container's image.
       mkdirIfMissing(root.path);
+      // Checked before anything is created in it: a root someone else owns gets nothing of ours.
+      if (root.shared) assertPrivate(root.path);
       const dir = join(root.path, manifest.dir);
       mkdirIfMissing(dir);
-      if (root.shared) {
-        assertPrivate(root.path);
-        assertPrivate(dir);
-      }
+      if (root.shared) assertPrivate(dir);
       for (const [key, size] of Object.entries(manifest.files)) ensureFile(dir, key, size, read);
       return dir;
     } catch (err) {
@@ -139,6 +138,7 @@ function assetDirectory(): string {
  */
 export function embeddedAssetDirectory(): string | undefined {
   if (!isSea()) return undefined;
+  if (assetDir !== undefined) return assetDir;
   try {
     (process.getBuiltinModule("node:sea") as SeaModule).getAsset(MANIFEST_ASSET);
   } catch {
