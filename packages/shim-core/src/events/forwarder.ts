@@ -26,7 +26,7 @@ export class Forwarder {
   #closed = false;
 
   constructor(address: string, namespace: string, timeoutMs: number) {
-    this.#address = address.replace(/^unix:\/\//, "");
+    this.#address = address;
     this.#namespace = namespace;
     this.#timeoutMs = timeoutMs;
   }
@@ -42,8 +42,9 @@ export class Forwarder {
         metadata: { [NAMESPACE_METADATA_KEY]: this.#namespace },
       });
     } catch (err) {
-      // A connection that timed out may be wedged; a fresh one is cheap. Remote error statuses keep it.
-      if (client.closed || isShimError(err, Code.DEADLINE_EXCEEDED)) this.#drop(client);
+      // A connection that timed out may be wedged; a fresh one is cheap. Remote error statuses keep
+      // it, and a closed one is replaced by the next #connect.
+      if (isShimError(err, Code.DEADLINE_EXCEEDED)) this.#drop(client);
       throw err;
     }
   }
@@ -61,7 +62,6 @@ export class Forwarder {
       client.close();
       throw closedError();
     }
-    client.onClose(() => this.#drop(client));
     this.#client = client;
     return client;
   }

@@ -10,10 +10,6 @@ import { Forwarder } from "./forwarder.ts";
 import type { EnvelopeFields } from "./forwarder.ts";
 import type { EventSink, PackedEvent } from "./sink.ts";
 
-export { EVENTS_SERVICE, NAMESPACE_METADATA_KEY } from "./forwarder.ts";
-export { packEvent } from "./sink.ts";
-export type { EventSink, PackedEvent } from "./sink.ts";
-
 export interface EventPublisherOptions {
   /** Bare socket path or unix://path. */
   ttrpcAddress: string;
@@ -54,9 +50,7 @@ export class EventPublisher implements EventSink {
     }
     // Stamped now, not when sent: containerd rejects a zero timestamp, and a retried event keeps its time.
     this.#queue.push({ topic, event, timestamp: timestampFromDate(new Date()), attempts: 0 });
-    this.#pump ??= this.#run().finally(() => {
-      this.#pump = undefined;
-    });
+    this.#pump ??= this.#run();
   }
 
   /** Resolves once every published event was delivered or dropped; rejects after timeoutMs. */
@@ -107,6 +101,8 @@ export class EventPublisher implements EventSink {
         await this.#sleep(item.attempts * this.#retryDelayMs);
       }
     }
+    // Cleared before flush() callers resume, so an event they publish next starts a new pump.
+    this.#pump = undefined;
     this.#notifyDrained();
   }
 

@@ -27,7 +27,6 @@ export class TtrpcClient {
   readonly #socket: net.Socket;
   readonly #decoder = new FrameDecoder();
   readonly #pending = new Map<number, Pending>();
-  readonly #closeCallbacks: Array<() => void> = [];
   #nextStreamId = 1;
   #closed = false;
 
@@ -92,11 +91,6 @@ export class TtrpcClient {
     });
   }
 
-  onClose(cb: () => void): void {
-    if (this.#closed) queueMicrotask(cb);
-    else this.#closeCallbacks.push(cb);
-  }
-
   close(): void {
     this.#socket.destroy();
     this.#onClosed();
@@ -135,7 +129,6 @@ export class TtrpcClient {
       pending.reject(closedError());
     }
     this.#pending.clear();
-    for (const cb of this.#closeCallbacks.splice(0)) cb();
   }
 }
 

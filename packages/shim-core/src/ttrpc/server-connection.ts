@@ -107,12 +107,8 @@ export class ServerConnection {
       }
     }
     const socket = this.#socket;
-    if (socket.destroyed || !socket.writable) return;
-    try {
-      socket.write(bytes);
-    } catch {
-      // The peer went away between the check and the write; the response has nobody to go to.
-    }
+    // A peer that went away gets nothing; a write that fails later is reported as the socket's 'error'.
+    if (!socket.destroyed && socket.writable) socket.write(bytes);
   }
 }
 

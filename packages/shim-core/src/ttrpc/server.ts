@@ -57,11 +57,6 @@ export class TtrpcServer {
     return this.#listen((server, done) => server.listen({ fd }, done));
   }
 
-  /** Serves connections accepted by a net.Server the caller created and listens with. */
-  serveListener(server: net.Server): void {
-    this.#adopt(server);
-  }
-
   connections(): number {
     return this.#connections.size;
   }

@@ -3,7 +3,8 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { afterEach, describe, expect, it } from "vitest";
 import { Code, ShimError } from "../../src/errors.ts";
 import { TaskExitSchema, TaskStartSchema } from "../../src/gen/containerd/events/task_pb.ts";
-import { EventPublisher, packEvent } from "../../src/events/publisher.ts";
+import { EventPublisher } from "../../src/events/publisher.ts";
+import { packEvent } from "../../src/events/sink.ts";
 import type { EventPublisherOptions } from "../../src/events/publisher.ts";
 import { Topic } from "../../src/events/topics.ts";
 import { delay, removeTempDirs, tempSocketPath } from "../ttrpc/helpers.ts";
@@ -106,17 +107,23 @@ describe("EventPublisher", () => {
 
   it("times out a hung Forward, reconnects and delivers it", async () => {
     const { fake, publisher } = await setup({ callTimeoutMs: 100 });
+    let first: AbortSignal | undefined;
+    let droppedBeforeRetry: boolean | undefined;
     fake.behaviour = async (_env, attempt, ctx) => {
       expect(ctx.timeoutNano).toBe(100_000_000n);
-      // Only the publisher dropping the connection ends this call, proving it reconnected for the retry.
       if (attempt === 1) {
+        first = ctx.signal;
         await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
         throw new Error("abandoned");
       }
+      // The server serves a connection's calls concurrently: a retry on the same connection would
+      // arrive while the first call still hangs. Its signal aborts only when the connection goes.
+      droppedBeforeRetry = first?.aborted;
     };
     publisher.publish(Topic.TaskPaused, start(1));
     await publisher.flush(5000);
     expect(fake.topics()).toEqual([Topic.TaskPaused]);
+    expect(droppedBeforeRetry).toBe(true);
   });
 
   it("flush rejects on timeout while events are stuck; close drops them and ignores later publishes", async () => {
@@ -133,6 +140,15 @@ describe("EventPublisher", () => {
     expect(logs.some((l) => l.includes("dropping 1 queued"))).toBe(true);
     expect(logs.some((l) => l.includes("publisher closed"))).toBe(true);
     expect(fake.attempts).toBe(1);
+  });
+
+  it("delivers an event published right after a flush resolved", async () => {
+    const { fake, publisher } = await setup();
+    publisher.publish("/a/1", start(1));
+    await publisher.flush(5000);
+    publisher.publish("/a/2", start(2));
+    await publisher.flush(5000);
+    expect(fake.topics()).toEqual(["/a/1", "/a/2"]);
   });
 
   it("flush resolves at once when nothing is queued", async () => {
