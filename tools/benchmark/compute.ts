@@ -25,7 +25,7 @@ export interface ComputeResult {
   wallRatioToNative?: number;
 }
 
-/** Debian's clang for wasm32-wasi, installed when missing (notes-engines §A.2). */
+/** Debian's clang for wasm32-wasi, installed when missing. */
 function ensureClang(log: (m: string) => void): void {
   const ok = spawnSync("clang", ["--version"], { stdio: "ignore" }).status === 0 && existsSync("/usr/lib/wasm32-wasi/libc.a");
   if (ok) return;

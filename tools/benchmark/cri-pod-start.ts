@@ -11,6 +11,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { ContainerSpec, CriNode as CriNodeType, CriRuntime } from "../../packages/shim-core/src/testing/cri-node.ts";
+import { median, round } from "./stats.ts";
 
 // The generated CRI messages have TypeScript enums, which Node's default type stripping rejects.
 if (!process.execArgv.includes("--experimental-transform-types")) {
@@ -59,13 +60,6 @@ interface Sample {
   /** RunPodSandbox called → ContainerStatus first says RUNNING. */
   total: number;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? NaN : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-const round = (x: number) => Math.round(x * 10) / 10;
 
 async function once(node: CriNode, v: Variant, i: number): Promise<Sample> {
   const t0 = performance.now();

@@ -31,16 +31,14 @@ export interface RunResult {
 export interface Bench {
   ctd: Containerd;
   tmp: string;
-  binDir: string;
   /** Directory the jco shim keeps its transpile cache in (WASM_SHIM_JCO_CACHE). */
   jcoCache: string;
-  quick: boolean;
   /** Bytes of containerd.log already consumed by `newLog()`. */
   logOffset: number;
   seq: number;
 }
 
-export async function openBench(binDir: string, quick: boolean): Promise<Bench> {
+export async function openBench(binDir: string): Promise<Bench> {
   // A short base: containerd's socket paths must fit in sun_path.
   const tmp = mkdtempSync("/tmp/bench-");
   const jcoCache = join(tmp, "jco-cache");
@@ -54,7 +52,7 @@ export async function openBench(binDir: string, quick: boolean): Promise<Bench> 
     await ctd.stop();
     throw e;
   }
-  return { ctd, tmp, binDir, jcoCache, quick, logOffset: 0, seq: 0 };
+  return { ctd, tmp, jcoCache, logOffset: 0, seq: 0 };
 }
 
 export async function closeBench(b: Bench): Promise<string[]> {
@@ -129,13 +127,21 @@ export async function removeContainer(b: Bench, id: string): Promise<void> {
   await b.ctd.ctr(["containers", "rm", id], { timeoutMs: 30_000 }).catch(() => {});
 }
 
-/** Task id → status (RUNNING, STOPPED, …) from `ctr tasks ls`. */
-export async function taskStates(b: Bench): Promise<Map<string, string>> {
-  const r = await b.ctd.ctr(["tasks", "ls"], { timeoutMs: 60_000 });
-  const states = new Map<string, string>();
+export interface TaskState {
+  /** The task's init process on the host. */
+  pid: number;
+  /** RUNNING, STOPPED, … */
+  status: string;
+}
+
+/** Task id → its state, from `ctr tasks ls`. */
+export async function taskStates(b: Bench): Promise<Map<string, TaskState>> {
+  // Generous: with fifty tasks starting at once, ctr can wait long for containerd.
+  const r = await b.ctd.ctr(["tasks", "ls"], { timeoutMs: 120_000 });
+  const states = new Map<string, TaskState>();
   for (const row of r.stdout.split("\n").slice(1)) {
-    const [id, , status] = row.trim().split(/\s+/);
-    if (id && status) states.set(id, status);
+    const [id, pid, status] = row.trim().split(/\s+/);
+    if (id && pid && status) states.set(id, { pid: Number(pid), status });
   }
   return states;
 }

@@ -15,9 +15,10 @@ export interface Machine {
   runc: string;
 }
 
-function firstLine(file: string, args: string[]): string {
+/** A command's first line of output, or "unknown" when it cannot run. */
+export function firstLine(file: string, args: string[], cwd?: string): string {
   try {
-    return execFileSync(file, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n")[0]!.trim();
+    return execFileSync(file, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], ...(cwd ? { cwd } : {}) }).split("\n")[0]!.trim();
   } catch {
     return "unknown";
   }

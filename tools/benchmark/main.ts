@@ -87,7 +87,7 @@ async function main(): Promise<number> {
   log("binary size and `-v` start-up");
   const binary = binaries(binDir, engines, size.versionRuns);
 
-  const b = await openBench(binDir, quick);
+  const b = await openBench(binDir);
   let partial: Omit<Results, "metrics" | "leftovers" | "durationS" | "cri">;
   let leftovers: string[] = [];
   try {
@@ -127,7 +127,7 @@ async function main(): Promise<number> {
   }
   // After our containerd is gone: the CRI script starts its own.
   log("CRI pod start");
-  const cri = (await criPodStart(quick, engines)) ?? null;
+  const cri = await criPodStart(quick, engines);
   const base = { ...partial, cri, leftovers, durationS: Math.round((Date.now() - started) / 1000) };
   const results: Results = { ...base, metrics: flatMetrics(base) };
   const json = `${JSON.stringify(results, null, 2)}\n`;

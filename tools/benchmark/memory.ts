@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { wallMs } from "./clock.ts";
 import { busyboxImageRef, fixturesImageRef, nextId, removeContainer, runtimeFlag, taskStates, type Bench } from "./harness.ts";
 import { cgroupMemory, processTable, shimPid, tree, treeMem, type TreeMem } from "./procmem.ts";
-import { round } from "./stats.ts";
+import { median, round } from "./stats.ts";
 
 /** A task that stays up and idle: sleep.wasm blocks in poll_oneoff, busybox in nanosleep. */
 export interface LongCase {
@@ -63,13 +63,8 @@ async function startDetached(b: Bench, c: LongCase, id: string): Promise<{ ok: b
 }
 
 /** Memory of each task's shim tree (shim, runc, container processes) and of its cgroup, summed. */
-async function measure(b: Bench, ids: readonly string[]): Promise<MemorySample & { pids: number[]; parts: MemoryParts }> {
-  const states = await b.ctd.ctr(["tasks", "ls"], { timeoutMs: 120_000 });
-  const initPid = new Map<string, number>();
-  for (const row of states.stdout.split("\n").slice(1)) {
-    const [id, pid] = row.trim().split(/\s+/);
-    if (id && pid) initPid.set(id, Number(pid));
-  }
+async function measure(b: Bench, ids: readonly string[]): Promise<MemorySample & { parts: MemoryParts }> {
+  const states = await taskStates(b);
   const table = processTable();
   const pids: number[] = [];
   const shims: number[] = [];
@@ -80,17 +75,17 @@ async function measure(b: Bench, ids: readonly string[]): Promise<MemorySample &
       shims.push(shim);
       pids.push(...tree(table, shim));
     }
-    const init = initPid.get(id);
+    const init = states.get(id)?.pid;
     if (init !== undefined) cgroup += cgroupMemory(init);
   }
   const argv0 = new Map(table.map((p) => [p.pid, p.argv[0] ?? ""]));
   const isRunc = (pid: number) => /(^|\/)runc$/.test(argv0.get(pid) ?? "");
-  const parts: MemoryParts = {
-    shim: treeMem(shims).pss,
-    runc: treeMem(pids.filter(isRunc)).pss,
-    container: treeMem(pids.filter((p) => !shims.includes(p) && !isRunc(p))).pss,
-  };
-  return { ...treeMem(pids), cgroup, pids, parts };
+  const rest = pids.filter((p) => !shims.includes(p));
+  const [shim, runc, container] = [treeMem(shims), treeMem(rest.filter(isRunc)), treeMem(rest.filter((p) => !isRunc(p)))];
+  // The parts cover every pid once, so their sum is the total without reading /proc again.
+  const sum = (k: keyof TreeMem) => shim[k] + runc[k] + container[k];
+  const parts: MemoryParts = { shim: shim.pss, runc: runc.pss, container: container.pss };
+  return { processes: sum("processes"), rss: sum("rss"), hwm: sum("hwm"), pss: sum("pss"), cgroup, parts };
 }
 
 async function removeAll(b: Bench, ids: readonly string[]): Promise<void> {
@@ -106,7 +101,6 @@ async function removeAll(b: Bench, ids: readonly string[]): Promise<void> {
 }
 
 const roundSample = (s: MemorySample): MemorySample => ({ processes: s.processes, rss: round(s.rss), hwm: round(s.hwm), pss: round(s.pss), cgroup: round(s.cgroup) });
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 /** One idle task per case, sampled every 0.5 s after a 2 s settle. */
 export async function memory(b: Bench, cases: readonly LongCase[], log: (m: string) => void): Promise<MemoryResult[]> {
@@ -150,7 +144,7 @@ export async function density(b: Bench, cases: readonly LongCase[], sizes: reado
         const outcomes = await Promise.all(ids.map((id) => startDetached(b, c, id).then((o) => ({ ...o, t: wallMs() }))));
         const failed = outcomes.filter((o) => !o.ok);
         const states = await taskStates(b);
-        const running = ids.filter((id) => states.get(id) === "RUNNING").length;
+        const running = ids.filter((id) => states.get(id)?.status === "RUNNING").length;
         if (failed.length > 0 || running < n) {
           results.push({ label: c.label, engine: c.engine, n, running, error: `${failed.length} of ${n} failed to start, ${running} running: ${failed[0]?.err.slice(0, 200) ?? ""}` });
           log(`  ${c.label} ×${n}: ${results.at(-1)!.error}`);

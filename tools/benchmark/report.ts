@@ -77,7 +77,6 @@ function jcoSection(r: Results): string {
 }
 
 function criSection(r: Results): string {
-  if (!r.cri) return "`tools/benchmark/cri-pod-start.ts` did not exist when this run was made.";
   const head = `\`${r.cri.script}\` exited with ${r.cri.code}.${r.cri.error ? ` Its error output ended with:\n\n\`\`\`\n${r.cri.error}\n\`\`\`` : ""}`;
   const variants = criVariants(r.cri.data);
   if (variants) {
@@ -105,24 +104,31 @@ export function criVariants(data: unknown): Record<string, CriVariant> | undefin
 }
 
 /** What would cut each phase, written for the phase the measurements name as largest. */
-const remedies: Partial<Record<PhaseName, string>> = {
+const remedies = (containerd: string): Partial<Record<PhaseName, string>> => ({
   firstOutput:
     "This is the runner: a second Node process boots inside the container (the shim executable in runner mode), then starts a worker thread that evaluates the whole shim bundle again from source (`mainSource()`: the executable's V8 code cache covers only its main script), and only then compiles the module. Giving the worker a small entry that loads just the engine, or a code cache for the worker's source, cuts most of that; a startup snapshot (`useSnapshot`, off today) would cut the boot itself; the floor is one bare start of the executable (the `-v` figure)",
   daemonUp:
     "The daemon is a second start of the same Node executable after `start`; a code cache or snapshot cuts its evaluation, and serving several containers of a pod from one daemon (already done per pod group) removes it for every container after the first",
   shimStart: "`start` is a whole Node boot only to bind a socket and print an address; a code cache or snapshot shortens it, a tiny native `start` would remove nearly all of it",
   delete: "Delete runs `runc delete`, then Shutdown waits for pending events to be flushed before the daemon exits; exiting right after answering shortens it",
-  cleanup: "After the daemon disconnects, containerd 1.6 runs `<shim> delete` (\"cleaning up dead shim\" in its log), one more boot of the executable, before it removes the snapshot and ctr exits; a `delete` that answers without loading the runtime shortens it",
+  cleanup: `After the daemon disconnects, ${containerd} runs \`<shim> delete\` ("cleaning up dead shim" in its log), one more boot of the executable, before it removes the snapshot and ctr exits; a \`delete\` that answers without loading the runtime shortens it`,
   start: "Start waits for `runc run` to write its pid file: runc's own cost, the same for every engine",
   create: "Create prepares the module: for jco it transpiles it to JavaScript when the cache is empty, which is what the warm-cache case saves (see the jco section); precompiling at image pull, or a cache shared by all pods of the node, takes it off the path",
   client: "ctr's own start and the snapshot preparation, the same for every engine",
   toShim: "containerd's own work between the snapshot and the shim's exec (container record, bundle, fork/exec)",
   exit: "The guest's run and the report of its exit",
-};
+});
+
+/** "containerd 1.6" from `containerd --version`, whose packaged forms differ in their other words. */
+function containerdName(version: string): string {
+  const v = /\s(\d+\.\d+)\.\d/.exec(version)?.[1];
+  return v ? `containerd ${v}` : "containerd";
+}
 
 function whereSection(r: Results): string {
   const runc = r.coldStart.find((c) => c.engine === "runc");
   const lines: string[] = [];
+  const why = remedies(containerdName(r.machine.containerd));
   for (const c of r.coldStart.filter((x) => x.engine !== "runc" && x.largest)) {
     const p = c.largest!;
     const med = c.phases[p]!.median;
@@ -133,7 +139,7 @@ function whereSection(r: Results): string {
       .sort((x, y) => c.phases[y]!.median - c.phases[x]!.median)
       .slice(0, 2)
       .map((n) => `${phaseLabels[n]} ${f(c.phases[n]!.median)} ms${runc?.phases[n] ? ` (runc ${f(runc.phases[n].median)})` : ""}`);
-    lines.push(`- **${c.label}**: ${phaseLabels[p]} — ${f(med)} ms of ${f(c.wallMs.median)} ms (${f(share)} %)${runcPart !== undefined ? `; runc spends ${f(runcPart)} ms there` : ""}. ${remedies[p] ?? ""}. Next: ${next.join(", ")}.`);
+    lines.push(`- **${c.label}**: ${phaseLabels[p]} — ${f(med)} ms of ${f(c.wallMs.median)} ms (${f(share)} %)${runcPart !== undefined ? `; runc spends ${f(runcPart)} ms there` : ""}. ${why[p] ?? ""}. Next: ${next.join(", ")}.`);
   }
   const withBoots = (c: (typeof r.coldStart)[number]) => c.engine !== "runc" && c.phases.firstOutput !== undefined && c.phases.daemonUp !== undefined;
   const node = r.coldStart.find((c) => c.engine === "node" && withBoots(c)) ?? r.coldStart.find(withBoots);
@@ -149,7 +155,7 @@ function whereSection(r: Results): string {
       "",
       `Three boots of the shim executable sit on the path of every ${node.label} container — \`start\` (${f(ph("shimStart"))} ms), the daemon (${f(ph("daemonUp"))} ms) and the runner up to the guest's first output (${f(ph("firstOutput"))} ms) — together ${f(boots)} ms, ${f((boots / node.wallMs.median) * 100)} % of the median ${f(node.wallMs.median)} ms (runc: ${f(runc?.wallMs.median)} ms). Taking the smaller of the first two (${f(bare)} ms) as the price of one bare boot in this run, the runner spends ${f(runnerExtra)} ms beyond it on the worker, the second evaluation of the bundle and compilation.`,
       "",
-      `Expected cuts, from these figures: a lean worker entry or a code cache for the worker's source: most of the runner's ${f(runnerExtra)} ms; a native \`start\` (or one that does not boot the full runtime): about ${f(ph("shimStart"))} ms; one daemon per pod: its ${f(ph("daemonUp"))} ms for every container after a pod's first; a pre-started runner per pod (a zygote, as runwasi does): the runner's whole ${f(ph("firstOutput"))} ms except compilation; a quicker Shutdown and a \`delete\` command that does not boot the full runtime: up to the ${f(teardownExtra)} ms by which Delete and cleanup exceed runc's. Together the first two would bring a container from ${f(node.wallMs.median)} ms to about ${f(node.wallMs.median - runnerExtra * 0.75 - ph("shimStart") * 0.8)} ms (assuming three quarters of the runner's extra and four fifths of \`start\` go), ${f((node.wallMs.median - runnerExtra * 0.75 - ph("shimStart") * 0.8) / (runc?.wallMs.median ?? Number.NaN), 1)}× runc.`,
+      `Expected cuts, from these figures: a lean worker entry or a code cache for the worker's source: most of the runner's ${f(runnerExtra)} ms; a native \`start\` (or one that does not boot the full runtime): about ${f(ph("shimStart"))} ms; a pre-started runner per pod (a zygote, as runwasi does): the runner's whole ${f(ph("firstOutput"))} ms except compilation; a quicker Shutdown and a \`delete\` command that does not boot the full runtime: up to the ${f(teardownExtra)} ms by which Delete and cleanup exceed runc's. The daemon's ${f(ph("daemonUp"))} ms is already paid once per pod under CRI, where \`start\` hands every container of a sandbox to the same daemon; \`ctr run\` has no pod, so each container above pays it. An estimate from assumed factors, not a measurement: if three quarters of the runner's extra and four fifths of \`start\` go, the first two cuts would bring a container from ${f(node.wallMs.median)} ms to about ${f(node.wallMs.median - runnerExtra * 0.75 - ph("shimStart") * 0.8)} ms, ${f((node.wallMs.median - runnerExtra * 0.75 - ph("shimStart") * 0.8) / (runc?.wallMs.median ?? Number.NaN), 1)}× runc.`,
     );
   }
   const mem = r.memory.filter((m) => m.engine !== "runc" && m.steady);
@@ -164,6 +170,12 @@ function whereSection(r: Results): string {
     );
   }
   return lines.join("\n");
+}
+
+/** How `-v` was timed: hyperfine when the machine has it, else this tool's own clock. */
+function binaryTool(r: Results): string {
+  const tools = new Set(r.binary.map((b) => b.tool));
+  return [...tools].map((t) => (t === "hyperfine" ? " with hyperfine \`-N\`" : " by this tool's own clock around a spawn, after three warm-up runs")).join(" and");
 }
 
 export function report(r: Results): string {
@@ -187,7 +199,7 @@ The machine is shared and noisy: cases are interleaved (each round runs every ca
 
 ## Method
 
-- **Binary**: file size, and \`<shim> -v\` (process start to exit) with hyperfine \`-N\`.
+- **Binary**: file size, and \`<shim> -v\` (process start to exit)${binaryTool(r)}.
 - **Cold start**: \`ctr run --rm\` of \`hello.wasm\` (fixtures image) per engine, and \`ctr run --rm localhost/busybox:test ID /bin/busybox echo hi\` with the default runc runtime; wall time from spawning ctr to its exit, one container at a time, after one unrecorded warm-up round. The phases come from containerd's debug log: the shim's own lines (\`spawned daemon\` with its \`ms\` since exec, \`serving\`, \`created\`, \`started\`, \`exited\`), containerd's (\`prepare snapshot\`; for runc's shim \`starting signal loop\` and the forwarded \`/tasks/*\` events, which lag slightly), and this tool's clock (ctr spawn, first stdout byte, ctr exit). Boundaries are kept in order, so a late event's lag lands in the phase before it.
 - **Memory**: one idle task per engine (\`sleep.wasm 3600000\`; runc: \`busybox sleep 3600\`), sampled six times after 2 s: the shim's process and all its descendants (runc, the container's processes) from \`/proc\` (VmRSS, VmHWM, PSS from \`smaps_rollup\`), and the container's memory cgroup.
 - **Density**: N such tasks started at once with \`ctr run -d\`; "all RUNNING" is when the last ctr returned (its task started), checked against \`ctr tasks ls\`; memory as above, summed, 2 s later. Everything is killed and removed afterwards.
@@ -229,6 +241,6 @@ ${criSection(r)}
 
 ${whereSection(r)}
 
-For reference, runwasi publishes 223–318 ms for \`ctr run --rm\` and 15–66 MB peak RSS per task (shim and zygote) on its CI machines (see the project's notes on runwasi); the runc baseline above is the comparison measured on this machine.
+For reference, runwasi's published figures, as quoted in the project's benchmark issue, are 223–318 ms for \`ctr run --rm\` and 15–66 MB peak RSS per task (shim and zygote) on its CI machines; the runc baseline above is the comparison measured on this machine.
 ${r.leftovers.length > 0 ? `\nLeft on the host after the run: ${r.leftovers.join("; ")}\n` : ""}`;
 }

@@ -21,7 +21,7 @@ export interface Results {
   memory: MemoryResult[];
   density: DensityResult[];
   compute: ComputeResult[];
-  cri: CriResult | null;
+  cri: CriResult;
   /** Whatever the private containerd left on the host after the run (expected empty). */
   leftovers: string[];
   /** Every headline figure as one flat name → number map, which `--compare` reads. */

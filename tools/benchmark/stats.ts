@@ -21,6 +21,8 @@ export function summarize(values: readonly number[]): Summary {
   return { n: s.length, median: quantile(s, 0.5), p10: quantile(s, 0.1), p90: quantile(s, 0.9), min: s[0] ?? Number.NaN, max: s.at(-1) ?? Number.NaN };
 }
 
+export const median = (values: readonly number[]): number => summarize(values).median;
+
 export const round = (v: number, digits = 1): number => (Number.isFinite(v) ? Math.round(v * 10 ** digits) / 10 ** digits : v);
 
 export function roundSummary(s: Summary, digits = 1): Summary {

@@ -1,17 +1,9 @@
 // Renders docs/conformance.md from a run: method, totals, every test × engine, each failure's
 // reason class and reason, and the peers' published expectations beside ours.
-import { execFileSync } from "node:child_process";
+import { firstLine } from "../benchmark/machine.ts";
 import { reasonClasses, reasonFor, type Reasons } from "./reasons.ts";
 import { peerEntry, type PeerExpectations } from "./peers.ts";
 import type { SuiteRun } from "./run-suite.ts";
-
-function firstLine(cmd: string, args: string[], cwd?: string): string {
-  try {
-    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], ...(cwd ? { cwd } : {}) }).split("\n")[0]!.trim();
-  } catch {
-    return "unknown";
-  }
-}
 
 const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
 const pct = (n: number, of: number): string => (of === 0 ? "–" : `${Math.round((100 * n) / of)}%`);

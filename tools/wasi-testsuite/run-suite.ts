@@ -1,10 +1,11 @@
 // Builds the images, starts one private containerd with every shim on its PATH, and runs each test
 // through each engine, a few at a time.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Containerd } from "../../packages/shim-core/src/testing/containerd.ts";
+import { findEngines } from "../benchmark/machine.ts";
 import { discoverTests, suiteCommit, suiteDir, type WasiTest } from "./discover.ts";
 import { buildImages } from "./images.ts";
 import { runTest, type TestResult } from "./run-test.ts";
@@ -45,14 +46,7 @@ export interface SuiteRun {
 export const binDir = (repoRoot: string): string => join(repoRoot, "dist", "bin");
 
 /** Engines whose shim binary is built, in name order. */
-export function builtEngines(repoRoot: string): string[] {
-  const dir = binDir(repoRoot);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .map((f) => /^containerd-shim-(.+)-v1$/.exec(f)?.[1])
-    .filter((e): e is string => e !== undefined)
-    .sort();
-}
+export const builtEngines = (repoRoot: string): string[] => findEngines(binDir(repoRoot));
 
 function engineInfo(repoRoot: string, name: string): EngineInfo {
   const bin = join(binDir(repoRoot), `containerd-shim-${name}-v1`);

@@ -7,7 +7,11 @@ type OutputStreamClass = new () => OutputStream;
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-/** Writes all of `buf`, waiting out EAGAIN: the container's stdio may be a non-blocking FIFO. */
+/**
+ * Writes all of `buf`, waiting out EAGAIN: the container's stdio may be a non-blocking FIFO. Any
+ * other error (EPIPE: the reader is gone) is thrown into the guest's write, which ends the guest as
+ * SIGPIPE ends a native process; shim-wasmer drops instead, having no guest call to fail.
+ */
 export function writeAll(fd: number, buf: Uint8Array): void {
   let off = 0;
   while (off < buf.length) {

@@ -7,7 +7,7 @@ import { fixturePath } from "@wasm-shims/test-fixtures";
 import { cacheKey, cacheRoot, DEFAULT_CACHE_DIR, ensureTranspiled } from "../src/cache.ts";
 import { runCommand } from "../src/run.ts";
 import { ENTRY_MODULE } from "../src/transpile.ts";
-import { JCO_TRANSPILE_VERSION, PREVIEW2_SHIM_VERSION, SHIM_JCO_VERSION } from "../src/version.ts";
+import { ADAPTER_SOURCE, JCO_TRANSPILE_VERSION, PREVIEW2_SHIM_VERSION, SHIM_JCO_VERSION } from "../src/version.ts";
 import { buildComponents } from "./components.ts";
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -73,5 +73,8 @@ describe("transpile cache", () => {
     expect(version("@bytecodealliance/jco-transpile")).toBe(JCO_TRANSPILE_VERSION);
     expect(version("@bytecodealliance/preview2-shim")).toBe(PREVIEW2_SHIM_VERSION);
     expect((JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version).toBe(SHIM_JCO_VERSION);
+    // The build script runs on any Node, so it cannot import version.ts; its source is read instead.
+    const fetched = /"@bytecodealliance\/jco@([^"]+)"/.exec(readFileSync(new URL("../scripts/fetch-adapter.mjs", import.meta.url), "utf8"))?.[1];
+    expect(`jco ${fetched}`).toBe(ADAPTER_SOURCE);
   });
 });

@@ -7,7 +7,8 @@ import { isatty, ReadStream } from "node:tty";
 import { guestRoot } from "./rootfs.ts";
 import { hostMountingWasmer } from "./sdk.ts";
 
-const SDK_VERSION = "0.16.0";
+/** Pinned in package.json; test/engine.test.ts keeps them in step. */
+export const SDK_VERSION = "0.16.0";
 /** What a process the SDK reports as terminated or timed out exits with: 128 + SIGKILL. */
 const KILLED = 137;
 
@@ -20,14 +21,21 @@ export function commandName(argv0: string | undefined): string {
   return name === "" || name === "." || name === ".." ? "main" : name;
 }
 
-/** Writes all of `chunk` to a blocking or non-blocking fd. */
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `chunk` to a blocking or non-blocking fd. Unlike shim-jco's writeAll, which throws
+ * so the guest stops as a native process would on SIGPIPE, this drops the output when the reader
+ * is gone: the guest wrote into the SDK's pipe long before, so no error can reach it, and a pump
+ * that stopped draining would leave it blocked on a full pipe.
+ */
 function writeAll(fd: number, chunk: Uint8Array): void {
   for (let off = 0; off < chunk.length; ) {
     try {
       off += writeSync(fd, chunk, off);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") return; // the reader went away: drop, as a closed pipe would
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") return;
+      Atomics.wait(sleeper, 0, 0, 5);
     }
   }
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureFixtures, fixturePath } from "@wasm-shims/test-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commandName, wasmerEngine } from "../src/engine.ts";
+import { commandName, SDK_VERSION, wasmerEngine } from "../src/engine.ts";
 import { guestRoot } from "../src/rootfs.ts";
 
 // The engine in this process, with the host's `/` as the guest's: what the runner does inside a container.
@@ -29,6 +29,10 @@ async function run(name: string, args: string[], opts: { env?: Record<string, st
 describe("wasmer engine, in process", () => {
   beforeAll(async () => void (await ensureFixtures()));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("names the @wasmer/sdk version that is installed", () => {
+    expect((JSON.parse(readFileSync(new URL("../node_modules/@wasmer/sdk/package.json", import.meta.url), "utf8")) as { version: string }).version).toBe(SDK_VERSION);
+  });
 
   it("runs hello and passes exit statuses", async () => {
     expect(await run("hello", [])).toEqual({ code: 0, stdout: "hello from wasm\n", stderr: "" });
