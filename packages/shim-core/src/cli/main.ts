@@ -1,15 +1,8 @@
-import { create, toBinary } from "@bufbuild/protobuf";
 import { writeSync } from "node:fs";
 import { isMainThread } from "node:worker_threads";
-import { RuntimeInfoSchema } from "../gen/containerd/types/introspection_pb.ts";
 import type { Engine } from "../engine.ts";
 import { RUN_WASM_FLAG } from "../oci/runner-spec.ts";
-import { runGuestWorker, runWasm } from "../runner/runner.ts";
-import { serve } from "./daemon.ts";
-import { deleteAction } from "./delete.ts";
 import { parseFlags } from "./flags.ts";
-import { start } from "./start.ts";
-import { installCommand } from "../install/command.ts";
 
 declare const __SHIM_VERSION__: string | undefined;
 declare const __SHIM_REVISION__: string | undefined;
@@ -22,16 +15,27 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
-/** The whole shim binary: containerd's `start`/`delete`/daemon contract, `-v`, `-info`, and the in-container runner. */
+/**
+ * The whole shim binary: containerd's `start`/`delete`/daemon contract, `-v`, `-info`, and the
+ * in-container runner. Each action imports only its own code: every container pays for `start`,
+ * the runner and its worker, and none of them needs the Task service or the protobuf tables.
+ */
 export function runShim(engine: Engine): void {
   if (!isMainThread) {
-    runGuestWorker(engine);
+    import("../runner/runner.ts").then((r) => r.runGuestWorker(engine), fail);
     return;
   }
   const argv = process.argv.slice(2);
-  if (argv[0] === RUN_WASM_FLAG) return runWasm(argv.slice(1));
+  if (argv[0] === RUN_WASM_FLAG) {
+    import("../runner/runner.ts").then((r) => r.runWasm(argv.slice(1)), fail);
+    return;
+  }
   // Subcommands for people; containerd always puts flags before its action word.
-  if (argv[0] === "install" || argv[0] === "uninstall") return installCommand(engine.name, argv[0], argv.slice(1));
+  if (argv[0] === "install" || argv[0] === "uninstall") {
+    const action = argv[0];
+    import("../install/command.ts").then((m) => m.installCommand(engine.name, action, argv.slice(1)), fail);
+    return;
+  }
   const flags = parseFlags(argv);
   const binary = `containerd-shim-${engine.name}-v1`;
   if (flags.version) {
@@ -39,22 +43,23 @@ export function runShim(engine: Engine): void {
     return;
   }
   if (flags.info) {
-    const info = create(RuntimeInfoSchema, { name: `io.containerd.${engine.name}.v1`, version: { version: shimVersion, revision: shimRevision } });
-    process.stdout.write(toBinary(RuntimeInfoSchema, info));
+    import("./info.ts").then((m) => process.stdout.write(m.runtimeInfo(engine.name, shimVersion, shimRevision)), fail);
     return;
   }
   switch (flags.action) {
     case "start":
-      start(flags).then(() => process.exit(0), fail);
+      import("./start.ts").then((m) => m.start(flags)).then(() => process.exit(0), fail);
       return;
     case "delete":
-      deleteAction(flags, engine.name).then((bytes) => {
-        writeSync(1, bytes);
-        process.exit(0);
-      }, fail);
+      import("./delete.ts")
+        .then((m) => m.deleteAction(flags, engine.name))
+        .then((bytes) => {
+          writeSync(1, bytes);
+          process.exit(0);
+        }, fail);
       return;
     case "serve":
-      serve(flags, engine).catch(fail);
+      import("./daemon.ts").then((m) => m.serve(flags, engine)).catch(fail);
       return;
     default:
       fail(`${binary}: unknown action "${flags.action}"; containerd runs this binary as \`${binary} [flags] start|delete\``);
