@@ -16,19 +16,7 @@ import { Runc } from "../runc/runc.ts";
 import { embeddedAssetDirectory } from "../runtime/assets.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
 import { TaskProcess } from "./process.ts";
-
-/** Bundle files the shim owns. `shim.json` lets the `delete` binary find the container without the daemon. */
-export const bundleFiles = {
-  state: "shim.json",
-  runnerBundle: "wasm-runner",
-  initPid: "init.pid",
-  runcLog: "log.json",
-} as const;
-
-export interface ShimState {
-  runc: { binary: string; root: string; systemdCgroup: boolean };
-  mountedRootfs: boolean;
-}
+import { bundleFiles, type ShimState } from "./state.ts";
 
 export interface CreateContext {
   engine: Engine;
@@ -138,14 +126,5 @@ async function imageIsWasm(ctx: CreateContext, id: string, spec: Spec): Promise<
   } catch (err) {
     ctx.log.debug("cannot read the image config", { id, error: (err as Error).message });
     return false;
-  }
-}
-
-/** Reads what Create recorded, for the `delete` binary. */
-export async function readShimState(bundle: string): Promise<ShimState | undefined> {
-  try {
-    return JSON.parse(await readFile(join(bundle, bundleFiles.state), "utf8")) as ShimState;
-  } catch {
-    return undefined;
   }
 }
