@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Containerd } from "@wasm-shims/shim-core/testing";
+import { Containerd, eventually } from "@wasm-shims/shim-core/testing";
 import { ensureFixtures, fixturePath, writeOciImage } from "@wasm-shims/test-fixtures";
 import { ENTRY_MODULE } from "../src/transpile.ts";
 import { buildComponents } from "./components.ts";
@@ -87,9 +87,7 @@ describe(`${runtime}: components and the transpile cache`, () => {
       const hello = await ctd.ctr(["task", "exec", "--exec-id", "e2", cid, "/hello.wasm"], { timeoutMs: 60_000 });
       expect(hello).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
     } finally {
-      await ctd.ctr(["task", "kill", "-s", "SIGKILL", cid]);
-      for (let i = 0; i < 50 && (await ctd.ctr(["task", "rm", cid])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
-      await ctd.ctr(["container", "rm", cid]);
+      await ctd.removeContainer(cid);
     }
   });
 
@@ -102,22 +100,16 @@ describe(`${runtime}: components and the transpile cache`, () => {
     const env = `WASI_HTTP_LISTEN=127.0.0.1:${port}`;
     expect((await ctd.ctr(["run", "-d", "--net-host", "--env", env, "--runtime", runtime, image, cid, "/http.component.wasm"])).code).toBe(0);
     try {
-      let text = "";
-      for (let i = 0; i < 100 && !text; i++) {
-        text = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => new Promise<string>((r) => setTimeout(() => r(""), 100)));
-      }
-      expect(text).toBe("hello over http\n");
+      // The component listens only once the shim has transpiled and started it.
+      await eventually(async () => expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe("hello over http\n"), 10_000);
       expect(await (await fetch(`http://127.0.0.1:${port}/again`)).text()).toBe("hello over http\n");
     } finally {
-      await ctd.ctr(["task", "kill", "-s", "SIGKILL", cid]);
-      for (let i = 0; i < 50 && (await ctd.ctr(["task", "rm", cid])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
-      await ctd.ctr(["container", "rm", cid]);
+      await ctd.removeContainer(cid);
     }
   });
 
   it("leaves nothing of its containers behind", async () => {
-    for (let i = 0; i < 50 && (await ctd.leftovers()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(await ctd.leftovers()).toEqual([]);
+    await eventually(async () => expect(await ctd.leftovers()).toEqual([]));
   });
 
   it("never leaves a half-written entry or temporary directory in the cache", () => {

@@ -1,7 +1,7 @@
 import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import initWabt from "wabt";
-import { fixtureNames, fixturePath, wasmDir, watDir } from "./paths.ts";
+import { fixtureNames, wasmDir, watDir } from "./paths.ts";
 
 const includeLine = /^[ \t]*;; #include ([\w-]+)[ \t]*$/gm;
 
@@ -20,10 +20,10 @@ export interface BuildResult {
 }
 
 /** Splices `;; #include NAME` lines with wat/include/NAME.wat, so helpers exist in one place only. */
-async function expandIncludes(source: string): Promise<string> {
+async function expandIncludes(source: string, wat: string): Promise<string> {
   const names = new Set([...source.matchAll(includeLine)].map((m) => m[1] as string));
   const snippets = new Map<string, string>();
-  for (const name of names) snippets.set(name, await readFile(join(watDir, "include", `${name}.wat`), "utf8"));
+  for (const name of names) snippets.set(name, await readFile(join(wat, "include", `${name}.wat`), "utf8"));
   return source.replace(includeLine, (_line, name: string) => snippets.get(name) ?? "");
 }
 
@@ -37,11 +37,16 @@ async function writeIfChanged(path: string, bytes: Uint8Array): Promise<boolean>
   return true;
 }
 
-/** Compiles every `wat/*.wat` to `dist/wasm/<name>.wasm` and writes the negative fixtures. */
-export async function buildFixtures(): Promise<BuildResult> {
+/**
+ * Compiles every `wat/*.wat` to `dist/wasm/<name>.wasm` and writes the negative fixtures.
+ * Other directories are for testing the build itself.
+ */
+export async function buildFixtures(dirs: { wat?: string; wasm?: string } = {}): Promise<BuildResult> {
+  const wat = dirs.wat ?? watDir;
+  const out = dirs.wasm ?? wasmDir;
   const wabt = await initWabt();
-  await mkdir(wasmDir, { recursive: true });
-  const sources = (await readdir(watDir)).filter((f) => f.endsWith(".wat")).sort();
+  await mkdir(out, { recursive: true });
+  const sources = (await readdir(wat)).filter((f) => f.endsWith(".wat")).sort();
   const listed = new Set<string>(fixtureNames);
   const unlisted = sources.filter((f) => !listed.delete(basename(f, ".wat")));
   // Images and tests take their contents from fixtureNames, so a fixture missing there would be silently dropped.
@@ -51,21 +56,21 @@ export async function buildFixtures(): Promise<BuildResult> {
   const outputs: [string, Uint8Array][] = [];
   for (const file of sources) {
     const name = basename(file, ".wat");
-    const text = await expandIncludes(await readFile(join(watDir, file), "utf8"));
+    const text = await expandIncludes(await readFile(join(wat, file), "utf8"), wat);
     let mod: ReturnType<typeof wabt.parseWat> | undefined;
     try {
       mod = wabt.parseWat(`${file} (includes expanded)`, text);
       mod.resolveNames();
       mod.validate();
-      outputs.push([fixturePath(name), mod.toBinary({ write_debug_names: true }).buffer]);
+      outputs.push([join(out, `${name}.wasm`), mod.toBinary({ write_debug_names: true }).buffer]);
     } catch (err) {
       throw new Error(`compiling wat/${file}: ${(err as Error).message}`);
     } finally {
       mod?.destroy();
     }
   }
-  outputs.push([fixturePath("invalid.wasm"), invalidWasm]);
-  outputs.push([fixturePath("not-wasm.txt"), new TextEncoder().encode(notWasm)]);
+  outputs.push([join(out, "invalid.wasm"), invalidWasm]);
+  outputs.push([join(out, "not-wasm.txt"), new TextEncoder().encode(notWasm)]);
 
   const written: string[] = [];
   for (const [path, bytes] of outputs) if (await writeIfChanged(path, bytes)) written.push(path);

@@ -8,6 +8,7 @@ import { DeleteResponseSchema, ShutdownRequestSchema } from "../gen/containerd/t
 import { RuntimeInfoSchema } from "../gen/containerd/types/introspection_pb.ts";
 import { socketAlive } from "../cli/socket.ts";
 import { TtrpcClient } from "../ttrpc/client.ts";
+import { eventually } from "./eventually.ts";
 
 interface Run {
   code: number;
@@ -68,9 +69,7 @@ export function binaryContract(binary: string, engine: string): void {
       const client = await TtrpcClient.connect(path);
       await client.call("containerd.task.v2.Task", "Shutdown", toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" }))).catch(() => {});
       client.close();
-      const deadline = Date.now() + 5000;
-      while ((await socketAlive(path)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(await socketAlive(path)).toBe(false);
+      await eventually(async () => expect(await socketAlive(path)).toBe(false));
     });
 
     it("delete cleans up and prints a DeleteResponse within containerd's 5 s", async () => {

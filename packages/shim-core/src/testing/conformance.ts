@@ -3,16 +3,18 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildTestImages, writeOciImage, type TestImages } from "../../../test-fixtures/src/index.ts";
-import { eventually, sleep } from "./eventually.ts";
+import { eventually } from "./eventually.ts";
 import { binaryContract } from "./binary-contract.ts";
 import { waitGone } from "./procfs.ts";
 import { Containerd, type CtrResult } from "./containerd.ts";
 
+/** What engineConformance and criConformance need to know about an engine. */
 export interface ConformanceOptions {
-  /** The X of io.containerd.X.v1; the binary dist/bin/containerd-shim-X-v1 must be built. */
+  /** The X of io.containerd.X.v1 (and of the RuntimeClass handler wasm-X); containerd-shim-X-v1 must be built. */
   engine: string;
   /** Where the shim binaries are; default: the repository's dist/bin. */
   binaryDir?: string;
@@ -24,9 +26,12 @@ export interface ConformanceOptions {
   argv0?: (given: string) => string;
 }
 
-const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
 const fakeWasmRef = "localhost/native-claiming-wasm:test";
 
+/** The folder holding the engine's shim binary. */
+export function shimBinaryDir(opts: ConformanceOptions): string {
+  return opts.binaryDir ?? fileURLToPath(new URL("../../../../dist/bin", import.meta.url));
+}
 
 /**
  * The cases every engine must pass, end to end: a private containerd, real runc, ctr as the client.
@@ -42,7 +47,9 @@ export function engineConformance(opts: ConformanceOptions): void {
   const id = (name: string) => `${opts.engine}-${name}-${process.pid}-${++seq}`;
   const ctr = (args: string[], input?: string): Promise<CtrResult> => ctd.ctr(args, input === undefined ? { timeoutMs: 30_000 } : { input, timeoutMs: 30_000 });
   const run = (name: string, args: string[], extra: string[] = [], input?: string) => ctr(["run", "--rm", "--runtime", runtime, ...extra, images.fixtures.ref, id(name), ...args], input);
-  const taskStatus = async (cid: string) => (await ctr(["task", "ls"])).stdout.split("\n").find((l) => l.startsWith(cid + " "))?.trim().split(/\s+/)[2];
+  // `ctr task ls` columns: TASK PID STATUS.
+  const taskRow = async (cid: string) => (await ctr(["task", "ls"])).stdout.split("\n").map((l) => l.trim().split(/\s+/)).find((cols) => cols[0] === cid);
+  const taskStatus = async (cid: string) => (await taskRow(cid))?.[2];
   const waitStatus = (cid: string, status: string) => eventually(async () => expect(await taskStatus(cid)).toBe(status));
   const runDetached = async (name: string, args: string[], image = images.fixtures.ref) => {
     const cid = id(name);
@@ -52,8 +59,7 @@ export function engineConformance(opts: ConformanceOptions): void {
     return cid;
   };
   const taskPid = async (cid: string) => {
-    const ls = (await ctr(["task", "ls"])).stdout;
-    const pid = Number(ls.split("\n").find((l) => l.startsWith(cid))?.trim().split(/\s+/)[1]);
+    const pid = Number((await taskRow(cid))?.[1]);
     expect(pid).toBeGreaterThan(0);
     return pid;
   };
@@ -64,13 +70,13 @@ export function engineConformance(opts: ConformanceOptions): void {
     expect((await ctr(["container", "rm", cid])).code).toBe(0);
   };
 
-  binaryContract(join(opts.binaryDir ?? join(repoRoot, "dist/bin"), `containerd-shim-${opts.engine}-v1`), opts.engine);
+  binaryContract(join(shimBinaryDir(opts), `containerd-shim-${opts.engine}-v1`), opts.engine);
 
   describe(`${runtime} through containerd and ctr`, () => {
     beforeAll(async () => {
       imageDir = mkdtempSync(join(tmpdir(), "images-"));
       images = await buildTestImages(imageDir);
-      ctd = await Containerd.start({ shimDir: opts.binaryDir ?? join(repoRoot, "dist/bin"), ...(opts.env ? { env: opts.env } : {}) });
+      ctd = await Containerd.start({ shimDir: shimBinaryDir(opts), ...(opts.env ? { env: opts.env } : {}) });
       await ctd.importImage(images.fixtures.tarball);
       await ctd.importImage(images.busybox.tarball);
       // A native program in an image that claims to be Wasm must not run natively.
@@ -87,7 +93,7 @@ export function engineConformance(opts: ConformanceOptions): void {
     // Nothing of a finished test may survive it: no shim, container process, mount or cgroup.
     afterEach(async () => {
       await eventually(async () => expect(await ctd.leftovers()).toEqual([]));
-      expect((await ctr(["container", "ls", "-q"])).stdout.trim()).toBe("");
+      expect(await ctr(["container", "ls", "-q"])).toMatchObject({ code: 0, stdout: "" });
     });
 
     it("shows the guest's stdout and stderr and exits with its status", async () => {

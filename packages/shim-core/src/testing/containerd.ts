@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { eventually } from "./eventually.ts";
 import { containerdConfig } from "./containerd-config.ts";
 import { runCtr, spawnCtr, systemPath, type CtrOptions, type CtrResult } from "./ctr.ts";
 import { findLeftovers, footprintFromDisk, removeLeftovers, type Footprint } from "./leftovers.ts";
@@ -10,7 +11,6 @@ import { uniqueNamespace } from "./namespace.ts";
 import { isAlive, readProc, waitGone } from "./procfs.ts";
 
 export type { CtrOptions, CtrResult } from "./ctr.ts";
-export { uniqueNamespace } from "./namespace.ts";
 
 export interface ContainerdOptions {
   /** Default: a fresh directory under os.tmpdir() (or /tmp when that path is too long for a socket). */
@@ -118,7 +118,7 @@ export class Containerd {
 
   /** Starts ctr with piped stdio and returns at once, e.g. for a `ctr run` that stays attached. */
   ctrSpawn(args: string[], opts: CtrOptions = {}): ChildProcess {
-    return spawnCtr(this.#ctrTarget(opts), args, opts);
+    return spawnCtr(this.#ctrTarget(opts), args);
   }
 
   #ctrTarget(opts: CtrOptions): { socket: string; namespace: string } {
@@ -128,6 +128,21 @@ export class Containerd {
   async importImage(tarball: string, namespace?: string): Promise<void> {
     const r = await this.ctr(["image", "import", tarball], { ...(namespace ? { namespace } : {}), timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`ctr image import ${tarball} failed (${r.code}): ${r.stderr}`);
+  }
+
+  /**
+   * Kills a task and deletes it and its container, whatever state they are in. Never rejects:
+   * either may be gone already, and what is really left shows up in leftovers().
+   */
+  async removeContainer(id: string, opts: { namespace?: string; timeoutMs?: number } = {}): Promise<void> {
+    const ctr = (args: string[]) => this.ctr(args, opts).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
+    await ctr(["tasks", "kill", "-s", "SIGKILL", id]);
+    // The task can only be deleted once its process has exited, a moment after the kill.
+    await eventually(async () => {
+      const r = await ctr(["tasks", "rm", "-f", id]);
+      if (r.code !== 0 && !/not found/.test(r.stderr)) throw new Error(r.stderr);
+    }).catch(() => undefined);
+    await ctr(["containers", "rm", id]);
   }
 
   /** Stops and starts the daemon on the same root and state; shims and their tasks keep running. */
@@ -218,11 +233,18 @@ export class Containerd {
    * shim for its state), and cleanup must go on regardless.
    */
   async #query(args: string[], namespace?: string): Promise<string[]> {
+    const r = await this.#ask(args, namespace);
+    return typeof r === "string" ? [] : r;
+  }
+
+  /** The output's lines, or why ctr gave none. */
+  async #ask(args: string[], namespace?: string): Promise<string[] | string> {
+    const what = `ctr ${namespace ? `-n ${namespace} ` : ""}${args.join(" ")}`;
     try {
       const r = await this.ctr(args, { ...(namespace ? { namespace } : {}), timeoutMs: 8_000 });
-      return r.code === 0 ? lines(r.stdout) : [];
-    } catch {
-      return [];
+      return r.code === 0 ? lines(r.stdout) : `${what} failed (${r.code}): ${r.stderr.trim()}`;
+    } catch (e) {
+      return `${what}: ${(e as Error).message}`;
     }
   }
 
@@ -240,12 +262,17 @@ export class Containerd {
     return fp;
   }
 
-  /** Tasks and container records still in the daemon. */
+  /** Tasks and container records still in the daemon; a query that fails is reported too, as it may hide some. */
   async #records(): Promise<string[]> {
     const found: string[] = [];
-    for (const ns of await this.#namespaces()) {
-      for (const row of (await this.#query(["tasks", "ls"], ns)).slice(1)) found.push(`task ${ns}/${row.split(/\s+/).join(" ")}`);
-      for (const id of await this.#query(["containers", "ls", "-q"], ns)) found.push(`container ${ns}/${id}`);
+    const ask = async (args: string[], ns?: string) => {
+      const r = await this.#ask(args, ns);
+      if (typeof r === "string") found.push(`cannot tell what is left: ${r}`);
+      return typeof r === "string" ? [] : r;
+    };
+    for (const ns of await ask(["namespaces", "ls", "-q"])) {
+      for (const row of (await ask(["tasks", "ls"], ns)).slice(1)) found.push(`task ${ns}/${row.split(/\s+/).join(" ")}`);
+      for (const id of await ask(["containers", "ls", "-q"], ns)) found.push(`container ${ns}/${id}`);
     }
     return found;
   }

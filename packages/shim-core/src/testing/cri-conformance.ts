@@ -1,27 +1,16 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { eventually as poll } from "./eventually.ts";
 import { ContainerState, CriError } from "./cri-client.ts";
 import { CriNode, criNamespace, type ContainerSpec } from "./cri-node.ts";
+import { shimBinaryDir, type ConformanceOptions } from "./conformance.ts";
+import { shimProcesses } from "./leftovers.ts";
 import { cgroupMounts, listProcs } from "./procfs.ts";
 
-export interface CriConformanceOptions {
-  /** The X of io.containerd.X.v1 and of the RuntimeClass handler wasm-X. */
-  engine: string;
-  /** Where the shim binaries are; default: the repository's dist/bin. */
-  binaryDir?: string;
-  /** The exit status a guest's proc_exit(N) produces, if the engine cannot pass N through. */
-  exitStatus?: (requested: number) => number;
-  /** The argv[0] a guest sees for the path the image gives, if the engine cannot pass it unchanged. */
-  argv0?: (given: string) => string;
-  /** Extra environment for containerd and so for the shims (e.g. a private cache dir). */
-  env?: Record<string, string>;
-}
+export type CriConformanceOptions = ConformanceOptions;
 
-const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
 const rfc3339Nano = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
 const eventually = <T>(check: () => Promise<T> | T, ms = 15_000) => poll(check, ms);
 const MiB = 1024 * 1024;
@@ -36,24 +25,15 @@ async function rejection(p: Promise<unknown>): Promise<Error | undefined> {
   }
 }
 
-function argAfter(argv: readonly string[], flag: string): string | undefined {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
 /** Our shim daemons (`… -id <first container> -address <containerd> … serve`), by the id they were started for. */
 function shimDaemons(socket: string): Map<string, number[]> {
   const byId = new Map<string, number[]>();
-  for (const p of listProcs()) {
-    if (p.state === "Z" || p.argv.at(-1) !== "serve" || argAfter(p.argv, "-address") !== socket) continue;
-    const id = argAfter(p.argv, "-id") ?? "";
-    byId.set(id, [...(byId.get(id) ?? []), p.pid]);
-  }
+  for (const p of shimProcesses(socket).filter((s) => s.argv.at(-1) === "serve")) byId.set(p.id, [...(byId.get(p.id) ?? []), p.pid]);
   return byId;
 }
 
 /** The CFS throttling counters of a container's cgroup: v1 cpu.stat has throttled_time (ns), v2 throttled_usec. */
-function cpuThrottling(cgroup: string): { periods: number; throttled: number; throttledNs: number } | undefined {
+function cpuThrottling(cgroup: string): { throttled: number; throttledNs: number } | undefined {
   for (const mount of cgroupMounts()) {
     const file = join(mount, cgroup, "cpu.stat");
     if (!existsSync(file)) continue;
@@ -65,7 +45,7 @@ function cpuThrottling(cgroup: string): { periods: number; throttled: number; th
     );
     if (stat.nr_periods === undefined) continue;
     const throttledNs = stat.throttled_time !== undefined ? Number(stat.throttled_time) : Number(stat.throttled_usec ?? 0) * 1000;
-    return { periods: Number(stat.nr_periods), throttled: Number(stat.nr_throttled ?? 0), throttledNs };
+    return { throttled: Number(stat.nr_throttled ?? 0), throttledNs };
   }
   return undefined;
 }
@@ -89,7 +69,7 @@ export function criConformance(opts: CriConformanceOptions): void {
       writeFileSync(join(optionsDir, "cgroupfs.toml"), "SystemdCgroup = false\n");
       writeFileSync(join(optionsDir, "systemd.toml"), "SystemdCgroup = true\n");
       node = await CriNode.start({
-        shimDir: opts.binaryDir ?? join(repoRoot, "dist/bin"),
+        shimDir: shimBinaryDir(opts),
         ...(opts.env ? { env: opts.env } : {}),
         runtimes: {
           // As a cluster's config.toml would have it; containerd 1.6 drops keys it does not know here.
@@ -169,13 +149,11 @@ export function criConformance(opts: CriConformanceOptions): void {
       const pod = await node.runPod("cpu", handler);
       const id = await pod.run(wasm("spin", ["/spin.wasm", "600000"], { cpuQuota: 10_000, cpuPeriod: 100_000 }));
       const cgroup = `${pod.cgroupParent}/${id}`;
-      const t = await eventually(() => {
+      await eventually(() => {
         const now = cpuThrottling(cgroup);
         expect(now?.throttled ?? 0).toBeGreaterThan(2);
         expect(now?.throttledNs ?? 0).toBeGreaterThan(0);
-        return now!;
       });
-      expect(t.periods).toBeGreaterThanOrEqual(t.throttled);
       const { stats } = await node.cri.runtime.containerStats({ containerId: id });
       expect(stats?.cpu?.usageCoreNanoSeconds?.value ?? 0n).toBeGreaterThan(0n);
       await pod.remove();
@@ -269,7 +247,6 @@ export function criConformance(opts: CriConformanceOptions): void {
       // parent, it refuses the sandbox. Had the shim ignored the options, the pod would run.
       const err = await rejection(node.runPod("systemd", `${handler}-systemd`));
       expect(err?.message).toMatch(/systemd|slice:prefix:name/);
-      for (const pod of [...node.pods]) await pod.remove();
     });
   });
 }

@@ -1,7 +1,6 @@
-import { rmdirSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { cgroupMounts, cgroupProcs, subdirs } from "./procfs.ts";
+import { cgroupTree, describeCgroups, removeCgroup, tryRmdir } from "./leftovers.ts";
+import { cgroupMounts, subdirs } from "./procfs.ts";
 
 /**
  * kubelet gives every pod a cgroup parent (`/kubepods/…/pod<uid>` with the cgroupfs driver) and
@@ -9,64 +8,27 @@ import { cgroupMounts, cgroupProcs, subdirs } from "./procfs.ts";
  * knows. These helpers cover a test's own root of such parents.
  */
 
-/** Every cgroup directory under `root` (a path like `/wasm-cri-123`) in any hierarchy, deepest first. */
-export function cgroupsUnder(root: string): string[] {
-  const dirs: string[] = [];
-  const walk = (path: string) => {
-    for (const sub of subdirs(path)) walk(join(path, sub));
-    dirs.push(path);
-  };
-  for (const mount of cgroupMounts()) for (const sub of subdirs(join(mount, root))) walk(join(mount, root, sub));
-  return dirs;
+/** Every cgroup directory below `root` (a path like `/wasm-cri-123`) in the given hierarchies, deepest first. */
+function cgroupsUnder(root: string, mounts: readonly string[]): string[] {
+  return mounts.flatMap((m) => subdirs(join(m, root)).flatMap((sub) => cgroupTree(join(m, root, sub))));
 }
 
-/** Container cgroups (directories below a pod's parent) still under `root`, one line per path. */
-export function containerCgroupsUnder(root: string, podParents: ReadonlySet<string>): string[] {
-  const byPath = new Map<string, { where: string[]; pids: number[] }>();
-  for (const mount of cgroupMounts()) {
-    for (const dir of cgroupsUnder(root).filter((d) => d.startsWith(`${mount}/`))) {
-      const rel = dir.slice(mount.length);
-      if (podParents.has(rel)) continue;
-      const entry = byPath.get(rel) ?? { where: [], pids: [] };
-      entry.where.push(mount.slice(mount.lastIndexOf("/") + 1));
-      entry.pids.push(...cgroupProcs(dir));
-      byPath.set(rel, entry);
-    }
-  }
-  return [...byPath].map(([rel, e]) => `cgroup ${rel} (${e.pids.length > 0 ? `processes ${e.pids.join(" ")}` : "empty"}) in ${e.where.join(",")}`);
+/** Container cgroups (anything below `root` but the pod parents themselves), one line per path. */
+export function containerCgroupsUnder(root: string, podParents: ReadonlySet<string> = new Set()): string[] {
+  const mounts = cgroupMounts();
+  const parents = new Set(mounts.flatMap((m) => [...podParents].map((p) => join(m, p))));
+  return describeCgroups(cgroupsUnder(root, mounts).filter((d) => !parents.has(d)), mounts);
 }
 
 /** Removes a pod's parent cgroup, as kubelet does once the pod is gone; false if something is still in it. */
 export function removePodCgroup(parent: string): boolean {
-  let ok = true;
-  for (const mount of cgroupMounts()) {
-    try {
-      rmdirSync(join(mount, parent));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") ok = false;
-    }
-  }
-  return ok;
+  return cgroupMounts()
+    .map((m) => tryRmdir(join(m, parent)))
+    .every(Boolean);
 }
 
 /** Removes everything under `root` and `root` itself; kills what still runs there first. */
 export async function removeCgroupsUnder(root: string): Promise<void> {
-  for (const dir of [...cgroupsUnder(root), ...cgroupMounts().map((m) => join(m, root))]) {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      for (const pid of cgroupProcs(dir)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // Gone already.
-        }
-      }
-      try {
-        rmdirSync(dir);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") break;
-        await sleep(20);
-      }
-    }
-  }
+  const mounts = cgroupMounts();
+  for (const dir of [...cgroupsUnder(root, mounts), ...mounts.map((m) => join(m, root))]) await removeCgroup(dir);
 }

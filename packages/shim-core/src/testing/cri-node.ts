@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -67,10 +67,8 @@ export function parseCriLog(text: string): LogLine[] {
 export class Pod {
   readonly id: string;
   readonly name: string;
-  readonly uid: string;
   readonly logDir: string;
   readonly cgroupParent: string;
-  readonly containers = new Map<string, string>();
   readonly #node: CriNode;
   readonly #config: ReturnType<typeof podConfig>;
 
@@ -79,7 +77,6 @@ export class Pod {
     this.id = id;
     this.#config = config;
     this.name = config.metadata.name;
-    this.uid = config.metadata.uid;
     this.logDir = config.logDirectory;
     this.cgroupParent = config.linux.cgroupParent;
   }
@@ -111,7 +108,6 @@ export class Pod {
         },
       },
     });
-    this.containers.set(spec.name, containerId);
     return containerId;
   }
 
@@ -178,7 +174,7 @@ export class Pod {
     }
     await this.#rt.stopPodSandbox({ podSandboxId: this.id });
     await this.#rt.removePodSandbox({ podSandboxId: this.id });
-    const leftInParent = containerCgroupsUnder(this.cgroupParent, new Set([this.cgroupParent]));
+    const leftInParent = containerCgroupsUnder(this.cgroupParent);
     if (leftInParent.length > 0) throw new Error(`pod ${this.name} removed but its cgroup parent still holds:\n${leftInParent.join("\n")}`);
     if (!removePodCgroup(this.cgroupParent)) throw new Error(`cannot remove the pod cgroup ${this.cgroupParent}`);
     rmSync(this.logDir, { recursive: true, force: true });
@@ -235,9 +231,16 @@ export class CriNode {
       entrypoint: ["/bin/sleep", "2147483647"],
     });
     const runtimes = Object.fromEntries(Object.entries(opts.runtimes).map(([h, r]) => [h, r.type]));
-    const ctd = await Containerd.start({ shimDir: opts.shimDir, cri: true, runtimes, sandboxImage: pauseImageRef, namespace: criNamespace, ...(opts.env ? { env: opts.env } : {}) });
+    const ctd = await Containerd.start({
+      shimDir: opts.shimDir,
+      cri: true,
+      runtimes,
+      sandboxImage: pauseImageRef,
+      namespace: criNamespace,
+      editConfig: (file) => appendFileSync(file, runtimeOptions(opts.runtimes)),
+      ...(opts.env ? { env: opts.env } : {}),
+    });
     try {
-      if (Object.values(opts.runtimes).some((r) => r.options)) await addRuntimeOptions(ctd, opts.runtimes);
       for (const tarball of [images.fixtures.tarball, images.busybox.tarball, pause]) await ctd.importImage(tarball, criNamespace);
     } catch (e) {
       await ctd.stop();
@@ -274,19 +277,13 @@ export class CriNode {
   }
 }
 
-/**
- * The harness writes only runtime_type; an `options` table is appended (TOML allows a sub-table
- * anywhere) and containerd restarted to read it.
- */
-async function addRuntimeOptions(ctd: Containerd, runtimes: Record<string, CriRuntime>): Promise<void> {
+/** The harness writes only runtime_type; `options` tables go after it, as TOML allows a sub-table anywhere. */
+function runtimeOptions(runtimes: Record<string, CriRuntime>): string {
   const lines: string[] = [];
   for (const [handler, r] of Object.entries(runtimes)) {
     if (!r.options) continue;
     lines.push(`[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${JSON.stringify(handler)}.options]`);
     for (const [k, v] of Object.entries(r.options)) lines.push(`  ${k} = ${toml(v)}`);
   }
-  const config = join(ctd.dir, "config.toml");
-  if (!existsSync(config)) throw new Error(`no config.toml in ${ctd.dir}`);
-  appendFileSync(config, `\n${lines.join("\n")}\n`);
-  await ctd.restart();
+  return lines.length > 0 ? `\n${lines.join("\n")}\n` : "";
 }

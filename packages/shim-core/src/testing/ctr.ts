@@ -5,7 +5,6 @@ export interface CtrOptions {
   namespace?: string;
   input?: string;
   timeoutMs?: number;
-  env?: Record<string, string>;
 }
 
 export interface CtrResult {
@@ -16,18 +15,18 @@ export interface CtrResult {
 
 export const systemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-export function spawnCtr(target: { socket: string; namespace: string }, args: string[], opts: CtrOptions): ChildProcess {
+export function spawnCtr(target: { socket: string; namespace: string }, args: string[]): ChildProcess {
   // Without --connect-timeout ctr waits forever when the socket does not exist.
   const global = ["--address", target.socket, "--connect-timeout", "5s", "--namespace", target.namespace];
   // A clean env keeps CONTAINERD_* variables of the caller from changing what ctr does.
-  return spawn("ctr", [...global, ...args], { stdio: "pipe", env: { PATH: systemPath, ...opts.env } });
+  return spawn("ctr", [...global, ...args], { stdio: "pipe", env: { PATH: systemPath } });
 }
 
 /** Runs ctr to completion. A non-zero exit resolves (callers decide); a timeout rejects. */
 export function runCtr(target: { socket: string; namespace: string }, args: string[], opts: CtrOptions): Promise<CtrResult> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   return new Promise((resolve, reject) => {
-    const child = spawnCtr(target, args, opts);
+    const child = spawnCtr(target, args);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on("data", (d: Buffer) => out.push(d));

@@ -1,4 +1,4 @@
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** Polls until `check` passes or `ms` elapse; the last failure is what the test reports. */
 export async function eventually<T>(check: () => Promise<T> | T, ms = 5000): Promise<T> {

@@ -1,3 +1,4 @@
 export * from "./containerd.ts";
 export * from "./conformance.ts";
 export { criConformance, type CriConformanceOptions } from "./cri-conformance.ts";
+export { eventually } from "./eventually.ts";

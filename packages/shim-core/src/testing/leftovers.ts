@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
 import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { SOCKET_DIR, socketPath } from "../cli/socket.ts";
 import { systemPath } from "./ctr.ts";
 import { isPrivateNamespace } from "./namespace.ts";
 import { cgroupMounts, cgroupProcs, descendants, isUnder, listProcs, openFiles, readMounts, subdirs, waitGone, type ProcInfo } from "./procfs.ts";
@@ -25,21 +25,31 @@ interface RuncEntry {
 // Paths hard-coded in containerd 1.6 and its runc shim, shared by every instance on the host.
 // runc's shim keeps runc state in /run/containerd/runc/<ns>; our shims in /run/containerd/<engine>/<ns>.
 const stateDir = "/run/containerd";
-const runcRoots = () => subdirs(stateDir).filter((d) => d !== "s" && d !== "fifo").map((d) => join(stateDir, d));
-const shimSockets = "/run/containerd/s";
 const fifoRoot = "/run/containerd/fifo";
+const runcRoots = () => subdirs(stateDir).map((d) => join(stateDir, d)).filter((d) => d !== SOCKET_DIR && d !== fifoRoot);
 
 function argAfter(argv: readonly string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
   return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
 }
 
-/** containerd starts shims with `-address <grpc socket>`; ctr clients get `--address` from us. */
+/** A shim process and the container id containerd started it for (`-id`). */
+export interface ShimProcess extends ProcInfo {
+  id: string;
+}
+
+/** Live shims of the containerd at `socket`, which starts every shim with `-address <grpc socket>`. */
+export function shimProcesses(socket: string, procs: readonly ProcInfo[] = listProcs()): ShimProcess[] {
+  return procs.filter((p) => p.state !== "Z" && argAfter(p.argv, "-address") === socket).map((p) => ({ ...p, id: argAfter(p.argv, "-id") ?? "" }));
+}
+
+/** Shims, what they started, and ctr clients, which get `--address` from us. */
 function ourProcesses(socket: string) {
   const procs = listProcs().filter((p) => p.state !== "Z");
-  const shims = procs.filter((p) => argAfter(p.argv, "-address") === socket);
+  const shims = shimProcesses(socket, procs);
+  const shimPids = new Set(shims.map((p) => p.pid));
   const clients = procs.filter((p) => argAfter(p.argv, "--address") === socket);
-  const children = descendants(procs, shims.map((p) => p.pid)).filter((c) => !shims.includes(c));
+  const children = descendants(procs, [...shimPids]).filter((c) => !shimPids.has(c.pid));
   return { shims, clients, children };
 }
 
@@ -85,24 +95,41 @@ export function footprintFromDisk(fp: Footprint, logText: string): void {
  * namespaces (default, k8s.io) only the ids we know, since other instances use the same paths.
  * Deepest first, so they can be removed in order.
  */
-function ourCgroups(fp: Footprint): string[] {
+function ourCgroups(fp: Footprint, mounts: readonly string[]): string[] {
   const dirs: string[] = [];
-  const walk = (path: string) => {
-    for (const sub of subdirs(path)) walk(join(path, sub));
-    dirs.push(path);
-  };
-  for (const mount of cgroupMounts()) {
+  for (const mount of mounts) {
     for (const ns of fp.namespaces) {
       const base = join(mount, ns);
       const ids = isPrivateNamespace(ns) ? subdirs(base) : [...fp.ids].filter((k) => k.startsWith(`${ns}/`)).map((k) => k.slice(ns.length + 1));
-      for (const id of ids) if (existsSync(join(base, id))) walk(join(base, id));
+      for (const id of ids) if (existsSync(join(base, id))) dirs.push(...cgroupTree(join(base, id)));
     }
   }
   return dirs;
 }
 
+/** `dir` and every cgroup below it, deepest first, so they can be removed in order. */
+export function cgroupTree(dir: string): string[] {
+  return [...subdirs(dir).flatMap((sub) => cgroupTree(join(dir, sub))), dir];
+}
+
+/** One line per cgroup path rather than per hierarchy: v1 hosts have about ten hierarchies. */
+export function describeCgroups(dirs: readonly string[], mounts: readonly string[] = cgroupMounts()): string[] {
+  const byPath = new Map<string, { where: string[]; pids: Set<number> }>();
+  for (const dir of dirs) {
+    const mount = mounts.find((m) => isUnder(dir, m)) ?? "";
+    const rel = dir.slice(mount.length);
+    const entry = byPath.get(rel) ?? { where: [], pids: new Set<number>() };
+    entry.where.push(basename(mount));
+    for (const pid of cgroupProcs(dir)) entry.pids.add(pid);
+    byPath.set(rel, entry);
+  }
+  return [...byPath].map(([rel, e]) => `cgroup ${rel} (${e.pids.size > 0 ? `processes ${[...e.pids].join(" ")}` : "empty"}) in ${e.where.join(",")}`);
+}
+
+/** The socket containerd's shims listen on for `key` ("<namespace>/<id>"). */
 function shimSocket(fp: Footprint, key: string): string {
-  return join(shimSockets, createHash("sha256").update(`${fp.socket}/${key}`).digest("hex"));
+  const slash = key.indexOf("/");
+  return socketPath(fp.socket, key.slice(0, slash), key.slice(slash + 1));
 }
 
 function describe(kind: string, p: ProcInfo): string {
@@ -120,21 +147,8 @@ export function findLeftovers(fp: Footprint): string[] {
       .map((m) => `mount ${m.target} (${m.fstype} from ${m.source})`),
     ...ourRuncContainers(fp.dir).map((r) => `runc container ${r.id} in ${r.root} (init pid ${r.pid})`),
   ];
-  // One line per cgroup path rather than per hierarchy: v1 hosts have about ten hierarchies.
-  const cgroups = new Map<string, { where: string[]; pids: Set<number> }>();
   const mounts = cgroupMounts();
-  for (const dir of ourCgroups(fp)) {
-    const mount = mounts.find((m) => isUnder(dir, m)) ?? "";
-    const rel = dir.slice(mount.length);
-    const entry = cgroups.get(rel) ?? { where: [], pids: new Set<number>() };
-    entry.where.push(basename(mount));
-    for (const pid of cgroupProcs(dir)) entry.pids.add(pid);
-    cgroups.set(rel, entry);
-  }
-  for (const [rel, e] of cgroups) {
-    const content = e.pids.size > 0 ? `processes ${[...e.pids].join(" ")}` : "empty";
-    out.push(`cgroup ${rel} (${content}) in ${e.where.join(",")}`);
-  }
+  out.push(...describeCgroups(ourCgroups(fp, mounts), mounts));
   for (const key of fp.ids) if (existsSync(shimSocket(fp, key))) out.push(`shim socket ${shimSocket(fp, key)} (${key})`);
   return out;
 }
@@ -157,7 +171,7 @@ export async function removeLeftovers(fp: Footprint): Promise<void> {
   for (const r of ourRuncContainers(fp.dir)) run("runc", ["--root", r.root, "delete", "--force", r.id]);
   const mounts = readMounts().filter((m) => isUnder(m.target, fp.dir));
   for (const m of mounts.sort((a, b) => b.target.length - a.target.length)) run("umount", ["-l", m.target]);
-  for (const dir of ourCgroups(fp)) await removeCgroup(dir);
+  for (const dir of ourCgroups(fp, cgroupMounts())) await removeCgroup(dir);
   for (const ns of fp.namespaces) {
     if (!isPrivateNamespace(ns)) continue;
     // runc leaves the per-namespace parents behind; nobody else will ever use these names.
@@ -181,7 +195,8 @@ function killQuietly(pid: number): void {
   }
 }
 
-function tryRmdir(path: string): boolean {
+/** True once `path` is gone, whether removed now or already absent. */
+export function tryRmdir(path: string): boolean {
   try {
     rmdirSync(path);
     return true;
@@ -191,7 +206,7 @@ function tryRmdir(path: string): boolean {
 }
 
 /** A cgroup can only be removed once its processes are dead, which takes a moment after SIGKILL. */
-async function removeCgroup(dir: string): Promise<void> {
+export async function removeCgroup(dir: string): Promise<void> {
   for (let attempt = 0; attempt < 50; attempt++) {
     for (const pid of cgroupProcs(dir)) killQuietly(pid);
     if (tryRmdir(dir)) return;

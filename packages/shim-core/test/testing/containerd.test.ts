@@ -2,12 +2,13 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeOciImage } from "../../../test-fixtures/src/index.ts";
 import { Containerd } from "../../src/testing/containerd.ts";
+import { eventually } from "../../src/testing/eventually.ts";
+import { shimProcesses } from "../../src/testing/leftovers.ts";
 import { cgroupMounts, isAlive, isUnder, listProcs, openFiles, readMounts, waitGone } from "../../src/testing/procfs.ts";
-import { buildBusyboxImage } from "./busybox-image.ts";
 
 const repoRoot = resolve(import.meta.dirname, "../../../..");
 const timings: Record<string, number> = {};
@@ -22,8 +23,8 @@ async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
 }
 
 function shimPids(ctd: Containerd, id: string): number[] {
-  return listProcs()
-    .filter((p) => p.state !== "Z" && p.argv.includes(ctd.socket) && p.argv[p.argv.indexOf("-id") + 1] === id)
+  return shimProcesses(ctd.socket)
+    .filter((p) => p.id === id)
     .map((p) => p.pid);
 }
 
@@ -47,12 +48,20 @@ function rmdirQuietly(path: string): void {
 
 describe("Containerd harness", () => {
   let work: string;
-  let image: { ref: string; tarball: string };
+  const image = { ref: "localhost/busybox:harness", tarball: "" };
   let ctd: Containerd;
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "ctd-test-"));
-    image = buildBusyboxImage(work);
+    // Only the host's static busybox: runc is the runtime here, no Wasm fixtures are needed.
+    image.tarball = join(work, "busybox.tar");
+    await writeOciImage(image.tarball, {
+      ref: image.ref,
+      files: [{ path: "/bin/busybox", source: "/bin/busybox", mode: 0o755 }],
+      symlinks: [{ path: "/bin/sh", target: "busybox" }],
+      dirs: ["/tmp"],
+      cmd: ["/bin/sh"],
+    });
     ctd = await timed("start", () => Containerd.start());
     await timed("import", () => ctd.importImage(image.tarball));
   });
@@ -102,7 +111,7 @@ describe("Containerd harness", () => {
     expect(await taskRow(ctd, "sleeper")).toEqual(before);
 
     expect((await ctd.ctr(["tasks", "kill", "-s", "SIGKILL", "sleeper"])).code).toBe(0);
-    for (let i = 0; i < 100 && (await taskRow(ctd, "sleeper"))[2] !== "STOPPED"; i++) await sleep(20);
+    await eventually(async () => expect((await taskRow(ctd, "sleeper"))[2]).toBe("STOPPED"));
     expect((await ctd.ctr(["tasks", "rm", "sleeper"])).code).toBe(0);
     expect((await ctd.ctr(["containers", "rm", "sleeper"])).code).toBe(0);
     expect(await ctd.leftovers()).toEqual([]);
@@ -116,6 +125,8 @@ describe("Containerd harness", () => {
       // "default" is a namespace every instance shares, including its runc cgroups.
       const id = `shared-${process.pid}`;
       await ctd.importImage(image.tarball, "default");
+      // So that `other` has the shared namespace in its footprint, yet must not claim ctd's container there.
+      await other.importImage(image.tarball, "default");
       expect((await ctd.ctr(["run", "-d", image.ref, id, "/bin/busybox", "sleep", "1000"], { namespace: "default" })).code).toBe(0);
       const found = (await ctd.leftovers()).join("\n");
       for (const kind of ["task default/", "container default/", "shim pid", "shim child", "mount ", "runc container", `cgroup /default/${id} (processes`]) {
