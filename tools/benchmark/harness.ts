@@ -111,20 +111,9 @@ export function runOnce(b: Bench, c: Case, id: string, timeoutMs = 60_000): Prom
       const result = { id, code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), t0, tOutput, tEnd };
       if (!timedOut) return resolve(result);
       // A hung task is a failed sample, not the end of the run; its container must not linger.
-      void removeContainer(b, id).then(() => resolve({ ...result, code: -1, stderr: `timed out after ${timeoutMs} ms; ${result.stderr}` }));
+      void b.ctd.removeContainer(id, { timeoutMs: 30_000 }).then(() => resolve({ ...result, code: -1, stderr: `timed out after ${timeoutMs} ms; ${result.stderr}` }));
     });
   });
-}
-
-/** Removes a task and its container whatever state they are in; errors are ignored (it may be gone). */
-export async function removeContainer(b: Bench, id: string): Promise<void> {
-  await b.ctd.ctr(["tasks", "kill", "-s", "SIGKILL", id], { timeoutMs: 30_000 }).catch(() => {});
-  for (let i = 0; i < 50; i++) {
-    const r = await b.ctd.ctr(["tasks", "rm", "-f", id], { timeoutMs: 30_000 }).catch(() => ({ code: 1, stderr: "" }));
-    if (r.code === 0 || /not found/.test(r.stderr)) break;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  await b.ctd.ctr(["containers", "rm", id], { timeoutMs: 30_000 }).catch(() => {});
 }
 
 export interface TaskState {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { wallMs } from "./clock.ts";
-import { busyboxImageRef, fixturesImageRef, nextId, removeContainer, runtimeFlag, taskStates, type Bench } from "./harness.ts";
+import { busyboxImageRef, fixturesImageRef, nextId, runtimeFlag, taskStates, type Bench } from "./harness.ts";
 import { cgroupMemory, processTable, shimPid, tree, treeMem, type TreeMem } from "./procmem.ts";
 import { median, round } from "./stats.ts";
 
@@ -92,7 +92,7 @@ async function removeAll(b: Bench, ids: readonly string[]): Promise<void> {
   const queue = [...ids];
   await Promise.all(
     Array.from({ length: 8 }, async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) await removeContainer(b, id);
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) await b.ctd.removeContainer(id, { timeoutMs: 30_000 });
     }),
   );
   // The shims exit after their last Delete; wait so the next case starts on a quiet machine.

@@ -37,17 +37,6 @@ async function ctrNoThrow(ctd: Containerd, args: string[], timeoutMs: number): P
   }
 }
 
-/** A timed-out run's ctr is dead, but its task may not be: kill it and remove task and container. */
-async function removeContainer(ctd: Containerd, id: string): Promise<void> {
-  await ctrNoThrow(ctd, ["task", "kill", "-s", "SIGKILL", id], 10_000);
-  for (let i = 0; i < 50; i++) {
-    const r = await ctrNoThrow(ctd, ["task", "rm", "-f", id], 10_000);
-    if (!(r instanceof Error) && (r.code === 0 || /not found/.test(r.stderr))) break;
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  await ctrNoThrow(ctd, ["container", "rm", id], 10_000);
-}
-
 function check(test: WasiTest, r: CtrResult): string[] {
   const problems: string[] = [];
   if (r.code !== test.exitCode) problems.push(`exit code ${r.code}, expected ${test.exitCode}`);
@@ -68,7 +57,8 @@ export async function runTest(test: WasiTest, opts: RunOptions): Promise<TestRes
   const args = ["run", "--rm", "--runtime", `io.containerd.${opts.engine}.v1`, opts.imageRef, id, modulePath(test), ...test.args];
   const r = await ctrNoThrow(opts.ctd, args, opts.timeoutMs);
   if (r instanceof Error) {
-    await removeContainer(opts.ctd, id);
+    // The timed-out ctr is dead, but its task may not be.
+    await opts.ctd.removeContainer(id, { timeoutMs: 10_000 });
     return result(false, `timed out after ${opts.timeoutMs} ms (killed)`, true);
   }
   const problems = check(test, r);
