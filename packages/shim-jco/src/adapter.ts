@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 
 /**
  * The WASI preview1 command adapter, which turns a preview1 core module into a wasi:cli/command
- * component. scripts/fetch-adapter.mjs puts it in dist/adapter at build time; the executable
+ * component. scripts/copy-adapter.mjs copies it from the locked @bytecodealliance/jco into dist/adapter at build time; the executable
  * embeds it as an asset (tools/sea-assets.mjs follows the URL).
  */
 export async function commandAdapter(): Promise<Uint8Array> {
