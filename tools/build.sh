@@ -25,6 +25,14 @@ packages=()
 if ! command -v containerd >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then
   packages+=(containerd runc busybox-static)
 fi
+# The test programs are compiled by the toolchains a user has: Debian's clang with wasi-libc, and
+# Debian's rustc with its wasm32-wasi std (a rustup toolchain has no wasm std offline).
+if ! command -v clang >/dev/null 2>&1 || [ ! -e /usr/include/wasm32-wasi/stdio.h ] || ! ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1; then
+  packages+=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
+fi
+if [ ! -x /usr/bin/rustc ] || [ ! -d /usr/lib/rustlib/wasm32-wasi ]; then
+  packages+=(rustc libstd-rust-dev-wasm32)
+fi
 # Without git the executables would say version 0.0.0-dev instead of the commit.
 if [ -e .git ] && ! command -v git >/dev/null 2>&1; then
   packages+=(git)

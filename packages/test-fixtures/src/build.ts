@@ -2,6 +2,8 @@ import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import initWabt from "wabt";
 import { fixtureNames, wasmDir, watDir } from "./paths.ts";
+import { buildComponents } from "./components.ts";
+import { buildPrograms, programsOutDir } from "./programs.ts";
 
 const includeLine = /^[ \t]*;; #include ([\w-]+)[ \t]*$/gm;
 
@@ -81,4 +83,8 @@ if (import.meta.main) {
   const started = performance.now();
   const { files, written } = await buildFixtures();
   console.log(`built ${files.length} fixtures in ${wasmDir} (${written.length} changed, ${Math.round(performance.now() - started)} ms)`);
+  const programs = await buildPrograms();
+  console.log(`built ${programs.files.length} programs in ${programsOutDir} (${programs.written.length} changed, ${Math.round(performance.now() - started)} ms)`);
+  const components = await buildComponents();
+  console.log(`built ${components.files.length} components in ${programsOutDir} (${components.written.length} changed, ${Math.round(performance.now() - started)} ms)`);
 }

@@ -8,3 +8,5 @@ export { fixtureNames, fixturePath, negativeFixtureFiles, wasmDir } from "./path
 export type { FixtureName } from "./paths.ts";
 export { tarArchive } from "./tar.ts";
 export type { TarEntry } from "./tar.ts";
+export { buildPrograms, programNames, programPath, programsOutDir } from "./programs.ts";
+export { buildComponents } from "./components.ts";

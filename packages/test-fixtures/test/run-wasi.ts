@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { WASI } from "node:wasi";
 import { fixturePath } from "../src/index.ts";
 
@@ -26,11 +26,11 @@ const modules = new Map<string, WebAssembly.Module>();
 
 function compiled(name: string): WebAssembly.Module {
   let mod = modules.get(name);
-  if (!mod) modules.set(name, (mod = new WebAssembly.Module(readFileSync(fixturePath(name)))));
+  if (!mod) modules.set(name, (mod = new WebAssembly.Module(readFileSync(isAbsolute(name) ? name : fixturePath(name)))));
   return mod;
 }
 
-/** Runs a fixture on this thread under node:wasi, capturing stdout and stderr through temp files. */
+/** Runs a fixture (by name) or any module (by absolute path) on this thread under node:wasi, capturing stdout and stderr through temp files. */
 export async function runWasi(name: string, options: RunOptions = {}): Promise<RunResult> {
   const dir = await mkdtemp(join(tmpdir(), "wasi-run-"));
   const fds = {
