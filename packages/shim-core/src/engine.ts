@@ -51,6 +51,12 @@ export interface RunContext {
   stderr: number;
   /** What `prepare` returned as data, or {}. */
   data: Record<string, string>;
+  /**
+   * Lets a guest that serves (an HTTP server) stop gracefully: once registered, the runner passes
+   * `signal` to `handler` (on the guest's thread) instead of exiting with 128+signal, and `run`'s
+   * return value becomes the exit status. SIGKILL still ends everything at once.
+   */
+  onSignal?(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
 }
 
 /** The default Create-time check: the module must at least compile. */

@@ -2,7 +2,6 @@ import { join } from "node:path";
 import { compileCheck, RUNNER_DIR, type Engine } from "@wasm-shims/shim-core";
 import { isComponent } from "./adapter.ts";
 import { cacheRoot, ensureTranspiled } from "./cache.ts";
-import { serveHttp } from "./http.ts";
 import { runCommand } from "./run.ts";
 import { ENGINE_VERSION } from "./version.ts";
 
@@ -35,6 +34,8 @@ export const jcoEngine: Engine = {
   async run(ctx) {
     const dir = ctx.data.dir;
     if (!dir) throw new Error("jco: no transpiled component for this module (prepare did not run)");
-    return ctx.data.kind === "http" ? serveHttp(ctx, dir) : runCommand(ctx, dir);
+    // Loaded only for a server: it brings preview2-shim's HTTP side and the server threads.
+    if (ctx.data.kind === "http") return (await import("./http.ts")).serveHttp(ctx, dir);
+    return runCommand(ctx, dir);
   },
 };

@@ -1,49 +1,86 @@
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
-import type { RunContext } from "@wasm-shims/shim-core";
+import { Worker } from "node:worker_threads";
+import { mainSource, type RunContext } from "@wasm-shims/shim-core";
 import { writeAll } from "./stdio.ts";
-import { exported, guestImports, loadComponent, type Instance } from "./run.ts";
+import { parseHttpConfig, type HttpConfig } from "./http/config.ts";
+import { usableCpus } from "./http/cpus.ts";
+import { loadCoreModules } from "./http/instances.ts";
+import { serveOnThisThread, SERVER_WORKER_KEY, type FromWorker, type GuestContext, type ThreadSetup } from "./http/thread.ts";
 
-type HttpServerClass = new (handler: { handle(request: never, responseOut: never): void }) => { listen(port: number, host: string): void };
+interface Server {
+  port: number;
+  stop(deadline: number): Promise<{ cut: number }>;
+}
 
-/** Like `wasmtime serve`: all interfaces unless the container's env says otherwise. */
-export const LISTEN_ENV = "WASI_HTTP_LISTEN";
-export const DEFAULT_LISTEN = "0.0.0.0:8080";
-
-export function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(value.trim());
-  const port = Number(m?.[2]);
-  if (!m || port > 65535) throw new Error(`${LISTEN_ENV}=${value}: expected HOST:PORT or PORT`);
-  return { host: m[1] || "0.0.0.0", port };
+/** A worker thread serving on the port; `failed` rejects if it dies. */
+function spawnWorker(setup: ThreadSetup, failed: (err: Error) => void): Promise<Server> {
+  const worker = new Worker(mainSource(), { eval: true, workerData: { [SERVER_WORKER_KEY]: setup }, stdout: false, stderr: false });
+  let stopping = false;
+  let onStopped: ((r: { cut: number }) => void) | undefined;
+  return new Promise<Server>((resolve, reject) => {
+    let started = false;
+    worker.on("message", (msg: FromWorker) => {
+      if ("listening" in msg) {
+        started = true;
+        resolve({
+          port: msg.listening,
+          stop: (deadline) =>
+            new Promise<{ cut: number }>((done) => {
+              stopping = true;
+              onStopped = done;
+              worker.postMessage({ stop: deadline });
+              // A thread stuck in a guest that never yields is ended a little after the deadline.
+              setTimeout(() => void worker.terminate().then(() => done({ cut: 1 })), Math.max(0, deadline - Date.now()) + 1000).unref();
+            }).finally(() => void worker.terminate()),
+        });
+      } else if ("stopped" in msg) onStopped?.(msg.stopped);
+    });
+    worker.on("error", (err) => (started ? failed(err) : reject(err)));
+    worker.on("exit", (code) => {
+      if (!stopping) (started ? failed : reject)(new Error(`an HTTP worker thread exited (${code})`));
+    });
+  });
 }
 
 /**
- * Serves a wasi:http/incoming-handler component with preview2-shim's HTTPServer until the
- * container is stopped. Every request gets a fresh instance (as wasmtime serve does): the core
- * modules are compiled once, and instantiating is synchronous, as the server's callback must be.
+ * Serves a wasi:http/incoming-handler component until the container is stopped, like `wasmtime
+ * serve`: one event loop per CPU the container may use (worker threads sharing the port), each
+ * with its own instances. SIGTERM (or SIGINT) stops accepting, lets requests in flight finish
+ * within WASI_HTTP_DRAIN_TIMEOUT, and ends with status 0.
  */
 export async function serveHttp(ctx: RunContext, dir: string): Promise<number> {
-  const { host, port } = parseListen(ctx.env[LISTEN_ENV] ?? DEFAULT_LISTEN);
-  const instantiate = loadComponent(dir);
-  const imports = await guestImports(ctx);
-  const modules = new Map<string, WebAssembly.Module>();
-  for (const name of (await readdir(dir)).filter((n) => n.endsWith(".wasm"))) modules.set(name, await WebAssembly.compile(await readFile(join(dir, name))));
-  const fresh = (): Instance => {
-    const instance = instantiate((name) => modules.get(name)!, imports, (m, i) => new WebAssembly.Instance(m, i));
-    if (instance instanceof Promise) throw new Error("jco: the component did not instantiate synchronously");
-    return instance;
-  };
-  const handle = exported(fresh(), "wasi:http/incoming-handler")?.handle;
-  if (!handle) throw new Error(`${ctx.path} does not export wasi:http/incoming-handler`);
-  // The package's typings for "./http" are the browser build's, which has no server.
-  const { HTTPServer } = (await import("@bytecodealliance/preview2-shim/http")) as unknown as { HTTPServer: HttpServerClass };
-  const server = new HTTPServer({
-    handle(request: never, responseOut: never) {
-      exported(fresh(), "wasi:http/incoming-handler")!.handle!(request, responseOut);
-    },
-  });
-  server.listen(port, host);
-  writeAll(ctx.stderr, new TextEncoder().encode(`serving HTTP on http://${host.includes(":") ? `[${host}]` : host}:${port}/\n`));
-  // Runs until the runner's main thread ends the process on a signal.
-  return new Promise<number>(() => {});
+  const config: HttpConfig = parseHttpConfig(ctx.env);
+  const workers = config.workers ?? usableCpus();
+  const encoder = new TextEncoder();
+  const log = (line: string) => writeAll(ctx.stderr, encoder.encode(`${line}\n`));
+  let stop!: () => void;
+  let fatal!: (err: Error) => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const died = new Promise<never>((_, reject) => (fatal = reject));
+  died.catch(() => {});
+  ctx.onSignal?.("SIGTERM", () => stop());
+  ctx.onSignal?.("SIGINT", () => stop());
+
+  const { module: _, onSignal: __, ...guest } = ctx;
+  const setup = (port: number, shared: boolean): ThreadSetup => ({ ctx: guest as GuestContext, dir, config, core, port, shared });
+  const core = await loadCoreModules(dir);
+  const servers: Server[] = [];
+  if (workers === 1) {
+    const server = await serveOnThisThread(setup(config.port, false));
+    servers.push({ port: server.address.port, stop: (deadline) => server.stop(deadline) });
+  } else {
+    // The first thread binds (port 0 picks one); the others join it on that port.
+    const first = await spawnWorker(setup(config.port, true), fatal);
+    servers.push(first, ...(await Promise.all(Array.from({ length: workers - 1 }, () => spawnWorker(setup(first.port, true), fatal)))));
+  }
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const mode = config.reuse ? "instances reused across requests" : "a fresh instance per request";
+  log(`serving HTTP on http://${host}:${servers[0]!.port}/ (${workers} ${workers === 1 ? "thread" : "threads"}, ${mode})`);
+
+  await Promise.race([stopped, died]);
+  log(`stopping: no new connections; requests in flight have ${config.drainMs / 1000} s to finish`);
+  const deadline = Date.now() + config.drainMs;
+  const results = await Promise.all(servers.map((s) => s.stop(deadline)));
+  const cut = results.reduce((n, r) => n + r.cut, 0);
+  log(cut > 0 ? `stopped; ${cut} ${cut === 1 ? "request was" : "requests were"} cut off at the deadline` : "stopped");
+  return 0;
 }

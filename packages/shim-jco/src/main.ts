@@ -1,4 +1,19 @@
+import { workerData } from "node:worker_threads";
 import { runShim } from "@wasm-shims/shim-core";
 import { jcoEngine } from "./engine.ts";
 
-runShim(jcoEngine);
+/** Must match SERVER_WORKER_KEY in http/thread.ts, which is loaded only in such a thread. */
+const HTTP_SERVER_WORKER = "wasmShimHttpServer";
+
+// The HTTP server's extra event loops are worker threads started from this same bundle.
+if ((workerData as Record<string, unknown> | null)?.[HTTP_SERVER_WORKER]) {
+  import("./http/thread.ts").then(
+    (m) => m.runServerWorker(),
+    (err: unknown) =>
+      setImmediate(() => {
+        throw err;
+      }),
+  );
+} else {
+  runShim(jcoEngine);
+}

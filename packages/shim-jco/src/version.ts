@@ -6,4 +6,5 @@ export const ADAPTER_SOURCE = "jco 1.35.0";
 export const SHIM_JCO_VERSION = "0.1.0";
 
 /** Everything that changes what a transpile produces or how its output is run. */
-export const ENGINE_VERSION = `shim-jco ${SHIM_JCO_VERSION}, jco-transpile ${JCO_TRANSPILE_VERSION}, preview2-shim ${PREVIEW2_SHIM_VERSION}, adapter ${ADAPTER_SOURCE}`;
+// "http jspi": wasi:http handlers are transpiled with JSPI (src/transpile.ts).
+export const ENGINE_VERSION = `shim-jco ${SHIM_JCO_VERSION} (http jspi), jco-transpile ${JCO_TRANSPILE_VERSION}, preview2-shim ${PREVIEW2_SHIM_VERSION}, adapter ${ADAPTER_SOURCE}`;

@@ -8,10 +8,25 @@ import { programsDir, programsOutDir } from "./programs.ts";
 
 /** The WASI release whose WIT the JS components target (jco ships it). */
 const WASI_VERSION = "0.2.12";
+/**
+ * StarlingMonkey (componentize-js 0.23) implements wasi:http 0.2.10, so an HTTP world names that
+ * release; jco ships only the 0.2.12 WIT, which is the same interface, so it is relabelled.
+ */
+const HTTP_WASI_VERSION = "0.2.10";
 
-/** `programs/js/<name>.js` exports wasi:cli/run; each becomes `dist/programs/<name>-js.wasm`. */
+/**
+ * `programs/js/<name>.js` becomes `dist/programs/<name>-js.wasm`. A name starting with `http-`
+ * is a wasi:http handler (componentize-js's `fetch` event, or its own `incomingHandler` export
+ * when the name starts with `http-raw-`, which then imports wasi:http/types); any other exports
+ * wasi:cli/run.
+ */
 function world(name: string): string {
-  return `package local:${name};\n\nworld ${name} {\n  export wasi:cli/run@${WASI_VERSION};\n}\n`;
+  const body = name.startsWith("http-raw-")
+    ? `  import wasi:http/types@${HTTP_WASI_VERSION};\n  export wasi:http/incoming-handler@${HTTP_WASI_VERSION};\n`
+    : name.startsWith("http-")
+      ? `  export wasi:http/incoming-handler@${HTTP_WASI_VERSION};\n`
+      : `  export wasi:cli/run@${WASI_VERSION};\n`;
+  return `package local:${name};\n\nworld ${name} {\n${body}}\n`;
 }
 
 /** A direct dependency's folder (pnpm links each one into the package's node_modules). */
@@ -56,7 +71,12 @@ async function componentize(name: string, source: string): Promise<Uint8Array> {
   try {
     // The WASI packages the world refers to: jco's copy of the WIT of that release.
     const builtin = join(packageRoot("@bytecodealliance/jco"), "lib", "wit", "builtin", WASI_VERSION);
-    for (const pkg of await readdir(builtin)) await cp(join(builtin, pkg), join(wit, "deps", pkg), { recursive: true });
+    for (const pkg of await readdir(builtin)) {
+      await cp(join(builtin, pkg), join(wit, "deps", pkg), { recursive: true });
+      if (!name.startsWith("http-")) continue;
+      const file = join(wit, "deps", pkg, "package.wit");
+      await writeFile(file, (await readFile(file, "utf8")).replaceAll(`@${WASI_VERSION}`, `@${HTTP_WASI_VERSION}`));
+    }
     await writeFile(join(wit, "world.wit"), world(name));
     // The typings make sourcePath required, but componentize-js writes the source into its own
     // work folder when it is left out, which is what a source string needs.

@@ -6,6 +6,8 @@ import { ASSET_DIR_ENV, GUEST_HAS_NO_HOME, GUEST_NODE_OPTIONS } from "../oci/run
 import { mainSource } from "../runtime/sea.ts";
 
 const WORKER_KEY = "wasmShimGuest";
+/** Guest → runner: "send me this signal"; runner → guest: "this signal arrived". */
+const SIGNAL_KEY = "wasmShimSignal";
 /** What the runner exits with when the guest traps: 128 + SIGABRT, as wasmtime does. */
 export const TRAP_EXIT = 134;
 
@@ -43,12 +45,20 @@ export function runWasm(argv: readonly string[]): void {
     writeSync(2, "usage: --run-wasm PATH DATA-JSON -- ARGS...\n");
     process.exit(2);
   }
+  // Signals the guest asked to handle itself (RunContext.onSignal) go to its thread instead.
+  const forwarded = new Set<string>();
+  let worker: Worker | undefined;
   for (const [name, num] of Object.entries(constants.signals)) {
-    if (["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"].includes(name)) process.on(name as NodeJS.Signals, () => process.exit(128 + num));
+    if (["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"].includes(name)) {
+      process.on(name as NodeJS.Signals, () => (worker && forwarded.has(name) ? worker.postMessage({ [SIGNAL_KEY]: name }) : process.exit(128 + num)));
+    }
   }
   const ctx: Omit<RunContext, "module"> = { path, args, env: guestEnv(), cwd: process.cwd(), stdin: 0, stdout: 1, stderr: 2, data: JSON.parse(data) as Record<string, string> };
-  const worker = new Worker(mainSource(), { eval: true, workerData: { [WORKER_KEY]: ctx }, stdout: false, stderr: false });
-  worker.on("message", (msg: { code: number }) => process.exit(msg.code));
+  worker = new Worker(mainSource(), { eval: true, workerData: { [WORKER_KEY]: ctx }, stdout: false, stderr: false });
+  worker.on("message", (msg: { code: number } | { [SIGNAL_KEY]: string }) => {
+    if (SIGNAL_KEY in msg) forwarded.add(msg[SIGNAL_KEY]);
+    else process.exit(msg.code);
+  });
   worker.on("error", (err: Error) => {
     const trap = err.name === "RuntimeError";
     writeSync(2, trap ? `wasm trap: ${err.message}\n` : `error: ${err.message}\n`);
@@ -63,9 +73,15 @@ export function runGuestWorker(engine: Engine): boolean {
   if (!ctx || !parentPort) return false;
   silenceWarnings();
   const port = parentPort;
+  const handlers = new Map<string, () => void>();
+  const onSignal = (signal: "SIGTERM" | "SIGINT", handler: () => void) => {
+    if (handlers.size === 0) port.on("message", (msg: { [SIGNAL_KEY]?: string }) => msg[SIGNAL_KEY] && handlers.get(msg[SIGNAL_KEY])?.());
+    handlers.set(signal, handler);
+    port.postMessage({ [SIGNAL_KEY]: signal });
+  };
   void (async () => {
     const module = new Uint8Array(readFileSync(ctx.path));
-    const code = await engine.run({ ...ctx, module });
+    const code = await engine.run({ ...ctx, module, onSignal });
     port.postMessage({ code });
   })().catch((err: unknown) => {
     // Rethrown outside the promise so the main thread receives it as the worker's 'error' event.
