@@ -51,6 +51,8 @@ export interface RunContext {
   stderr: number;
   /** What `prepare` returned as data, or {}. */
   data: Record<string, string>;
+  /** The container's CPU quota (CFS quota / period) in CPUs, when its spec sets one. */
+  cpuQuota?: number;
   /**
    * Lets a guest that serves (an HTTP server) stop gracefully: once registered, the runner passes
    * `signal` to `handler` (on the guest's thread) instead of exiting with 128+signal, and `run`'s

@@ -49,7 +49,7 @@ function spawnWorker(setup: ThreadSetup, failed: (err: Error) => void): Promise<
  */
 export async function serveHttp(ctx: RunContext, dir: string): Promise<number> {
   const config: HttpConfig = parseHttpConfig(ctx.env);
-  const workers = config.workers ?? usableCpus();
+  const workers = config.workers ?? usableCpus(ctx.cpuQuota);
   const encoder = new TextEncoder();
   const log = (line: string) => writeAll(ctx.stderr, encoder.encode(`${line}\n`));
   let stop!: () => void;
@@ -60,7 +60,7 @@ export async function serveHttp(ctx: RunContext, dir: string): Promise<number> {
   ctx.onSignal?.("SIGTERM", () => stop());
   ctx.onSignal?.("SIGINT", () => stop());
 
-  const { module: _, onSignal: __, ...guest } = ctx;
+  const { module: _, onSignal: __, cpuQuota: ___, ...guest } = ctx;
   const setup = (port: number, shared: boolean): ThreadSetup => ({ ctx: guest as GuestContext, dir, config, core, port, shared });
   const core = await loadCoreModules(dir);
   const servers: Server[] = [];

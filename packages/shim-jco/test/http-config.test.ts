@@ -6,7 +6,7 @@ import { buildComponents } from "./components.ts";
 
 describe("HTTP configuration from the container's env", () => {
   it("defaults to 0.0.0.0:8080, a fresh instance per request, one thread per CPU", () => {
-    expect(parseHttpConfig({})).toEqual({ host: "0.0.0.0", port: 8080, reuse: false, workers: undefined, pool: 2, concurrency: 64, drainMs: 25_000 });
+    expect(parseHttpConfig({})).toEqual({ host: "0.0.0.0", port: 8080, reuse: false, workers: undefined, pool: 2, concurrency: 16, drainMs: 25_000 });
   });
 
   it("reads WASI_HTTP_LISTEN, else the names wasmtime's and Spin's shims read", () => {
@@ -48,11 +48,13 @@ describe("CPUs a container may use", () => {
 
   it("takes the cpuset's count, capped by the quota rounded up, at least 1", () => {
     const quota = (q: string) => files({ "/proc/self/cgroup": "0::/\n", "/sys/fs/cgroup/cpu.max": q });
-    expect(usableCpus(quota("max 100000"), 8)).toBe(8);
-    expect(usableCpus(quota("150000 100000"), 8)).toBe(2);
-    expect(usableCpus(quota("400000 100000"), 2)).toBe(2);
-    expect(usableCpus(quota("1000 100000"), 4)).toBe(1);
-    expect(usableCpus(files({}), 3)).toBe(3);
+    expect(usableCpus(undefined, quota("max 100000"), 8)).toBe(8);
+    expect(usableCpus(undefined, quota("150000 100000"), 8)).toBe(2);
+    expect(usableCpus(undefined, quota("400000 100000"), 2)).toBe(2);
+    expect(usableCpus(undefined, quota("1000 100000"), 4)).toBe(1);
+    expect(usableCpus(undefined, files({}), 3)).toBe(3);
+    // The spec's quota (passed on by the runner) wins over what the cgroup shows.
+    expect(usableCpus(1, quota("max 100000"), 8)).toBe(1);
   });
 });
 

@@ -138,3 +138,19 @@ describe("wasi:http fields", () => {
     expect(toRawHeaders(received)).toEqual(["X-Dup", "1", "x-dup", "caf\u00e9\u0080"]);
   });
 });
+
+describe("instance pool: reuse turned off", () => {
+  it("retires the used instances it holds and makes fresh ones", async () => {
+    const { pool, idle, retired } = setup({ reuse: true, size: 1 });
+    pool.prime();
+    const a = await pool.acquire();
+    pool.release(a, true);
+    pool.stopReuse();
+    expect(retired).toEqual([id(a)]);
+    idle();
+    const b = await pool.acquire();
+    expect(id(b)).not.toBe(id(a));
+    pool.release(b, true);
+    expect(retired).toEqual([id(a), id(b)]);
+  });
+});

@@ -14,6 +14,15 @@ export const ASSET_DIR = `${RUNNER_DIR}/assets`;
 export const ASSET_DIR_ENV = "WASM_SHIM_ASSET_DIR";
 /** runc adds HOME when the spec has none; this marker tells the runner the guest had none. */
 export const GUEST_HAS_NO_HOME = "WASM_SHIM_GUEST_HAS_NO_HOME";
+/** The container's CPU quota in CPUs, for the runner (a container cannot always read its cgroup). */
+export const CPU_QUOTA_ENV = "WASM_SHIM_CPU_QUOTA";
+
+/** CFS quota / period from the spec, when it limits the container. */
+export function cpuQuota(spec: Spec): number | undefined {
+  const cpu = spec.linux?.resources?.cpu;
+  if (!cpu?.quota || cpu.quota <= 0) return undefined;
+  return cpu.quota / (cpu.period || 100_000);
+}
 
 const readOnly = (source: string, destination: string, options = ["rbind", "ro", "nosuid", "nodev"]): Mount => ({ destination, type: "bind", source, options });
 
@@ -42,5 +51,7 @@ export function runnerProcess(process: Process, host: HostRuntime, wasmPath: str
 export function runnerSpec(spec: Spec, rootfs: string, host: HostRuntime, wasmPath: string, prepared: Prepared = {}, assetDir?: string): Spec {
   const extra = [...(prepared.mounts ?? []), ...(assetDir ? [{ source: assetDir, destination: `${ASSET_DIR}/${basename(assetDir)}` }] : [])];
   const process = runnerProcess(spec.process ?? { cwd: "/" }, host, wasmPath, prepared.data, assetDir);
+  const quota = cpuQuota(spec);
+  if (quota !== undefined) process.env = [...(process.env ?? []), `${CPU_QUOTA_ENV}=${quota}`];
   return { ...spec, root: { ...spec.root, path: rootfs }, mounts: [...(spec.mounts ?? []), ...runnerMounts(host, extra)], process };
 }

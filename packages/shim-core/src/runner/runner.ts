@@ -2,7 +2,7 @@ import { readFileSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import type { Engine, RunContext } from "../engine.ts";
-import { ASSET_DIR_ENV, GUEST_HAS_NO_HOME, GUEST_NODE_OPTIONS } from "../oci/runner-spec.ts";
+import { ASSET_DIR_ENV, CPU_QUOTA_ENV, GUEST_HAS_NO_HOME, GUEST_NODE_OPTIONS } from "../oci/runner-spec.ts";
 import { mainSource } from "../runtime/sea.ts";
 
 const WORKER_KEY = "wasmShimGuest";
@@ -25,6 +25,7 @@ function guestEnv(): Record<string, string> {
     delete env[GUEST_NODE_OPTIONS];
   }
   delete env[ASSET_DIR_ENV];
+  delete env[CPU_QUOTA_ENV];
   // The guest gets exactly the spec's env, not what runc added for the runner's sake.
   if (GUEST_HAS_NO_HOME in env) {
     delete env.HOME;
@@ -54,6 +55,8 @@ export function runWasm(argv: readonly string[]): void {
     }
   }
   const ctx: Omit<RunContext, "module"> = { path, args, env: guestEnv(), cwd: process.cwd(), stdin: 0, stdout: 1, stderr: 2, data: JSON.parse(data) as Record<string, string> };
+  const quota = Number(process.env[CPU_QUOTA_ENV]);
+  if (quota > 0) ctx.cpuQuota = quota;
   worker = new Worker(mainSource(), { eval: true, workerData: { [WORKER_KEY]: ctx }, stdout: false, stderr: false });
   worker.on("message", (msg: { code: number } | { [SIGNAL_KEY]: string }) => {
     if (SIGNAL_KEY in msg) forwarded.add(msg[SIGNAL_KEY]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hostRuntime, elfInterpreter } from "../../src/oci/host-libs.ts";
-import { RUNNER_DIR, GUEST_HAS_NO_HOME, GUEST_NODE_OPTIONS, runnerSpec } from "../../src/oci/runner-spec.ts";
+import { CPU_QUOTA_ENV, RUNNER_DIR, GUEST_HAS_NO_HOME, GUEST_NODE_OPTIONS, runnerSpec } from "../../src/oci/runner-spec.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 
 const host = { binary: "/opt/shim", loader: "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", libDirs: ["/lib/x86_64-linux-gnu", "/usr/local/lib"] };
@@ -49,6 +49,12 @@ describe("runnerSpec", () => {
     const out = runnerSpec(spec, "/r", host, "/app.wasm", {}, "/run/containerd-shim-assets/shim-abc");
     expect(out.mounts?.at(-1)).toEqual({ destination: `${RUNNER_DIR}/assets/shim-abc`, type: "bind", source: "/run/containerd-shim-assets/shim-abc", options: ["rbind", "ro", "nosuid", "nodev"] });
     expect(out.process?.env).toContain(`WASM_SHIM_ASSET_DIR=${RUNNER_DIR}/assets`);
+  });
+
+  it("tells the runner the container's CPU quota (the guest's env does not get it)", () => {
+    const limited = runnerSpec({ ...spec, linux: { ...spec.linux, resources: { cpu: { quota: 150_000, period: 100_000 } } } }, "/bundle/rootfs", host, "/app.wasm");
+    expect(limited.process?.env).toContain(`${CPU_QUOTA_ENV}=1.5`);
+    expect(out.process?.env?.some((e) => e.startsWith(`${CPU_QUOTA_ENV}=`))).toBe(false);
   });
 
   it("does not modify its input", () => {

@@ -68,7 +68,7 @@ export function parseHttpConfig(env: Record<string, string | undefined>): HttpCo
     reuse: parseBool(REUSE_ENV, env[REUSE_ENV]),
     workers,
     pool: parseCount(POOL_ENV, env[POOL_ENV], 2, 0, 64),
-    concurrency: parseCount(CONCURRENCY_ENV, env[CONCURRENCY_ENV], 64, 1, 10_000),
+    concurrency: parseCount(CONCURRENCY_ENV, env[CONCURRENCY_ENV], 16, 1, 10_000),
     // Below Kubernetes' default terminationGracePeriodSeconds (30), so a pod exits before SIGKILL.
     drainMs: parseSeconds(DRAIN_ENV, env[DRAIN_ENV], 25),
   };

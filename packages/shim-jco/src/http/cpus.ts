@@ -47,9 +47,10 @@ export function cgroupCpuQuota(read: Read = tryRead): number | undefined {
 
 /**
  * How many CPUs this container may use: its cpuset (the scheduler affinity libuv reads) capped by
- * its CPU quota, rounded up so that a quota of 1.5 CPUs is used in full.
+ * its CPU quota (the spec's, which the runner passes on, else the cgroup's), rounded up so that a
+ * quota of 1.5 CPUs is used in full.
  */
-export function usableCpus(read: Read = tryRead, parallelism = availableParallelism()): number {
-  const quota = cgroupCpuQuota(read);
+export function usableCpus(specQuota: number | undefined, read: Read = tryRead, parallelism = availableParallelism()): number {
+  const quota = specQuota ?? cgroupCpuQuota(read);
   return Math.max(1, quota === undefined ? parallelism : Math.min(parallelism, Math.ceil(quota)));
 }

@@ -18,6 +18,7 @@ export interface PoolOptions {
 export class InstancePool {
   readonly #create: () => Live;
   readonly #opts: PoolOptions;
+  #reuse: boolean;
   readonly #onError: (err: unknown) => void;
   readonly #schedule: (fn: () => void) => void;
   readonly #ready: Live[] = [];
@@ -29,6 +30,7 @@ export class InstancePool {
   constructor(create: () => Live, opts: PoolOptions, onError: (err: unknown) => void, schedule: (fn: () => void) => void = setImmediate) {
     this.#create = create;
     this.#opts = opts;
+    this.#reuse = opts.reuse;
     this.#onError = onError;
     this.#schedule = schedule;
   }
@@ -41,6 +43,17 @@ export class InstancePool {
   /** Instances made and waiting for a request. */
   get ready(): number {
     return this.#ready.length;
+  }
+
+  get reuse(): boolean {
+    return this.#reuse;
+  }
+
+  /** From now on every request gets a fresh instance; the used ones waiting are retired. */
+  stopReuse(): void {
+    this.#reuse = false;
+    for (const live of this.#ready.splice(0)) live.retire();
+    this.fill();
   }
 
   /** Requests waiting for an instance slot. */
@@ -63,7 +76,7 @@ export class InstancePool {
 
   /** `clean`: the request ended without a trap, so (with reuse) the instance may serve again. */
   release(live: Live, clean: boolean): void {
-    if (this.#opts.reuse && clean && !this.#closed) this.#ready.push(live);
+    if (this.#reuse && clean && !this.#closed) this.#ready.push(live);
     else live.retire();
     const waiter = this.#waiters.shift();
     if (waiter) {
@@ -109,7 +122,7 @@ export class InstancePool {
 
   #take(): Live {
     // Fresh instances are used oldest first; reused ones newest first (warmest).
-    const live = this.#opts.reuse ? this.#ready.pop() : this.#ready.shift();
+    const live = this.#reuse ? this.#ready.pop() : this.#ready.shift();
     return live ?? this.#create();
   }
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { HttpConfig } from "./config.ts";
+import { REUSE_ENV, type HttpConfig } from "./config.ts";
 import { toRawHeaders, type Fields } from "./fields.ts";
 import type { Live } from "./instances.ts";
 import { InstancePool } from "./pool.ts";
@@ -23,7 +23,8 @@ export interface RunningServer {
   stop(deadline: number): Promise<{ cut: number }>;
 }
 
-const describe = (err: unknown) => (err instanceof Error ? `${err.name === "RuntimeError" ? "" : `${err.name}: `}${err.message}` : String(err));
+/** A trap's message without the "wasm trap: " jco's glue puts in front (the log line says it). */
+const describe = (err: unknown) => (err instanceof Error ? `${err.name === "RuntimeError" ? "" : `${err.name}: `}${err.message.replace(/^wasm trap: /, "")}` : String(err));
 
 function fail(res: ServerResponse, status: number): void {
   if (res.headersSent) {
@@ -44,6 +45,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   pool.prime();
   pool.fill();
 
+  const served = new WeakMap<Live, number>();
   let stopping = false;
   const inFlight = new Set<ServerResponse>();
   const server = createServer((req, res) => void serve(req, res));
@@ -69,40 +71,54 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       (status, headers) => informational(res, status, headers),
     );
     let clean = true;
+    const uses = (served.get(live) ?? 0) + 1;
+    served.set(live, uses);
     try {
       await live.handle(new IncomingRequest(req), out);
     } catch (err) {
       clean = false;
       log(`wasm trap in ${req.method} ${req.url}: ${describe(err)}`);
     }
-    finish(req, res, result, clean);
-    pool.release(live, clean);
+    const answered = finish(req, res, result, clean);
+    if (config.reuse && clean && !answered && uses > 1 && pool.reuse) {
+      // e.g. componentize-js's fetch event, which answers only the first request of an instance
+      pool.stopReuse();
+      log(`wasi:http: ${REUSE_ENV} is set, but this component did not answer a request on an instance it had used before; serving a fresh instance per request from now on`);
+    }
+    pool.release(live, clean && answered);
     if (stopping) res.once("finish", () => setImmediate(() => server.closeIdleConnections()));
   }
 
-  function finish(req: IncomingMessage, res: ServerResponse, result: ResponseResult | undefined, clean: boolean): void {
+  /** Completes the response after the handler returned; whether the handler gave a whole one. */
+  function finish(req: IncomingMessage, res: ServerResponse, result: ResponseResult | undefined, clean: boolean): boolean {
     if (!result) {
       if (clean) log(`wasi:http: the handler for ${req.method} ${req.url} returned without setting a response`);
       fail(res, 500);
-      return;
+      return false;
     }
     if (result.tag === "err") {
       log(`wasi:http: the handler for ${req.method} ${req.url} answered with error ${JSON.stringify(result.val, (_, v) => (typeof v === "bigint" ? Number(v) : v))}`);
       fail(res, 500);
-      return;
+      return false;
     }
     const { sink, bodyTaken } = OutgoingResponse.parts(result.val);
     if (!clean && !sink.target) {
       // Nothing has gone out yet: the trap can still be reported as what it is.
       sink.connect = undefined;
       fail(res, 500);
-    } else if (!bodyTaken && !sink.finished) {
+      return false;
+    }
+    if (!bodyTaken && !sink.finished) {
       sink.finish();
-    } else if (!sink.finished) {
+      return true;
+    }
+    if (!sink.finished) {
       if (clean) log(`wasi:http: the handler for ${req.method} ${req.url} returned without finishing the response body`);
       sink.abort();
       if (!sink.target) fail(res, 500);
+      return false;
     }
+    return true;
   }
 
   function arm(req: IncomingMessage, res: ServerResponse, response: OutgoingResponse): void {

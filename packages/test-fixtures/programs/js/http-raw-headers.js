@@ -1,16 +1,19 @@
 // A wasi:http handler written against wasi:http/types directly (no fetch event), so that header
 // lists pass through as lists: every request header whose name starts with "x-" is sent back as
 // a response header, in order and repeated as received; the body lists every request header
-// (name and value bytes as numbers), and "x-status" picks the status code.
+// (name and value bytes as numbers), and "x-status" picks the status code. "x-served" counts the
+// requests this instance has handled (1 unless the server reuses instances).
 import { Fields, OutgoingBody, OutgoingResponse, ResponseOutparam } from "wasi:http/types@0.2.10";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+let served = 0;
 
 export const incomingHandler = {
   handle(request, responseOut) {
     const entries = request.headers().entries();
-    const echoed = entries.filter(([name]) => name.toLowerCase().startsWith("x-"));
+    served++;
+    const echoed = [...entries.filter(([name]) => name.toLowerCase().startsWith("x-")), ["x-served", encoder.encode(String(served))]];
     const status = entries.find(([name]) => name.toLowerCase() === "x-status");
     const response = new OutgoingResponse(Fields.fromList(echoed));
     if (status) response.setStatusCode(Number(decoder.decode(status[1])));
