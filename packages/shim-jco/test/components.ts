@@ -115,11 +115,10 @@ export const httpHandlerWat = (body: string, opts: { trapOnPost?: boolean } = {}
   (export "wasi:http/incoming-handler@0.2.12" (instance $handler)))`;
 
 /**
- * A wasi:http handler in WAT that streams without keeping anything: a POST's body is read with
- * blocking-read into one 64 KiB buffer (its realloc hands every large allocation the same
- * buffer) and answered with the byte count in decimal; any other method gets `downloadBytes`
- * bytes, written 4 KiB at a time, byte i of each 4 KiB being i % 251. Its memory never grows, so
- * what a body costs in memory is the server's alone.
+ * A wasi:http handler in WAT that streams without keeping anything: a GET gets `downloadBytes`
+ * bytes, written 4 KiB at a time, byte i of each 4 KiB being i % 251; any other request's body is
+ * read with blocking-read into one 64 KiB buffer and answered with the byte count in decimal.
+ * Its memory never grows, so what a body costs in memory is the server's alone.
  */
 export const httpStreamWat = (downloadBytes: number) => `
 (component
@@ -157,15 +156,9 @@ export const httpStreamWat = (downloadBytes: number) => `
   (alias export $types "response-outparam" (type $response-outparam))
   (core module $libc
     (memory (export "memory") 3)
-    (global $bump (mut i32) (i32.const 12288))
-    ;; Large allocations (blocking-read results) all get the buffer at 64 KiB; the handler is done
-    ;; with one before it asks for the next.
-    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
-      (local $at i32)
-      (if (i32.gt_u (local.get 3) (i32.const 4096)) (then (return (i32.const 65536))))
-      (local.set $at (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1))) (i32.sub (i32.const 0) (local.get 2))))
-      (global.set $bump (i32.add (local.get $at) (local.get 3)))
-      (local.get $at)))
+    ;; Every allocation (a blocking-read result of at most 64 KiB, an unread method name) gets the
+    ;; same buffer: the handler is done with one before it asks for the next.
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 65536)))
   (core instance $libc (instantiate $libc))
   (alias core export $libc "memory" (core memory $mem))
   (alias core export $libc "realloc" (core func $realloc))
@@ -214,7 +207,7 @@ export const httpStreamWat = (downloadBytes: number) => `
     (func (export "handle") (param $req i32) (param $out i32)
       (local $ib i32) (local $is i32) (local $os i32) (local $total i64) (local $p i32) (local $left i64) (local $len i32) (local $i i32)
       (call $method (local.get $req) (i32.const 32))
-      (if (i32.eq (i32.load8_u (i32.const 32)) (i32.const 2))
+      (if (i32.ne (i32.load8_u (i32.const 32)) (i32.const 0))
         (then
           (call $consume (local.get $req) (i32.const 16))
           (local.set $ib (i32.load (i32.const 20)))

