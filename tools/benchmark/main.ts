@@ -1,9 +1,12 @@
 // The benchmark: every shim in dist/bin beside runc, against a private containerd, in one run.
-// Usage: tools/bench [--quick] [--engine E]... [--json FILE] | --compare OLD.json NEW.json
+// Usage: tools/bench [--quick] [--engine E]... [--json FILE] [--http-before SHIM] | --compare OLD.json NEW.json
 //        | --render RESULTS.json (rewrites docs/benchmarks.{md,svg} from a run's JSON, measuring nothing)
+//        | --http-only [--quick] [--http-before SHIM] (measures HTTP serving alone and puts it into
+//          docs/benchmarks.json's other figures); --http-before adds the given (older) jco shim
+//          executable as one more HTTP case.
 // Without --json it writes docs/benchmarks.{md,svg,json}; with it, only that JSON file.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { binaries } from "./binary.ts";
@@ -12,7 +15,10 @@ import { coldStart, coldStartCases } from "./coldstart.ts";
 import { compare } from "./compare.ts";
 import { buildComputeImages, compute, type ComputeResult } from "./compute.ts";
 import { criPodStart } from "./cri.ts";
-import { closeBench, openBench } from "./harness.ts";
+import { closeBench, openBench, type Bench } from "./harness.ts";
+import { buildHttpImage, ensureWrk, httpBench, httpCases } from "./http.ts";
+import { instantiateCosts } from "./http-instantiate.ts";
+import type { HttpSection } from "./http-report.ts";
 import { findEngines, machine, shimBinary } from "./machine.ts";
 import { density, longCases, memory } from "./memory.ts";
 import { report } from "./report.ts";
@@ -29,6 +35,8 @@ const { values, positionals } = parseArgs({
     json: { type: "string" },
     compare: { type: "boolean", default: false },
     render: { type: "string" },
+    "http-only": { type: "boolean", default: false },
+    "http-before": { type: "string" },
   },
 });
 
@@ -52,6 +60,62 @@ function writeDocs(results: Results, withJson: boolean): void {
   log(`wrote docs/benchmarks.md, docs/benchmarks.svg${withJson ? ", docs/benchmarks.json" : ""}`);
 }
 
+async function measureHttp(b: Bench, quick: boolean): Promise<HttpSection> {
+  const section: HttpSection = { date: new Date().toISOString(), command: ["tools/bench", ...process.argv.slice(2)].join(" ") };
+  try {
+    ensureWrk(log);
+    await buildHttpImage(b);
+    section.serve = await httpBench(b, httpCases(values["http-before"] !== undefined), { rounds: quick ? 1 : 3, seconds: quick ? 5 : 10, connections: 16, node: process.execPath }, log);
+    log("http: what one instance costs");
+    const { parse } = await import("../../packages/shim-jco/node_modules/@bytecodealliance/jco-transpile/dist/wasm-tools.js");
+    const { httpHandlerWat } = await import("../../packages/shim-jco/test/components.ts");
+    const { programPath } = await import("../../packages/test-fixtures/src/index.ts");
+    section.instantiate = await instantiateCosts(
+      [
+        { label: "tiny (WAT)", bytes: await parse(httpHandlerWat("hello from js\n")) },
+        { label: "JS fetch event", bytes: new Uint8Array(readFileSync(programPath("http-hello-js"))) },
+        { label: "JS incomingHandler", bytes: new Uint8Array(readFileSync(programPath("http-raw-hello-js"))) },
+      ],
+      quick ? 10 : 40,
+      b.tmp,
+    );
+  } catch (e) {
+    section.error = (e as Error).message.slice(0, 500);
+    log(`http: ${section.error}`);
+  }
+  return section;
+}
+
+/** dist/bin, or with --http-before a directory that also holds that shim as "jcobefore". */
+function shimDirectory(): { dir: string; done: () => void } {
+  const before = values["http-before"];
+  if (!before) return { dir: binDir, done: () => {} };
+  const dir = mkdtempSync("/tmp/bench-shims-");
+  for (const name of readdirSync(binDir)) symlinkSync(join(binDir, name), join(dir, name));
+  copyFileSync(before, join(dir, "containerd-shim-jcobefore-v1"));
+  return { dir, done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function httpOnly(): Promise<number> {
+  const shims = shimDirectory();
+  const b = await openBench(shims.dir);
+  let http: HttpSection;
+  let leftovers: string[];
+  try {
+    log(`http: serving under load${values.quick ? " (quick)" : ""}`);
+    http = await measureHttp(b, values.quick ?? false);
+  } finally {
+    leftovers = await closeBench(b);
+    shims.done();
+  }
+  const previous = JSON.parse(readFileSync(join(root, "docs", "benchmarks.json"), "utf8")) as Results;
+  const base = { ...previous, http, leftovers: [...previous.leftovers, ...leftovers] };
+  const results: Results = { ...base, metrics: flatMetrics(base) };
+  if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
+  else writeDocs(results, true);
+  return http.serve ? 0 : 1;
+}
+
 async function main(): Promise<number> {
   if (values.compare) {
     const [a, b] = positionals;
@@ -70,6 +134,7 @@ async function main(): Promise<number> {
     log("bench: containerd and runc need root");
     return 1;
   }
+  if (values["http-only"]) return httpOnly();
   const present = findEngines(binDir);
   const engines = values.engine ? values.engine.filter((e) => present.includes(e)) : present;
   for (const e of values.engine ?? []) if (!present.includes(e)) log(`bench: no dist/bin/containerd-shim-${e}-v1, skipping ${e}`);
@@ -87,7 +152,8 @@ async function main(): Promise<number> {
   log("binary size and `-v` start-up");
   const binary = binaries(binDir, engines, size.versionRuns);
 
-  const b = await openBench(binDir);
+  const shims = shimDirectory();
+  const b = await openBench(shims.dir);
   let partial: Omit<Results, "metrics" | "leftovers" | "durationS" | "cri">;
   let leftovers: string[] = [];
   try {
@@ -122,8 +188,13 @@ async function main(): Promise<number> {
       density: dens,
       compute: comp,
     };
+    if (engines.includes("jco")) {
+      log("http: serving under load");
+      partial.http = await measureHttp(b, quick);
+    }
   } finally {
     leftovers = await closeBench(b);
+    shims.done();
   }
   // After our containerd is gone: the CRI script starts its own.
   log("CRI pod start");

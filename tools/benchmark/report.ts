@@ -1,6 +1,7 @@
 import { phaseLabels, phaseNames, type PhaseName } from "./phases.ts";
 import type { Results } from "./results.ts";
 import type { Summary } from "./stats.ts";
+import { httpSection, httpWhere } from "./http-report.ts";
 
 const f = (v: number | undefined, digits = 0): string => (v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits));
 const spread = (s: Summary | undefined): string => (s && s.n > 0 ? `${f(s.p10)}–${f(s.p90)}` : "–");
@@ -169,6 +170,8 @@ function whereSection(r: Results): string {
         .join(", ")}. The Wasm tasks hold two Node processes (daemon and runner) plus a waiting \`runc run\`; RSS counts the shared executable pages in each of them, PSS counts them once, and the density table's PSS per task is the figure to plan with. One Node runner per pod instead of per container, and \`runc run\` replaced by \`runc create\`/\`start\` (no runc process left waiting), are the largest cuts.`,
     );
   }
+  const http = httpWhere(r.http);
+  if (http) lines.push("", "HTTP, per request (fresh instance per request):", "", http);
   return lines.join("\n");
 }
 
@@ -203,6 +206,7 @@ The machine is shared and noisy: cases are interleaved (each round runs every ca
 - **Cold start**: \`ctr run --rm\` of \`hello.wasm\` (fixtures image) per engine, and \`ctr run --rm localhost/busybox:test ID /bin/busybox echo hi\` with the default runc runtime; wall time from spawning ctr to its exit, one container at a time, after one unrecorded warm-up round. The phases come from containerd's debug log: the shim's own lines (\`spawned daemon\` with its \`ms\` since exec, \`serving\`, \`created\`, \`started\`, \`exited\`), containerd's (\`prepare snapshot\`; for runc's shim \`starting signal loop\` and the forwarded \`/tasks/*\` events, which lag slightly), and this tool's clock (ctr spawn, first stdout byte, ctr exit). Boundaries are kept in order, so a late event's lag lands in the phase before it.
 - **Memory**: one idle task per engine (\`sleep.wasm 3600000\`; runc: \`busybox sleep 3600\`), sampled six times after 2 s: the shim's process and all its descendants (runc, the container's processes) from \`/proc\` (VmRSS, VmHWM, PSS from \`smaps_rollup\`), and the container's memory cgroup.
 - **Density**: N such tasks started at once with \`ctr run -d\`; "all RUNNING" is when the last ctr returned (its task started), checked against \`ctr tasks ls\`; memory as above, summed, 2 s later. Everything is killed and removed afterwards.
+- **HTTP**: wrk against wasi:http components served by the jco shim and against a plain Node \`http\` server (details in its section).
 - **Compute**: \`tools/benchmark/compute.c\` (SHA-256 over a 1 MiB buffer, chained) built with Debian's clang for wasm32-wasi and natively (static), both in a temporary directory; the native build runs through runc. "compute ms" is what the program measured around its loop (start-up excluded); the wall time is the whole \`ctr run --rm\`.
 
 ## Binary
@@ -228,6 +232,10 @@ ${densitySection(r)}
 ## Compute
 
 ${computeSection(r)}
+
+## HTTP serving (wasi:http, jco)
+
+${httpSection(r.http)}
 
 ## jco transpile cache
 

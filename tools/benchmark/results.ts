@@ -4,6 +4,7 @@ import type { ComputeResult } from "./compute.ts";
 import type { CriResult } from "./cri.ts";
 import type { Machine } from "./machine.ts";
 import type { DensityResult, MemoryResult } from "./memory.ts";
+import { httpMetrics, type HttpSection } from "./http-report.ts";
 import { criVariants } from "./report.ts";
 
 export interface Results {
@@ -22,6 +23,8 @@ export interface Results {
   density: DensityResult[];
   compute: ComputeResult[];
   cri: CriResult;
+  /** wasi:http serving under load (absent in runs from before it was measured). */
+  http?: HttpSection;
   /** Whatever the private containerd left on the host after the run (expected empty). */
   leftovers: string[];
   /** Every headline figure as one flat name → number map, which `--compare` reads. */
@@ -60,5 +63,6 @@ export function flatMetrics(r: Omit<Results, "metrics">): Record<string, number>
     put(`compute.${x.label}.ratioToNative`, x.ratioToNative);
   }
   for (const [name, v] of Object.entries(criVariants(r.cri?.data) ?? {})) put(`cri.${name}.totalMs`, v.medianMs?.total);
+  httpMetrics(r.http, put);
   return m;
 }

@@ -1,0 +1,80 @@
+import type { HttpResult } from "./http.ts";
+import type { InstantiateResult } from "./http-instantiate.ts";
+
+/** The HTTP part of a run: measured with the rest, or alone (`tools/bench --http-only`). */
+export interface HttpSection {
+  date: string;
+  command: string;
+  serve?: HttpResult;
+  instantiate?: InstantiateResult[];
+  error?: string;
+}
+
+const f = (v: number | undefined, digits = 0): string => (v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits));
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+/** The issue's targets, as ratios to plain Node in the same run (its "today": 161 req/s against 79,000). */
+const TODAY_RATIO = 161 / 79_000;
+const targets: Record<string, { ratio: number; what: string }> = {
+  "JS fetch event, fresh": { ratio: 10 * TODAY_RATIO, what: "10× today (0.020× Node)" },
+  "JS incomingHandler, reuse": { ratio: 0.1, what: "0.1× Node" },
+  "tiny (WAT), fresh": { ratio: 0.25, what: "0.25× Node" },
+};
+
+export function httpMetrics(h: HttpSection | undefined, put: (k: string, v: number | undefined) => void): void {
+  for (const c of h?.serve?.cases ?? []) {
+    put(`http.${c.label}.reqPerSec`, c.reqPerSec);
+    put(`http.${c.label}.ratioToNode`, c.ratioToNode);
+    put(`http.${c.label}.p99Ms`, c.latencyMs?.p99);
+    put(`http.${c.label}.cpuMsPerRequest`, c.cpuMsPerRequest);
+  }
+  for (const i of h?.instantiate ?? []) put(`http.instantiate.${i.label}.ms`, i.imagedMs);
+}
+
+export function httpSection(h: HttpSection | undefined): string {
+  if (!h) return "Not measured in this run (`tools/bench --http-only` measures it alone).";
+  if (!h.serve) return `The HTTP benchmark failed: ${h.error ?? "no result"}`;
+  const s = h.serve;
+  const rows = s.cases.map((c) => {
+    const target = targets[c.label];
+    const met = target && c.ratioToNode !== undefined ? `${target.what}: ${c.ratioToNode >= target.ratio ? "**met**" : "not met"}` : "";
+    return [c.label, String(c.rounds), f(c.reqPerSec), f(c.latencyMs?.p50, 2), f(c.latencyMs?.p90, 2), f(c.latencyMs?.p99, 2), c.label === "plain Node http" ? "1" : f(c.ratioToNode, 3), f(c.cpuMsPerRequest, 2), c.threads === undefined ? "1" : String(c.threads), [met, c.errors ?? ""].filter(Boolean).join("; ")];
+  });
+  const inst = (h.instantiate ?? []).map((i) => [i.label, f(i.coreMB, 1), f(i.memoryMB, 1), f(i.plainMs, 2), f(i.imagedMs, 2)]);
+  return [
+    `Measured ${h.date} by \`${h.command}\`: \`${s.wrk}\` (after an unrecorded warm-up of a third of that) against each server in turn, rounds rotated, on the machine above. Every component is served by \`containerd-shim-jco-v1\` in its own \`ctr run -d --net-host\` container with default settings (one event loop per CPU, a fresh instance per request), "reuse" adds \`WASI_HTTP_INSTANCE_REUSE=1\`; plain Node is one \`http.createServer\` process on the host answering the same 14-byte body. wrk runs on the same cores, so every figure includes its share of them; × Node is the median over rounds of each round's ratio.`,
+    "",
+    table(["server", "rounds", "req/s", "p50 ms", "p90 ms", "p99 ms", "× Node", "CPU ms / request", "event loops", "target / note"], rows),
+    "",
+    "What one instance costs to make (CPU ms, median, in the benchmark's own process with the shim's code): as served, each core module's memory is an image copied into a memory recycled from a finished instance; without that, V8 maps new memory and applies the module's data segments for every instance.",
+    "",
+    table(["component", "largest core module MB", "its memory MB", "instance without images ms", "instance as served ms"], inst),
+  ].join("\n");
+}
+
+/** Where the time of one request goes, from the figures above. */
+export function httpWhere(h: HttpSection | undefined): string {
+  const cases = h?.serve?.cases ?? [];
+  const byLabel = (l: string) => cases.find((c) => c.label === l);
+  const inst = (l: string) => h?.instantiate?.find((i) => i.label === l)?.imagedMs;
+  const lines: string[] = [];
+  const node = byLabel("plain Node http");
+  for (const [label, component] of [
+    ["JS fetch event, fresh", "JS fetch event"],
+    ["JS incomingHandler, fresh", "JS incomingHandler"],
+    ["tiny (WAT), fresh", "tiny (WAT)"],
+  ] as const) {
+    const c = byLabel(label);
+    const reuse = byLabel(label.replace("fresh", "reuse"));
+    const made = inst(component);
+    if (!c?.cpuMsPerRequest || made === undefined) continue;
+    const rest = reuse?.cpuMsPerRequest;
+    lines.push(
+      `- **${label}**: ${f(c.cpuMsPerRequest, 2)} CPU ms per request in the container (plain Node: ${f(node?.cpuMsPerRequest, 3)}). Making the instance costs ${f(made, 2)} ms of it (measured alone)${rest !== undefined ? `; the same component with instances reused spends ${f(rest, 2)} ms per request, which is the handler, jco's glue calls and the HTTP server without instantiation` : ""}. The remainder (${f(c.cpuMsPerRequest - made - (rest ?? 0), 2)} ms) is garbage collection of the retired instances and scheduling.`,
+    );
+  }
+  return lines.length ? lines.join("\n") : "";
+}
