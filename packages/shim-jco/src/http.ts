@@ -6,16 +6,23 @@ import { usableCpus } from "./http/cpus.ts";
 import { loadCoreModules } from "./http/instances.ts";
 import { serveOnThisThread, SERVER_WORKER_KEY, type FromWorker, type GuestContext, type ThreadSetup } from "./http/thread.ts";
 
+interface Stopped {
+  /** Requests still running at the deadline. */
+  cut: number;
+  /** The thread was busy in a handler that never yielded, and was ended from outside. */
+  stuck?: boolean;
+}
+
 interface Server {
   port: number;
-  stop(deadline: number): Promise<{ cut: number }>;
+  stop(deadline: number): Promise<Stopped>;
 }
 
 /** A worker thread serving on the port; `failed` rejects if it dies. */
 function spawnWorker(setup: ThreadSetup, failed: (err: Error) => void): Promise<Server> {
   const worker = new Worker(mainSource(), { eval: true, workerData: { [SERVER_WORKER_KEY]: setup }, stdout: false, stderr: false });
   let stopping = false;
-  let onStopped: ((r: { cut: number }) => void) | undefined;
+  let onStopped: ((r: Stopped) => void) | undefined;
   return new Promise<Server>((resolve, reject) => {
     let started = false;
     worker.on("message", (msg: FromWorker) => {
@@ -24,12 +31,12 @@ function spawnWorker(setup: ThreadSetup, failed: (err: Error) => void): Promise<
         resolve({
           port: msg.listening,
           stop: (deadline) =>
-            new Promise<{ cut: number }>((done) => {
+            new Promise<Stopped>((done) => {
               stopping = true;
               onStopped = done;
               worker.postMessage({ stop: deadline });
               // A thread stuck in a guest that never yields is ended a little after the deadline.
-              setTimeout(() => void worker.terminate().then(() => done({ cut: 1 })), Math.max(0, deadline - Date.now()) + 1000).unref();
+              setTimeout(() => void worker.terminate().then(() => done({ cut: 1, stuck: true })), Math.max(0, deadline - Date.now()) + 1000).unref();
             }).finally(() => void worker.terminate()),
         });
       } else if ("stopped" in msg) onStopped?.(msg.stopped);
@@ -81,6 +88,8 @@ export async function serveHttp(ctx: RunContext, dir: string): Promise<number> {
   const deadline = Date.now() + config.drainMs;
   const results = await Promise.all(servers.map((s) => s.stop(deadline)));
   const cut = results.reduce((n, r) => n + r.cut, 0);
-  log(cut > 0 ? `stopped; ${cut} ${cut === 1 ? "request was" : "requests were"} cut off at the deadline` : "stopped");
+  const stuck = results.filter((r) => r.stuck).length;
+  if (stuck > 0) log(`${stuck} ${stuck === 1 ? "thread was" : "threads were"} still running a handler that never yielded, and ended`);
+  log(cut > 0 ? `stopped; ${stuck > 0 ? "at least " : ""}${cut} ${cut === 1 ? "request was" : "requests were"} cut off at the deadline` : "stopped");
   return 0;
 }

@@ -1,16 +1,14 @@
 import type { Readable, Writable } from "node:stream";
 import { io } from "@bytecodealliance/preview2-shim";
-import { Signal, type Pollable } from "./pollable.ts";
+import { Signal } from "./pollable.ts";
 
 /**
  * Request and response bodies as wasi:io streams over Node streams, in bounded memory: a guest
  * reads what the socket has delivered (Node stops reading the socket while it waits), and a
  * guest's writes are accepted only while less than HIGH_WATER bytes wait for the socket, so a
- * 100 MB body never sits in memory. The classes extend preview2-shim's, which jco checks with
- * instanceof.
+ * 100 MB body never sits in memory. streams.ts gives them to the guest as wasi:io streams.
  */
 export const HIGH_WATER = 64 * 1024;
-const MAX_READ = 1024 * 1024;
 const EMPTY = new Uint8Array(0);
 
 export type ErrorCode = { tag: string; val?: unknown };
@@ -110,35 +108,6 @@ export class BodySource {
     if (now.length > 0 || max <= 0) return now;
     return this.signal.until(() => this.ready()).then(() => this.takeBlocking(max));
   }
-}
-
-const clamp = (len: bigint) => Number(len > BigInt(MAX_READ) ? BigInt(MAX_READ) : len);
-const InputBase = io.streams.InputStream as unknown as new () => object;
-const OutputBase = io.streams.OutputStream as unknown as new () => object;
-
-export class BodyInputStream extends InputBase {
-  readonly #source: BodySource;
-  constructor(source: BodySource) {
-    super();
-    this.#source = source;
-  }
-  read(len: bigint): Uint8Array {
-    return this.#source.take(clamp(len));
-  }
-  blockingRead(len: bigint): Uint8Array | Promise<Uint8Array> {
-    return this.#source.takeBlocking(clamp(len));
-  }
-  skip(len: bigint): bigint {
-    return BigInt(this.#source.take(clamp(len)).length);
-  }
-  blockingSkip(len: bigint): bigint | Promise<bigint> {
-    const r = this.#source.takeBlocking(clamp(len));
-    return r instanceof Promise ? r.then((b) => BigInt(b.length)) : BigInt(r.length);
-  }
-  subscribe(): Pollable {
-    return this.#source.signal.pollable(() => this.#source.ready());
-  }
-  [Symbol.dispose](): void {}
 }
 
 type Target = Writable & { addTrailers?: (headers: [string, string][]) => void };
@@ -260,55 +229,4 @@ export class BodySink {
     if (this.#trailers?.length && target.addTrailers) target.addTrailers(this.#trailers);
     target.end();
   }
-}
-
-export class BodyOutputStream extends OutputBase {
-  readonly #sink: BodySink;
-  constructor(sink: BodySink) {
-    super();
-    this.#sink = sink;
-  }
-  checkWrite(): bigint {
-    this.#sink.check();
-    this.#sink.open();
-    return BigInt(this.#sink.budget());
-  }
-  write(buf: Uint8Array): void {
-    this.#sink.write(buf);
-  }
-  blockingWriteAndFlush(buf: Uint8Array): Promise<void> | undefined {
-    this.#sink.write(buf);
-    return this.#sink.drained();
-  }
-  flush(): void {
-    this.#sink.check();
-    this.#sink.open();
-  }
-  blockingFlush(): Promise<void> | undefined {
-    this.#sink.check();
-    return this.#sink.drained();
-  }
-  writeZeroes(len: bigint): void {
-    this.#sink.write(new Uint8Array(Number(len)));
-  }
-  blockingWriteZeroesAndFlush(len: bigint): Promise<void> | undefined {
-    return this.blockingWriteAndFlush(new Uint8Array(Number(len)));
-  }
-  splice(src: { read(len: bigint): Uint8Array }, len: bigint): bigint {
-    const room = BigInt(this.#sink.budget());
-    const bytes = src.read(len < room ? len : room);
-    if (bytes.length > 0) this.#sink.write(bytes);
-    return BigInt(bytes.length);
-  }
-  async blockingSplice(src: { blockingRead(len: bigint): Uint8Array | Promise<Uint8Array> }, len: bigint): Promise<bigint> {
-    await this.#sink.drained();
-    const room = BigInt(Math.max(1, this.#sink.budget()));
-    const bytes = await src.blockingRead(len < room ? len : room);
-    if (bytes.length > 0) this.#sink.write(bytes);
-    return BigInt(bytes.length);
-  }
-  subscribe(): Pollable {
-    return this.#sink.signal.pollable(() => this.#sink.ready());
-  }
-  [Symbol.dispose](): void {}
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
-import { BodyInputStream, BodyOutputStream, BodySink, BodySource, type ErrorCode } from "./body.ts";
+import { BodySink, BodySource, type ErrorCode } from "./body.ts";
+import { BodyInputStream, BodyOutputStream } from "./streams.ts";
 import { Fields, fromRawHeaders } from "./fields.ts";
 import type { Pollable } from "./pollable.ts";
 
@@ -49,7 +50,7 @@ export class IncomingBody {
 type TrailerResult = { tag: "ok"; val: { tag: "ok"; val: Fields | undefined } | { tag: "err"; val: ErrorCode } } | { tag: "err"; val: undefined };
 
 export class FutureTrailers {
-  readonly #source: BodySource & { trailers?: () => string[] };
+  readonly #source: BodySource;
   #taken = false;
   constructor(source: BodySource) {
     this.#source = source;
