@@ -20,6 +20,12 @@ export interface ConformanceOptions {
   binaryDir?: string;
   /** Extra environment for containerd, which passes it on to the shims (e.g. a private cache dir). */
   env?: Record<string, string>;
+  /**
+   * False when the engine's guests cannot read a FIFO (they get an error instead of blocking), so
+   * no guest of it can be stopped while blocked on one: those cases are left out. Say why in the
+   * engine's README.
+   */
+  readsFifos?: boolean;
   /** The argv[0] a guest sees for the path the image gives, if the engine cannot pass it unchanged. */
   argv0?: (given: string) => string;
 }
@@ -143,7 +149,7 @@ export function engineConformance(opts: ConformanceOptions): void {
       expect(res.stderr).toMatch(/wasm trap/);
     });
 
-    signalCases({ runtime, ctd: () => ctd, image: () => images.fixtures.ref, id, ctr, taskPid });
+    signalCases({ runtime, ctd: () => ctd, image: () => images.fixtures.ref, id, ctr, taskPid, readsFifos: opts.readsFifos ?? true });
 
     it("lists, inspects, measures, pauses and resumes a running task", async () => {
       const cid = await runDetached("busy", ["/loop.wasm"]);
