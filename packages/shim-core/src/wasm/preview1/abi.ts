@@ -18,7 +18,7 @@ export const Errno = {
   NOTSOCK: 57,
   NOTSUP: 58,
   PERM: 63,
-  NOTCAPABLE: 73,
+  NOTCAPABLE: 76,
 } as const;
 
 /** Host errno names (Node's error codes) to WASI errno, for what the layer does with Node's fs itself. */
@@ -34,7 +34,7 @@ const HOST_ERRNO: Record<string, number> = {
   ENOENT: Errno.NOENT,
   ENOTDIR: Errno.NOTDIR,
   EPERM: Errno.PERM,
-  EROFS: 66,
+  EROFS: 69,
 };
 
 export function wasiErrno(err: unknown): number {

@@ -3,6 +3,8 @@ import { posix } from "node:path";
 
 /** What the layer knows of one guest fd (uvwasi keeps its own table, which it does not show). */
 export interface FdEntry {
+  /** The host fd behind a stdio fd (the layer knows no other). */
+  hostFd?: number;
   /** The host path it was opened by (stdio has none). Like uvwasi's own record, a rename later is not seen. */
   host?: string;
   /** The host directory of the preopen it descends from: nothing outside it is touched. */
@@ -24,8 +26,8 @@ export interface FdEntry {
 export class FdTable {
   readonly #fds = new Map<number, FdEntry>();
 
-  constructor(preopens: Record<string, string>) {
-    for (const fd of [0, 1, 2]) this.#fds.set(fd, { preopen: false, fdflags: 0 });
+  constructor(preopens: Record<string, string>, stdio: readonly [number, number, number] = [0, 1, 2]) {
+    stdio.forEach((hostFd, fd) => this.#fds.set(fd, { hostFd, preopen: false, fdflags: 0 }));
     let fd = 3;
     for (const host of Object.values(preopens)) {
       const root = posix.resolve(host);

@@ -1,6 +1,7 @@
 import { constants, lstatSync, readlinkSync } from "node:fs";
 import { Errno, FDSTAT_FLAGS_OFFSET, Fdflags, GuestMemory, guestPath, LOOKUP_SYMLINK_FOLLOW, Oflags, wasiErrno } from "./abi.ts";
 import { FdTable } from "./fd-table.ts";
+import { pollOneoff } from "./poll.ts";
 import { readdir } from "./readdir.ts";
 import { invalidFstflags, setTimesExactly, timesBefore } from "./times.ts";
 
@@ -67,12 +68,13 @@ function followsAnyway(path: string): boolean {
  *     and bad fstflags are INVAL without deadlocking (see times.ts);
  *   - path_readlink into a short buffer truncates (uvwasi: NOBUFS);
  *   - fd_prestat_dir_name into a short buffer is NAMETOOLONG (uvwasi: NOBUFS);
- *   - sock_shutdown is BADF on a closed fd and NOTSOCK on any other (node:wasi has no sockets).
+ *   - sock_shutdown is BADF on a closed fd and NOTSOCK on any other (node:wasi has no sockets);
+ *   - poll_oneoff on a regular file or /dev/null is ready at once (uvwasi: PERM; see poll.ts).
  * uvwasi still does every check of rights, flags and paths first: the layer acts after it agreed.
  */
-export function hardenPreview1(base: Preview1Imports, preopens: Record<string, string>): Hardened {
+export function hardenPreview1(base: Preview1Imports, preopens: Record<string, string>, stdio?: readonly [number, number, number]): Hardened {
   const mem = new GuestMemory();
-  const fds = new FdTable(preopens);
+  const fds = new FdTable(preopens, stdio);
   const imports: Preview1Imports = { ...base };
   const orig = (name: string): Preview1Function => {
     const fn = imports[name];
@@ -189,6 +191,9 @@ export function hardenPreview1(base: Preview1Imports, preopens: Record<string, s
     const rc = prestatDirName(fd, ptr, len);
     return rc === Errno.NOBUFS ? Errno.NAMETOOLONG : rc;
   };
+
+  const poll = orig("poll_oneoff");
+  imports.poll_oneoff = (inPtr: number, outPtr: number, nsubs: number, neventsPtr: number) => pollOneoff(mem, fds, poll, inPtr, outPtr, nsubs, neventsPtr);
 
   imports.sock_shutdown = (fd: number) => (fds.has(fd) ? Errno.NOTSOCK : Errno.BADF);
 

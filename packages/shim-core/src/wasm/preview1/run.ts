@@ -20,7 +20,7 @@ export async function runPreview1Module(module: WebAssembly.Module | Uint8Array<
   const { WASI } = process.getBuiltinModule("node:wasi");
   const wasi = new WASI({ version: "preview1", returnOnExit: true, ...opts });
   const base = wasi.getImportObject() as { wasi_snapshot_preview1: Preview1Imports };
-  const layer = hardenPreview1(base.wasi_snapshot_preview1, opts.preopens);
+  const layer = hardenPreview1(base.wasi_snapshot_preview1, opts.preopens, [opts.stdin, opts.stdout, opts.stderr]);
   const compiled = module instanceof WebAssembly.Module ? module : await WebAssembly.compile(module);
   const instance = await WebAssembly.instantiate(compiled, { wasi_snapshot_preview1: layer.imports });
   layer.attach(instance);
