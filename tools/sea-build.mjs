@@ -137,10 +137,12 @@ async function bundle(entry, outfile, info, collector) {
 // Written afresh each build so no stale asset survives; the manifest is what the runtime reads.
 const ELF_MACHINE = { x64: 62, arm64: 183 };
 
-// A native addon (the shim's helper, packages/shim-core/native) is machine code: for another
-// architecture it is compiled again for that one and embedded in place of the host's build.
+// A native addon (the shim's helper, packages/shim-core/native) is machine code: built here when
+// shim-core's build has not run (a package built on its own), and for another architecture
+// compiled again for that one and embedded in place of the host's build.
 function nativeReplacements(arch, dir) {
-  if (arch === hostArch() || !existsSync(NATIVE_OUTPUT)) return new Map();
+  if (!existsSync(NATIVE_OUTPUT)) buildNative();
+  if (arch === hostArch()) return new Map();
   const out = join(dir, `shim-native.${arch}.node`);
   buildNative({ arch, out });
   return new Map([[NATIVE_OUTPUT, out]]);
