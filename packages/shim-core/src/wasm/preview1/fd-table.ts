@@ -5,11 +5,10 @@ import { posix } from "node:path";
 export interface FdEntry {
   /** The host fd behind a stdio fd (the layer knows no other). */
   hostFd?: number;
-  /** The host path it was opened by (stdio has none). Like uvwasi's own record, a rename later is not seen. */
+  /** The host path it was opened by (stdio has none); a rename later is not followed (see dev/ino). */
   host?: string;
   /** The host directory of the preopen it descends from: nothing outside it is touched. */
   root?: string;
-  preopen: boolean;
   /** The fdflags it was opened with, or last set (SYNC/RSYNC cannot be read back from the host). */
   fdflags: number;
   /** The file's identity when it was opened, so a path that now names another file is not acted on. */
@@ -27,11 +26,11 @@ export class FdTable {
   readonly #fds = new Map<number, FdEntry>();
 
   constructor(preopens: Record<string, string>, stdio: readonly [number, number, number] = [0, 1, 2]) {
-    stdio.forEach((hostFd, fd) => this.#fds.set(fd, { hostFd, preopen: false, fdflags: 0 }));
+    stdio.forEach((hostFd, fd) => this.#fds.set(fd, { hostFd, fdflags: 0 }));
     let fd = 3;
     for (const host of Object.values(preopens)) {
       const root = posix.resolve(host);
-      this.#fds.set(fd++, { host: root, root, preopen: true, fdflags: 0, ...identity(root) });
+      this.#fds.set(fd++, { host: root, root, fdflags: 0, ...identity(root) });
     }
   }
 
@@ -66,7 +65,7 @@ export class FdTable {
   opened(fd: number, dirfd: number, path: string | undefined, fdflags: number): void {
     const root = this.#fds.get(dirfd)?.root;
     const host = path === undefined ? undefined : this.resolve(dirfd, path);
-    const entry: FdEntry = { preopen: false, fdflags };
+    const entry: FdEntry = { fdflags };
     if (host !== undefined && root !== undefined) {
       entry.host = host.length > 1 ? host.replace(/\/+$/, "") : host;
       entry.root = root;

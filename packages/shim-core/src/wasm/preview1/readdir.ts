@@ -33,8 +33,8 @@ function entryStat(entry: FdEntry, dir: string, name: Buffer): BigIntStats | und
 
 function lstatEntry(entry: FdEntry, dir: string, name: Buffer): BigIntStats | undefined {
   const opts = { bigint: true, throwIfNoEntry: false } as const;
-  // A preopen's `..` is outside what the guest may see: it is shown as the preopen itself.
-  if (name === DOT || (name === DOTDOT && entry.preopen)) return lstatSync(dir, opts);
+  // The `..` of a preopen's root is outside what the guest may see: it is shown as the root itself.
+  if (name === DOT || (name === DOTDOT && dir === entry.root)) return lstatSync(dir, opts);
   if (name === DOTDOT) return lstatSync(`${dir}/..`, opts);
   return lstatSync(Buffer.concat([Buffer.from(dir.endsWith("/") ? dir : `${dir}/`), name]), opts);
 }
