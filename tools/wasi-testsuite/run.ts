@@ -66,6 +66,8 @@ for (const e of run.engines) {
   console.log(`${e.name}: ${mine.filter((r) => r.pass).length} passed, ${mine.filter((r) => !r.pass).length} failed${unexplained.length ? `; no written reason: ${unexplained.join(", ")}` : ""}`);
 }
 if (run.leftovers.length > 0) console.log(`leftovers:\n  ${run.leftovers.join("\n  ")}`);
+const late = run.results.filter((r) => r.timedOut);
+for (const r of late) console.log(`timed out: ${r.engine} ${r.id} outlived its time limit`);
 
 if (values.json) writeFileSync(values.json, `${JSON.stringify(run, null, 2)}\n`);
 if (values["update-baseline"]) updateBaseline(run.results);
@@ -77,4 +79,4 @@ if (values["write-doc"]) {
 
 const diffs = describeDiffs(compareBaseline(run.results, readBaseline()));
 for (const d of diffs) console.log(d);
-process.exit(diffs.length > 0 || run.leftovers.length > 0 ? 1 : 0);
+process.exit(diffs.length > 0 || run.leftovers.length > 0 || late.length > 0 ? 1 : 0);

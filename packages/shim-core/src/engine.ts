@@ -1,3 +1,5 @@
+import type { ProvidedImports } from "./wasm/imports.ts";
+
 /**
  * The one interface a Wasm engine implements. The shim (containerd plumbing, runc, lifecycle) calls
  * `validate` on the host at Create; the runner calls `run` inside the container, in a worker thread,
@@ -8,6 +10,12 @@ export interface Engine {
   readonly name: string;
   /** The engine and its version, for `-v` and logs. */
   readonly version: string;
+  /**
+   * What a core module may import, per import module: the function names, or "*" for anything
+   * from it. At Create, a core module that imports anything else is refused with an error naming
+   * it, instead of failing to link at Start. Unset: no check.
+   */
+  readonly imports?: ProvidedImports;
   /** Rejects, with a message a user can act on, a module this engine cannot run. Runs on the host at Create. */
   validate?(module: Uint8Array<ArrayBuffer>, path: string): Promise<void>;
   /**

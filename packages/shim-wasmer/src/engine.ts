@@ -59,6 +59,8 @@ function asTrap(err: unknown): unknown {
 export const wasmerEngine: Engine = {
   name: "wasmer",
   version: `@wasmer/sdk ${SDK_VERSION}`,
+  // What the SDK provides: WASI preview1 and WASIX, 32- and 64-bit.
+  imports: { wasi_snapshot_preview1: "*", wasix_32v1: "*", wasix_64v1: "*" },
   async run(ctx: RunContext) {
     const root = guestRoot();
     const wasmer = hostMountingWasmer(root.mounts, { cache: false });

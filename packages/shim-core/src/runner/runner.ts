@@ -3,6 +3,7 @@ import { constants } from "node:os";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import type { Engine, RunContext } from "../engine.ts";
 import { ASSET_DIR_ENV, GUEST_HAS_NO_HOME, GUEST_NODE_OPTIONS } from "../oci/runner-spec.ts";
+import { native } from "../runtime/native.ts";
 import { mainSource } from "../runtime/sea.ts";
 
 const WORKER_KEY = "wasmShimGuest";
@@ -32,6 +33,20 @@ function guestEnv(): Record<string, string> {
 }
 
 /**
+ * Ends the container at once with `code`. process.exit() would first stop the guest's worker,
+ * which never returns while the guest is blocked in a system call (read(2) on stdin or a FIFO,
+ * a sleep in poll_oneoff): _exit(2) ends the process whatever its threads are doing.
+ */
+function exitNow(code: number): never {
+  try {
+    native().exit(code);
+  } catch {
+    // Without the helper a guest in a system call keeps the container up until SIGKILL.
+  }
+  process.exit(code);
+}
+
+/**
  * The container's process for a Wasm entrypoint (`--run-wasm PATH -- ARGS…`), running inside the
  * container as its PID 1. The guest runs in a worker so this thread stays free to handle signals:
  * PID 1 ignores any signal it has no handler for, and a handler cannot run while the guest spins.
@@ -44,7 +59,7 @@ export function runWasm(argv: readonly string[]): void {
     process.exit(2);
   }
   for (const [name, num] of Object.entries(constants.signals)) {
-    if (["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"].includes(name)) process.on(name as NodeJS.Signals, () => process.exit(128 + num));
+    if (["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"].includes(name)) process.on(name as NodeJS.Signals, () => exitNow(128 + num));
   }
   const ctx: Omit<RunContext, "module"> = { path, args, env: guestEnv(), cwd: process.cwd(), stdin: 0, stdout: 1, stderr: 2, data: JSON.parse(data) as Record<string, string> };
   const worker = new Worker(mainSource(), { eval: true, workerData: { [WORKER_KEY]: ctx }, stdout: false, stderr: false });

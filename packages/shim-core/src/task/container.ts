@@ -11,6 +11,7 @@ import { resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
 import { hostRuntime } from "../oci/host-libs.ts";
 import { mountRootfs, unmountAll } from "../oci/mount.ts";
 import { runnerSpec } from "../oci/runner-spec.ts";
+import { checkImports } from "../wasm/imports.ts";
 import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { Runc } from "../runc/runc.ts";
 import { embeddedAssetDirectory } from "../runtime/assets.ts";
@@ -110,6 +111,7 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
   const bytes = new Uint8Array(await readFile(entry.hostPath));
   try {
     await (engine.validate ?? compileCheck)(bytes, entry.path);
+    await checkImports(engine, bytes, entry.path);
     if (!engine.prepare) return {};
     const digest = createHash("sha256").update(bytes).digest("hex");
     return await engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }) });
