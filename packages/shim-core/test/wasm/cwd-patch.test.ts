@@ -12,7 +12,7 @@ import { readLayout } from "../../src/wasm/module.ts";
 let root: string;
 
 /** Runs a module under node:wasi with `root` as "/", as the engines do inside a container. */
-function run(module: Uint8Array, args: string[]): { code: number; stdout: string } {
+function run(module: Uint8Array<ArrayBuffer>, args: string[]): { code: number; stdout: string } {
   const out = join(root, "..", `stdout-${process.pid}`);
   const fd = openSync(out, "w");
   const wasi = new WASI({ version: "preview1", args: ["prog", ...args], env: {}, preopens: { "/": root }, stdout: fd, returnOnExit: true });
