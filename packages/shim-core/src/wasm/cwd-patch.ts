@@ -93,8 +93,8 @@ export function patchCwd(module: Uint8Array<ArrayBuffer>, cwd: string): CwdPatch
   try {
     return patch(module, dir);
   } catch (err) {
-    if (err instanceof WasmFormatError) return unchanged(`cannot read the module: ${err.message}`);
-    throw err;
+    // Whatever the bytes are, the engine gets them as they came and decides: never fail a run here.
+    return unchanged(`cannot read the module: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -121,7 +121,7 @@ export const corpusCases: CorpusCase[] = [
     image: "workdir",
     env: { ...env, CORPUS_EXIT: "7" },
     exit: 7,
-    stdout: ["arg[1]=<two words> (9 bytes)", 'arg[2]=<a "quoted" arg> (14 bytes)', "arg[3]=<it's> (4 bytes)", "arg[4]=<ünïcödé ✓> (15 bytes)", "arg[5]=<> (0 bytes)", "arg[6]=<  padded  > (10 bytes)", ...envLines, "env <CORPUS_EXIT=7>", "PATH is set"],
+    stdout: ["arg[1]=<two words> (9 bytes)", 'arg[2]=<a "quoted" arg> (14 bytes)', "arg[3]=<it's> (4 bytes)", "arg[4]=<ünïcödé ✓> (15 bytes)", "arg[5]=<> (0 bytes)", "arg[6]=<  padded  > (10 bytes)", ...envLines, "env <CORPUS_EXIT=7>", "PATH is set", "terminals: stdin=0 stdout=0 stderr=0"],
     stderr: ["exiting with 7"],
   },
   { id: "clock-sleep-c", program: "clock-sleep-c", args: ["200"], image: "workdir", exit: 0, stdout: ["realtime after 2020: yes", "nanosleep 200 ms lasted at least that: yes", "usleep 200 ms lasted at least that: yes"] },

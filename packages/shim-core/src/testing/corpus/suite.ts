@@ -2,16 +2,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildCorpusImages, corpusImageRefs, programInImage, type CorpusImage } from "../../../../test-fixtures/src/index.ts";
-import type { ImageRef } from "../../../../test-fixtures/src/images.ts";
+import { buildCorpusImages, corpusImageRefs, programInImage } from "../../../../test-fixtures/src/index.ts";
 import { shimBinaryDir, type ConformanceOptions } from "../conformance.ts";
 import { Containerd } from "../containerd.ts";
 import { CriNode, criNamespace, type Pod } from "../cri-node.ts";
 import { eventually } from "../eventually.ts";
-import { corpusCases, type CorpusCase } from "./cases.ts";
+import type { CorpusCase } from "./cases.ts";
 import { runWithCri, runWithCtr } from "./clients.ts";
-import { knownFailure } from "./known-failures.ts";
-import { problems, runReference, type CaseOutput } from "./reference.ts";
+import type { CaseOutput } from "./reference.ts";
+import { casesFor, judgeCase, type Client } from "./run-corpus.ts";
 
 export interface CorpusOptions extends ConformanceOptions {
   /** The engine runs WASI 0.2 components (jco); the others must refuse them at Create. */
@@ -20,33 +19,12 @@ export interface CorpusOptions extends ConformanceOptions {
 
 const CASE_TIMEOUT = 300_000;
 
-/** The cases an engine runs through a client: components only where they are supported, stdin only through CRI. */
-export function casesFor(opts: CorpusOptions, client: "ctr" | "cri"): CorpusCase[] {
-  return corpusCases.filter((c) => (!c.component || opts.components) && (client === "cri" || c.stdin === undefined));
-}
-
-/** The host's output for each core-module case, computed once per process. */
-const references = new Map<string, Promise<CaseOutput>>();
-export function reference(c: CorpusCase): Promise<CaseOutput> | undefined {
-  if (c.component) return undefined;
-  let ref = references.get(c.id);
-  if (!ref) references.set(c.id, (ref = runReference(c)));
-  return ref;
-}
-
-/** Every problem with a case's run; a known failure must still have some. */
-export async function judge(opts: CorpusOptions, c: CorpusCase, client: "ctr" | "cri", out: CaseOutput): Promise<void> {
-  const found = problems(c, out, await reference(c));
-  const known = knownFailure(opts.engine, c.id, client);
+/** A case must pass, or, when it is a known failure, still fail (so a fix is noticed and recorded). */
+async function judge(opts: CorpusOptions, c: CorpusCase, client: Client, out: CaseOutput): Promise<void> {
+  const r = await judgeCase(opts.engine, c, client, out);
   const context = `stdout:\n${out.stdout.slice(-3000)}\nstderr:\n${out.stderr.slice(-3000)}`;
-  if (known) expect(found, `${c.id} now passes on ${opts.engine} through ${client}: remove it from corpus/known-failures.ts\n${context}`).not.toEqual([]);
-  else expect(found, context).toEqual([]);
-}
-
-async function importCorpus(ctd: Containerd, dir: string, namespace?: string): Promise<Record<CorpusImage, ImageRef>> {
-  const images = await buildCorpusImages(dir);
-  for (const image of Object.values(images)) await ctd.importImage(image.tarball, namespace);
-  return images;
+  if (r.known) expect(r.problems, `${c.id} now passes on ${opts.engine} through ${client}: remove it from corpus/known-failures.ts\n${context}`).not.toEqual([]);
+  else expect(r.problems, context).toEqual([]);
 }
 
 /**
@@ -65,7 +43,7 @@ export function corpusConformance(opts: CorpusOptions): void {
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), "corpus-images-"));
       ctd = await Containerd.start({ shimDir: shimBinaryDir(opts), ...(opts.env ? { env: opts.env } : {}) });
-      await importCorpus(ctd, dir);
+      for (const image of Object.values(await buildCorpusImages(dir))) await ctd.importImage(image.tarball);
     }, CASE_TIMEOUT);
     afterAll(async () => {
       await ctd?.stop();
@@ -96,7 +74,7 @@ export function corpusConformance(opts: CorpusOptions): void {
       dir = mkdtempSync(join(tmpdir(), "corpus-cri-images-"));
       const handler = `wasm-${opts.engine}`;
       node = await CriNode.start({ shimDir: shimBinaryDir(opts), ...(opts.env ? { env: opts.env } : {}), runtimes: { [handler]: { type: runtime } } });
-      await importCorpus(node.ctd, dir, criNamespace);
+      for (const image of Object.values(await buildCorpusImages(dir))) await node.ctd.importImage(image.tarball, criNamespace);
       pod = await node.runPod("corpus", handler);
     }, CASE_TIMEOUT);
     afterAll(async () => {
