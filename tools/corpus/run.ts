@@ -1,5 +1,6 @@
-// The corpus of real programs through every built shim (run as root, with the pinned Node):
-//   run.ts [--engine E]... [--write-doc] [--json FILE] [--from-json FILE]
+// The corpus of real programs through every built shim (run as root, with the pinned Node and
+// --experimental-transform-types, which the generated CRI enums need):
+//   node --experimental-transform-types tools/corpus/run.ts [--engine E]... [--write-doc] [--json FILE] [--from-json FILE]
 // Prints one line per case and client, and exits 1 when a case fails without a written reason in
 // packages/shim-core/src/testing/corpus/known-failures.ts, or a known failure now passes.
 // --write-doc rewrites only the corpus section of docs/conformance.md.
