@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { knownFailure } from "../../packages/shim-core/src/testing/corpus/known-failures.ts";
 import { runCorpus, type CaseResult } from "../../packages/shim-core/src/testing/corpus/run-corpus.ts";
 import { firstLine } from "../benchmark/machine.ts";
 import { binDir, builtEngines } from "../wasi-testsuite/run-suite.ts";
@@ -17,7 +18,14 @@ const repoRoot = join(import.meta.dirname, "..", "..");
 const { values } = parseArgs({ options: { engine: { type: "string", multiple: true }, "write-doc": { type: "boolean" }, json: { type: "string" }, "from-json": { type: "string" } } });
 
 let run: CorpusRun;
-if (values["from-json"]) run = JSON.parse(readFileSync(values["from-json"], "utf8")) as CorpusRun;
+if (values["from-json"]) {
+  run = JSON.parse(readFileSync(values["from-json"], "utf8")) as CorpusRun;
+  // Reasons are read afresh, so a saved run can be re-rendered after editing known-failures.ts.
+  run.results = run.results.map(({ known: _, ...r }) => {
+    const known = knownFailure(r.engine, r.id, r.client);
+    return known ? { ...r, known } : r;
+  });
+}
 else {
   const engines = values.engine ?? builtEngines(repoRoot);
   const results: CaseResult[] = [];
