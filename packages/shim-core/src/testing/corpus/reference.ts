@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WASI } from "node:wasi";
@@ -18,7 +18,6 @@ export interface CaseOutput {
 /** Every regular file under `dir`, by relative path. */
 export function readTree(dir: string, prefix = ""): Record<string, string> {
   const out: Record<string, string> = {};
-  const { readdirSync } = process.getBuiltinModule("node:fs");
   for (const e of readdirSync(join(dir, prefix), { withFileTypes: true })) {
     const rel = prefix ? `${prefix}/${e.name}` : e.name;
     if (e.isDirectory()) Object.assign(out, readTree(dir, rel));
