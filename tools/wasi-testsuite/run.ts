@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { compareBaseline, describeDiffs, readBaseline, updateBaseline } from "./baseline.ts";
 import { renderDoc } from "./doc.ts";
 import { readPeers } from "./peers.ts";
+import { corpusSection, spliceCorpus } from "../corpus/doc.ts";
 import { readReasons, reasonFor } from "./reasons.ts";
 import { runSuite, type SuiteRun } from "./run-suite.ts";
 
@@ -73,7 +74,10 @@ if (values.json) writeFileSync(values.json, `${JSON.stringify(run, null, 2)}\n`)
 if (values["update-baseline"]) updateBaseline(run.results);
 if (values["write-doc"]) {
   const doc = join(repoRoot, "docs", "conformance.md");
-  writeFileSync(doc, renderDoc(run, reasons, readPeers(run.suiteDir), repoRoot));
+  // The corpus section (tools/corpus/run.ts) is carried over as it was.
+  const corpus = corpusSection(readFileSync(doc, "utf8"));
+  const rendered = renderDoc(run, reasons, readPeers(run.suiteDir), repoRoot);
+  writeFileSync(doc, corpus ? spliceCorpus(rendered, corpus) : rendered);
   console.log(`wrote ${doc}`);
 }
 

@@ -5,6 +5,7 @@ import type { Engine, RunContext } from "../engine.ts";
 import { ASSET_DIR_ENV, GUEST_HAS_NO_HOME, GUEST_NODE_OPTIONS } from "../oci/runner-spec.ts";
 import { native } from "../runtime/native.ts";
 import { mainSource } from "../runtime/sea.ts";
+import { patchCwd } from "../wasm/cwd-patch.ts";
 
 const WORKER_KEY = "wasmShimGuest";
 /** What the runner exits with when the guest traps: 128 + SIGABRT, as wasmtime does. */
@@ -79,7 +80,8 @@ export function runGuestWorker(engine: Engine): boolean {
   silenceWarnings();
   const port = parentPort;
   void (async () => {
-    const module = new Uint8Array(readFileSync(ctx.path));
+    // WASI has no working directory: wasi-libc's own is set by rewriting the module (see wasm/cwd-patch.ts).
+    const { module } = patchCwd(new Uint8Array(readFileSync(ctx.path)), ctx.cwd);
     const code = await engine.run({ ...ctx, module });
     port.postMessage({ code });
   })().catch((err: unknown) => {

@@ -18,6 +18,7 @@ import { embeddedAssetDirectory } from "../runtime/assets.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
 import { TaskProcess } from "./process.ts";
 import { bundleFiles, type ShimState } from "./state.ts";
+import { patchCwd } from "../wasm/cwd-patch.ts";
 
 export interface CreateContext {
   engine: Engine;
@@ -76,7 +77,7 @@ export class Container {
       const runc = new Runc({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
       let runcBundle = req.bundle;
       if (entrypoint.kind === "wasm") {
-        const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log);
+        const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log, spec.process?.cwd);
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
         await mkdir(runcBundle, { recursive: true, mode: 0o700 });
         await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, hostRuntime(), entrypoint.path, prepared, embeddedAssetDirectory())));
@@ -107,8 +108,10 @@ export class Container {
 }
 
 /** Validates the module (a clear error at Create, not a crash at Start) and lets the engine prepare it. */
-export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger): Promise<Prepared> {
+export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger, cwd = "/"): Promise<Prepared> {
   const bytes = new Uint8Array(await readFile(entry.hostPath));
+  // The runner applies the same patch at Start; only here can the reason it could not reach the log.
+  if (cwd !== "/") log.info(`working directory ${cwd}: ${patchCwd(bytes, cwd).note}`, { module: entry.path });
   try {
     await (engine.validate ?? compileCheck)(bytes, entry.path);
     await checkImports(engine, bytes, entry.path);

@@ -18,7 +18,7 @@ export async function execProcessSpec(c: Container, spec: Process, engine: Engin
   try {
     const entry = await resolveEntrypoint(c.rootfs, { ...c.spec, process: spec });
     if (entry.kind === "native") return spec;
-    const prepared = await prepareModule(engine, entry, log);
+    const prepared = await prepareModule(engine, entry, log, spec.cwd);
     return runnerProcess(spec, hostRuntime(), entry.path, prepared.data, embeddedAssetDirectory());
   } catch (err) {
     const why = isShimError(err) ? err.detail : String(err);
