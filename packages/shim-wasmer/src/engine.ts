@@ -1,11 +1,13 @@
 import type { Engine, RunContext } from "@wasm-shims/shim-core";
-import { basename } from "node:path";
 import { createReadStream, fstatSync, writeSync } from "node:fs";
 import { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { isatty, ReadStream } from "node:tty";
+import { importModules } from "./imports.ts";
 import { guestRoot } from "./rootfs.ts";
+import { withConfig } from "./run-config.ts";
 import { hostMountingWasmer } from "./sdk.ts";
+import type { LayerConfig } from "./wasi/preview1.ts";
 
 /** Pinned in package.json; test/engine.test.ts keeps them in step. */
 export const SDK_VERSION = "0.16.0";
@@ -13,12 +15,24 @@ export const SDK_VERSION = "0.16.0";
 const KILLED = 137;
 
 /**
- * The SDK names argv[0] after the package's command, and command names may hold only
- * [A-Za-z0-9._+-]: the closest to the image's argv[0] it allows is its base name.
+ * Guest paths the guest does not see: the kernel's views of the runner process and the host
+ * (/proc, /sys: as under the SDK's own root, which has neither) and the runner's own files.
  */
-export function commandName(argv0: string | undefined): string {
-  const name = basename(argv0 ?? "").replace(/[^A-Za-z0-9._+-]/g, "_");
-  return name === "" || name === "." || name === ".." ? "main" : name;
+export const HIDDEN = ["/proc", "/sys", "/dev/.wasm-shim"];
+
+/** The container's root as `/`, and the working directory as `.` when it is not `/` (as shim-node does). */
+export function preopens(cwd: string): LayerConfig["preopens"] {
+  return cwd === "/" ? [{ name: "/", path: "/" }] : [{ name: "/", path: "/" }, { name: ".", path: cwd }];
+}
+
+/**
+ * Whether the preview1 layer serves this module's files. It does for WASI preview1 modules; a
+ * module that also imports WASIX (or wasi-threads, or the older wasi_unstable) makes its own fds
+ * through calls the layer does not know, and keeps the SDK's file system.
+ */
+export function layerServes(module: Uint8Array): boolean {
+  const own = new Set(["wasix_32v1", "wasix_64v1", "wasi", "wasi_unstable"]);
+  return ![...importModules(module)].some((m) => own.has(m));
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -60,12 +74,20 @@ export const wasmerEngine: Engine = {
   name: "wasmer",
   version: `@wasmer/sdk ${SDK_VERSION}`,
   async run(ctx: RunContext) {
-    const root = guestRoot();
+    const files = layerServes(ctx.module);
+    const config: LayerConfig = { args: ctx.args, root: "/", preopens: preopens(ctx.cwd), hidden: HIDDEN, files };
+    // The SDK's own file system is what a guest the layer cannot serve sees: the container's
+    // top-level directories mounted live, top-level files copied (rootfs.ts).
+    const root = files ? { mounts: [], files: {} } : guestRoot();
     const wasmer = hostMountingWasmer(root.mounts, { cache: false });
-    const command = commandName(ctx.args[0]);
-    const pkg = await wasmer.packages.create({ modules: { guest: ctx.module }, commands: { [command]: { module: "guest" } }, files: root.files });
+    // The SDK would name argv[0] after the command (and allows only [A-Za-z0-9._+-] there); the
+    // guest hook answers args_get with the image's argv instead, argv[0] as given.
+    const command = "main";
+    const module = withConfig(ctx.module, config);
+    const pkg = await wasmer.packages.create({ modules: { guest: module }, commands: { [command]: { module: "guest" } }, files: root.files });
     const sandbox = await wasmer.sandboxes.create({ packages: [pkg], network: { mode: "disabled" } });
-    const proc = await sandbox.command(pkg, ctx.args.slice(1), { env: ctx.env, cwd: ctx.cwd }).spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const opts = files ? { env: ctx.env } : { env: ctx.env, cwd: ctx.cwd };
+    const proc = await sandbox.command(pkg, ctx.args.slice(1), opts).spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     feedStdin(ctx.stdin, proc.stdin);
     const output = Promise.all([pump(proc.stdout, ctx.stdout), pump(proc.stderr, ctx.stderr)]);
     let result;
