@@ -1,11 +1,13 @@
 import type { Engine, RunContext } from "@wasm-shims/shim-core";
+import { randomUUID } from "node:crypto";
 import { createReadStream, fstatSync, writeSync } from "node:fs";
 import { Socket } from "node:net";
+import { BroadcastChannel } from "node:worker_threads";
 import type { Readable } from "node:stream";
 import { isatty, ReadStream } from "node:tty";
 import { importModules } from "./imports.ts";
 import { guestRoot } from "./rootfs.ts";
-import { withConfig } from "./run-config.ts";
+import { CHANNEL, withConfig } from "./run-config.ts";
 import { hostMountingWasmer } from "./sdk.ts";
 import type { LayerConfig } from "./wasi/preview1.ts";
 
@@ -58,6 +60,13 @@ async function pump(from: AsyncIterable<Uint8Array> | null, fd: number): Promise
   if (from) for await (const chunk of from) writeAll(fd, chunk);
 }
 
+/** Tells the SDK workers a run is over, so the layer closes the files its guest left open. */
+function ended(run: string): void {
+  const channel = new BroadcastChannel(CHANNEL);
+  channel.postMessage({ done: run });
+  channel.close();
+}
+
 /** The SDK reports a trap as a rejected wait() whose message carries the engine's RuntimeError. */
 function asTrap(err: unknown): unknown {
   const msg = err instanceof Error ? err.message : String(err);
@@ -75,7 +84,7 @@ export const wasmerEngine: Engine = {
   version: `@wasmer/sdk ${SDK_VERSION}`,
   async run(ctx: RunContext) {
     const files = layerServes(ctx.module);
-    const config: LayerConfig = { args: ctx.args, root: "/", preopens: preopens(ctx.cwd), hidden: HIDDEN, files };
+    const config: LayerConfig = { args: ctx.args, root: "/", preopens: preopens(ctx.cwd), hidden: HIDDEN, files, run: randomUUID() };
     // The SDK's own file system is what a guest the layer cannot serve sees: the container's
     // top-level directories mounted live, top-level files copied (rootfs.ts).
     const root = files ? { mounts: [], files: {} } : guestRoot();
@@ -96,6 +105,8 @@ export const wasmerEngine: Engine = {
     } catch (err) {
       await output;
       throw asTrap(err);
+    } finally {
+      ended(config.run);
     }
     await output;
     return result.reason === "exited" ? result.exitCode : KILLED;

@@ -7,6 +7,8 @@ import type { LayerConfig } from "./wasi/preview1.ts";
  * it learns exactly this run's configuration.
  */
 export const SECTION = "wasm-shims.wasmer.run";
+/** The engine posts `{ done: run }` here once a guest has ended, to whatever worker ran it. */
+export const CHANNEL = "wasm-shims.wasmer.runs";
 
 function leb128(n: number): number[] {
   const out: number[] = [];

@@ -40,6 +40,23 @@ export function open(ctx: PathCtx, dir: HostFd, lookup: number, path: string, of
   }
 }
 
+const STDIO = ["stdin", "stdout", "stderr"];
+
+/**
+ * /dev/stdin, /dev/stdout and /dev/stderr name the guest's own fds 0, 1 and 2 (Linux links them
+ * into /proc/self/fd, which a guest cannot see): the fd number, or undefined for any other path.
+ */
+export function stdioAlias(ctx: PathCtx, dir: HostFd, path: string): number | undefined {
+  let res;
+  try {
+    res = ctx.resolver.resolve(dir.path, path, false);
+  } catch {
+    return undefined;
+  }
+  const n = STDIO.indexOf(res.name);
+  return n >= 0 && res.dir === ctx.resolver.host("/dev") ? n : undefined;
+}
+
 /** The last component must name something in its directory, not the directory itself. */
 function named(ctx: PathCtx, dir: HostFd, path: string, errno: number, follow = false) {
   const res = ctx.resolver.resolve(dir.path, path, follow);

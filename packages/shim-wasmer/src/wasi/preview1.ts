@@ -1,6 +1,6 @@
 import { constants, fstatSync, openSync, realpathSync } from "node:fs";
-import { E, errnoOf, FILETYPE } from "./abi.ts";
-import { FdTable, type HostFd } from "./fds.ts";
+import { E, errnoOf, fail, FILETYPE } from "./abi.ts";
+import { type Entry, FdTable, type HostFd } from "./fds.ts";
 import * as files from "./files.ts";
 import { encode, GuestMemory } from "./memory.ts";
 import * as paths from "./paths.ts";
@@ -23,6 +23,8 @@ export interface LayerConfig {
   hidden: string[];
   /** Serve the file system (false: only argv, for modules the layer cannot serve). */
   files: boolean;
+  /** Names this run, for the message that ends it (see guest-hook.ts). */
+  run: string;
 }
 
 export interface Layer {
@@ -111,6 +113,14 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
     mem.setU64(ptr + 56, s.ctim);
   };
   const str = (ptr: number, len: number) => mem.string(ptr, len);
+  /** Another guest fd for what guest fd `n` (0, 1 or 2) is now. */
+  const stdio = (n: number): Entry => {
+    const e = table.find(n) ?? fail(E.NOENT);
+    if (e.kind === "base") return { ...e };
+    const fd = openSync(`/proc/self/fd/${e.fd}`, e.write ? (e.read ? constants.O_RDWR : constants.O_WRONLY) : constants.O_RDONLY);
+    const { preopen: _p, listing: _l, ...rest } = e;
+    return { ...rest, fd, pos: 0 };
+  };
   const notSocket = (fd: number) => (table.find(fd) ? E.NOTSOCK : E.BADF);
 
   const own: Record<string, Fn> = {
@@ -120,7 +130,9 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
     fd_close: (fd: number) => {
       if (!table.find(fd)) return E.BADF;
       let handed: number | undefined;
-      const err = guard(() => (handed = table.close(fd)?.fd));
+      const err = guard(() => {
+        handed = table.close(fd)?.fd;
+      });
       return err || closeBase(handed);
     },
     fd_datasync: onFd("fd_datasync", (e) => files.sync(e, true)),
@@ -163,7 +175,9 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
     fd_renumber: (from: number, to: number) => {
       if (!table.find(from) || !table.find(to)) return E.BADF;
       let handed: number | undefined;
-      const err = guard(() => (handed = table.renumber(from, to)?.fd));
+      const err = guard(() => {
+        handed = table.renumber(from, to)?.fd;
+      });
       return err || closeBase(handed);
     },
     fd_seek: onFd("fd_seek", (e, off: bigint, whence: number, out: number) => mem.setU64(out, files.seek(e, off, whence))),
@@ -176,8 +190,9 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
     path_link: (from: number, flags: number, op: number, ol: number, to: number, np: number, nl: number) =>
       guard(() => paths.link(ctx, table.dir(from), flags, str(op, ol), table.dir(to), str(np, nl))),
     path_open: onDir((d, lookup: number, p: number, l: number, oflags: number, rights: bigint, _inherit: bigint, fdflags: number, out: number) => {
-      const opened = paths.open(ctx, d, lookup, str(p, l), oflags, u64(rights), fdflags);
-      const fd = table.add({ kind: "host", ...opened });
+      const path = str(p, l);
+      const std = paths.stdioAlias(ctx, d, path);
+      const fd = table.add(std === undefined ? { kind: "host", ...paths.open(ctx, d, lookup, path, oflags, u64(rights), fdflags) } : stdio(std));
       try {
         mem.setU32(out, fd);
       } catch (err) {

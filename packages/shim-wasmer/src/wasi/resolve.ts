@@ -65,14 +65,16 @@ export class Resolver {
     const slash = path.endsWith("/");
     const cur = parts(base);
     let floor = cur.length;
-    const todo = parts(path);
+    // Components still to walk; `link` marks those that came from a symlink's target.
+    const todo = parts(path).map((c) => ({ c, link: false }));
     let hops = 0;
     let name = "";
     while (todo.length > 0) {
-      const c = todo.shift()!;
+      const { c, link } = todo.shift()!;
       if (c === "..") {
-        if (cur.length <= floor) fail(E.NOTCAPABLE);
-        cur.pop();
+        // A link's `..` at the root stays there, as the kernel's does; the guest's own is refused.
+        if (cur.length <= floor && !(link && cur.length === this.#rootParts.length)) fail(E.NOTCAPABLE);
+        if (cur.length > this.#rootParts.length) cur.pop();
         continue;
       }
       const host = join([...cur, c]);
@@ -94,7 +96,7 @@ export class Resolver {
         const target = readlinkSync(host);
         if (target.startsWith("/")) cur.splice(0, cur.length, ...this.#rootParts);
         floor = this.#rootParts.length;
-        todo.unshift(...parts(target));
+        todo.unshift(...parts(target).map((c) => ({ c, link: true })));
         continue;
       }
       if (last) {

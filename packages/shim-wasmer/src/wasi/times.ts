@@ -44,5 +44,8 @@ export class Times {
 }
 
 const key = (st: BigIntStats) => `${st.dev}:${st.ino}`;
-/** Seconds as the double libuv wants, exact to the microsecond it keeps. */
-const seconds = (ns: bigint) => Number(ns / 1000n) / 1e6;
+/**
+ * Seconds as the double libuv wants. libuv truncates to whole microseconds, and a double near
+ * 1.7e9 s is only good to a quarter of one, so aim at the middle of the microsecond.
+ */
+const seconds = (ns: bigint) => (Number(ns / 1000n) + 0.5) / 1e6;
