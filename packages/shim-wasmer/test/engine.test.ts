@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ensureFixtures, fixturePath } from "@wasm-shims/test-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SDK_VERSION, wasmerEngine } from "../src/engine.ts";
@@ -59,6 +60,18 @@ describe("wasmer engine, in process", () => {
     const res = await run("write-file", [join(dir, "written.txt"), "live\n"]);
     expect(res).toMatchObject({ code: 0 });
     expect(readFileSync(join(dir, "written.txt"), "utf8")).toBe("live\n");
+  });
+
+  it("leaves a WASIX module the SDK's file system, with argv[0] as given", async () => {
+    const path = join(dir, "wasix-getcwd.wasm");
+    execFileSync("clang", ["--target=wasm32-wasi", "-O2", "-Wall", "-Werror", "-o", path, fileURLToPath(new URL("programs/wasix-getcwd.c", import.meta.url))]);
+    const out = join(dir, "wasix-out"), written = join(dir, "wasix-written.txt");
+    const [fd, stdin] = [openSync(out, "w"), openSync("/dev/null", "r")];
+    const code = await wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/bin/wasix getcwd", written], env: {}, cwd: dir, stdin, stdout: fd, stderr: fd, data: {} });
+    closeSync(fd);
+    closeSync(stdin);
+    expect({ code, out: readFileSync(out, "utf8") }).toEqual({ code: 0, out: `argv0 /bin/wasix getcwd\ncwd ${dir} (errno 0)\n` });
+    expect(readFileSync(written, "utf8")).toBe("from a WASIX guest\n");
   });
 
   it("streams stdin in and stdout out while the guest runs", async () => {
