@@ -69,7 +69,7 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
         });
       }),
   };
-  if (!config.files) return { imports: { ...base, ...argv }, close: () => {} };
+  if (!config.files) return { imports: overlay(base, argv), close: () => {} };
 
   const resolver = new Resolver(realpathSync(config.root), config.hidden);
   const ctx = { resolver, times: new Times() };
@@ -81,7 +81,12 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
     } catch {
       continue;
     }
-    const fd = openSync(host, constants.O_RDONLY | constants.O_DIRECTORY);
+    let fd: number;
+    try {
+      fd = openSync(host, constants.O_RDONLY | constants.O_DIRECTORY);
+    } catch {
+      continue; // not a directory, or not ours to open: the guest goes without it, as with a missing one
+    }
     table.add({ kind: "host", fd, path: host, type: FILETYPE.DIRECTORY, read: true, write: false, flags: 0, pos: 0, preopen: p.name });
   }
 
@@ -218,7 +223,10 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
       return base.proc_exit!(code);
     },
   };
-  // Only what the module imports: the SDK hands over exactly that, and a module must not gain imports.
-  const imports = Object.fromEntries(Object.entries(base).map(([k, v]) => [k, own[k] ?? v]));
-  return { imports, close: () => table.closeAll() };
+  return { imports: overlay(base, own), close: () => table.closeAll() };
+}
+
+/** `base` with the functions `own` has for the same names: what the module imports, nothing more. */
+function overlay(base: Record<string, Fn>, own: Record<string, Fn>): Record<string, Fn> {
+  return Object.fromEntries(Object.entries(base).map(([k, v]) => [k, own[k] ?? v]));
 }
