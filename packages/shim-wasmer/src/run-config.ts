@@ -36,8 +36,11 @@ export function withConfig(module: Uint8Array, config: LayerConfig): Uint8Array<
   return out;
 }
 
-/** The config a module carries, if it is one the engine prepared. */
+/**
+ * The config a module carries, if it is one the engine prepared. The last section is the engine's:
+ * withConfig appends it after anything the image's module may have put under the same name.
+ */
 export function readConfig(module: WebAssembly.Module): LayerConfig | undefined {
-  const [section] = WebAssembly.Module.customSections(module, SECTION);
+  const section = WebAssembly.Module.customSections(module, SECTION).at(-1);
   return section ? (JSON.parse(new TextDecoder().decode(section)) as LayerConfig) : undefined;
 }

@@ -44,6 +44,9 @@ describe("what the engine reads from and adds to a module", () => {
     const module = withConfig(readFileSync(fixturePath("hello")), config);
     expect(readConfig(await WebAssembly.compile(module))).toEqual(config);
     expect(readConfig(await WebAssembly.compile(readFileSync(fixturePath("hello"))))).toBeUndefined();
+    // A module that brings a section of that name itself does not choose its own config.
+    const forged = withConfig(readFileSync(fixturePath("hello")), { ...config, hidden: [] });
+    expect(readConfig(await WebAssembly.compile(withConfig(forged, config)))).toEqual(config);
     expect(config.preopens).toEqual([{ name: "/", path: "/" }, { name: ".", path: "/app" }]);
     expect(preopens("/")).toEqual([{ name: "/", path: "/" }]);
   });
