@@ -56,7 +56,7 @@ describe("wasmer engine, in process", () => {
     expect(readFileSync(out, "utf8")).toBe("about to trap\n");
   });
 
-  it("writes through a live host mount", async () => {
+  it("writes to the host's files live, through the preview1 layer", async () => {
     const res = await run("write-file", [join(dir, "written.txt"), "live\n"]);
     expect(res).toMatchObject({ code: 0 });
     expect(readFileSync(join(dir, "written.txt"), "utf8")).toBe("live\n");
@@ -93,7 +93,7 @@ describe("wasmer engine, in process", () => {
   });
 });
 
-describe("what of the container the guest sees", () => {
+describe("what of the container a WASIX guest sees on the SDK's file system", () => {
   it("mounts top-level directories live and copies small top-level files", () => {
     const root = mkdtempSync(join(tmpdir(), "wasmer-root-"));
     for (const d of ["data", "etc", "proc", "dev", "sys", "workspace"]) mkdirSync(join(root, d));
