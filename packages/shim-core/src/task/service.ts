@@ -6,7 +6,7 @@ import { ProcessDetailsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
 import type * as pb from "../gen/containerd/task/v2/shim_pb.ts";
 type Empty = MessageInitShape<typeof EmptySchema>;
 import { Status } from "../gen/containerd/types/task_pb.ts";
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, unimplemented } from "../errors.ts";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable, unimplemented } from "../errors.ts";
 import { Topic } from "../events/topics.ts";
 import { packEvent, type EventSink } from "../events/sink.ts";
 import type { Logger } from "../log.ts";
@@ -33,6 +33,10 @@ const ts = (d: Date | undefined): Timestamp | undefined => (d ? timestampFromDat
  */
 export class TaskService {
   readonly containers = new Map<string, Container>();
+  /** Creates under way: their containers are not in `containers` yet, but Shutdown must wait for them. */
+  private readonly creating = new Set<string>();
+  /** Set once a Shutdown is accepted; from then on the daemon only finishes what it was doing. */
+  private shuttingDown = false;
   private readonly deps: ServiceDeps;
 
   constructor(deps: ServiceDeps) {
@@ -57,10 +61,18 @@ export class TaskService {
   }
 
   async create(req: pb.CreateTaskRequest): Promise<MessageInitShape<typeof pb.CreateTaskResponseSchema>> {
-    if (this.containers.has(req.id)) throw alreadyExists(`id ${req.id}`);
+    // A Shutdown follows every Delete, so a pod's next Create can reach a daemon on its way out.
+    if (this.shuttingDown) throw unavailable(`the shim is shutting down (it had no task left): create ${req.id} through a new shim`);
+    if (this.containers.has(req.id) || this.creating.has(req.id)) throw alreadyExists(`id ${req.id}`);
     const log = this.deps.log.with({ id: req.id });
     const started = Date.now();
-    const c = await Container.create(req, this.deps);
+    this.creating.add(req.id);
+    let c: Container;
+    try {
+      c = await Container.create(req, this.deps);
+    } finally {
+      this.creating.delete(req.id);
+    }
     this.containers.set(req.id, c);
     log.info("created", { kind: c.entrypoint.kind, entrypoint: c.entrypoint.path, ms: Date.now() - started });
     this.publish(
@@ -232,8 +244,11 @@ export class TaskService {
     return { shimPid: process.pid, taskPid: c.init.pid, version: "" };
   }
 
+  /** containerd sends one after every Delete (2.4 also to a pod's shared v3 shim): only the last one ends the daemon. */
   async shutdown(_req: pb.ShutdownRequest): Promise<Empty> {
-    if (this.containers.size === 0) this.deps.onShutdown();
+    if (this.shuttingDown || this.containers.size > 0 || this.creating.size > 0) return {};
+    this.shuttingDown = true;
+    this.deps.onShutdown();
     return {};
   }
 
