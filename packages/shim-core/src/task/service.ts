@@ -1,6 +1,6 @@
 import { rm, writeFile } from "node:fs/promises";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { anyPack, timestampFromDate, type EmptySchema, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { anyPack, timestampFromDate, type Any, type EmptySchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import * as ev from "../gen/containerd/events/task_pb.ts";
 import { ProcessDetailsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
 import type * as pb from "../gen/containerd/task/v2/shim_pb.ts";
@@ -15,8 +15,7 @@ import { Container, type CreateContext } from "./container.ts";
 import { bundleFiles } from "./state.ts";
 import { execProcessSpec } from "./exec.ts";
 import { TaskProcess, statusName } from "./process.ts";
-import { memoryCgroup, oomKills } from "./oom.ts";
-import { metricsAny } from "./stats.ts";
+import { taskMetrics } from "./stats.ts";
 
 export interface ServiceDeps extends CreateContext {
   events: EventSink;
@@ -37,6 +36,8 @@ export class TaskService {
   private readonly creating = new Set<string>();
   /** Set once a Shutdown is accepted; from then on the daemon only finishes what it was doing. */
   private shuttingDown = false;
+  /** Read as each task exits, before runc removes its cgroups: what Stats answers until Delete. */
+  private readonly lastMetrics = new Map<string, Any>();
   private readonly deps: ServiceDeps;
 
   constructor(deps: ServiceDeps) {
@@ -96,9 +97,15 @@ export class TaskService {
     return { pid };
   }
 
-  /** CRI reports OOMKilled from TaskOOM, so it goes out before TaskExit; then runc may drop the cgroup. */
+  /**
+   * CRI reports OOMKilled from TaskOOM (1.6 on), which goes out before TaskExit, and from 2.3 on
+   * also from the Stats it asks for right after Wait: both are read before Wait is answered and
+   * before runc drops the cgroup.
+   */
   private async initExited(c: Container, status: number): Promise<void> {
-    if ((await oomKills(await memoryCgroup(c.runc.config.root, c.id))) > 0) {
+    const final = await taskMetrics(c.runc, c.id, false).catch((err: Error) => this.deps.log.warn("cannot read the final metrics", { id: c.id, error: err.message }));
+    if (final) this.lastMetrics.set(c.id, final.any);
+    if (final && final.oomKills > 0) {
       this.deps.log.warn("out of memory", { id: c.id });
       this.publish(Topic.TaskOOM, packEvent(ev.TaskOOMSchema, { containerId: c.id }));
     }
@@ -171,6 +178,7 @@ export class TaskService {
     for (const e of c.execs.values()) if (e.running) process.kill(e.pid, "SIGKILL");
     await c.destroy();
     this.containers.delete(c.id);
+    this.lastMetrics.delete(c.id);
     this.deps.log.info("deleted", { id: c.id });
     this.publish(Topic.TaskDelete, packEvent(ev.TaskDeleteSchema, { containerId: c.id, pid: p.pid, exitStatus: p.exitStatus, exitedAt: answer.exitedAt, id: "" }));
     return answer;
@@ -221,8 +229,12 @@ export class TaskService {
 
   async stats(req: pb.StatsRequest): Promise<MessageInitShape<typeof pb.StatsResponseSchema>> {
     const c = this.container(req.id);
+    const last = this.lastMetrics.get(c.id);
+    if (last && !c.init.running) return { stats: last };
     if (!c.init.running) throw notFound(`task ${c.id} is not running`);
-    return { stats: metricsAny(await c.runc.stats(c.id)) };
+    const metrics = await taskMetrics(c.runc, c.id, true);
+    if (!metrics) throw notFound(`task ${c.id} has no cgroup`);
+    return { stats: metrics.any };
   }
 
   async update(req: pb.UpdateTaskRequest): Promise<Empty> {
