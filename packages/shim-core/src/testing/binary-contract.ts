@@ -6,6 +6,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { afterAll, describe, expect, it } from "vitest";
 import { CreateTaskRequestSchema, DeleteResponseSchema, ShutdownRequestSchema } from "../gen/containerd/task/v2/shim_pb.ts";
 import { RuntimeInfoSchema } from "../gen/containerd/types/introspection_pb.ts";
+import { BootstrapResultSchema } from "../gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
 import { socketAlive, socketPath } from "../cli/socket.ts";
 import { bootstrapParamsBytes, runtimeOptions } from "./containerd-2x.ts";
 import { TtrpcClient } from "../ttrpc/client.ts";
@@ -87,6 +88,8 @@ export function binaryContract(binary: string, engine: string): void {
       expect(first).toMatchObject({ code: 0, stderr: "" });
       const path = socketPath("/run/contract-test.sock", "contract", sandbox, socketDir);
       expect(first.stdout.toString()).toBe(`unix://${path}`);
+      // 2.3 decodes the output as a BootstrapResult first: the plain address must fail that, so it reads it as an address.
+      expect(() => fromBinary(BootstrapResultSchema, first.stdout)).toThrow();
       expect(await socketAlive(path)).toBe(true);
       const b = start("b");
       expect((await runBinary(binary, b.args, bundle(sandbox), 60_000, b.stdin)).stdout.toString()).toBe(`unix://${path}`);

@@ -1,4 +1,6 @@
+import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { BootstrapResultSchema } from "../../src/gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
 import { parseStartInput, startConfig } from "../../src/cli/bootstrap.ts";
 import { parseFlags } from "../../src/cli/flags.ts";
 import { bootstrapParamsBytes, legacyOptionsBytes, runtimeOptions } from "../../src/testing/containerd-2x.ts";
@@ -7,6 +9,15 @@ const flags = parseFlags(["-namespace", "k8s.io", "-address", "/run/containerd/c
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
 const str = (field: number, s: string) => `${(field << 3 | 2).toString(16).padStart(2, "0")} ${s.length.toString(16).padStart(2, "0")} ${Buffer.from(s).toString("hex")}`;
 const ours = { id: "c1", namespace: "k8s.io", grpcAddress: "/run/containerd/containerd.sock", ttrpcAddress: "/run/containerd/containerd.sock.ttrpc" };
+
+describe("what start prints", () => {
+  it("is an address that containerd 2.3 cannot take for a BootstrapResult, so it reads it as the address", () => {
+    // 'u' opens field 14 (fixed32, "nix:"), then '/' is wire type 7, which does not exist.
+    for (const dir of ["/run/containerd/s", "/run/ctd/s", "/tmp/containerd-s-0"]) {
+      expect(() => fromBinary(BootstrapResultSchema, new TextEncoder().encode(`unix://${dir}/${"ab".repeat(32)}`))).toThrow();
+    }
+  });
+});
 
 describe("parseStartInput", () => {
   it("takes an empty stdin (any version, runtime without options) as no input", () => {
