@@ -1,6 +1,6 @@
 import { rm, writeFile } from "node:fs/promises";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { anyPack, timestampFromDate, type Any, type EmptySchema, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { anyPack, timestampFromDate, type EmptySchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import * as ev from "../gen/containerd/events/task_pb.ts";
 import { ProcessDetailsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
 import type * as pb from "../gen/containerd/task/v2/shim_pb.ts";
@@ -15,6 +15,7 @@ import { Container, type CreateContext } from "./container.ts";
 import { bundleFiles } from "./state.ts";
 import { execProcessSpec } from "./exec.ts";
 import { TaskProcess, statusName } from "./process.ts";
+import { CgroupMonitor } from "./cgroup-monitor.ts";
 import { taskMetrics } from "./stats.ts";
 
 export interface ServiceDeps extends CreateContext {
@@ -36,12 +37,12 @@ export class TaskService {
   private readonly creating = new Set<string>();
   /** Set once a Shutdown is accepted; from then on the daemon only finishes what it was doing. */
   private shuttingDown = false;
-  /** Read as each task exits, before runc removes its cgroups: what Stats answers until Delete. */
-  private readonly lastMetrics = new Map<string, Any>();
+  private readonly cgroups: CgroupMonitor;
   private readonly deps: ServiceDeps;
 
   constructor(deps: ServiceDeps) {
     this.deps = deps;
+    this.cgroups = new CgroupMonitor(deps.log);
   }
 
   private container(id: string): Container {
@@ -92,6 +93,7 @@ export class TaskService {
     if (req.execId) {
       void exit.then((status) => this.exited(c, p, status));
     } else {
+      await this.cgroups.started(c.runc, c.id, () => this.oomKilled(c));
       void exit.then((status) => this.initExited(c, status));
     }
     return { pid };
@@ -103,14 +105,14 @@ export class TaskService {
    * before runc drops the cgroup.
    */
   private async initExited(c: Container, status: number): Promise<void> {
-    const final = await taskMetrics(c.runc, c.id, false).catch((err: Error) => this.deps.log.warn("cannot read the final metrics", { id: c.id, error: err.message }));
-    if (final) this.lastMetrics.set(c.id, final.any);
-    if (final && final.oomKills > 0) {
-      this.deps.log.warn("out of memory", { id: c.id });
-      this.publish(Topic.TaskOOM, packEvent(ev.TaskOOMSchema, { containerId: c.id }));
-    }
+    if (await this.cgroups.exited(c.runc, c.id)) this.oomKilled(c);
     this.exited(c, c.init, status);
     await c.removeFromRunc();
+  }
+
+  private oomKilled(c: Container): void {
+    this.deps.log.warn("out of memory", { id: c.id });
+    this.publish(Topic.TaskOOM, packEvent(ev.TaskOOMSchema, { containerId: c.id }));
   }
 
   private async startExec(c: Container, p: TaskProcess) {
@@ -178,7 +180,7 @@ export class TaskService {
     for (const e of c.execs.values()) if (e.running) process.kill(e.pid, "SIGKILL");
     await c.destroy();
     this.containers.delete(c.id);
-    this.lastMetrics.delete(c.id);
+    this.cgroups.forget(c.id);
     this.deps.log.info("deleted", { id: c.id });
     this.publish(Topic.TaskDelete, packEvent(ev.TaskDeleteSchema, { containerId: c.id, pid: p.pid, exitStatus: p.exitStatus, exitedAt: answer.exitedAt, id: "" }));
     return answer;
@@ -229,8 +231,8 @@ export class TaskService {
 
   async stats(req: pb.StatsRequest): Promise<MessageInitShape<typeof pb.StatsResponseSchema>> {
     const c = this.container(req.id);
-    const last = this.lastMetrics.get(c.id);
-    if (last && !c.init.running) return { stats: last };
+    const final = this.cgroups.final(c.id);
+    if (final && !c.init.running) return { stats: final };
     if (!c.init.running) throw notFound(`task ${c.id} is not running`);
     const metrics = await taskMetrics(c.runc, c.id, true);
     if (!metrics) throw notFound(`task ${c.id} has no cgroup`);

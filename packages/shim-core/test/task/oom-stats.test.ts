@@ -4,7 +4,9 @@ import { MetricsSchema as V1 } from "../../src/gen/cgroups/v1/metrics_pb.ts";
 import { MetricsSchema as V2 } from "../../src/gen/cgroups/v2/metrics_pb.ts";
 import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import type { Any, AnySchema } from "@bufbuild/protobuf/wkt";
+import { Status } from "../../src/gen/containerd/types/task_pb.ts";
 import { Code, ShimError } from "../../src/errors.ts";
+import { eventually } from "../../src/testing/eventually.ts";
 import { RuncService } from "./runc-service.ts";
 
 // containerd 2.3's CRI, seeing a container exit with 137, asks the task's Stats whether the kernel
@@ -50,6 +52,20 @@ describe("Stats and OOM kills", () => {
     expect(await rs.svc.wait(create(pb.WaitRequestSchema, { id }))).toMatchObject({ exitStatus: 137 });
     expect(oomKills((await rs.svc.stats(create(pb.StatsRequestSchema, { id }))).stats)).toBe(0n);
     expect(rs.topics().slice(before)).toEqual(["/tasks/create", "/tasks/start", "/tasks/exit"]);
+    await rs.svc.delete(create(pb.DeleteRequestSchema, { id }));
+  });
+
+  it("publishes TaskOOM when the kernel kills a process while the task goes on, and not again at its exit", async () => {
+    const { id, req } = rs.request(["/bin/busybox", "sh", "-c", "/bin/busybox dd if=/dev/zero of=/dev/null bs=200M count=1; exec /bin/busybox sleep 100"], limited);
+    const before = rs.events.length;
+    await rs.svc.create(req);
+    await rs.svc.start(create(pb.StartRequestSchema, { id }));
+    await eventually(() => expect(rs.topics().slice(before)).toEqual(["/tasks/create", "/tasks/start", "/tasks/oom"]));
+    expect(await rs.svc.state(create(pb.StateRequestSchema, { id }))).toMatchObject({ status: Status.RUNNING });
+    await rs.svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
+    await rs.svc.wait(create(pb.WaitRequestSchema, { id }));
+    expect(oomKills((await rs.svc.stats(create(pb.StatsRequestSchema, { id }))).stats)).toBe(1n);
+    expect(rs.topics().slice(before)).toEqual(["/tasks/create", "/tasks/start", "/tasks/oom", "/tasks/exit"]);
     await rs.svc.delete(create(pb.DeleteRequestSchema, { id }));
   });
 
