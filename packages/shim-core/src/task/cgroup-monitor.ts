@@ -22,7 +22,7 @@ export class CgroupMonitor {
   /** From Start on: `onOom` for every new OOM kill in the task's memory cgroup. */
   async started(runc: Runc, id: string, onOom: () => void): Promise<void> {
     const memory = memoryCgroup(await cgroupPaths(runc.config.root, id));
-    this.#watches.get(id)?.stop();
+    void this.#watches.get(id)?.stop();
     this.#watches.set(id, new OomWatch(memory, onOom));
   }
 
