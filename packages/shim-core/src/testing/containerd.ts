@@ -152,6 +152,12 @@ export class Containerd {
       if (r.code !== 0 && !/not found/.test(r.stderr)) throw new Error(r.stderr);
     }).catch(() => undefined);
     await ctr(["containers", "rm", id]);
+    // A client that died mid-Create (a ctr killed on a timeout) leaves containerd to clean up on
+    // its own: the failed start's `shim delete` and unmount run a moment after our calls return.
+    await eventually(async () => {
+      const left = (await this.leftovers()).filter((l) => l.includes(id));
+      if (left.length > 0) throw new Error(left.join("\n"));
+    }, opts.timeoutMs ?? 10_000).catch(() => undefined);
   }
 
   /** Stops and starts the daemon on the same root and state; shims and their tasks keep running. */
