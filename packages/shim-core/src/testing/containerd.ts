@@ -40,6 +40,8 @@ interface HarnessState {
   ttrpcSocket: string;
   namespace: string;
   env: Record<string, string>;
+  /** Epoch ms of the first start: host-wide files older than that are not this instance's. */
+  startedAt?: number;
 }
 
 // sun_path holds 108 bytes; the ttrpc socket adds ".ttrpc" to the gRPC one.
@@ -56,6 +58,7 @@ export class Containerd {
   readonly namespace: string;
   #pid: number;
   #env: Record<string, string>;
+  readonly #startedAt: number;
   #stopped = false;
   #finalLog = "";
   /** Container ids seen while the daemon was up, so cleanup can find their cgroups once they are gone. */
@@ -68,6 +71,7 @@ export class Containerd {
     this.namespace = state.namespace;
     this.#pid = state.pid;
     this.#env = state.env;
+    this.#startedAt = state.startedAt ?? 0;
   }
 
   static async start(opts: ContainerdOptions = {}): Promise<Containerd> {
@@ -91,7 +95,8 @@ export class Containerd {
     // Absolute, since the daemon runs in `dir` and would resolve a relative PATH entry from there.
     const path = opts.shimDir ? `${resolve(opts.shimDir)}:${systemPath}` : systemPath;
     const env = { ...opts.env, PATH: path };
-    const ctd = new Containerd({ pid: 0, dir, socket, ttrpcSocket, namespace: opts.namespace ?? uniqueNamespace(), env });
+    // A second early: mtimes and Date.now() need not agree to the millisecond.
+    const ctd = new Containerd({ pid: 0, dir, socket, ttrpcSocket, namespace: opts.namespace ?? uniqueNamespace(), env, startedAt: Date.now() - 1000 });
     try {
       await ctd.#launch();
     } catch (e) {
@@ -194,7 +199,7 @@ export class Containerd {
     child.unref();
     const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
     this.#pid = child.pid ?? 0;
-    const state: HarnessState = { pid: this.#pid, dir: this.dir, socket: this.socket, ttrpcSocket: this.ttrpcSocket, namespace: this.namespace, env: this.#env };
+    const state: HarnessState = { pid: this.#pid, dir: this.dir, socket: this.socket, ttrpcSocket: this.ttrpcSocket, namespace: this.namespace, env: this.#env, startedAt: this.#startedAt };
     writeFileSync(join(this.dir, "harness.json"), `${JSON.stringify(state, null, 2)}\n`);
     const ready = await Promise.race([this.#waitReady(20_000), spawnError]);
     if (ready instanceof Error) throw new Error(`cannot start containerd: ${ready.message}`);
@@ -253,7 +258,7 @@ export class Containerd {
   }
 
   async #footprint(): Promise<Footprint> {
-    const fp: Footprint = { dir: this.dir, socket: this.socket, namespaces: new Set([this.namespace]), ids: this.#seen };
+    const fp: Footprint = { dir: this.dir, socket: this.socket, namespaces: new Set([this.namespace]), ids: this.#seen, since: this.#startedAt };
     for (const ns of this.#running() ? await this.#namespaces() : []) {
       fp.namespaces.add(ns);
       for (const id of await this.#query(["containers", "ls", "-q"], ns)) this.#seen.add(`${ns}/${id}`);
