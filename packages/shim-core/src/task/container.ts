@@ -92,12 +92,23 @@ export class Container {
 
   private runcRemoval: Promise<void> | undefined;
 
-  /** runc's stopped container (and its cgroup) goes once; the exit handler and Delete share it. */
+  /**
+   * runc's stopped container (and its cgroup) goes once; the exit handler and Delete share it. A
+   * failure is not remembered: the next call (a retried Delete) tries again.
+   */
   removeFromRunc(): Promise<void> {
-    return (this.runcRemoval ??= this.runc.delete(this.id));
+    this.runcRemoval ??= this.runc.delete(this.id).catch((err: unknown) => {
+      this.runcRemoval = undefined;
+      throw err;
+    });
+    return this.runcRemoval;
   }
 
-  /** Undo Create: whatever runc left, the rootfs mount, the runner's config. Safe to repeat; containerd removes the bundle. */
+  /**
+   * Undo Create: whatever runc left, the rootfs mount, the runner's config. Safe to repeat;
+   * containerd removes the bundle. When runc cannot remove the container this throws and keeps
+   * the mount, so that Delete fails, containerd keeps the task, and a retry can finish the job.
+   */
   async destroy(): Promise<void> {
     await this.removeFromRunc();
     if (this.mountedRootfs) await unmountAll(this.rootfs);

@@ -91,7 +91,8 @@ export class TaskService {
       this.publish(Topic.TaskOOM, packEvent(ev.TaskOOMSchema, { containerId: c.id }));
     }
     this.exited(c, c.init, status);
-    await c.removeFromRunc();
+    // Delete tries again and reports it, should runc fail here.
+    await c.removeFromRunc().catch((err: unknown) => this.deps.log.warn("cannot remove the stopped container from runc", { id: c.id, error: (err as Error).message }));
   }
 
   private async startExec(c: Container, p: TaskProcess) {
