@@ -77,7 +77,11 @@ export class Container {
       if (entrypoint.kind === "wasm") {
         const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log);
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
-        await mkdir(runcBundle, { recursive: true, mode: 0o700 });
+        // Not recursive: should containerd have removed the bundle meanwhile (it restarted and
+        // took this daemon for dead), Create must fail rather than bring the dir back.
+        await mkdir(runcBundle, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "EEXIST") throw err;
+        });
         await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, hostRuntime(), entrypoint.path, prepared, embeddedAssetDirectory())));
       }
       const state: ShimState = { runc: runc.config, mountedRootfs: mounted };

@@ -33,6 +33,8 @@ const ts = (d: Date | undefined): Timestamp | undefined => (d ? timestampFromDat
  */
 export class TaskService {
   readonly containers = new Map<string, Container>();
+  /** Creates still running, by id: Connect waits for them (containerd connects while loading after a restart). */
+  readonly creating = new Map<string, Promise<unknown>>();
   private readonly deps: ServiceDeps;
 
   constructor(deps: ServiceDeps) {
@@ -57,11 +59,15 @@ export class TaskService {
   }
 
   async create(req: pb.CreateTaskRequest): Promise<MessageInitShape<typeof pb.CreateTaskResponseSchema>> {
-    if (this.containers.has(req.id)) throw alreadyExists(`id ${req.id}`);
+    if (this.containers.has(req.id) || this.creating.has(req.id)) throw alreadyExists(`id ${req.id}`);
     const log = this.deps.log.with({ id: req.id });
     const started = Date.now();
-    const c = await Container.create(req, this.deps);
-    this.containers.set(req.id, c);
+    const creating = Container.create(req, this.deps).then((made) => {
+      this.containers.set(req.id, made);
+      return made;
+    });
+    this.creating.set(req.id, creating);
+    const c = await creating.finally(() => this.creating.delete(req.id));
     log.info("created", { kind: c.entrypoint.kind, entrypoint: c.entrypoint.path, ms: Date.now() - started });
     this.publish(
       Topic.TaskCreate,
@@ -229,8 +235,23 @@ export class TaskService {
   }
 
   async connect(req: pb.ConnectRequest): Promise<MessageInitShape<typeof pb.ConnectResponseSchema>> {
+    // A containerd that restarted mid-Create asks here whether the task exists: answer once it does.
+    await this.creating.get(req.id)?.catch(() => {});
     const c = this.container(req.id);
     return { shimPid: process.pid, taskPid: c.init.pid, version: "" };
+  }
+
+  /**
+   * Drops a container containerd no longer knows (its bundle is gone): what runc has of it and its
+   * mount go, no event is published. See cli/orphans.ts.
+   */
+  async forget(id: string): Promise<void> {
+    const c = this.containers.get(id);
+    if (!c) return;
+    for (const e of c.execs.values()) if (e.running) process.kill(e.pid, "SIGKILL");
+    if (c.init.running) await c.runc.kill(c.id, 9, true).catch(() => {});
+    await c.destroy();
+    this.containers.delete(id);
   }
 
   async shutdown(_req: pb.ShutdownRequest): Promise<Empty> {

@@ -156,6 +156,17 @@ export class Containerd {
     await this.#launch();
   }
 
+  /** The daemon only goes away (SIGTERM, or SIGKILL for a crash); shims keep running. up() brings it back. */
+  async down(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
+    if (signal === "SIGKILL" && this.#running()) process.kill(this.#pid, "SIGKILL");
+    await this.#terminate();
+  }
+
+  /** Starts the daemon again after down(), on the same root and state. */
+  async up(): Promise<void> {
+    await this.#launch();
+  }
+
   /** Deletes every task and container, stops the daemon, then removes whatever it left on the host. */
   async stop(): Promise<void> {
     if (this.#stopped) return;

@@ -199,6 +199,17 @@ describe("TaskService with runc", () => {
     rmSync(dir, { recursive: true });
   });
 
+  it("answers Connect for a container still being created once Create is done", async () => {
+    const { id, req } = createReq(["/bin/busybox", "true"]);
+    const creating = svc.create(req);
+    const connected = svc.connect(create(pb.ConnectRequestSchema, { id }));
+    await creating;
+    expect(await connected).toMatchObject({ shimPid: process.pid });
+    expect(await code(svc.connect(create(pb.ConnectRequestSchema, { id: "never-created" })))).toBe(Code.NOT_FOUND);
+    await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+  });
+
   it("reads runc options from the Create request", async () => {
     const { OptionsSchema } = await import("../../src/gen/containerd/runc/v1/options_pb.ts");
     const { id, req } = createReq(["/bin/busybox", "true"]);
