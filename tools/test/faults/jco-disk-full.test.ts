@@ -44,6 +44,8 @@ describe("the disk full while the jco transpile cache is written", () => {
     const full = await run("jco-full");
     expect(full.code).not.toBe(0);
     expect(full.stderr).toMatch(/ENOSPC|no space left on device/i);
+    // The host's trouble, not a bad request.
+    expect(full.stderr).not.toMatch(/invalid argument/);
     console.log(`ctr run with the cache full: exit ${full.code}: ${full.stderr.trim()}`);
     // The half-written entry was removed; containerd removed the container (ctr run --rm).
     expect(readdirSync(cache)).toEqual([]);

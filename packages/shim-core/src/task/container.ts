@@ -4,7 +4,7 @@ import type { CreateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
 import { createHash } from "node:crypto";
 import { compileCheck, type Engine, type Prepared } from "../engine.ts";
 import type { Logger } from "../log.ts";
-import { invalidArgument, isShimError, unimplemented } from "../errors.ts";
+import { hostFailure, invalidArgument, isShimError, unimplemented } from "../errors.ts";
 import { imageArchitecture } from "../containerd/image-config.ts";
 import { readSpec, rootfsPath } from "../oci/bundle.ts";
 import { resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
@@ -129,7 +129,7 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
     const digest = createHash("sha256").update(bytes).digest("hex");
     return await engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }) });
   } catch (err) {
-    throw isShimError(err) ? err : invalidArgument((err as Error).message);
+    throw isShimError(err) ? err : (hostFailure(err) ?? invalidArgument((err as Error).message));
   }
 }
 
