@@ -127,8 +127,9 @@ export async function runSoak(ctd: Containerd, engine: string, s: SoakSettings, 
     if (daemon) {
       samples.daemon.push(sampleProc(daemon.pid, t));
       const below = descendants(procs, [daemon.pid]);
-      const runc = below.find((p) => p.ppid === daemon.pid);
-      const runner = runc ? below.find((p) => p.ppid === runc.pid) : undefined;
+      // Not a `runc exec` or `runc events` the daemon runs now and then, nor a probe's process.
+      const runc = below.find((p) => p.ppid === daemon.pid && p.argv.includes("run") && p.argv.includes("--keep"));
+      const runner = runc ? below.find((p) => p.ppid === runc.pid && !p.argv[0]?.endsWith("runc")) : undefined;
       if (runc) samples.runc.push(sampleProc(runc.pid, t));
       if (runner) samples.runner.push(sampleProc(runner.pid, t));
     }
