@@ -4,7 +4,6 @@ import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ensureFixtures, fixturePath, writeOciImage } from "../../packages/test-fixtures/src/index.ts";
-import { commandAdapter } from "../../packages/shim-jco/src/adapter.ts";
 import { shimBinary } from "../benchmark/machine.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -34,6 +33,11 @@ export function snapshotShims(binDir: string, engines: readonly string[], into: 
   mkdirSync(into, { recursive: true });
   for (const e of engines) copyFileSync(shimBinary(binDir, e), shimBinary(into, e));
   return into;
+}
+
+/** The WASI preview1 command adapter that the locked @bytecodealliance/jco ships (a dependency of shim-jco). */
+function commandAdapter(): Promise<Uint8Array> {
+  return readFile(join(root, "packages/shim-jco/node_modules/@bytecodealliance/jco/lib/wasi_snapshot_preview1.command.wasm"));
 }
 
 /** jco-transpile's wasm-tools, from the shim-jco package that depends on it. */
