@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { execFile } from "../exec.ts";
-import { Code, ShimError, notFound } from "../errors.ts";
+import { Code, ShimError, isShimError, notFound } from "../errors.ts";
 
 export interface RuncConfig {
   binary: string;
@@ -55,8 +55,16 @@ export class Runc {
   async resume(id: string): Promise<void> {
     await this.call(["resume", id]);
   }
+  /**
+   * Removes the container's state and cgroup. Already gone is fine, and so is a runc binary that
+   * does not exist (it cannot have made anything); any other failure is the caller's to report,
+   * as what remains must be retried.
+   */
   async delete(id: string): Promise<void> {
-    await this.call(["delete", "--force", id]).catch(() => {});
+    await this.call(["delete", "--force", id]).catch((err: unknown) => {
+      if (isShimError(err) && (err.code === Code.NOT_FOUND || /: spawn \S+ ENOENT$/.test(err.message))) return;
+      throw err;
+    });
   }
   async ps(id: string): Promise<number[]> {
     return JSON.parse((await this.call(["ps", "--format", "json", id])) || "[]") as number[];

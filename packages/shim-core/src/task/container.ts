@@ -4,7 +4,7 @@ import type { CreateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
 import { createHash } from "node:crypto";
 import { compileCheck, type Engine, type Prepared } from "../engine.ts";
 import type { Logger } from "../log.ts";
-import { invalidArgument, isShimError, unimplemented } from "../errors.ts";
+import { hostFailure, invalidArgument, isShimError, unimplemented } from "../errors.ts";
 import { imageArchitecture } from "../containerd/image-config.ts";
 import { readSpec, rootfsPath } from "../oci/bundle.ts";
 import { resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
@@ -79,7 +79,11 @@ export class Container {
       if (entrypoint.kind === "wasm") {
         const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log, spec.process?.cwd);
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
-        await mkdir(runcBundle, { recursive: true, mode: 0o700 });
+        // Not recursive: should containerd have removed the bundle meanwhile (it restarted and
+        // took this daemon for dead), Create must fail rather than bring the dir back.
+        await mkdir(runcBundle, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "EEXIST") throw err;
+        });
         await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, hostRuntime(), entrypoint.path, prepared, embeddedAssetDirectory())));
       }
       const state: ShimState = { runc: runc.config, mountedRootfs: mounted };
@@ -94,12 +98,23 @@ export class Container {
 
   private runcRemoval: Promise<void> | undefined;
 
-  /** runc's stopped container (and its cgroup) goes once; the exit handler and Delete share it. */
+  /**
+   * runc's stopped container (and its cgroup) goes once; the exit handler and Delete share it. A
+   * failure is not remembered: the next call (a retried Delete) tries again.
+   */
   removeFromRunc(): Promise<void> {
-    return (this.runcRemoval ??= this.runc.delete(this.id));
+    this.runcRemoval ??= this.runc.delete(this.id).catch((err: unknown) => {
+      this.runcRemoval = undefined;
+      throw err;
+    });
+    return this.runcRemoval;
   }
 
-  /** Undo Create: whatever runc left, the rootfs mount, the runner's config. Safe to repeat; containerd removes the bundle. */
+  /**
+   * Undo Create: whatever runc left, the rootfs mount, the runner's config. Safe to repeat;
+   * containerd removes the bundle. When runc cannot remove the container this throws and keeps
+   * the mount, so that Delete fails, containerd keeps the task, and a retry can finish the job.
+   */
   async destroy(): Promise<void> {
     await this.removeFromRunc();
     if (this.mountedRootfs) await unmountAll(this.rootfs);
@@ -119,7 +134,7 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
     const digest = createHash("sha256").update(bytes).digest("hex");
     return await engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }) });
   } catch (err) {
-    throw isShimError(err) ? err : invalidArgument((err as Error).message);
+    throw isShimError(err) ? err : (hostFailure(err) ?? invalidArgument((err as Error).message));
   }
 }
 

@@ -33,8 +33,8 @@ const ts = (d: Date | undefined): Timestamp | undefined => (d ? timestampFromDat
  */
 export class TaskService {
   readonly containers = new Map<string, Container>();
-  /** Creates under way: their containers are not in `containers` yet, but Shutdown must wait for them. */
-  private readonly creating = new Set<string>();
+  /** Creates still running, by id: Connect waits for them (containerd connects while loading after a restart), and so does Shutdown. */
+  readonly creating = new Map<string, Promise<unknown>>();
   /** Set once a Shutdown is accepted; from then on the daemon only finishes what it was doing. */
   private shuttingDown = false;
   private readonly cgroups: CgroupMonitor;
@@ -68,14 +68,12 @@ export class TaskService {
     if (this.containers.has(req.id) || this.creating.has(req.id)) throw alreadyExists(`id ${req.id}`);
     const log = this.deps.log.with({ id: req.id });
     const started = Date.now();
-    this.creating.add(req.id);
-    let c: Container;
-    try {
-      c = await Container.create(req, this.deps);
-    } finally {
-      this.creating.delete(req.id);
-    }
-    this.containers.set(req.id, c);
+    const creating = Container.create(req, this.deps).then((made) => {
+      this.containers.set(req.id, made);
+      return made;
+    });
+    this.creating.set(req.id, creating);
+    const c = await creating.finally(() => this.creating.delete(req.id));
     log.info("created", { kind: c.entrypoint.kind, entrypoint: c.entrypoint.path, ms: Date.now() - started });
     this.publish(
       Topic.TaskCreate,
@@ -107,7 +105,8 @@ export class TaskService {
   private async initExited(c: Container, status: number): Promise<void> {
     if (await this.cgroups.exited(c.runc, c.id)) this.oomKilled(c);
     this.exited(c, c.init, status);
-    await c.removeFromRunc();
+    // Delete tries again and reports it, should runc fail here.
+    await c.removeFromRunc().catch((err: unknown) => this.deps.log.warn("cannot remove the stopped container from runc", { id: c.id, error: (err as Error).message }));
   }
 
   private oomKilled(c: Container): void {
@@ -254,8 +253,23 @@ export class TaskService {
   }
 
   async connect(req: pb.ConnectRequest): Promise<MessageInitShape<typeof pb.ConnectResponseSchema>> {
+    // A containerd that restarted mid-Create asks here whether the task exists: answer once it does.
+    await this.creating.get(req.id)?.catch(() => {});
     const c = this.container(req.id);
     return { shimPid: process.pid, taskPid: c.init.pid, version: "" };
+  }
+
+  /**
+   * Drops a container containerd no longer knows (its bundle is gone): what runc has of it and its
+   * mount go, no event is published. See cli/orphans.ts.
+   */
+  async forget(id: string): Promise<void> {
+    const c = this.containers.get(id);
+    if (!c) return;
+    for (const e of c.execs.values()) if (e.running) process.kill(e.pid, "SIGKILL");
+    if (c.init.running) await c.runc.kill(c.id, 9, true).catch(() => {});
+    await c.destroy();
+    this.containers.delete(id);
   }
 
   /** containerd sends one after every Delete (2.4 also to a pod's shared v3 shim): only the last one ends the daemon. */

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { eventually } from "./eventually.ts";
 import { containerdConfig } from "./containerd-config.ts";
 import { runCtr, spawnCtr, systemPath, type CtrOptions, type CtrResult } from "./ctr.ts";
+import { ourFifoDirs } from "./leftover-files.ts";
 import { findLeftovers, footprintFromDisk, removeLeftovers, type Footprint } from "./leftovers.ts";
 import { uniqueNamespace } from "./namespace.ts";
 import { isAlive, readProc, waitGone } from "./procfs.ts";
@@ -47,6 +48,8 @@ interface HarnessState {
   namespace: string;
   env: Record<string, string>;
   cgroup2?: boolean;
+  /** Epoch ms of the first start: host-wide files older than that are not this instance's. */
+  startedAt?: number;
 }
 
 // sun_path holds 108 bytes; the ttrpc socket adds ".ttrpc" to the gRPC one.
@@ -64,6 +67,7 @@ export class Containerd {
   #pid: number;
   #env: Record<string, string>;
   readonly #cgroup2: boolean;
+  readonly #startedAt: number;
   #stopped = false;
   #finalLog = "";
   /** Container ids seen while the daemon was up, so cleanup can find their cgroups once they are gone. */
@@ -77,6 +81,7 @@ export class Containerd {
     this.#pid = state.pid;
     this.#env = state.env;
     this.#cgroup2 = state.cgroup2 ?? false;
+    this.#startedAt = state.startedAt ?? 0;
   }
 
   static async start(opts: ContainerdOptions = {}): Promise<Containerd> {
@@ -100,7 +105,8 @@ export class Containerd {
     // Absolute, since the daemon runs in `dir` and would resolve a relative PATH entry from there.
     const path = opts.shimDir ? `${resolve(opts.shimDir)}:${systemPath}` : systemPath;
     const env = { ...opts.env, PATH: path };
-    const ctd = new Containerd({ pid: 0, dir, socket, ttrpcSocket, namespace: opts.namespace ?? uniqueNamespace(), env, cgroup2: opts.cgroup2 ?? false });
+    // A second early: mtimes and Date.now() need not agree to the millisecond.
+    const ctd = new Containerd({ pid: 0, dir, socket, ttrpcSocket, namespace: opts.namespace ?? uniqueNamespace(), env, cgroup2: opts.cgroup2 ?? false, startedAt: Date.now() - 1000 });
     try {
       await ctd.#launch();
     } catch (e) {
@@ -158,11 +164,24 @@ export class Containerd {
       const left = (await this.leftovers()).filter((l) => l.includes(id));
       if (left.length > 0) throw new Error(left.join("\n"));
     }, opts.timeoutMs ?? 10_000).catch(() => undefined);
+    // What a killed ctr could not remove itself: its FIFOs for this container.
+    for (const dir of ourFifoDirs(new Set([`${opts.namespace ?? this.namespace}/${id}`]), this.#startedAt)) rmSync(dir, { recursive: true, force: true });
   }
 
   /** Stops and starts the daemon on the same root and state; shims and their tasks keep running. */
   async restart(): Promise<void> {
     await this.#terminate();
+    await this.#launch();
+  }
+
+  /** The daemon only goes away (SIGTERM, or SIGKILL for a crash); shims keep running. up() brings it back. */
+  async down(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
+    if (signal === "SIGKILL" && this.#running()) process.kill(this.#pid, "SIGKILL");
+    await this.#terminate();
+  }
+
+  /** Starts the daemon again after down(), on the same root and state. */
+  async up(): Promise<void> {
     await this.#launch();
   }
 
@@ -212,7 +231,7 @@ export class Containerd {
     child.unref();
     const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
     this.#pid = child.pid ?? 0;
-    const state: HarnessState = { pid: this.#pid, dir: this.dir, socket: this.socket, ttrpcSocket: this.ttrpcSocket, namespace: this.namespace, env: this.#env, cgroup2: this.#cgroup2 };
+    const state: HarnessState = { pid: this.#pid, dir: this.dir, socket: this.socket, ttrpcSocket: this.ttrpcSocket, namespace: this.namespace, env: this.#env, cgroup2: this.#cgroup2, startedAt: this.#startedAt };
     writeFileSync(join(this.dir, "harness.json"), `${JSON.stringify(state, null, 2)}\n`);
     const ready = await Promise.race([this.#waitReady(20_000), spawnError]);
     if (ready instanceof Error) throw new Error(`cannot start containerd: ${ready.message}`);
@@ -271,7 +290,7 @@ export class Containerd {
   }
 
   async #footprint(): Promise<Footprint> {
-    const fp: Footprint = { dir: this.dir, socket: this.socket, namespaces: new Set([this.namespace]), ids: this.#seen };
+    const fp: Footprint = { dir: this.dir, socket: this.socket, namespaces: new Set([this.namespace]), ids: this.#seen, since: this.#startedAt };
     for (const ns of this.#running() ? await this.#namespaces() : []) {
       fp.namespaces.add(ns);
       for (const id of await this.#query(["containers", "ls", "-q"], ns)) this.#seen.add(`${ns}/${id}`);

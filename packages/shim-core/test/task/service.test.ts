@@ -176,6 +176,40 @@ describe("TaskService with runc", () => {
     await svc.delete(create(pb.DeleteRequestSchema, { id }));
   });
 
+  it("fails Delete while runc cannot remove the stopped container, keeping it for a retry", async () => {
+    const { OptionsSchema } = await import("../../src/gen/containerd/runc/v1/options_pb.ts");
+    // A runc whose `delete` fails while the file `broken` exists beside it.
+    const dir = mkdtempSync(join(tmpdir(), "runc-wrapper-"));
+    const wrapper = join(dir, "runc");
+    writeFileSync(wrapper, `#!/bin/sh\nfor a in "$@"; do [ "$a" = delete ] && [ -e ${dir}/broken ] && { echo "delete broke" >&2; exit 1; }; done\nexec runc "$@"\n`, { mode: 0o755 });
+    writeFileSync(join(dir, "broken"), "");
+    const { id, req } = createReq(["/bin/busybox", "true"]);
+    req.options = anyPack(OptionsSchema, create(OptionsSchema, { binaryName: wrapper }));
+    await svc.create(req);
+    await svc.start(create(pb.StartRequestSchema, { id }));
+    await svc.wait(create(pb.WaitRequestSchema, { id }));
+    await expect(svc.delete(create(pb.DeleteRequestSchema, { id }))).rejects.toThrow(/runc delete: delete broke/);
+    expect(svc.containers.has(id)).toBe(true);
+    expect(readdirSync(runcRoot)).toContain(id);
+    rmSync(join(dir, "broken"));
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+    expect(svc.containers.has(id)).toBe(false);
+    expect(readdirSync(runcRoot)).not.toContain(id);
+    expect(topics().filter((t) => t === "/tasks/delete")).toHaveLength(1);
+    rmSync(dir, { recursive: true });
+  });
+
+  it("answers Connect for a container still being created once Create is done", async () => {
+    const { id, req } = createReq(["/bin/busybox", "true"]);
+    const creating = svc.create(req);
+    const connected = svc.connect(create(pb.ConnectRequestSchema, { id }));
+    await creating;
+    expect(await connected).toMatchObject({ shimPid: process.pid });
+    expect(await code(svc.connect(create(pb.ConnectRequestSchema, { id: "never-created" })))).toBe(Code.NOT_FOUND);
+    await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+  });
+
   it("reads runc options from the Create request", async () => {
     const { OptionsSchema } = await import("../../src/gen/containerd/runc/v1/options_pb.ts");
     const { id, req } = createReq(["/bin/busybox", "true"]);
