@@ -1,13 +1,11 @@
 import { join } from "node:path";
-import { compileCheck, RUNNER_DIR, type Engine } from "@wasm-shims/shim-core";
+import { compileCheck, type Engine } from "@wasm-shims/shim-core";
 import { isComponent } from "./adapter.ts";
 import { cacheRoot, ensureTranspiled } from "./cache.ts";
 import { serveHttp } from "./http.ts";
 import { runCommand } from "./run.ts";
+import { ENTRY_MODULE } from "./transpile.ts";
 import { ENGINE_VERSION } from "./version.ts";
-
-/** Where the whole transpile cache appears inside every jco container (read-only). */
-export const CACHE_MOUNT = `${RUNNER_DIR}/jco-cache`;
 
 /**
  * WASI 0.2 components through jco: transpiled to JS + core wasm on the host at Create (preview1
@@ -30,11 +28,12 @@ export const jcoEngine: Engine = {
     if (!kind) {
       throw new Error(`${ctx.path} exports neither wasi:cli/run nor wasi:http/incoming-handler (exports: ${manifest.exports.join(", ") || "none"})`);
     }
-    return { mounts: [{ source: root, destination: CACHE_MOUNT }], data: { dir: join(CACHE_MOUNT, key), kind } };
+    // Only this entry's files go to the container, as a stream (nothing of the cache is mounted).
+    const files = Object.fromEntries(Object.keys(manifest.files).map((name) => [name, join(root, key, name)]));
+    return { files, data: { kind } };
   },
   async run(ctx) {
-    const dir = ctx.data.dir;
-    if (!dir) throw new Error("jco: no transpiled component for this module (prepare did not run)");
-    return ctx.data.kind === "http" ? serveHttp(ctx, dir) : runCommand(ctx, dir);
+    if (!ctx.files[ENTRY_MODULE]) throw new Error("jco: no transpiled component for this module (prepare did not run)");
+    return ctx.data.kind === "http" ? serveHttp(ctx) : runCommand(ctx);
   },
 };

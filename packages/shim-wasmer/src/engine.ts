@@ -51,6 +51,17 @@ function asTrap(err: unknown): unknown {
   return trap ? new WebAssembly.RuntimeError(trap[1]) : err;
 }
 
+async function loadGuest(ctx: RunContext) {
+  const root = guestRoot();
+  const wasmer = hostMountingWasmer(root.mounts, { cache: false });
+  const command = commandName(ctx.args[0]);
+  const pkg = await wasmer.packages.create({ modules: { guest: ctx.module }, commands: { [command]: { module: "guest" } }, files: root.files });
+  return { wasmer, pkg };
+}
+
+/** What load prepared for run: one runner process runs one guest. */
+let loaded: Awaited<ReturnType<typeof loadGuest>> | undefined;
+
 /**
  * @wasmer/sdk: WASIX in the SDK's own runtime. The container's files reach the guest through live
  * host mounts (see rootfs.ts); stdio is piped through the SDK and copied to the container's fds
@@ -59,11 +70,13 @@ function asTrap(err: unknown): unknown {
 export const wasmerEngine: Engine = {
   name: "wasmer",
   version: `@wasmer/sdk ${SDK_VERSION}`,
+  // The SDK reads its own .wasm (an embedded asset) when it starts: before the runner closes its files.
+  async load(ctx: RunContext) {
+    loaded = await loadGuest(ctx);
+  },
   async run(ctx: RunContext) {
-    const root = guestRoot();
-    const wasmer = hostMountingWasmer(root.mounts, { cache: false });
-    const command = commandName(ctx.args[0]);
-    const pkg = await wasmer.packages.create({ modules: { guest: ctx.module }, commands: { [command]: { module: "guest" } }, files: root.files });
+    const { wasmer, pkg } = loaded ?? (await loadGuest(ctx));
+    loaded = undefined;
     const sandbox = await wasmer.sandboxes.create({ packages: [pkg], network: { mode: "disabled" } });
     const proc = await sandbox.command(pkg, ctx.args.slice(1), { env: ctx.env, cwd: ctx.cwd }).spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     feedStdin(ctx.stdin, proc.stdin);

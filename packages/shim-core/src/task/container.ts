@@ -1,4 +1,5 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import type { ChildProcess, StdioOptions } from "node:child_process";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CreateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
 import { createHash } from "node:crypto";
@@ -7,13 +8,14 @@ import type { Logger } from "../log.ts";
 import { invalidArgument, isShimError, unimplemented } from "../errors.ts";
 import { imageArchitecture } from "../containerd/image-config.ts";
 import { readSpec, rootfsPath } from "../oci/bundle.ts";
-import { resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
+import { readEntrypoint, resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
 import { hostRuntime } from "../oci/host-libs.ts";
 import { mountRootfs, unmountAll } from "../oci/mount.ts";
 import { runnerSpec } from "../oci/runner-spec.ts";
 import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { Runc } from "../runc/runc.ts";
 import { embeddedAssetDirectory } from "../runtime/assets.ts";
+import { launchLayout, runnerFds, withRunnerFds, type RunnerLaunch } from "../wasm/runner-files.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
 import { TaskProcess } from "./process.ts";
 import { bundleFiles, type ShimState } from "./state.ts";
@@ -39,9 +41,11 @@ export class Container {
   readonly runcBundle: string;
   readonly init: TaskProcess;
   readonly execs = new Map<string, TaskProcess>();
+  /** For a Wasm container: what its runner process is handed at Start. */
+  readonly runner: RunnerLaunch | undefined;
   private readonly mountedRootfs: boolean;
 
-  private constructor(fields: { id: string; bundle: string; spec: Spec; rootfs: string; entrypoint: Entrypoint; runc: Runc; runcBundle: string; init: TaskProcess; mountedRootfs: boolean }) {
+  private constructor(fields: { id: string; bundle: string; spec: Spec; rootfs: string; entrypoint: Entrypoint; runc: Runc; runcBundle: string; init: TaskProcess; mountedRootfs: boolean; runner?: RunnerLaunch }) {
     this.id = fields.id;
     this.bundle = fields.bundle;
     this.spec = fields.spec;
@@ -51,6 +55,7 @@ export class Container {
     this.runcBundle = fields.runcBundle;
     this.init = fields.init;
     this.mountedRootfs = fields.mountedRootfs;
+    this.runner = fields.runner;
   }
 
   get isWasm(): boolean {
@@ -74,20 +79,34 @@ export class Container {
       const entrypoint = await resolveEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id, spec));
       const runc = new Runc({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
       let runcBundle = req.bundle;
+      let runner: RunnerLaunch | undefined;
       if (entrypoint.kind === "wasm") {
         const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log);
+        runner = await runnerLaunch(prepared);
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
         await mkdir(runcBundle, { recursive: true, mode: 0o700 });
-        await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, hostRuntime(), entrypoint.path, prepared, embeddedAssetDirectory())));
+        await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, launchLayout(runner), entrypoint.path, prepared.data)));
       }
       const state: ShimState = { runc: runc.config, mountedRootfs: mounted };
       await writeFile(join(req.bundle, bundleFiles.state), JSON.stringify(state));
       const init = new TaskProcess("", { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
-      return new Container({ id: req.id, bundle: req.bundle, spec, rootfs, entrypoint, runc, runcBundle, init, mountedRootfs: mounted });
+      return new Container({ id: req.id, bundle: req.bundle, spec, rootfs, entrypoint, runc, runcBundle, init, mountedRootfs: mounted, ...(runner ? { runner } : {}) });
     } catch (err) {
       if (mounted) await unmountAll(rootfs);
       throw err;
     }
+  }
+
+  /** `runc run` of the init process; a Wasm container's runner gets its fds. */
+  launchInit(pidFile: string, logFile: string): (stdio: StdioOptions) => ChildProcess {
+    const run = (stdio: StdioOptions, preserveFds = 0) => this.runc.run(this.id, this.runcBundle, pidFile, logFile, stdio, preserveFds);
+    return this.runner ? withRunnerFds(this.runner, run) : run;
+  }
+
+  /** `runc exec` of `processFile`; a runner (a Wasm command) gets its fds. */
+  launchExec(processFile: string, pidFile: string, logFile: string, runner?: RunnerLaunch): (stdio: StdioOptions) => ChildProcess {
+    const exec = (stdio: StdioOptions, preserveFds = 0) => this.runc.exec(this.id, processFile, pidFile, logFile, stdio, preserveFds);
+    return runner ? withRunnerFds(runner, exec) : exec;
   }
 
   private runcRemoval: Promise<void> | undefined;
@@ -107,7 +126,7 @@ export class Container {
 
 /** Validates the module (a clear error at Create, not a crash at Start) and lets the engine prepare it. */
 export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger): Promise<Prepared> {
-  const bytes = new Uint8Array(await readFile(entry.hostPath));
+  const bytes = await readEntrypoint(entry);
   try {
     await (engine.validate ?? compileCheck)(bytes, entry.path);
     if (!engine.prepare) return {};
@@ -116,6 +135,12 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
   } catch (err) {
     throw isShimError(err) ? err : invalidArgument((err as Error).message);
   }
+}
+
+/** The runner's files (opened once per daemon) and the files `prepare` named for this one process. */
+export async function runnerLaunch(prepared: Prepared): Promise<RunnerLaunch> {
+  const fds = await runnerFds(hostRuntime(), embeddedAssetDirectory());
+  return prepared.files ? { fds, files: prepared.files } : { fds };
 }
 
 async function imageIsWasm(ctx: CreateContext, id: string, spec: Spec): Promise<boolean> {

@@ -97,9 +97,10 @@ export class TaskService {
   private async startExec(c: Container, p: TaskProcess) {
     if (!c.init.running) throw failedPrecondition(`cannot exec in container ${c.id}: it is ${statusName(c.init.status)}`);
     const { spec, pid } = execFiles(c, p.execId);
-    await writeFile(spec, JSON.stringify(await execProcessSpec(c, p.spec!, this.deps.engine, this.deps.log)));
+    const plan = await execProcessSpec(c, p.spec!, this.deps.engine, this.deps.log);
+    await writeFile(spec, JSON.stringify(plan.process));
     const log = c.file(bundleFiles.runcLog);
-    return p.start((stdio) => c.runc.exec(c.id, spec, pid, log, stdio), pid, log);
+    return p.start(c.launchExec(spec, pid, log, plan.runner), pid, log);
   }
 
   private exited(c: Container, p: TaskProcess, status: number): void {
@@ -249,7 +250,7 @@ export class TaskService {
 function startInit(c: Container, p: TaskProcess) {
   const pid = c.file(bundleFiles.initPid);
   const log = c.file(bundleFiles.runcLog);
-  return p.start((stdio) => c.runc.run(c.id, c.runcBundle, pid, log, stdio), pid, log);
+  return p.start(c.launchInit(pid, log), pid, log);
 }
 
 /** The process spec runc exec reads and the pid file it writes, one pair per exec in the bundle. */

@@ -1,0 +1,46 @@
+// How the runner's own files reach a Wasm container: as open file descriptors that runc passes to
+// the container's process (`--preserve-fds`), never as paths in its file system. Shared by the
+// host (which builds the process) and the runner (which closes them), so it stays import-free.
+
+/** The environment variable that tells the runner which of its fds are which (JSON, RunnerLayout). */
+export const RUNNER_ENV = "WASM_SHIM_RUNNER";
+/** Every variable of the guest's environment reaches the runner under this prefix (see runner-spec.ts). */
+export const GUEST_ENV_PREFIX = "WASM_SHIM_ENV_";
+
+/** The fds of one runner process, from 3 upwards in this order. */
+export interface RunnerLayout {
+  /** How many fds runc passes: `--preserve-fds count` (3 … 3+count-1). */
+  count: number;
+  loader: number;
+  binary: number;
+  libs: number[];
+  /** A directory of the executable's extracted assets (read-only), when it embeds any. */
+  assets?: number;
+  /** A stream of the files the engine's `prepare` named (see payload.ts), when it named any. */
+  files?: number;
+}
+
+export function runnerLayout(libCount: number, assets: boolean, files: boolean): RunnerLayout {
+  let next = 3;
+  const loader = next++;
+  const binary = next++;
+  const libs = Array.from({ length: libCount }, () => next++);
+  const layout: RunnerLayout = { count: 0, loader, binary, libs };
+  if (assets) layout.assets = next++;
+  if (files) layout.files = next++;
+  layout.count = next - 3;
+  return layout;
+}
+
+/** The layout the host gave this process, or undefined when it is not a runner in a container. */
+export function runnerLayoutFromEnv(env: NodeJS.ProcessEnv = process.env): RunnerLayout | undefined {
+  const text = env[RUNNER_ENV];
+  if (!text) return undefined;
+  const layout = JSON.parse(text) as RunnerLayout;
+  const fds = [layout.loader, layout.binary, ...layout.libs, layout.assets, layout.files].filter((fd) => fd !== undefined);
+  if (fds.some((fd) => !Number.isInteger(fd) || fd < 3 || fd >= 3 + layout.count)) throw new Error(`${RUNNER_ENV}: bad layout ${text}`);
+  return layout;
+}
+
+/** `/proc/self/fd/N`: how the loader, and the runner, name a file they were handed as fd N. */
+export const fdPath = (fd: number): string => `/proc/self/fd/${fd}`;
