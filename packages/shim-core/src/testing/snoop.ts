@@ -95,6 +95,22 @@ export interface Expectations {
   forbidden: readonly Forbidden[];
   /** Names that must appear nowhere (e.g. ".wasm-shim", a cache entry's key). */
   forbiddenNames: readonly string[];
+  /** Directories known to lead back into the container's own root (a volume's link to "/"). */
+  rootAliases?: readonly string[];
+}
+
+/** `path` with every leading alias of the container's root taken off: /data/root/etc/motd -> /etc/motd. */
+function canonical(path: string, aliases: readonly string[]): string {
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const alias of aliases) {
+      if (path.startsWith(`${alias}/`)) {
+        path = path.slice(alias.length);
+        changed = true;
+      }
+    }
+  }
+  return path;
 }
 
 /** What every container's /dev holds (an engine may show some as files of its own). */
@@ -106,10 +122,11 @@ export function violations(report: SnoopReport, exp: Expectations): string[] {
   if (!report.done) found.push("snoop did not finish its walk");
   const allowed = new Set(exp.allowedFiles);
   const allowedDev = new Set(exp.allowedDevFiles ?? []);
-  for (const f of report.files) {
+  for (const seen of report.files) {
+    const f = canonical(seen, exp.rootAliases ?? []);
     const kernel = /^\/(proc|sys)(\/|$)/.test(f);
     const ok = f.startsWith("/dev/") ? allowedDev.has(f) || STANDARD_DEVICES.has(f.slice(5)) : kernel || allowed.has(f);
-    if (!ok) found.push(`file outside its image and mounts: ${f}`);
+    if (!ok) found.push(`file outside its image and mounts: ${seen}`);
   }
   for (const c of report.contents) {
     const hit = exp.forbidden.find((x) => x.size === c.size && x.hash === c.hash);
