@@ -5,6 +5,7 @@ import type { Engine, RunContext } from "../engine.ts";
 import { releaseRunnerAssets } from "../runtime/assets.ts";
 import { mainSource } from "../runtime/sea.ts";
 import { guestEnvironment, takeRunnerFiles } from "../wasm/runner-boot.ts";
+import { refuseContainerModules } from "../wasm/runner-layout.ts";
 
 const WORKER_KEY = "wasmShimGuest";
 /** What the runner exits with when the guest traps: 128 + SIGABRT, as wasmtime does. */
@@ -56,6 +57,7 @@ export function runGuestWorker(engine: Engine): boolean {
   const ctx = (workerData as Record<string, Omit<RunContext, "module">> | null)?.[WORKER_KEY];
   if (!ctx || !parentPort) return false;
   silenceWarnings();
+  refuseContainerModules();
   const port = parentPort;
   void (async () => {
     const module = new Uint8Array(readFileSync(ctx.path));

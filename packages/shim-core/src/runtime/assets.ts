@@ -27,7 +27,7 @@ import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isSea } from "./sea.ts";
-import { fdPath, runnerLayoutFromEnv } from "../wasm/runner-layout.ts";
+import { fdPath, refuseContainerModules, runnerLayoutFromEnv } from "../wasm/runner-layout.ts";
 
 /** The SEA asset tools/sea-assets.mjs writes: where to extract, and every asset with its size. */
 export const MANIFEST_ASSET = "sea-assets.json";
@@ -186,13 +186,14 @@ const codeUrls = new Map<string, URL>();
 /**
  * A code asset as a data: URL, for the runner. It starts by giving itself an import.meta.url under
  * /proc (where an image cannot put files): bundled code passes it to createRequire, which rejects
- * data: URLs, and a sibling named relative to it is simply not found.
+ * data: URLs, and a sibling named relative to it is simply not found. Then, as the thread it
+ * starts may load modules later, it refuses any from the container's file system.
  */
 function codeAssetURL(key: string): URL {
   let url = codeUrls.get(key);
   if (!url) {
     const sea = process.getBuiltinModule("node:sea") as SeaModule;
-    const prologue = `import.meta.url = ${JSON.stringify(`file:///proc/wasm-shim-assets/${key}`)};\n`;
+    const prologue = `import.meta.url = ${JSON.stringify(`file:///proc/wasm-shim-assets/${key}`)};\n(${refuseContainerModules.toString()})();\n`;
     url = new URL(`data:text/javascript;base64,${Buffer.concat([Buffer.from(prologue), Buffer.from(sea.getAsset(key))]).toString("base64")}`);
     codeUrls.set(key, url);
   }

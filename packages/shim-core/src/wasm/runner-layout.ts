@@ -44,3 +44,19 @@ export function runnerLayoutFromEnv(env: NodeJS.ProcessEnv = process.env): Runne
 
 /** `/proc/self/fd/N`: how the loader, and the runner, name a file they were handed as fd N. */
 export const fdPath = (fd: number): string => `/proc/self/fd/${fd}`;
+
+/**
+ * Refuses, in the calling thread, to load any module that is neither built in nor a data: URL.
+ * The runner's code is all in the executable (or data: URLs of it); a module found by path would
+ * come from the container (an image's /node_modules, $HOME/.node_modules), that is, from the
+ * guest's side of the wall. Self-contained: its source also runs as the prologue of code assets.
+ */
+export function refuseContainerModules(): void {
+  const { registerHooks, isBuiltin } = process.getBuiltinModule("node:module");
+  registerHooks({
+    resolve(specifier, context, next) {
+      if (isBuiltin(specifier) || specifier.startsWith("data:")) return next(specifier, context);
+      throw Object.assign(new Error(`the runner loads no module from the container's file system (${specifier})`), { code: "ERR_MODULE_NOT_FOUND" });
+    },
+  });
+}

@@ -60,18 +60,11 @@ static long sample(const char *path, long long *size) {
   }
   *size = (long long)st.st_size;
   long got = 0;
-  while (got < SAMPLE) {
-    ssize_t n = read(fd, buf + got, SAMPLE - got);
-    if (n < 0) {
-      int e = errno;
-      close(fd);
-      return got > 0 ? got : -e;
-    }
-    if (n == 0) break;
-    got += n;
-  }
+  ssize_t n = 0;
+  while (got < SAMPLE && (n = read(fd, buf + got, SAMPLE - got)) > 0) got += n;
+  int e = errno;
   close(fd);
-  return got;
+  return n < 0 && got == 0 ? -e : got;
 }
 
 static void print_file(const char *tag, const char *path) {
@@ -81,17 +74,22 @@ static void print_file(const char *tag, const char *path) {
   else printf("%s %s %lld %016llx\n", tag, path, size, (unsigned long long)fnv(buf, n));
 }
 
+// R <path> <size> <hash> <first line, printable ASCII only>
+static void print_read(const char *path) {
+  long long size;
+  long n = sample(path, &size), first = 0;
+  if (n < 0) return (void)printf("R %s error %ld\n", path, -n);
+  while (first < n && first < 200 && buf[first] != '\n' && buf[first] >= 32 && buf[first] < 127) first++;
+  printf("R %s %lld %016llx %.*s\n", path, size, (unsigned long long)fnv(buf, n), (int)first, (const char *)buf);
+}
+
 static void print_listing(const char *tag, const char *path) {
   DIR *d = opendir(path);
-  if (!d) {
-    printf("%s %s error %d\n", tag, path, errno);
-    return;
-  }
+  if (!d) return (void)printf("%s %s error %d\n", tag, path, errno);
   printf("%s %s:", tag, path);
   struct dirent *e;
-  while ((e = readdir(d))) {
+  while ((e = readdir(d)))
     if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) printf(" %s", e->d_name);
-  }
   printf("\n");
   closedir(d);
 }
@@ -123,7 +121,7 @@ static int nprocs;
 
 static int depth_of(const char *path) {
   int n = 0;
-  for (; *path; path++) n += *path == '/';
+  while (*path) n += *path++ == '/';
   return n;
 }
 
@@ -133,14 +131,9 @@ static struct { dev_t dev; ino_t ino; } seen[MAX_DIRS];
 static int nseen;
 
 static int seen_before(const struct stat *st) {
-  if (st->st_ino == 0) return 0;
-  for (int i = 0; i < nseen; i++)
+  for (int i = 0; st->st_ino != 0 && i < nseen; i++)
     if (seen[i].dev == st->st_dev && seen[i].ino == st->st_ino) return 1;
-  if (nseen < MAX_DIRS) {
-    seen[nseen].dev = st->st_dev;
-    seen[nseen].ino = st->st_ino;
-    nseen++;
-  }
+  if (nseen < MAX_DIRS) seen[nseen].dev = st->st_dev, seen[nseen++].ino = st->st_ino;
   return 0;
 }
 
@@ -155,10 +148,7 @@ static void visit(const char *dir, const char *name) {
   join(path, sizeof path, dir, name);
   struct stat st;
   if (++entries > MAX_ENTRIES) return;
-  if (lstat(path, &st) != 0) {
-    if (errno != ENOENT) printf("E %s %d\n", path, errno);
-    return;
-  }
+  if (lstat(path, &st) != 0) return (void)(errno == ENOENT || printf("E %s %d\n", path, errno));
   if (S_ISLNK(st.st_mode)) {
     printf("L %s -> %s\n", path, link_target(path));
     if (nlinks < MAX_LINKS) links[nlinks++] = strdup(path);
@@ -170,11 +160,8 @@ static void visit(const char *dir, const char *name) {
     if (seen_before(&st)) printf("V %s\n", path);
     else if (depth_of(path) >= MAX_DEPTH) printf("X %s deeper than %d\n", path, MAX_DEPTH);
     else enqueue(path);
-  } else if (S_ISREG(st.st_mode)) {
-    print_file("F", path);
-  } else {
-    printf("O %s\n", path);
-  }
+  } else if (S_ISREG(st.st_mode)) print_file("F", path);
+  else printf("O %s\n", path);
 }
 
 // Where "/" itself cannot be listed (jco's WASI 0.2 layer), these names are tried one by one:
@@ -214,10 +201,7 @@ static void follow(const char *path) {
 
 static void table(const char *path) {
   FILE *f = fopen(path, "r");
-  if (!f) {
-    printf("C %s error %d\n", path, errno);
-    return;
-  }
+  if (!f) return (void)printf("C %s error %d\n", path, errno);
   char line[4096];
   size_t n;
   // environ and cmdline are NUL-separated: one entry a line.
@@ -247,42 +231,32 @@ static void probe_fds(const char *dir) {
 }
 
 // What of the kernel's trees is this process's own, under `proc` (the container's /proc, or one
-// reached through a link).
+// reached through a link): links followed, fd directories probed, listings, tables.
 static void probes(const char *proc) {
+  static const struct { char kind; const char *rel; } what[] = {
+      {'f', "self/exe"}, {'f', "1/exe"},   {'f', "self/root"}, {'f', "1/root"},   {'f', "self/cwd"},     {'f', "1/cwd"},       {'d', "self/fd"},
+      {'d', "1/fd"},     {'l', "self/map_files"}, {'l', ""},   {'t', "self/maps"}, {'t', "self/mountinfo"}, {'t', "self/environ"}, {'t', "1/environ"},
+      {'t', "1/cmdline"}};
   char path[PATH_LEN];
-  const char *links_[] = {"self/exe", "1/exe", "self/root", "1/root", "self/cwd", "1/cwd"};
-  for (size_t i = 0; i < sizeof links_ / sizeof *links_; i++) {
-    join(path, sizeof path, proc, links_[i]);
-    follow(path);
-  }
-  const char *fds[] = {"self/fd", "1/fd"};
-  for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) {
-    join(path, sizeof path, proc, fds[i]);
-    probe_fds(path);
-  }
-  join(path, sizeof path, proc, "self/map_files");
-  print_listing("P", path);
-  print_listing("P", proc);
-  const char *tables[] = {"self/maps", "self/mountinfo", "self/environ", "1/environ", "1/cmdline"};
-  for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
-    join(path, sizeof path, proc, tables[i]);
-    table(path);
+  for (size_t i = 0; i < sizeof what / sizeof *what; i++) {
+    if (*what[i].rel) join(path, sizeof path, proc, what[i].rel);
+    else snprintf(path, sizeof path, "%s", proc);
+    if (what[i].kind == 'f') follow(path);
+    else if (what[i].kind == 'd') probe_fds(path);
+    else if (what[i].kind == 'l') print_listing("P", path);
+    else table(path);
   }
 }
 
 static int raw(const char *path) {
   for (int fd = 3; fd < 64; fd++) {
     __wasi_prestat_t pre;
-    if (__wasi_fd_prestat_get(fd, &pre) != 0) continue;
     char name[256] = {0};
-    size_t len = pre.u.dir.pr_name_len < sizeof name - 1 ? pre.u.dir.pr_name_len : sizeof name - 1;
-    if (__wasi_fd_prestat_dir_name(fd, (uint8_t *)name, len) != 0) continue;
+    if (__wasi_fd_prestat_get(fd, &pre) != 0 || pre.u.dir.pr_name_len >= sizeof name) continue;
+    if (__wasi_fd_prestat_dir_name(fd, (uint8_t *)name, pre.u.dir.pr_name_len) != 0) continue;
     __wasi_fd_t out;
     __wasi_errno_t err = __wasi_path_open(fd, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, path, 0, __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_READDIR, 0, 0, &out);
-    if (err != 0) {
-      printf("W %d %s %s error %d\n", fd, name, path, err);
-      continue;
-    }
+    if (err != 0 && printf("W %d %s %s error %d\n", fd, name, path, err)) continue;
     __wasi_size_t got = 0;
     __wasi_iovec_t iov = {buf, SAMPLE};
     __wasi_errno_t rerr = __wasi_fd_read(out, &iov, 1, &got);
@@ -307,17 +281,7 @@ int main(int argc, char **argv) {
     probes("/proc");
     for (int i = 0; i < nprocs; i++) probes(procs[i]);
   } else if (!strcmp(argv[1], "cat")) {
-    for (int i = 2; i < argc; i++) {
-      long long size;
-      long n = sample(argv[i], &size);
-      if (n < 0) {
-        printf("R %s error %ld\n", argv[i], -n);
-        continue;
-      }
-      size_t first = 0;
-      while (first < (size_t)n && first < 200 && buf[first] != '\n' && buf[first] >= 32 && buf[first] < 127) first++;
-      printf("R %s %lld %016llx %.*s\n", argv[i], size, (unsigned long long)fnv(buf, n), (int)first, (const char *)buf);
-    }
+    for (int i = 2; i < argc; i++) print_read(argv[i]);
   } else if (!strcmp(argv[1], "ls")) {
     for (int i = 2; i < argc; i++) print_listing("S", argv[i]);
   } else if (!strcmp(argv[1], "raw") && argc == 3) {
