@@ -62,7 +62,9 @@ export function withRunnerFds(launch: RunnerLaunch, spawnRunc: (stdio: StdioOpti
     const child = spawnRunc([...base, ...extra] as StdioOptions, extra.length);
     if (launch.files) {
       const socket = child.stdio[3 + extra.length - 1] as Writable | null;
-      // Errors are the runner's to report: it exits with a clear message when its files are short.
+      // Errors are the runner's to report (it exits with a clear message when its files are
+      // short), and a runner that never reads (it failed to start) must not take the shim down.
+      socket?.on("error", () => {});
       if (socket) void writeFiles(socket, launch.files).catch(() => socket.destroy());
     }
     return child;

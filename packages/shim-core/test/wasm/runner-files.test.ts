@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { readFiles, writeFiles } from "../../src/wasm/payload.ts";
 import { openReadOnly } from "../../src/wasm/read-only-fds.ts";
+import { withRunnerFds } from "../../src/wasm/runner-files.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "runner-files-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -80,5 +81,31 @@ describe("prepared files stream", () => {
     const file = join(tmp, "short");
     writeFileSync(file, Buffer.from([0, 0, 0, 4, 0x61]));
     expect(() => readFiles(openSync(file, "r"))).toThrow(/ended early/);
+  });
+});
+
+describe("withRunnerFds", () => {
+  it("hands the runner's fds to the child at 3… in layout order, and survives a child that never reads its files", async () => {
+    const names = ["loader", "binary", "lib1", "lib2", "assets"];
+    for (const n of names) writeFileSync(join(tmp, `fd-${n}`), n);
+    const [loader, binary, lib1, lib2, assets] = names.map((n) => openSync(join(tmp, `fd-${n}`), "r")) as [number, number, number, number, number];
+    writeFileSync(join(tmp, "big"), Buffer.alloc(8 << 20, 1));
+    const launch = { fds: { loader, binary, libs: [lib1, lib2], assets }, files: { big: join(tmp, "big") } };
+    let preserved = -1;
+    // As runc would: the child sees fds 3… ; this one reads 3..7 by path and exits without reading 8.
+    const child = withRunnerFds(launch, (stdio, n) => {
+      preserved = n;
+      const script = "const fs = require('fs'); console.log([3,4,5,6,7].map((fd) => fs.readFileSync('/proc/self/fd/' + fd, 'utf8')).join(' '))";
+      return spawn(process.execPath, ["-e", script], { stdio });
+    })(["ignore", "pipe", "inherit"]);
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    const [code] = (await once(child, "exit")) as [number];
+    expect(code).toBe(0);
+    expect(preserved).toBe(launch.fds.libs.length + 4);
+    expect(out.trim()).toBe("loader binary lib1 lib2 assets");
+    // The shim is still here: the broken pipe was nobody's uncaught error.
+    await new Promise((r) => setTimeout(r, 200));
+    [loader, binary, lib1, lib2, assets].forEach((fd) => closeSync(fd));
   });
 });
