@@ -12,9 +12,10 @@ export interface Engine {
   validate?(module: Uint8Array<ArrayBuffer>, path: string): Promise<void>;
   /**
    * Host-side work at Create, after validation (e.g. transpiling into a cache), and for each Wasm
-   * command exec'd into a running container. The files it names are sent to that one runner
-   * process (never mounted, so a container sees nothing else of a cache) and reach `load` and
-   * `run` as `files`; `data` reaches them as it is.
+   * command exec'd into a running container. The files it names are handed, read-only, to that
+   * one runner process (never mounted, so a container sees nothing else of a cache: see
+   * wasm/runner-files.ts for the read-only view of the directory above theirs) and reach `load`
+   * and `run` as `files`; `data` reaches them as it is.
    */
   prepare?(ctx: PrepareContext): Promise<Prepared>;
   /**

@@ -28,7 +28,7 @@ export const jcoEngine: Engine = {
     if (!kind) {
       throw new Error(`${ctx.path} exports neither wasi:cli/run nor wasi:http/incoming-handler (exports: ${manifest.exports.join(", ") || "none"})`);
     }
-    // Only this entry's files go to the container, as a stream (nothing of the cache is mounted).
+    // Only this entry's files go to the container, as read-only fds (nothing of the cache is mounted).
     const files = Object.fromEntries(Object.keys(manifest.files).map((name) => [name, join(root, key, name)]));
     return { files, data: { kind } };
   },

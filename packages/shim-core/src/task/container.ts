@@ -15,7 +15,7 @@ import { runnerSpec } from "../oci/runner-spec.ts";
 import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { Runc } from "../runc/runc.ts";
 import { embeddedAssetDirectory } from "../runtime/assets.ts";
-import { launchLayout, runnerFds, withRunnerFds, type RunnerLaunch } from "../wasm/runner-files.ts";
+import { closeLaunch, launchLayout, openPrepared, runnerFds, withRunnerFds, type RunnerLaunch } from "../wasm/runner-files.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
 import { TaskProcess } from "./process.ts";
 import { bundleFiles, type ShimState } from "./state.ts";
@@ -75,11 +75,11 @@ export class Container {
     const mounted = req.rootfs.length > 0;
     const rootfs = mounted ? join(req.bundle, "rootfs") : rootfsPath(req.bundle, spec);
     if (mounted) await mountRootfs(req.rootfs, rootfs);
+    let runner: RunnerLaunch | undefined;
     try {
       const entrypoint = await resolveEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id, spec));
       const runc = new Runc({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
       let runcBundle = req.bundle;
-      let runner: RunnerLaunch | undefined;
       if (entrypoint.kind === "wasm") {
         const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log);
         runner = await runnerLaunch(prepared);
@@ -92,6 +92,7 @@ export class Container {
       const init = new TaskProcess("", { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
       return new Container({ id: req.id, bundle: req.bundle, spec, rootfs, entrypoint, runc, runcBundle, init, mountedRootfs: mounted, ...(runner ? { runner } : {}) });
     } catch (err) {
+      if (runner) closeLaunch(runner);
       if (mounted) await unmountAll(rootfs);
       throw err;
     }
@@ -118,6 +119,7 @@ export class Container {
 
   /** Undo Create: whatever runc left, the rootfs mount, the runner's config. Safe to repeat; containerd removes the bundle. */
   async destroy(): Promise<void> {
+    if (this.runner) closeLaunch(this.runner);
     await this.removeFromRunc();
     if (this.mountedRootfs) await unmountAll(this.rootfs);
     await rm(join(this.bundle, bundleFiles.runnerBundle), { recursive: true, force: true });
@@ -137,10 +139,10 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
   }
 }
 
-/** The runner's files (opened once per daemon) and the files `prepare` named for this one process. */
+/** The runner's files (opened once per daemon) and the files `prepare` named, opened for this one process. */
 export async function runnerLaunch(prepared: Prepared): Promise<RunnerLaunch> {
   const fds = await runnerFds(hostRuntime(), embeddedAssetDirectory());
-  return prepared.files ? { fds, files: prepared.files } : { fds };
+  return prepared.files ? { fds, files: await openPrepared(prepared.files) } : { fds };
 }
 
 async function imageIsWasm(ctx: CreateContext, id: string, spec: Spec): Promise<boolean> {

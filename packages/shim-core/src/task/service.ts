@@ -14,6 +14,7 @@ import type { Process } from "../oci/spec.ts";
 import { Container, type CreateContext } from "./container.ts";
 import { bundleFiles } from "./state.ts";
 import { execProcessSpec } from "./exec.ts";
+import { closeLaunch } from "../wasm/runner-files.ts";
 import { TaskProcess, statusName } from "./process.ts";
 import { memoryCgroup, oomKills } from "./oom.ts";
 import { metricsAny } from "./stats.ts";
@@ -98,9 +99,14 @@ export class TaskService {
     if (!c.init.running) throw failedPrecondition(`cannot exec in container ${c.id}: it is ${statusName(c.init.status)}`);
     const { spec, pid } = execFiles(c, p.execId);
     const plan = await execProcessSpec(c, p.spec!, this.deps.engine, this.deps.log);
-    await writeFile(spec, JSON.stringify(plan.process));
-    const log = c.file(bundleFiles.runcLog);
-    return p.start(c.launchExec(spec, pid, log, plan.runner), pid, log);
+    try {
+      await writeFile(spec, JSON.stringify(plan.process));
+      const log = c.file(bundleFiles.runcLog);
+      return await p.start(c.launchExec(spec, pid, log, plan.runner), pid, log);
+    } finally {
+      // The runner's own fds (its prepared files) are runc's once it started, or nobody's.
+      if (plan.runner) closeLaunch(plan.runner);
+    }
   }
 
   private exited(c: Container, p: TaskProcess, status: number): void {

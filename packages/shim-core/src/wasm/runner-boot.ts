@@ -1,5 +1,4 @@
-import { closeSync } from "node:fs";
-import { readFiles } from "./payload.ts";
+import { closeSync, readFileSync } from "node:fs";
 import { GUEST_ENV_PREFIX, runnerLayoutFromEnv } from "./runner-layout.ts";
 
 const closeQuietly = (fd: number) => {
@@ -10,14 +9,20 @@ const closeQuietly = (fd: number) => {
 
 /**
  * The runner's first step in the container: close the fds only the loader needed (it has mapped
- * what they hold) and read the prepared files from their stream. What is left open is the asset
- * directory, closed by releaseRunnerAssets (assets.ts) once the engine has loaded.
+ * what they hold) and read the prepared files into memory, closing theirs. What is left open is
+ * the asset directory, closed by releaseRunnerAssets (assets.ts) once the engine has loaded.
  */
 export function takeRunnerFiles(env: NodeJS.ProcessEnv = process.env): Record<string, Uint8Array> {
   const layout = runnerLayoutFromEnv(env);
   if (!layout) return {};
   [layout.loader, layout.binary, ...layout.libs].forEach(closeQuietly);
-  return layout.files === undefined ? {} : readFiles(layout.files);
+  const files: Record<string, Uint8Array> = {};
+  try {
+    for (const [name, fd] of Object.entries(layout.files ?? {})) files[name] = new Uint8Array(readFileSync(fd));
+  } finally {
+    Object.values(layout.files ?? {}).forEach(closeQuietly);
+  }
+  return files;
 }
 
 /**

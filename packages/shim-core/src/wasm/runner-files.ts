@@ -1,9 +1,9 @@
 import type { ChildProcess, StdioOptions } from "node:child_process";
-import type { Writable } from "node:stream";
+import { closeSync, openSync } from "node:fs";
+import { dirname, relative } from "node:path";
 import type { HostRuntime } from "../oci/host-libs.ts";
 import { openReadOnly } from "./read-only-fds.ts";
-import { runnerLayout, type RunnerLayout } from "./runner-layout.ts";
-import { writeFiles } from "./payload.ts";
+import { fdPath, runnerLayout, type RunnerLayout } from "./runner-layout.ts";
 
 /** The runner's files, open read-only in the shim daemon for as long as it lives (read-only-fds.ts). */
 export interface RunnerFds {
@@ -36,37 +36,73 @@ export function runnerFds(host: HostRuntime, assetDir: string | undefined): Prom
   return fds;
 }
 
-/** What one runner process gets: the daemon's fds, plus the files `prepare` named (streamed, see payload.ts). */
+const views = new Map<string, Promise<number>>();
+
+/** A read-only view of `dir` (an fd of it on a read-only mount), made once per daemon. */
+function readOnlyView(dir: string): Promise<number> {
+  let view = views.get(dir);
+  if (!view) {
+    view = openReadOnly([dir]).then(([fd]) => fd!);
+    views.set(dir, view);
+    view.catch(() => views.delete(dir));
+  }
+  return view;
+}
+
+/**
+ * Opens the files an engine's `prepare` named, read-only, for one runner process. Each is opened
+ * through a read-only view of the directory above its own (for jco, the cache root, whose entries
+ * are directories): one view per daemon serves every entry, also ones written later, and a
+ * container handed such an fd cannot write the shared cache through /proc.
+ */
+export async function openPrepared(files: Record<string, string>): Promise<Record<string, number>> {
+  const fds: Record<string, number> = {};
+  try {
+    for (const [name, path] of Object.entries(files)) {
+      const root = dirname(dirname(path));
+      fds[name] = openSync(`${fdPath(await readOnlyView(root))}/${relative(root, path)}`, "r");
+    }
+    return fds;
+  } catch (err) {
+    Object.values(fds).forEach((fd) => closeSync(fd));
+    throw err;
+  }
+}
+
+/** What one runner process gets: the daemon's fds, plus its own prepared files (name -> fd). */
 export interface RunnerLaunch {
   fds: RunnerFds;
-  /** Name in the runner -> file on the host. */
-  files?: Record<string, string>;
+  files?: Record<string, number>;
 }
 
 export function launchLayout(launch: RunnerLaunch): RunnerLayout {
-  return runnerLayout(launch.fds.libs.length, launch.fds.assets !== undefined, launch.files !== undefined);
+  return runnerLayout(launch.fds.libs.length, launch.fds.assets !== undefined, Object.keys(launch.files ?? {}));
+}
+
+/** Closes a launch's own fds (its prepared files): once runc has them, or when it never will. Idempotent. */
+export function closeLaunch(launch: RunnerLaunch): void {
+  for (const fd of Object.values(launch.files ?? {})) {
+    try {
+      closeSync(fd);
+    } catch {}
+  }
+  delete launch.files;
 }
 
 /**
  * Wraps a runc launch (`runc run`/`runc exec` taking stdio and `--preserve-fds`) so the child
- * receives the runner's fds at 3… in the order of its layout; the prepared files go through a
- * socket the shim writes while the runner reads them at start.
+ * receives the runner's fds at 3… in the order of its layout; the launch's own fds are closed
+ * once runc holds its copies.
  */
 export function withRunnerFds(launch: RunnerLaunch, spawnRunc: (stdio: StdioOptions, preserveFds: number) => ChildProcess): (stdio: StdioOptions) => ChildProcess {
   return (stdio) => {
     const base = (stdio as unknown[]).slice(0, 3);
     const { fds } = launch;
-    const extra: unknown[] = [fds.loader, fds.binary, ...fds.libs];
-    if (fds.assets !== undefined) extra.push(fds.assets);
-    if (launch.files) extra.push("pipe");
-    const child = spawnRunc([...base, ...extra] as StdioOptions, extra.length);
-    if (launch.files) {
-      const socket = child.stdio[3 + extra.length - 1] as Writable | null;
-      // Errors are the runner's to report (it exits with a clear message when its files are
-      // short), and a runner that never reads (it failed to start) must not take the shim down.
-      socket?.on("error", () => {});
-      if (socket) void writeFiles(socket, launch.files).catch(() => socket.destroy());
+    const extra = [fds.loader, fds.binary, ...fds.libs, ...(fds.assets !== undefined ? [fds.assets] : []), ...Object.values(launch.files ?? {})];
+    try {
+      return spawnRunc([...base, ...extra] as StdioOptions, extra.length);
+    } finally {
+      closeLaunch(launch);
     }
-    return child;
   };
 }

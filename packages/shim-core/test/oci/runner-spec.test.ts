@@ -16,21 +16,22 @@ const spec: Spec = {
 };
 
 describe("runnerLayout", () => {
-  it("numbers the loader, the binary, each library, then assets and prepared files from fd 3", () => {
-    expect(runnerLayout(2, true, true)).toEqual({ count: 6, loader: 3, binary: 4, libs: [5, 6], assets: 7, files: 8 });
-    expect(runnerLayout(1, false, false)).toEqual({ count: 3, loader: 3, binary: 4, libs: [5] });
+  it("numbers the loader, the binary, each library, then assets and each prepared file from fd 3", () => {
+    expect(runnerLayout(2, true, ["a.mjs", "b.wasm"])).toEqual({ count: 7, loader: 3, binary: 4, libs: [5, 6], assets: 7, files: { "a.mjs": 8, "b.wasm": 9 } });
+    expect(runnerLayout(1, false)).toEqual({ count: 3, loader: 3, binary: 4, libs: [5] });
   });
 
   it("is read back from the environment, and a layout naming fds it does not pass is refused", () => {
-    const layout = runnerLayout(1, true, false);
+    const layout = runnerLayout(1, true);
     expect(runnerLayoutFromEnv({ [RUNNER_ENV]: JSON.stringify(layout) })).toEqual(layout);
     expect(runnerLayoutFromEnv({})).toBeUndefined();
     expect(() => runnerLayoutFromEnv({ [RUNNER_ENV]: JSON.stringify({ ...layout, assets: 9 }) })).toThrow(/bad layout/);
+    expect(() => runnerLayoutFromEnv({ [RUNNER_ENV]: JSON.stringify({ ...layout, files: { x: 2 } }) })).toThrow(/bad layout/);
   });
 });
 
 describe("runnerSpec", () => {
-  const layout = runnerLayout(2, true, false);
+  const layout = runnerLayout(2, true);
   const out = runnerSpec(spec, "/bundle/rootfs", layout, "/app.wasm");
 
   it("runs the loader from fd 3, preloading each library by fd, and the runner from its fd, keeping the guest's argv", () => {

@@ -1,15 +1,11 @@
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readlinkSync, readSync, rmSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { readFiles, writeFiles } from "../../src/wasm/payload.ts";
 import { openReadOnly } from "../../src/wasm/read-only-fds.ts";
-import { withRunnerFds } from "../../src/wasm/runner-files.ts";
+import { launchLayout, openPrepared, withRunnerFds } from "../../src/wasm/runner-files.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "runner-files-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -52,60 +48,49 @@ describe.skipIf(!isRoot)("openReadOnly", () => {
   });
 });
 
-describe("prepared files stream", () => {
-  it("carries each file's name and bytes from the shim to a process reading fd 3, as runc would pass it", async () => {
-    const big = Buffer.alloc(3 << 20, 7);
-    writeFileSync(join(tmp, "component.mjs"), "export const x = 1;\n");
-    writeFileSync(join(tmp, "big.wasm"), big);
-    writeFileSync(join(tmp, "empty"), "");
-    // The runner's side, blocking reads on its fd 3, in a process of its own as in a container.
-    const reader = `import { readFiles } from ${JSON.stringify(fileURLToPath(new URL("../../src/wasm/payload.ts", import.meta.url)))};
-      import { createHash } from "node:crypto";
-      const files = readFiles(3);
-      console.log(JSON.stringify(Object.entries(files).map(([n, b]) => [n, b.length, createHash("sha256").update(b).digest("hex")])));`;
-    const child = spawn(process.execPath, ["--input-type=module", "-e", reader], { stdio: ["ignore", "pipe", "inherit", "pipe"] });
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-    await writeFiles(child.stdio[3] as Writable, { "component.mjs": join(tmp, "component.mjs"), "big.wasm": join(tmp, "big.wasm"), empty: join(tmp, "empty") });
-    const [code] = (await once(child, "exit")) as [number];
-    expect(code).toBe(0);
-    const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
-    expect(JSON.parse(out)).toEqual([
-      ["component.mjs", 20, sha(Buffer.from("export const x = 1;\n"))],
-      ["big.wasm", big.length, sha(big)],
-      ["empty", 0, sha(Buffer.alloc(0))],
-    ]);
-  });
-
-  it("reports a stream that ends early", () => {
-    const file = join(tmp, "short");
-    writeFileSync(file, Buffer.from([0, 0, 0, 4, 0x61]));
-    expect(() => readFiles(openSync(file, "r"))).toThrow(/ended early/);
+describe.skipIf(!isRoot)("openPrepared", () => {
+  it("opens a prepared file read-only through one view of its cache root, also for entries written later", async () => {
+    const cache = join(tmp, "cache");
+    mkdirSync(join(cache, "entry1"), { recursive: true });
+    writeFileSync(join(cache, "entry1", "component.mjs"), "first");
+    const first = await openPrepared({ "component.mjs": join(cache, "entry1", "component.mjs") });
+    mkdirSync(join(cache, "entry2"));
+    writeFileSync(join(cache, "entry2", "core.wasm"), "second");
+    const second = await openPrepared({ "core.wasm": join(cache, "entry2", "core.wasm") });
+    const fds = [first["component.mjs"]!, second["core.wasm"]!];
+    expect(fds.map((fd) => readFileSync(fd, "utf8"))).toEqual(["first", "second"]);
+    // What a container handed these could try through /proc/<pid>/fd: the shared cache stays as it is.
+    for (const fd of fds) expect(() => openSync(`/proc/self/fd/${fd}`, "r+")).toThrow(/EROFS/);
+    expect(readlinkSync(`/proc/self/fd/${fds[0]}`)).not.toContain(tmp);
+    fds.forEach((fd) => closeSync(fd));
+    await expect(openPrepared({ x: join(cache, "entry1", "missing") })).rejects.toThrow(/ENOENT/);
   });
 });
 
 describe("withRunnerFds", () => {
-  it("hands the runner's fds to the child at 3… in layout order, and survives a child that never reads its files", async () => {
-    const names = ["loader", "binary", "lib1", "lib2", "assets"];
+  it("hands the runner's fds to the child at 3… in layout order and closes the launch's own", async () => {
+    const names = ["loader", "binary", "lib1", "lib2", "assets", "component.mjs", "core.wasm"];
     for (const n of names) writeFileSync(join(tmp, `fd-${n}`), n);
-    const [loader, binary, lib1, lib2, assets] = names.map((n) => openSync(join(tmp, `fd-${n}`), "r")) as [number, number, number, number, number];
-    writeFileSync(join(tmp, "big"), Buffer.alloc(8 << 20, 1));
-    const launch = { fds: { loader, binary, libs: [lib1, lib2], assets }, files: { big: join(tmp, "big") } };
+    const [loader, binary, lib1, lib2, assets, mjs, core] = names.map((n) => openSync(join(tmp, `fd-${n}`), "r")) as number[] as [number, number, number, number, number, number, number];
+    const launch = { fds: { loader, binary, libs: [lib1, lib2], assets }, files: { "component.mjs": mjs, "core.wasm": core } };
+    expect(launchLayout(launch)).toMatchObject({ count: 7, files: { "component.mjs": 8, "core.wasm": 9 } });
     let preserved = -1;
-    // As runc would: the child sees fds 3… ; this one reads 3..7 by path and exits without reading 8.
+    // As runc would pass them: the child reads fds 3..9 by path.
     const child = withRunnerFds(launch, (stdio, n) => {
       preserved = n;
-      const script = "const fs = require('fs'); console.log([3,4,5,6,7].map((fd) => fs.readFileSync('/proc/self/fd/' + fd, 'utf8')).join(' '))";
+      const script = "const fs = require('fs'); console.log([3,4,5,6,7,8,9].map((fd) => fs.readFileSync('/proc/self/fd/' + fd, 'utf8')).join(' '))";
       return spawn(process.execPath, ["-e", script], { stdio });
     })(["ignore", "pipe", "inherit"]);
     let out = "";
     child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
     const [code] = (await once(child, "exit")) as [number];
     expect(code).toBe(0);
-    expect(preserved).toBe(launch.fds.libs.length + 4);
-    expect(out.trim()).toBe("loader binary lib1 lib2 assets");
-    // The shim is still here: the broken pipe was nobody's uncaught error.
-    await new Promise((r) => setTimeout(r, 200));
+    expect(preserved).toBe(7);
+    expect(out.trim()).toBe(names.join(" "));
+    // The prepared files' fds were this launch's alone: closed; the daemon's stay open.
+    expect(launch.files).toBeUndefined();
+    expect(() => fstatSync(mjs)).toThrow(/EBADF/);
+    expect(fstatSync(loader).isFile()).toBe(true);
     [loader, binary, lib1, lib2, assets].forEach((fd) => closeSync(fd));
   });
 });
