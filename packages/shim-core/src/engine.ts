@@ -1,3 +1,5 @@
+import type { ProvidedImports } from "./wasm/imports.ts";
+
 /**
  * The one interface a Wasm engine implements. The shim (containerd plumbing, runc, lifecycle) calls
  * `validate` and `prepare` on the host at Create; the runner calls `load` and `run` inside the
@@ -8,6 +10,12 @@ export interface Engine {
   readonly name: string;
   /** The engine and its version, for `-v` and logs. */
   readonly version: string;
+  /**
+   * What a core module may import, per import module: the function names, or "*" for anything
+   * from it. At Create, a core module that imports anything else is refused with an error naming
+   * it, instead of failing to link at Start. Unset: no check.
+   */
+  readonly imports?: ProvidedImports;
   /** Rejects, with a message a user can act on, a module this engine cannot run. Runs on the host at Create. */
   validate?(module: Uint8Array<ArrayBuffer>, path: string): Promise<void>;
   /**
@@ -64,8 +72,12 @@ export interface RunContext {
   files: Record<string, Uint8Array>;
 }
 
-/** The default Create-time check: the module must at least compile. */
+/** The default Create-time check: the module must at least compile, and a component is named as such. */
 export async function compileCheck(module: Uint8Array<ArrayBuffer>, path: string): Promise<void> {
+  // \0asm, version 0x0d, layer 1: V8 would only say it expected version 1.
+  if (module.length >= 8 && module[4] === 0x0d && module[6] === 0x01) {
+    throw new Error(`${path} is a WebAssembly component (WASI 0.2); this engine runs core modules (WASI preview1) only: run components with the jco shim (io.containerd.jco.v1)`);
+  }
   try {
     await WebAssembly.compile(module);
   } catch (err) {

@@ -52,6 +52,7 @@ export const alreadyExists = (what: string) => new ShimError(Code.ALREADY_EXISTS
 export const invalidArgument = (what: string) => new ShimError(Code.INVALID_ARGUMENT, what);
 export const failedPrecondition = (what: string) => new ShimError(Code.FAILED_PRECONDITION, what);
 export const unimplemented = (what: string) => new ShimError(Code.UNIMPLEMENTED, what);
+export const unavailable = (what: string) => new ShimError(Code.UNAVAILABLE, what);
 
 export function isShimError(err: unknown, code?: Code): err is ShimError {
   return err instanceof ShimError && (code === undefined || err.code === code);

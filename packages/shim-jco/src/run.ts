@@ -48,8 +48,9 @@ export async function guestImports(ctx: RunContext): Promise<Record<string, unkn
   const { WASIShim } = await import("@bytecodealliance/preview2-shim/instantiation");
   const { cli, io } = await import("@bytecodealliance/preview2-shim");
   // The guest sees the container's root as `/`, and nothing of the host's (0.26.1 preopens nothing by default).
+  // Exactly "/": a "." preopen would take over absolute paths too. The cwd reaches a component
+  // through wasi:cli/environment's initial-cwd, which preview2-shim takes from process.cwd().
   const preopens: Record<string, string> = { "/": "/" };
-  if (ctx.cwd !== "/") preopens["."] = ctx.cwd;
   const imports = new WASIShim({ sandbox: { args: ctx.args, env: ctx.env, preopens } }).getImportObject() as Record<string, unknown>;
   const stdout = fdOutputStream(io.streams, ctx.stdout, cli.stdout.getStdout());
   const stderr = fdOutputStream(io.streams, ctx.stderr, cli.stderr.getStderr());

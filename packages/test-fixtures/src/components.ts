@@ -9,9 +9,14 @@ import { programsDir, programsOutDir } from "./programs.ts";
 /** The WASI release whose WIT the JS components target (jco ships it). */
 const WASI_VERSION = "0.2.12";
 
-/** `programs/js/<name>.js` exports wasi:cli/run; each becomes `dist/programs/<name>-js.wasm`. */
-function world(name: string): string {
-  return `package local:${name};\n\nworld ${name} {\n  export wasi:cli/run@${WASI_VERSION};\n}\n`;
+/**
+ * `programs/js/<name>.js` exports wasi:cli/run; each becomes `dist/programs/<name>-js.wasm`. The
+ * WASI interfaces it imports (`from "wasi:cli/environment@…"`) are imported by its world.
+ */
+function world(name: string, source: string): string {
+  const imports = new Set([...source.matchAll(/from\s+["'](wasi:[a-z-]+\/[a-z-]+)@[\d.]+["']/g)].map((m) => m[1]!));
+  const lines = [...[...imports].sort().map((i) => `  import ${i}@${WASI_VERSION};`), `  export wasi:cli/run@${WASI_VERSION};`];
+  return `package local:${name};\n\nworld ${name} {\n${lines.join("\n")}\n}\n`;
 }
 
 /** A direct dependency's folder (pnpm links each one into the package's node_modules). */
@@ -34,7 +39,7 @@ export async function buildComponents(): Promise<{ files: string[]; written: str
     const name = basename(file, ".js");
     const source = await readFile(join(dir, file), "utf8");
     const out = join(programsOutDir, `${name}-js.wasm`);
-    const stamp = createHash("sha256").update(`componentize-js ${version}\0${world(name)}\0${source}`).digest("hex");
+    const stamp = createHash("sha256").update(`componentize-js ${version}\0${world(name, source)}\0${source}`).digest("hex");
     files.push(out);
     if (existsSync(out) && (await readFile(`${out}.stamp`, "utf8").catch(() => "")) === stamp) continue;
     const component = await componentize(name, source);
@@ -57,7 +62,7 @@ async function componentize(name: string, source: string): Promise<Uint8Array> {
     // The WASI packages the world refers to: jco's copy of the WIT of that release.
     const builtin = join(packageRoot("@bytecodealliance/jco"), "lib", "wit", "builtin", WASI_VERSION);
     for (const pkg of await readdir(builtin)) await cp(join(builtin, pkg), join(wit, "deps", pkg), { recursive: true });
-    await writeFile(join(wit, "world.wit"), world(name));
+    await writeFile(join(wit, "world.wit"), world(name, source));
     // The typings make sourcePath required, but componentize-js writes the source into its own
     // work folder when it is left out, which is what a source string needs.
     const opts = { witPath: wit, worldName: name } as unknown as Parameters<typeof build>[1];

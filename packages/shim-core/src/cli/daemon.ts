@@ -17,7 +17,6 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
   const log = fdLogger(2, flags.debug ? "debug" : "info", { runtime: `io.containerd.${engine.name}.v1`, namespace: flags.namespace, pid: process.pid });
   const events = new EventPublisher({ ttrpcAddress: process.env.TTRPC_ADDRESS ?? "", namespace: flags.namespace, log: (m) => log.warn(m) });
   const server = new TtrpcServer({ log: (m) => log.warn(m) });
-  let stopping = false;
   const service = new TaskService({
     engine,
     namespace: flags.namespace,
@@ -26,17 +25,17 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
     events,
     log,
     onShutdown: () => {
-      if (stopping) return;
-      stopping = true;
+      // At once, before answering: from now on a `start` for this pod must spawn a new daemon
+      // rather than hand containerd this one. While we listen, the path can only be ours.
+      try {
+        unlinkSync(flags.socket);
+      } catch {
+        // already gone
+      }
       // Answer the Shutdown first; then deliver pending events and go.
       setTimeout(async () => {
         await events.flush(3000).catch(() => {});
         await server.close();
-        try {
-          unlinkSync(flags.socket);
-        } catch {
-          // already gone
-        }
         log.info("shim exiting");
         process.exit(0);
       }, 20);

@@ -3,7 +3,9 @@ import { constants } from "node:os";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import type { Engine, RunContext } from "../engine.ts";
 import { releaseRunnerAssets } from "../runtime/assets.ts";
+import { native } from "../runtime/native.ts";
 import { mainSource } from "../runtime/sea.ts";
+import { patchCwd } from "../wasm/cwd-patch.ts";
 import { guestEnvironment, takeRunnerFiles } from "../wasm/runner-boot.ts";
 import { refuseContainerModules } from "../wasm/runner-layout.ts";
 
@@ -15,6 +17,30 @@ export const TRAP_EXIT = 134;
 function silenceWarnings(): void {
   process.removeAllListeners("warning");
   process.on("warning", () => {});
+}
+
+/**
+ * Loads the native helper now, while the runner's asset directory (where it is) is still open:
+ * it is closed before the guest runs (docs/architecture.md). A failure is remembered by native().
+ */
+function preloadNative(): void {
+  try {
+    native();
+  } catch {}
+}
+
+/**
+ * Ends the container at once with `code`. process.exit() would first stop the guest's worker,
+ * which never returns while the guest is blocked in a system call (read(2) on stdin or a FIFO,
+ * a sleep in poll_oneoff): _exit(2) ends the process whatever its threads are doing.
+ */
+function exitNow(code: number): never {
+  try {
+    native().exit(code);
+  } catch {
+    // Without the helper a guest in a system call keeps the container up until SIGKILL.
+  }
+  process.exit(code);
 }
 
 /**
@@ -30,7 +56,7 @@ export function runWasm(argv: readonly string[]): void {
     process.exit(2);
   }
   for (const [name, num] of Object.entries(constants.signals)) {
-    if (["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"].includes(name)) process.on(name as NodeJS.Signals, () => process.exit(128 + num));
+    if (["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"].includes(name)) process.on(name as NodeJS.Signals, () => exitNow(128 + num));
   }
   // Isolation (docs/architecture.md): the runner's own fds are closed here or, for assets, before the guest runs.
   let files: RunContext["files"];
@@ -40,6 +66,7 @@ export function runWasm(argv: readonly string[]): void {
     writeSync(2, `error: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  preloadNative();
   const ctx: Omit<RunContext, "module"> = { path, args, env: guestEnvironment(), cwd: process.cwd(), stdin: 0, stdout: 1, stderr: 2, data: JSON.parse(data) as Record<string, string>, files };
   const transferList = Object.values(files).map((f) => f.buffer as ArrayBuffer);
   const worker = new Worker(mainSource(), { eval: true, workerData: { [WORKER_KEY]: ctx }, transferList, stdout: false, stderr: false });
@@ -60,8 +87,10 @@ export function runGuestWorker(engine: Engine): boolean {
   refuseContainerModules();
   const port = parentPort;
   void (async () => {
-    const module = new Uint8Array(readFileSync(ctx.path));
+    // WASI has no working directory: wasi-libc's own is set by rewriting the module (see wasm/cwd-patch.ts).
+    const { module } = patchCwd(new Uint8Array(readFileSync(ctx.path)), ctx.cwd);
     const run = { ...ctx, module };
+    preloadNative();
     await engine.load?.(run);
     // Nothing of the runner's stays reachable once the guest can run.
     releaseRunnerAssets();

@@ -12,6 +12,7 @@ import { readEntrypoint, resolveEntrypoint, type Entrypoint } from "../oci/entry
 import { hostRuntime } from "../oci/host-libs.ts";
 import { mountRootfs, unmountAll } from "../oci/mount.ts";
 import { runnerSpec } from "../oci/runner-spec.ts";
+import { checkImports } from "../wasm/imports.ts";
 import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { Runc } from "../runc/runc.ts";
 import { embeddedAssetDirectory } from "../runtime/assets.ts";
@@ -19,6 +20,7 @@ import { closeLaunch, launchLayout, openPrepared, runnerFds, withRunnerFds, type
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
 import { TaskProcess } from "./process.ts";
 import { bundleFiles, type ShimState } from "./state.ts";
+import { patchCwd } from "../wasm/cwd-patch.ts";
 
 export interface CreateContext {
   engine: Engine;
@@ -81,7 +83,7 @@ export class Container {
       const runc = new Runc({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
       let runcBundle = req.bundle;
       if (entrypoint.kind === "wasm") {
-        const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log);
+        const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log, spec.process?.cwd);
         runner = await runnerLaunch(prepared);
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
         await mkdir(runcBundle, { recursive: true, mode: 0o700 });
@@ -127,10 +129,13 @@ export class Container {
 }
 
 /** Validates the module (a clear error at Create, not a crash at Start) and lets the engine prepare it. */
-export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger): Promise<Prepared> {
+export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger, cwd = "/"): Promise<Prepared> {
   const bytes = await readEntrypoint(entry);
+  // The runner applies the same patch at Start; only here can the reason it could not reach the log.
+  if (cwd !== "/") log.info(`working directory ${cwd}: ${patchCwd(bytes, cwd).note}`, { module: entry.path });
   try {
     await (engine.validate ?? compileCheck)(bytes, entry.path);
+    await checkImports(engine, bytes, entry.path);
     if (!engine.prepare) return {};
     const digest = createHash("sha256").update(bytes).digest("hex");
     return await engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }) });

@@ -24,7 +24,7 @@ export async function execProcessSpec(c: Container, spec: Process, engine: Engin
   try {
     const entry = await resolveEntrypoint(c.rootfs, { ...c.spec, process: spec });
     if (entry.kind === "native") return { process: spec };
-    const prepared = await prepareModule(engine, entry, log);
+    const prepared = await prepareModule(engine, entry, log, spec.cwd);
     const runner = await runnerLaunch(prepared);
     return { process: runnerProcess(spec, launchLayout(runner), entry.path, prepared.data), runner };
   } catch (err) {

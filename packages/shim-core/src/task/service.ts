@@ -6,7 +6,7 @@ import { ProcessDetailsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
 import type * as pb from "../gen/containerd/task/v2/shim_pb.ts";
 type Empty = MessageInitShape<typeof EmptySchema>;
 import { Status } from "../gen/containerd/types/task_pb.ts";
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, unimplemented } from "../errors.ts";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable, unimplemented } from "../errors.ts";
 import { Topic } from "../events/topics.ts";
 import { packEvent, type EventSink } from "../events/sink.ts";
 import type { Logger } from "../log.ts";
@@ -16,8 +16,8 @@ import { bundleFiles } from "./state.ts";
 import { execProcessSpec } from "./exec.ts";
 import { closeLaunch } from "../wasm/runner-files.ts";
 import { TaskProcess, statusName } from "./process.ts";
-import { memoryCgroup, oomKills } from "./oom.ts";
-import { metricsAny } from "./stats.ts";
+import { CgroupMonitor } from "./cgroup-monitor.ts";
+import { taskMetrics } from "./stats.ts";
 
 export interface ServiceDeps extends CreateContext {
   events: EventSink;
@@ -34,10 +34,16 @@ const ts = (d: Date | undefined): Timestamp | undefined => (d ? timestampFromDat
  */
 export class TaskService {
   readonly containers = new Map<string, Container>();
+  /** Creates under way: their containers are not in `containers` yet, but Shutdown must wait for them. */
+  private readonly creating = new Set<string>();
+  /** Set once a Shutdown is accepted; from then on the daemon only finishes what it was doing. */
+  private shuttingDown = false;
+  private readonly cgroups: CgroupMonitor;
   private readonly deps: ServiceDeps;
 
   constructor(deps: ServiceDeps) {
     this.deps = deps;
+    this.cgroups = new CgroupMonitor(deps.log);
   }
 
   private container(id: string): Container {
@@ -58,10 +64,18 @@ export class TaskService {
   }
 
   async create(req: pb.CreateTaskRequest): Promise<MessageInitShape<typeof pb.CreateTaskResponseSchema>> {
-    if (this.containers.has(req.id)) throw alreadyExists(`id ${req.id}`);
+    // A Shutdown follows every Delete, so a pod's next Create can reach a daemon on its way out.
+    if (this.shuttingDown) throw unavailable(`the shim is shutting down (it had no task left): create ${req.id} through a new shim`);
+    if (this.containers.has(req.id) || this.creating.has(req.id)) throw alreadyExists(`id ${req.id}`);
     const log = this.deps.log.with({ id: req.id });
     const started = Date.now();
-    const c = await Container.create(req, this.deps);
+    this.creating.add(req.id);
+    let c: Container;
+    try {
+      c = await Container.create(req, this.deps);
+    } finally {
+      this.creating.delete(req.id);
+    }
     this.containers.set(req.id, c);
     log.info("created", { kind: c.entrypoint.kind, entrypoint: c.entrypoint.path, ms: Date.now() - started });
     this.publish(
@@ -80,19 +94,26 @@ export class TaskService {
     if (req.execId) {
       void exit.then((status) => this.exited(c, p, status));
     } else {
+      await this.cgroups.started(c.runc, c.id, () => this.oomKilled(c));
       void exit.then((status) => this.initExited(c, status));
     }
     return { pid };
   }
 
-  /** CRI reports OOMKilled from TaskOOM, so it goes out before TaskExit; then runc may drop the cgroup. */
+  /**
+   * CRI reports OOMKilled from TaskOOM (1.6 on), which goes out before TaskExit, and from 2.3 on
+   * also from the Stats it asks for right after Wait: both are read before Wait is answered and
+   * before runc drops the cgroup.
+   */
   private async initExited(c: Container, status: number): Promise<void> {
-    if ((await oomKills(await memoryCgroup(c.runc.config.root, c.id))) > 0) {
-      this.deps.log.warn("out of memory", { id: c.id });
-      this.publish(Topic.TaskOOM, packEvent(ev.TaskOOMSchema, { containerId: c.id }));
-    }
+    if (await this.cgroups.exited(c.runc, c.id)) this.oomKilled(c);
     this.exited(c, c.init, status);
     await c.removeFromRunc();
+  }
+
+  private oomKilled(c: Container): void {
+    this.deps.log.warn("out of memory", { id: c.id });
+    this.publish(Topic.TaskOOM, packEvent(ev.TaskOOMSchema, { containerId: c.id }));
   }
 
   private async startExec(c: Container, p: TaskProcess) {
@@ -166,6 +187,7 @@ export class TaskService {
     for (const e of c.execs.values()) if (e.running) process.kill(e.pid, "SIGKILL");
     await c.destroy();
     this.containers.delete(c.id);
+    this.cgroups.forget(c.id);
     this.deps.log.info("deleted", { id: c.id });
     this.publish(Topic.TaskDelete, packEvent(ev.TaskDeleteSchema, { containerId: c.id, pid: p.pid, exitStatus: p.exitStatus, exitedAt: answer.exitedAt, id: "" }));
     return answer;
@@ -216,8 +238,12 @@ export class TaskService {
 
   async stats(req: pb.StatsRequest): Promise<MessageInitShape<typeof pb.StatsResponseSchema>> {
     const c = this.container(req.id);
+    const final = this.cgroups.final(c.id);
+    if (final && !c.init.running) return { stats: final };
     if (!c.init.running) throw notFound(`task ${c.id} is not running`);
-    return { stats: metricsAny(await c.runc.stats(c.id)) };
+    const metrics = await taskMetrics(c.runc, c.id, true);
+    if (!metrics) throw notFound(`task ${c.id} has no cgroup`);
+    return { stats: metrics.any };
   }
 
   async update(req: pb.UpdateTaskRequest): Promise<Empty> {
@@ -239,8 +265,11 @@ export class TaskService {
     return { shimPid: process.pid, taskPid: c.init.pid, version: "" };
   }
 
+  /** containerd sends one after every Delete (2.4 also to a pod's shared v3 shim): only the last one ends the daemon. */
   async shutdown(_req: pb.ShutdownRequest): Promise<Empty> {
-    if (this.containers.size === 0) this.deps.onShutdown();
+    if (this.shuttingDown || this.containers.size > 0 || this.creating.size > 0) return {};
+    this.shuttingDown = true;
+    this.deps.onShutdown();
     return {};
   }
 

@@ -30,6 +30,12 @@ export interface ContainerdOptions {
   env?: Record<string, string>;
   /** Rewrites the generated config.toml (given its path) before the daemon starts, e.g. with an installer under test. */
   editConfig?: (configFile: string) => void | Promise<void>;
+  /**
+   * Run the daemon, and so its shims and runc, in a private mount namespace whose /sys/fs/cgroup
+   * is a cgroup v2 hierarchy: a cgroup v2 host as they see it, on a v1 or hybrid machine (whose v2
+   * hierarchy may lack controllers: with no cpu controller, `ctr run` needs `--cpu-shares 0`).
+   */
+  cgroup2?: boolean;
 }
 
 /** What `harness.json` holds, so that another process (tools/containerd.ts stop) can take over. */
@@ -40,6 +46,7 @@ interface HarnessState {
   ttrpcSocket: string;
   namespace: string;
   env: Record<string, string>;
+  cgroup2?: boolean;
 }
 
 // sun_path holds 108 bytes; the ttrpc socket adds ".ttrpc" to the gRPC one.
@@ -56,6 +63,7 @@ export class Containerd {
   readonly namespace: string;
   #pid: number;
   #env: Record<string, string>;
+  readonly #cgroup2: boolean;
   #stopped = false;
   #finalLog = "";
   /** Container ids seen while the daemon was up, so cleanup can find their cgroups once they are gone. */
@@ -68,6 +76,7 @@ export class Containerd {
     this.namespace = state.namespace;
     this.#pid = state.pid;
     this.#env = state.env;
+    this.#cgroup2 = state.cgroup2 ?? false;
   }
 
   static async start(opts: ContainerdOptions = {}): Promise<Containerd> {
@@ -91,7 +100,7 @@ export class Containerd {
     // Absolute, since the daemon runs in `dir` and would resolve a relative PATH entry from there.
     const path = opts.shimDir ? `${resolve(opts.shimDir)}:${systemPath}` : systemPath;
     const env = { ...opts.env, PATH: path };
-    const ctd = new Containerd({ pid: 0, dir, socket, ttrpcSocket, namespace: opts.namespace ?? uniqueNamespace(), env });
+    const ctd = new Containerd({ pid: 0, dir, socket, ttrpcSocket, namespace: opts.namespace ?? uniqueNamespace(), env, cgroup2: opts.cgroup2 ?? false });
     try {
       await ctd.#launch();
     } catch (e) {
@@ -184,7 +193,10 @@ export class Containerd {
     const log = openSync(join(this.dir, "containerd.log"), "a");
     // Its own session keeps terminal signals aimed at the test runner away from the daemon; the
     // daemon in turn starts each shim in its own process group, so they outlive a restart.
-    const child = spawn("containerd", ["--config", join(this.dir, "config.toml")], {
+    const config = join(this.dir, "config.toml");
+    // unshare and sh exec, so the pid is containerd's either way.
+    const [file, args] = this.#cgroup2 ? ["unshare", ["-m", "sh", "-c", 'mount -t cgroup2 none /sys/fs/cgroup && exec containerd --config "$0"', config]] as const : ["containerd", ["--config", config]] as const;
+    const child = spawn(file, args, {
       cwd: this.dir,
       detached: true,
       stdio: ["ignore", log, log],
@@ -194,7 +206,7 @@ export class Containerd {
     child.unref();
     const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
     this.#pid = child.pid ?? 0;
-    const state: HarnessState = { pid: this.#pid, dir: this.dir, socket: this.socket, ttrpcSocket: this.ttrpcSocket, namespace: this.namespace, env: this.#env };
+    const state: HarnessState = { pid: this.#pid, dir: this.dir, socket: this.socket, ttrpcSocket: this.ttrpcSocket, namespace: this.namespace, env: this.#env, cgroup2: this.#cgroup2 };
     writeFileSync(join(this.dir, "harness.json"), `${JSON.stringify(state, null, 2)}\n`);
     const ready = await Promise.race([this.#waitReady(20_000), spawnError]);
     if (ready instanceof Error) throw new Error(`cannot start containerd: ${ready.message}`);

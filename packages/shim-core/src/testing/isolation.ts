@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -17,6 +18,11 @@ export interface IsolationOptions extends ConformanceOptions {
   privateDirs?: string[];
   /** Files the engine's own file system shows every guest (not the host's), for a guest started as `path`. */
   engineFiles?: (path: string) => string[];
+  /**
+   * Makes the engine's own kind of module of a preview1 one (jco: a component, with the preview1
+   * adapter), so the snoop and the other tenant run as that: each with its own cache entry.
+   */
+  component?: (module: Uint8Array) => Promise<Uint8Array>;
 }
 
 const snoopRef = "localhost/snoop:test";
@@ -27,10 +33,14 @@ const escapeRef = "localhost/escapes:test";
 /** The image's regular files: a guest may find these and its mounts' files, nothing else. */
 const imageFiles = ["/snoop.wasm", "/sleep.wasm", "/etc/motd"];
 
-async function writeImages(dir: string): Promise<{ snoop: string; tenant: string; escapes: string }> {
+async function writeImages(dir: string, opts: IsolationOptions): Promise<{ snoop: string; tenant: string; escapes: string }> {
   await buildPrograms();
   await ensureFixtures();
-  const snoop = { path: "/snoop.wasm", source: programPath("snoop-c"), mode: 0o755 };
+  const own = async (file: string) => {
+    const bytes = new Uint8Array(await readFile(file));
+    return opts.component ? opts.component(bytes) : bytes;
+  };
+  const snoop = { path: "/snoop.wasm", content: await own(programPath("snoop-c")), mode: 0o755 };
   const tarballs = { snoop: join(dir, "snoop.tar"), tenant: join(dir, "tenant.tar"), escapes: join(dir, "escapes.tar") };
   await writeOciImage(tarballs.snoop, {
     ref: snoopRef,
@@ -42,7 +52,7 @@ async function writeImages(dir: string): Promise<{ snoop: string; tenant: string
     architecture: "wasm",
   });
   // Another workload on the same node, whose files (and jco cache entry) the snoop must not find.
-  await writeOciImage(tarballs.tenant, { ref: tenantRef, files: [{ path: "/hello.wasm", source: fixturePath("hello"), mode: 0o755 }], entrypoint: ["/hello.wasm"], os: "wasip1", architecture: "wasm" });
+  await writeOciImage(tarballs.tenant, { ref: tenantRef, files: [{ path: "/hello.wasm", content: await own(fixturePath("hello")), mode: 0o755 }], entrypoint: ["/hello.wasm"], os: "wasip1", architecture: "wasm" });
   // Entrypoints that are symlinks out of the rootfs; one that climbs but lands back inside it.
   await writeOciImage(tarballs.escapes, {
     ref: escapeRef,
@@ -127,7 +137,7 @@ export function engineIsolation(opts: IsolationOptions): void {
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), "isolation-"));
       volume = makeVolume(dir, marker);
-      const tarballs = await writeImages(dir);
+      const tarballs = await writeImages(dir, opts);
       ctd = await Containerd.start({ shimDir: shimBinaryDir(opts), ...(opts.env ? { env: opts.env } : {}) });
       for (const t of Object.values(tarballs)) await ctd.importImage(t);
       // The other tenant runs first, so that its files (for jco: its cache entry) exist on the node.
@@ -219,7 +229,7 @@ export function criIsolation(opts: IsolationOptions): void {
   describe(`CRI pod with handler ${handler}: a guest sees only its own image and mounts`, () => {
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), "isolation-cri-"));
-      const tarballs = await writeImages(dir);
+      const tarballs = await writeImages(dir, opts);
       node = await CriNode.start({ shimDir: shimBinaryDir(opts), ...(opts.env ? { env: opts.env } : {}), runtimes: { [handler]: { type: `io.containerd.${opts.engine}.v1` } } });
       for (const t of [tarballs.snoop, tarballs.tenant]) await node.ctd.importImage(t, criNamespace);
     });
