@@ -1,13 +1,10 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { compileCheck, isComponent, PREVIEW1_IMPORTS, RUNNER_DIR, runPreview1, type Engine } from "@wasm-shims/shim-core";
+import { compileCheck, isComponent, PREVIEW1_IMPORTS, runPreview1, type Engine } from "@wasm-shims/shim-core";
 import { cacheRoot, ensureTranspiled } from "./cache.ts";
 import { serveHttp } from "./http.ts";
 import { runCommand } from "./run.ts";
+import { ENTRY_MODULE } from "./transpile.ts";
 import { ENGINE_VERSION } from "./version.ts";
-
-/** Where the whole transpile cache appears inside every jco container (read-only). */
-export const CACHE_MOUNT = `${RUNNER_DIR}/jco-cache`;
 
 /**
  * WASI 0.2 components through jco: transpiled to JS + core wasm on the host at Create, cached by
@@ -26,25 +23,23 @@ export const jcoEngine: Engine = {
     if (!isComponent(module)) await compileCheck(module, path);
   },
   async prepare(ctx) {
+    // A core module needs no transpile and gets nothing of the cache: a component exec'd into its
+    // container later is prepared on its own and handed its own entry.
+    if (!isComponent(ctx.module)) return {};
     const root = cacheRoot();
-    // A core module needs no transpile, but its container gets the cache too: a component exec'd
-    // into it later finds its entry there (an exec cannot add mounts).
-    if (!isComponent(ctx.module)) {
-      await mkdir(root, { recursive: true, mode: 0o755 });
-      return { mounts: [{ source: root, destination: CACHE_MOUNT }] };
-    }
     const { key, manifest } = await ensureTranspiled(root, ctx.module, ctx.path, ctx.digest, ctx.log);
     const has = (iface: string) => manifest.exports.some((name) => name.startsWith(`${iface}@`));
     const kind = has("wasi:cli/run") ? "command" : has("wasi:http/incoming-handler") ? "http" : undefined;
     if (!kind) {
       throw new Error(`${ctx.path} exports neither wasi:cli/run nor wasi:http/incoming-handler (exports: ${manifest.exports.join(", ") || "none"})`);
     }
-    return { mounts: [{ source: root, destination: CACHE_MOUNT }], data: { dir: join(CACHE_MOUNT, key), kind } };
+    // Only this entry's files go to the container, as read-only fds (nothing of the cache is mounted).
+    const files = Object.fromEntries(Object.keys(manifest.files).map((name) => [name, join(root, key, name)]));
+    return { files, data: { kind } };
   },
   async run(ctx) {
     if (!isComponent(ctx.module)) return runPreview1(ctx);
-    const dir = ctx.data.dir;
-    if (!dir) throw new Error("jco: no transpiled component for this module (prepare did not run)");
-    return ctx.data.kind === "http" ? serveHttp(ctx, dir) : runCommand(ctx, dir);
+    if (!ctx.files[ENTRY_MODULE]) throw new Error("jco: no transpiled component for this module (prepare did not run)");
+    return ctx.data.kind === "http" ? serveHttp(ctx) : runCommand(ctx);
   },
 };

@@ -1,8 +1,6 @@
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { RunContext } from "@wasm-shims/shim-core";
 import { writeAll } from "./stdio.ts";
-import { exported, guestImports, loadComponent, type Instance } from "./run.ts";
+import { coreModule, exported, guestImports, loadComponent, type Instance } from "./run.ts";
 
 type HttpServerClass = new (handler: { handle(request: never, responseOut: never): void }) => { listen(port: number, host: string): void };
 
@@ -22,12 +20,12 @@ export function parseListen(value: string): { host: string; port: number } {
  * container is stopped. Every request gets a fresh instance (as wasmtime serve does): the core
  * modules are compiled once, and instantiating is synchronous, as the server's callback must be.
  */
-export async function serveHttp(ctx: RunContext, dir: string): Promise<number> {
+export async function serveHttp(ctx: RunContext): Promise<number> {
   const { host, port } = parseListen(ctx.env[LISTEN_ENV] ?? DEFAULT_LISTEN);
-  const instantiate = loadComponent(dir);
+  const instantiate = await loadComponent(ctx.files);
   const imports = await guestImports(ctx);
   const modules = new Map<string, WebAssembly.Module>();
-  for (const name of (await readdir(dir)).filter((n) => n.endsWith(".wasm"))) modules.set(name, await WebAssembly.compile(await readFile(join(dir, name))));
+  for (const name of Object.keys(ctx.files).filter((n) => n.endsWith(".wasm"))) modules.set(name, await coreModule(ctx.files, name));
   const fresh = (): Instance => {
     const instance = instantiate((name) => modules.get(name)!, imports, (m, i) => new WebAssembly.Instance(m, i));
     if (instance instanceof Promise) throw new Error("jco: the component did not instantiate synchronously");

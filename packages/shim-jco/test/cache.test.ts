@@ -32,8 +32,9 @@ describe("transpile cache", () => {
     expect(second).toMatchObject({ key: first.key, hit: true });
     expect(statSync(join(root, first.key, ENTRY_MODULE)).mtimeMs).toBe(mtime);
     expect(lines).toEqual([expect.stringMatching(/^transpiled in \d+ ms/), `transpile cache hit ${first.key}`]);
-    // Readable by a container's non-root user; no temporary directory is left.
-    expect(statSync(join(root, first.key)).mode & 0o777).toBe(0o755);
+    // The shim's alone (containers are sent their entry's files); no temporary directory is left.
+    expect(statSync(join(root, first.key)).mode & 0o777).toBe(0o700);
+    expect(statSync(join(root, first.key, ENTRY_MODULE)).mode & 0o777).toBe(0o600);
     expect(readdirSync(root)).toEqual([first.key]);
   });
 
@@ -57,8 +58,9 @@ describe("transpile cache", () => {
   it("runs exit-with-code(42) as status 42, in process", async () => {
     const { exit42 } = await buildComponents();
     const res = await ensureTranspiled(root, exit42, "/exit42.wasm", sha256(exit42), () => {});
-    const ctx = { path: "/exit42.wasm", module: new Uint8Array(exit42), args: ["/exit42.wasm"], env: {}, cwd: "/", stdin: 0, stdout: 1, stderr: 2, data: {} };
-    expect(await runCommand(ctx, join(root, res.key))).toBe(42);
+    const files = Object.fromEntries(Object.keys(res.manifest.files).map((name) => [name, new Uint8Array(readFileSync(join(root, res.key, name)))]));
+    const ctx = { path: "/exit42.wasm", module: new Uint8Array(exit42), args: ["/exit42.wasm"], env: {}, cwd: "/", stdin: 0, stdout: 1, stderr: 2, data: {}, files };
+    expect(await runCommand(ctx)).toBe(42);
   });
 
   it("rejects a component jco cannot transpile, with the path in the message", async () => {

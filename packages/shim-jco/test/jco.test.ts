@@ -82,7 +82,7 @@ describe(`${runtime}: components and the transpile cache`, () => {
     expect(count(/transpiled in \d+ ms/)).toBe(before + 1);
   });
 
-  it("runs a Wasm command exec'd into a running container from the same cache mount", async () => {
+  it("runs a Wasm command exec'd into a running container, sent its own cache entry", async () => {
     const cid = id("exec");
     expect((await ctd.ctr(["run", "-d", "--runtime", runtime, image, cid, "/sleep.wasm", "100000000"])).code).toBe(0);
     try {

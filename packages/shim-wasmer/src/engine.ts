@@ -18,9 +18,10 @@ const KILLED = 137;
 
 /**
  * Guest paths the guest does not see: the kernel's views of the runner process and the host
- * (/proc, /sys: as under the SDK's own root, which has neither) and the runner's own files.
+ * (/proc, /sys: as under the SDK's own root, which has neither). Nothing of the runner's own is
+ * in the container's file system to hide (docs/architecture.md).
  */
-export const HIDDEN = ["/proc", "/sys", "/dev/.wasm-shim"];
+export const HIDDEN = ["/proc", "/sys"];
 
 /**
  * The container's root as `/`, and nothing else: a `.` preopen would take absolute paths too
@@ -77,6 +78,26 @@ function asTrap(err: unknown): unknown {
   return trap ? new WebAssembly.RuntimeError(trap[1]) : err;
 }
 
+
+/** Starts the SDK and makes the guest's package: all that reads the runner's own files. */
+async function loadGuest(ctx: RunContext) {
+  const files = layerServes(ctx.module);
+  const config: LayerConfig = { args: ctx.args, root: "/", preopens: preopens(), hidden: HIDDEN, files, run: randomUUID() };
+  // The SDK's own file system is what a guest the layer cannot serve sees: the container's
+  // top-level directories mounted live, top-level files copied (rootfs.ts).
+  const root = files ? { mounts: [], files: {} } : guestRoot();
+  const wasmer = hostMountingWasmer(root.mounts, { cache: false });
+  // The SDK would name argv[0] after the command (and allows only [A-Za-z0-9._+-] there); the
+  // guest hook answers args_get with the image's argv instead, argv[0] as given.
+  const command = "main";
+  const module = withConfig(ctx.module, config);
+  const pkg = await wasmer.packages.create({ modules: { guest: module }, commands: { [command]: { module: "guest" } }, files: root.files });
+  return { wasmer, pkg, config };
+}
+
+/** What load prepared for run: one runner process runs one guest. */
+let loaded: Awaited<ReturnType<typeof loadGuest>> | undefined;
+
 /**
  * @wasmer/sdk: WASIX in the SDK's own runtime. The container's files reach the guest through live
  * host mounts (see rootfs.ts); stdio is piped through the SDK and copied to the container's fds
@@ -87,20 +108,15 @@ export const wasmerEngine: Engine = {
   version: `@wasmer/sdk ${SDK_VERSION}`,
   // What the SDK provides: WASI preview1 and WASIX, 32- and 64-bit.
   imports: { wasi_snapshot_preview1: "*", wasix_32v1: "*", wasix_64v1: "*" },
+  // The SDK reads its own .wasm (an embedded asset) when it starts: before the runner closes its files.
+  async load(ctx: RunContext) {
+    loaded = await loadGuest(ctx);
+  },
   async run(ctx: RunContext) {
-    const files = layerServes(ctx.module);
-    const config: LayerConfig = { args: ctx.args, root: "/", preopens: preopens(), hidden: HIDDEN, files, run: randomUUID() };
-    // The SDK's own file system is what a guest the layer cannot serve sees: the container's
-    // top-level directories mounted live, top-level files copied (rootfs.ts).
-    const root = files ? { mounts: [], files: {} } : guestRoot();
-    const wasmer = hostMountingWasmer(root.mounts, { cache: false });
-    // The SDK would name argv[0] after the command (and allows only [A-Za-z0-9._+-] there); the
-    // guest hook answers args_get with the image's argv instead, argv[0] as given.
-    const command = "main";
-    const module = withConfig(ctx.module, config);
-    const pkg = await wasmer.packages.create({ modules: { guest: module }, commands: { [command]: { module: "guest" } }, files: root.files });
+    const { wasmer, pkg, config } = loaded ?? (await loadGuest(ctx));
+    loaded = undefined;
     const sandbox = await wasmer.sandboxes.create({ packages: [pkg], network: { mode: "disabled" } });
-    const opts = files ? { env: ctx.env } : { env: ctx.env, cwd: ctx.cwd };
+    const opts = config.files ? { env: ctx.env } : { env: ctx.env, cwd: ctx.cwd };
     const proc = await sandbox.command(pkg, ctx.args.slice(1), opts).spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     feedStdin(ctx.stdin, proc.stdin);
     const output = Promise.all([pump(proc.stdout, ctx.stdout), pump(proc.stderr, ctx.stderr)]);

@@ -20,7 +20,7 @@ async function run(name: string, args: string[], opts: { env?: Record<string, st
   const stdin = opts.stdin ?? openSync("/dev/null", "r");
   try {
     const path = fixturePath(name);
-    const code = await wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: [`/${name}.wasm`, ...args], env: opts.env ?? {}, cwd: "/", stdin, stdout, stderr, data: {} });
+    const code = await wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: [`/${name}.wasm`, ...args], env: opts.env ?? {}, cwd: "/", stdin, stdout, stderr, data: {}, files: {} });
     return { code, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
   } finally {
     for (const fd of [stdout, stderr, stdin]) closeSync(fd);
@@ -50,7 +50,7 @@ describe("wasmer engine, in process", () => {
     const out = join(dir, "trap-out");
     const fd = openSync(out, "w");
     const path = fixturePath("trap");
-    const running = wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/trap.wasm"], env: {}, cwd: "/", stdin: 0, stdout: fd, stderr: fd, data: {} });
+    const running = wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/trap.wasm"], env: {}, cwd: "/", stdin: 0, stdout: fd, stderr: fd, data: {}, files: {} });
     await expect(running).rejects.toMatchObject({ name: "RuntimeError", message: "unreachable" });
     closeSync(fd);
     expect(readFileSync(out, "utf8")).toBe("about to trap\n");
@@ -67,7 +67,7 @@ describe("wasmer engine, in process", () => {
     execFileSync("clang", ["--target=wasm32-wasi", "-O2", "-Wall", "-Werror", "-o", path, fileURLToPath(new URL("programs/wasix-getcwd.c", import.meta.url))]);
     const out = join(dir, "wasix-out"), written = join(dir, "wasix-written.txt");
     const [fd, stdin] = [openSync(out, "w"), openSync("/dev/null", "r")];
-    const code = await wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/bin/wasix getcwd", written], env: {}, cwd: dir, stdin, stdout: fd, stderr: fd, data: {} });
+    const code = await wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/bin/wasix getcwd", written], env: {}, cwd: dir, stdin, stdout: fd, stderr: fd, data: {}, files: {} });
     closeSync(fd);
     closeSync(stdin);
     expect({ code, out: readFileSync(out, "utf8") }).toEqual({ code: 0, out: `argv0 /bin/wasix getcwd\ncwd ${dir} (errno 0)\n` });
@@ -83,7 +83,7 @@ describe("wasmer engine, in process", () => {
     const out = join(dir, "cat-out");
     const stdout = openSync(out, "w");
     const path = fixturePath("cat-stdin");
-    const done = wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/cat-stdin.wasm"], env: {}, cwd: "/", stdin: reader, stdout, stderr: stdout, data: {} });
+    const done = wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/cat-stdin.wasm"], env: {}, cwd: "/", stdin: reader, stdout, stderr: stdout, data: {}, files: {} });
     writeSync(writer, "ping\n");
     for (let i = 0; i < 300 && readFileSync(out, "utf8") !== "ping\n"; i++) await sleep(100);
     expect(readFileSync(out, "utf8")).toBe("ping\n");

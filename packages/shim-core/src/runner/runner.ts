@@ -2,10 +2,12 @@ import { readFileSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import type { Engine, RunContext } from "../engine.ts";
-import { ASSET_DIR_ENV, GUEST_HAS_NO_HOME, GUEST_NODE_OPTIONS } from "../oci/runner-spec.ts";
+import { releaseRunnerAssets } from "../runtime/assets.ts";
 import { native } from "../runtime/native.ts";
 import { mainSource } from "../runtime/sea.ts";
 import { patchCwd } from "../wasm/cwd-patch.ts";
+import { guestEnvironment, takeRunnerFiles } from "../wasm/runner-boot.ts";
+import { refuseContainerModules } from "../wasm/runner-layout.ts";
 
 const WORKER_KEY = "wasmShimGuest";
 /** What the runner exits with when the guest traps: 128 + SIGABRT, as wasmtime does. */
@@ -17,20 +19,14 @@ function silenceWarnings(): void {
   process.on("warning", () => {});
 }
 
-function guestEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  if (GUEST_NODE_OPTIONS in env) {
-    env.NODE_OPTIONS = env[GUEST_NODE_OPTIONS]!;
-    delete env[GUEST_NODE_OPTIONS];
-  }
-  delete env[ASSET_DIR_ENV];
-  // The guest gets exactly the spec's env, not what runc added for the runner's sake.
-  if (GUEST_HAS_NO_HOME in env) {
-    delete env.HOME;
-    delete env[GUEST_HAS_NO_HOME];
-  }
-  return env;
+/**
+ * Loads the native helper now, while the runner's asset directory (where it is) is still open:
+ * it is closed before the guest runs (docs/architecture.md). A failure is remembered by native().
+ */
+function preloadNative(): void {
+  try {
+    native();
+  } catch {}
 }
 
 /**
@@ -62,8 +58,18 @@ export function runWasm(argv: readonly string[]): void {
   for (const [name, num] of Object.entries(constants.signals)) {
     if (["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"].includes(name)) process.on(name as NodeJS.Signals, () => exitNow(128 + num));
   }
-  const ctx: Omit<RunContext, "module"> = { path, args, env: guestEnv(), cwd: process.cwd(), stdin: 0, stdout: 1, stderr: 2, data: JSON.parse(data) as Record<string, string> };
-  const worker = new Worker(mainSource(), { eval: true, workerData: { [WORKER_KEY]: ctx }, stdout: false, stderr: false });
+  // Isolation (docs/architecture.md): the runner's own fds are closed here or, for assets, before the guest runs.
+  let files: RunContext["files"];
+  try {
+    files = takeRunnerFiles();
+  } catch (err) {
+    writeSync(2, `error: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  preloadNative();
+  const ctx: Omit<RunContext, "module"> = { path, args, env: guestEnvironment(), cwd: process.cwd(), stdin: 0, stdout: 1, stderr: 2, data: JSON.parse(data) as Record<string, string>, files };
+  const transferList = Object.values(files).map((f) => f.buffer as ArrayBuffer);
+  const worker = new Worker(mainSource(), { eval: true, workerData: { [WORKER_KEY]: ctx }, transferList, stdout: false, stderr: false });
   worker.on("message", (msg: { code: number }) => process.exit(msg.code));
   worker.on("error", (err: Error) => {
     const trap = err.name === "RuntimeError";
@@ -78,11 +84,17 @@ export function runGuestWorker(engine: Engine): boolean {
   const ctx = (workerData as Record<string, Omit<RunContext, "module">> | null)?.[WORKER_KEY];
   if (!ctx || !parentPort) return false;
   silenceWarnings();
+  refuseContainerModules();
   const port = parentPort;
   void (async () => {
     // WASI has no working directory: wasi-libc's own is set by rewriting the module (see wasm/cwd-patch.ts).
     const { module } = patchCwd(new Uint8Array(readFileSync(ctx.path)), ctx.cwd);
-    const code = await engine.run({ ...ctx, module });
+    const run = { ...ctx, module };
+    preloadNative();
+    await engine.load?.(run);
+    // Nothing of the runner's stays reachable once the guest can run.
+    releaseRunnerAssets();
+    const code = await engine.run(run);
     port.postMessage({ code });
   })().catch((err: unknown) => {
     // Rethrown outside the promise so the main thread receives it as the worker's 'error' event.

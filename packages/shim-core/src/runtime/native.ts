@@ -1,7 +1,8 @@
 // Loads the shim's native helper (packages/shim-core/native/shim_native.c), the one place that
 // knows where it is. The URL is a literal so tools/sea-assets.mjs embeds the file in every
 // executable; from a single executable it is extracted with the other assets (in a Wasm container:
-// the host's copy, mounted read-only), from TypeScript source it is read from the package's dist.
+// the host's copy, handed over as a read-only fd, so the runner loads it before the guest runs:
+// see runner.ts), from TypeScript source it is read from the package's dist.
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { getSystemErrorName } from "node:util";

@@ -14,6 +14,7 @@ import type { Process } from "../oci/spec.ts";
 import { Container, type CreateContext } from "./container.ts";
 import { bundleFiles } from "./state.ts";
 import { execProcessSpec } from "./exec.ts";
+import { closeLaunch } from "../wasm/runner-files.ts";
 import { TaskProcess, statusName } from "./process.ts";
 import { CgroupMonitor } from "./cgroup-monitor.ts";
 import { taskMetrics } from "./stats.ts";
@@ -117,9 +118,15 @@ export class TaskService {
   private async startExec(c: Container, p: TaskProcess) {
     if (!c.init.running) throw failedPrecondition(`cannot exec in container ${c.id}: it is ${statusName(c.init.status)}`);
     const { spec, pid } = execFiles(c, p.execId);
-    await writeFile(spec, JSON.stringify(await execProcessSpec(c, p.spec!, this.deps.engine, this.deps.log)));
-    const log = c.file(bundleFiles.runcLog);
-    return p.start((stdio) => c.runc.exec(c.id, spec, pid, log, stdio), pid, log);
+    const plan = await execProcessSpec(c, p.spec!, this.deps.engine, this.deps.log);
+    try {
+      await writeFile(spec, JSON.stringify(plan.process));
+      const log = c.file(bundleFiles.runcLog);
+      return await p.start(c.launchExec(spec, pid, log, plan.runner), pid, log);
+    } finally {
+      // The runner's own fds (its prepared files) are runc's once it started, or nobody's.
+      if (plan.runner) closeLaunch(plan.runner);
+    }
   }
 
   private exited(c: Container, p: TaskProcess, status: number): void {
@@ -292,7 +299,7 @@ export class TaskService {
 function startInit(c: Container, p: TaskProcess) {
   const pid = c.file(bundleFiles.initPid);
   const log = c.file(bundleFiles.runcLog);
-  return p.start((stdio) => c.runc.run(c.id, c.runcBundle, pid, log, stdio), pid, log);
+  return p.start(c.launchInit(pid, log), pid, log);
 }
 
 /** The process spec runc exec reads and the pid file it writes, one pair per exec in the bundle. */
