@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +11,16 @@ import { RuncWrapper } from "./runc-wrapper.ts";
 import { clientFifosThenNothing, faultEnv, runtimeOf, waitTask, type FaultEnv } from "./setup.ts";
 
 const rt = ["--runtime", runtimeOf("node")];
+
+/** Connections queued on a listening unix socket, not yet accepted: /proc/net/unix lists each as CONNECTING (02) on the listener's path. */
+function pendingConnections(path: string): number {
+  return readFileSync("/proc/net/unix", "utf8")
+    .split("\n")
+    .filter((line) => {
+      const f = line.trim().split(/\s+/);
+      return f[7] === path && f[5] === "02";
+    }).length;
+}
 
 // containerd restarted while a Create or a Start is in flight in the shim. To hold a Create in
 // flight, the fresh daemon is stopped (SIGSTOP) the moment it appears, before it can read the
@@ -40,6 +50,11 @@ describe("containerd restarted during Create and during Start (ctr)", () => {
     }
     if (daemon === undefined) throw new Error("no daemon appeared");
     process.kill(daemon, "SIGSTOP");
+    // The daemon can be caught before `start` has even printed its address: wait for containerd's
+    // connection (with the Create behind it) to be queued on the socket the daemon inherited.
+    const argv = shimProcesses(env.ctd.socket).find((p) => p.pid === daemon)!.argv;
+    const socket = argv[argv.indexOf("-socket") + 1]!;
+    await eventually(() => expect(pendingConnections(socket)).toBeGreaterThan(0), 20_000);
     // Create has not happened: it writes shim.json into the bundle.
     expect(existsSync(join(bundle(id), "shim.json"))).toBe(false);
     return { daemon, client: async () => [(await exited)[0], stderr] as const };
