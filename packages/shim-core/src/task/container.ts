@@ -6,7 +6,7 @@ import { compileCheck, type Engine, type Prepared } from "../engine.ts";
 import type { Logger } from "../log.ts";
 import { invalidArgument, isShimError, unimplemented } from "../errors.ts";
 import { imageArchitecture } from "../containerd/image-config.ts";
-import { readSpec, rootfsPath } from "../oci/bundle.ts";
+import { checkBundle, checkRootDirectory, readSpec, rootfsPath } from "../oci/bundle.ts";
 import { resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
 import { hostRuntime } from "../oci/host-libs.ts";
 import { mountRootfs, unmountAll } from "../oci/mount.ts";
@@ -15,7 +15,9 @@ import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { Runc } from "../runc/runc.ts";
 import { embeddedAssetDirectory } from "../runtime/assets.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
+import { checkIdentifier } from "./identifiers.ts";
 import { TaskProcess } from "./process.ts";
+import { checkStdio } from "./stdio.ts";
 import { bundleFiles, type ShimState } from "./state.ts";
 
 export interface CreateContext {
@@ -65,11 +67,15 @@ export class Container {
   static async create(req: CreateTaskRequest, ctx: CreateContext): Promise<Container> {
     if (req.terminal) throw invalidArgument("terminals (tty) are not supported by this shim");
     if (req.checkpoint || req.parentCheckpoint) throw unimplemented("checkpoint/restore is not supported by this shim");
+    checkIdentifier(req.id, "container id");
+    await checkBundle(req.bundle);
     const spec = await readSpec(req.bundle);
     const options: RuntimeOptions = parseRuntimeOptions(req.options);
+    await checkStdio(req);
     const mounted = req.rootfs.length > 0;
     const rootfs = mounted ? join(req.bundle, "rootfs") : rootfsPath(req.bundle, spec);
     if (mounted) await mountRootfs(req.rootfs, rootfs);
+    else await checkRootDirectory(rootfs);
     try {
       const entrypoint = await resolveEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id, spec));
       const runc = new Runc({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });

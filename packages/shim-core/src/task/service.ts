@@ -10,11 +10,13 @@ import { alreadyExists, failedPrecondition, invalidArgument, notFound, unimpleme
 import { Topic } from "../events/topics.ts";
 import { packEvent, type EventSink } from "../events/sink.ts";
 import type { Logger } from "../log.ts";
-import type { Process } from "../oci/spec.ts";
+import { checkProcess } from "../oci/validate-spec.ts";
 import { Container, type CreateContext } from "./container.ts";
 import { bundleFiles } from "./state.ts";
 import { execProcessSpec } from "./exec.ts";
+import { checkIdentifier, checkSignal } from "./identifiers.ts";
 import { TaskProcess, statusName } from "./process.ts";
+import { checkStdio } from "./stdio.ts";
 import { memoryCgroup, oomKills } from "./oom.ts";
 import { metricsAny } from "./stats.ts";
 
@@ -129,6 +131,7 @@ export class TaskService {
 
   async kill(req: pb.KillRequest): Promise<Empty> {
     const { c, p } = this.process(req.id, req.execId);
+    checkSignal(req.signal);
     if (p.status === Status.STOPPED) throw notFound("process already finished");
     if (p.status === Status.CREATED) {
       // Nothing runs before Start: the kill just decides how it ends.
@@ -168,9 +171,12 @@ export class TaskService {
     const c = this.container(req.id);
     if (c.execs.has(req.execId)) throw alreadyExists(`id ${req.execId}`);
     if (req.terminal) throw invalidArgument("terminals (tty) are not supported by this shim");
+    checkIdentifier(req.execId, "exec id");
     if (!req.spec) throw invalidArgument("exec has no process spec");
-    const p = new TaskProcess(req.execId, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
-    p.spec = JSON.parse(new TextDecoder().decode(req.spec.value)) as Process;
+    const stdio = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
+    await checkStdio(stdio);
+    const p = new TaskProcess(req.execId, stdio);
+    p.spec = checkProcess(parseJson(req.spec.value, `exec ${req.execId}: process spec`), `exec ${req.execId}: process`);
     c.execs.set(req.execId, p);
     this.publish(Topic.TaskExecAdded, packEvent(ev.TaskExecAddedSchema, { containerId: c.id, execId: req.execId }));
     return {};
@@ -217,7 +223,9 @@ export class TaskService {
     const c = this.container(req.id);
     if (!req.resources) return {};
     if (!c.init.running) throw failedPrecondition(`cannot update task ${c.id}: it is ${statusName(c.init.status)}`);
-    await c.runc.update(c.id, new TextDecoder().decode(req.resources.value));
+    const resources = parseJson(req.resources.value, "update: resources");
+    if (typeof resources !== "object" || resources === null || Array.isArray(resources)) throw invalidArgument("update: resources must be a JSON object");
+    await c.runc.update(c.id, JSON.stringify(resources));
     return {};
   }
 
@@ -250,6 +258,15 @@ function startInit(c: Container, p: TaskProcess) {
   const pid = c.file(bundleFiles.initPid);
   const log = c.file(bundleFiles.runcLog);
   return p.start((stdio) => c.runc.run(c.id, c.runcBundle, pid, log, stdio), pid, log);
+}
+
+/** JSON the client sent inside an Any, as UTF-8; anything else is its mistake. */
+function parseJson(bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (err) {
+    throw invalidArgument(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 /** The process spec runc exec reads and the pid file it writes, one pair per exec in the bundle. */

@@ -49,7 +49,7 @@ function createReq(args: string[], tweak?: Parameters<typeof busyboxBundle>[2]) 
   const b = busyboxBundle(id, args, tweak);
   writeFileSync(b.out, "");
   writeFileSync(b.err, "");
-  return { id, ...b, req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: b.out, stderr: b.err }) };
+  return { id, ...b, req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: `file://${b.out}`, stderr: `file://${b.err}` }) };
 }
 
 const code = async (p: Promise<unknown>) => {
@@ -111,7 +111,7 @@ describe("TaskService with runc", () => {
     const spec = { args: ["/bin/busybox", "sh", "-c", "echo from-exec; exit 5"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } };
     const execOut = join(bundle, "exec.out");
     writeFileSync(execOut, "");
-    const execReq = create(pb.ExecProcessRequestSchema, { id, execId: "e1", stdout: execOut, spec: { $typeName: "google.protobuf.Any", typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process", value: new TextEncoder().encode(JSON.stringify(spec)) } });
+    const execReq = create(pb.ExecProcessRequestSchema, { id, execId: "e1", stdout: `file://${execOut}`, spec: { $typeName: "google.protobuf.Any", typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process", value: new TextEncoder().encode(JSON.stringify(spec)) } });
     await svc.exec(execReq);
     expect(await code(svc.exec(execReq))).toBe(Code.ALREADY_EXISTS);
     expect(await svc.state(create(pb.StateRequestSchema, { id, execId: "e1" }))).toMatchObject({ status: Status.CREATED, id: "e1" });
