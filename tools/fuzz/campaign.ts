@@ -30,9 +30,11 @@ export interface CampaignOptions {
   engine: string;
   seconds: number;
   seed: number;
-  /** Actions per burst (default 150). */
+  /** Actions per burst (default 200). */
   burst?: number;
   unshare?: boolean;
+  /** Relative weights of typed requests, raw frame sessions and clients that never read (6:3:1). */
+  mix?: { typed?: number; raw?: number; slow?: number };
   log?: (msg: string) => void;
 }
 
@@ -45,7 +47,12 @@ export interface CampaignReport {
   requestsPerSecond: number;
   lifecycles: number;
   answers: Record<string, number>;
-  rss: { startKiB: number; endKiB: number; peakKiB: number };
+  /**
+   * The daemon's RSS, sampled every 250 ms. V8 collects large buffers lazily and glibc keeps what
+   * was freed, so RSS climbs to a high-water mark set by the heaviest burst and swings below it;
+   * a leak shows as a floor in the last third above everything the first half reached.
+   */
+  rss: { startKiB: number; endKiB: number } & Memory;
   fds: { start: number; end: number };
   findings: Finding[];
   leaks: string[];
@@ -79,7 +86,9 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     }
     await resetPool(client, ws);
     const start = sample(daemon.pid);
-    let peak = start.rssKiB;
+    const rss = rssSampler(daemon.pid);
+    const total = (opts.mix?.typed ?? 6) + (opts.mix?.raw ?? 3) + (opts.mix?.slow ?? 1);
+    const mix = { typed: (opts.mix?.typed ?? 6) / total, raw: (opts.mix?.raw ?? 3) / total };
     const conns = await Promise.all(Array.from({ length: 4 }, () => RawConnection.connect(daemon!.socket)));
     const nextId = new Map(conns.map((c) => [c, 1]));
     let requests = 0;
@@ -92,11 +101,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       bursts += 1;
       const jobs: Promise<void>[] = [];
       const slow: RawConnection[] = [];
-      for (let i = 0; i < (opts.burst ?? 150); i++) {
+      for (let i = 0; i < (opts.burst ?? 200); i++) {
         const n = ++action;
         const { method, payload } = randomRequest(rng, corpus);
         const roll = rng.next();
-        if (roll < 0.6) {
+        if (roll < mix.typed) {
           const mutation = rng.chance(0.35) ? mutateMessage(rng, payload) : undefined;
           const body = mutation?.bytes ?? payload;
           const conn = rng.pick(conns);
@@ -106,19 +115,20 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
           requests += 1;
           const bytes = frame(streamId, MessageType.Request, 0, requestEnvelope(TASK, method, body));
           jobs.push(conn.exchange(streamId, bytes, 90_000).then((a) => findings.answer(method, a, repro)));
-        } else if (roll < 0.9) {
+        } else if (roll < mix.typed + mix.raw) {
           const session = randomSession(rng, method, payload);
           rawSessions += 1;
           jobs.push(rawSession(daemon.socket, session.chunks, rng.int(200)));
         } else {
           // A client that sends and never reads: the daemon's writes must not pile up without bound.
           rawSessions += 1;
-          jobs.push(slowReader(daemon.socket, 200 + rng.int(2000), slow));
+          jobs.push(slowReader(daemon.socket, 200 + rng.int(1000), slow));
         }
         if (jobs.length % 8 === 0) await sleep(0);
       }
-      // Most answers come at once; Waits on a running container come when the reset kills it.
-      await Promise.race([Promise.all(jobs), sleep(20_000)]);
+      // Most answers come at once; Waits on a running container come when the reset kills it, and
+      // whatever is still pending after that is reported by its own 90 s timeout.
+      await Promise.race([Promise.all(jobs), sleep(3_000)]);
       await healthCheck(client, sentinel, findings, `seed ${opts.seed} after burst ${bursts}`);
       const kind = bursts % 2 === 0 ? "wasm" : "native";
       try {
@@ -128,10 +138,9 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
         findings.add("good request failed", `${kind} Create/Start/Wait/Delete: ${(err as Error).message}`, `seed ${opts.seed} after burst ${bursts}`);
       }
       await resetPool(client, ws);
-      await Promise.race([Promise.all(jobs), sleep(60_000)]);
+      await Promise.race([Promise.all(jobs), sleep(30_000)]);
       for (const s of slow) s.close();
       for (const m of escapedMounts(sample(daemon.pid), dir)) findings.add("mount outside the bundles", m, `seed ${opts.seed} by burst ${bursts}`);
-      peak = Math.max(peak, sample(daemon.pid).rssKiB);
       log(`burst ${bursts}: ${requests} requests, ${rawSessions} raw sessions, rss ${Math.round(sample(daemon.pid).rssKiB / 1024)} MiB, ${findings.list().length} findings`);
       for (let i = 0; i < conns.length; i++) {
         if (!conns[i]!.closed) continue;
@@ -140,6 +149,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       }
     }
     const seconds = (Date.now() - began) / 1000;
+    const memory = rss.stop();
     for (const c of conns) c.close();
     await resetPool(client, ws, false);
     await sleep(200);
@@ -166,7 +176,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       requestsPerSecond: requests / seconds,
       lifecycles,
       answers: Object.fromEntries(findings.answers),
-      rss: { startKiB: start.rssKiB, endKiB: end.rssKiB, peakKiB: peak },
+      rss: { startKiB: start.rssKiB, endKiB: end.rssKiB, ...memory },
       fds: { start: start.fds, end: end.fds },
       findings: findings.list(),
       leaks,
@@ -179,6 +189,38 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     await daemon?.closeEvents();
     await cleanup(ws, runcRoot);
   }
+}
+
+interface Memory {
+  peakKiB: number;
+  earlyPeakKiB: number;
+  lastTroughKiB: number;
+  /** Lowest and highest RSS in each 10 s of the run. */
+  seriesKiB: { second: number; low: number; high: number }[];
+}
+
+function rssSampler(pid: number): { stop: () => Memory } {
+  const samples: number[] = [];
+  const timer = setInterval(() => {
+    try {
+      samples.push(sample(pid).rssKiB);
+    } catch {
+      // The daemon is gone; the campaign reports that.
+    }
+  }, 250);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      const seriesKiB = [];
+      for (let i = 0; i < samples.length; i += 40) {
+        const w = samples.slice(i, i + 40);
+        seriesKiB.push({ second: i / 4, low: Math.min(...w), high: Math.max(...w) });
+      }
+      const half = samples.slice(0, Math.max(1, Math.floor(samples.length / 2)));
+      const third = samples.slice(-Math.max(1, Math.floor(samples.length / 3)));
+      return { peakKiB: Math.max(...samples, 0), earlyPeakKiB: Math.max(...half, 0), lastTroughKiB: Math.min(...third), seriesKiB };
+    },
+  };
 }
 
 /** Ids, bundles and paths the requests draw from. Fixed per seed, so the input stream is too. */
@@ -242,13 +284,19 @@ async function rawSession(socket: string, chunks: Uint8Array[], lingerMs: number
   conn.close();
 }
 
+/**
+ * A client that sends and never reads. Each request names a long unknown method, which the
+ * UNIMPLEMENTED answer repeats, so the unread answers are as large as the requests.
+ */
 async function slowReader(socket: string, count: number, keep: RawConnection[]): Promise<void> {
   const conn = await RawConnection.connect(socket);
   conn.pause();
   keep.push(conn);
-  const frames: Uint8Array[] = [];
-  for (let i = 0; i < count; i++) frames.push(frame(2 * i + 1, MessageType.Request, 0, requestEnvelope(TASK, "State", new Uint8Array([0x0a, 0x02, 0x76, 0x31]))));
-  conn.send(Buffer.concat(frames));
+  const request = requestEnvelope(TASK, "x".repeat(16 * 1024), new Uint8Array(0));
+  for (let i = 0; i < count; i++) {
+    conn.send(frame(2 * i + 1, MessageType.Request, 0, request));
+    if (i % 64 === 63) await sleep(1);
+  }
 }
 
 function escapedMounts(s: Sample, dir: string): string[] {

@@ -91,6 +91,8 @@ function daemonEnv(eventsSocket: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", TTRPC_ADDRESS: `unix://${eventsSocket}` };
   // For looking into the daemon, e.g. FUZZ_NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2.
   if (process.env.FUZZ_NODE_OPTIONS) env.NODE_OPTIONS = process.env.FUZZ_NODE_OPTIONS;
+  // And glibc's allocator tunables (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, …).
+  for (const [k, v] of Object.entries(process.env)) if (k.startsWith("MALLOC_")) env[k] = v;
   return env;
 }
 

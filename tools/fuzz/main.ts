@@ -1,6 +1,8 @@
 // The shim fuzzer: random, mutated and broken ttrpc frames and Task requests against the real
 // daemon, for minutes, with a seed so that a failure can be replayed.
 // Usage: node tools/fuzz/main.ts [--minutes N] [--seed S] [--engine node] [--json FILE] [--no-unshare]
+//        [--mix typed=6,raw=3,slow=1]   (relative weights of the three kinds of traffic)
+//        [--binary PATH]                (another build of the shim, e.g. to compare before a fix)
 // Exits 1 if the daemon died, stopped answering good requests, answered badly, or leaked.
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -25,6 +27,8 @@ const { values } = parseArgs({
     engine: { type: "string", default: "node" },
     json: { type: "string" },
     "no-unshare": { type: "boolean", default: false },
+    mix: { type: "string" },
+    binary: { type: "string" },
   },
 });
 
@@ -36,7 +40,8 @@ function print(r: CampaignReport): void {
   const mib = (k: number) => `${(k / 1024).toFixed(1)} MiB`;
   console.log(`seed ${r.seed}: ${r.seconds.toFixed(0)} s, ${r.bursts} bursts, ${r.requests} Task requests (${r.requestsPerSecond.toFixed(0)}/s), ${r.rawSessions} raw sessions, ${r.lifecycles} good Create/Start/Wait/Delete`);
   console.log(`answers: ${Object.entries(r.answers).map(([k, v]) => `${k} ${v}`).join(", ")}`);
-  console.log(`daemon rss ${mib(r.rss.startKiB)} -> ${mib(r.rss.endKiB)} (peak ${mib(r.rss.peakKiB)}), fds ${r.fds.start} -> ${r.fds.end}, exit: ${r.daemonExit}`);
+  console.log(`daemon rss ${mib(r.rss.startKiB)} -> ${mib(r.rss.endKiB)} (peak ${mib(r.rss.peakKiB)}: ${mib(r.rss.earlyPeakKiB)} in the first half, lowest ${mib(r.rss.lastTroughKiB)} in the last third), fds ${r.fds.start} -> ${r.fds.end}, exit: ${r.daemonExit}`);
+  console.log(`rss per 10 s (low-high MiB): ${r.rss.seriesKiB.map((w) => `${Math.round(w.low / 1024)}-${Math.round(w.high / 1024)}`).join(" ")}`);
   for (const f of r.findings) console.log(`FINDING ${f.kind} (x${f.count}): ${f.detail}\n  repro: ${f.repro}`);
   for (const l of r.leaks) console.log(`LEAK ${l}`);
 }
@@ -47,11 +52,12 @@ if (process.getuid?.() !== 0) {
 }
 log(`fuzz: seed ${seed}, ${values.minutes} min against containerd-shim-${engine}-v1`);
 const report = await runCampaign({
-  binary: join(root, "dist", "bin", `containerd-shim-${engine}-v1`),
+  binary: values.binary ?? join(root, "dist", "bin", `containerd-shim-${engine}-v1`),
   engine,
   seconds: Number(values.minutes) * 60,
   seed,
   unshare: !values["no-unshare"],
+  ...(values.mix ? { mix: Object.fromEntries(values.mix.split(",").map((kv) => [kv.split("=")[0], Number(kv.split("=")[1])])) } : {}),
   log,
 });
 print(report);

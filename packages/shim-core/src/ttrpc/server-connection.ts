@@ -16,8 +16,12 @@ export type HandlerLookup = (service: string, method: string) => UnaryHandler;
 
 type Outcome = { ok: Uint8Array } | { error: unknown };
 
-/** Bytes of answers a peer may leave unread before the server stops reading from it. */
-export const MAX_UNREAD_ANSWERS = 4 << 20;
+/**
+ * Bytes of answers a peer may leave unread (beyond what the kernel's socket buffer holds) before
+ * the server stops reading from it. Small, as Go's blocking writes make it: with 150 peers that
+ * never read, a 4 MiB allowance grew the daemon to 1 GB.
+ */
+export const MAX_UNREAD_ANSWERS = 64 << 10;
 
 export class ServerConnection {
   readonly #socket: Socket;
