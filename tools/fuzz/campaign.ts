@@ -4,22 +4,21 @@
  * State of a long-running container, and a full Create/Start/Wait/Delete), and at the end a check
  * that nothing leaked: memory, fds, child processes, mounts, runc state, cgroups.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MessageType } from "../../packages/shim-core/src/ttrpc/frame.ts";
 import * as pb from "../../packages/shim-core/src/gen/containerd/task/v2/shim_pb.ts";
 import { Status } from "../../packages/shim-core/src/gen/containerd/types/task_pb.ts";
-import { removeCgroup, tryRmdir } from "../../packages/shim-core/src/testing/leftovers.ts";
-import { cgroupMounts, cgroupProcs, descendants, isUnder, listProcs, readMounts } from "../../packages/shim-core/src/testing/procfs.ts";
-import { TASK, TaskClient, lifecycle, makeBundle, removeContainer, workspace, type Bundle, type Workspace } from "./containers.ts";
+import { cleanup, killTree } from "./cleanup.ts";
+import { TASK, TaskClient, lifecycle, makeBundle, removeContainer, workspace, type Bundle } from "./containers.ts";
 import { startDaemon, type Daemon } from "./daemon.ts";
 import { Findings, hex, type Finding } from "./findings.ts";
 import { frame, randomSession, requestEnvelope } from "./frames.ts";
-import { randomRequest, type Corpus } from "./messages.ts";
-import { cgroupsUnder, filesUnder, grown, sample, type Sample } from "./probe.ts";
+import { randomRequest } from "./messages.ts";
+import { makeCorpus, resetPool } from "./pool.ts";
+import { cgroupsUnder, escapedMounts, filesUnder, leaksBetween, rssSampler, sample, type Memory } from "./probe.ts";
 import { mutateMessage } from "./protowire.ts";
 import { Rng } from "./rng.ts";
 import { RawConnection } from "./wire.ts";
@@ -58,9 +57,6 @@ export interface CampaignReport {
   leaks: string[];
   daemonExit: string;
 }
-
-const VICTIMS = 3;
-const SPARES = 6;
 
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport> {
   const log = opts.log ?? (() => {});
@@ -150,8 +146,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     }
     const seconds = (Date.now() - began) / 1000;
     const memory = rss.stop();
-    for (const c of conns) c.close();
     await resetPool(client, ws, false);
+    for (const c of conns) c.close();
     await sleep(200);
     const end = sample(daemon.pid);
     const leaks = leaksBetween(start, end);
@@ -188,73 +184,6 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     await daemon?.kill();
     await daemon?.closeEvents();
     await cleanup(ws, runcRoot);
-  }
-}
-
-interface Memory {
-  peakKiB: number;
-  earlyPeakKiB: number;
-  lastTroughKiB: number;
-  /** Lowest and highest RSS in each 10 s of the run. */
-  seriesKiB: { second: number; low: number; high: number }[];
-}
-
-function rssSampler(pid: number): { stop: () => Memory } {
-  const samples: number[] = [];
-  const timer = setInterval(() => {
-    try {
-      samples.push(sample(pid).rssKiB);
-    } catch {
-      // The daemon is gone; the campaign reports that.
-    }
-  }, 250);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      const seriesKiB = [];
-      for (let i = 0; i < samples.length; i += 40) {
-        const w = samples.slice(i, i + 40);
-        seriesKiB.push({ second: i / 4, low: Math.min(...w), high: Math.max(...w) });
-      }
-      const half = samples.slice(0, Math.max(1, Math.floor(samples.length / 2)));
-      const third = samples.slice(-Math.max(1, Math.floor(samples.length / 3)));
-      return { peakKiB: Math.max(...samples, 0), earlyPeakKiB: Math.max(...half, 0), lastTroughKiB: Math.min(...third), seriesKiB };
-    },
-  };
-}
-
-/** Ids, bundles and paths the requests draw from. Fixed per seed, so the input stream is too. */
-function makeCorpus(ws: Workspace): Corpus {
-  const dir = ws.dir;
-  const pool = [...Array.from({ length: VICTIMS }, (_, i) => `v${i}`), ...Array.from({ length: SPARES }, (_, i) => `s${i}`)];
-  const bundles = pool.map((id) => join(dir, "bundles", id));
-  const noReader = join(dir, "no-reader.fifo");
-  execFileSync("mkfifo", [noReader]);
-  mkdirSync(join(dir, "outside"));
-  mkdirSync(join(dir, "scratch"));
-  writeFileSync(join(dir, "file"), "");
-  // A symlink a mount target could follow out of the root filesystem.
-  symlinkSync(join(dir, "outside"), join(ws.nativeRoot, "escape"));
-  return {
-    ids: () => [...pool, "fz0", "fz1"],
-    bundles: () => bundles,
-    stdio: ["", `file://${join(dir, "scratch", "out")}`, join(dir, "file"), noReader, "/dev/null", "relative", "binary:///bin/true", "fifo:///nonexistent", "/nonexistent/fifo", join(dir, "scratch")],
-    mountSources: [ws.nativeRoot, ws.wasmRoot, "/nonexistent", "-a", "--bind", "relative", "overlay", join(dir, "file")],
-    mountTargets: ["", "", "bin", "escape", "escape/sub", "../../../outside", "/../../../outside", "bin/busybox", "nonexistent/dir"],
-    optionFiles: ["/dev/zero", "/dev/urandom", noReader, "/nonexistent", join(dir, "file"), dir, "/proc/self/status"],
-    scratch: [join(dir, "scratch"), join(dir, "scratch", "runc-root")],
-  };
-}
-
-/** Victims run (fuzzed Kill, Exec, Pause, … reach runc); spares are bundles fuzzed Creates may use. */
-async function resetPool(client: TaskClient, ws: Workspace, recreate = true): Promise<void> {
-  for (const id of [...Array.from({ length: VICTIMS }, (_, i) => `v${i}`), ...Array.from({ length: SPARES }, (_, i) => `s${i}`), "fz0", "fz1"]) await removeContainer(client, id);
-  if (!recreate) return;
-  for (let i = 0; i < SPARES; i++) makeBundle(ws, `s${i}`, i % 3 === 2 ? "wasm" : "native", i % 2 === 0 ? undefined : ["/bin/busybox", "sleep", "1000"]);
-  for (let i = 0; i < VICTIMS; i++) {
-    const b: Bundle = makeBundle(ws, `v${i}`, "native", ["/bin/busybox", "sleep", "1000000"]);
-    await client.create(b);
-    if (i > 0) await client.start(b.id);
   }
 }
 
@@ -299,39 +228,3 @@ async function slowReader(socket: string, count: number, keep: RawConnection[]):
   }
 }
 
-function escapedMounts(s: Sample, dir: string): string[] {
-  return s.mounts.filter((m) => isUnder(m, dir) && !isUnder(m, join(dir, "bundles")));
-}
-
-function leaksBetween(start: Sample, end: Sample): string[] {
-  const out: string[] = [];
-  // A little slack: libuv and the events connection may open an fd lazily after the baseline.
-  if (end.fds > start.fds + 3) out.push(`fds grew from ${start.fds} to ${end.fds}: ${grown(start.fdTargets, end.fdTargets).join(", ")}`);
-  out.push(...grown(start.mounts, end.mounts).map((m) => `mount ${m}`));
-  out.push(...grown(start.children, end.children).map((c) => `child process ${c}`));
-  return out;
-}
-
-/** Whatever a failed run left: the daemon's children, container processes, runc's records of them. */
-function killTree(pid: number, ws: Workspace, runcRoot: string): void {
-  const victims = [...descendants(listProcs(), [pid]).map((p) => p.pid), ...cgroupsUnder(ws.cgroupParent).flatMap((c) => cgroupProcs(c))];
-  for (const v of victims) {
-    try {
-      process.kill(v, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }
-  for (const id of filesUnder(runcRoot).filter((f) => !f.includes("/"))) spawnSync("runc", ["--root", runcRoot, "delete", "--force", id], { timeout: 10_000 });
-}
-
-async function cleanup(ws: Workspace, runcRoot: string): Promise<void> {
-  for (const c of cgroupsUnder(ws.cgroupParent)) await removeCgroup(c);
-  for (const m of cgroupMounts()) tryRmdir(join(m, ws.cgroupParent));
-  rmSync(runcRoot, { recursive: true, force: true });
-  // Without a private mount namespace the daemon's mounts are the host's: never delete through them.
-  for (const m of readMounts().filter((x) => isUnder(x.target, ws.dir)).sort((a, b) => b.target.length - a.target.length)) {
-    spawnSync("umount", ["-l", m.target]);
-  }
-  rmSync(ws.dir, { recursive: true, force: true });
-}

@@ -1,7 +1,7 @@
 /** What the daemon holds, read from /proc: memory, fds, children, mounts, and its files under /run. */
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { cgroupMounts, descendants, listProcs } from "../../packages/shim-core/src/testing/procfs.ts";
+import { cgroupMounts, descendants, isUnder, listProcs } from "../../packages/shim-core/src/testing/procfs.ts";
 
 export interface Sample {
   rssKiB: number;
@@ -87,5 +87,52 @@ export function grown(before: readonly string[], after: readonly string[]): stri
     if (n > 0) counts.set(x, n - 1);
     else out.push(x);
   }
+  return out;
+}
+
+export interface Memory {
+  peakKiB: number;
+  earlyPeakKiB: number;
+  lastTroughKiB: number;
+  /** Lowest and highest RSS in each 10 s of the run. */
+  seriesKiB: { second: number; low: number; high: number }[];
+}
+
+export function rssSampler(pid: number): { stop: () => Memory } {
+  const samples: number[] = [];
+  const timer = setInterval(() => {
+    try {
+      samples.push(sample(pid).rssKiB);
+    } catch {
+      // The daemon is gone; the campaign reports that.
+    }
+  }, 250);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      const seriesKiB = [];
+      for (let i = 0; i < samples.length; i += 40) {
+        const w = samples.slice(i, i + 40);
+        seriesKiB.push({ second: i / 4, low: Math.min(...w), high: Math.max(...w) });
+      }
+      const half = samples.slice(0, Math.max(1, Math.floor(samples.length / 2)));
+      const third = samples.slice(-Math.max(1, Math.floor(samples.length / 3)));
+      return { peakKiB: Math.max(...samples, 0), earlyPeakKiB: Math.max(...half, 0), lastTroughKiB: Math.min(...third), seriesKiB };
+    },
+  };
+}
+
+/** Mounts in the fuzzer's directory that are not in a bundle: a rootfs mount that escaped. */
+export function escapedMounts(s: Sample, dir: string): string[] {
+  return s.mounts.filter((m) => isUnder(m, dir) && !isUnder(m, join(dir, "bundles")));
+}
+
+/** What the daemon holds at the end and did not after warming up. */
+export function leaksBetween(start: Sample, end: Sample): string[] {
+  const out: string[] = [];
+  // A little slack: libuv and the events connection may open an fd lazily after the baseline.
+  if (end.fds > start.fds + 3) out.push(`fds grew from ${start.fds} to ${end.fds}: ${grown(start.fdTargets, end.fdTargets).join(", ")}`);
+  out.push(...grown(start.mounts, end.mounts).map((m) => `mount ${m}`));
+  out.push(...grown(start.children, end.children).map((c) => `child process ${c}`));
   return out;
 }

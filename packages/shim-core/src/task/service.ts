@@ -152,6 +152,9 @@ export class TaskService {
   async delete(req: pb.DeleteRequest): Promise<MessageInitShape<typeof pb.DeleteResponseSchema>> {
     const { c, p } = this.process(req.id, req.execId);
     if (p.running) throw failedPrecondition(`cannot delete ${p.description} ${c.id}: it is ${statusName(p.status)}`);
+    // Deleted before it ever started: it ends now for whoever waits on it (found by tools/fuzz:
+    // such a Wait never returned).
+    p.finish(137);
     const answer = { pid: p.pid, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt ?? new Date()) };
     if (req.execId) {
       c.execs.delete(req.execId);
@@ -159,7 +162,10 @@ export class TaskService {
       await Promise.all(Object.values(execFiles(c, req.execId)).map((f) => rm(f, { force: true })));
       return answer;
     }
-    for (const e of c.execs.values()) if (e.running) process.kill(e.pid, "SIGKILL");
+    for (const e of c.execs.values()) {
+      if (e.running) process.kill(e.pid, "SIGKILL");
+      else e.finish(137);
+    }
     await c.destroy();
     this.containers.delete(c.id);
     this.deps.log.info("deleted", { id: c.id });
@@ -170,6 +176,7 @@ export class TaskService {
   async exec(req: pb.ExecProcessRequest): Promise<Empty> {
     const c = this.container(req.id);
     if (c.execs.has(req.execId)) throw alreadyExists(`id ${req.execId}`);
+    if (c.init.status === Status.STOPPED) throw failedPrecondition(`cannot exec in container ${c.id}: it is stopped`);
     if (req.terminal) throw invalidArgument("terminals (tty) are not supported by this shim");
     checkIdentifier(req.execId, "exec id");
     if (!req.spec) throw invalidArgument("exec has no process spec");
@@ -225,7 +232,8 @@ export class TaskService {
     if (!c.init.running) throw failedPrecondition(`cannot update task ${c.id}: it is ${statusName(c.init.status)}`);
     const resources = parseJson(req.resources.value, "update: resources");
     if (typeof resources !== "object" || resources === null || Array.isArray(resources)) throw invalidArgument("update: resources must be a JSON object");
-    await c.runc.update(c.id, JSON.stringify(resources));
+    // The client's own text goes to runc: re-serialising would round int64 limits past 2^53.
+    await c.runc.update(c.id, new TextDecoder().decode(req.resources.value));
     return {};
   }
 

@@ -176,6 +176,28 @@ describe("TaskService with runc", () => {
     await svc.delete(create(pb.DeleteRequestSchema, { id }));
   });
 
+  it("ends a Wait on a task or exec deleted before it started, and refuses an exec into a stopped task", async () => {
+    // Found by tools/fuzz: a Delete of a never-started task left its Wait pending forever.
+    const created = createReq(["/bin/busybox", "true"]);
+    await svc.create(created.req);
+    const waiting = svc.wait(create(pb.WaitRequestSchema, { id: created.id }));
+    expect(await svc.delete(create(pb.DeleteRequestSchema, { id: created.id }))).toMatchObject({ exitStatus: 137 });
+    expect(await waiting).toMatchObject({ exitStatus: 137 });
+
+    const { id, req } = createReq(["/bin/busybox", "sleep", "100"]);
+    await svc.create(req);
+    await svc.start(create(pb.StartRequestSchema, { id }));
+    const spec = { $typeName: "google.protobuf.Any" as const, typeUrl: "x", value: new TextEncoder().encode(JSON.stringify({ args: ["/bin/busybox", "true"], cwd: "/" })) };
+    await svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "never", spec }));
+    const execWait = svc.wait(create(pb.WaitRequestSchema, { id, execId: "never" }));
+    await svc.delete(create(pb.DeleteRequestSchema, { id, execId: "never" }));
+    expect(await execWait).toMatchObject({ exitStatus: 137 });
+    await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
+    await svc.wait(create(pb.WaitRequestSchema, { id }));
+    expect(await code(svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "late", spec })))).toBe(Code.FAILED_PRECONDITION);
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+  });
+
   it("reads runc options from the Create request", async () => {
     const { OptionsSchema } = await import("../../src/gen/containerd/runc/v1/options_pb.ts");
     const { id, req } = createReq(["/bin/busybox", "true"]);
