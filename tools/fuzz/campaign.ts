@@ -5,6 +5,7 @@
  * that nothing leaked: memory, fds, child processes, mounts, runc state, cgroups.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
+import { fromBinary } from "@bufbuild/protobuf";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -80,7 +81,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       await lifecycle(client, makeBundle(ws, `warm-${kind}`, kind));
       lifecycles += 1;
     }
-    await resetPool(client, ws);
+    const created = new Set<string>();
+    await resetPool(client, ws, created);
     const start = sample(daemon.pid);
     const rss = rssSampler(daemon.pid);
     const total = (opts.mix?.typed ?? 6) + (opts.mix?.raw ?? 3) + (opts.mix?.slow ?? 1);
@@ -110,7 +112,12 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
           const repro = `seed ${opts.seed} action ${n}: ${method}${mutation ? ` (${mutation.name})` : ""} payload ${hex(body)}`;
           requests += 1;
           const bytes = frame(streamId, MessageType.Request, 0, requestEnvelope(TASK, method, body));
-          jobs.push(conn.exchange(streamId, bytes, 90_000).then((a) => findings.answer(method, a, repro)));
+          jobs.push(
+            conn.exchange(streamId, bytes, 90_000).then((a) => {
+              findings.answer(method, a, repro);
+              if (method === "Create" && a.kind === "response" && !a.response.status) created.add(createdId(body));
+            }),
+          );
         } else if (roll < mix.typed + mix.raw) {
           const session = randomSession(rng, method, payload);
           rawSessions += 1;
@@ -133,7 +140,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       } catch (err) {
         findings.add("good request failed", `${kind} Create/Start/Wait/Delete: ${(err as Error).message}`, `seed ${opts.seed} after burst ${bursts}`);
       }
-      await resetPool(client, ws);
+      await resetPool(client, ws, created);
       await Promise.race([Promise.all(jobs), sleep(30_000)]);
       for (const s of slow) s.close();
       for (const m of escapedMounts(sample(daemon.pid), dir)) findings.add("mount outside the bundles", m, `seed ${opts.seed} by burst ${bursts}`);
@@ -146,7 +153,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     }
     const seconds = (Date.now() - began) / 1000;
     const memory = rss.stop();
-    await resetPool(client, ws, false);
+    await resetPool(client, ws, created, false);
     for (const c of conns) c.close();
     await sleep(200);
     const end = sample(daemon.pid);
@@ -195,6 +202,15 @@ async function healthCheck(client: TaskClient, sentinel: Bundle, findings: Findi
     if (s.status !== Status.RUNNING) throw new Error(`the long-running container is ${Status[s.status]}`);
   } catch (err) {
     findings.add("good request failed", `Connect/State: ${(err as Error).message}`, repro);
+  }
+}
+
+/** The id of a Create the daemon accepted (the request decoded, since it was, even if mutated). */
+function createdId(body: Uint8Array): string {
+  try {
+    return fromBinary(pb.CreateTaskRequestSchema, body).id;
+  } catch {
+    return "";
   }
 }
 

@@ -38,8 +38,10 @@ export function makeCorpus(ws: Workspace): Corpus {
   };
 }
 
-export async function resetPool(client: TaskClient, ws: Workspace, recreate = true): Promise<void> {
-  for (const id of pool) await removeContainer(client, id);
+/** `created`: ids outside the pool that a fuzzed Create got accepted; they go too. */
+export async function resetPool(client: TaskClient, ws: Workspace, created: Set<string>, recreate = true): Promise<void> {
+  for (const id of [...pool, ...created]) await removeContainer(client, id);
+  created.clear();
   if (!recreate) return;
   for (let i = 0; i < SPARES; i++) makeBundle(ws, `s${i}`, i % 3 === 2 ? "wasm" : "native", i % 2 === 0 ? undefined : ["/bin/busybox", "sleep", "1000"]);
   for (let i = 0; i < VICTIMS; i++) {
