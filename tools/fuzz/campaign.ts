@@ -4,7 +4,7 @@
  * State of a long-running container, and a full Create/Start/Wait/Delete), and at the end a check
  * that nothing leaked: memory, fds, child processes, mounts, runc state, cgroups.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { fromBinary } from "@bufbuild/protobuf";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -151,6 +151,10 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
         nextId.set(conns[i]!, 1);
       }
     }
+    if (!daemon.alive()) {
+      const tail = readFileSync(daemon.logFile, "utf8").split("\n").slice(-20).join("\n");
+      throw new Error(`seed ${opts.seed}: the daemon (pid ${daemon.pid}) died in burst ${bursts}; the end of its log:\n${tail}`);
+    }
     const seconds = (Date.now() - began) / 1000;
     const memory = rss.stop();
     await resetPool(client, ws, created, false);
@@ -167,6 +171,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     const said = readFileSync(daemon.logFile, "utf8").includes("shim exiting");
     const daemonExit = exited ? (said ? "exited after Shutdown" : "exited without saying so") : "still running 10 s after Shutdown";
     if (!exited || !said) findings.add("daemon did not exit cleanly", daemonExit, `seed ${opts.seed}`);
+    if (existsSync(daemon.socket)) leaks.push(`the daemon's socket ${daemon.socket}`);
     leaks.push(...filesUnder(runcRoot).map((f) => `runc state ${join(runcRoot, f)}`));
     leaks.push(...cgroupsUnder(ws.cgroupParent).map((c) => `cgroup ${c}`));
     for (const line of daemon.internalErrors()) findings.add("error in the shim's log", line, `seed ${opts.seed}`);
