@@ -7,7 +7,7 @@ import { compileCheck, type Engine, type Prepared } from "../engine.ts";
 import type { Logger } from "../log.ts";
 import { hostFailure, invalidArgument, isShimError, unimplemented } from "../errors.ts";
 import { imageArchitecture } from "../containerd/image-config.ts";
-import { readSpec, rootfsPath } from "../oci/bundle.ts";
+import { checkBundle, checkRootDirectory, readSpec, rootfsPath } from "../oci/bundle.ts";
 import { readEntrypoint, resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
 import { hostRuntime } from "../oci/host-libs.ts";
 import { mountRootfs, unmountAll } from "../oci/mount.ts";
@@ -18,7 +18,9 @@ import { Runc } from "../runc/runc.ts";
 import { embeddedAssetDirectory } from "../runtime/assets.ts";
 import { closeLaunch, launchLayout, openPrepared, runnerFds, withRunnerFds, type RunnerLaunch } from "../wasm/runner-files.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
+import { checkIdentifier } from "./identifiers.ts";
 import { TaskProcess } from "./process.ts";
+import { checkStdio } from "./stdio.ts";
 import { bundleFiles, type ShimState } from "./state.ts";
 import { patchCwd } from "../wasm/cwd-patch.ts";
 
@@ -72,11 +74,15 @@ export class Container {
   static async create(req: CreateTaskRequest, ctx: CreateContext): Promise<Container> {
     if (req.terminal) throw invalidArgument("terminals (tty) are not supported by this shim");
     if (req.checkpoint || req.parentCheckpoint) throw unimplemented("checkpoint/restore is not supported by this shim");
+    checkIdentifier(req.id, "container id");
+    await checkBundle(req.bundle);
     const spec = await readSpec(req.bundle);
     const options: RuntimeOptions = parseRuntimeOptions(req.options);
+    await checkStdio(req);
     const mounted = req.rootfs.length > 0;
     const rootfs = mounted ? join(req.bundle, "rootfs") : rootfsPath(req.bundle, spec);
     if (mounted) await mountRootfs(req.rootfs, rootfs);
+    else await checkRootDirectory(rootfs);
     let runner: RunnerLaunch | undefined;
     try {
       const entrypoint = await resolveEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id, spec));

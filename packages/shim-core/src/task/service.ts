@@ -10,12 +10,14 @@ import { alreadyExists, failedPrecondition, invalidArgument, notFound, unavailab
 import { Topic } from "../events/topics.ts";
 import { packEvent, type EventSink } from "../events/sink.ts";
 import type { Logger } from "../log.ts";
-import type { Process } from "../oci/spec.ts";
+import { checkProcess } from "../oci/validate-spec.ts";
 import { Container, type CreateContext } from "./container.ts";
 import { bundleFiles } from "./state.ts";
 import { execProcessSpec } from "./exec.ts";
 import { closeLaunch } from "../wasm/runner-files.ts";
+import { checkIdentifier, checkSignal } from "./identifiers.ts";
 import { TaskProcess, statusName } from "./process.ts";
+import { checkStdio } from "./stdio.ts";
 import { CgroupMonitor } from "./cgroup-monitor.ts";
 import { taskMetrics } from "./stats.ts";
 
@@ -156,6 +158,7 @@ export class TaskService {
 
   async kill(req: pb.KillRequest): Promise<Empty> {
     const { c, p } = this.process(req.id, req.execId);
+    checkSignal(req.signal);
     if (p.status === Status.STOPPED) throw notFound("process already finished");
     if (p.status === Status.CREATED) {
       // Nothing runs before Start: the kill just decides how it ends.
@@ -176,6 +179,9 @@ export class TaskService {
   async delete(req: pb.DeleteRequest): Promise<MessageInitShape<typeof pb.DeleteResponseSchema>> {
     const { c, p } = this.process(req.id, req.execId);
     if (p.running) throw failedPrecondition(`cannot delete ${p.description} ${c.id}: it is ${statusName(p.status)}`);
+    // Deleted before it ever started: it ends now for whoever waits on it (found by tools/fuzz:
+    // such a Wait never returned).
+    p.finish(137);
     const answer = { pid: p.pid, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt ?? new Date()) };
     if (req.execId) {
       c.execs.delete(req.execId);
@@ -183,7 +189,10 @@ export class TaskService {
       await Promise.all(Object.values(execFiles(c, req.execId)).map((f) => rm(f, { force: true })));
       return answer;
     }
-    for (const e of c.execs.values()) if (e.running) process.kill(e.pid, "SIGKILL");
+    for (const e of c.execs.values()) {
+      if (e.running) process.kill(e.pid, "SIGKILL");
+      else e.finish(137);
+    }
     await c.destroy();
     this.containers.delete(c.id);
     this.cgroups.forget(c.id);
@@ -195,10 +204,14 @@ export class TaskService {
   async exec(req: pb.ExecProcessRequest): Promise<Empty> {
     const c = this.container(req.id);
     if (c.execs.has(req.execId)) throw alreadyExists(`id ${req.execId}`);
+    if (c.init.status === Status.STOPPED) throw failedPrecondition(`cannot exec in container ${c.id}: it is stopped`);
     if (req.terminal) throw invalidArgument("terminals (tty) are not supported by this shim");
+    checkIdentifier(req.execId, "exec id");
     if (!req.spec) throw invalidArgument("exec has no process spec");
-    const p = new TaskProcess(req.execId, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
-    p.spec = JSON.parse(new TextDecoder().decode(req.spec.value)) as Process;
+    const stdio = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
+    await checkStdio(stdio);
+    const p = new TaskProcess(req.execId, stdio);
+    p.spec = checkProcess(parseJson(req.spec.value, `exec ${req.execId}: process spec`), `exec ${req.execId}: process`);
     c.execs.set(req.execId, p);
     this.publish(Topic.TaskExecAdded, packEvent(ev.TaskExecAddedSchema, { containerId: c.id, execId: req.execId }));
     return {};
@@ -249,6 +262,9 @@ export class TaskService {
     const c = this.container(req.id);
     if (!req.resources) return {};
     if (!c.init.running) throw failedPrecondition(`cannot update task ${c.id}: it is ${statusName(c.init.status)}`);
+    const resources = parseJson(req.resources.value, "update: resources");
+    if (typeof resources !== "object" || resources === null || Array.isArray(resources)) throw invalidArgument("update: resources must be a JSON object");
+    // The client's own text goes to runc: re-serialising would round int64 limits past 2^53.
     await c.runc.update(c.id, new TextDecoder().decode(req.resources.value));
     return {};
   }
@@ -300,6 +316,15 @@ function startInit(c: Container, p: TaskProcess) {
   const pid = c.file(bundleFiles.initPid);
   const log = c.file(bundleFiles.runcLog);
   return p.start(c.launchInit(pid, log), pid, log);
+}
+
+/** JSON the client sent inside an Any, as UTF-8; anything else is its mistake. */
+function parseJson(bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (err) {
+    throw invalidArgument(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 /** The process spec runc exec reads and the pid file it writes, one pair per exec in the bundle. */
