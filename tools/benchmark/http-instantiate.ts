@@ -1,5 +1,3 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { instanceFactory, loadCoreModules, type CoreModules } from "../../packages/shim-jco/src/http/instances.ts";
 import { httpImports } from "../../packages/shim-jco/src/http/thread.ts";
 import { loadComponent } from "../../packages/shim-jco/src/run.ts";
@@ -35,32 +33,26 @@ function cpuPerCall(fn: () => void, n: number): number {
   return round(summarize(samples).median, 2);
 }
 
-export async function instantiateCosts(components: { label: string; bytes: Uint8Array }[], n: number, tmp: string): Promise<InstantiateResult[]> {
+export async function instantiateCosts(components: { label: string; bytes: Uint8Array }[], n: number): Promise<InstantiateResult[]> {
   const out: InstantiateResult[] = [];
   for (const { label, bytes } of components) {
-    const dir = await mkdtemp(join(tmp, "inst-"));
-    try {
-      const t = await transpileModule(bytes, label);
-      for (const [name, file] of Object.entries(t.files)) await writeFile(join(dir, name), file);
-      const imaged = await loadCoreModules(dir);
-      const plain: CoreModules = { modules: {}, images: {} };
-      for (const name of Object.keys(imaged.modules)) plain.modules[name] = await WebAssembly.compile(await readFile(join(dir, name)));
-      const imports = await httpImports({ path: "/x.wasm", args: ["x.wasm"], env: {}, cwd: "/", stdin: 0, stdout: 1, stderr: 2, data: {} });
-      const instantiate = loadComponent(dir) as never;
-      const withImages = instanceFactory(instantiate, imports, imaged, 2);
-      const without = instanceFactory(instantiate, imports, plain, 2);
-      const largest = Object.entries(t.files).filter(([n]) => n.endsWith(".wasm")).sort((a, b) => b[1].length - a[1].length)[0]!;
-      const image = imaged.images[largest[0]];
-      out.push({
-        label,
-        imagedMs: cpuPerCall(() => withImages().retire(), n),
-        plainMs: cpuPerCall(() => without().retire(), n),
-        coreMB: round(largest[1].length / 1e6, 1),
-        memoryMB: round(((image?.initialPages ?? 0) * 65536) / 1e6, 1),
-      });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const t = await transpileModule(bytes, label);
+    const imaged = await loadCoreModules(t.files);
+    const plain: CoreModules = { modules: {}, images: {} };
+    for (const name of Object.keys(imaged.modules)) plain.modules[name] = await WebAssembly.compile(t.files[name] as Uint8Array<ArrayBuffer>);
+    const imports = await httpImports({ path: "/x.wasm", args: ["x.wasm"], env: {}, cwd: "/", stdin: 0, stdout: 1, stderr: 2, data: {} });
+    const instantiate = (await loadComponent(t.files)) as never;
+    const withImages = instanceFactory(instantiate, imports, imaged, 2);
+    const without = instanceFactory(instantiate, imports, plain, 2);
+    const largest = Object.entries(t.files).filter(([n]) => n.endsWith(".wasm")).sort((a, b) => b[1].length - a[1].length)[0]!;
+    const image = imaged.images[largest[0]];
+    out.push({
+      label,
+      imagedMs: cpuPerCall(() => withImages().retire(), n),
+      plainMs: cpuPerCall(() => without().retire(), n),
+      coreMB: round(largest[1].length / 1e6, 1),
+      memoryMB: round(((image?.initialPages ?? 0) * 65536) / 1e6, 1),
+    });
   }
   return out;
 }

@@ -77,7 +77,6 @@ async function measureHttp(b: Bench, quick: boolean): Promise<HttpSection> {
         { label: "JS incomingHandler", bytes: new Uint8Array(readFileSync(programPath("http-raw-hello-js"))) },
       ],
       quick ? 10 : 40,
-      b.tmp,
     );
   } catch (e) {
     section.error = (e as Error).message.slice(0, 500);

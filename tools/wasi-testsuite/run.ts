@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { compareBaseline, describeDiffs, readBaseline, updateBaseline } from "./baseline.ts";
 import { renderDoc } from "./doc.ts";
 import { readPeers } from "./peers.ts";
+import { corpusSection, spliceCorpus } from "../corpus/doc.ts";
 import { readReasons, reasonFor } from "./reasons.ts";
 import { runSuite, type SuiteRun } from "./run-suite.ts";
 
@@ -66,15 +67,20 @@ for (const e of run.engines) {
   console.log(`${e.name}: ${mine.filter((r) => r.pass).length} passed, ${mine.filter((r) => !r.pass).length} failed${unexplained.length ? `; no written reason: ${unexplained.join(", ")}` : ""}`);
 }
 if (run.leftovers.length > 0) console.log(`leftovers:\n  ${run.leftovers.join("\n  ")}`);
+const late = run.results.filter((r) => r.timedOut);
+for (const r of late) console.log(`timed out: ${r.engine} ${r.id} outlived its time limit`);
 
 if (values.json) writeFileSync(values.json, `${JSON.stringify(run, null, 2)}\n`);
 if (values["update-baseline"]) updateBaseline(run.results);
 if (values["write-doc"]) {
   const doc = join(repoRoot, "docs", "conformance.md");
-  writeFileSync(doc, renderDoc(run, reasons, readPeers(run.suiteDir), repoRoot));
+  // The corpus section (tools/corpus/run.ts) is carried over as it was.
+  const corpus = corpusSection(readFileSync(doc, "utf8"));
+  const rendered = renderDoc(run, reasons, readPeers(run.suiteDir), repoRoot);
+  writeFileSync(doc, corpus ? spliceCorpus(rendered, corpus) : rendered);
   console.log(`wrote ${doc}`);
 }
 
 const diffs = describeDiffs(compareBaseline(run.results, readBaseline()));
 for (const d of diffs) console.log(d);
-process.exit(diffs.length > 0 || run.leftovers.length > 0 ? 1 : 0);
+process.exit(diffs.length > 0 || run.leftovers.length > 0 || late.length > 0 ? 1 : 0);

@@ -1,22 +1,38 @@
+import type { ProvidedImports } from "./wasm/imports.ts";
+
 /**
  * The one interface a Wasm engine implements. The shim (containerd plumbing, runc, lifecycle) calls
- * `validate` on the host at Create; the runner calls `run` inside the container, in a worker thread,
- * with the container's root as the guest's `/`.
+ * `validate` and `prepare` on the host at Create; the runner calls `load` and `run` inside the
+ * container, in a worker thread, with the container's root as the guest's `/`.
  */
 export interface Engine {
   /** The X of containerd-shim-X-v1 and io.containerd.X.v1. */
   readonly name: string;
   /** The engine and its version, for `-v` and logs. */
   readonly version: string;
+  /**
+   * What a core module may import, per import module: the function names, or "*" for anything
+   * from it. At Create, a core module that imports anything else is refused with an error naming
+   * it, instead of failing to link at Start. Unset: no check.
+   */
+  readonly imports?: ProvidedImports;
   /** Rejects, with a message a user can act on, a module this engine cannot run. Runs on the host at Create. */
   validate?(module: Uint8Array<ArrayBuffer>, path: string): Promise<void>;
   /**
-   * Host-side work at Create, after validation (e.g. transpiling into a cache). What it returns is
-   * bind-mounted read-only into the container and handed to `run` as `data`. Also called for a
-   * Wasm command exec'd into a running container, where new mounts cannot be added: keep mounts
-   * stable (a whole cache directory, not one entry of it).
+   * Host-side work at Create, after validation (e.g. transpiling into a cache), and for each Wasm
+   * command exec'd into a running container. The files it names are handed, read-only, to that
+   * one runner process (never mounted, so a container sees nothing else of a cache: see
+   * wasm/runner-files.ts for the read-only view of the directory above theirs) and reach `load`
+   * and `run` as `files`; `data` reaches them as it is.
    */
   prepare?(ctx: PrepareContext): Promise<Prepared>;
+  /**
+   * Inside the container, before the guest may run: load whatever the engine reads from the
+   * runner's own files (embedded assets that are not code, such as an engine's .wasm). The runner
+   * closes those files after `load` and before `run`, so the guest can never reach them; an asset
+   * asked for later is an error. Code assets (workers) work at any time: they come from memory.
+   */
+  load?(ctx: RunContext): Promise<void>;
   /** Runs the guest to completion and returns its exit code. Traps throw. */
   run(ctx: RunContext): Promise<number>;
 }
@@ -32,7 +48,8 @@ export interface PrepareContext {
 }
 
 export interface Prepared {
-  mounts?: { source: string; destination: string }[];
+  /** Files for the runner: the name `run` sees them under -> the file on the host. */
+  files?: Record<string, string>;
   data?: Record<string, string>;
 }
 
@@ -51,6 +68,8 @@ export interface RunContext {
   stderr: number;
   /** What `prepare` returned as data, or {}. */
   data: Record<string, string>;
+  /** The bytes of the files `prepare` named, by name, or {}. */
+  files: Record<string, Uint8Array>;
   /** The container's CPU quota (CFS quota / period) in CPUs, when its spec sets one. */
   cpuQuota?: number;
   /**
@@ -61,8 +80,12 @@ export interface RunContext {
   onSignal?(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
 }
 
-/** The default Create-time check: the module must at least compile. */
+/** The default Create-time check: the module must at least compile, and a component is named as such. */
 export async function compileCheck(module: Uint8Array<ArrayBuffer>, path: string): Promise<void> {
+  // \0asm, version 0x0d, layer 1: V8 would only say it expected version 1.
+  if (module.length >= 8 && module[4] === 0x0d && module[6] === 0x01) {
+    throw new Error(`${path} is a WebAssembly component (WASI 0.2); this engine runs core modules (WASI preview1) only: run components with the jco shim (io.containerd.jco.v1)`);
+  }
   try {
     await WebAssembly.compile(module);
   } catch (err) {

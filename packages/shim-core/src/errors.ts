@@ -52,6 +52,16 @@ export const alreadyExists = (what: string) => new ShimError(Code.ALREADY_EXISTS
 export const invalidArgument = (what: string) => new ShimError(Code.INVALID_ARGUMENT, what);
 export const failedPrecondition = (what: string) => new ShimError(Code.FAILED_PRECONDITION, what);
 export const unimplemented = (what: string) => new ShimError(Code.UNIMPLEMENTED, what);
+export const unavailable = (what: string) => new ShimError(Code.UNAVAILABLE, what);
+
+/**
+ * A system call's failure (an errno code such as ENOSPC or EIO) is the host's trouble, not a bad
+ * request: it goes out as UNKNOWN, like any unexpected error, and never as INVALID_ARGUMENT.
+ */
+export function hostFailure(err: unknown): ShimError | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" && /^E[A-Z0-9]+$/.test(code) ? new ShimError(Code.UNKNOWN, (err as Error).message) : undefined;
+}
 
 export function isShimError(err: unknown, code?: Code): err is ShimError {
   return err instanceof ShimError && (code === undefined || err.code === code);

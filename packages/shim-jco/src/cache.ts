@@ -68,19 +68,19 @@ export async function ensureTranspiled(root: string, module: Uint8Array, path: s
 }
 
 async function writeEntry(root: string, key: string, digest: string, out: Transpiled): Promise<Manifest> {
-  await mkdir(root, { recursive: true, mode: 0o755 });
+  await mkdir(root, { recursive: true, mode: 0o700 });
   const dir = join(root, key);
   const tmp = join(root, `.tmp-${key}-${process.pid}-${randomBytes(4).toString("hex")}`);
-  // Readable by any container user (the spec may run the guest as non-root); mkdtemp would make it 0700.
-  await mkdir(tmp, { mode: 0o755 });
-  await chmod(tmp, 0o755);
+  // The shim's alone: a container is sent its own entry's files (engine.ts), never a path here.
+  await mkdir(tmp, { mode: 0o700 });
+  await chmod(tmp, 0o700);
   try {
     const manifest: Manifest = { engine: ENGINE_VERSION, digest, exports: out.exports, files: {} };
     for (const [name, bytes] of Object.entries(out.files)) {
-      await writeFile(join(tmp, name), bytes, { mode: 0o644 });
+      await writeFile(join(tmp, name), bytes, { mode: 0o600 });
       manifest.files[name] = sha256(bytes);
     }
-    await writeFile(join(tmp, MANIFEST), JSON.stringify(manifest), { mode: 0o644 });
+    await writeFile(join(tmp, MANIFEST), JSON.stringify(manifest), { mode: 0o600 });
     try {
       await rename(tmp, dir);
     } catch (err) {

@@ -1,27 +1,30 @@
 import { join } from "node:path";
-import { compileCheck, RUNNER_DIR, type Engine } from "@wasm-shims/shim-core";
-import { isComponent } from "./adapter.ts";
+import { compileCheck, isComponent, PREVIEW1_IMPORTS, runPreview1, type Engine } from "@wasm-shims/shim-core";
 import { cacheRoot, ensureTranspiled } from "./cache.ts";
 import { runCommand } from "./run.ts";
+import { ENTRY_MODULE } from "./transpile.ts";
 import { ENGINE_VERSION } from "./version.ts";
 
-/** Where the whole transpile cache appears inside every jco container (read-only). */
-export const CACHE_MOUNT = `${RUNNER_DIR}/jco-cache`;
-
 /**
- * WASI 0.2 components through jco: transpiled to JS + core wasm on the host at Create (preview1
- * core modules first wrapped with the preview1 command adapter), cached by module digest and
- * engine version, and run in the container against @bytecodealliance/preview2-shim: a
- * wasi:cli/run export as a command, a wasi:http/incoming-handler export as an HTTP server.
+ * WASI 0.2 components through jco: transpiled to JS + core wasm on the host at Create, cached by
+ * module digest and engine version, and run in the container against
+ * @bytecodealliance/preview2-shim: a wasi:cli/run export as a command, a
+ * wasi:http/incoming-handler export as an HTTP server. WASI preview1 core modules run as on the
+ * node engine, on node:wasi with shim-core's preview1 layer: no transpile, no cache.
  */
 export const jcoEngine: Engine = {
   name: "jco",
-  version: `${ENGINE_VERSION} (Node ${process.version})`,
+  version: `${ENGINE_VERSION}; core modules: node:wasi preview1 (Node ${process.version})`,
+  // Checked for core modules only; jco-transpile checks a component's imports at prepare.
+  imports: PREVIEW1_IMPORTS,
   async validate(module, path) {
     // V8 cannot compile a component; jco-transpile validates it at prepare, with its own message.
     if (!isComponent(module)) await compileCheck(module, path);
   },
   async prepare(ctx) {
+    // A core module needs no transpile and gets nothing of the cache: a component exec'd into its
+    // container later is prepared on its own and handed its own entry.
+    if (!isComponent(ctx.module)) return {};
     const root = cacheRoot();
     const { key, manifest } = await ensureTranspiled(root, ctx.module, ctx.path, ctx.digest, ctx.log);
     const has = (iface: string) => manifest.exports.some((name) => name.startsWith(`${iface}@`));
@@ -29,13 +32,15 @@ export const jcoEngine: Engine = {
     if (!kind) {
       throw new Error(`${ctx.path} exports neither wasi:cli/run nor wasi:http/incoming-handler (exports: ${manifest.exports.join(", ") || "none"})`);
     }
-    return { mounts: [{ source: root, destination: CACHE_MOUNT }], data: { dir: join(CACHE_MOUNT, key), kind } };
+    // Only this entry's files go to the container, as read-only fds (nothing of the cache is mounted).
+    const files = Object.fromEntries(Object.keys(manifest.files).map((name) => [name, join(root, key, name)]));
+    return { files, data: { kind } };
   },
   async run(ctx) {
-    const dir = ctx.data.dir;
-    if (!dir) throw new Error("jco: no transpiled component for this module (prepare did not run)");
+    if (!isComponent(ctx.module)) return runPreview1(ctx);
+    if (!ctx.files[ENTRY_MODULE]) throw new Error("jco: no transpiled component for this module (prepare did not run)");
     // Loaded only for a server: it brings preview2-shim's HTTP side and the server threads.
-    if (ctx.data.kind === "http") return (await import("./http.ts")).serveHttp(ctx, dir);
-    return runCommand(ctx, dir);
+    if (ctx.data.kind === "http") return (await import("./http.ts")).serveHttp(ctx);
+    return runCommand(ctx);
   },
 };

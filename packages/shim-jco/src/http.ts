@@ -4,7 +4,8 @@ import { writeAll } from "./stdio.ts";
 import { parseHttpConfig, type HttpConfig } from "./http/config.ts";
 import { usableCpus } from "./http/cpus.ts";
 import { loadCoreModules } from "./http/instances.ts";
-import { serveOnThisThread, SERVER_WORKER_KEY, type FromWorker, type GuestContext, type ThreadSetup } from "./http/thread.ts";
+import { serveOnThisThread, SERVER_WORKER_KEY, type FromWorker, type ThreadSetup } from "./http/thread.ts";
+import { ENTRY_MODULE } from "./transpile.ts";
 
 interface Stopped {
   /** Requests still running at the deadline. */
@@ -54,7 +55,7 @@ function spawnWorker(setup: ThreadSetup, failed: (err: Error) => void): Promise<
  * with its own instances. SIGTERM (or SIGINT) stops accepting, lets requests in flight finish
  * within WASI_HTTP_DRAIN_TIMEOUT, and ends with status 0.
  */
-export async function serveHttp(ctx: RunContext, dir: string): Promise<number> {
+export async function serveHttp(ctx: RunContext): Promise<number> {
   const config: HttpConfig = parseHttpConfig(ctx.env);
   const workers = config.workers ?? usableCpus(ctx.cpuQuota);
   const encoder = new TextEncoder();
@@ -67,9 +68,11 @@ export async function serveHttp(ctx: RunContext, dir: string): Promise<number> {
   ctx.onSignal?.("SIGTERM", () => stop());
   ctx.onSignal?.("SIGINT", () => stop());
 
-  const { module: _, onSignal: __, cpuQuota: ___, ...guest } = ctx;
-  const setup = (port: number, shared: boolean): ThreadSetup => ({ ctx: guest as GuestContext, dir, config, core, port, shared });
-  const core = await loadCoreModules(dir);
+  // Each thread gets the component's JS and the compiled core modules (shared, not copied), not the files.
+  const { module: _, onSignal: __, cpuQuota: ___, files, ...guest } = ctx;
+  const entry = files[ENTRY_MODULE]!;
+  const core = await loadCoreModules(files);
+  const setup = (port: number, shared: boolean): ThreadSetup => ({ ctx: guest, entry, config, core, port, shared });
   const servers: Server[] = [];
   if (workers === 1) {
     const server = await serveOnThisThread(setup(config.port, false));

@@ -1,5 +1,3 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { RunContext } from "@wasm-shims/shim-core";
 import { fdOutputStream } from "./stdio.ts";
 import { ENTRY_MODULE } from "./transpile.ts";
@@ -21,12 +19,23 @@ type Instantiate = (
   instantiateCore?: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance,
 ) => Promise<Instance> | Instance;
 
-/** The transpiled component's `instantiate`, from an entry of the mounted cache. */
-export function loadComponent(dir: string): Instantiate {
-  // require(), not import(): a single executable can import() only built-ins. Node loads the
-  // .mjs as ESM (require(esm); the generated module has no top-level await).
-  const require = process.getBuiltinModule("node:module").createRequire(join(dir, ENTRY_MODULE));
-  return (require(join(dir, ENTRY_MODULE)) as { instantiate: Instantiate }).instantiate;
+/**
+ * The transpiled component's `instantiate`, from the files the shim sent (they are nowhere in the
+ * container's file system). The generated module imports nothing, so it loads from a data: URL
+ * (in the runner's worker, where import() works for data: URLs, unlike in an executable's main).
+ */
+export async function loadComponent(files: RunContext["files"]): Promise<Instantiate> {
+  const source = files[ENTRY_MODULE];
+  if (!source) throw new Error(`jco: ${ENTRY_MODULE} is missing from the transpiled component`);
+  const url = `data:text/javascript;base64,${Buffer.from(source).toString("base64")}`;
+  return ((await import(/* @vite-ignore */ url)) as { instantiate: Instantiate }).instantiate;
+}
+
+/** A core module of the transpiled component, by file name. */
+export function coreModule(files: RunContext["files"], name: string): Promise<WebAssembly.Module> {
+  const bytes = files[name];
+  if (!bytes) return Promise.reject(new Error(`jco: core module ${name} is missing from the transpiled component`));
+  return WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
 }
 
 /** The export named `iface` at any version, e.g. "wasi:cli/run" → the "wasi:cli/run@0.2.12" instance. */
@@ -35,12 +44,13 @@ export function exported(instance: Instance, iface: string): Record<string, (...
 }
 
 /** preview2-shim's WASI 0.2, confined to the container, with stdio on the container's fds. */
-export async function guestImports(ctx: RunContext): Promise<Record<string, unknown>> {
+export async function guestImports(ctx: Pick<RunContext, "args" | "env" | "stdout" | "stderr">): Promise<Record<string, unknown>> {
   const { WASIShim } = await import("@bytecodealliance/preview2-shim/instantiation");
   const { cli, io } = await import("@bytecodealliance/preview2-shim");
   // The guest sees the container's root as `/`, and nothing of the host's (0.26.1 preopens nothing by default).
+  // Exactly "/": a "." preopen would take over absolute paths too. The cwd reaches a component
+  // through wasi:cli/environment's initial-cwd, which preview2-shim takes from process.cwd().
   const preopens: Record<string, string> = { "/": "/" };
-  if (ctx.cwd !== "/") preopens["."] = ctx.cwd;
   const imports = new WASIShim({ sandbox: { args: ctx.args, env: ctx.env, preopens } }).getImportObject() as Record<string, unknown>;
   const stdout = fdOutputStream(io.streams, ctx.stdout, cli.stdout.getStdout());
   const stderr = fdOutputStream(io.streams, ctx.stderr, cli.stderr.getStderr());
@@ -57,11 +67,11 @@ export async function guestImports(ctx: RunContext): Promise<Record<string, unkn
   return imports;
 }
 
-/** Runs a transpiled wasi:cli command from `dir` to its exit code. */
-export async function runCommand(ctx: RunContext, dir: string): Promise<number> {
-  const instantiate = loadComponent(dir);
+/** Runs the transpiled wasi:cli command in `ctx.files` to its exit code. */
+export async function runCommand(ctx: RunContext): Promise<number> {
+  const instantiate = await loadComponent(ctx.files);
   const imports = await guestImports(ctx);
-  const instance = await instantiate(async (name) => WebAssembly.compile(await readFile(join(dir, name))), imports);
+  const instance = await instantiate((name) => coreModule(ctx.files, name), imports);
   const run = exported(instance, "wasi:cli/run")?.run;
   if (!run) throw new Error(`${ctx.path} does not export wasi:cli/run`);
   try {

@@ -1,4 +1,3 @@
-import { commandAdapter, isComponent } from "./adapter.ts";
 import { isHttpHandler } from "./http/exports.ts";
 
 /** The transpiled component's ES module; `.mjs` so that require() loads it as ESM wherever it lies. */
@@ -11,22 +10,13 @@ export interface Transpiled {
 }
 
 /**
- * A component, or a preview1 core module wrapped with the command adapter, as JS plus core wasm
- * files. `instantiation: "async"` makes the output import nothing: the WASI imports and the core
- * modules are handed to its `instantiate`, so it runs from any directory.
+ * A component as JS plus core wasm files. `instantiation: "async"` makes the output import
+ * nothing: the WASI imports and the core modules are handed to its `instantiate`, so it runs
+ * from any directory.
  */
-export async function transpileModule(module: Uint8Array, path: string): Promise<Transpiled> {
+export async function transpileModule(component: Uint8Array, path: string): Promise<Transpiled> {
   // Loaded on first use: jco-transpile compiles ~6 MB of wasm when it loads.
-  const { componentNew } = await import("@bytecodealliance/jco-transpile/wasm-tools");
   const { transpileBytes } = await import("@bytecodealliance/jco-transpile");
-  let component = module;
-  if (!isComponent(module)) {
-    try {
-      component = await componentNew(module, [["wasi_snapshot_preview1", await commandAdapter()]]);
-    } catch (err) {
-      throw new Error(`${path} cannot be wrapped as a WASI 0.2 command with the preview1 adapter: ${message(err)}`);
-    }
-  }
   try {
     const http = isHttpHandler(component) ? { ...HTTP_HANDLER_OPTIONS, asyncImports: [...HTTP_HANDLER_OPTIONS.asyncImports], asyncExports: [...HTTP_HANDLER_OPTIONS.asyncExports] } : {};
     const out = await transpileBytes(component, { name: "component", instantiation: "async", emitTypescriptDeclarations: false, ...http });
@@ -34,7 +24,7 @@ export async function transpileModule(module: Uint8Array, path: string): Promise
     for (const [name, bytes] of Object.entries(out.files)) files[name === "component.js" ? ENTRY_MODULE : name] = bytes;
     return { files, exports: out.exports.map(([name]) => name) };
   } catch (err) {
-    throw new Error(`${path} cannot be transpiled by jco: ${message(err)}`);
+    throw new Error(`${path} cannot be transpiled by jco: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -57,7 +47,3 @@ const HTTP_HANDLER_OPTIONS = {
   ],
   asyncExports: ["wasi:http/incoming-handler#handle"],
 } as const;
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

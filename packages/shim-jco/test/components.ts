@@ -1,10 +1,23 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { fixturePath } from "@wasm-shims/test-fixtures";
-import { commandAdapter } from "../src/adapter.ts";
+
+/**
+ * The WASI preview1 command adapter, which turns a preview1 core module into a wasi:cli/command
+ * component: only the tests use it, to make a small component. It ships inside the full
+ * @bytecodealliance/jco, a devDependency installed from the lockfile (the root package.json
+ * overrides away its heavy dependencies); the pinned hash says it is the expected file.
+ */
+export async function commandAdapter(): Promise<Uint8Array> {
+  const bytes = await readFile(new URL("../node_modules/@bytecodealliance/jco/lib/wasi_snapshot_preview1.command.wasm", import.meta.url));
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  if (sha256 !== "2a652d711c1fff34f9d5a0e073e50ef7eeb8fe7d8a6d559eae643a4c049a7b94") throw new Error(`the preview1 adapter in @bytecodealliance/jco is not the pinned one (sha256 ${sha256})`);
+  return bytes;
+}
 
 /**
  * A WASI 0.2 command written directly as a component: wasi:cli/run calls
- * wasi:cli/exit.exit-with-code(code), which no preview1 module can reach through the adapter.
+ * wasi:cli/exit.exit-with-code(code).
  */
 export const exitWithCodeWat = (code: number) => `
 (component

@@ -67,8 +67,12 @@ describe(`${runtime}: components and the transpile cache`, () => {
     expect((await run(["/exit42.component.wasm"])).code).toBe(42);
   });
 
-  it("runs a preview1 core module wrapped with the adapter", async () => {
+  it("runs a preview1 core module on node:wasi, without transpiling it", async () => {
+    const before = count(/transpiled in \d+ ms/);
+    const cached = entries().length;
     expect(await run(["/hello.wasm"])).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
+    expect(count(/transpiled in \d+ ms/)).toBe(before);
+    expect(entries().length).toBe(cached);
   });
 
   it("transpiles again rather than use a damaged cache entry", async () => {
@@ -78,7 +82,7 @@ describe(`${runtime}: components and the transpile cache`, () => {
     expect(count(/transpiled in \d+ ms/)).toBe(before + 1);
   });
 
-  it("runs a Wasm command exec'd into a running container from the same cache mount", async () => {
+  it("runs a Wasm command exec'd into a running container, sent its own cache entry", async () => {
     const cid = id("exec");
     expect((await ctd.ctr(["run", "-d", "--runtime", runtime, image, cid, "/sleep.wasm", "100000000"])).code).toBe(0);
     try {

@@ -1,18 +1,12 @@
-import type { Engine } from "@wasm-shims/shim-core";
+import { PREVIEW1_IMPORTS, runPreview1, type Engine } from "@wasm-shims/shim-core";
 
-/** Node's built-in WASI preview1 (uvwasi): host fds and directories directly, nothing copied. */
+/**
+ * Node's built-in WASI preview1 (node:wasi, uvwasi): host fds and directories directly, nothing
+ * copied, with shim-core's preview1 layer fixing where uvwasi departs from the spec.
+ */
 export const nodeEngine: Engine = {
   name: "node",
   version: `node:wasi preview1 (Node ${process.version})`,
-  async run(ctx) {
-    // Loaded here, not imported: node:wasi warns on load, and `start`'s output must be the address alone.
-    const { WASI } = process.getBuiltinModule("node:wasi");
-    // The guest sees the container's root as `/`; relative paths resolve against its working directory.
-    const preopens: Record<string, string> = { "/": "/" };
-    if (ctx.cwd !== "/") preopens["."] = ctx.cwd;
-    const wasi = new WASI({ version: "preview1", args: ctx.args, env: ctx.env, preopens, stdin: ctx.stdin, stdout: ctx.stdout, stderr: ctx.stderr, returnOnExit: true });
-    const module = await WebAssembly.compile(ctx.module);
-    const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
-    return wasi.start(instance);
-  },
+  imports: PREVIEW1_IMPORTS,
+  run: runPreview1,
 };

@@ -1,11 +1,15 @@
 import type { Engine, RunContext } from "@wasm-shims/shim-core";
-import { basename } from "node:path";
+import { randomUUID } from "node:crypto";
 import { createReadStream, fstatSync, writeSync } from "node:fs";
 import { Socket } from "node:net";
+import { BroadcastChannel } from "node:worker_threads";
 import type { Readable } from "node:stream";
 import { isatty, ReadStream } from "node:tty";
+import { importModules } from "./imports.ts";
 import { guestRoot } from "./rootfs.ts";
+import { CHANNEL, withConfig } from "./run-config.ts";
 import { hostMountingWasmer } from "./sdk.ts";
+import type { LayerConfig } from "./wasi/preview1.ts";
 
 /** Pinned in package.json; test/engine.test.ts keeps them in step. */
 export const SDK_VERSION = "0.16.0";
@@ -13,12 +17,28 @@ export const SDK_VERSION = "0.16.0";
 const KILLED = 137;
 
 /**
- * The SDK names argv[0] after the package's command, and command names may hold only
- * [A-Za-z0-9._+-]: the closest to the image's argv[0] it allows is its base name.
+ * Guest paths the guest does not see: the kernel's views of the runner process and the host
+ * (/proc, /sys: as under the SDK's own root, which has neither). Nothing of the runner's own is
+ * in the container's file system to hide (docs/architecture.md).
  */
-export function commandName(argv0: string | undefined): string {
-  const name = basename(argv0 ?? "").replace(/[^A-Za-z0-9._+-]/g, "_");
-  return name === "" || name === "." || name === ".." ? "main" : name;
+export const HIDDEN = ["/proc", "/sys"];
+
+/**
+ * The container's root as `/`, and nothing else: a `.` preopen would take absolute paths too
+ * (wasi-libc strips both names to ""). The runner patches the working directory into the module.
+ */
+export function preopens(): LayerConfig["preopens"] {
+  return [{ name: "/", path: "/" }];
+}
+
+/**
+ * Whether the preview1 layer serves this module's files. It does for WASI preview1 modules; a
+ * module that also imports WASIX (or wasi-threads, or the older wasi_unstable) makes its own fds
+ * through calls the layer does not know, and keeps the SDK's file system.
+ */
+export function layerServes(module: Uint8Array): boolean {
+  const own = new Set(["wasix_32v1", "wasix_64v1", "wasi", "wasi_unstable"]);
+  return ![...importModules(module)].some((m) => own.has(m));
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -44,12 +64,39 @@ async function pump(from: AsyncIterable<Uint8Array> | null, fd: number): Promise
   if (from) for await (const chunk of from) writeAll(fd, chunk);
 }
 
+/** Tells the SDK workers a run is over, so the layer closes the files its guest left open. */
+function ended(run: string): void {
+  const channel = new BroadcastChannel(CHANNEL);
+  channel.postMessage({ done: run });
+  channel.close();
+}
+
 /** The SDK reports a trap as a rejected wait() whose message carries the engine's RuntimeError. */
 function asTrap(err: unknown): unknown {
   const msg = err instanceof Error ? err.message : String(err);
   const trap = /RuntimeError: (?:js: )?([^\n]*)/.exec(msg);
   return trap ? new WebAssembly.RuntimeError(trap[1]) : err;
 }
+
+
+/** Starts the SDK and makes the guest's package: all that reads the runner's own files. */
+async function loadGuest(ctx: RunContext) {
+  const files = layerServes(ctx.module);
+  const config: LayerConfig = { args: ctx.args, root: "/", preopens: preopens(), hidden: HIDDEN, files, run: randomUUID() };
+  // The SDK's own file system is what a guest the layer cannot serve sees: the container's
+  // top-level directories mounted live, top-level files copied (rootfs.ts).
+  const root = files ? { mounts: [], files: {} } : guestRoot();
+  const wasmer = hostMountingWasmer(root.mounts, { cache: false });
+  // The SDK would name argv[0] after the command (and allows only [A-Za-z0-9._+-] there); the
+  // guest hook answers args_get with the image's argv instead, argv[0] as given.
+  const command = "main";
+  const module = withConfig(ctx.module, config);
+  const pkg = await wasmer.packages.create({ modules: { guest: module }, commands: { [command]: { module: "guest" } }, files: root.files });
+  return { wasmer, pkg, config };
+}
+
+/** What load prepared for run: one runner process runs one guest. */
+let loaded: Awaited<ReturnType<typeof loadGuest>> | undefined;
 
 /**
  * @wasmer/sdk: WASIX in the SDK's own runtime. The container's files reach the guest through live
@@ -59,13 +106,18 @@ function asTrap(err: unknown): unknown {
 export const wasmerEngine: Engine = {
   name: "wasmer",
   version: `@wasmer/sdk ${SDK_VERSION}`,
+  // What the SDK provides: WASI preview1 and WASIX, 32- and 64-bit.
+  imports: { wasi_snapshot_preview1: "*", wasix_32v1: "*", wasix_64v1: "*" },
+  // The SDK reads its own .wasm (an embedded asset) when it starts: before the runner closes its files.
+  async load(ctx: RunContext) {
+    loaded = await loadGuest(ctx);
+  },
   async run(ctx: RunContext) {
-    const root = guestRoot();
-    const wasmer = hostMountingWasmer(root.mounts, { cache: false });
-    const command = commandName(ctx.args[0]);
-    const pkg = await wasmer.packages.create({ modules: { guest: ctx.module }, commands: { [command]: { module: "guest" } }, files: root.files });
+    const { wasmer, pkg, config } = loaded ?? (await loadGuest(ctx));
+    loaded = undefined;
     const sandbox = await wasmer.sandboxes.create({ packages: [pkg], network: { mode: "disabled" } });
-    const proc = await sandbox.command(pkg, ctx.args.slice(1), { env: ctx.env, cwd: ctx.cwd }).spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const opts = config.files ? { env: ctx.env } : { env: ctx.env, cwd: ctx.cwd };
+    const proc = await sandbox.command(pkg, ctx.args.slice(1), opts).spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     feedStdin(ctx.stdin, proc.stdin);
     const output = Promise.all([pump(proc.stdout, ctx.stdout), pump(proc.stderr, ctx.stderr)]);
     let result;
@@ -74,6 +126,8 @@ export const wasmerEngine: Engine = {
     } catch (err) {
       await output;
       throw asTrap(err);
+    } finally {
+      ended(config.run);
     }
     await output;
     return result.reason === "exited" ? result.exitCode : KILLED;

@@ -12,14 +12,21 @@ export interface HostMount {
 // the SDK may pool its workers beyond one client, and one runner process runs one guest anyway.
 const roots: Record<number, string> = {};
 let lastId = 0;
+// The guest hook is a module of its own (bundled as an asset in the executable), loaded by URL.
+const hookUrl = new URL("./guest-hook.ts", import.meta.url).href;
 const bootstrap = (workerUrl: string) =>
-  "data:text/javascript," + encodeURIComponent(`(${installHostFs.toString()})(${JSON.stringify(roots)});\nawait import(${JSON.stringify(workerUrl)});`);
+  "data:text/javascript," +
+  encodeURIComponent(
+    `(${installHostFs.toString()})(${JSON.stringify(roots)});\n` +
+      `(await import(${JSON.stringify(hookUrl)})).installGuestHook();\n` +
+      `await import(${JSON.stringify(workerUrl)});`,
+  );
 
 /**
- * The SDK's Node client with real host directories. The SDK has a native-mount hook
- * (`SandboxBuilderCore.mountHost`) but no public option for it, and its Node workers do not install
- * the `__wasmerHostFileSystem` bridge that hook calls. So: each sandbox builder gets the mounts, and
- * each SDK worker starts from a small module that installs the bridge before loading the real one.
+ * The SDK's Node client, with every SDK worker started from a small module that first installs
+ * the guest hook (guest-hook.ts: the preview1 layer) and the `__wasmerHostFileSystem` bridge, then
+ * loads the SDK's own worker. `mounts` are host directories for the SDK's native mount
+ * (`SandboxBuilderCore.mountHost`, which has no public option), for guests the layer cannot serve.
  */
 export function hostMountingWasmer(mounts: HostMount[], options: WasmerOptions): Wasmer {
   const ids = mounts.map((m) => {

@@ -3,9 +3,10 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ensureFixtures, fixturePath } from "@wasm-shims/test-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commandName, SDK_VERSION, wasmerEngine } from "../src/engine.ts";
+import { SDK_VERSION, wasmerEngine } from "../src/engine.ts";
 import { guestRoot } from "../src/rootfs.ts";
 
 // The engine in this process, with the host's `/` as the guest's: what the runner does inside a container.
@@ -19,7 +20,7 @@ async function run(name: string, args: string[], opts: { env?: Record<string, st
   const stdin = opts.stdin ?? openSync("/dev/null", "r");
   try {
     const path = fixturePath(name);
-    const code = await wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: [`/${name}.wasm`, ...args], env: opts.env ?? {}, cwd: "/", stdin, stdout, stderr, data: {} });
+    const code = await wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: [`/${name}.wasm`, ...args], env: opts.env ?? {}, cwd: "/", stdin, stdout, stderr, data: {}, files: {} });
     return { code, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
   } finally {
     for (const fd of [stdout, stderr, stdin]) closeSync(fd);
@@ -39,9 +40,9 @@ describe("wasmer engine, in process", () => {
     expect(await run("exit-code", ["7"])).toMatchObject({ code: 7, stderr: expect.stringContaining("exiting with 7") });
   });
 
-  it("passes args, with argv[0] cut to its base name, and env", async () => {
+  it("passes args, argv[0] exactly as the image gives it, and env", async () => {
     const res = await run("args-env", ["one", "two words"], { env: { FOO: "bar baz" } });
-    expect(res.stdout.split("\n")).toEqual(expect.arrayContaining(["arg:args-env.wasm", "arg:one", "arg:two words", "env:FOO=bar baz"]));
+    expect(res.stdout.split("\n")).toEqual(expect.arrayContaining(["arg:/args-env.wasm", "arg:one", "arg:two words", "env:FOO=bar baz"]));
     expect(res.stderr).toBe("to-stderr\n");
   });
 
@@ -49,16 +50,28 @@ describe("wasmer engine, in process", () => {
     const out = join(dir, "trap-out");
     const fd = openSync(out, "w");
     const path = fixturePath("trap");
-    const running = wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/trap.wasm"], env: {}, cwd: "/", stdin: 0, stdout: fd, stderr: fd, data: {} });
+    const running = wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/trap.wasm"], env: {}, cwd: "/", stdin: 0, stdout: fd, stderr: fd, data: {}, files: {} });
     await expect(running).rejects.toMatchObject({ name: "RuntimeError", message: "unreachable" });
     closeSync(fd);
     expect(readFileSync(out, "utf8")).toBe("about to trap\n");
   });
 
-  it("writes through a live host mount", async () => {
+  it("writes to the host's files live, through the preview1 layer", async () => {
     const res = await run("write-file", [join(dir, "written.txt"), "live\n"]);
     expect(res).toMatchObject({ code: 0 });
     expect(readFileSync(join(dir, "written.txt"), "utf8")).toBe("live\n");
+  });
+
+  it("leaves a WASIX module the SDK's file system, with argv[0] as given", async () => {
+    const path = join(dir, "wasix-getcwd.wasm");
+    execFileSync("clang", ["--target=wasm32-wasi", "-O2", "-Wall", "-Werror", "-o", path, fileURLToPath(new URL("programs/wasix-getcwd.c", import.meta.url))]);
+    const out = join(dir, "wasix-out"), written = join(dir, "wasix-written.txt");
+    const [fd, stdin] = [openSync(out, "w"), openSync("/dev/null", "r")];
+    const code = await wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/bin/wasix getcwd", written], env: {}, cwd: dir, stdin, stdout: fd, stderr: fd, data: {}, files: {} });
+    closeSync(fd);
+    closeSync(stdin);
+    expect({ code, out: readFileSync(out, "utf8") }).toEqual({ code: 0, out: `argv0 /bin/wasix getcwd\ncwd ${dir} (errno 0)\n` });
+    expect(readFileSync(written, "utf8")).toBe("from a WASIX guest\n");
   });
 
   it("streams stdin in and stdout out while the guest runs", async () => {
@@ -70,7 +83,7 @@ describe("wasmer engine, in process", () => {
     const out = join(dir, "cat-out");
     const stdout = openSync(out, "w");
     const path = fixturePath("cat-stdin");
-    const done = wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/cat-stdin.wasm"], env: {}, cwd: "/", stdin: reader, stdout, stderr: stdout, data: {} });
+    const done = wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/cat-stdin.wasm"], env: {}, cwd: "/", stdin: reader, stdout, stderr: stdout, data: {}, files: {} });
     writeSync(writer, "ping\n");
     for (let i = 0; i < 300 && readFileSync(out, "utf8") !== "ping\n"; i++) await sleep(100);
     expect(readFileSync(out, "utf8")).toBe("ping\n");
@@ -80,7 +93,7 @@ describe("wasmer engine, in process", () => {
   });
 });
 
-describe("what of the container the guest sees", () => {
+describe("what of the container a WASIX guest sees on the SDK's file system", () => {
   it("mounts top-level directories live and copies small top-level files", () => {
     const root = mkdtempSync(join(tmpdir(), "wasmer-root-"));
     for (const d of ["data", "etc", "proc", "dev", "sys", "workspace"]) mkdirSync(join(root, d));
@@ -90,12 +103,5 @@ describe("what of the container the guest sees", () => {
     expect(mounts.map((m) => m.guest).sort()).toEqual(["/data", "/etc"]);
     expect(Object.keys(files)).toEqual(["/app.wasm"]);
     rmSync(root, { recursive: true });
-  });
-
-  it("names the command after argv[0] as far as the SDK allows", () => {
-    expect(commandName("/app/server.wasm")).toBe("server.wasm");
-    expect(commandName("my app")).toBe("my_app");
-    expect(commandName("/")).toBe("main");
-    expect(commandName(undefined)).toBe("main");
   });
 });

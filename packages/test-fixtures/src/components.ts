@@ -15,18 +15,18 @@ const WASI_VERSION = "0.2.12";
 const HTTP_WASI_VERSION = "0.2.10";
 
 /**
- * `programs/js/<name>.js` becomes `dist/programs/<name>-js.wasm`. A name starting with `http-`
- * is a wasi:http handler (componentize-js's `fetch` event, or its own `incomingHandler` export
- * when the name starts with `http-raw-`, which then imports wasi:http/types); any other exports
- * wasi:cli/run.
+ * `programs/js/<name>.js` becomes `dist/programs/<name>-js.wasm`. A name starting with `http-` is
+ * a wasi:http handler (componentize-js's `fetch` event, or its own `incomingHandler` export); any
+ * other exports wasi:cli/run. The WASI interfaces it imports (`from "wasi:cli/environment@…"`)
+ * are imported by its world.
  */
-function world(name: string): string {
-  const body = name.startsWith("http-raw-")
-    ? `  import wasi:http/types@${HTTP_WASI_VERSION};\n  export wasi:http/incoming-handler@${HTTP_WASI_VERSION};\n`
-    : name.startsWith("http-")
-      ? `  export wasi:http/incoming-handler@${HTTP_WASI_VERSION};\n`
-      : `  export wasi:cli/run@${WASI_VERSION};\n`;
-  return `package local:${name};\n\nworld ${name} {\n${body}}\n`;
+function world(name: string, source: string): string {
+  const http = name.startsWith("http-");
+  const version = http ? HTTP_WASI_VERSION : WASI_VERSION;
+  const imports = new Set([...source.matchAll(/from\s+["'](wasi:[a-z-]+\/[a-z-]+)@[\d.]+["']/g)].map((m) => m[1]!));
+  const exported = http ? "wasi:http/incoming-handler" : "wasi:cli/run";
+  const lines = [...[...imports].sort().map((i) => `  import ${i}@${version};`), `  export ${exported}@${version};`];
+  return `package local:${name};\n\nworld ${name} {\n${lines.join("\n")}\n}\n`;
 }
 
 /** A direct dependency's folder (pnpm links each one into the package's node_modules). */
@@ -49,7 +49,7 @@ export async function buildComponents(): Promise<{ files: string[]; written: str
     const name = basename(file, ".js");
     const source = await readFile(join(dir, file), "utf8");
     const out = join(programsOutDir, `${name}-js.wasm`);
-    const stamp = createHash("sha256").update(`componentize-js ${version}\0${world(name)}\0${source}`).digest("hex");
+    const stamp = createHash("sha256").update(`componentize-js ${version}\0${world(name, source)}\0${source}`).digest("hex");
     files.push(out);
     if (existsSync(out) && (await readFile(`${out}.stamp`, "utf8").catch(() => "")) === stamp) continue;
     const component = await componentize(name, source);
@@ -77,7 +77,7 @@ async function componentize(name: string, source: string): Promise<Uint8Array> {
       const file = join(wit, "deps", pkg, "package.wit");
       await writeFile(file, (await readFile(file, "utf8")).replaceAll(`@${WASI_VERSION}`, `@${HTTP_WASI_VERSION}`));
     }
-    await writeFile(join(wit, "world.wit"), world(name));
+    await writeFile(join(wit, "world.wit"), world(name, source));
     // The typings make sourcePath required, but componentize-js writes the source into its own
     // work folder when it is left out, which is what a source string needs.
     const opts = { witPath: wit, worldName: name } as unknown as Parameters<typeof build>[1];

@@ -10,3 +10,5 @@ export { tarArchive } from "./tar.ts";
 export type { TarEntry } from "./tar.ts";
 export { buildPrograms, programNames, programPath, programsOutDir } from "./programs.ts";
 export { buildComponents } from "./components.ts";
+export { buildCorpusImages, corpusDataFiles, corpusImageRefs, corpusModule, corpusPrograms, corpusWorkdir, layOutCorpusRoot, programInImage, yosysModule } from "./corpus.ts";
+export type { CorpusImage, CorpusProgram } from "./corpus.ts";

@@ -17,6 +17,8 @@ export const fixtureNames = [
   "trap",
   "grow",
   "spin",
+  "read-file",
+  "bad-import",
 ] as const;
 export type FixtureName = (typeof fixtureNames)[number];
 

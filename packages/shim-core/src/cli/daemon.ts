@@ -7,6 +7,7 @@ import { TtrpcServer } from "../ttrpc/server.ts";
 import { TaskService } from "../task/service.ts";
 import { defaultRuncRoot } from "./delete.ts";
 import type { ShimFlags } from "./flags.ts";
+import { watchOrphans } from "./orphans.ts";
 
 /**
  * The long-lived shim: serves the Task API on the socket `start` bound (fd 3) until Shutdown finds
@@ -18,6 +19,24 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
   const events = new EventPublisher({ ttrpcAddress: process.env.TTRPC_ADDRESS ?? "", namespace: flags.namespace, log: (m) => log.warn(m) });
   const server = new TtrpcServer({ log: (m) => log.warn(m) });
   let stopping = false;
+  const exit = () => {
+    if (stopping) return;
+    stopping = true;
+    // At once, before answering: from now on a `start` for this pod must spawn a new daemon
+    // rather than hand containerd this one. While we listen, the path can only be ours.
+    try {
+      unlinkSync(flags.socket);
+    } catch {
+      // already gone
+    }
+    // Answer the Shutdown first; then deliver pending events and go.
+    setTimeout(async () => {
+      await events.flush(3000).catch(() => {});
+      await server.close();
+      log.info("shim exiting");
+      process.exit(0);
+    }, 20);
+  };
   const service = new TaskService({
     engine,
     namespace: flags.namespace,
@@ -25,23 +44,9 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
     containerdAddress: flags.address,
     events,
     log,
-    onShutdown: () => {
-      if (stopping) return;
-      stopping = true;
-      // Answer the Shutdown first; then deliver pending events and go.
-      setTimeout(async () => {
-        await events.flush(3000).catch(() => {});
-        await server.close();
-        try {
-          unlinkSync(flags.socket);
-        } catch {
-          // already gone
-        }
-        log.info("shim exiting");
-        process.exit(0);
-      }, 20);
-    },
+    onShutdown: exit,
   });
+  watchOrphans({ service, connections: () => server.connections(), accepted: () => server.accepted(), log, exit });
   for (const name of ["containerd.task.v2.Task", "containerd.task.v3.Task"]) server.registerService(name, Task, service);
   // A client's mistake must never take down the containers this daemon serves.
   process.on("uncaughtException", (err) => log.error("uncaught exception", { error: err.stack ?? err.message }));

@@ -8,6 +8,7 @@ import { Runc } from "../runc/runc.ts";
 import { bundleFiles, readShimState } from "../task/state.ts";
 import { defaultOptions } from "../task/options.ts";
 import type { ShimFlags } from "./flags.ts";
+import { groupId, removeDeadSocket, socketPath } from "./socket.ts";
 
 /** runc's state root for our containers when the runtime options name none. */
 export const defaultRuncRoot = (engine: string, namespace: string) => `/run/containerd/${engine}/${namespace}`;
@@ -22,9 +23,14 @@ export async function deleteAction(flags: ShimFlags, engine: string): Promise<Ui
   const state = await readShimState(bundle);
   const runc = new Runc(state?.runc ?? { binary: defaultOptions.runcBinary, root: defaultRuncRoot(engine, flags.namespace), systemdCgroup: defaultOptions.systemdCgroup });
   await runc.kill(flags.id, 9, true).catch(() => {});
-  await runc.delete(flags.id);
+  // A failure is reported after the rest is cleaned: containerd then keeps the bundle, and runs
+  // delete again when it next loads its tasks.
+  const failed = await runc.delete(flags.id).then(() => undefined, (err: unknown) => err);
   // Without a state (Create never got that far) the mount may still be there.
   if (state?.mountedRootfs !== false) await unmountAll(join(bundle, "rootfs"));
+  // The daemon may have died without unlinking its socket (containerd calls delete when it does).
+  if (flags.address) await removeDeadSocket(socketPath(flags.address, flags.namespace, await groupId(bundle, flags.id)));
+  if (failed) throw failed;
   const pid = Number.parseInt(await readFile(join(bundle, bundleFiles.initPid), "utf8").catch(() => "0"), 10) || 0;
   return toBinary(DeleteResponseSchema, create(DeleteResponseSchema, { pid, exitStatus: 137, exitedAt: timestampNow() }));
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { lstatSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -32,4 +33,28 @@ export function socketAlive(path: string): Promise<boolean> {
     });
     sock.once("error", () => resolve(false));
   });
+}
+
+/**
+ * Unlinks the socket at `path` when no daemon answers on it. A daemon killed with SIGKILL cannot
+ * remove its own socket, and for a pod no later `start` of the same group would.
+ */
+export async function removeDeadSocket(path: string): Promise<boolean> {
+  const inode = (): number | undefined => {
+    try {
+      return lstatSync(path).ino;
+    } catch {
+      return undefined;
+    }
+  };
+  const before = inode();
+  if (before === undefined || (await socketAlive(path))) return false;
+  // A `start` may have bound a new daemon here meanwhile; only the socket found dead goes.
+  if (inode() !== before) return false;
+  try {
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,5 @@
-import { open, lstat, readlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, lstat, readlink, realpath, type FileHandle } from "node:fs/promises";
 import { posix } from "node:path";
 import { invalidArgument, notFound } from "../errors.ts";
 import { envRecord, type Spec } from "./spec.ts";
@@ -11,6 +12,8 @@ export interface Entrypoint {
   path: string;
   /** The same file on the host. */
   hostPath: string;
+  /** The container's root on the host. */
+  root: string;
 }
 
 const MAX_SYMLINKS = 40;
@@ -69,12 +72,39 @@ async function locate(root: string, spec: Spec, arg0: string): Promise<string | 
   return undefined;
 }
 
-async function header(file: string): Promise<Uint8Array> {
-  const handle = await open(file, "r");
+/**
+ * Opens `path` (already resolved inside `root`) and checks that the kernel opened that very file.
+ * Between resolving and opening, a running container (exec) may have swapped a directory of the
+ * path for a symlink: the kernel, on the host, would follow it out of the root.
+ */
+async function openInRoot(root: string, path: string): Promise<FileHandle> {
+  const handle = await open(root + path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const opened = await readlink(`/proc/self/fd/${handle.fd}`);
+    if (opened !== (await realpath(root)) + path) throw invalidArgument(`entrypoint ${path} leads out of the container's root filesystem`);
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+async function header(root: string, path: string): Promise<Uint8Array> {
+  const handle = await openInRoot(root, path);
   try {
     const buf = new Uint8Array(4);
     const { bytesRead } = await handle.read(buf, 0, 4, 0);
     return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The entrypoint's bytes, read from the file resolved inside the container's root and nowhere else. */
+export async function readEntrypoint(entry: Entrypoint): Promise<Uint8Array<ArrayBuffer>> {
+  const handle = await openInRoot(entry.root, entry.path);
+  try {
+    return new Uint8Array(await handle.readFile());
   } finally {
     await handle.close();
   }
@@ -100,10 +130,10 @@ export async function resolveEntrypoint(root: string, spec: Spec, imageIsWasm: (
   const path = await locate(root, spec, arg0);
   if (!path) throw notFound(`entrypoint ${arg0} does not exist in the container's root filesystem`);
   const hostPath = root + path;
-  const kind = classifyHeader(await header(hostPath));
-  if (kind === "wasm") return { kind, path, hostPath };
+  const kind = classifyHeader(await header(root, path));
+  if (kind === "wasm") return { kind, path, hostPath, root };
   const imageSaysWasm = await imageIsWasm();
-  if (kind === "native" && !imageSaysWasm) return { kind, path, hostPath };
+  if (kind === "native" && !imageSaysWasm) return { kind, path, hostPath, root };
   const what = imageSaysWasm ? "not a WebAssembly module, though the image's architecture is wasm" : "neither a WebAssembly module (\\0asm) nor a native executable (ELF or #!)";
   throw invalidArgument(`entrypoint ${path} is ${what}`);
 }

@@ -1,15 +1,14 @@
 import { closeSync, openSync, readSync, realpathSync } from "node:fs";
-import { dirname } from "node:path";
 import { execFileSync } from "node:child_process";
 
-/** What a container needs to run this very binary with the host's dynamic loader. */
+/** Exactly the files a container needs to run this very binary with the host's dynamic loader. */
 export interface HostRuntime {
-  /** The executable itself (a single-file Node application). */
+  /** The executable itself (a single-file Node application), resolved to a real file. */
   binary: string;
   /** The loader (PT_INTERP), resolved to a real file. */
   loader: string;
-  /** Directories holding the loader (always the first) and every library the binary needs, resolved to real paths. */
-  libDirs: string[];
+  /** Every shared library the loader maps for the binary, in the loader's order, resolved to real files. */
+  libs: string[];
 }
 
 function readAt(fd: number, offset: number, length: number): Buffer {
@@ -40,20 +39,30 @@ export function elfInterpreter(file: string): string | undefined {
   }
 }
 
-let cached: HostRuntime | undefined;
+let cached: { for: string; runtime: HostRuntime } | undefined;
 
 /**
- * Discovers the loader and library directories of `binary` by asking the loader itself
+ * The libraries in an `ld.so --list` listing (`name => /path (0x…)` lines), resolved to real
+ * files; the loader itself and the vDSO have no `=>`. A library the loader cannot find is an error.
+ */
+export function listedLibraries(listing: string, loader: string): string[] {
+  const missing = [...listing.matchAll(/^\s*(\S+) => not found/gm)].map((m) => m[1]);
+  if (missing.length > 0) throw new Error(`the host's loader cannot find ${missing.join(", ")}`);
+  const libs = [...listing.matchAll(/=> (\/\S+)/g)].map((m) => realpathSync(m[1]!));
+  return [...new Set(libs)].filter((lib) => lib !== loader);
+}
+
+/**
+ * Discovers the loader and the exact library files of `binary` by asking the loader itself
  * (`ld.so --list`), so the result is right on any glibc distribution and architecture.
  */
 export function hostRuntime(binary = process.execPath): HostRuntime {
-  if (cached?.binary === binary) return cached;
+  if (cached?.for === binary) return cached.runtime;
   const interp = elfInterpreter(binary);
   if (!interp) throw new Error(`${binary} is not a dynamically linked ELF64 executable`);
   const loader = realpathSync(interp);
   const listing = execFileSync(loader, ["--list", binary], { encoding: "utf8" });
-  const dirs = new Set<string>([dirname(loader)]);
-  for (const match of listing.matchAll(/=> (\/\S+)/g)) dirs.add(dirname(realpathSync(match[1]!)));
-  cached = { binary, loader, libDirs: [...dirs] };
-  return cached;
+  const runtime = { binary: realpathSync(binary), loader, libs: listedLibraries(listing, loader) };
+  cached = { for: binary, runtime };
+  return runtime;
 }

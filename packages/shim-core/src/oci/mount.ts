@@ -1,6 +1,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { execFile } from "../exec.ts";
-import { ShimError, Code } from "../errors.ts";
+import { invalidArgument } from "../errors.ts";
+import { checkRootfsMounts, isBindMount, mountPoint } from "./mount-policy.ts";
 
 export interface RootfsMount {
   type: string;
@@ -9,26 +10,29 @@ export interface RootfsMount {
   options: string[];
 }
 
+// Every argument the client chose comes after "--" and after the policy check; "-i" keeps mount(8)
+// from running /sbin/mount.<type> helpers.
 async function run(args: string[]): Promise<void> {
-  const result = await execFile("mount", args);
-  if (result.code !== 0) throw new ShimError(Code.INTERNAL, `mount ${args.join(" ")}: ${result.stderr.trim()}`);
+  const result = await execFile("mount", ["-i", ...args]);
+  // Everything mounted came from the request, so a mount the kernel refuses is the client's mistake.
+  if (result.code !== 0) throw invalidArgument(`cannot mount the rootfs: mount ${args.join(" ")}: ${result.stderr.trim()}`);
 }
 
 /** Mounts containerd's snapshot mounts (overlay or bind) onto `target`, in order; undoes them on failure. */
 export async function mountRootfs(mounts: readonly RootfsMount[], target: string): Promise<void> {
+  await checkRootfsMounts(mounts);
   await mkdir(target, { recursive: true, mode: 0o711 });
   const done: string[] = [];
   try {
-    for (const m of mounts) {
-      const dest = m.target ? `${target}/${m.target.replace(/^\/+/, "")}` : target;
-      const isBind = m.type === "bind" || m.options.includes("bind") || m.options.includes("rbind");
-      if (isBind) {
-        await run([m.options.includes("rbind") ? "--rbind" : "--bind", m.source, dest]);
-        if (m.options.includes("ro")) await run(["-o", "remount,bind,ro", dest]);
+    for (const [i, m] of mounts.entries()) {
+      const dest = await mountPoint(target, m.target, `rootfs mount ${i}`);
+      if (isBindMount(m)) {
+        await run([m.options.includes("rbind") ? "--rbind" : "--bind", "--", m.source, dest]);
+        if (m.options.includes("ro")) await run(["-o", "remount,bind,ro", "--", dest]);
       } else {
-        const args = ["-t", m.type, m.source, dest];
+        const args = ["-t", m.type];
         if (m.options.length > 0) args.push("-o", m.options.join(","));
-        await run(args);
+        await run([...args, "--", m.source, dest]);
       }
       done.push(dest);
     }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { execFile } from "../exec.ts";
-import { Code, ShimError, notFound } from "../errors.ts";
+import { Code, ShimError, isShimError, notFound } from "../errors.ts";
 
 export interface RuncConfig {
   binary: string;
@@ -27,15 +27,16 @@ export class Runc {
    * `runc run` in the foreground: runc stays the container's parent, so its exit status is the
    * container's (128+signal when killed). Node cannot become a child subreaper, which `runc create`
    * + `runc start` would need. `--keep` leaves the stopped container (and its cgroup, where the OOM
-   * count is) for the shim to delete.
+   * count is) for the shim to delete. `preserveFds` of `stdio`'s entries after the first three
+   * reach the container's process as fds 3… (how a Wasm container gets its runner, runner-files.ts).
    */
-  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions): ChildProcess {
-    return spawn(this.config.binary, [...this.globals(logFile), "run", "--keep", "--bundle", bundle, "--pid-file", pidFile, id], { stdio });
+  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0): ChildProcess {
+    return spawn(this.config.binary, [...this.globals(logFile), "run", "--keep", ...preserve(preserveFds), "--bundle", bundle, "--pid-file", pidFile, id], { stdio });
   }
 
   /** `runc exec` in the foreground, for the same reason as run. */
-  exec(id: string, processFile: string, pidFile: string, logFile: string, stdio: StdioOptions): ChildProcess {
-    return spawn(this.config.binary, [...this.globals(logFile), "exec", "--process", processFile, "--pid-file", pidFile, id], { stdio });
+  exec(id: string, processFile: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0): ChildProcess {
+    return spawn(this.config.binary, [...this.globals(logFile), "exec", ...preserve(preserveFds), "--process", processFile, "--pid-file", pidFile, id], { stdio });
   }
 
   private async call(args: string[], input?: string): Promise<string> {
@@ -55,8 +56,16 @@ export class Runc {
   async resume(id: string): Promise<void> {
     await this.call(["resume", id]);
   }
+  /**
+   * Removes the container's state and cgroup. Already gone is fine, and so is a runc binary that
+   * does not exist (it cannot have made anything); any other failure is the caller's to report,
+   * as what remains must be retried.
+   */
   async delete(id: string): Promise<void> {
-    await this.call(["delete", "--force", id]).catch(() => {});
+    await this.call(["delete", "--force", id]).catch((err: unknown) => {
+      if (isShimError(err) && (err.code === Code.NOT_FOUND || /: spawn \S+ ENOENT$/.test(err.message))) return;
+      throw err;
+    });
   }
   async ps(id: string): Promise<number[]> {
     return JSON.parse((await this.call(["ps", "--format", "json", id])) || "[]") as number[];
@@ -70,6 +79,8 @@ export class Runc {
     await this.call(["update", "--resources", "-", id], resourcesJson);
   }
 }
+
+const preserve = (n: number): string[] => (n > 0 ? ["--preserve-fds", String(n)] : []);
 
 /** The last error runc logged (its JSON log lines), for a message better than an exit status. */
 export async function lastRuncError(logFile: string): Promise<string | undefined> {

@@ -2,8 +2,12 @@ import { readFileSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import type { Engine, RunContext } from "../engine.ts";
-import { ASSET_DIR_ENV, CPU_QUOTA_ENV, GUEST_HAS_NO_HOME, GUEST_NODE_OPTIONS } from "../oci/runner-spec.ts";
+import { releaseRunnerAssets } from "../runtime/assets.ts";
+import { native } from "../runtime/native.ts";
 import { mainSource } from "../runtime/sea.ts";
+import { patchCwd } from "../wasm/cwd-patch.ts";
+import { guestEnvironment, takeRunnerFiles } from "../wasm/runner-boot.ts";
+import { CPU_QUOTA_ENV, refuseContainerModules } from "../wasm/runner-layout.ts";
 
 const WORKER_KEY = "wasmShimGuest";
 /** Guest → runner: "send me this signal"; runner → guest: "this signal arrived". */
@@ -17,21 +21,28 @@ function silenceWarnings(): void {
   process.on("warning", () => {});
 }
 
-function guestEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  if (GUEST_NODE_OPTIONS in env) {
-    env.NODE_OPTIONS = env[GUEST_NODE_OPTIONS]!;
-    delete env[GUEST_NODE_OPTIONS];
+/**
+ * Loads the native helper now, while the runner's asset directory (where it is) is still open:
+ * it is closed before the guest runs (docs/architecture.md). A failure is remembered by native().
+ */
+function preloadNative(): void {
+  try {
+    native();
+  } catch {}
+}
+
+/**
+ * Ends the container at once with `code`. process.exit() would first stop the guest's worker,
+ * which never returns while the guest is blocked in a system call (read(2) on stdin or a FIFO,
+ * a sleep in poll_oneoff): _exit(2) ends the process whatever its threads are doing.
+ */
+function exitNow(code: number): never {
+  try {
+    native().exit(code);
+  } catch {
+    // Without the helper a guest in a system call keeps the container up until SIGKILL.
   }
-  delete env[ASSET_DIR_ENV];
-  delete env[CPU_QUOTA_ENV];
-  // The guest gets exactly the spec's env, not what runc added for the runner's sake.
-  if (GUEST_HAS_NO_HOME in env) {
-    delete env.HOME;
-    delete env[GUEST_HAS_NO_HOME];
-  }
-  return env;
+  process.exit(code);
 }
 
 /**
@@ -46,18 +57,28 @@ export function runWasm(argv: readonly string[]): void {
     writeSync(2, "usage: --run-wasm PATH DATA-JSON -- ARGS...\n");
     process.exit(2);
   }
-  // Signals the guest asked to handle itself (RunContext.onSignal) go to its thread instead.
+  // Signals the guest asked to handle itself (RunContext.onSignal) go to its thread; any other ends it at once.
   const forwarded = new Set<string>();
   let worker: Worker | undefined;
   for (const [name, num] of Object.entries(constants.signals)) {
     if (["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"].includes(name)) {
-      process.on(name as NodeJS.Signals, () => (worker && forwarded.has(name) ? worker.postMessage({ [SIGNAL_KEY]: name }) : process.exit(128 + num)));
+      process.on(name as NodeJS.Signals, () => (worker && forwarded.has(name) ? worker.postMessage({ [SIGNAL_KEY]: name }) : exitNow(128 + num)));
     }
   }
-  const ctx: Omit<RunContext, "module"> = { path, args, env: guestEnv(), cwd: process.cwd(), stdin: 0, stdout: 1, stderr: 2, data: JSON.parse(data) as Record<string, string> };
+  // Isolation (docs/architecture.md): the runner's own fds are closed here or, for assets, before the guest runs.
+  let files: RunContext["files"];
+  try {
+    files = takeRunnerFiles();
+  } catch (err) {
+    writeSync(2, `error: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  preloadNative();
+  const ctx: Omit<RunContext, "module"> = { path, args, env: guestEnvironment(), cwd: process.cwd(), stdin: 0, stdout: 1, stderr: 2, data: JSON.parse(data) as Record<string, string>, files };
   const quota = Number(process.env[CPU_QUOTA_ENV]);
   if (quota > 0) ctx.cpuQuota = quota;
-  worker = new Worker(mainSource(), { eval: true, workerData: { [WORKER_KEY]: ctx }, stdout: false, stderr: false });
+  const transferList = Object.values(files).map((f) => f.buffer as ArrayBuffer);
+  worker = new Worker(mainSource(), { eval: true, workerData: { [WORKER_KEY]: ctx }, transferList, stdout: false, stderr: false });
   worker.on("message", (msg: { code: number } | { [SIGNAL_KEY]: string }) => {
     if (SIGNAL_KEY in msg) forwarded.add(msg[SIGNAL_KEY]);
     else process.exit(msg.code);
@@ -75,6 +96,7 @@ export function runGuestWorker(engine: Engine): boolean {
   const ctx = (workerData as Record<string, Omit<RunContext, "module">> | null)?.[WORKER_KEY];
   if (!ctx || !parentPort) return false;
   silenceWarnings();
+  refuseContainerModules();
   const port = parentPort;
   const handlers = new Map<string, () => void>();
   const onSignal = (signal: "SIGTERM" | "SIGINT", handler: () => void) => {
@@ -83,8 +105,14 @@ export function runGuestWorker(engine: Engine): boolean {
     port.postMessage({ [SIGNAL_KEY]: signal });
   };
   void (async () => {
-    const module = new Uint8Array(readFileSync(ctx.path));
-    const code = await engine.run({ ...ctx, module, onSignal });
+    // WASI has no working directory: wasi-libc's own is set by rewriting the module (see wasm/cwd-patch.ts).
+    const { module } = patchCwd(new Uint8Array(readFileSync(ctx.path)), ctx.cwd);
+    const run = { ...ctx, module, onSignal };
+    preloadNative();
+    await engine.load?.(run);
+    // Nothing of the runner's stays reachable once the guest can run.
+    releaseRunnerAssets();
+    const code = await engine.run(run);
     port.postMessage({ code });
   })().catch((err: unknown) => {
     // Rethrown outside the promise so the main thread receives it as the worker's 'error' event.

@@ -12,16 +12,22 @@
 //   for when the first cannot be created: a container's read-only root (the runner), a host
 //   without a writable /run. Shared roots (the temporary ones) are only used when the directories
 //   are ours and writable by nobody else.
+// - The runner in a Wasm container: nothing of the runner may be in the container's file system
+//   (docs/architecture.md), so there is no directory to extract into. Code assets (the .mjs files
+//   workers start from) become data: URLs of the bytes embedded in the executable, so they work
+//   at any time; other assets are read from the host's directory, handed over as an open fd
+//   (`/proc/self/fd/N/<key>`), until releaseRunnerAssets closes it before the guest runs.
 //
 // Nothing here runs unless a bundle uses it: everything is lazy or marked pure.
 
 import { randomBytes } from "node:crypto";
-import { lstatSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, lstatSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isSea } from "./sea.ts";
+import { fdPath, refuseContainerModules, runnerLayoutFromEnv } from "../wasm/runner-layout.ts";
 
 /** The SEA asset tools/sea-assets.mjs writes: where to extract, and every asset with its size. */
 export const MANIFEST_ASSET = "sea-assets.json";
@@ -116,8 +122,36 @@ function bundleFile(): string | undefined {
 }
 
 let assetDir: string | undefined;
+/** In a runner: the fd of the host's asset directory, until released. */
+let runnerAssets: { fd: number | undefined } | undefined;
+
+function runnerAssetState(): { fd: number | undefined } | undefined {
+  if (runnerAssets === undefined && isSea()) {
+    const layout = runnerLayoutFromEnv();
+    if (layout) runnerAssets = { fd: layout.assets };
+  }
+  return runnerAssets;
+}
+
+/**
+ * Closes the runner's asset directory: called once the engine has loaded, before the guest runs,
+ * so the guest cannot reach it through /proc/self/fd. Later, only code assets can be had.
+ */
+export function releaseRunnerAssets(): void {
+  const state = runnerAssetState();
+  if (state?.fd === undefined) return;
+  try {
+    closeSync(state.fd);
+  } catch {}
+  state.fd = undefined;
+}
 
 function assetDirectory(): string {
+  const runner = runnerAssetState();
+  if (runner) {
+    if (runner.fd === undefined) throw new Error("the runner's files are closed once the guest runs: an engine must read its assets in load()");
+    return fdPath(runner.fd);
+  }
   if (assetDir !== undefined) return assetDir;
   if (isSea()) {
     const sea = process.getBuiltinModule("node:sea") as SeaModule;
@@ -147,8 +181,28 @@ export function embeddedAssetDirectory(): string | undefined {
   return assetDirectory();
 }
 
+const codeUrls = new Map<string, URL>();
+
+/**
+ * A code asset as a data: URL, for the runner. It starts by giving itself an import.meta.url under
+ * /proc (where an image cannot put files): bundled code passes it to createRequire, which rejects
+ * data: URLs, and a sibling named relative to it is simply not found. Then, as the thread it
+ * starts may load modules later, it refuses any from the container's file system.
+ */
+function codeAssetURL(key: string): URL {
+  let url = codeUrls.get(key);
+  if (!url) {
+    const sea = process.getBuiltinModule("node:sea") as SeaModule;
+    const prologue = `import.meta.url = ${JSON.stringify(`file:///proc/wasm-shim-assets/${key}`)};\n(${refuseContainerModules.toString()})();\n`;
+    url = new URL(`data:text/javascript;base64,${Buffer.concat([Buffer.from(prologue), Buffer.from(sea.getAsset(key))]).toString("base64")}`);
+    codeUrls.set(key, url);
+  }
+  return url;
+}
+
 /** What a `new URL` of a relative file name against import.meta.url in bundled code became. */
 export function __assetURL(key: string): URL {
+  if (key.endsWith(".mjs") && runnerAssetState()) return codeAssetURL(key);
   return pathToFileURL(join(assetDirectory(), key));
 }
 

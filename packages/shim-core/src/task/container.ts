@@ -1,22 +1,28 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import type { ChildProcess, StdioOptions } from "node:child_process";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CreateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
 import { createHash } from "node:crypto";
 import { compileCheck, type Engine, type Prepared } from "../engine.ts";
 import type { Logger } from "../log.ts";
-import { invalidArgument, isShimError, unimplemented } from "../errors.ts";
+import { hostFailure, invalidArgument, isShimError, unimplemented } from "../errors.ts";
 import { imageArchitecture } from "../containerd/image-config.ts";
-import { readSpec, rootfsPath } from "../oci/bundle.ts";
-import { resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
+import { checkBundle, checkRootDirectory, readSpec, rootfsPath } from "../oci/bundle.ts";
+import { readEntrypoint, resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
 import { hostRuntime } from "../oci/host-libs.ts";
 import { mountRootfs, unmountAll } from "../oci/mount.ts";
 import { runnerSpec } from "../oci/runner-spec.ts";
+import { checkImports } from "../wasm/imports.ts";
 import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { Runc } from "../runc/runc.ts";
 import { embeddedAssetDirectory } from "../runtime/assets.ts";
+import { closeLaunch, launchLayout, openPrepared, runnerFds, withRunnerFds, type RunnerLaunch } from "../wasm/runner-files.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
+import { checkIdentifier } from "./identifiers.ts";
 import { TaskProcess } from "./process.ts";
+import { checkStdio } from "./stdio.ts";
 import { bundleFiles, type ShimState } from "./state.ts";
+import { patchCwd } from "../wasm/cwd-patch.ts";
 
 export interface CreateContext {
   engine: Engine;
@@ -39,9 +45,11 @@ export class Container {
   readonly runcBundle: string;
   readonly init: TaskProcess;
   readonly execs = new Map<string, TaskProcess>();
+  /** For a Wasm container: what its runner process is handed at Start. */
+  readonly runner: RunnerLaunch | undefined;
   private readonly mountedRootfs: boolean;
 
-  private constructor(fields: { id: string; bundle: string; spec: Spec; rootfs: string; entrypoint: Entrypoint; runc: Runc; runcBundle: string; init: TaskProcess; mountedRootfs: boolean }) {
+  private constructor(fields: { id: string; bundle: string; spec: Spec; rootfs: string; entrypoint: Entrypoint; runc: Runc; runcBundle: string; init: TaskProcess; mountedRootfs: boolean; runner?: RunnerLaunch }) {
     this.id = fields.id;
     this.bundle = fields.bundle;
     this.spec = fields.spec;
@@ -51,6 +59,7 @@ export class Container {
     this.runcBundle = fields.runcBundle;
     this.init = fields.init;
     this.mountedRootfs = fields.mountedRootfs;
+    this.runner = fields.runner;
   }
 
   get isWasm(): boolean {
@@ -65,40 +74,75 @@ export class Container {
   static async create(req: CreateTaskRequest, ctx: CreateContext): Promise<Container> {
     if (req.terminal) throw invalidArgument("terminals (tty) are not supported by this shim");
     if (req.checkpoint || req.parentCheckpoint) throw unimplemented("checkpoint/restore is not supported by this shim");
+    checkIdentifier(req.id, "container id");
+    await checkBundle(req.bundle);
     const spec = await readSpec(req.bundle);
     const options: RuntimeOptions = parseRuntimeOptions(req.options);
+    await checkStdio(req);
     const mounted = req.rootfs.length > 0;
     const rootfs = mounted ? join(req.bundle, "rootfs") : rootfsPath(req.bundle, spec);
     if (mounted) await mountRootfs(req.rootfs, rootfs);
+    else await checkRootDirectory(rootfs);
+    let runner: RunnerLaunch | undefined;
     try {
       const entrypoint = await resolveEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id, spec));
       const runc = new Runc({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
       let runcBundle = req.bundle;
       if (entrypoint.kind === "wasm") {
-        const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log);
+        const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log, spec.process?.cwd);
+        runner = await runnerLaunch(prepared);
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
-        await mkdir(runcBundle, { recursive: true, mode: 0o700 });
-        await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, hostRuntime(), entrypoint.path, prepared, embeddedAssetDirectory())));
+        // Not recursive: should containerd have removed the bundle meanwhile (it restarted and
+        // took this daemon for dead), Create must fail rather than bring the dir back.
+        await mkdir(runcBundle, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "EEXIST") throw err;
+        });
+        await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, launchLayout(runner), entrypoint.path, prepared.data)));
       }
       const state: ShimState = { runc: runc.config, mountedRootfs: mounted };
       await writeFile(join(req.bundle, bundleFiles.state), JSON.stringify(state));
       const init = new TaskProcess("", { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
-      return new Container({ id: req.id, bundle: req.bundle, spec, rootfs, entrypoint, runc, runcBundle, init, mountedRootfs: mounted });
+      return new Container({ id: req.id, bundle: req.bundle, spec, rootfs, entrypoint, runc, runcBundle, init, mountedRootfs: mounted, ...(runner ? { runner } : {}) });
     } catch (err) {
+      if (runner) closeLaunch(runner);
       if (mounted) await unmountAll(rootfs);
       throw err;
     }
   }
 
-  private runcRemoval: Promise<void> | undefined;
-
-  /** runc's stopped container (and its cgroup) goes once; the exit handler and Delete share it. */
-  removeFromRunc(): Promise<void> {
-    return (this.runcRemoval ??= this.runc.delete(this.id));
+  /** `runc run` of the init process; a Wasm container's runner gets its fds. */
+  launchInit(pidFile: string, logFile: string): (stdio: StdioOptions) => ChildProcess {
+    const run = (stdio: StdioOptions, preserveFds = 0) => this.runc.run(this.id, this.runcBundle, pidFile, logFile, stdio, preserveFds);
+    return this.runner ? withRunnerFds(this.runner, run) : run;
   }
 
-  /** Undo Create: whatever runc left, the rootfs mount, the runner's config. Safe to repeat; containerd removes the bundle. */
+  /** `runc exec` of `processFile`; a runner (a Wasm command) gets its fds. */
+  launchExec(processFile: string, pidFile: string, logFile: string, runner?: RunnerLaunch): (stdio: StdioOptions) => ChildProcess {
+    const exec = (stdio: StdioOptions, preserveFds = 0) => this.runc.exec(this.id, processFile, pidFile, logFile, stdio, preserveFds);
+    return runner ? withRunnerFds(runner, exec) : exec;
+  }
+
+  private runcRemoval: Promise<void> | undefined;
+
+  /**
+   * runc's stopped container (and its cgroup) goes once; the exit handler and Delete share it. A
+   * failure is not remembered: the next call (a retried Delete) tries again.
+   */
+  removeFromRunc(): Promise<void> {
+    this.runcRemoval ??= this.runc.delete(this.id).catch((err: unknown) => {
+      this.runcRemoval = undefined;
+      throw err;
+    });
+    return this.runcRemoval;
+  }
+
+  /**
+   * Undo Create: whatever runc left, the rootfs mount, the runner's config. Safe to repeat;
+   * containerd removes the bundle. When runc cannot remove the container this throws and keeps
+   * the mount, so that Delete fails, containerd keeps the task, and a retry can finish the job.
+   */
   async destroy(): Promise<void> {
+    if (this.runner) closeLaunch(this.runner);
     await this.removeFromRunc();
     if (this.mountedRootfs) await unmountAll(this.rootfs);
     await rm(join(this.bundle, bundleFiles.runnerBundle), { recursive: true, force: true });
@@ -106,16 +150,25 @@ export class Container {
 }
 
 /** Validates the module (a clear error at Create, not a crash at Start) and lets the engine prepare it. */
-export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger): Promise<Prepared> {
-  const bytes = new Uint8Array(await readFile(entry.hostPath));
+export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger, cwd = "/"): Promise<Prepared> {
+  const bytes = await readEntrypoint(entry);
+  // The runner applies the same patch at Start; only here can the reason it could not reach the log.
+  if (cwd !== "/") log.info(`working directory ${cwd}: ${patchCwd(bytes, cwd).note}`, { module: entry.path });
   try {
     await (engine.validate ?? compileCheck)(bytes, entry.path);
+    await checkImports(engine, bytes, entry.path);
     if (!engine.prepare) return {};
     const digest = createHash("sha256").update(bytes).digest("hex");
     return await engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }) });
   } catch (err) {
-    throw isShimError(err) ? err : invalidArgument((err as Error).message);
+    throw isShimError(err) ? err : (hostFailure(err) ?? invalidArgument((err as Error).message));
   }
+}
+
+/** The runner's files (opened once per daemon) and the files `prepare` named, opened for this one process. */
+export async function runnerLaunch(prepared: Prepared): Promise<RunnerLaunch> {
+  const fds = await runnerFds(hostRuntime(), embeddedAssetDirectory());
+  return prepared.files ? { fds, files: await openPrepared(prepared.files) } : { fds };
 }
 
 async function imageIsWasm(ctx: CreateContext, id: string, spec: Spec): Promise<boolean> {

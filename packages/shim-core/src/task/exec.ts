@@ -1,25 +1,32 @@
 import { invalidArgument, isShimError } from "../errors.ts";
 import { resolveEntrypoint } from "../oci/entrypoint.ts";
-import { hostRuntime } from "../oci/host-libs.ts";
 import { runnerProcess } from "../oci/runner-spec.ts";
-import { embeddedAssetDirectory } from "../runtime/assets.ts";
 import type { Process } from "../oci/spec.ts";
-import { prepareModule, type Container } from "./container.ts";
+import { launchLayout, type RunnerLaunch } from "../wasm/runner-files.ts";
+import { prepareModule, runnerLaunch, type Container } from "./container.ts";
 import type { Engine } from "../engine.ts";
 import type { Logger } from "../log.ts";
 
+export interface ExecPlan {
+  process: Process;
+  /** Set when the command runs through the runner: what `runc exec` hands it. */
+  runner?: RunnerLaunch;
+}
+
 /**
  * What `runc exec` runs. In a Wasm container a command that names a Wasm module runs through the
- * runner, like the entrypoint; a native executable (a static binary the image ships) runs as is;
- * anything else gets a clear error instead of runc's "exec format error".
+ * runner, like the entrypoint, with its own prepared files and nothing mounted; a native
+ * executable (a static binary the image ships) runs as is; anything else gets a clear error
+ * instead of runc's "exec format error".
  */
-export async function execProcessSpec(c: Container, spec: Process, engine: Engine, log: Logger): Promise<Process> {
-  if (!c.isWasm) return spec;
+export async function execProcessSpec(c: Container, spec: Process, engine: Engine, log: Logger): Promise<ExecPlan> {
+  if (!c.isWasm) return { process: spec };
   try {
     const entry = await resolveEntrypoint(c.rootfs, { ...c.spec, process: spec });
-    if (entry.kind === "native") return spec;
-    const prepared = await prepareModule(engine, entry, log);
-    return runnerProcess(spec, hostRuntime(), entry.path, prepared.data, embeddedAssetDirectory());
+    if (entry.kind === "native") return { process: spec };
+    const prepared = await prepareModule(engine, entry, log, spec.cwd);
+    const runner = await runnerLaunch(prepared);
+    return { process: runnerProcess(spec, launchLayout(runner), entry.path, prepared.data), runner };
   } catch (err) {
     const why = isShimError(err) ? err.detail : String(err);
     throw invalidArgument(`cannot exec ${spec.args?.[0] ?? "(no args)"} in WebAssembly container ${c.id}: ${why}`);

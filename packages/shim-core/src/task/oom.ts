@@ -1,27 +1,41 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { parseKeyed } from "./cgroup2.ts";
 
 /**
- * The container's memory cgroup, from runc's own state: `run --keep` leaves it (and the cgroup) in
- * place after the process dies, so this works even for a task the OOM killer ended at once. On
- * cgroup v1 it is the `memory` hierarchy's path, on v2 the unified one (key "").
+ * The container's cgroups, from runc's own state: `run --keep` leaves it (and the cgroups) in
+ * place after the process dies, so this works even for a task the OOM killer ended at once.
+ * cgroup v1: one path per controller ("memory", "cpuacct", …); v2: the unified path under "" (a
+ * hybrid v1 host has a "" entry too, in its `unified` hierarchy).
  */
-export async function memoryCgroup(runcRoot: string, id: string): Promise<string | undefined> {
+export async function cgroupPaths(runcRoot: string, id: string): Promise<Record<string, string>> {
   try {
     const state = JSON.parse(await readFile(join(runcRoot, id, "state.json"), "utf8")) as { cgroup_paths?: Record<string, string> };
-    return state.cgroup_paths?.memory ?? state.cgroup_paths?.[""];
+    return state.cgroup_paths ?? {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 
-/** The kernel's count of OOM kills in a memory cgroup (v1 memory.oom_control, v2 memory.events). */
-export async function oomKills(cgroup: string | undefined): Promise<number> {
-  if (!cgroup) return 0;
+/** The memory cgroup: v1's memory hierarchy, else the unified one. */
+export const memoryCgroup = (paths: Record<string, string>): string | undefined => paths["memory"] ?? paths[""];
+
+/** cgroup v1 `memory.oom_control`, which has carried the `oom_kill` count since Linux 4.13. */
+export async function oomControl(memoryDir: string | undefined): Promise<{ oomKillDisable: bigint; underOom: bigint; oomKill: bigint } | undefined> {
+  if (!memoryDir) return undefined;
+  const text = await readFile(join(memoryDir, "memory.oom_control"), "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  const kv = parseKeyed(text);
+  return { oomKillDisable: kv.get("oom_kill_disable") ?? 0n, underOom: kv.get("under_oom") ?? 0n, oomKill: kv.get("oom_kill") ?? 0n };
+}
+
+/** The kernel's count of OOM kills in a memory cgroup: v1 memory.oom_control, v2 memory.events. */
+export async function oomKills(memoryDir: string | undefined): Promise<number> {
+  if (!memoryDir) return 0;
   for (const file of ["memory.oom_control", "memory.events"]) {
-    const text = await readFile(join(cgroup, file), "utf8").catch(() => undefined);
-    const match = text && /^oom_kill (\d+)$/m.exec(text);
-    if (match) return Number(match[1]);
+    const text = await readFile(join(memoryDir, file), "utf8").catch(() => undefined);
+    const count = text === undefined ? undefined : parseKeyed(text).get("oom_kill");
+    if (count !== undefined) return Number(count);
   }
   return 0;
 }

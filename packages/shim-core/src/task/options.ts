@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import { fromBinary } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { OptionsSchema as RuncOptionsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
@@ -40,22 +40,49 @@ function fromToml(text: string): RuntimeOptions {
   return opts;
 }
 
+/** A runtime options file is a few lines of TOML; anything larger is not one. */
+export const MAX_OPTIONS_FILE = 1 << 20;
+
+/**
+ * Reads the file only if it is a regular file of sane size: /dev/zero would fill the daemon's
+ * memory, and a FIFO nobody writes would block its only thread.
+ */
+function readOptionsFile(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const s = fstatSync(fd);
+    if (!s.isFile()) throw new Error("not a regular file");
+    if (s.size > MAX_OPTIONS_FILE) throw new Error(`${s.size} bytes, more than ${MAX_OPTIONS_FILE}`);
+    return readFileSync(fd, "utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function decode<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw invalidArgument(`cannot decode the runtime options (${what}): ${(err as Error).message}`);
+  }
+}
+
 /** Decodes CreateTaskRequest.options: runc-style options or CRI's runtimeoptions.v1 (TOML inline or by path). */
 export function parseRuntimeOptions(any: Any | undefined): RuntimeOptions {
   if (!any || !any.typeUrl) return { ...defaultOptions };
   const type = any.typeUrl.replace(/^.*\//, "");
   if (type === "containerd.runc.v1.Options") {
-    const o = fromBinary(RuncOptionsSchema, any.value);
+    const o = decode(type, () => fromBinary(RuncOptionsSchema, any.value));
     const opts: RuntimeOptions = { runcBinary: o.binaryName || "runc", systemdCgroup: o.systemdCgroup };
     if (o.root) opts.runcRoot = o.root;
     return opts;
   }
   if (type === "runtimeoptions.v1.Options") {
-    const o = fromBinary(RuntimeOptionsSchema, any.value);
+    const o = decode(type, () => fromBinary(RuntimeOptionsSchema, any.value));
     if (o.configBody.length > 0) return fromToml(new TextDecoder().decode(o.configBody));
     if (o.configPath) {
       try {
-        return fromToml(readFileSync(o.configPath, "utf8"));
+        return fromToml(readOptionsFile(o.configPath));
       } catch (err) {
         throw invalidArgument(`runtime options file ${o.configPath}: ${(err as Error).message}`);
       }

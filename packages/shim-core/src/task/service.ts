@@ -6,17 +6,20 @@ import { ProcessDetailsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
 import type * as pb from "../gen/containerd/task/v2/shim_pb.ts";
 type Empty = MessageInitShape<typeof EmptySchema>;
 import { Status } from "../gen/containerd/types/task_pb.ts";
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, unimplemented } from "../errors.ts";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable, unimplemented } from "../errors.ts";
 import { Topic } from "../events/topics.ts";
 import { packEvent, type EventSink } from "../events/sink.ts";
 import type { Logger } from "../log.ts";
-import type { Process } from "../oci/spec.ts";
+import { checkProcess } from "../oci/validate-spec.ts";
 import { Container, type CreateContext } from "./container.ts";
 import { bundleFiles } from "./state.ts";
 import { execProcessSpec } from "./exec.ts";
+import { closeLaunch } from "../wasm/runner-files.ts";
+import { checkIdentifier, checkSignal } from "./identifiers.ts";
 import { TaskProcess, statusName } from "./process.ts";
-import { memoryCgroup, oomKills } from "./oom.ts";
-import { metricsAny } from "./stats.ts";
+import { checkStdio } from "./stdio.ts";
+import { CgroupMonitor } from "./cgroup-monitor.ts";
+import { taskMetrics } from "./stats.ts";
 
 export interface ServiceDeps extends CreateContext {
   events: EventSink;
@@ -33,10 +36,16 @@ const ts = (d: Date | undefined): Timestamp | undefined => (d ? timestampFromDat
  */
 export class TaskService {
   readonly containers = new Map<string, Container>();
+  /** Creates still running, by id: Connect waits for them (containerd connects while loading after a restart), and so does Shutdown. */
+  readonly creating = new Map<string, Promise<unknown>>();
+  /** Set once a Shutdown is accepted; from then on the daemon only finishes what it was doing. */
+  private shuttingDown = false;
+  private readonly cgroups: CgroupMonitor;
   private readonly deps: ServiceDeps;
 
   constructor(deps: ServiceDeps) {
     this.deps = deps;
+    this.cgroups = new CgroupMonitor(deps.log);
   }
 
   private container(id: string): Container {
@@ -57,11 +66,17 @@ export class TaskService {
   }
 
   async create(req: pb.CreateTaskRequest): Promise<MessageInitShape<typeof pb.CreateTaskResponseSchema>> {
-    if (this.containers.has(req.id)) throw alreadyExists(`id ${req.id}`);
+    // A Shutdown follows every Delete, so a pod's next Create can reach a daemon on its way out.
+    if (this.shuttingDown) throw unavailable(`the shim is shutting down (it had no task left): create ${req.id} through a new shim`);
+    if (this.containers.has(req.id) || this.creating.has(req.id)) throw alreadyExists(`id ${req.id}`);
     const log = this.deps.log.with({ id: req.id });
     const started = Date.now();
-    const c = await Container.create(req, this.deps);
-    this.containers.set(req.id, c);
+    const creating = Container.create(req, this.deps).then((made) => {
+      this.containers.set(req.id, made);
+      return made;
+    });
+    this.creating.set(req.id, creating);
+    const c = await creating.finally(() => this.creating.delete(req.id));
     log.info("created", { kind: c.entrypoint.kind, entrypoint: c.entrypoint.path, ms: Date.now() - started });
     this.publish(
       Topic.TaskCreate,
@@ -79,27 +94,41 @@ export class TaskService {
     if (req.execId) {
       void exit.then((status) => this.exited(c, p, status));
     } else {
+      await this.cgroups.started(c.runc, c.id, () => this.oomKilled(c));
       void exit.then((status) => this.initExited(c, status));
     }
     return { pid };
   }
 
-  /** CRI reports OOMKilled from TaskOOM, so it goes out before TaskExit; then runc may drop the cgroup. */
+  /**
+   * CRI reports OOMKilled from TaskOOM (1.6 on), which goes out before TaskExit, and from 2.3 on
+   * also from the Stats it asks for right after Wait: both are read before Wait is answered and
+   * before runc drops the cgroup.
+   */
   private async initExited(c: Container, status: number): Promise<void> {
-    if ((await oomKills(await memoryCgroup(c.runc.config.root, c.id))) > 0) {
-      this.deps.log.warn("out of memory", { id: c.id });
-      this.publish(Topic.TaskOOM, packEvent(ev.TaskOOMSchema, { containerId: c.id }));
-    }
+    if (await this.cgroups.exited(c.runc, c.id)) this.oomKilled(c);
     this.exited(c, c.init, status);
-    await c.removeFromRunc();
+    // Delete tries again and reports it, should runc fail here.
+    await c.removeFromRunc().catch((err: unknown) => this.deps.log.warn("cannot remove the stopped container from runc", { id: c.id, error: (err as Error).message }));
+  }
+
+  private oomKilled(c: Container): void {
+    this.deps.log.warn("out of memory", { id: c.id });
+    this.publish(Topic.TaskOOM, packEvent(ev.TaskOOMSchema, { containerId: c.id }));
   }
 
   private async startExec(c: Container, p: TaskProcess) {
     if (!c.init.running) throw failedPrecondition(`cannot exec in container ${c.id}: it is ${statusName(c.init.status)}`);
     const { spec, pid } = execFiles(c, p.execId);
-    await writeFile(spec, JSON.stringify(await execProcessSpec(c, p.spec!, this.deps.engine, this.deps.log)));
-    const log = c.file(bundleFiles.runcLog);
-    return p.start((stdio) => c.runc.exec(c.id, spec, pid, log, stdio), pid, log);
+    const plan = await execProcessSpec(c, p.spec!, this.deps.engine, this.deps.log);
+    try {
+      await writeFile(spec, JSON.stringify(plan.process));
+      const log = c.file(bundleFiles.runcLog);
+      return await p.start(c.launchExec(spec, pid, log, plan.runner), pid, log);
+    } finally {
+      // The runner's own fds (its prepared files) are runc's once it started, or nobody's.
+      if (plan.runner) closeLaunch(plan.runner);
+    }
   }
 
   private exited(c: Container, p: TaskProcess, status: number): void {
@@ -129,6 +158,7 @@ export class TaskService {
 
   async kill(req: pb.KillRequest): Promise<Empty> {
     const { c, p } = this.process(req.id, req.execId);
+    checkSignal(req.signal);
     if (p.status === Status.STOPPED) throw notFound("process already finished");
     if (p.status === Status.CREATED) {
       // Nothing runs before Start: the kill just decides how it ends.
@@ -149,6 +179,9 @@ export class TaskService {
   async delete(req: pb.DeleteRequest): Promise<MessageInitShape<typeof pb.DeleteResponseSchema>> {
     const { c, p } = this.process(req.id, req.execId);
     if (p.running) throw failedPrecondition(`cannot delete ${p.description} ${c.id}: it is ${statusName(p.status)}`);
+    // Deleted before it ever started: it ends now for whoever waits on it (found by tools/fuzz:
+    // such a Wait never returned).
+    p.finish(137);
     const answer = { pid: p.pid, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt ?? new Date()) };
     if (req.execId) {
       c.execs.delete(req.execId);
@@ -156,9 +189,13 @@ export class TaskService {
       await Promise.all(Object.values(execFiles(c, req.execId)).map((f) => rm(f, { force: true })));
       return answer;
     }
-    for (const e of c.execs.values()) if (e.running) process.kill(e.pid, "SIGKILL");
+    for (const e of c.execs.values()) {
+      if (e.running) process.kill(e.pid, "SIGKILL");
+      else e.finish(137);
+    }
     await c.destroy();
     this.containers.delete(c.id);
+    this.cgroups.forget(c.id);
     this.deps.log.info("deleted", { id: c.id });
     this.publish(Topic.TaskDelete, packEvent(ev.TaskDeleteSchema, { containerId: c.id, pid: p.pid, exitStatus: p.exitStatus, exitedAt: answer.exitedAt, id: "" }));
     return answer;
@@ -167,10 +204,14 @@ export class TaskService {
   async exec(req: pb.ExecProcessRequest): Promise<Empty> {
     const c = this.container(req.id);
     if (c.execs.has(req.execId)) throw alreadyExists(`id ${req.execId}`);
+    if (c.init.status === Status.STOPPED) throw failedPrecondition(`cannot exec in container ${c.id}: it is stopped`);
     if (req.terminal) throw invalidArgument("terminals (tty) are not supported by this shim");
+    checkIdentifier(req.execId, "exec id");
     if (!req.spec) throw invalidArgument("exec has no process spec");
-    const p = new TaskProcess(req.execId, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
-    p.spec = JSON.parse(new TextDecoder().decode(req.spec.value)) as Process;
+    const stdio = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
+    await checkStdio(stdio);
+    const p = new TaskProcess(req.execId, stdio);
+    p.spec = checkProcess(parseJson(req.spec.value, `exec ${req.execId}: process spec`), `exec ${req.execId}: process`);
     c.execs.set(req.execId, p);
     this.publish(Topic.TaskExecAdded, packEvent(ev.TaskExecAddedSchema, { containerId: c.id, execId: req.execId }));
     return {};
@@ -209,14 +250,21 @@ export class TaskService {
 
   async stats(req: pb.StatsRequest): Promise<MessageInitShape<typeof pb.StatsResponseSchema>> {
     const c = this.container(req.id);
+    const final = this.cgroups.final(c.id);
+    if (final && !c.init.running) return { stats: final };
     if (!c.init.running) throw notFound(`task ${c.id} is not running`);
-    return { stats: metricsAny(await c.runc.stats(c.id)) };
+    const metrics = await taskMetrics(c.runc, c.id, true);
+    if (!metrics) throw notFound(`task ${c.id} has no cgroup`);
+    return { stats: metrics.any };
   }
 
   async update(req: pb.UpdateTaskRequest): Promise<Empty> {
     const c = this.container(req.id);
     if (!req.resources) return {};
     if (!c.init.running) throw failedPrecondition(`cannot update task ${c.id}: it is ${statusName(c.init.status)}`);
+    const resources = parseJson(req.resources.value, "update: resources");
+    if (typeof resources !== "object" || resources === null || Array.isArray(resources)) throw invalidArgument("update: resources must be a JSON object");
+    // The client's own text goes to runc: re-serialising would round int64 limits past 2^53.
     await c.runc.update(c.id, new TextDecoder().decode(req.resources.value));
     return {};
   }
@@ -228,12 +276,30 @@ export class TaskService {
   }
 
   async connect(req: pb.ConnectRequest): Promise<MessageInitShape<typeof pb.ConnectResponseSchema>> {
+    // A containerd that restarted mid-Create asks here whether the task exists: answer once it does.
+    await this.creating.get(req.id)?.catch(() => {});
     const c = this.container(req.id);
     return { shimPid: process.pid, taskPid: c.init.pid, version: "" };
   }
 
+  /**
+   * Drops a container containerd no longer knows (its bundle is gone): what runc has of it and its
+   * mount go, no event is published. See cli/orphans.ts.
+   */
+  async forget(id: string): Promise<void> {
+    const c = this.containers.get(id);
+    if (!c) return;
+    for (const e of c.execs.values()) if (e.running) process.kill(e.pid, "SIGKILL");
+    if (c.init.running) await c.runc.kill(c.id, 9, true).catch(() => {});
+    await c.destroy();
+    this.containers.delete(id);
+  }
+
+  /** containerd sends one after every Delete (2.4 also to a pod's shared v3 shim): only the last one ends the daemon. */
   async shutdown(_req: pb.ShutdownRequest): Promise<Empty> {
-    if (this.containers.size === 0) this.deps.onShutdown();
+    if (this.shuttingDown || this.containers.size > 0 || this.creating.size > 0) return {};
+    this.shuttingDown = true;
+    this.deps.onShutdown();
     return {};
   }
 
@@ -249,7 +315,16 @@ export class TaskService {
 function startInit(c: Container, p: TaskProcess) {
   const pid = c.file(bundleFiles.initPid);
   const log = c.file(bundleFiles.runcLog);
-  return p.start((stdio) => c.runc.run(c.id, c.runcBundle, pid, log, stdio), pid, log);
+  return p.start(c.launchInit(pid, log), pid, log);
+}
+
+/** JSON the client sent inside an Any, as UTF-8; anything else is its mistake. */
+function parseJson(bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (err) {
+    throw invalidArgument(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 /** The process spec runc exec reads and the pid file it writes, one pair per exec in the bundle. */

@@ -1,9 +1,12 @@
 import { existsSync } from "node:fs";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { MetricsSchema as V1Metrics } from "../gen/cgroups/v1/metrics_pb.ts";
-import { MetricsSchema as V2Metrics } from "../gen/cgroups/v2/metrics_pb.ts";
-import type { RuncStats } from "../runc/runc.ts";
+import { MetricsSchema as V2MetricsSchema, type Metrics as V2Metrics } from "../gen/cgroups/v2/metrics_pb.ts";
+import type { Runc, RuncStats } from "../runc/runc.ts";
+import { readCgroup1 } from "./cgroup1.ts";
+import { readCgroup2 } from "./cgroup2.ts";
+import { cgroupPaths, oomControl } from "./oom.ts";
 
 const big = (n: number | undefined) => BigInt(Math.max(0, Math.trunc(n ?? 0)));
 const entry = (e: { limit?: number; usage?: number; max?: number; failcnt?: number } | undefined) =>
@@ -12,7 +15,8 @@ const entry = (e: { limit?: number; usage?: number; max?: number; failcnt?: numb
 /** cgroup v2 is the unified hierarchy mounted at /sys/fs/cgroup itself (not hybrid's /unified). */
 export const unifiedCgroups = () => existsSync("/sys/fs/cgroup/cgroup.controllers");
 
-function v1(s: RuncStats): Any {
+/** runc's view of a cgroup v1 container, plus memory.oom_control, which runc 1.1 does not report. */
+export function v1(s: RuncStats, oom?: MessageInitShape<typeof V1Metrics>["memoryOomControl"]): Any {
   const raw = s.memory?.raw ?? {};
   const metrics = create(V1Metrics, {
     pids: { current: big(s.pids?.current), limit: big(s.pids?.limit) },
@@ -47,47 +51,36 @@ function v1(s: RuncStats): Any {
       kernel: entry(s.memory?.kernel),
       kernelTcp: entry(s.memory?.kernelTCP),
     },
+    ...(oom ? { memoryOomControl: oom } : {}),
   });
   return { $typeName: "google.protobuf.Any", typeUrl: V1Metrics.typeName, value: toBinary(V1Metrics, metrics) };
 }
 
-function v2(s: RuncStats): Any {
-  const raw = s.memory?.raw ?? {};
-  const metrics = create(V2Metrics, {
-    pids: { current: big(s.pids?.current), limit: big(s.pids?.limit) },
-    cpu: {
-      usageUsec: big((s.cpu?.usage?.total ?? 0) / 1000),
-      userUsec: big((s.cpu?.usage?.user ?? 0) / 1000),
-      systemUsec: big((s.cpu?.usage?.kernel ?? 0) / 1000),
-      nrPeriods: big(s.cpu?.throttling?.periods),
-      nrThrottled: big(s.cpu?.throttling?.throttled_periods),
-      throttledUsec: big((s.cpu?.throttling?.throttled_time ?? 0) / 1000),
-    },
-    memory: {
-      anon: big(raw.anon),
-      file: big(raw.file),
-      kernelStack: big(raw.kernel_stack),
-      slab: big(raw.slab),
-      sock: big(raw.sock),
-      shmem: big(raw.shmem),
-      fileMapped: big(raw.file_mapped),
-      inactiveAnon: big(raw.inactive_anon),
-      activeAnon: big(raw.active_anon),
-      inactiveFile: big(raw.inactive_file),
-      activeFile: big(raw.active_file),
-      unevictable: big(raw.unevictable),
-      pgfault: big(raw.pgfault),
-      pgmajfault: big(raw.pgmajfault),
-      usage: big(s.memory?.usage?.usage),
-      usageLimit: big(s.memory?.usage?.limit),
-      swapUsage: big(s.memory?.swap?.usage),
-      swapLimit: big(s.memory?.swap?.limit),
-    },
-  });
-  return { $typeName: "google.protobuf.Any", typeUrl: V2Metrics.typeName, value: toBinary(V2Metrics, metrics) };
+function v2(metrics: V2Metrics): Any {
+  return { $typeName: "google.protobuf.Any", typeUrl: V2MetricsSchema.typeName, value: toBinary(V2MetricsSchema, metrics) };
 }
 
-/** runc's stats as the Any that CRI's ContainerStats decodes: cgroups v1 or v2 Metrics by host. */
-export function metricsAny(stats: RuncStats, unified = unifiedCgroups()): Any {
-  return unified ? v2(stats) : v1(stats);
+/** Which cgroup Metrics a task's Stats carries, and what the kernel counted as OOM kills there. */
+export interface TaskMetrics {
+  any: Any;
+  oomKills: number;
+}
+
+/**
+ * A task's metrics as the Any CRI's ContainerStats decodes: `io.containerd.cgroups.v2.Metrics`
+ * from the cgroup's files on a cgroup v2 host, `…v1.Metrics` otherwise (from `runc events --stats`
+ * while the task runs, from the files once it has stopped), each with the OOM kill count containerd
+ * 2.3's CRI reads. The cgroups are the ones runc recorded for the container.
+ */
+export async function taskMetrics(runc: Runc, id: string, running: boolean, unified = unifiedCgroups()): Promise<TaskMetrics | undefined> {
+  const paths = await cgroupPaths(runc.config.root, id);
+  if (unified) {
+    if (!paths[""]) return undefined;
+    const metrics = await readCgroup2(paths[""]);
+    return { any: v2(metrics), oomKills: Number(metrics.memoryEvents?.oomKill ?? 0n) };
+  }
+  if (!paths["memory"] && !running) return undefined;
+  const oom = await oomControl(paths["memory"]);
+  const stats = running ? await runc.stats(id) : await readCgroup1(paths);
+  return { any: v1(stats, oom), oomKills: Number(oom?.oomKill ?? 0n) };
 }

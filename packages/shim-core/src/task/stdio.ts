@@ -1,6 +1,7 @@
 import { constants, open as openFd } from "node:fs";
 import { promisify } from "node:util";
-import { open, type FileHandle } from "node:fs/promises";
+import { open, stat, type FileHandle } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Socket } from "node:net";
 import { invalidArgument, unimplemented } from "../errors.ts";
 
@@ -27,15 +28,36 @@ function parsePath(uri: string): { kind: "fifo" | "file"; path: string } {
   return { kind: "fifo", path: uri };
 }
 
+/** How long Start waits for the client to open the reading end of an output FIFO. */
+export const FIFO_READER_TIMEOUT_MS = 30_000;
+
+/**
+ * Plain paths are the FIFOs containerd creates, and only FIFOs are opened: a regular file would be
+ * overwritten from its start, and opening a device can have effects of its own.
+ */
+async function checkKind(path: string, want: "fifo" | "file"): Promise<void> {
+  const s = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (want === "file" && err.code === "ENOENT") return undefined;
+    throw err;
+  });
+  if (s && want === "fifo" && !s.isFIFO()) throw new Error(`${path} is not a FIFO`);
+  if (s && want === "file" && !s.isFile()) throw new Error(`${path} is not a regular file`);
+}
+
 async function openOutput(uri: string): Promise<FileHandle> {
   const { kind, path } = parsePath(uri);
+  await checkKind(path, kind);
   if (kind === "file") return open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
-  try {
-    // Non-blocking, so a FIFO nobody reads fails fast (ENXIO) instead of parking a libuv thread.
-    return await open(path, constants.O_WRONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENXIO") throw err;
-    return open(path, constants.O_WRONLY);
+  // Non-blocking, retried: a blocking open of a FIFO nobody reads would park a libuv thread, and
+  // four of those stop every file operation of the daemon.
+  for (const deadline = Date.now() + FIFO_READER_TIMEOUT_MS; ; ) {
+    try {
+      return await open(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENXIO") throw err;
+      if (Date.now() > deadline) throw new Error(`nobody opened ${path} for reading within ${FIFO_READER_TIMEOUT_MS / 1000} s`);
+      await sleep(20);
+    }
   }
 }
 
@@ -45,8 +67,25 @@ async function openOutput(uri: string): Promise<FileHandle> {
  */
 async function openInput(uri: string): Promise<Socket> {
   const { path } = parsePath(uri);
+  await checkKind(path, "fifo");
   const fd = await promisify(openFd)(path, constants.O_RDONLY | constants.O_NONBLOCK);
   return new Socket({ fd, readable: true, writable: false });
+}
+
+/**
+ * At Create and Exec: the paths are ones Start will be able to open. containerd creates the FIFOs
+ * before it asks, so a missing one is a mistake worth reporting before anything runs.
+ */
+export async function checkStdio(paths: StdioPaths): Promise<void> {
+  for (const [name, uri] of [["stdin", paths.stdin], ["stdout", paths.stdout], ["stderr", paths.stderr]] as const) {
+    if (!uri) continue;
+    try {
+      const { kind, path } = parsePath(uri);
+      await checkKind(path, name === "stdin" ? "fifo" : kind);
+    } catch (err) {
+      throw invalidArgument(`${name} ${JSON.stringify(uri.slice(0, 256))}: ${(err as Error).message}`);
+    }
+  }
 }
 
 export async function openStdio(paths: StdioPaths): Promise<OpenedStdio> {

@@ -1,12 +1,14 @@
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { afterAll, describe, expect, it } from "vitest";
-import { DeleteResponseSchema, ShutdownRequestSchema } from "../gen/containerd/task/v2/shim_pb.ts";
+import { CreateTaskRequestSchema, DeleteResponseSchema, ShutdownRequestSchema } from "../gen/containerd/task/v2/shim_pb.ts";
 import { RuntimeInfoSchema } from "../gen/containerd/types/introspection_pb.ts";
-import { socketAlive } from "../cli/socket.ts";
+import { BootstrapResultSchema } from "../gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
+import { socketAlive, socketPath } from "../cli/socket.ts";
+import { bootstrapParamsBytes, runtimeOptions } from "./containerd-2x.ts";
 import { TtrpcClient } from "../ttrpc/client.ts";
 import { eventually } from "./eventually.ts";
 
@@ -17,17 +19,18 @@ interface Run {
 }
 
 /**
- * Runs the binary the way containerd does: cwd = bundle, stdin from /dev/null, killed after
- * `timeoutMs`. The default only guards against a hang: the first exec of a freshly built 110 MB
+ * Runs the binary the way containerd does: cwd = bundle, stdin from /dev/null or the bytes
+ * containerd pipes there, killed after `timeoutMs`. The default only guards against a hang: the first exec of a freshly built 110 MB
  * binary has taken over 6 s on a loaded CI machine, and no containerd bounds `-v` or `start`.
  */
-function runBinary(binary: string, args: string[], cwd: string, timeoutMs = 60_000): Promise<Run> {
+function runBinary(binary: string, args: string[], cwd: string, timeoutMs = 60_000, input?: Uint8Array): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { cwd, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs, env: { ...process.env, TTRPC_ADDRESS: join(cwd, "no-containerd.sock") } });
+    const child = spawn(binary, args, { cwd, stdio: [input ? "pipe" : "ignore", "pipe", "pipe"], timeout: timeoutMs, env: { ...process.env, TTRPC_ADDRESS: join(cwd, "no-containerd.sock") } });
+    child.stdin?.end(input);
     const out: Buffer[] = [];
     let err = "";
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.stdout!.on("data", (d: Buffer) => out.push(d));
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
     child.on("error", reject);
     child.on("close", (code, signal) => (signal ? reject(new Error(`${binary} ${args.join(" ")} killed by ${signal}`)) : resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err })));
   });
@@ -70,6 +73,51 @@ export function binaryContract(binary: string, engine: string): void {
       await client.call("containerd.task.v2.Task", "Shutdown", toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" }))).catch(() => {});
       client.close();
       await eventually(async () => expect(await socketAlive(path)).toBe(false));
+    });
+
+    it("start reads containerd 2.3's BootstrapParams from stdin and puts the socket in its socket_dir", async () => {
+      const socketDir = mkdtempSync("/tmp/ctd-s-");
+      dirs.push(socketDir);
+      const sandbox = `contract23-${process.pid}-${Date.now()}`;
+      const start = (id: string) => ({
+        args: ["-namespace", "contract", "-address", "/run/contract-test.sock", "-publish-binary", "/usr/local/bin/containerd", "-id", id, "start"],
+        stdin: bootstrapParamsBytes({ id, namespace: "contract", grpcAddress: "/run/contract-test.sock", ttrpcAddress: "/run/contract-test.sock.ttrpc", socketDir, options: runtimeOptions("/etc/containerd/wasm.toml") }),
+      });
+      const a = start("a");
+      const first = await runBinary(binary, a.args, bundle(sandbox), 60_000, a.stdin);
+      expect(first).toMatchObject({ code: 0, stderr: "" });
+      const path = socketPath("/run/contract-test.sock", "contract", sandbox, socketDir);
+      expect(first.stdout.toString()).toBe(`unix://${path}`);
+      // 2.3 decodes the output as a BootstrapResult first: the plain address must fail that, so it reads it as an address.
+      expect(() => fromBinary(BootstrapResultSchema, first.stdout)).toThrow();
+      expect(await socketAlive(path)).toBe(true);
+      const b = start("b");
+      expect((await runBinary(binary, b.args, bundle(sandbox), 60_000, b.stdin)).stdout.toString()).toBe(`unix://${path}`);
+      const other = start("c");
+      const wrong = await runBinary(binary, other.args.map((x) => (x === "c" ? "d" : x)), bundle("elsewhere"), 60_000, other.stdin);
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(/BootstrapParams are for "c" in namespace "contract", but the flags say "d"/);
+      expect(readdirSync(socketDir)).toEqual([path.slice(socketDir.length + 1)]);
+      const client = await TtrpcClient.connect(path);
+      await client.call("containerd.task.v2.Task", "Shutdown", toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" }))).catch(() => {});
+      client.close();
+      await eventually(async () => expect(readdirSync(socketDir)).toEqual([]));
+    });
+
+    it("a Create that races the last Shutdown gets UNAVAILABLE, and the socket goes as Shutdown is answered", async () => {
+      const sandbox = `contract-race-${process.pid}-${Date.now()}`;
+      const dir = bundle(sandbox);
+      const res = await runBinary(binary, ["-namespace", "contract", "-address", "/run/contract-test.sock", "-id", "a", "start"], dir);
+      const path = res.stdout.toString().slice("unix://".length);
+      const client = await TtrpcClient.connect(path);
+      // Both frames leave together, as when containerd reuses a pod's shim just as its last task goes.
+      const shutdown = client.call("containerd.task.v2.Task", "Shutdown", toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" })));
+      const createTask = client.call("containerd.task.v2.Task", "Create", toBinary(CreateTaskRequestSchema, create(CreateTaskRequestSchema, { id: "b", bundle: dir })));
+      await shutdown;
+      expect(existsSync(path)).toBe(false);
+      await expect(createTask).rejects.toMatchObject({ code: 14, message: "the shim is shutting down (it had no task left): create b through a new shim: unavailable" });
+      client.close();
+      expect(readdirSync(dir).sort()).toEqual(["address", "config.json"]);
     });
 
     it("delete cleans up and prints a DeleteResponse within containerd's 5 s", async () => {

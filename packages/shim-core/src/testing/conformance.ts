@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildTestImages, writeOciImage, type TestImages } from "../../../test-fixtures/src/index.ts";
 import { eventually } from "./eventually.ts";
 import { binaryContract } from "./binary-contract.ts";
-import { waitGone } from "./procfs.ts";
+import { signalCases } from "./conformance-signals.ts";
 import { Containerd, type CtrResult } from "./containerd.ts";
 
 /** What engineConformance and criConformance need to know about an engine. */
@@ -18,10 +18,14 @@ export interface ConformanceOptions {
   engine: string;
   /** Where the shim binaries are; default: the repository's dist/bin. */
   binaryDir?: string;
-  /** The exit status a guest's proc_exit(N) produces, if the engine cannot pass N through. */
-  exitStatus?: (requested: number) => number;
   /** Extra environment for containerd, which passes it on to the shims (e.g. a private cache dir). */
   env?: Record<string, string>;
+  /**
+   * False when the engine's guests cannot read a FIFO (they get an error instead of blocking), so
+   * no guest of it can be stopped while blocked on one: those cases are left out. Say why in the
+   * engine's README.
+   */
+  readsFifos?: boolean;
   /** The argv[0] a guest sees for the path the image gives, if the engine cannot pass it unchanged. */
   argv0?: (given: string) => string;
 }
@@ -39,7 +43,6 @@ export function shimBinaryDir(opts: ConformanceOptions): string {
  */
 export function engineConformance(opts: ConformanceOptions): void {
   const runtime = `io.containerd.${opts.engine}.v1`;
-  const exitStatus = opts.exitStatus ?? ((n: number) => n);
   let ctd: Containerd;
   let images: TestImages;
   let imageDir: string;
@@ -100,9 +103,9 @@ export function engineConformance(opts: ConformanceOptions): void {
       const hello = await run("hello", []);
       expect(hello).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
       const exit = await run("exit", ["/exit-code.wasm"]);
-      expect(exit.code).toBe(exitStatus(42));
+      expect(exit.code).toBe(42);
       expect(exit.stderr).toContain("exiting with 42");
-      expect((await run("exit7", ["/exit-code.wasm", "7"])).code).toBe(exitStatus(7));
+      expect((await run("exit7", ["/exit-code.wasm", "7"])).code).toBe(7);
     });
 
     it("passes args (argv[0] as the image gives it) and env to the guest", async () => {
@@ -128,7 +131,8 @@ export function engineConformance(opts: ConformanceOptions): void {
       let out = "";
       child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
       child.stdin?.write("ping\n");
-      await eventually(async () => expect(out).toBe("ping\n"));
+      // The first line waits for the container to start, which a loaded machine makes slow.
+      await eventually(async () => expect(out).toBe("ping\n"), 20_000);
       child.stdin?.write("pong\n");
       await eventually(async () => expect(out).toBe("ping\npong\n"));
       await ctr(["task", "kill", "-s", "SIGKILL", cid]);
@@ -146,22 +150,7 @@ export function engineConformance(opts: ConformanceOptions): void {
       expect(res.stderr).toMatch(/wasm trap/);
     });
 
-    for (const [signal, status] of [["SIGTERM", 143], ["SIGKILL", 137]] as const) {
-      it(`stops a guest spinning in a loop within 2 s of ${signal}, exiting ${status}`, async () => {
-        const cid = id("loop");
-        const child = ctd.ctrSpawn(["run", "--rm", "--runtime", runtime, images.fixtures.ref, cid, "/loop.wasm"]);
-        let out = "";
-        child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-        await eventually(async () => expect(out).toContain("looping"));
-        const pid = await taskPid(cid);
-        // Timed to the guest's process going away: ctr's own cleanup of --rm after that is not the shim's.
-        const killed = Date.now();
-        expect((await ctr(["task", "kill", "-s", signal, cid])).code).toBe(0);
-        expect(await waitGone(pid, Math.max(0, killed + 2000 - Date.now()))).toBe(true);
-        const [code] = (await once(child, "exit")) as [number];
-        expect(code).toBe(status);
-      });
-    }
+    signalCases({ runtime, ctd: () => ctd, image: () => images.fixtures.ref, id, ctr, taskPid, readsFifos: opts.readsFifos ?? true });
 
     it("lists, inspects, measures, pauses and resumes a running task", async () => {
       const cid = await runDetached("busy", ["/loop.wasm"]);
@@ -205,6 +194,16 @@ export function engineConformance(opts: ConformanceOptions): void {
       const invalid = await run("invalid", ["/invalid.wasm"]);
       expect(invalid.code).not.toBe(0);
       expect(invalid.stderr).toMatch(/\/invalid\.wasm is not a valid WebAssembly module/);
+    });
+
+    it("refuses at Create a module importing what the engine does not provide, naming the import", async () => {
+      const cid = id("bad-import");
+      const res = await ctr(["run", "--rm", "--runtime", runtime, images.fixtures.ref, cid, "/bad-import.wasm"]);
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toMatch(/\/bad-import\.wasm imports what the \w+ engine does not provide: [^\n]*\benv\.host_thing\b/);
+      // Refused before a task existed: nothing ran.
+      expect(res.stdout).toBe("");
+      expect((await ctr(["task", "ls"])).stdout).not.toContain(cid);
     });
 
     it("survives malformed and oversized frames on its socket", async () => {

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { eventually } from "./eventually.ts";
 import { containerdConfig } from "./containerd-config.ts";
 import { runCtr, spawnCtr, systemPath, type CtrOptions, type CtrResult } from "./ctr.ts";
+import { ourFifoDirs } from "./leftover-files.ts";
 import { findLeftovers, footprintFromDisk, removeLeftovers, type Footprint } from "./leftovers.ts";
 import { uniqueNamespace } from "./namespace.ts";
 import { isAlive, readProc, waitGone } from "./procfs.ts";
@@ -30,6 +31,12 @@ export interface ContainerdOptions {
   env?: Record<string, string>;
   /** Rewrites the generated config.toml (given its path) before the daemon starts, e.g. with an installer under test. */
   editConfig?: (configFile: string) => void | Promise<void>;
+  /**
+   * Run the daemon, and so its shims and runc, in a private mount namespace whose /sys/fs/cgroup
+   * is a cgroup v2 hierarchy: a cgroup v2 host as they see it, on a v1 or hybrid machine (whose v2
+   * hierarchy may lack controllers: with no cpu controller, `ctr run` needs `--cpu-shares 0`).
+   */
+  cgroup2?: boolean;
 }
 
 /** What `harness.json` holds, so that another process (tools/containerd.ts stop) can take over. */
@@ -40,6 +47,9 @@ interface HarnessState {
   ttrpcSocket: string;
   namespace: string;
   env: Record<string, string>;
+  cgroup2?: boolean;
+  /** Epoch ms of the first start: host-wide files older than that are not this instance's. */
+  startedAt?: number;
 }
 
 // sun_path holds 108 bytes; the ttrpc socket adds ".ttrpc" to the gRPC one.
@@ -56,6 +66,8 @@ export class Containerd {
   readonly namespace: string;
   #pid: number;
   #env: Record<string, string>;
+  readonly #cgroup2: boolean;
+  readonly #startedAt: number;
   #stopped = false;
   #finalLog = "";
   /** Container ids seen while the daemon was up, so cleanup can find their cgroups once they are gone. */
@@ -68,6 +80,8 @@ export class Containerd {
     this.namespace = state.namespace;
     this.#pid = state.pid;
     this.#env = state.env;
+    this.#cgroup2 = state.cgroup2 ?? false;
+    this.#startedAt = state.startedAt ?? 0;
   }
 
   static async start(opts: ContainerdOptions = {}): Promise<Containerd> {
@@ -91,7 +105,8 @@ export class Containerd {
     // Absolute, since the daemon runs in `dir` and would resolve a relative PATH entry from there.
     const path = opts.shimDir ? `${resolve(opts.shimDir)}:${systemPath}` : systemPath;
     const env = { ...opts.env, PATH: path };
-    const ctd = new Containerd({ pid: 0, dir, socket, ttrpcSocket, namespace: opts.namespace ?? uniqueNamespace(), env });
+    // A second early: mtimes and Date.now() need not agree to the millisecond.
+    const ctd = new Containerd({ pid: 0, dir, socket, ttrpcSocket, namespace: opts.namespace ?? uniqueNamespace(), env, cgroup2: opts.cgroup2 ?? false, startedAt: Date.now() - 1000 });
     try {
       await ctd.#launch();
     } catch (e) {
@@ -143,11 +158,30 @@ export class Containerd {
       if (r.code !== 0 && !/not found/.test(r.stderr)) throw new Error(r.stderr);
     }).catch(() => undefined);
     await ctr(["containers", "rm", id]);
+    // A client that died mid-Create (a ctr killed on a timeout) leaves containerd to clean up on
+    // its own: the failed start's `shim delete` and unmount run a moment after our calls return.
+    await eventually(async () => {
+      const left = (await this.leftovers()).filter((l) => l.includes(id));
+      if (left.length > 0) throw new Error(left.join("\n"));
+    }, opts.timeoutMs ?? 10_000).catch(() => undefined);
+    // What a killed ctr could not remove itself: its FIFOs for this container.
+    for (const dir of ourFifoDirs(new Set([`${opts.namespace ?? this.namespace}/${id}`]), this.#startedAt)) rmSync(dir, { recursive: true, force: true });
   }
 
   /** Stops and starts the daemon on the same root and state; shims and their tasks keep running. */
   async restart(): Promise<void> {
     await this.#terminate();
+    await this.#launch();
+  }
+
+  /** The daemon only goes away (SIGTERM, or SIGKILL for a crash); shims keep running. up() brings it back. */
+  async down(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
+    if (signal === "SIGKILL" && this.#running()) process.kill(this.#pid, "SIGKILL");
+    await this.#terminate();
+  }
+
+  /** Starts the daemon again after down(), on the same root and state. */
+  async up(): Promise<void> {
     await this.#launch();
   }
 
@@ -184,7 +218,10 @@ export class Containerd {
     const log = openSync(join(this.dir, "containerd.log"), "a");
     // Its own session keeps terminal signals aimed at the test runner away from the daemon; the
     // daemon in turn starts each shim in its own process group, so they outlive a restart.
-    const child = spawn("containerd", ["--config", join(this.dir, "config.toml")], {
+    const config = join(this.dir, "config.toml");
+    // unshare and sh exec, so the pid is containerd's either way.
+    const [file, args] = this.#cgroup2 ? ["unshare", ["-m", "sh", "-c", 'mount -t cgroup2 none /sys/fs/cgroup && exec containerd --config "$0"', config]] as const : ["containerd", ["--config", config]] as const;
+    const child = spawn(file, args, {
       cwd: this.dir,
       detached: true,
       stdio: ["ignore", log, log],
@@ -194,7 +231,7 @@ export class Containerd {
     child.unref();
     const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
     this.#pid = child.pid ?? 0;
-    const state: HarnessState = { pid: this.#pid, dir: this.dir, socket: this.socket, ttrpcSocket: this.ttrpcSocket, namespace: this.namespace, env: this.#env };
+    const state: HarnessState = { pid: this.#pid, dir: this.dir, socket: this.socket, ttrpcSocket: this.ttrpcSocket, namespace: this.namespace, env: this.#env, cgroup2: this.#cgroup2, startedAt: this.#startedAt };
     writeFileSync(join(this.dir, "harness.json"), `${JSON.stringify(state, null, 2)}\n`);
     const ready = await Promise.race([this.#waitReady(20_000), spawnError]);
     if (ready instanceof Error) throw new Error(`cannot start containerd: ${ready.message}`);
@@ -253,7 +290,7 @@ export class Containerd {
   }
 
   async #footprint(): Promise<Footprint> {
-    const fp: Footprint = { dir: this.dir, socket: this.socket, namespaces: new Set([this.namespace]), ids: this.#seen };
+    const fp: Footprint = { dir: this.dir, socket: this.socket, namespaces: new Set([this.namespace]), ids: this.#seen, since: this.#startedAt };
     for (const ns of this.#running() ? await this.#namespaces() : []) {
       fp.namespaces.add(ns);
       for (const id of await this.#query(["containers", "ls", "-q"], ns)) this.#seen.add(`${ns}/${id}`);

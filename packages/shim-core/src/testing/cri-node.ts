@@ -37,6 +37,12 @@ export interface ContainerSpec {
   cpuQuota?: number;
   cpuPeriod?: number;
   cpuShares?: number;
+  /** Overrides the image's WORKDIR, as a pod's workingDir does. */
+  workingDir?: string;
+  /** Host directories bind-mounted into the container, as a pod's hostPath volumes are. */
+  mounts?: { containerPath: string; hostPath: string }[];
+  /** An stdin that a client Attaches to; it ends (EOF) when that client's stream ends. */
+  stdin?: boolean;
 }
 
 export interface LogLine {
@@ -95,6 +101,10 @@ export class Pod {
         command: spec.command ?? [],
         args: spec.args ?? [],
         envs: Object.entries(spec.env ?? {}).map(([key, value]) => ({ key, value })),
+        workingDir: spec.workingDir ?? "",
+        mounts: spec.mounts ?? [],
+        stdin: spec.stdin ?? false,
+        stdinOnce: spec.stdin ?? false,
         logPath: `${spec.name}/0.log`,
         labels: { "io.kubernetes.container.name": spec.name },
         linux: {

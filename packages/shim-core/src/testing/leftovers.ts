@@ -4,6 +4,7 @@ import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SOCKET_DIR, socketPath } from "../cli/socket.ts";
 import { systemPath } from "./ctr.ts";
+import { fifoRoot, ourContainerDirs, ourFifoDirs, removeFiles, runcStateDirs, strayProcesses } from "./leftover-files.ts";
 import { isPrivateNamespace } from "./namespace.ts";
 import { cgroupMounts, cgroupProcs, descendants, isUnder, listProcs, openFiles, readMounts, subdirs, waitGone, type ProcInfo } from "./procfs.ts";
 
@@ -13,6 +14,8 @@ export interface Footprint {
   socket: string;
   namespaces: Set<string>;
   ids: Set<string>;
+  /** When the instance started (epoch ms): host-wide dirs older than that are not ours. Default 0. */
+  since?: number;
 }
 
 interface RuncEntry {
@@ -25,7 +28,6 @@ interface RuncEntry {
 // Paths hard-coded in containerd 1.6 and its runc shim, shared by every instance on the host.
 // runc's shim keeps runc state in /run/containerd/runc/<ns>; our shims in /run/containerd/<engine>/<ns>.
 const stateDir = "/run/containerd";
-const fifoRoot = "/run/containerd/fifo";
 const runcRoots = () => subdirs(stateDir).map((d) => join(stateDir, d)).filter((d) => d !== SOCKET_DIR && d !== fifoRoot);
 
 function argAfter(argv: readonly string[], flag: string): string | undefined {
@@ -43,14 +45,26 @@ export function shimProcesses(socket: string, procs: readonly ProcInfo[] = listP
   return procs.filter((p) => p.state !== "Z" && argAfter(p.argv, "-address") === socket).map((p) => ({ ...p, id: argAfter(p.argv, "-id") ?? "" }));
 }
 
-/** Shims, what they started, and ctr clients, which get `--address` from us. */
-function ourProcesses(socket: string) {
+/** Shims, what they started, ctr clients (which get `--address` from us), and orphans still pointing into our dir. */
+function ourProcesses(fp: Footprint) {
   const procs = listProcs().filter((p) => p.state !== "Z");
-  const shims = shimProcesses(socket, procs);
+  const shims = shimProcesses(fp.socket, procs);
   const shimPids = new Set(shims.map((p) => p.pid));
-  const clients = procs.filter((p) => argAfter(p.argv, "--address") === socket);
+  const clients = procs.filter((p) => argAfter(p.argv, "--address") === fp.socket);
   const children = descendants(procs, [...shimPids]).filter((c) => !shimPids.has(c.pid));
-  return { shims, clients, children };
+  const known = new Set([...shims, ...clients, ...children].map((p) => p.pid));
+  const strays = strayProcesses(fp.dir, procs).filter((p) => !known.has(p.pid));
+  return { shims, clients, children, strays };
+}
+
+/** Host files naming our containers that no process of ours accounts for. */
+function ourFiles(fp: Footprint): string[] {
+  const reported = new Set(ourRuncContainers(fp.dir).map((r) => join(r.root, r.id)));
+  return [
+    ...ourFifoDirs(fp.ids, fp.since ?? 0),
+    ...runcStateDirs(runcRoots(), fp.ids).filter((d) => !reported.has(d)),
+    ...ourContainerDirs(fp.dir, fp.ids),
+  ];
 }
 
 /** runc state of containers whose bundle lies in our state dir, found in any namespace's root. */
@@ -137,11 +151,12 @@ function describe(kind: string, p: ProcInfo): string {
 }
 
 export function findLeftovers(fp: Footprint): string[] {
-  const { shims, clients, children } = ourProcesses(fp.socket);
+  const { shims, clients, children, strays } = ourProcesses(fp);
   const out = [
     ...shims.map((p) => describe("shim", p)),
     ...children.map((p) => describe(`shim child (ppid ${p.ppid})`, p)),
     ...clients.map((p) => describe("ctr client", p)),
+    ...strays.map((p) => describe(`orphan (ppid ${p.ppid})`, p)),
     ...readMounts()
       .filter((m) => isUnder(m.target, fp.dir))
       .map((m) => `mount ${m.target} (${m.fstype} from ${m.source})`),
@@ -150,6 +165,7 @@ export function findLeftovers(fp: Footprint): string[] {
   const mounts = cgroupMounts();
   out.push(...describeCgroups(ourCgroups(fp, mounts), mounts));
   for (const key of fp.ids) if (existsSync(shimSocket(fp, key))) out.push(`shim socket ${shimSocket(fp, key)} (${key})`);
+  out.push(...ourFiles(fp).map((f) => `file ${f}`));
   return out;
 }
 
@@ -159,8 +175,8 @@ function run(file: string, args: string[]): void {
 
 /** Forcefully removes everything findLeftovers() would report, once the daemon is gone. */
 export async function removeLeftovers(fp: Footprint): Promise<void> {
-  const { shims, clients, children } = ourProcesses(fp.socket);
-  const victims = [...children, ...shims, ...clients];
+  const { shims, clients, children, strays } = ourProcesses(fp);
+  const victims = [...children, ...shims, ...clients, ...strays];
   // ctr removes a task's FIFO dir when it deletes the task; a killed task never gets there, and
   // only the processes holding the FIFOs tell which of the host's dirs are ours.
   const fifos = victims.flatMap((p) => openFiles(p.pid)).filter((f) => isUnder(f, fifoRoot) && f !== fifoRoot);
@@ -171,6 +187,8 @@ export async function removeLeftovers(fp: Footprint): Promise<void> {
   for (const r of ourRuncContainers(fp.dir)) run("runc", ["--root", r.root, "delete", "--force", r.id]);
   const mounts = readMounts().filter((m) => isUnder(m.target, fp.dir));
   for (const m of mounts.sort((a, b) => b.target.length - a.target.length)) run("umount", ["-l", m.target]);
+  // Only now: a bundle dir may have held a mounted rootfs.
+  removeFiles(ourFiles(fp));
   for (const dir of ourCgroups(fp, cgroupMounts())) await removeCgroup(dir);
   for (const ns of fp.namespaces) {
     if (!isPrivateNamespace(ns)) continue;

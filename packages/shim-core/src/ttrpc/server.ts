@@ -22,6 +22,7 @@ export class TtrpcServer {
   readonly #services = new Map<string, Map<string, UnaryHandler>>();
   readonly #listeners = new Set<net.Server>();
   readonly #connections = new Set<ServerConnection>();
+  #accepted = 0;
   readonly #log: (msg: string) => void;
   #closed = false;
 
@@ -57,8 +58,13 @@ export class TtrpcServer {
     return this.#listen((server, done) => server.listen({ fd }, done));
   }
 
+  /** Connections open now, and accepted since the server started. */
   connections(): number {
     return this.#connections.size;
+  }
+
+  accepted(): number {
+    return this.#accepted;
   }
 
   async close(): Promise<void> {
@@ -114,6 +120,7 @@ export class TtrpcServer {
       }
       const conn = new ServerConnection(socket, this.#lookup, () => this.#connections.delete(conn));
       this.#connections.add(conn);
+      this.#accepted++;
     });
   }
 }

@@ -1,10 +1,12 @@
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { once } from "node:events";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { socketAlive, socketPath } from "../../src/cli/socket.ts";
+import { removeDeadSocket, socketAlive, socketPath } from "../../src/cli/socket.ts";
 
 describe("socketPath", () => {
   it("hashes address/namespace/group like runc's shim, under /run/containerd/s", () => {
@@ -30,5 +32,26 @@ describe("socketAlive", () => {
     expect(await socketAlive(path)).toBe(true);
     await new Promise<void>((r) => server.close(() => r()));
     expect(await socketAlive(path)).toBe(false);
+  });
+});
+
+describe("removeDeadSocket", () => {
+  it("removes the socket a killed daemon left, never a live one or another file's absence", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sock-"));
+    const path = join(dir, "s");
+    expect(await removeDeadSocket(path)).toBe(false);
+    // A listener killed with SIGKILL leaves its socket file, as a killed shim daemon does.
+    const child = spawn(process.execPath, ["-e", `require("node:net").createServer().listen(${JSON.stringify(path)}, () => console.log("up"))`], { stdio: ["ignore", "pipe", "inherit"] });
+    await once(child.stdout!, "data");
+    expect(await removeDeadSocket(path)).toBe(false);
+    expect(existsSync(path)).toBe(true);
+    child.kill("SIGKILL");
+    await once(child, "exit");
+    expect(existsSync(path)).toBe(true);
+    expect(await removeDeadSocket(path)).toBe(true);
+    expect(existsSync(path)).toBe(false);
+    // A plain file where a socket should be is not alive either; it goes the same way.
+    writeFileSync(path, "");
+    expect(await removeDeadSocket(path)).toBe(true);
   });
 });

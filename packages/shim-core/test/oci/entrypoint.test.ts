@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { classifyHeader, resolveEntrypoint } from "../../src/oci/entrypoint.ts";
+import { classifyHeader, readEntrypoint, resolveEntrypoint } from "../../src/oci/entrypoint.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 
 const WASM = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
@@ -64,5 +64,24 @@ describe("resolveEntrypoint", () => {
     let asked = false;
     await resolveEntrypoint(root, spec(["/app/main.wasm"]), async () => (asked = true));
     expect(asked).toBe(false);
+  });
+});
+
+describe("readEntrypoint", () => {
+  it("reads the resolved file", async () => {
+    const entry = await resolveEntrypoint(root, spec(["/bin/app"]));
+    expect(await readEntrypoint(entry)).toEqual(WASM);
+  });
+
+  // What a running container could do between Exec's resolving and reading: swap a directory of
+  // the path, or the file itself, for a symlink out of its root.
+  it("refuses a path that a symlink swapped in since leads out of the root", async () => {
+    const outside = mkdtempSync(join(tmpdir(), "outside-"));
+    writeFileSync(join(outside, "x.wasm"), WASM);
+    symlinkSync(outside, join(root, "swapped"));
+    symlinkSync(join(outside, "x.wasm"), join(root, "swapped-file.wasm"));
+    const at = (path: string) => ({ kind: "wasm" as const, path, hostPath: root + path, root });
+    await expect(readEntrypoint(at("/swapped/x.wasm"))).rejects.toThrow(/entrypoint \/swapped\/x\.wasm leads out of the container's root filesystem/);
+    await expect(readEntrypoint(at("/swapped-file.wasm"))).rejects.toThrow(/ELOOP/);
   });
 });

@@ -49,7 +49,7 @@ function createReq(args: string[], tweak?: Parameters<typeof busyboxBundle>[2]) 
   const b = busyboxBundle(id, args, tweak);
   writeFileSync(b.out, "");
   writeFileSync(b.err, "");
-  return { id, ...b, req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: b.out, stderr: b.err }) };
+  return { id, ...b, req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: `file://${b.out}`, stderr: `file://${b.err}` }) };
 }
 
 const code = async (p: Promise<unknown>) => {
@@ -111,7 +111,7 @@ describe("TaskService with runc", () => {
     const spec = { args: ["/bin/busybox", "sh", "-c", "echo from-exec; exit 5"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } };
     const execOut = join(bundle, "exec.out");
     writeFileSync(execOut, "");
-    const execReq = create(pb.ExecProcessRequestSchema, { id, execId: "e1", stdout: execOut, spec: { $typeName: "google.protobuf.Any", typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process", value: new TextEncoder().encode(JSON.stringify(spec)) } });
+    const execReq = create(pb.ExecProcessRequestSchema, { id, execId: "e1", stdout: `file://${execOut}`, spec: { $typeName: "google.protobuf.Any", typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process", value: new TextEncoder().encode(JSON.stringify(spec)) } });
     await svc.exec(execReq);
     expect(await code(svc.exec(execReq))).toBe(Code.ALREADY_EXISTS);
     expect(await svc.state(create(pb.StateRequestSchema, { id, execId: "e1" }))).toMatchObject({ status: Status.CREATED, id: "e1" });
@@ -173,6 +173,62 @@ describe("TaskService with runc", () => {
     await svc.create(req);
     await svc.kill(create(pb.KillRequestSchema, { id, signal: 15 }));
     expect(await svc.wait(create(pb.WaitRequestSchema, { id }))).toMatchObject({ exitStatus: 143 });
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+  });
+
+  it("fails Delete while runc cannot remove the stopped container, keeping it for a retry", async () => {
+    const { OptionsSchema } = await import("../../src/gen/containerd/runc/v1/options_pb.ts");
+    // A runc whose `delete` fails while the file `broken` exists beside it.
+    const dir = mkdtempSync(join(tmpdir(), "runc-wrapper-"));
+    const wrapper = join(dir, "runc");
+    writeFileSync(wrapper, `#!/bin/sh\nfor a in "$@"; do [ "$a" = delete ] && [ -e ${dir}/broken ] && { echo "delete broke" >&2; exit 1; }; done\nexec runc "$@"\n`, { mode: 0o755 });
+    writeFileSync(join(dir, "broken"), "");
+    const { id, req } = createReq(["/bin/busybox", "true"]);
+    req.options = anyPack(OptionsSchema, create(OptionsSchema, { binaryName: wrapper }));
+    await svc.create(req);
+    await svc.start(create(pb.StartRequestSchema, { id }));
+    await svc.wait(create(pb.WaitRequestSchema, { id }));
+    await expect(svc.delete(create(pb.DeleteRequestSchema, { id }))).rejects.toThrow(/runc delete: delete broke/);
+    expect(svc.containers.has(id)).toBe(true);
+    expect(readdirSync(runcRoot)).toContain(id);
+    rmSync(join(dir, "broken"));
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+    expect(svc.containers.has(id)).toBe(false);
+    expect(readdirSync(runcRoot)).not.toContain(id);
+    expect(topics().filter((t) => t === "/tasks/delete")).toHaveLength(1);
+    rmSync(dir, { recursive: true });
+  });
+
+  it("answers Connect for a container still being created once Create is done", async () => {
+    const { id, req } = createReq(["/bin/busybox", "true"]);
+    const creating = svc.create(req);
+    const connected = svc.connect(create(pb.ConnectRequestSchema, { id }));
+    await creating;
+    expect(await connected).toMatchObject({ shimPid: process.pid });
+    expect(await code(svc.connect(create(pb.ConnectRequestSchema, { id: "never-created" })))).toBe(Code.NOT_FOUND);
+    await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+  });
+
+  it("ends a Wait on a task or exec deleted before it started, and refuses an exec into a stopped task", async () => {
+    // Found by tools/fuzz: a Delete of a never-started task left its Wait pending forever.
+    const created = createReq(["/bin/busybox", "true"]);
+    await svc.create(created.req);
+    const waiting = svc.wait(create(pb.WaitRequestSchema, { id: created.id }));
+    expect(await svc.delete(create(pb.DeleteRequestSchema, { id: created.id }))).toMatchObject({ exitStatus: 137 });
+    expect(await waiting).toMatchObject({ exitStatus: 137 });
+
+    const { id, req } = createReq(["/bin/busybox", "sleep", "100"]);
+    await svc.create(req);
+    await svc.start(create(pb.StartRequestSchema, { id }));
+    const spec = { $typeName: "google.protobuf.Any" as const, typeUrl: "x", value: new TextEncoder().encode(JSON.stringify({ args: ["/bin/busybox", "true"], cwd: "/" })) };
+    await svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "never", spec }));
+    const execWait = svc.wait(create(pb.WaitRequestSchema, { id, execId: "never" }));
+    await svc.delete(create(pb.DeleteRequestSchema, { id, execId: "never" }));
+    expect(await execWait).toMatchObject({ exitStatus: 137 });
+    await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
+    await svc.wait(create(pb.WaitRequestSchema, { id }));
+    expect(await code(svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "late", spec })))).toBe(Code.FAILED_PRECONDITION);
     await svc.delete(create(pb.DeleteRequestSchema, { id }));
   });
 

@@ -1,8 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { MetricsSchema as V1 } from "../../src/gen/cgroups/v1/metrics_pb.ts";
-import { MetricsSchema as V2 } from "../../src/gen/cgroups/v2/metrics_pb.ts";
-import { metricsAny } from "../../src/task/stats.ts";
+import { v1 } from "../../src/task/stats.ts";
 import type { RuncStats } from "../../src/runc/runc.ts";
 
 const stats: RuncStats = {
@@ -11,9 +10,10 @@ const stats: RuncStats = {
   pids: { current: 1, limit: 100 },
 };
 
-describe("metricsAny", () => {
-  it("encodes cgroup v1 hosts as io.containerd.cgroups.v1.Metrics with the fields CRI reads", () => {
-    const any = metricsAny(stats, false);
+// cgroup v2 hosts: cgroup2.test.ts (the shim reads the cgroup's files there, not runc).
+describe("cgroup v1 Metrics from runc's stats", () => {
+  it("encodes io.containerd.cgroups.v1.Metrics with the fields CRI reads", () => {
+    const any = v1(stats);
     expect(any.typeUrl).toBe("io.containerd.cgroups.v1.Metrics");
     const m = fromBinary(V1, any.value);
     expect(m.cpu?.usage?.total).toBe(14_799_009n);
@@ -26,18 +26,13 @@ describe("metricsAny", () => {
     expect(m.pids).toMatchObject({ current: 1n, limit: 100n });
   });
 
-  it("encodes cgroup v2 hosts as io.containerd.cgroups.v2.Metrics in microseconds", () => {
-    const any = metricsAny(stats, true);
-    expect(any.typeUrl).toBe("io.containerd.cgroups.v2.Metrics");
-    const m = fromBinary(V2, any.value);
-    expect(m.cpu?.usageUsec).toBe(14_799n);
-    expect(m.cpu?.nrThrottled).toBe(4n);
-    expect(m.cpu?.throttledUsec).toBe(745_000n);
-    expect(m.memory).toMatchObject({ usage: 458_752n, usageLimit: 67_108_864n, anon: 200_000n, inactiveFile: 8192n, pgfault: 9n });
+  it("adds memory.oom_control, whose oom_kill containerd 2.3's CRI reads after an exit", () => {
+    expect(fromBinary(V1, v1(stats).value).memoryOomControl).toBeUndefined();
+    expect(fromBinary(V1, v1(stats, { oomKill: 1n, underOom: 0n, oomKillDisable: 0n }).value).memoryOomControl?.oomKill).toBe(1n);
   });
 
   it("treats missing numbers as zero", () => {
-    const m = fromBinary(V1, metricsAny({}, false).value);
+    const m = fromBinary(V1, v1({}).value);
     expect(m.cpu?.usage?.total).toBe(0n);
   });
 });

@@ -49,6 +49,26 @@ describe("registerService", () => {
     await server.close();
   });
 
+  it("refuses a request whose strings are not UTF-8 before the handler sees it", async () => {
+    let called = false;
+    const server = new TtrpcServer();
+    server.registerService("containerd.services.events.ttrpc.v1.Events", Events, {
+      async forward() {
+        called = true;
+        return {};
+      },
+    });
+    const sock = tempSocketPath();
+    await server.listen(sock);
+    const client = await TtrpcClient.connect(sock);
+    // envelope (1) { namespace (2): 0xff 0xfe }
+    const call = client.call("containerd.services.events.ttrpc.v1.Events", "Forward", Uint8Array.of(0x0a, 0x04, 0x12, 0x02, 0xff, 0xfe));
+    await expect(call).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT, message: expect.stringMatching(/decode containerd.services.events.ttrpc.v1.ForwardRequest: .*UTF-8/i) });
+    expect(called).toBe(false);
+    client.close();
+    await server.close();
+  });
+
   it("answers methods missing from impl with UNIMPLEMENTED method <name>", async () => {
     const server = new TtrpcServer();
     server.registerService("containerd.services.events.ttrpc.v1.Events", Events, {});

@@ -1,5 +1,3 @@
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { exported, type Instance } from "../run.ts";
 import { IMAGE_IMPORT_MODULE, IMAGE_IMPORT_NAME, rewriteMemory, type MemoryImage } from "./core-image.ts";
 
@@ -9,13 +7,13 @@ export interface CoreModules {
   images: Record<string, MemoryImage>;
 }
 
-export async function loadCoreModules(dir: string): Promise<CoreModules> {
+/** Compiles the core modules among the transpiled component's files (they reach the runner as bytes). */
+export async function loadCoreModules(files: Record<string, Uint8Array>): Promise<CoreModules> {
   const modules: Record<string, WebAssembly.Module> = {};
   const images: Record<string, MemoryImage> = {};
-  for (const name of (await readdir(dir)).filter((n) => n.endsWith(".wasm"))) {
-    const bytes = new Uint8Array(await readFile(join(dir, name)));
+  for (const [name, bytes] of Object.entries(files).filter(([n]) => n.endsWith(".wasm"))) {
     const rewritten = rewriteMemory(bytes);
-    modules[name] = await WebAssembly.compile(rewritten?.module ?? bytes);
+    modules[name] = await WebAssembly.compile((rewritten?.module ?? bytes) as Uint8Array<ArrayBuffer>);
     if (rewritten) images[name] = rewritten.image;
   }
   return { modules, images };

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
-import type { RunContext } from "@wasm-shims/shim-core";
+import { refuseContainerModules, type RunContext } from "@wasm-shims/shim-core";
 import { guestImports, loadComponent } from "../run.ts";
 import { writeAll } from "../stdio.ts";
 import { httpErrorCode } from "./body.ts";
@@ -9,13 +9,15 @@ import { instanceFactory, type CoreModules } from "./instances.ts";
 import { FutureIncomingResponse, IncomingResponse, OutgoingRequest, outgoingHandler, RequestOptions } from "./outgoing.ts";
 import { monotonicClock, poll, Pollable, readyPollable } from "./pollable.ts";
 import { startServer, type RunningServer } from "./server.ts";
+import { ENTRY_MODULE } from "../transpile.ts";
 import { FutureTrailers, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam } from "./types.ts";
 
-export type GuestContext = Omit<RunContext, "module" | "onSignal">;
+/** What a server thread needs of the guest's context: its files come as `entry` and compiled modules. */
+export type GuestContext = Omit<RunContext, "module" | "onSignal" | "cpuQuota" | "files">;
 
 /** WASI for a served component: preview2-shim's, with HTTP, polling and timers on this thread. */
 export async function httpImports(ctx: GuestContext): Promise<Record<string, unknown>> {
-  const imports = await guestImports(ctx as RunContext);
+  const imports = await guestImports(ctx);
   // stdout/stderr are written synchronously, so they are always ready for more.
   for (const [iface, getter] of [
     ["wasi:cli/stdout", "getStdout"],
@@ -46,7 +48,8 @@ export async function httpImports(ctx: GuestContext): Promise<Record<string, unk
 
 export interface ThreadSetup {
   ctx: GuestContext;
-  dir: string;
+  /** The transpiled component's JS (ENTRY_MODULE). */
+  entry: Uint8Array;
   config: HttpConfig;
   core: CoreModules;
   port: number;
@@ -56,7 +59,8 @@ export interface ThreadSetup {
 /** Serves on this thread: the component's JS loaded here, instances made here. */
 export async function serveOnThisThread(setup: ThreadSetup): Promise<RunningServer> {
   const imports = await httpImports(setup.ctx);
-  const create = instanceFactory(loadComponent(setup.dir) as never, imports, setup.core, setup.config.pool + 2);
+  const instantiate = await loadComponent({ [ENTRY_MODULE]: setup.entry });
+  const create = instanceFactory(instantiate as never, imports, setup.core, setup.config.pool + 2);
   const encoder = new TextEncoder();
   const log = (line: string) => writeAll(setup.ctx.stderr, encoder.encode(`${line}\n`));
   return startServer({ config: setup.config, port: setup.port, shared: setup.shared, create, log });
@@ -71,6 +75,8 @@ export type FromWorker = { listening: number } | { stopped: { cut: number } };
 export function runServerWorker(): boolean {
   const setup = (workerData as Record<string, ThreadSetup> | null)?.[SERVER_WORKER_KEY];
   if (!setup || !parentPort) return false;
+  // As in the runner's guest thread: this thread loads no module from the container's file system.
+  refuseContainerModules();
   const port = parentPort;
   serveOnThisThread(setup).then(
     (server) => {

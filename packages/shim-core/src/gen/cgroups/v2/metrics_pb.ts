@@ -2,7 +2,10 @@
 // @generated from file cgroups/v2/metrics.proto (package io.containerd.cgroups.v2, syntax proto3)
 /* eslint-disable */
 
-// containerd/cgroups cgroup2/stats/metrics.proto: what Stats returns on cgroup v2 hosts.
+// containerd/cgroups cgroup2/stats/metrics.proto as in v3.1.3 (what containerd 2.3 vendors), plus
+// MemoryStat 39-42 from its main branch: what Stats returns on cgroup v2 hosts. Fields 7+ of
+// CPUStat, 36+ of MemoryStat, oom_group_kill, IOStat.psi, HugeTlbStat.failcnt and network are
+// newer than containerd 1.6's copy; older decoders skip them.
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
@@ -12,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file cgroups/v2/metrics.proto.
  */
 export const file_cgroups_v2_metrics: GenFile = /*@__PURE__*/
-  fileDesc("ChhjZ3JvdXBzL3YyL21ldHJpY3MucHJvdG8SGGlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52MiL4AgoHTWV0cmljcxIwCgRwaWRzGAEgASgLMiIuaW8uY29udGFpbmVyZC5jZ3JvdXBzLnYyLlBpZHNTdGF0Ei4KA2NwdRgCIAEoCzIhLmlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52Mi5DUFVTdGF0EjQKBm1lbW9yeRgEIAEoCzIkLmlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52Mi5NZW1vcnlTdGF0EjAKBHJkbWEYBSABKAsyIi5pby5jb250YWluZXJkLmNncm91cHMudjIuUmRtYVN0YXQSLAoCaW8YBiABKAsyIC5pby5jb250YWluZXJkLmNncm91cHMudjIuSU9TdGF0EjYKB2h1Z2V0bGIYByADKAsyJS5pby5jb250YWluZXJkLmNncm91cHMudjIuSHVnZVRsYlN0YXQSPQoNbWVtb3J5X2V2ZW50cxgIIAEoCzImLmlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52Mi5NZW1vcnlFdmVudHMiKgoIUGlkc1N0YXQSDwoHY3VycmVudBgBIAEoBBINCgVsaW1pdBgCIAEoBCKHAQoHQ1BVU3RhdBISCgp1c2FnZV91c2VjGAEgASgEEhEKCXVzZXJfdXNlYxgCIAEoBBITCgtzeXN0ZW1fdXNlYxgDIAEoBBISCgpucl9wZXJpb2RzGAQgASgEEhQKDG5yX3Rocm90dGxlZBgFIAEoBBIWCg50aHJvdHRsZWRfdXNlYxgGIAEoBCLkBQoKTWVtb3J5U3RhdBIMCgRhbm9uGAEgASgEEgwKBGZpbGUYAiABKAQSFAoMa2VybmVsX3N0YWNrGAMgASgEEgwKBHNsYWIYBCABKAQSDAoEc29jaxgFIAEoBBINCgVzaG1lbRgGIAEoBBITCgtmaWxlX21hcHBlZBgHIAEoBBISCgpmaWxlX2RpcnR5GAggASgEEhYKDmZpbGVfd3JpdGViYWNrGAkgASgEEhAKCGFub25fdGhwGAogASgEEhUKDWluYWN0aXZlX2Fub24YCyABKAQSEwoLYWN0aXZlX2Fub24YDCABKAQSFQoNaW5hY3RpdmVfZmlsZRgNIAEoBBITCgthY3RpdmVfZmlsZRgOIAEoBBITCgt1bmV2aWN0YWJsZRgPIAEoBBIYChBzbGFiX3JlY2xhaW1hYmxlGBAgASgEEhoKEnNsYWJfdW5yZWNsYWltYWJsZRgRIAEoBBIPCgdwZ2ZhdWx0GBIgASgEEhIKCnBnbWFqZmF1bHQYEyABKAQSGgoSd29ya2luZ3NldF9yZWZhdWx0GBQgASgEEhsKE3dvcmtpbmdzZXRfYWN0aXZhdGUYFSABKAQSHgoWd29ya2luZ3NldF9ub2RlcmVjbGFpbRgWIAEoBBIQCghwZ3JlZmlsbBgXIAEoBBIOCgZwZ3NjYW4YGCABKAQSDwoHcGdzdGVhbBgZIAEoBBISCgpwZ2FjdGl2YXRlGBogASgEEhQKDHBnZGVhY3RpdmF0ZRgbIAEoBBISCgpwZ2xhenlmcmVlGBwgASgEEhMKC3BnbGF6eWZyZWVkGB0gASgEEhcKD3RocF9mYXVsdF9hbGxvYxgeIAEoBBIaChJ0aHBfY29sbGFwc2VfYWxsb2MYHyABKAQSDQoFdXNhZ2UYICABKAQSEwoLdXNhZ2VfbGltaXQYISABKAQSEgoKc3dhcF91c2FnZRgiIAEoBBISCgpzd2FwX2xpbWl0GCMgASgEIlUKDE1lbW9yeUV2ZW50cxILCgNsb3cYASABKAQSDAoEaGlnaBgCIAEoBBILCgNtYXgYAyABKAQSCwoDb29tGAQgASgEEhAKCG9vbV9raWxsGAUgASgEInQKCFJkbWFTdGF0EjQKB2N1cnJlbnQYASADKAsyIy5pby5jb250YWluZXJkLmNncm91cHMudjIuUmRtYUVudHJ5EjIKBWxpbWl0GAIgAygLMiMuaW8uY29udGFpbmVyZC5jZ3JvdXBzLnYyLlJkbWFFbnRyeSJFCglSZG1hRW50cnkSDgoGZGV2aWNlGAEgASgJEhMKC2hjYV9oYW5kbGVzGAIgASgNEhMKC2hjYV9vYmplY3RzGAMgASgNIjoKBklPU3RhdBIwCgV1c2FnZRgBIAMoCzIhLmlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52Mi5JT0VudHJ5ImMKB0lPRW50cnkSDQoFbWFqb3IYASABKAQSDQoFbWlub3IYAiABKAQSDgoGcmJ5dGVzGAMgASgEEg4KBndieXRlcxgEIAEoBBIMCgRyaW9zGAUgASgEEgwKBHdpb3MYBiABKAQiPQoLSHVnZVRsYlN0YXQSDwoHY3VycmVudBgBIAEoBBILCgNtYXgYAiABKAQSEAoIcGFnZXNpemUYAyABKAliBnByb3RvMw");
+  fileDesc("ChhjZ3JvdXBzL3YyL21ldHJpY3MucHJvdG8SGGlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52MiKwAwoHTWV0cmljcxIwCgRwaWRzGAEgASgLMiIuaW8uY29udGFpbmVyZC5jZ3JvdXBzLnYyLlBpZHNTdGF0Ei4KA2NwdRgCIAEoCzIhLmlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52Mi5DUFVTdGF0EjQKBm1lbW9yeRgEIAEoCzIkLmlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52Mi5NZW1vcnlTdGF0EjAKBHJkbWEYBSABKAsyIi5pby5jb250YWluZXJkLmNncm91cHMudjIuUmRtYVN0YXQSLAoCaW8YBiABKAsyIC5pby5jb250YWluZXJkLmNncm91cHMudjIuSU9TdGF0EjYKB2h1Z2V0bGIYByADKAsyJS5pby5jb250YWluZXJkLmNncm91cHMudjIuSHVnZVRsYlN0YXQSPQoNbWVtb3J5X2V2ZW50cxgIIAEoCzImLmlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52Mi5NZW1vcnlFdmVudHMSNgoHbmV0d29yaxgJIAMoCzIlLmlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52Mi5OZXR3b3JrU3RhdCJGCgdQU0lEYXRhEg0KBWF2ZzEwGAEgASgBEg0KBWF2ZzYwGAIgASgBEg4KBmF2ZzMwMBgDIAEoARINCgV0b3RhbBgEIAEoBCJsCghQU0lTdGF0cxIvCgRzb21lGAEgASgLMiEuaW8uY29udGFpbmVyZC5jZ3JvdXBzLnYyLlBTSURhdGESLwoEZnVsbBgCIAEoCzIhLmlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52Mi5QU0lEYXRhIioKCFBpZHNTdGF0Eg8KB2N1cnJlbnQYASABKAQSDQoFbGltaXQYAiABKAQi3wEKB0NQVVN0YXQSEgoKdXNhZ2VfdXNlYxgBIAEoBBIRCgl1c2VyX3VzZWMYAiABKAQSEwoLc3lzdGVtX3VzZWMYAyABKAQSEgoKbnJfcGVyaW9kcxgEIAEoBBIUCgxucl90aHJvdHRsZWQYBSABKAQSFgoOdGhyb3R0bGVkX3VzZWMYBiABKAQSLwoDcHNpGAcgASgLMiIuaW8uY29udGFpbmVyZC5jZ3JvdXBzLnYyLlBTSVN0YXRzEhEKCW5yX2J1cnN0cxgIIAEoBBISCgpidXJzdF91c2VjGAkgASgEIsYHCgpNZW1vcnlTdGF0EgwKBGFub24YASABKAQSDAoEZmlsZRgCIAEoBBIUCgxrZXJuZWxfc3RhY2sYAyABKAQSDAoEc2xhYhgEIAEoBBIMCgRzb2NrGAUgASgEEg0KBXNobWVtGAYgASgEEhMKC2ZpbGVfbWFwcGVkGAcgASgEEhIKCmZpbGVfZGlydHkYCCABKAQSFgoOZmlsZV93cml0ZWJhY2sYCSABKAQSEAoIYW5vbl90aHAYCiABKAQSFQoNaW5hY3RpdmVfYW5vbhgLIAEoBBITCgthY3RpdmVfYW5vbhgMIAEoBBIVCg1pbmFjdGl2ZV9maWxlGA0gASgEEhMKC2FjdGl2ZV9maWxlGA4gASgEEhMKC3VuZXZpY3RhYmxlGA8gASgEEhgKEHNsYWJfcmVjbGFpbWFibGUYECABKAQSGgoSc2xhYl91bnJlY2xhaW1hYmxlGBEgASgEEg8KB3BnZmF1bHQYEiABKAQSEgoKcGdtYWpmYXVsdBgTIAEoBBIaChJ3b3JraW5nc2V0X3JlZmF1bHQYFCABKAQSGwoTd29ya2luZ3NldF9hY3RpdmF0ZRgVIAEoBBIeChZ3b3JraW5nc2V0X25vZGVyZWNsYWltGBYgASgEEhAKCHBncmVmaWxsGBcgASgEEg4KBnBnc2NhbhgYIAEoBBIPCgdwZ3N0ZWFsGBkgASgEEhIKCnBnYWN0aXZhdGUYGiABKAQSFAoMcGdkZWFjdGl2YXRlGBsgASgEEhIKCnBnbGF6eWZyZWUYHCABKAQSEwoLcGdsYXp5ZnJlZWQYHSABKAQSFwoPdGhwX2ZhdWx0X2FsbG9jGB4gASgEEhoKEnRocF9jb2xsYXBzZV9hbGxvYxgfIAEoBBINCgV1c2FnZRggIAEoBBITCgt1c2FnZV9saW1pdBghIAEoBBISCgpzd2FwX3VzYWdlGCIgASgEEhIKCnN3YXBfbGltaXQYIyABKAQSEQoJbWF4X3VzYWdlGCQgASgEEhYKDnN3YXBfbWF4X3VzYWdlGCUgASgEEi8KA3BzaRgmIAEoCzIiLmlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52Mi5QU0lTdGF0cxIfChd3b3JraW5nc2V0X3JlZmF1bHRfYW5vbhgnIAEoBBIfChd3b3JraW5nc2V0X3JlZmF1bHRfZmlsZRgoIAEoBBIgChh3b3JraW5nc2V0X2FjdGl2YXRlX2Fub24YKSABKAQSIAoYd29ya2luZ3NldF9hY3RpdmF0ZV9maWxlGCogASgEIm0KDE1lbW9yeUV2ZW50cxILCgNsb3cYASABKAQSDAoEaGlnaBgCIAEoBBILCgNtYXgYAyABKAQSCwoDb29tGAQgASgEEhAKCG9vbV9raWxsGAUgASgEEhYKDm9vbV9ncm91cF9raWxsGAYgASgEInQKCFJkbWFTdGF0EjQKB2N1cnJlbnQYASADKAsyIy5pby5jb250YWluZXJkLmNncm91cHMudjIuUmRtYUVudHJ5EjIKBWxpbWl0GAIgAygLMiMuaW8uY29udGFpbmVyZC5jZ3JvdXBzLnYyLlJkbWFFbnRyeSJFCglSZG1hRW50cnkSDgoGZGV2aWNlGAEgASgJEhMKC2hjYV9oYW5kbGVzGAIgASgNEhMKC2hjYV9vYmplY3RzGAMgASgNImsKBklPU3RhdBIwCgV1c2FnZRgBIAMoCzIhLmlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52Mi5JT0VudHJ5Ei8KA3BzaRgCIAEoCzIiLmlvLmNvbnRhaW5lcmQuY2dyb3Vwcy52Mi5QU0lTdGF0cyJjCgdJT0VudHJ5Eg0KBW1ham9yGAEgASgEEg0KBW1pbm9yGAIgASgEEg4KBnJieXRlcxgDIAEoBBIOCgZ3Ynl0ZXMYBCABKAQSDAoEcmlvcxgFIAEoBBIMCgR3aW9zGAYgASgEIk4KC0h1Z2VUbGJTdGF0Eg8KB2N1cnJlbnQYASABKAQSCwoDbWF4GAIgASgEEhAKCHBhZ2VzaXplGAMgASgJEg8KB2ZhaWxjbnQYBCABKAQitQEKC05ldHdvcmtTdGF0EgwKBG5hbWUYASABKAkSEAoIcnhfYnl0ZXMYAiABKAQSEgoKcnhfcGFja2V0cxgDIAEoBBIRCglyeF9lcnJvcnMYBCABKAQSEgoKcnhfZHJvcHBlZBgFIAEoBBIQCgh0eF9ieXRlcxgGIAEoBBISCgp0eF9wYWNrZXRzGAcgASgEEhEKCXR4X2Vycm9ycxgIIAEoBBISCgp0eF9kcm9wcGVkGAkgASgEYgZwcm90bzM");
 
 /**
  * @generated from message io.containerd.cgroups.v2.Metrics
@@ -52,6 +55,11 @@ export type Metrics = Message<"io.containerd.cgroups.v2.Metrics"> & {
    * @generated from field: io.containerd.cgroups.v2.MemoryEvents memory_events = 8;
    */
   memoryEvents?: MemoryEvents | undefined;
+
+  /**
+   * @generated from field: repeated io.containerd.cgroups.v2.NetworkStat network = 9;
+   */
+  network: NetworkStat[];
 };
 
 /**
@@ -60,6 +68,62 @@ export type Metrics = Message<"io.containerd.cgroups.v2.Metrics"> & {
  */
 export const MetricsSchema: GenMessage<Metrics> = /*@__PURE__*/
   messageDesc(file_cgroups_v2_metrics, 0);
+
+/**
+ * One line of a cgroup `*.pressure` file.
+ *
+ * @generated from message io.containerd.cgroups.v2.PSIData
+ */
+export type PSIData = Message<"io.containerd.cgroups.v2.PSIData"> & {
+  /**
+   * @generated from field: double avg10 = 1;
+   */
+  avg10: number;
+
+  /**
+   * @generated from field: double avg60 = 2;
+   */
+  avg60: number;
+
+  /**
+   * @generated from field: double avg300 = 3;
+   */
+  avg300: number;
+
+  /**
+   * @generated from field: uint64 total = 4;
+   */
+  total: bigint;
+};
+
+/**
+ * Describes the message io.containerd.cgroups.v2.PSIData.
+ * Use `create(PSIDataSchema)` to create a new message.
+ */
+export const PSIDataSchema: GenMessage<PSIData> = /*@__PURE__*/
+  messageDesc(file_cgroups_v2_metrics, 1);
+
+/**
+ * @generated from message io.containerd.cgroups.v2.PSIStats
+ */
+export type PSIStats = Message<"io.containerd.cgroups.v2.PSIStats"> & {
+  /**
+   * @generated from field: io.containerd.cgroups.v2.PSIData some = 1;
+   */
+  some?: PSIData | undefined;
+
+  /**
+   * @generated from field: io.containerd.cgroups.v2.PSIData full = 2;
+   */
+  full?: PSIData | undefined;
+};
+
+/**
+ * Describes the message io.containerd.cgroups.v2.PSIStats.
+ * Use `create(PSIStatsSchema)` to create a new message.
+ */
+export const PSIStatsSchema: GenMessage<PSIStats> = /*@__PURE__*/
+  messageDesc(file_cgroups_v2_metrics, 2);
 
 /**
  * @generated from message io.containerd.cgroups.v2.PidsStat
@@ -81,7 +145,7 @@ export type PidsStat = Message<"io.containerd.cgroups.v2.PidsStat"> & {
  * Use `create(PidsStatSchema)` to create a new message.
  */
 export const PidsStatSchema: GenMessage<PidsStat> = /*@__PURE__*/
-  messageDesc(file_cgroups_v2_metrics, 1);
+  messageDesc(file_cgroups_v2_metrics, 3);
 
 /**
  * @generated from message io.containerd.cgroups.v2.CPUStat
@@ -116,6 +180,21 @@ export type CPUStat = Message<"io.containerd.cgroups.v2.CPUStat"> & {
    * @generated from field: uint64 throttled_usec = 6;
    */
   throttledUsec: bigint;
+
+  /**
+   * @generated from field: io.containerd.cgroups.v2.PSIStats psi = 7;
+   */
+  psi?: PSIStats | undefined;
+
+  /**
+   * @generated from field: uint64 nr_bursts = 8;
+   */
+  nrBursts: bigint;
+
+  /**
+   * @generated from field: uint64 burst_usec = 9;
+   */
+  burstUsec: bigint;
 };
 
 /**
@@ -123,7 +202,7 @@ export type CPUStat = Message<"io.containerd.cgroups.v2.CPUStat"> & {
  * Use `create(CPUStatSchema)` to create a new message.
  */
 export const CPUStatSchema: GenMessage<CPUStat> = /*@__PURE__*/
-  messageDesc(file_cgroups_v2_metrics, 2);
+  messageDesc(file_cgroups_v2_metrics, 4);
 
 /**
  * @generated from message io.containerd.cgroups.v2.MemoryStat
@@ -303,6 +382,41 @@ export type MemoryStat = Message<"io.containerd.cgroups.v2.MemoryStat"> & {
    * @generated from field: uint64 swap_limit = 35;
    */
   swapLimit: bigint;
+
+  /**
+   * @generated from field: uint64 max_usage = 36;
+   */
+  maxUsage: bigint;
+
+  /**
+   * @generated from field: uint64 swap_max_usage = 37;
+   */
+  swapMaxUsage: bigint;
+
+  /**
+   * @generated from field: io.containerd.cgroups.v2.PSIStats psi = 38;
+   */
+  psi?: PSIStats | undefined;
+
+  /**
+   * @generated from field: uint64 workingset_refault_anon = 39;
+   */
+  workingsetRefaultAnon: bigint;
+
+  /**
+   * @generated from field: uint64 workingset_refault_file = 40;
+   */
+  workingsetRefaultFile: bigint;
+
+  /**
+   * @generated from field: uint64 workingset_activate_anon = 41;
+   */
+  workingsetActivateAnon: bigint;
+
+  /**
+   * @generated from field: uint64 workingset_activate_file = 42;
+   */
+  workingsetActivateFile: bigint;
 };
 
 /**
@@ -310,9 +424,11 @@ export type MemoryStat = Message<"io.containerd.cgroups.v2.MemoryStat"> & {
  * Use `create(MemoryStatSchema)` to create a new message.
  */
 export const MemoryStatSchema: GenMessage<MemoryStat> = /*@__PURE__*/
-  messageDesc(file_cgroups_v2_metrics, 3);
+  messageDesc(file_cgroups_v2_metrics, 5);
 
 /**
+ * memory.events: containerd 2.3's CRI reports OOMKilled when oom_kill > 0.
+ *
  * @generated from message io.containerd.cgroups.v2.MemoryEvents
  */
 export type MemoryEvents = Message<"io.containerd.cgroups.v2.MemoryEvents"> & {
@@ -340,6 +456,11 @@ export type MemoryEvents = Message<"io.containerd.cgroups.v2.MemoryEvents"> & {
    * @generated from field: uint64 oom_kill = 5;
    */
   oomKill: bigint;
+
+  /**
+   * @generated from field: uint64 oom_group_kill = 6;
+   */
+  oomGroupKill: bigint;
 };
 
 /**
@@ -347,7 +468,7 @@ export type MemoryEvents = Message<"io.containerd.cgroups.v2.MemoryEvents"> & {
  * Use `create(MemoryEventsSchema)` to create a new message.
  */
 export const MemoryEventsSchema: GenMessage<MemoryEvents> = /*@__PURE__*/
-  messageDesc(file_cgroups_v2_metrics, 4);
+  messageDesc(file_cgroups_v2_metrics, 6);
 
 /**
  * @generated from message io.containerd.cgroups.v2.RdmaStat
@@ -369,7 +490,7 @@ export type RdmaStat = Message<"io.containerd.cgroups.v2.RdmaStat"> & {
  * Use `create(RdmaStatSchema)` to create a new message.
  */
 export const RdmaStatSchema: GenMessage<RdmaStat> = /*@__PURE__*/
-  messageDesc(file_cgroups_v2_metrics, 5);
+  messageDesc(file_cgroups_v2_metrics, 7);
 
 /**
  * @generated from message io.containerd.cgroups.v2.RdmaEntry
@@ -396,7 +517,7 @@ export type RdmaEntry = Message<"io.containerd.cgroups.v2.RdmaEntry"> & {
  * Use `create(RdmaEntrySchema)` to create a new message.
  */
 export const RdmaEntrySchema: GenMessage<RdmaEntry> = /*@__PURE__*/
-  messageDesc(file_cgroups_v2_metrics, 6);
+  messageDesc(file_cgroups_v2_metrics, 8);
 
 /**
  * @generated from message io.containerd.cgroups.v2.IOStat
@@ -406,6 +527,11 @@ export type IOStat = Message<"io.containerd.cgroups.v2.IOStat"> & {
    * @generated from field: repeated io.containerd.cgroups.v2.IOEntry usage = 1;
    */
   usage: IOEntry[];
+
+  /**
+   * @generated from field: io.containerd.cgroups.v2.PSIStats psi = 2;
+   */
+  psi?: PSIStats | undefined;
 };
 
 /**
@@ -413,7 +539,7 @@ export type IOStat = Message<"io.containerd.cgroups.v2.IOStat"> & {
  * Use `create(IOStatSchema)` to create a new message.
  */
 export const IOStatSchema: GenMessage<IOStat> = /*@__PURE__*/
-  messageDesc(file_cgroups_v2_metrics, 7);
+  messageDesc(file_cgroups_v2_metrics, 9);
 
 /**
  * @generated from message io.containerd.cgroups.v2.IOEntry
@@ -455,7 +581,7 @@ export type IOEntry = Message<"io.containerd.cgroups.v2.IOEntry"> & {
  * Use `create(IOEntrySchema)` to create a new message.
  */
 export const IOEntrySchema: GenMessage<IOEntry> = /*@__PURE__*/
-  messageDesc(file_cgroups_v2_metrics, 8);
+  messageDesc(file_cgroups_v2_metrics, 10);
 
 /**
  * @generated from message io.containerd.cgroups.v2.HugeTlbStat
@@ -475,6 +601,11 @@ export type HugeTlbStat = Message<"io.containerd.cgroups.v2.HugeTlbStat"> & {
    * @generated from field: string pagesize = 3;
    */
   pagesize: string;
+
+  /**
+   * @generated from field: uint64 failcnt = 4;
+   */
+  failcnt: bigint;
 };
 
 /**
@@ -482,5 +613,62 @@ export type HugeTlbStat = Message<"io.containerd.cgroups.v2.HugeTlbStat"> & {
  * Use `create(HugeTlbStatSchema)` to create a new message.
  */
 export const HugeTlbStatSchema: GenMessage<HugeTlbStat> = /*@__PURE__*/
-  messageDesc(file_cgroups_v2_metrics, 9);
+  messageDesc(file_cgroups_v2_metrics, 11);
+
+/**
+ * @generated from message io.containerd.cgroups.v2.NetworkStat
+ */
+export type NetworkStat = Message<"io.containerd.cgroups.v2.NetworkStat"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: uint64 rx_bytes = 2;
+   */
+  rxBytes: bigint;
+
+  /**
+   * @generated from field: uint64 rx_packets = 3;
+   */
+  rxPackets: bigint;
+
+  /**
+   * @generated from field: uint64 rx_errors = 4;
+   */
+  rxErrors: bigint;
+
+  /**
+   * @generated from field: uint64 rx_dropped = 5;
+   */
+  rxDropped: bigint;
+
+  /**
+   * @generated from field: uint64 tx_bytes = 6;
+   */
+  txBytes: bigint;
+
+  /**
+   * @generated from field: uint64 tx_packets = 7;
+   */
+  txPackets: bigint;
+
+  /**
+   * @generated from field: uint64 tx_errors = 8;
+   */
+  txErrors: bigint;
+
+  /**
+   * @generated from field: uint64 tx_dropped = 9;
+   */
+  txDropped: bigint;
+};
+
+/**
+ * Describes the message io.containerd.cgroups.v2.NetworkStat.
+ * Use `create(NetworkStatSchema)` to create a new message.
+ */
+export const NetworkStatSchema: GenMessage<NetworkStat> = /*@__PURE__*/
+  messageDesc(file_cgroups_v2_metrics, 12);
 

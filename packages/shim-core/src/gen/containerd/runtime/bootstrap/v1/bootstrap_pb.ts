@@ -2,10 +2,12 @@
 // @generated from file containerd/runtime/bootstrap/v1/bootstrap.proto (package containerd.runtime.bootstrap.v1, syntax proto3)
 /* eslint-disable */
 
-// What containerd 2.3 writes on the stdin of `start` (binary protobuf).
+// containerd 2.3's bootstrap protocol for shims (containerd api/runtime/bootstrap/v1, as in tag
+// v2.3.4). containerd 2.3+ writes BootstrapParams, binary protobuf, on the stdin of `start` for
+// every shim but runc v1 and runhcs v1; a shim may answer with a BootstrapResult on stdout.
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_any } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file containerd/runtime/bootstrap/v1/bootstrap.proto.
  */
 export const file_containerd_runtime_bootstrap_v1_bootstrap: GenFile = /*@__PURE__*/
-  fileDesc("Ci9jb250YWluZXJkL3J1bnRpbWUvYm9vdHN0cmFwL3YxL2Jvb3RzdHJhcC5wcm90bxIfY29udGFpbmVyZC5ydW50aW1lLmJvb3RzdHJhcC52MSKuAgoPQm9vdHN0cmFwUGFyYW1zEhMKC2luc3RhbmNlX2lkGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIRCglsb2dfbGV2ZWwYAyABKAUSGgoSY29udGFpbmVyZF92ZXJzaW9uGAQgASgJEiAKGGNvbnRhaW5lcmRfdHRycGNfYWRkcmVzcxgFIAEoCRIfChdjb250YWluZXJkX2dycGNfYWRkcmVzcxgGIAEoCRIZChFjb250YWluZXJkX2JpbmFyeRgHIAEoCRI+CgpleHRlbnNpb25zGAggAygLMiouY29udGFpbmVyZC5ydW50aW1lLmJvb3RzdHJhcC52MS5FeHRlbnNpb24SFwoKc29ja2V0X2RpchgJIAEoCUgAiAEBQg0KC19zb2NrZXRfZGlyIjAKCUV4dGVuc2lvbhIjCgV2YWx1ZRgBIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnliBnByb3RvMw", [file_google_protobuf_any]);
+  fileDesc("Ci9jb250YWluZXJkL3J1bnRpbWUvYm9vdHN0cmFwL3YxL2Jvb3RzdHJhcC5wcm90bxIfY29udGFpbmVyZC5ydW50aW1lLmJvb3RzdHJhcC52MSLZAgoPQm9vdHN0cmFwUGFyYW1zEhMKC2luc3RhbmNlX2lkGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRI8Cglsb2dfbGV2ZWwYAyABKA4yKS5jb250YWluZXJkLnJ1bnRpbWUuYm9vdHN0cmFwLnYxLkxvZ0xldmVsEhoKEmNvbnRhaW5lcmRfdmVyc2lvbhgEIAEoCRIgChhjb250YWluZXJkX3R0cnBjX2FkZHJlc3MYBSABKAkSHwoXY29udGFpbmVyZF9ncnBjX2FkZHJlc3MYBiABKAkSGQoRY29udGFpbmVyZF9iaW5hcnkYByABKAkSPgoKZXh0ZW5zaW9ucxgIIAMoCzIqLmNvbnRhaW5lcmQucnVudGltZS5ib290c3RyYXAudjEuRXh0ZW5zaW9uEhcKCnNvY2tldF9kaXIYCSABKAlIAIgBAUINCgtfc29ja2V0X2RpciIwCglFeHRlbnNpb24SIwoFdmFsdWUYASABKAsyFC5nb29nbGUucHJvdG9idWYuQW55IosCCg9Cb290c3RyYXBSZXN1bHQSDwoHdmVyc2lvbhgBIAEoBRIPCgdhZGRyZXNzGAIgASgJEhAKCHByb3RvY29sGAMgASgJEkEKDGNhcGFiaWxpdGllcxgEIAMoDjIrLmNvbnRhaW5lcmQucnVudGltZS5ib290c3RyYXAudjEuQ2FwYWJpbGl0eRJQCghtZXRhZGF0YRgFIAMoCzI+LmNvbnRhaW5lcmQucnVudGltZS5ib290c3RyYXAudjEuQm9vdHN0cmFwUmVzdWx0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBKq0BCghMb2dMZXZlbBISCg5MT0dfTEVWRUxfSU5GTxAAEhwKD0xPR19MRVZFTF9UUkFDRRD4//////////8BEhwKD0xPR19MRVZFTF9ERUJVRxD8//////////8BEhIKDkxPR19MRVZFTF9XQVJOEAQSEwoPTE9HX0xFVkVMX0VSUk9SEAgSEwoPTE9HX0xFVkVMX0ZBVEFMEAoSEwoPTE9HX0xFVkVMX1BBTklDEAwqKAoKQ2FwYWJpbGl0eRIaChZDQVBBQklMSVRZX1VOU1BFQ0lGSUVEEABiBnByb3RvMw", [file_google_protobuf_any]);
 
 /**
  * @generated from message containerd.runtime.bootstrap.v1.BootstrapParams
@@ -31,9 +33,9 @@ export type BootstrapParams = Message<"containerd.runtime.bootstrap.v1.Bootstrap
   namespace: string;
 
   /**
-   * @generated from field: int32 log_level = 3;
+   * @generated from field: containerd.runtime.bootstrap.v1.LogLevel log_level = 3;
    */
-  logLevel: number;
+  logLevel: LogLevel;
 
   /**
    * @generated from field: string containerd_version = 4;
@@ -56,11 +58,15 @@ export type BootstrapParams = Message<"containerd.runtime.bootstrap.v1.Bootstrap
   containerdBinary: string;
 
   /**
+   * The runtime options (config.toml's `options` table) travel here, as their own Any.
+   *
    * @generated from field: repeated containerd.runtime.bootstrap.v1.Extension extensions = 8;
    */
   extensions: Extension[];
 
   /**
+   * Absent (not empty) when config.toml sets no [plugins."io.containerd.shim.v1.manager"] socket_dir.
+   *
    * @generated from field: optional string socket_dir = 9;
    */
   socketDir?: string | undefined;
@@ -89,4 +95,107 @@ export type Extension = Message<"containerd.runtime.bootstrap.v1.Extension"> & {
  */
 export const ExtensionSchema: GenMessage<Extension> = /*@__PURE__*/
   messageDesc(file_containerd_runtime_bootstrap_v1_bootstrap, 1);
+
+/**
+ * What a 2.3+ shim may print instead of a plain address; 2.3 tries to decode it first.
+ *
+ * @generated from message containerd.runtime.bootstrap.v1.BootstrapResult
+ */
+export type BootstrapResult = Message<"containerd.runtime.bootstrap.v1.BootstrapResult"> & {
+  /**
+   * @generated from field: int32 version = 1;
+   */
+  version: number;
+
+  /**
+   * @generated from field: string address = 2;
+   */
+  address: string;
+
+  /**
+   * @generated from field: string protocol = 3;
+   */
+  protocol: string;
+
+  /**
+   * @generated from field: repeated containerd.runtime.bootstrap.v1.Capability capabilities = 4;
+   */
+  capabilities: Capability[];
+
+  /**
+   * @generated from field: map<string, string> metadata = 5;
+   */
+  metadata: { [key: string]: string };
+};
+
+/**
+ * Describes the message containerd.runtime.bootstrap.v1.BootstrapResult.
+ * Use `create(BootstrapResultSchema)` to create a new message.
+ */
+export const BootstrapResultSchema: GenMessage<BootstrapResult> = /*@__PURE__*/
+  messageDesc(file_containerd_runtime_bootstrap_v1_bootstrap, 2);
+
+/**
+ * An open enum on the wire: logrus levels, INFO = 0, more verbose negative.
+ *
+ * @generated from enum containerd.runtime.bootstrap.v1.LogLevel
+ */
+export enum LogLevel {
+  /**
+   * @generated from enum value: LOG_LEVEL_INFO = 0;
+   */
+  INFO = 0,
+
+  /**
+   * @generated from enum value: LOG_LEVEL_TRACE = -8;
+   */
+  TRACE = -8,
+
+  /**
+   * @generated from enum value: LOG_LEVEL_DEBUG = -4;
+   */
+  DEBUG = -4,
+
+  /**
+   * @generated from enum value: LOG_LEVEL_WARN = 4;
+   */
+  WARN = 4,
+
+  /**
+   * @generated from enum value: LOG_LEVEL_ERROR = 8;
+   */
+  ERROR = 8,
+
+  /**
+   * @generated from enum value: LOG_LEVEL_FATAL = 10;
+   */
+  FATAL = 10,
+
+  /**
+   * @generated from enum value: LOG_LEVEL_PANIC = 12;
+   */
+  PANIC = 12,
+}
+
+/**
+ * Describes the enum containerd.runtime.bootstrap.v1.LogLevel.
+ */
+export const LogLevelSchema: GenEnum<LogLevel> = /*@__PURE__*/
+  enumDesc(file_containerd_runtime_bootstrap_v1_bootstrap, 0);
+
+/**
+ * @generated from enum containerd.runtime.bootstrap.v1.Capability
+ */
+export enum Capability {
+  /**
+   * @generated from enum value: CAPABILITY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+}
+
+/**
+ * Describes the enum containerd.runtime.bootstrap.v1.Capability.
+ */
+export const CapabilitySchema: GenEnum<Capability> = /*@__PURE__*/
+  enumDesc(file_containerd_runtime_bootstrap_v1_bootstrap, 1);
 

@@ -1,0 +1,88 @@
+/*
+ * The shim's native needs, as a Node-API addon that links only libc. Loaded with process.dlopen
+ * (packages/shim-core/src/runtime/native.ts), built by native/build.mjs at build time.
+ *
+ *   exit(code)                           _exit(2) at once: no exit handlers, no joining threads.
+ *                                        The runner ends the container on SIGTERM with it while the
+ *                                        guest's worker may be blocked inside a system call.
+ *   utimensat(path, atime, mtime, nofollow) -> errno (0 on success)
+ *                                        atime/mtime: nanoseconds since the epoch as a bigint, or
+ *                                        -1n for UTIME_NOW, -2n for UTIME_OMIT. Node's fs.utimes
+ *                                        goes through a double and loses nanoseconds.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+static napi_value throw_type(napi_env env, const char* msg) {
+  napi_throw_type_error(env, NULL, msg);
+  return NULL;
+}
+
+static napi_value native_exit(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t code = 1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &code) != napi_ok) return throw_type(env, "exit(code): code must be a number");
+  _exit(code & 0xff);
+}
+
+/* A time argument: a bigint of nanoseconds, -1n (now) or -2n (omit). */
+static int to_timespec(napi_env env, napi_value value, struct timespec* ts) {
+  int64_t ns;
+  bool lossless;
+  if (napi_get_value_bigint_int64(env, value, &ns, &lossless) != napi_ok || !lossless) return 0;
+  if (ns == -1) {
+    ts->tv_sec = 0;
+    ts->tv_nsec = UTIME_NOW;
+  } else if (ns == -2) {
+    ts->tv_sec = 0;
+    ts->tv_nsec = UTIME_OMIT;
+  } else if (ns >= 0) {
+    ts->tv_sec = ns / 1000000000;
+    ts->tv_nsec = ns % 1000000000;
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value native_utimensat(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  size_t len;
+  bool nofollow = false;
+  struct timespec times[2];
+  napi_value result;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 4) return throw_type(env, "utimensat(path, atime, mtime, nofollow): four arguments");
+  if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) return throw_type(env, "utimensat: path must be a string");
+  if (!to_timespec(env, argv[1], &times[0]) || !to_timespec(env, argv[2], &times[1])) {
+    return throw_type(env, "utimensat: times must be bigint nanoseconds, -1n (now) or -2n (omit)");
+  }
+  if (napi_get_value_bool(env, argv[3], &nofollow) != napi_ok) return throw_type(env, "utimensat: nofollow must be a boolean");
+  char* path = malloc(len + 1);
+  if (path == NULL) return throw_type(env, "utimensat: out of memory");
+  napi_get_value_string_utf8(env, argv[0], path, len + 1, &len);
+  int rc = utimensat(AT_FDCWD, path, times, nofollow ? AT_SYMLINK_NOFOLLOW : 0);
+  int err = rc == 0 ? 0 : errno;
+  free(path);
+  napi_create_int32(env, err, &result);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"exit", NULL, native_exit, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"utimensat", NULL, native_utimensat, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}

@@ -1,0 +1,59 @@
+// Loads the shim's native helper (packages/shim-core/native/shim_native.c), the one place that
+// knows where it is. The URL is a literal so tools/sea-assets.mjs embeds the file in every
+// executable; from a single executable it is extracted with the other assets (in a Wasm container:
+// the host's copy, handed over as a read-only fd, so the runner loads it before the guest runs:
+// see runner.ts), from TypeScript source it is read from the package's dist.
+import { constants } from "node:os";
+import { fileURLToPath } from "node:url";
+import { getSystemErrorName } from "node:util";
+
+/** A time for utimensat: nanoseconds since the epoch, or one of these. */
+export const UTIME_NOW = -1n;
+export const UTIME_OMIT = -2n;
+
+interface NativeAddon {
+  exit(code: number): never;
+  /** 0 or an errno. */
+  utimensat(path: string, atime: bigint, mtime: bigint, nofollow: boolean): number;
+}
+
+export interface Native {
+  /** _exit(2): ends the process at once, whatever its threads are blocked in. */
+  exit(code: number): never;
+  /** Sets a file's times to the nanosecond; throws an Error with `code` (e.g. "ENOENT") and `errno`. */
+  utimensat(path: string, atime: bigint, mtime: bigint, opts?: { nofollow?: boolean }): void;
+}
+
+let loaded: Native | undefined;
+let failure: Error | undefined;
+
+function load(): Native {
+  const file = fileURLToPath(new URL("../../dist/native/shim-native.node", import.meta.url));
+  const mod = { exports: {} as NativeAddon };
+  try {
+    process.dlopen(mod, file, constants.dlopen.RTLD_NOW);
+  } catch (err) {
+    throw new Error(`cannot load the shim's native helper ${file} (build packages/shim-core first): ${(err as Error).message}`);
+  }
+  const addon = mod.exports;
+  return {
+    exit: (code) => addon.exit(code),
+    utimensat(path, atime, mtime, opts = {}) {
+      const errno = addon.utimensat(path, atime, mtime, opts.nofollow ?? false);
+      if (errno === 0) return;
+      const code = getSystemErrorName(-errno);
+      throw Object.assign(new Error(`${code}: utimensat ${path}`), { code, errno: -errno });
+    },
+  };
+}
+
+/** The helper, loaded on first use; throws (every time) when it cannot be loaded. */
+export function native(): Native {
+  if (loaded) return loaded;
+  if (failure) throw failure;
+  try {
+    return (loaded = load());
+  } catch (err) {
+    throw (failure = err as Error);
+  }
+}

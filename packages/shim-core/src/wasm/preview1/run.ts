@@ -1,0 +1,33 @@
+import type { RunContext } from "../../engine.ts";
+import { hardenPreview1, type Preview1Imports } from "./harden.ts";
+
+export interface Preview1Options {
+  args: string[];
+  env: Record<string, string>;
+  /** Guest directory name → host directory; the container gets exactly { "/": "/" }. */
+  preopens: Record<string, string>;
+  stdin: number;
+  stdout: number;
+  stderr: number;
+}
+
+/**
+ * Runs a WASI preview1 core module on node:wasi (uvwasi) through the hardening layer and returns
+ * its exit status (proc_exit's code, or 0). A trap is thrown as a WebAssembly.RuntimeError.
+ */
+export async function runPreview1Module(module: WebAssembly.Module | Uint8Array<ArrayBuffer>, opts: Preview1Options): Promise<number> {
+  // Loaded here, not imported: node:wasi warns on load, and a shim's `start` must print only the address.
+  const { WASI } = process.getBuiltinModule("node:wasi");
+  const wasi = new WASI({ version: "preview1", returnOnExit: true, ...opts });
+  const base = wasi.getImportObject() as { wasi_snapshot_preview1: Preview1Imports };
+  const layer = hardenPreview1(base.wasi_snapshot_preview1, opts.preopens, [opts.stdin, opts.stdout, opts.stderr]);
+  const compiled = module instanceof WebAssembly.Module ? module : await WebAssembly.compile(module);
+  const instance = await WebAssembly.instantiate(compiled, { wasi_snapshot_preview1: layer.imports });
+  layer.attach(instance);
+  return wasi.start(instance);
+}
+
+/** The runner's guest: the container's root is the guest's `/`, and nothing else is preopened. */
+export function runPreview1(ctx: RunContext): Promise<number> {
+  return runPreview1Module(ctx.module, { args: ctx.args, env: ctx.env, preopens: { "/": "/" }, stdin: ctx.stdin, stdout: ctx.stdout, stderr: ctx.stderr });
+}

@@ -1,0 +1,52 @@
+import { mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { vi, type Mock } from "vitest";
+import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
+import type { PackedEvent } from "../../src/events/sink.ts";
+import { silentLogger } from "../../src/log.ts";
+import type { Spec } from "../../src/oci/spec.ts";
+import { TaskService } from "../../src/task/service.ts";
+import { busyboxBundle } from "./bundle.ts";
+
+/** A TaskService on real runc with busybox bundles, for tests that call its handlers directly. */
+export class RuncService {
+  readonly runcRoot = mkdtempSync(join(tmpdir(), "runc-root-"));
+  readonly events: { topic: string; event: PackedEvent }[] = [];
+  readonly onShutdown: Mock<() => void> = vi.fn<() => void>();
+  readonly svc = new TaskService({
+    engine: { name: "test", version: "test", run: async () => 0 },
+    namespace: "test",
+    defaultRuncRoot: this.runcRoot,
+    events: { publish: (topic, event) => this.events.push({ topic, event }) },
+    log: silentLogger,
+    onShutdown: this.onShutdown,
+  });
+  #seq = 0;
+
+  /** A Create request for a busybox container running `args`, its bundle and its stdout file. */
+  request(args: string[], tweak?: (spec: Spec) => void) {
+    const id = `svc-${process.pid}-${Date.now() % 100_000}-${++this.#seq}`;
+    const b = busyboxBundle(id, args, tweak);
+    writeFileSync(b.out, "");
+    return { id, bundle: b.bundle, req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: b.out }) };
+  }
+
+  topics(): string[] {
+    return this.events.map((e) => e.topic);
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.svc.containers.values()) await c.destroy();
+    rmSync(this.runcRoot, { recursive: true, force: true });
+    // runc removes each container's cgroup but not the parent busyboxBundle names.
+    for (const hierarchy of ["", ...readdirSync("/sys/fs/cgroup")]) {
+      try {
+        rmdirSync(join("/sys/fs/cgroup", hierarchy, `shimtest-${process.pid}`));
+      } catch {
+        // not a hierarchy, or nothing there
+      }
+    }
+  }
+}

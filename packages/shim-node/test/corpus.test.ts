@@ -1,0 +1,3 @@
+import { corpusConformance } from "@wasm-shims/shim-core/testing";
+
+corpusConformance({ engine: "node" });

@@ -1,0 +1,54 @@
+import { BroadcastChannel } from "node:worker_threads";
+import { CHANNEL, readConfig } from "./run-config.ts";
+import { type Fn, type Layer, preview1Layer } from "./wasi/preview1.ts";
+
+const PREVIEW1 = "wasi_snapshot_preview1";
+const layers = new Map<string, Layer[]>();
+let channel: BroadcastChannel | undefined;
+
+function track(run: string, layer: Layer): void {
+  if (!channel) {
+    channel = new BroadcastChannel(CHANNEL);
+    channel.unref();
+    channel.onmessage = (ev) => {
+      const run = (ev.data as { done?: string } | undefined)?.done;
+      if (run === undefined) return;
+      for (const l of layers.get(run) ?? []) l.close();
+      layers.delete(run);
+    };
+  }
+  layers.set(run, [...(layers.get(run) ?? []), layer]);
+}
+
+/**
+ * Runs first in every SDK worker (see sdk.ts). The SDK instantiates the guest with
+ * `new WebAssembly.Instance(module, imports)` in its worker, handing it the preview1 functions its
+ * runtime implements; for a module the engine prepared (it carries a run config), this puts the
+ * preview1 layer between the two. Everything else the SDK instantiates passes untouched. The
+ * layer's host fds are closed when the engine says the run is over (a guest that returns from
+ * _start never calls anything that would tell us).
+ */
+export function installGuestHook(): void {
+  const Instance = WebAssembly.Instance;
+  if ((Instance as { guestHook?: true }).guestHook) return;
+  const Hooked = new Proxy(Instance, {
+    get: (target, key, receiver) => (key === "guestHook" ? true : Reflect.get(target, key, receiver)),
+    construct(target, args: unknown[], newTarget) {
+      const [module, imports] = args as [WebAssembly.Module, WebAssembly.Imports | undefined];
+      const config = module instanceof WebAssembly.Module ? readConfig(module) : undefined;
+      const base = imports?.[PREVIEW1] as Record<string, Fn> | undefined;
+      if (!config || !imports || !base) return Reflect.construct(target, args, newTarget);
+      let memory = Object.values(imports.env ?? {}).find((v) => v instanceof WebAssembly.Memory);
+      const layer = preview1Layer(base, () => memory ?? noMemory(), config);
+      track(config.run, layer);
+      const instance = Reflect.construct(target, [module, { ...imports, [PREVIEW1]: layer.imports }], newTarget) as WebAssembly.Instance;
+      memory ??= instance.exports.memory as WebAssembly.Memory | undefined;
+      return instance;
+    },
+  });
+  Object.defineProperty(WebAssembly, "Instance", { configurable: true, writable: true, value: Hooked });
+}
+
+function noMemory(): never {
+  throw new RangeError("the guest exports no memory");
+}

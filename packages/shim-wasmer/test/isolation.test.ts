@@ -1,0 +1,4 @@
+import { criIsolation, engineIsolation } from "@wasm-shims/shim-core/testing";
+
+engineIsolation({ engine: "wasmer" });
+criIsolation({ engine: "wasmer" });

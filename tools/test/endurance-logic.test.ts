@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { beginMarker, endMarker, splice } from "../endurance/report.ts";
+import { flatness, flatRule, slope, type ProcSample } from "../endurance/sample.ts";
+
+/** Samples every `every` seconds for `hours`, PSS = base + growth per hour (+ a saw tooth), fds fixed. */
+function samples(hours: number, every: number, growthPerHour: number, saw = 0, fds = () => 20): ProcSample[] {
+  const out: ProcSample[] = [];
+  for (let t = 0; t <= hours * 3600; t += every) {
+    const mb = 40 + (growthPerHour * t) / 3600 + (saw * ((t / every) % 10)) / 10;
+    out.push({ t, rssMB: mb + 10, pssMB: mb, fds: fds() });
+  }
+  return out;
+}
+
+describe("slope", () => {
+  it("is the least-squares slope, NaN when it cannot be told", () => {
+    expect(slope([{ x: 0, y: 1 }, { x: 1, y: 3 }, { x: 2, y: 5 }])).toBeCloseTo(2);
+    expect(slope([{ x: 0, y: 1 }])).toBeNaN();
+    expect(slope([{ x: 1, y: 1 }, { x: 1, y: 2 }])).toBeNaN();
+  });
+});
+
+describe("flatness", () => {
+  it("calls an hour of a saw-toothed but level heap flat", () => {
+    const f = flatness(samples(1, 10, 0, 3));
+    expect(f.verdict).toBe("flat");
+    expect(Math.abs(f.pssSlopeMBPerHour)).toBeLessThan(flatRule.maxSlopeMBPerHour);
+  });
+
+  it("calls 2 MB an hour growing, and an fd a minute growing", () => {
+    expect(flatness(samples(1, 10, 2)).verdict).toBe("growing");
+    let fds = 20;
+    expect(flatness(samples(1, 10, 0, 0, () => Math.floor((fds += 1 / 6)))).verdict).toBe("growing");
+  });
+
+  it("leaves out the warm-up, and will not judge a run shorter than the rule's span", () => {
+    // Steep growth in the first 10 % only, then level: flat.
+    const warm = samples(1, 10, 0).map((s) => ({ ...s, pssMB: s.pssMB + Math.max(0, 30 - s.t / 12), rssMB: s.rssMB + Math.max(0, 30 - s.t / 12) }));
+    expect(flatness(warm).verdict).toBe("flat");
+    expect(flatness(samples(1 / 60, 5, 100)).verdict).toBe("too short");
+    expect(flatness([]).verdict).toBe("too short");
+  });
+});
+
+describe("splice", () => {
+  it("replaces only the generated section, or appends one", () => {
+    const doc = `# Title\n\nhand-written\n\n${beginMarker}\nold\n${endMarker}\n\nafter\n`;
+    const out = splice(doc, `${beginMarker}\nnew\n${endMarker}`);
+    expect(out).toBe(`# Title\n\nhand-written\n\n${beginMarker}\nnew\n${endMarker}\n\nafter\n`);
+    expect(splice("# Title\n", `${beginMarker}\nx\n${endMarker}`)).toBe(`# Title\n\n${beginMarker}\nx\n${endMarker}\n`);
+  });
+});

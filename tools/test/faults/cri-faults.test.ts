@@ -1,0 +1,110 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ContainerState, CriError } from "../../../packages/shim-core/src/testing/cri-client.ts";
+import { CriNode, type Pod } from "../../../packages/shim-core/src/testing/cri-node.ts";
+import { eventually } from "../../../packages/shim-core/src/testing/eventually.ts";
+import { injected, RuncWrapper } from "./runc-wrapper.ts";
+import { binDir, runtimeOf } from "./setup.ts";
+
+async function rejection(p: Promise<unknown>): Promise<Error | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+// The same faults as kubelet meets them: runc (BinaryName in the handler's options) failing at
+// a step, and containerd restarted during StartContainer. kubelet retries what failed; here the
+// retry comes once runc works again, and then the pod must go with nothing left.
+describe("runc failing, and containerd restarting, under CRI", () => {
+  let node: CriNode;
+  let w: RuncWrapper;
+  const handler = "wasm-node-wrapped";
+  const sleeper = () => ({ name: "guest", image: node.images.fixtures.ref, command: ["/sleep.wasm", "100000000"] });
+
+  beforeAll(async () => {
+    w = new RuncWrapper(join(mkdtempSync(join(tmpdir(), "cri-faults-")), "runc-wrapper"));
+    // containerd 1.6 passes a non-runc runtime only ConfigPath/ConfigBody, so BinaryName goes by file.
+    node = await CriNode.start({ shimDir: binDir, runtimes: { [handler]: { type: runtimeOf("node"), options: { ConfigPath: w.configFile } } } });
+  });
+  afterAll(async () => node?.stop());
+  afterEach(async () => {
+    w.clear();
+    for (const pod of [...node.pods]) await pod.remove().catch(() => undefined);
+    await eventually(async () => expect(await node.leftovers()).toEqual([]), 15_000);
+  });
+
+  async function podWith(name: string): Promise<Pod> {
+    return node.runPod(name, handler);
+  }
+
+  it("run: StartContainer fails with runc's message, the container is EXITED (StartError), the pod goes cleanly", async () => {
+    const pod = await podWith("run-fails");
+    const id = await pod.create(sleeper());
+    w.fail("run");
+    const err = await rejection(node.cri.runtime.startContainer({ containerId: id }));
+    expect(err).toBeInstanceOf(CriError);
+    expect(err?.message).toContain(injected("run"));
+    const s = await pod.status(id);
+    expect({ state: s.state, reason: s.reason }).toEqual({ state: ContainerState.CONTAINER_EXITED, reason: "StartError" });
+    w.clear();
+    // kubelet creates the container anew; this one starts.
+    await pod.run({ ...sleeper(), name: "guest-2" });
+    await pod.remove();
+  });
+
+  it("kill: StopContainer fails and the container runs on; kubelet's retry stops it once runc works", async () => {
+    const pod = await podWith("kill-fails");
+    const id = await pod.run(sleeper());
+    w.fail("kill");
+    const err = await rejection(node.cri.runtime.stopContainer({ containerId: id, timeout: 1n }));
+    expect(err?.message).toContain(injected("kill"));
+    expect((await pod.status(id)).state).toBe(ContainerState.CONTAINER_RUNNING);
+    w.clear();
+    await node.cri.runtime.stopContainer({ containerId: id, timeout: 1n });
+    expect((await pod.status(id)).state).toBe(ContainerState.CONTAINER_EXITED);
+    await pod.remove();
+  });
+
+  it("delete: while runc cannot delete, CRI keeps retrying the exit in the background; once it can, the pod goes cleanly", async () => {
+    const pod = await podWith("delete-fails");
+    const id = await pod.run(sleeper());
+    w.fail("delete");
+    // CRI deletes the task as soon as it sees the exit; that fails, and CRI retries with back-off.
+    const stop = await rejection(node.cri.runtime.stopContainer({ containerId: id, timeout: 1n }, 10_000));
+    // The guest is dead, but until the task is deleted CRI does not call it exited.
+    expect(stop?.message).toMatch(/DEADLINE_EXCEEDED|wait container/);
+    expect((await pod.status(id)).state).toBe(ContainerState.CONTAINER_RUNNING);
+    expect((await node.leftovers()).join("\n")).toMatch(new RegExp(`runc container ${id}`));
+    w.clear();
+    await pod.waitState(id, ContainerState.CONTAINER_EXITED, 60_000);
+    await pod.remove();
+  });
+
+  it("containerd restarts during StartContainer: the call fails, CRI reports the container UNKNOWN, and kubelet's stop and removal leave nothing", async () => {
+    const pod = await podWith("restart-start");
+    const id = await pod.create(sleeper());
+    w.block("run");
+    const starting = rejection(node.cri.runtime.startContainer({ containerId: id }));
+    await w.blocked("run");
+    await node.ctd.restart();
+    const err = await starting;
+    expect(err).toBeInstanceOf(CriError);
+    w.clear();
+    // CRI had recorded "starting": after the restart it cannot tell, whatever the task does.
+    const task = async () => (await node.ctd.ctr(["task", "ls"], { namespace: "k8s.io" })).stdout.split("\n").find((l) => l.startsWith(id))?.trim().split(/\s+/)[2];
+    await eventually(async () => expect(await task()).toBe("RUNNING"), 30_000);
+    expect((await pod.status(id)).state).toBe(ContainerState.CONTAINER_UNKNOWN);
+    expect((await rejection(node.cri.runtime.startContainer({ containerId: id })))?.message).toMatch(/CONTAINER_UNKNOWN/);
+    // kubelet kills a container in an unknown state, then starts a new one.
+    await node.cri.runtime.stopContainer({ containerId: id, timeout: 1n });
+    expect((await pod.status(id)).state).toBe(ContainerState.CONTAINER_EXITED);
+    expect(await task()).toBeUndefined();
+    await pod.run({ ...sleeper(), name: "guest-2" });
+    await pod.remove();
+  });
+});
