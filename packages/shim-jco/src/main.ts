@@ -1,5 +1,5 @@
 import { workerData } from "node:worker_threads";
-import { runShim } from "@wasm-shims/shim-core";
+import { refuseContainerModules, runShim } from "@wasm-shims/shim-core";
 import { jcoEngine } from "./engine.ts";
 
 /** Must match SERVER_WORKER_KEY in http/thread.ts, which is loaded only in such a thread. */
@@ -7,6 +7,8 @@ const HTTP_SERVER_WORKER = "wasmShimHttpServer";
 
 // The HTTP server's extra event loops are worker threads started from this same bundle.
 if ((workerData as Record<string, unknown> | null)?.[HTTP_SERVER_WORKER]) {
+  // As in the runner's guest thread: this thread loads no module from the container's file system.
+  refuseContainerModules();
   import("./http/thread.ts").then(
     (m) => m.runServerWorker(),
     (err: unknown) =>

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { refuseContainerModules, type RunContext } from "@wasm-shims/shim-core";
+import type { RunContext } from "@wasm-shims/shim-core";
 import { guestImports, loadComponent } from "../run.ts";
 import { writeAll } from "../stdio.ts";
 import { httpErrorCode } from "./body.ts";
@@ -75,8 +75,6 @@ export type FromWorker = { listening: number } | { stopped: { cut: number } };
 export function runServerWorker(): boolean {
   const setup = (workerData as Record<string, ThreadSetup> | null)?.[SERVER_WORKER_KEY];
   if (!setup || !parentPort) return false;
-  // As in the runner's guest thread: this thread loads no module from the container's file system.
-  refuseContainerModules();
   const port = parentPort;
   serveOnThisThread(setup).then(
     (server) => {
