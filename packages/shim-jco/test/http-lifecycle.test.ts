@@ -68,12 +68,12 @@ describe(`${runtime}: wasi:http threads, instances, stopping and errors`, () => 
 
   it("drains on SIGTERM: requests in flight finish, new connections are refused, and it exits 0", async () => {
     const s = await h.serve("/app.wasm", { probe: "/hello" });
-    const inFlight = fetch(`${s.url}/sleep?ms=3000`).then(async (r) => [r.status, await r.text()]);
-    await sleep(800);
+    const inFlight = fetch(`${s.url}/sleep?ms=6000`).then(async (r) => [r.status, await r.text()]);
+    await eventually(() => expect(s.output()).toMatch(/sleeping 6000 ms/), 30_000);
     await s.signal("SIGTERM");
     await eventually(() => expect(s.output()).toMatch(/stopping: no new connections/), 10_000);
     await expect(fetch(`${s.url}/hello`, { headers: { connection: "close" }, signal: AbortSignal.timeout(5000) })).rejects.toThrow();
-    expect(await inFlight).toEqual([200, "slept 3000 ms\n"]);
+    expect(await inFlight).toEqual([200, "slept 6000 ms\n"]);
     expect(await s.exited).toBe(0);
     expect(s.output()).toMatch(/stopped\n/);
   }, 240_000);
@@ -84,7 +84,7 @@ describe(`${runtime}: wasi:http threads, instances, stopping and errors`, () => 
       () => "answered",
       () => "cut off",
     );
-    await sleep(800);
+    await eventually(() => expect(s.output()).toMatch(/sleeping 120000 ms/), 30_000);
     const t0 = Date.now();
     await s.signal("SIGTERM");
     expect(await s.exited).toBe(0);

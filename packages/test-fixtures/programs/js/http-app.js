@@ -60,6 +60,8 @@ async function handle(request) {
   }
   if (path === "/sleep") {
     const ms = Number(url.searchParams.get("ms"));
+    // Tells a test the request is in the handler (so it is in flight when the test stops the server).
+    console.error(`sleeping ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, ms));
     return new Response(`slept ${ms} ms\n`);
   }
