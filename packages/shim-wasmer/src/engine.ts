@@ -6,6 +6,7 @@ import { BroadcastChannel } from "node:worker_threads";
 import type { Readable } from "node:stream";
 import { isatty, ReadStream } from "node:tty";
 import { importModules } from "./imports.ts";
+import { serveNative } from "./native-relay.ts";
 import { guestRoot } from "./rootfs.ts";
 import { CHANNEL, withConfig } from "./run-config.ts";
 import { hostMountingWasmer } from "./sdk.ts";
@@ -96,7 +97,28 @@ async function loadGuest(ctx: RunContext) {
 }
 
 /** What load prepared for run: one runner process runs one guest. */
-let loaded: Awaited<ReturnType<typeof loadGuest>> | undefined;
+type Guest = Awaited<ReturnType<typeof loadGuest>>;
+let loaded: Guest | undefined;
+
+/** Runs the guest in a sandbox of its own, its stdio copied to and from the container's. */
+async function runGuest(ctx: RunContext, { wasmer, pkg, config }: Guest): Promise<number> {
+  const sandbox = await wasmer.sandboxes.create({ packages: [pkg], network: { mode: "disabled" } });
+  const opts = config.files ? { env: ctx.env } : { env: ctx.env, cwd: ctx.cwd };
+  const proc = await sandbox.command(pkg, ctx.args.slice(1), opts).spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  feedStdin(ctx.stdin, proc.stdin);
+  const output = Promise.all([pump(proc.stdout, ctx.stdout), pump(proc.stderr, ctx.stderr)]);
+  let result;
+  try {
+    result = await proc.wait();
+  } catch (err) {
+    await output;
+    throw asTrap(err);
+  } finally {
+    ended(config.run);
+  }
+  await output;
+  return result.reason === "exited" ? result.exitCode : KILLED;
+}
 
 /**
  * @wasmer/sdk: WASIX in the SDK's own runtime. The container's files reach the guest through live
@@ -113,24 +135,15 @@ export const wasmerEngine: Engine = {
     loaded = await loadGuest(ctx);
   },
   async run(ctx: RunContext) {
-    const { wasmer, pkg, config } = loaded ?? (await loadGuest(ctx));
+    const guest = loaded ?? (await loadGuest(ctx));
     loaded = undefined;
-    const sandbox = await wasmer.sandboxes.create({ packages: [pkg], network: { mode: "disabled" } });
-    const opts = config.files ? { env: ctx.env } : { env: ctx.env, cwd: ctx.cwd };
-    const proc = await sandbox.command(pkg, ctx.args.slice(1), opts).spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-    feedStdin(ctx.stdin, proc.stdin);
-    const output = Promise.all([pump(proc.stdout, ctx.stdout), pump(proc.stderr, ctx.stderr)]);
-    let result;
+    // The layer in the SDK worker sets file times through this thread's native helper.
+    const stopServing = guest.config.files ? serveNative(guest.config.run) : () => {};
     try {
-      result = await proc.wait();
-    } catch (err) {
-      await output;
-      throw asTrap(err);
+      return await runGuest(ctx, guest);
     } finally {
-      ended(config.run);
+      stopServing();
     }
-    await output;
-    return result.reason === "exited" ? result.exitCode : KILLED;
   },
 };
 

@@ -2,7 +2,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { E, FILETYPE, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS } from "../src/wasi/abi.ts";
+import { E, FILETYPE, FSTFLAGS, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS } from "../src/wasi/abi.ts";
 import { type Fn, type Layer, type LayerConfig, preview1Layer } from "../src/wasi/preview1.ts";
 
 // The preview1 layer's import functions called directly, as a guest would, over a real directory
@@ -154,16 +154,30 @@ describe("the preview1 layer over a directory that stands for the container's ro
     expect(names(open("dev", { oflags: OFLAGS.DIRECTORY }))).toEqual([".", ".."]);
   });
 
-  it("keeps file times to the nanosecond a guest sets", () => {
+  it("sets file times on the host to the nanosecond, leaving an omitted one as it was", () => {
     const fd = open("top.txt", { rights: RIGHTS.FD_READ });
     expect(f.fd_filestat_get!(fd, OUT)).toBe(0);
     const [atim, mtim] = [u64(OUT + 40), u64(OUT + 48)];
-    expect(f.fd_filestat_set_times!(fd, 0n, mtim - 123n, 4)).toBe(0);
+    expect(f.fd_filestat_set_times!(fd, 0n, mtim - 123_456_789n, FSTFLAGS.MTIM)).toBe(0);
     expect(f.fd_filestat_get!(fd, OUT)).toBe(0);
-    expect([u64(OUT + 40), u64(OUT + 48)]).toEqual([atim, mtim - 123n]);
-    expect(f.fd_filestat_set_times!(fd, 0n, 0n, 4 | 8)).toBe(E.INVAL);
-    // The host holds the time to the microsecond.
-    expect(lstatSync(join(root, "top.txt"), { bigint: true }).mtimeNs / 1000n).toBe((mtim - 123n) / 1000n);
+    expect([u64(OUT + 40), u64(OUT + 48)]).toEqual([atim, mtim - 123_456_789n]);
+    // The file itself holds them, not the layer.
+    const st = lstatSync(join(root, "top.txt"), { bigint: true });
+    expect([st.atimeNs, st.mtimeNs]).toEqual([atim, mtim - 123_456_789n]);
+    expect(f.fd_filestat_set_times!(fd, 0n, 0n, FSTFLAGS.MTIM | FSTFLAGS.MTIM_NOW)).toBe(E.INVAL);
+    expect(f.fd_filestat_set_times!(fd, 0n, 0n, 0x10)).toBe(E.INVAL);
+  });
+
+  it("sets a symlink's own times, or its target's, as the lookup flags say", () => {
+    symlinkSync("top.txt", join(root, "link"));
+    const target = lstatSync(join(root, "top.txt"), { bigint: true });
+    expect(f.path_filestat_set_times!(3, 0, ...str("link"), 1_000_000_007n, 2_000_000_009n, FSTFLAGS.ATIM | FSTFLAGS.MTIM)).toBe(0);
+    const link = lstatSync(join(root, "link"), { bigint: true });
+    expect([link.atimeNs, link.mtimeNs]).toEqual([1_000_000_007n, 2_000_000_009n]);
+    expect(lstatSync(join(root, "top.txt"), { bigint: true }).mtimeNs).toBe(target.mtimeNs);
+    expect(f.path_filestat_set_times!(3, LOOKUP_SYMLINK_FOLLOW, ...str("link"), 0n, 3_000_000_011n, FSTFLAGS.MTIM)).toBe(0);
+    expect(lstatSync(join(root, "top.txt"), { bigint: true }).mtimeNs).toBe(3_000_000_011n);
+    expect(f.path_filestat_set_times!(3, 0, ...str("missing"), 0n, 0n, FSTFLAGS.MTIM_NOW)).toBe(E.NOENT);
   });
 
   it("hands stdio to the engine underneath, under its own numbers even after fd_renumber", () => {

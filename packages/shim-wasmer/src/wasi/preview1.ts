@@ -1,11 +1,11 @@
-import { constants, fstatSync, openSync, realpathSync } from "node:fs";
+import { constants, openSync, realpathSync } from "node:fs";
 import { E, errnoOf, fail, FILETYPE } from "./abi.ts";
 import { type Entry, FdTable, type HostFd } from "./fds.ts";
 import * as files from "./files.ts";
 import { encode, GuestMemory } from "./memory.ts";
 import * as paths from "./paths.ts";
 import { Resolver } from "./resolve.ts";
-import { Times } from "./times.ts";
+import { directUtimensat, fdPath, setTimes, type Utimensat } from "./times.ts";
 import { pollOneoff } from "./poll.ts";
 
 // Wasm import signatures vary by function.
@@ -48,9 +48,11 @@ function guard(fn: () => unknown): number {
  * WASI preview1's file system over Node's fs, layered onto another implementation's imports
  * (`base`: the SDK's, in the SDK worker). The guest's fd numbers are this layer's: stdio stays
  * the base's (its fds are called under their own numbers), every file and directory is a host fd
- * opened here, inside the container, so the container's mounts and permissions apply.
+ * opened here, inside the container, so the container's mounts and permissions apply. File times
+ * are set with `utimensat`: the native helper itself where this thread can load it, otherwise a
+ * relay to a thread that did (native-relay.ts).
  */
-export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembly.Memory, config: LayerConfig): Layer {
+export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembly.Memory, config: LayerConfig, utimensat: Utimensat = directUtimensat): Layer {
   const mem = new GuestMemory(memory);
   const args = config.args.map(encode);
   const argv: Record<string, Fn> = {
@@ -72,7 +74,7 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
   if (!config.files) return { imports: overlay(base, argv), close: () => {} };
 
   const resolver = new Resolver(realpathSync(config.root), config.hidden);
-  const ctx = { resolver, times: new Times() };
+  const ctx = { resolver, utimensat };
   const table = new FdTable([0, 1, 2]);
   for (const p of config.preopens) {
     let host: string;
@@ -153,10 +155,10 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
     fd_fdstat_set_flags: onFd("fd_fdstat_set_flags", (e, flags: number) => files.setFlags(e, flags)),
     // Rights are reported, not kept (as in wasmtime): a guest that would drop some is told NOTSUP.
     fd_fdstat_set_rights: onFd("fd_fdstat_set_rights", () => E.NOTSUP),
-    fd_filestat_get: onFd("fd_filestat_get", (e, ptr: number) => writeFilestat(ptr, paths.fdFilestat(ctx, e))),
+    fd_filestat_get: onFd("fd_filestat_get", (e, ptr: number) => writeFilestat(ptr, paths.fdFilestat(e))),
     fd_filestat_set_size: onFd("fd_filestat_set_size", (e, size: bigint) => files.setSize(e, u64(size))),
     fd_filestat_set_times: onFd("fd_filestat_set_times", (e, atim: bigint, mtim: bigint, flags: number) =>
-      ctx.times.set(e.fd, () => fstatSync(e.fd, { bigint: true }), u64(atim), u64(mtim), flags),
+      setTimes(utimensat, fdPath(e.fd), true, u64(atim), u64(mtim), flags),
     ),
     fd_pread: onFd("fd_pread", (e, iovs: number, n: number, off: bigint, out: number) => mem.setU32(out, files.read(e, mem.iovecs(iovs, n), Number(u64(off))))),
     fd_pwrite: onFd("fd_pwrite", (e, iovs: number, n: number, off: bigint, out: number) => mem.setU32(out, files.write(e, mem.iovecs(iovs, n), Number(u64(off))))),
