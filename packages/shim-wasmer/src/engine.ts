@@ -10,6 +10,7 @@ import { serveNative } from "./native-relay.ts";
 import { guestRoot } from "./rootfs.ts";
 import { CHANNEL, withConfig } from "./run-config.ts";
 import { hostMountingWasmer } from "./sdk.ts";
+import { FILETYPE } from "./wasi/abi.ts";
 import type { LayerConfig } from "./wasi/preview1.ts";
 
 /** Pinned in package.json; test/engine.test.ts keeps them in step. */
@@ -40,6 +41,17 @@ export function preopens(): LayerConfig["preopens"] {
 export function layerServes(module: Uint8Array): boolean {
   const own = new Set(["wasix_32v1", "wasix_64v1", "wasi", "wasi_unstable"]);
   return ![...importModules(module)].some((m) => own.has(m));
+}
+
+/**
+ * What the guest's fds 0, 1 and 2 are: a character device when the container's is a terminal,
+ * otherwise UNKNOWN, as wasmtime says for non-terminal stdio. The guest's stdio are the SDK's
+ * pipes, copied to and from the container's, so a FIFO, a file or /dev/null there is none of
+ * those to the guest (it cannot seek or poll them as such); the SDK itself calls all three
+ * character devices, which wasi-libc's isatty() takes for a terminal.
+ */
+export function stdioTypes(fds: readonly number[]): number[] {
+  return fds.map((fd) => (isatty(fd) ? FILETYPE.CHARACTER_DEVICE : FILETYPE.UNKNOWN));
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -83,7 +95,8 @@ function asTrap(err: unknown): unknown {
 /** Starts the SDK and makes the guest's package: all that reads the runner's own files. */
 async function loadGuest(ctx: RunContext) {
   const files = layerServes(ctx.module);
-  const config: LayerConfig = { args: ctx.args, root: "/", preopens: preopens(), hidden: HIDDEN, files, run: randomUUID() };
+  const stdio = stdioTypes([ctx.stdin, ctx.stdout, ctx.stderr]);
+  const config: LayerConfig = { args: ctx.args, root: "/", preopens: preopens(), hidden: HIDDEN, files, run: randomUUID(), stdio };
   // The SDK's own file system is what a guest the layer cannot serve sees: the container's
   // top-level directories mounted live, top-level files copied (rootfs.ts).
   const root = files ? { mounts: [], files: {} } : guestRoot();

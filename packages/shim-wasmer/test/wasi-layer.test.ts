@@ -192,6 +192,21 @@ describe("the preview1 layer over a directory that stands for the container's ro
     expect(baseCalls.at(-1)?.slice(0, 2)).toEqual(["fd_close", 1]);
   });
 
+  it("reports stdio as the container's are, a terminal or not, whatever the base says", () => {
+    layer.close();
+    start({ stdio: [FILETYPE.UNKNOWN, FILETYPE.CHARACTER_DEVICE, FILETYPE.UNKNOWN] });
+    const type = (fd: number, call: "fd_fdstat_get" | "fd_filestat_get", at: number) => {
+      bytes()[OUT + at] = 99;
+      expect(f[call]!(fd, OUT)).toBe(0);
+      return bytes()[OUT + at];
+    };
+    expect([0, 1, 2].map((fd) => type(fd, "fd_fdstat_get", 0))).toEqual([FILETYPE.UNKNOWN, FILETYPE.CHARACTER_DEVICE, FILETYPE.UNKNOWN]);
+    expect([0, 1, 2].map((fd) => type(fd, "fd_filestat_get", 16))).toEqual([FILETYPE.UNKNOWN, FILETYPE.CHARACTER_DEVICE, FILETYPE.UNKNOWN]);
+    // Renumbered, fd 1 is still the base's fd 1.
+    expect(f.fd_renumber!(1, 0)).toBe(0);
+    expect(type(0, "fd_fdstat_get", 0)).toBe(FILETYPE.CHARACTER_DEVICE);
+  });
+
   it("opens /dev/stdout as another fd for the guest's fd 1", () => {
     mkdirSync(join(root, "dev", "x"));
     symlinkSync("/proc/self/fd/1", join(root, "dev", "stdout"));
