@@ -110,13 +110,29 @@ describe("the preview1 layer over a directory that stands for the container's ro
     expect(readFileSync(join(root, "top.txt"), "utf8")).toBe("changed on the host\nguest\n");
   });
 
-  it("keeps paths inside the directory they are relative to", () => {
+  it("keeps paths inside the directory they are relative to; `..` of the root is the root", () => {
     expect(f.path_open!(3, 0, ...str("/etc/app.conf"), 0, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.NOTCAPABLE);
-    expect(f.path_open!(3, 0, ...str("../etc/app.conf"), 0, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.NOTCAPABLE);
     const etc = open("etc", { oflags: OFLAGS.DIRECTORY });
     expect(f.path_open!(etc, 0, ...str("../top.txt"), 0, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.NOTCAPABLE);
+    expect(f.path_open!(etc, 0, ...str("../../etc/app.conf"), 0, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.NOTCAPABLE);
+    // What wasi-libc sends for "../data.txt" in the working directory "/", and Linux opens /data.txt.
+    expect(read(open("../etc/app.conf"))).toBe("conf\n");
+    expect(read(open("etc/../../../top.txt"))).toBe("image file\n");
     expect(read(open("app.conf", { dir: etc }))).toBe("conf\n");
     expect(f.path_open!(3, 0, ...str("etc/app.conf\0"), 0, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.INVAL);
+  });
+
+  it("takes `a/.` for a itself, which must be a directory", () => {
+    symlinkSync("etc", join(root, "etc-link"));
+    expect(read(open("etc-link/./app.conf"))).toBe("conf\n");
+    const etc = open("etc-link/.", { oflags: OFLAGS.DIRECTORY, lookup: 0 });
+    expect(read(open("app.conf", { dir: etc }))).toBe("conf\n");
+    expect(f.path_open!(3, 0, ...str("top.txt/."), 0, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.NOTDIR);
+    expect(f.path_open!(3, 0, ...str("missing/."), OFLAGS.CREAT, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.NOENT);
+    // As Linux: `a/.` cannot be removed, made or unlinked as a name in its parent.
+    expect(f.path_remove_directory!(3, ...str("etc/."))).toBe(E.INVAL);
+    expect(f.path_create_directory!(3, ...str("etc/."))).toBe(E.EXIST);
+    expect(existsSync(join(root, "etc", "app.conf"))).toBe(true);
   });
 
   it("resolves the image's symlinks from the container's root, never the host's", () => {
