@@ -134,9 +134,9 @@ async function runGuest(ctx: RunContext, { wasmer, pkg, config }: Guest): Promis
 }
 
 /**
- * @wasmer/sdk: WASIX in the SDK's own runtime. The container's files reach the guest through live
- * host mounts (see rootfs.ts); stdio is piped through the SDK and copied to the container's fds
- * as it arrives.
+ * @wasmer/sdk: WASIX in the SDK's own runtime. A preview1 guest's files are the container's,
+ * through the layer in the SDK worker (src/wasi/); a WASIX guest's come through live host mounts
+ * (see rootfs.ts). stdio is piped through the SDK and copied to the container's fds as it arrives.
  */
 export const wasmerEngine: Engine = {
   name: "wasmer",
