@@ -16,6 +16,7 @@ import { checkImports } from "../wasm/imports.ts";
 import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { Runc } from "../runc/runc.ts";
 import { embeddedAssetDirectory } from "../runtime/assets.ts";
+import { nativeAddonFile } from "../runtime/native.ts";
 import { closeLaunch, launchLayout, openPrepared, runnerFds, withRunnerFds, type RunnerLaunch } from "../wasm/runner-files.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
 import { checkIdentifier } from "./identifiers.ts";
@@ -167,7 +168,7 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
 
 /** The runner's files (opened once per daemon) and the files `prepare` named, opened for this one process. */
 export async function runnerLaunch(prepared: Prepared): Promise<RunnerLaunch> {
-  const fds = await runnerFds(hostRuntime(), embeddedAssetDirectory());
+  const fds = await runnerFds(hostRuntime(), embeddedAssetDirectory(), nativeAddonFile());
   return prepared.files ? { fds, files: await openPrepared(prepared.files) } : { fds };
 }
 
