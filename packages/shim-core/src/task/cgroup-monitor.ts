@@ -1,7 +1,7 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "../log.ts";
-import type { Runc } from "../runc/runc.ts";
-import { cgroupPaths, memoryCgroup } from "./oom.ts";
+import type { OciRuntime } from "../runc/oci-runtime.ts";
+import { memoryCgroup } from "./oom.ts";
 import { OomWatch } from "./oom-watch.ts";
 import { taskMetrics } from "./stats.ts";
 
@@ -20,18 +20,18 @@ export class CgroupMonitor {
   }
 
   /** From Start on: `onOom` for every new OOM kill in the task's memory cgroup. */
-  async started(runc: Runc, id: string, onOom: () => void): Promise<void> {
-    const memory = memoryCgroup(await cgroupPaths(runc.config.root, id));
+  async started(runtime: OciRuntime, id: string, onOom: () => void): Promise<void> {
+    const memory = memoryCgroup(await runtime.cgroupPaths(id));
     void this.#watches.get(id)?.stop();
     this.#watches.set(id, new OomWatch(memory, onOom));
   }
 
   /** Stops watching and reads the final metrics; true if the kernel OOM-killed something not yet reported. */
-  async exited(runc: Runc, id: string): Promise<boolean> {
+  async exited(runtime: OciRuntime, id: string): Promise<boolean> {
     const watch = this.#watches.get(id);
     this.#watches.delete(id);
     await watch?.stop();
-    const final = await taskMetrics(runc, id, false).catch((err: Error) => this.#log.warn("cannot read the final metrics", { id, error: err.message }));
+    const final = await taskMetrics(runtime, id, false).catch((err: Error) => this.#log.warn("cannot read the final metrics", { id, error: err.message }));
     if (!final) return false;
     this.#final.set(id, final.any);
     return final.oomKills > (watch?.seen ?? 0);
