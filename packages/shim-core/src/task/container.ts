@@ -21,7 +21,7 @@ import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
 import { checkIdentifier } from "./identifiers.ts";
 import { TaskProcess } from "./process.ts";
 import { checkStdio } from "./stdio.ts";
-import { bundleFiles, type ShimState } from "./state.ts";
+import { bundleFiles, type ShimState } from "./bundle-files.ts";
 import { patchCwd } from "../wasm/cwd-patch.ts";
 
 export interface CreateContext {

@@ -12,7 +12,7 @@ import { packEvent, type EventSink } from "../events/sink.ts";
 import type { Logger } from "../log.ts";
 import { checkProcess } from "../oci/validate-spec.ts";
 import { Container, type CreateContext } from "./container.ts";
-import { bundleFiles } from "./state.ts";
+import { bundleFiles } from "./bundle-files.ts";
 import { execProcessSpec } from "./exec.ts";
 import { closeLaunch } from "../wasm/runner-files.ts";
 import { checkIdentifier, checkSignal } from "./identifiers.ts";
