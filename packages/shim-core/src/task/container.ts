@@ -1,4 +1,4 @@
-import type { ChildProcess, StdioOptions } from "node:child_process";
+import type { StdioOptions } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CreateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
@@ -6,15 +6,14 @@ import { createHash } from "node:crypto";
 import { compileCheck, type Engine, type Prepared } from "../engine.ts";
 import type { Logger } from "../log.ts";
 import { hostFailure, invalidArgument, isShimError, unimplemented } from "../errors.ts";
-import { imageArchitecture } from "../containerd/image-config.ts";
 import { checkBundle, checkRootDirectory, readSpec, rootfsPath } from "../oci/bundle.ts";
 import { readEntrypoint, resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
 import { hostRuntime } from "../oci/host-libs.ts";
-import { mountRootfs, unmountAll } from "../oci/mount.ts";
+import type { RootfsMounter } from "../oci/mount.ts";
 import { runnerSpec } from "../oci/runner-spec.ts";
 import { checkImports } from "../wasm/imports.ts";
 import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
-import { Runc } from "../runc/runc.ts";
+import type { OciRuntime, OciRuntimeFactory, RuntimeChild } from "../runc/oci-runtime.ts";
 import { embeddedAssetDirectory } from "../runtime/assets.ts";
 import { closeLaunch, launchLayout, openPrepared, runnerFds, withRunnerFds, type RunnerLaunch } from "../wasm/runner-files.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
@@ -24,14 +23,21 @@ import { checkStdio } from "./stdio.ts";
 import { bundleFiles, type ShimState } from "./bundle-files.ts";
 import { patchCwd } from "../wasm/cwd-patch.ts";
 
+/** What Create needs from outside; the daemon hands in the real parts (cli/daemon.ts), unit tests fakes. */
 export interface CreateContext {
   engine: Engine;
-  namespace: string;
   /** runc's state root for this engine and namespace, unless the runtime options name one. */
   defaultRuncRoot: string;
   log: Logger;
-  /** containerd's gRPC socket, to read the image's config when the entrypoint alone does not tell. */
-  containerdAddress?: string;
+  /** The OCI runtime for the runc options a Create selects (runc.ts's runcRuntime). */
+  ociRuntime: OciRuntimeFactory;
+  /** Mounts the snapshot containerd hands over as the rootfs (oci/mount.ts's hostMounter). */
+  mounter: RootfsMounter;
+  /**
+   * The architecture the container's image config names, asked of containerd when the entrypoint
+   * alone does not tell whether it is Wasm. Without it (no containerd address) nobody is asked.
+   */
+  imageArchitecture?: (containerId: string) => Promise<string | undefined>;
 }
 
 export class Container {
@@ -40,25 +46,26 @@ export class Container {
   readonly spec: Spec;
   readonly rootfs: string;
   readonly entrypoint: Entrypoint;
-  readonly runc: Runc;
+  readonly runtime: OciRuntime;
   /** Where runc finds config.json: the bundle itself for native containers, a rewritten copy for Wasm. */
   readonly runcBundle: string;
   readonly init: TaskProcess;
   readonly execs = new Map<string, TaskProcess>();
   /** For a Wasm container: what its runner process is handed at Start. */
   readonly runner: RunnerLaunch | undefined;
-  private readonly mountedRootfs: boolean;
+  /** Set when Create mounted the rootfs: Delete takes it off again. */
+  private readonly mounter: RootfsMounter | undefined;
 
-  private constructor(fields: { id: string; bundle: string; spec: Spec; rootfs: string; entrypoint: Entrypoint; runc: Runc; runcBundle: string; init: TaskProcess; mountedRootfs: boolean; runner?: RunnerLaunch }) {
+  private constructor(fields: { id: string; bundle: string; spec: Spec; rootfs: string; entrypoint: Entrypoint; runtime: OciRuntime; runcBundle: string; init: TaskProcess; mounter?: RootfsMounter; runner?: RunnerLaunch }) {
     this.id = fields.id;
     this.bundle = fields.bundle;
     this.spec = fields.spec;
     this.rootfs = fields.rootfs;
     this.entrypoint = fields.entrypoint;
-    this.runc = fields.runc;
+    this.runtime = fields.runtime;
     this.runcBundle = fields.runcBundle;
     this.init = fields.init;
-    this.mountedRootfs = fields.mountedRootfs;
+    this.mounter = fields.mounter;
     this.runner = fields.runner;
   }
 
@@ -81,12 +88,12 @@ export class Container {
     await checkStdio(req);
     const mounted = req.rootfs.length > 0;
     const rootfs = mounted ? join(req.bundle, "rootfs") : rootfsPath(req.bundle, spec);
-    if (mounted) await mountRootfs(req.rootfs, rootfs);
+    if (mounted) await ctx.mounter.mount(req.rootfs, rootfs);
     else await checkRootDirectory(rootfs);
     let runner: RunnerLaunch | undefined;
     try {
       const entrypoint = await resolveEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id, spec));
-      const runc = new Runc({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
+      const runtime = ctx.ociRuntime({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
       let runcBundle = req.bundle;
       if (entrypoint.kind === "wasm") {
         const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log, spec.process?.cwd);
@@ -99,26 +106,26 @@ export class Container {
         });
         await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, launchLayout(runner), entrypoint.path, prepared.data)));
       }
-      const state: ShimState = { runc: runc.config, mountedRootfs: mounted };
+      const state: ShimState = { runc: runtime.config, mountedRootfs: mounted };
       await writeFile(join(req.bundle, bundleFiles.state), JSON.stringify(state));
       const init = new TaskProcess("", { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
-      return new Container({ id: req.id, bundle: req.bundle, spec, rootfs, entrypoint, runc, runcBundle, init, mountedRootfs: mounted, ...(runner ? { runner } : {}) });
+      return new Container({ id: req.id, bundle: req.bundle, spec, rootfs, entrypoint, runtime, runcBundle, init, ...(mounted ? { mounter: ctx.mounter } : {}), ...(runner ? { runner } : {}) });
     } catch (err) {
       if (runner) closeLaunch(runner);
-      if (mounted) await unmountAll(rootfs);
+      if (mounted) await ctx.mounter.unmount(rootfs);
       throw err;
     }
   }
 
   /** `runc run` of the init process; a Wasm container's runner gets its fds. */
-  launchInit(pidFile: string, logFile: string): (stdio: StdioOptions) => ChildProcess {
-    const run = (stdio: StdioOptions, preserveFds = 0) => this.runc.run(this.id, this.runcBundle, pidFile, logFile, stdio, preserveFds);
+  launchInit(pidFile: string, logFile: string): (stdio: StdioOptions) => RuntimeChild {
+    const run = (stdio: StdioOptions, preserveFds = 0) => this.runtime.run(this.id, this.runcBundle, pidFile, logFile, stdio, preserveFds);
     return this.runner ? withRunnerFds(this.runner, run) : run;
   }
 
   /** `runc exec` of `processFile`; a runner (a Wasm command) gets its fds. */
-  launchExec(processFile: string, pidFile: string, logFile: string, runner?: RunnerLaunch): (stdio: StdioOptions) => ChildProcess {
-    const exec = (stdio: StdioOptions, preserveFds = 0) => this.runc.exec(this.id, processFile, pidFile, logFile, stdio, preserveFds);
+  launchExec(processFile: string, pidFile: string, logFile: string, runner?: RunnerLaunch): (stdio: StdioOptions) => RuntimeChild {
+    const exec = (stdio: StdioOptions, preserveFds = 0) => this.runtime.exec(this.id, processFile, pidFile, logFile, stdio, preserveFds);
     return runner ? withRunnerFds(runner, exec) : exec;
   }
 
@@ -129,7 +136,7 @@ export class Container {
    * failure is not remembered: the next call (a retried Delete) tries again.
    */
   removeFromRunc(): Promise<void> {
-    this.runcRemoval ??= this.runc.delete(this.id).catch((err: unknown) => {
+    this.runcRemoval ??= this.runtime.delete(this.id).catch((err: unknown) => {
       this.runcRemoval = undefined;
       throw err;
     });
@@ -144,7 +151,7 @@ export class Container {
   async destroy(): Promise<void> {
     if (this.runner) closeLaunch(this.runner);
     await this.removeFromRunc();
-    if (this.mountedRootfs) await unmountAll(this.rootfs);
+    await this.mounter?.unmount(this.rootfs);
     await rm(join(this.bundle, bundleFiles.runnerBundle), { recursive: true, force: true });
   }
 }
@@ -173,9 +180,9 @@ export async function runnerLaunch(prepared: Prepared): Promise<RunnerLaunch> {
 
 async function imageIsWasm(ctx: CreateContext, id: string, spec: Spec): Promise<boolean> {
   // A pod's sandbox is the pause image: not worth four round trips to containerd on every pod start.
-  if (!ctx.containerdAddress || spec.annotations?.[CONTAINER_TYPE_ANNOTATION] === "sandbox") return false;
+  if (!ctx.imageArchitecture || spec.annotations?.[CONTAINER_TYPE_ANNOTATION] === "sandbox") return false;
   try {
-    return (await imageArchitecture(ctx.containerdAddress, ctx.namespace, id)) === "wasm";
+    return (await ctx.imageArchitecture(id)) === "wasm";
   } catch (err) {
     ctx.log.debug("cannot read the image config", { id, error: (err as Error).message });
     return false;

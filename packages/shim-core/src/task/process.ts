@@ -1,9 +1,9 @@
-import type { ChildProcess, StdioOptions } from "node:child_process";
+import type { StdioOptions } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { Status } from "../gen/containerd/types/task_pb.ts";
 import { Code, ShimError, failedPrecondition } from "../errors.ts";
 import { signalNumber } from "../exec.ts";
-import { lastRuncError } from "../runc/runc.ts";
+import type { RuntimeChild } from "../runc/oci-runtime.ts";
 import type { Process } from "../oci/spec.ts";
 import { openStdio, type StdioPaths } from "./stdio.ts";
 
@@ -22,7 +22,7 @@ export class TaskProcess {
   /** Resolves once the process has exited and its exit is recorded. */
   readonly exited: Promise<void>;
   private markDone!: () => void;
-  private child: ChildProcess | undefined;
+  private child: RuntimeChild | undefined;
   private startError: string | undefined;
 
   constructor(execId: string, stdio: StdioPaths) {
@@ -40,7 +40,7 @@ export class TaskProcess {
    * file. Returns the pid and the eventual exit status; the caller publishes TaskStart before it
    * attaches to `exit`, so start always precedes exit on the event stream.
    */
-  async start(launch: (stdio: StdioOptions) => ChildProcess, pidFile: string, logFile: string): Promise<{ pid: number; exit: Promise<number> }> {
+  async start(launch: (stdio: StdioOptions) => RuntimeChild, pidFile: string, lastError: () => Promise<string | undefined>): Promise<{ pid: number; exit: Promise<number> }> {
     if (this.status !== Status.CREATED) throw failedPrecondition(`cannot start ${this.description} in ${statusName(this.status)} state`);
     const io = await openStdio(this.stdio);
     const child = launch([io.stdin ? "pipe" : "ignore", io.stdout?.fd ?? "ignore", io.stderr?.fd ?? "ignore"]);
@@ -62,15 +62,16 @@ export class TaskProcess {
     await io.stdout?.close();
     if (io.stderr !== io.stdout) await io.stderr?.close();
     if (io.stdin && child.stdin) {
-      child.stdin.on("error", () => {});
-      io.stdin.on("error", () => child.stdin?.end());
-      io.stdin.pipe(child.stdin);
+      const stdin = child.stdin;
+      stdin.on("error", () => {});
+      io.stdin.on("error", () => stdin.end());
+      io.stdin.pipe(stdin);
       child.once("exit", () => io.stdin?.destroy());
     }
     const pid = await waitForPid(pidFile, () => finished);
     if (pid === undefined) {
       const status = await exit;
-      const reason = this.startError ?? (await lastRuncError(logFile)) ?? `runc exited with status ${status}`;
+      const reason = this.startError ?? (await lastError()) ?? `runc exited with status ${status}`;
       this.finish(status);
       throw new ShimError(Code.UNKNOWN, `failed to start ${this.description}: ${reason}`);
     }

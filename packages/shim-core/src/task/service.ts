@@ -94,7 +94,7 @@ export class TaskService {
     if (req.execId) {
       void exit.then((status) => this.exited(c, p, status));
     } else {
-      await this.cgroups.started(c.runc, c.id, () => this.oomKilled(c));
+      await this.cgroups.started(c.runtime, c.id, () => this.oomKilled(c));
       void exit.then((status) => this.initExited(c, status));
     }
     return { pid };
@@ -106,7 +106,7 @@ export class TaskService {
    * before runc drops the cgroup.
    */
   private async initExited(c: Container, status: number): Promise<void> {
-    if (await this.cgroups.exited(c.runc, c.id)) this.oomKilled(c);
+    if (await this.cgroups.exited(c.runtime, c.id)) this.oomKilled(c);
     this.exited(c, c.init, status);
     // Delete tries again and reports it, should runc fail here.
     await c.removeFromRunc().catch((err: unknown) => this.deps.log.warn("cannot remove the stopped container from runc", { id: c.id, error: (err as Error).message }));
@@ -124,7 +124,7 @@ export class TaskService {
     try {
       await writeFile(spec, JSON.stringify(plan.process));
       const log = c.file(bundleFiles.runcLog);
-      return await p.start(c.launchExec(spec, pid, log, plan.runner), pid, log);
+      return await p.start(c.launchExec(spec, pid, log, plan.runner), pid, () => c.runtime.lastError(log));
     } finally {
       // The runner's own fds (its prepared files) are runc's once it started, or nobody's.
       if (plan.runner) closeLaunch(plan.runner);
@@ -165,8 +165,8 @@ export class TaskService {
       this.exited(c, p, 128 + req.signal);
       return {};
     }
-    if (req.execId) process.kill(p.pid, req.signal);
-    else await c.runc.kill(c.id, req.signal, req.all);
+    if (req.execId) c.runtime.signal(p.pid, req.signal);
+    else await c.runtime.kill(c.id, req.signal, req.all);
     return {};
   }
 
@@ -190,7 +190,7 @@ export class TaskService {
       return answer;
     }
     for (const e of c.execs.values()) {
-      if (e.running) process.kill(e.pid, "SIGKILL");
+      if (e.running) c.runtime.signal(e.pid, "SIGKILL");
       else e.finish(137);
     }
     await c.destroy();
@@ -221,7 +221,7 @@ export class TaskService {
     const c = this.container(req.id);
     if (!c.init.running) return { processes: [] };
     const byPid = new Map([...c.execs.values()].map((e) => [e.pid, e.execId]));
-    const pids = await c.runc.ps(c.id);
+    const pids = await c.runtime.ps(c.id);
     return {
       processes: pids.map((pid) => {
         const execId = byPid.get(pid);
@@ -233,7 +233,7 @@ export class TaskService {
   async pause(req: pb.PauseRequest): Promise<Empty> {
     const c = this.container(req.id);
     if (c.init.status !== Status.RUNNING) throw failedPrecondition(`cannot pause task ${c.id}: it is ${statusName(c.init.status)}`);
-    await c.runc.pause(c.id);
+    await c.runtime.pause(c.id);
     c.init.status = Status.PAUSED;
     this.publish(Topic.TaskPaused, packEvent(ev.TaskPausedSchema, { containerId: c.id }));
     return {};
@@ -242,7 +242,7 @@ export class TaskService {
   async resume(req: pb.ResumeRequest): Promise<Empty> {
     const c = this.container(req.id);
     if (c.init.status !== Status.PAUSED) throw failedPrecondition(`cannot resume task ${c.id}: it is ${statusName(c.init.status)}`);
-    await c.runc.resume(c.id);
+    await c.runtime.resume(c.id);
     c.init.status = Status.RUNNING;
     this.publish(Topic.TaskResumed, packEvent(ev.TaskResumedSchema, { containerId: c.id }));
     return {};
@@ -253,7 +253,7 @@ export class TaskService {
     const final = this.cgroups.final(c.id);
     if (final && !c.init.running) return { stats: final };
     if (!c.init.running) throw notFound(`task ${c.id} is not running`);
-    const metrics = await taskMetrics(c.runc, c.id, true);
+    const metrics = await taskMetrics(c.runtime, c.id, true);
     if (!metrics) throw notFound(`task ${c.id} has no cgroup`);
     return { stats: metrics.any };
   }
@@ -265,7 +265,7 @@ export class TaskService {
     const resources = parseJson(req.resources.value, "update: resources");
     if (typeof resources !== "object" || resources === null || Array.isArray(resources)) throw invalidArgument("update: resources must be a JSON object");
     // The client's own text goes to runc: re-serialising would round int64 limits past 2^53.
-    await c.runc.update(c.id, new TextDecoder().decode(req.resources.value));
+    await c.runtime.update(c.id, new TextDecoder().decode(req.resources.value));
     return {};
   }
 
@@ -289,8 +289,8 @@ export class TaskService {
   async forget(id: string): Promise<void> {
     const c = this.containers.get(id);
     if (!c) return;
-    for (const e of c.execs.values()) if (e.running) process.kill(e.pid, "SIGKILL");
-    if (c.init.running) await c.runc.kill(c.id, 9, true).catch(() => {});
+    for (const e of c.execs.values()) if (e.running) c.runtime.signal(e.pid, "SIGKILL");
+    if (c.init.running) await c.runtime.kill(c.id, 9, true).catch(() => {});
     await c.destroy();
     this.containers.delete(id);
   }
@@ -315,7 +315,7 @@ export class TaskService {
 function startInit(c: Container, p: TaskProcess) {
   const pid = c.file(bundleFiles.initPid);
   const log = c.file(bundleFiles.runcLog);
-  return p.start(c.launchInit(pid, log), pid, log);
+  return p.start(c.launchInit(pid, log), pid, () => c.runtime.lastError(log));
 }
 
 /** JSON the client sent inside an Any, as UTF-8; anything else is its mistake. */
