@@ -1,14 +1,12 @@
 import { rm, writeFile } from "node:fs/promises";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { anyPack, timestampFromDate, type EmptySchema, type Timestamp } from "@bufbuild/protobuf/wkt";
-import * as ev from "../gen/containerd/events/task_pb.ts";
+import { anyPack, type EmptySchema } from "@bufbuild/protobuf/wkt";
 import { ProcessDetailsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
 import type * as pb from "../gen/containerd/task/v2/shim_pb.ts";
 type Empty = MessageInitShape<typeof EmptySchema>;
 import { Status } from "../gen/containerd/types/task_pb.ts";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable, unimplemented } from "../errors.ts";
-import { Topic } from "../events/topics.ts";
-import { packEvent, type EventSink } from "../events/sink.ts";
+import type { EventSink } from "../events/sink.ts";
 import type { Logger } from "../log.ts";
 import { checkProcess } from "../oci/validate-spec.ts";
 import { Container, type CreateContext } from "./container.ts";
@@ -20,6 +18,7 @@ import { TaskProcess, statusName } from "./process.ts";
 import { checkStdio } from "./stdio.ts";
 import { CgroupMonitor } from "./cgroup-monitor.ts";
 import { taskMetrics } from "./stats.ts";
+import { TaskEvents, timestamp as ts } from "./task-events.ts";
 
 export interface ServiceDeps extends CreateContext {
   events: EventSink;
@@ -27,8 +26,6 @@ export interface ServiceDeps extends CreateContext {
   /** Called once Shutdown is accepted with no container left. */
   onShutdown: () => void;
 }
-
-const ts = (d: Date | undefined): Timestamp | undefined => (d ? timestampFromDate(d) : undefined);
 
 /**
  * The shim v2 Task API as plain async functions (no transport types), so tests call them directly.
@@ -42,10 +39,12 @@ export class TaskService {
   private shuttingDown = false;
   private readonly cgroups: CgroupMonitor;
   private readonly deps: ServiceDeps;
+  private readonly events: TaskEvents;
 
   constructor(deps: ServiceDeps) {
     this.deps = deps;
     this.cgroups = new CgroupMonitor(deps.log);
+    this.events = new TaskEvents(deps.events);
   }
 
   private container(id: string): Container {
@@ -61,10 +60,6 @@ export class TaskService {
     return { c, p };
   }
 
-  private publish(topic: string, event: ReturnType<typeof packEvent>): void {
-    this.deps.events.publish(topic, event);
-  }
-
   async create(req: pb.CreateTaskRequest): Promise<MessageInitShape<typeof pb.CreateTaskResponseSchema>> {
     // A Shutdown follows every Delete, so a pod's next Create can reach a daemon on its way out.
     if (this.shuttingDown) throw unavailable(`the shim is shutting down (it had no task left): create ${req.id} through a new shim`);
@@ -78,10 +73,7 @@ export class TaskService {
     this.creating.set(req.id, creating);
     const c = await creating.finally(() => this.creating.delete(req.id));
     log.info("created", { kind: c.entrypoint.kind, entrypoint: c.entrypoint.path, ms: Date.now() - started });
-    this.publish(
-      Topic.TaskCreate,
-      packEvent(ev.TaskCreateSchema, { containerId: req.id, bundle: req.bundle, rootfs: req.rootfs, io: { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal }, checkpoint: req.checkpoint, pid: 0 }),
-    );
+    this.events.created(req);
     return { pid: 0 };
   }
 
@@ -90,7 +82,7 @@ export class TaskService {
     const started = Date.now();
     const { pid, exit } = req.execId ? await this.startExec(c, p) : await startInit(c, p);
     this.deps.log.info("started", { id: c.id, exec: req.execId, pid, ms: Date.now() - started });
-    this.publish(req.execId ? Topic.TaskExecStarted : Topic.TaskStart, req.execId ? packEvent(ev.TaskExecStartedSchema, { containerId: c.id, execId: req.execId, pid }) : packEvent(ev.TaskStartSchema, { containerId: c.id, pid }));
+    this.events.started(c.id, p);
     if (req.execId) {
       void exit.then((status) => this.exited(c, p, status));
     } else {
@@ -114,7 +106,7 @@ export class TaskService {
 
   private oomKilled(c: Container): void {
     this.deps.log.warn("out of memory", { id: c.id });
-    this.publish(Topic.TaskOOM, packEvent(ev.TaskOOMSchema, { containerId: c.id }));
+    this.events.oom(c.id);
   }
 
   private async startExec(c: Container, p: TaskProcess) {
@@ -134,7 +126,7 @@ export class TaskService {
   private exited(c: Container, p: TaskProcess, status: number): void {
     p.finish(status);
     this.deps.log.info("exited", { id: c.id, exec: p.execId, status });
-    this.publish(Topic.TaskExit, packEvent(ev.TaskExitSchema, { containerId: c.id, id: p.execId || c.id, pid: p.pid, exitStatus: status, exitedAt: ts(p.exitedAt) }));
+    this.events.exited(c.id, p);
     // Running execs report their own exit through `runc exec`; ones never started now never can.
     if (!p.execId) for (const e of c.execs.values()) if (e.status === Status.CREATED) e.finish(137);
   }
@@ -197,7 +189,7 @@ export class TaskService {
     this.containers.delete(c.id);
     this.cgroups.forget(c.id);
     this.deps.log.info("deleted", { id: c.id });
-    this.publish(Topic.TaskDelete, packEvent(ev.TaskDeleteSchema, { containerId: c.id, pid: p.pid, exitStatus: p.exitStatus, exitedAt: answer.exitedAt, id: "" }));
+    this.events.deleted(c.id, p, answer.exitedAt);
     return answer;
   }
 
@@ -213,7 +205,7 @@ export class TaskService {
     const p = new TaskProcess(req.execId, stdio);
     p.spec = checkProcess(parseJson(req.spec.value, `exec ${req.execId}: process spec`), `exec ${req.execId}: process`);
     c.execs.set(req.execId, p);
-    this.publish(Topic.TaskExecAdded, packEvent(ev.TaskExecAddedSchema, { containerId: c.id, execId: req.execId }));
+    this.events.execAdded(c.id, req.execId);
     return {};
   }
 
@@ -235,7 +227,7 @@ export class TaskService {
     if (c.init.status !== Status.RUNNING) throw failedPrecondition(`cannot pause task ${c.id}: it is ${statusName(c.init.status)}`);
     await c.runtime.pause(c.id);
     c.init.status = Status.PAUSED;
-    this.publish(Topic.TaskPaused, packEvent(ev.TaskPausedSchema, { containerId: c.id }));
+    this.events.paused(c.id);
     return {};
   }
 
@@ -244,7 +236,7 @@ export class TaskService {
     if (c.init.status !== Status.PAUSED) throw failedPrecondition(`cannot resume task ${c.id}: it is ${statusName(c.init.status)}`);
     await c.runtime.resume(c.id);
     c.init.status = Status.RUNNING;
-    this.publish(Topic.TaskResumed, packEvent(ev.TaskResumedSchema, { containerId: c.id }));
+    this.events.resumed(c.id);
     return {};
   }
 
