@@ -1,4 +1,5 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
+import { notFound } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { OciRuntime } from "../runc/oci-runtime.ts";
 import { memoryCgroup } from "./oom.ts";
@@ -37,9 +38,14 @@ export class CgroupMonitor {
     return final.oomKills > (watch?.seen ?? 0);
   }
 
-  /** The metrics read at the exit, if the task has exited. */
-  final(id: string): Any | undefined {
-    return this.#final.get(id);
+  /** Stats: read now while the task runs; once it has exited, what was read at the exit. */
+  async stats(runtime: OciRuntime, id: string, running: boolean): Promise<Any> {
+    const final = this.#final.get(id);
+    if (final && !running) return final;
+    if (!running) throw notFound(`task ${id} is not running`);
+    const metrics = await taskMetrics(runtime, id, true);
+    if (!metrics) throw notFound(`task ${id} has no cgroup`);
+    return metrics.any;
   }
 
   forget(id: string): void {

@@ -18,7 +18,8 @@ import { embeddedAssetDirectory } from "../runtime/assets.ts";
 import { closeLaunch, launchLayout, openPrepared, runnerFds, withRunnerFds, type RunnerLaunch } from "../wasm/runner-files.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
 import { checkIdentifier } from "./identifiers.ts";
-import { TaskProcess } from "./process.ts";
+import { TaskProcess, type Launch } from "./process.ts";
+import type { ExecPlan } from "./exec.ts";
 import { checkStdio } from "./stdio.ts";
 import { bundleFiles, type ShimState } from "./bundle-files.ts";
 import { patchCwd } from "../wasm/cwd-patch.ts";
@@ -108,7 +109,7 @@ export class Container {
       }
       const state: ShimState = { runc: runtime.config, mountedRootfs: mounted };
       await writeFile(join(req.bundle, bundleFiles.state), JSON.stringify(state));
-      const init = new TaskProcess("", { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
+      const init = new TaskProcess(req.id, "", { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
       return new Container({ id: req.id, bundle: req.bundle, spec, rootfs, entrypoint, runtime, runcBundle, init, ...(mounted ? { mounter: ctx.mounter } : {}), ...(runner ? { runner } : {}) });
     } catch (err) {
       if (runner) closeLaunch(runner);
@@ -117,16 +118,47 @@ export class Container {
     }
   }
 
-  /** `runc run` of the init process; a Wasm container's runner gets its fds. */
-  launchInit(pidFile: string, logFile: string): (stdio: StdioOptions) => RuntimeChild {
-    const run = (stdio: StdioOptions, preserveFds = 0) => this.runtime.run(this.id, this.runcBundle, pidFile, logFile, stdio, preserveFds);
-    return this.runner ? withRunnerFds(this.runner, run) : run;
+  /** How Start runs the init: `runc run` of the bundle; a Wasm container's runner gets its fds. */
+  initLaunch(): Launch {
+    const pidFile = this.file(bundleFiles.initPid);
+    const log = this.file(bundleFiles.runcLog);
+    const run = (stdio: StdioOptions, preserveFds = 0) => this.runtime.run(this.id, this.runcBundle, pidFile, log, stdio, preserveFds);
+    return { launch: this.runner ? withRunnerFds(this.runner, run) : run, pidFile, lastError: () => this.runtime.lastError(log) };
   }
 
-  /** `runc exec` of `processFile`; a runner (a Wasm command) gets its fds. */
-  launchExec(processFile: string, pidFile: string, logFile: string, runner?: RunnerLaunch): (stdio: StdioOptions) => RuntimeChild {
-    const exec = (stdio: StdioOptions, preserveFds = 0) => this.runtime.exec(this.id, processFile, pidFile, logFile, stdio, preserveFds);
-    return runner ? withRunnerFds(runner, exec) : exec;
+  /** How Start runs an exec: `runc exec` of the process `plan` names, written to the bundle; a runner (a Wasm command) gets its fds. */
+  async execLaunch(execId: string, plan: ExecPlan): Promise<Launch> {
+    const { spec, pid: pidFile } = this.execFiles(execId);
+    const log = this.file(bundleFiles.runcLog);
+    await writeFile(spec, JSON.stringify(plan.process));
+    const exec = (stdio: StdioOptions, preserveFds = 0): RuntimeChild => this.runtime.exec(this.id, spec, pidFile, log, stdio, preserveFds);
+    return { launch: plan.runner ? withRunnerFds(plan.runner, exec) : exec, pidFile, lastError: () => this.runtime.lastError(log) };
+  }
+
+  /** The process spec runc exec reads and the pid file it writes, one pair per exec in the bundle. */
+  execFiles(execId: string): { spec: string; pid: string } {
+    return { spec: this.file(`exec-${execId}.json`), pid: this.file(`exec-${execId}.pid`) };
+  }
+
+  /** Probes exec every few seconds for the pod's whole life: their files must not pile up in /run. */
+  async removeExecFiles(execId: string): Promise<void> {
+    await Promise.all(Object.values(this.execFiles(execId)).map((f) => rm(f, { force: true })));
+  }
+
+  /**
+   * When the init is deleted or forgotten: execs still running get SIGKILL (one that exited
+   * meanwhile is no reason to fail), ones never started end for whoever waits on them.
+   */
+  endExecs(): void {
+    for (const e of this.execs.values()) {
+      if (e.state === "created") e.finish(137);
+      if (!e.running) continue;
+      try {
+        this.runtime.signal(e.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
   }
 
   private runcRemoval: Promise<void> | undefined;
