@@ -1,4 +1,4 @@
-import type { ChildProcess, StdioOptions } from "node:child_process";
+import type { StdioOptions } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { dirname, relative } from "node:path";
 import type { HostRuntime } from "../oci/host-libs.ts";
@@ -98,7 +98,7 @@ export function closeLaunch(launch: RunnerLaunch): void {
  * receives the runner's fds at 3… in the order of its layout; the launch's own fds are closed
  * once runc holds its copies.
  */
-export function withRunnerFds(launch: RunnerLaunch, spawnRunc: (stdio: StdioOptions, preserveFds: number) => ChildProcess): (stdio: StdioOptions) => ChildProcess {
+export function withRunnerFds<Child>(launch: RunnerLaunch, spawnRunc: (stdio: StdioOptions, preserveFds: number) => Child): (stdio: StdioOptions) => Child {
   return (stdio) => {
     const base = (stdio as unknown[]).slice(0, 3);
     const { fds } = launch;
