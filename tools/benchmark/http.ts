@@ -185,8 +185,10 @@ async function startShim(b: Bench, c: HttpCase): Promise<Server> {
     await waitAnswering(url, () => true, 300_000);
     const pid = (await taskStates(b)).get(id)?.pid;
     if (!pid) throw new Error(`no task ${id}`);
-    await sleep(1000); // every thread listening, the pool filled
-    const text = existsSync(log) ? readFileSync(log, "utf8") : "";
+    // The server logs this line once every thread listens (a busy machine can take seconds more).
+    let text = "";
+    for (const deadline = Date.now() + 120_000; !/serving HTTP on/.test(text) && Date.now() < deadline; await sleep(200)) text = existsSync(log) ? readFileSync(log, "utf8") : "";
+    await sleep(1000); // each thread's pool filled
     const threads = Number(/\((\d+) threads?, /.exec(text)?.[1]);
     return { url, pid, ...(Number.isFinite(threads) ? { threads } : {}), stop: () => b.ctd.removeContainer(id, { timeoutMs: 60_000 }) };
   } catch (e) {
