@@ -1,5 +1,6 @@
 import type { HttpResult } from "./http.ts";
 import type { InstantiateResult } from "./http-instantiate.ts";
+import { PARTS, type ProfileResult } from "./http-profile.ts";
 
 /** The HTTP part of a run: measured with the rest, or alone (`tools/bench --http-only`). */
 export interface HttpSection {
@@ -7,6 +8,7 @@ export interface HttpSection {
   command: string;
   serve?: HttpResult;
   instantiate?: InstantiateResult[];
+  profile?: ProfileResult[];
   error?: string;
 }
 
@@ -41,7 +43,7 @@ export function httpSection(h: HttpSection | undefined): string {
   const rows = s.cases.map((c) => {
     const target = targets[c.label];
     const met = target && c.ratioToNode !== undefined ? `${target.what}: ${c.ratioToNode >= target.ratio ? "**met**" : "not met"}` : "";
-    return [c.label, String(c.rounds), f(c.reqPerSec), f(c.latencyMs?.p50, 2), f(c.latencyMs?.p90, 2), f(c.latencyMs?.p99, 2), c.label === "plain Node http" ? "1" : f(c.ratioToNode, 3), f(c.cpuMsPerRequest, 2), c.threads === undefined ? "1" : String(c.threads), [met, c.errors ?? ""].filter(Boolean).join("; ")];
+    return [c.label, String(c.rounds), f(c.reqPerSec), f(c.latencyMs?.p50, 2), f(c.latencyMs?.p90, 2), f(c.latencyMs?.p99, 2), c.label === "plain Node http" ? "1" : f(c.ratioToNode, 3), f(c.cpuMsPerRequest, 2), c.label === "plain Node http" ? "1" : c.threads === undefined ? "–" : String(c.threads), [met, c.errors ?? ""].filter(Boolean).join("; ")];
   });
   const inst = (h.instantiate ?? []).map((i) => [i.label, f(i.coreMB, 1), f(i.memoryMB, 1), f(i.plainMs, 2), f(i.imagedMs, 2)]);
   return [
@@ -52,29 +54,28 @@ export function httpSection(h: HttpSection | undefined): string {
     "What one instance costs to make (CPU ms, median, in the benchmark's own process with the shim's code): as served, each core module's memory is an image copied into a memory recycled from a finished instance; without that, V8 maps new memory and applies the module's data segments for every instance.",
     "",
     table(["component", "largest core module MB", "its memory MB", "instance without images ms", "instance as served ms"], inst),
+    ...(h.profile?.length ? ["", profileText(h.profile)] : []),
   ].join("\n");
 }
 
-/** Where the time of one request goes, from the figures above. */
+function profileText(profile: ProfileResult[]): string {
+  const rows = profile.map((p) => [p.label, f(p.reqPerSec), f(p.cpuMsPerRequest, 3), ...PARTS.map((part) => f(p.parts[part], 3))]);
+  return [
+    "Where a request's CPU time goes (ms per request), profiled: the shim's serving code (the files it bundles) on one event loop of the benchmark's process, under `wrk -t1 -c16`, with V8's sampling profiler on, and a plain Node server the same way. Each sample's own frame is put in one part: V8's `WebAssembly.Instance` (core instances), the copy of memory images into recycled memories (instances.ts), the transpiled component's JavaScript (jco glue: lifting, lowering, resource tables, its JSPI task bookkeeping), the component's own wasm, garbage collection, the socket writes, Node's JavaScript (http, streams, timers), the shim's server and preview2-shim, and the rest of V8 and native code (instantiation and call wrappers, stack switching for JSPI, libuv).",
+    "",
+    table(["server", "req/s", "CPU ms / request", ...PARTS], rows),
+  ].join("\n");
+}
+
+/** Where the time of one request goes, from the profile (or, without one, the figures above). */
 export function httpWhere(h: HttpSection | undefined): string {
-  const cases = h?.serve?.cases ?? [];
-  const byLabel = (l: string) => cases.find((c) => c.label === l);
-  const inst = (l: string) => h?.instantiate?.find((i) => i.label === l)?.imagedMs;
-  const lines: string[] = [];
-  const node = byLabel("plain Node http");
-  for (const [label, component] of [
-    ["JS fetch event, fresh", "JS fetch event"],
-    ["JS incomingHandler, fresh", "JS incomingHandler"],
-    ["tiny (WAT), fresh", "tiny (WAT)"],
-  ] as const) {
-    const c = byLabel(label);
-    const reuse = byLabel(label.replace("fresh", "reuse"));
-    const made = inst(component);
-    if (!c?.cpuMsPerRequest || made === undefined) continue;
-    const rest = reuse?.cpuMsPerRequest;
-    lines.push(
-      `- **${label}**: ${f(c.cpuMsPerRequest, 2)} CPU ms per request in the container (plain Node: ${f(node?.cpuMsPerRequest, 3)}). Making the instance costs ${f(made, 2)} ms of it (measured alone)${rest !== undefined ? `; the same component with instances reused spends ${f(rest, 2)} ms per request, which is the handler, jco's glue calls and the HTTP server without instantiation` : ""}. The remainder (${f(c.cpuMsPerRequest - made - (rest ?? 0), 2)} ms) is garbage collection of the retired instances and scheduling.`,
-    );
-  }
-  return lines.length ? lines.join("\n") : "";
+  const profile = h?.profile ?? [];
+  const node = profile.find((p) => p.label === "plain Node http");
+  const lines = profile
+    .filter((p) => p !== node)
+    .map((p) => {
+      const parts = [...PARTS].sort((a, b) => (p.parts[b] ?? 0) - (p.parts[a] ?? 0)).filter((part) => (p.parts[part] ?? 0) >= 0.01);
+      return `- **${p.label}**: ${f(p.cpuMsPerRequest, 2)} CPU ms per request on one event loop, ${f(p.cpuMsPerRequest / (node?.cpuMsPerRequest ?? Number.NaN))}× plain Node's ${f(node?.cpuMsPerRequest, 3)} ms: ${parts.map((part) => `${part} ${f(p.parts[part], 2)}`).join(", ")}.`;
+    });
+  return lines.join("\n");
 }

@@ -18,6 +18,7 @@ import { criPodStart } from "./cri.ts";
 import { closeBench, openBench, type Bench } from "./harness.ts";
 import { buildHttpImage, ensureWrk, httpBench, httpCases } from "./http.ts";
 import { instantiateCosts } from "./http-instantiate.ts";
+import { profileServing } from "./http-profile.ts";
 import type { HttpSection } from "./http-report.ts";
 import { findEngines, machine, shimBinary } from "./machine.ts";
 import { density, longCases, memory } from "./memory.ts";
@@ -70,13 +71,26 @@ async function measureHttp(b: Bench, quick: boolean): Promise<HttpSection> {
     const { parse } = await import("../../packages/shim-jco/node_modules/@bytecodealliance/jco-transpile/dist/wasm-tools.js");
     const { httpHandlerWat } = await import("../../packages/shim-jco/test/components.ts");
     const { programPath } = await import("../../packages/test-fixtures/src/index.ts");
+    const tiny = await parse(httpHandlerWat("hello from js\n"));
+    const fetchEvent = new Uint8Array(readFileSync(programPath("http-hello-js")));
+    const incoming = new Uint8Array(readFileSync(programPath("http-raw-hello-js")));
     section.instantiate = await instantiateCosts(
       [
-        { label: "tiny (WAT)", bytes: await parse(httpHandlerWat("hello from js\n")) },
-        { label: "JS fetch event", bytes: new Uint8Array(readFileSync(programPath("http-hello-js"))) },
-        { label: "JS incomingHandler", bytes: new Uint8Array(readFileSync(programPath("http-raw-hello-js"))) },
+        { label: "tiny (WAT)", bytes: tiny },
+        { label: "JS fetch event", bytes: fetchEvent },
+        { label: "JS incomingHandler", bytes: incoming },
       ],
       quick ? 10 : 40,
+    );
+    log("http: where a request's CPU time goes (profiled, one event loop in this process)");
+    section.profile = await profileServing(
+      [
+        { label: "tiny (WAT), fresh", bytes: tiny },
+        { label: "tiny (WAT), reuse", bytes: tiny, reuse: true },
+        { label: "JS fetch event, fresh", bytes: fetchEvent },
+        { label: "JS incomingHandler, reuse", bytes: incoming, reuse: true },
+      ],
+      quick ? 4 : 8,
     );
   } catch (e) {
     section.error = (e as Error).message.slice(0, 500);

@@ -171,7 +171,7 @@ function whereSection(r: Results): string {
     );
   }
   const http = httpWhere(r.http);
-  if (http) lines.push("", "HTTP, per request (fresh instance per request):", "", http);
+  if (http) lines.push("", "HTTP, per request (profiled on one event loop; details in the HTTP section):", "", http);
   return lines.join("\n");
 }
 
