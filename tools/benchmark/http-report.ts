@@ -77,5 +77,12 @@ export function httpWhere(h: HttpSection | undefined): string {
       const parts = [...PARTS].sort((a, b) => (p.parts[b] ?? 0) - (p.parts[a] ?? 0)).filter((part) => (p.parts[part] ?? 0) >= 0.01);
       return `- **${p.label}**: ${f(p.cpuMsPerRequest, 2)} CPU ms per request on one event loop, ${f(p.cpuMsPerRequest / (node?.cpuMsPerRequest ?? Number.NaN))}× plain Node's ${f(node?.cpuMsPerRequest, 3)} ms: ${parts.map((part) => `${part} ${f(p.parts[part], 2)}`).join(", ")}.`;
     });
+  const js = profile.find((p) => p.label === "JS fetch event, fresh");
+  const made = js ? (js.parts["core instances (V8)"] ?? 0) + (js.parts["memory images"] ?? 0) : undefined;
+  if (made) {
+    lines.push(
+      `- A fresh instance of the JS component costs ${f(made, 2)} CPU ms in V8's instantiation and the memory-image copy alone, before its glue, its GC and the request: at most ${f(1000 / made)} fresh requests per second per CPU, whatever the server does. Outside V8's instantiation, what is left to cut is per-instance work in jco's glue and the garbage it leaves; the instantiation and the memory copy come with every fresh instance, and only reuse (an opt-in) avoids them.`,
+    );
+  }
   return lines.join("\n");
 }

@@ -61,8 +61,15 @@ function writeDocs(results: Results, withJson: boolean): void {
   log(`wrote docs/benchmarks.md, docs/benchmarks.svg${withJson ? ", docs/benchmarks.json" : ""}`);
 }
 
+/** The command line, with --http-before's path (a file on this machine) given as that shim's version. */
+function httpCommand(): string {
+  const before = values["http-before"];
+  const version = before ? /Version: (\S+)/.exec(execFileSync(before, ["-v"], { encoding: "utf8" }))?.[1] : undefined;
+  return ["tools/bench", ...process.argv.slice(2).map((a) => (a === before ? `<jco shim ${version ?? "of unknown version"}>` : a))].join(" ");
+}
+
 async function measureHttp(b: Bench, quick: boolean): Promise<HttpSection> {
-  const section: HttpSection = { date: new Date().toISOString(), command: ["tools/bench", ...process.argv.slice(2)].join(" ") };
+  const section: HttpSection = { date: new Date().toISOString(), command: httpCommand() };
   try {
     ensureWrk(log);
     await buildHttpImage(b);
