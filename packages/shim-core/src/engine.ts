@@ -16,6 +16,11 @@ export interface Engine {
    * it, instead of failing to link at Start. Unset: no check.
    */
   readonly imports?: ProvidedImports;
+  /**
+   * Whether `run` calls RunContext.exportName instead of `_start` when an entrypoint names one
+   * (`module.wasm#function`). Without it such an entrypoint is refused at Create.
+   */
+  readonly callsExports?: boolean;
   /** Rejects, with a message a user can act on, a module this engine cannot run. Runs on the host at Create. */
   validate?(module: Uint8Array<ArrayBuffer>, path: string): Promise<void>;
   /**
@@ -70,6 +75,8 @@ export interface RunContext {
   data: Record<string, string>;
   /** The bytes of the files `prepare` named, by name, or {}. */
   files: Record<string, Uint8Array>;
+  /** The export to call instead of `_start` (`module.wasm#function`); only for engines with `callsExports`. */
+  exportName?: string;
 }
 
 /** The default Create-time check: the module must at least compile, and a component is named as such. */

@@ -18,6 +18,8 @@ export const jcoEngine: Engine = {
   version: `${ENGINE_VERSION}; core modules: node:wasi preview1 (Node ${process.version})`,
   // Checked for core modules only; jco-transpile checks a component's imports at prepare.
   imports: PREVIEW1_IMPORTS,
+  // Core modules run on runPreview1, which calls a chosen export (`module.wasm#function`).
+  callsExports: true,
   async validate(module, path) {
     // V8 cannot compile a component; jco-transpile validates it at prepare, with its own message.
     if (!isComponent(module)) await compileCheck(module, path);

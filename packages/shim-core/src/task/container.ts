@@ -6,14 +6,13 @@ import { createHash } from "node:crypto";
 import { compileCheck, type Engine, type Prepared } from "../engine.ts";
 import type { Logger } from "../log.ts";
 import { hostFailure, invalidArgument, isShimError, unimplemented } from "../errors.ts";
-import { imageArchitecture } from "../containerd/image-config.ts";
 import { checkBundle, checkRootDirectory, readSpec, rootfsPath } from "../oci/bundle.ts";
-import { readEntrypoint, resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
+import { readEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
 import { hostRuntime } from "../oci/host-libs.ts";
 import { mountRootfs, unmountAll } from "../oci/mount.ts";
 import { runnerSpec } from "../oci/runner-spec.ts";
 import { checkImports } from "../wasm/imports.ts";
-import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
+import type { Spec } from "../oci/spec.ts";
 import { Runc } from "../runc/runc.ts";
 import { embeddedAssetDirectory } from "../runtime/assets.ts";
 import { closeLaunch, launchLayout, openPrepared, runnerFds, withRunnerFds, type RunnerLaunch } from "../wasm/runner-files.ts";
@@ -23,6 +22,8 @@ import { TaskProcess } from "./process.ts";
 import { checkStdio } from "./stdio.ts";
 import { bundleFiles, type ShimState } from "./state.ts";
 import { patchCwd } from "../wasm/cwd-patch.ts";
+import { checkExport, withExport } from "../wasm/guest-entry.ts";
+import { imageLookup, openRunnerFiles, resolveImageEntrypoint } from "../wasm/image-entrypoint.ts";
 
 export interface CreateContext {
   engine: Engine;
@@ -85,12 +86,12 @@ export class Container {
     else await checkRootDirectory(rootfs);
     let runner: RunnerLaunch | undefined;
     try {
-      const entrypoint = await resolveEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id, spec));
+      const entrypoint = await resolveImageEntrypoint(rootfs, spec, imageLookup(ctx, req.id, spec), ctx.log);
       const runc = new Runc({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
       let runcBundle = req.bundle;
       if (entrypoint.kind === "wasm") {
         const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log, spec.process?.cwd);
-        runner = await runnerLaunch(prepared);
+        runner = await runnerLaunch(prepared, entrypoint);
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
         // Not recursive: should containerd have removed the bundle meanwhile (it restarted and
         // took this daemon for dead), Create must fail rather than bring the dir back.
@@ -157,27 +158,18 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
   try {
     await (engine.validate ?? compileCheck)(bytes, entry.path);
     await checkImports(engine, bytes, entry.path);
-    if (!engine.prepare) return {};
+    checkExport(engine, bytes, entry);
+    if (!engine.prepare) return withExport({}, entry);
     const digest = createHash("sha256").update(bytes).digest("hex");
-    return await engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }) });
+    return withExport(await engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }) }), entry);
   } catch (err) {
     throw isShimError(err) ? err : (hostFailure(err) ?? invalidArgument((err as Error).message));
   }
 }
 
-/** The runner's files (opened once per daemon) and the files `prepare` named, opened for this one process. */
-export async function runnerLaunch(prepared: Prepared): Promise<RunnerLaunch> {
+/** The runner's files (opened once per daemon) and the files `prepare` named (and a Wasm layer), opened for this one process. */
+export async function runnerLaunch(prepared: Prepared, entry?: Entrypoint): Promise<RunnerLaunch> {
   const fds = await runnerFds(hostRuntime(), embeddedAssetDirectory());
-  return prepared.files ? { fds, files: await openPrepared(prepared.files) } : { fds };
-}
-
-async function imageIsWasm(ctx: CreateContext, id: string, spec: Spec): Promise<boolean> {
-  // A pod's sandbox is the pause image: not worth four round trips to containerd on every pod start.
-  if (!ctx.containerdAddress || spec.annotations?.[CONTAINER_TYPE_ANNOTATION] === "sandbox") return false;
-  try {
-    return (await imageArchitecture(ctx.containerdAddress, ctx.namespace, id)) === "wasm";
-  } catch (err) {
-    ctx.log.debug("cannot read the image config", { id, error: (err as Error).message });
-    return false;
-  }
+  const files = await openRunnerFiles(prepared.files, entry, openPrepared);
+  return files ? { fds, files } : { fds };
 }
