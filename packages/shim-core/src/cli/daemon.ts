@@ -8,6 +8,9 @@ import { TaskService } from "../task/service.ts";
 import { defaultRuncRoot } from "./delete.ts";
 import type { ShimFlags } from "./flags.ts";
 import { watchOrphans } from "./orphans.ts";
+import { shimVersion } from "./main.ts";
+import { traceTaskService } from "../telemetry/task-spans.ts";
+import { loadTracing, tracingEnabled } from "../telemetry/tracing.ts";
 
 /**
  * The long-lived shim: serves the Task API on the socket `start` bound (fd 3) until Shutdown finds
@@ -19,6 +22,7 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
   const events = new EventPublisher({ ttrpcAddress: process.env.TTRPC_ADDRESS ?? "", namespace: flags.namespace, log: (m) => log.warn(m) });
   const server = new TtrpcServer({ log: (m) => log.warn(m) });
   let stopping = false;
+  let flushTracing = (_ms: number): Promise<void> => Promise.resolve();
   const exit = () => {
     if (stopping) return;
     stopping = true;
@@ -32,6 +36,7 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
     // Answer the Shutdown first; then deliver pending events and go.
     setTimeout(async () => {
       await events.flush(3000).catch(() => {});
+      await flushTracing(2000);
       await server.close();
       log.info("shim exiting");
       process.exit(0);
@@ -47,7 +52,10 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
     onShutdown: exit,
   });
   watchOrphans({ service, connections: () => server.connections(), accepted: () => server.accepted(), log, exit });
-  for (const name of ["containerd.task.v2.Task", "containerd.task.v3.Task"]) server.registerService(name, Task, service);
+  const tracing = tracingEnabled() ? await loadTracing(`containerd-shim-${engine.name}-v1`, shimVersion) : undefined;
+  const served = tracing ? traceTaskService(service, tracing, { engine: engine.name, namespace: flags.namespace, containerdAddress: flags.address, log }) : service;
+  flushTracing = (ms) => tracing?.flush(ms) ?? Promise.resolve();
+  for (const name of ["containerd.task.v2.Task", "containerd.task.v3.Task"]) server.registerService(name, Task, served);
   // A client's mistake must never take down the containers this daemon serves.
   process.on("uncaughtException", (err) => log.error("uncaught exception", { error: err.stack ?? err.message }));
   process.on("unhandledRejection", (err) => log.error("unhandled rejection", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
