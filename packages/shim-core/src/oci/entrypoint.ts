@@ -15,7 +15,7 @@ export interface Entrypoint {
   /** The container's root on the host. */
   root: string;
   /** The image's Wasm layer this module is, when it is no file of the rootfs (hostPath is then ""). */
-  layer?: { digest: string; mediaType: string; image: string; bytes?: Uint8Array<ArrayBuffer> };
+  layer?: { digest: string; mediaType: string; image: string; bytes?: Uint8Array<ArrayBuffer>; store?: { socket: string; namespace: string } };
   /** The export to call instead of `_start` (`module.wasm#function`). */
   exportName?: string;
 }

@@ -24,6 +24,7 @@ import { bundleFiles, type ShimState } from "./state.ts";
 import { patchCwd } from "../wasm/cwd-patch.ts";
 import { checkExport, withExport } from "../wasm/guest-entry.ts";
 import { imageLookup, openRunnerFiles, resolveImageEntrypoint } from "../wasm/image-entrypoint.ts";
+import { withPrecompiled } from "../wasm/precompiled.ts";
 
 export interface CreateContext {
   engine: Engine;
@@ -156,12 +157,16 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
   // The runner applies the same patch at Start; only here can the reason it could not reach the log.
   if (cwd !== "/") log.info(`working directory ${cwd}: ${patchCwd(bytes, cwd).note}`, { module: entry.path });
   try {
-    await (engine.validate ?? compileCheck)(bytes, entry.path);
-    await checkImports(engine, bytes, entry.path);
-    checkExport(engine, bytes, entry);
-    if (!engine.prepare) return withExport({}, entry);
-    const digest = createHash("sha256").update(bytes).digest("hex");
-    return withExport(await engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }) }), entry);
+    const prepared = await withPrecompiled(entry, { engine, log }, async (precompiled, wantsCompiled) => {
+      // A trusted precompiled form of this very module was made after these checks passed.
+      if (!precompiled) await (engine.validate ?? compileCheck)(bytes, entry.path);
+      if (!precompiled) await checkImports(engine, bytes, entry.path);
+      checkExport(engine, bytes, entry);
+      if (!engine.prepare) return {};
+      const digest = createHash("sha256").update(bytes).digest("hex");
+      return engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }), wantsCompiled, ...(precompiled?.length ? { precompiled } : {}) });
+    });
+    return withExport(prepared, entry);
   } catch (err) {
     throw isShimError(err) ? err : (hostFailure(err) ?? invalidArgument((err as Error).message));
   }

@@ -78,7 +78,7 @@ export async function resolveImageEntrypoint(rootfs: string, spec: Spec, lookup:
   const bytes = await readWasmLayer(client, img.image, layer);
   const path = name.startsWith("/") ? name : `/${name || layer.title || "module.wasm"}`;
   log.info(`running Wasm layer ${layer.digest} (${layer.mediaType}) of image ${img.image}`, { entrypoint: path });
-  return { kind: "wasm", path, hostPath: "", root: rootfs, layer: { ...layer, image: img.image, bytes }, ...(exportName ? { exportName } : {}) };
+  return { kind: "wasm", path, hostPath: "", root: rootfs, layer: { ...layer, image: img.image, bytes, store: { socket: client.socket, namespace: client.namespace } }, ...(exportName ? { exportName } : {}) };
 }
 
 /**

@@ -9,6 +9,7 @@ import { ContainerState } from "../../src/testing/cri-client.ts";
 import { eventually } from "../../src/testing/eventually.ts";
 import { CriNode, type Pod } from "../../src/testing/cri-node.ts";
 import { plainHttpMirror, TestRegistry } from "../../src/testing/registry.ts";
+import { PRECOMPILE_KEY_ENV } from "../../src/wasm/precompile-key.ts";
 
 /**
  * OCI Wasm artifacts through CRI on containerd 1.6.20, as far as it lets them through (see
@@ -20,6 +21,8 @@ let registry: TestRegistry;
 const pods: Partial<Record<(typeof engines)[number], Pod>> = {};
 let seq = 0;
 const jcoCache = mkdtempSync(join(tmpdir(), "jco-cache-"));
+// Not the node's /var/lib: the precompiled forms' key is this test's own.
+const keyDir = mkdtempSync(join(tmpdir(), "precompile-key-"));
 
 beforeAll(async () => {
   registry = await TestRegistry.start();
@@ -27,7 +30,7 @@ beforeAll(async () => {
     shimDir: shimBinaryDir({ engine: "node" }),
     runtimes: Object.fromEntries(engines.map((e) => [`wasm-${e}`, { type: `io.containerd.${e}.v1` }])),
     extraConfig: plainHttpMirror(registry.host),
-    env: { WASM_SHIM_JCO_CACHE: jcoCache },
+    env: { WASM_SHIM_JCO_CACHE: jcoCache, [PRECOMPILE_KEY_ENV]: join(keyDir, "precompile.key") },
   });
   for (const e of engines) pods[e] = await node.runPod(`artifacts-${e}`, `wasm-${e}`);
 }, 300_000);
@@ -37,6 +40,7 @@ afterAll(async () => {
   await node?.stop();
   await registry?.close();
   rmSync(jcoCache, { recursive: true, force: true });
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 /** Imports `spec` into CRI's namespace without unpacking: what containerd 1.6 can store of any artifact. */
