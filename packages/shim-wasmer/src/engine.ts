@@ -6,9 +6,11 @@ import { BroadcastChannel } from "node:worker_threads";
 import type { Readable } from "node:stream";
 import { isatty, ReadStream } from "node:tty";
 import { importModules } from "./imports.ts";
+import { serveNative } from "./native-relay.ts";
 import { guestRoot } from "./rootfs.ts";
 import { CHANNEL, withConfig } from "./run-config.ts";
 import { hostMountingWasmer } from "./sdk.ts";
+import { FILETYPE } from "./wasi/abi.ts";
 import type { LayerConfig } from "./wasi/preview1.ts";
 
 /** Pinned in package.json; test/engine.test.ts keeps them in step. */
@@ -39,6 +41,17 @@ export function preopens(): LayerConfig["preopens"] {
 export function layerServes(module: Uint8Array): boolean {
   const own = new Set(["wasix_32v1", "wasix_64v1", "wasi", "wasi_unstable"]);
   return ![...importModules(module)].some((m) => own.has(m));
+}
+
+/**
+ * What the guest's fds 0, 1 and 2 are: a character device when the container's is a terminal,
+ * otherwise UNKNOWN, as wasmtime says for non-terminal stdio. The guest's stdio are the SDK's
+ * pipes, copied to and from the container's, so a FIFO, a file or /dev/null there is none of
+ * those to the guest (it cannot seek or poll them as such); the SDK itself calls all three
+ * character devices, which wasi-libc's isatty() takes for a terminal.
+ */
+export function stdioTypes(fds: readonly number[]): number[] {
+  return fds.map((fd) => (isatty(fd) ? FILETYPE.CHARACTER_DEVICE : FILETYPE.UNKNOWN));
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -82,7 +95,8 @@ function asTrap(err: unknown): unknown {
 /** Starts the SDK and makes the guest's package: all that reads the runner's own files. */
 async function loadGuest(ctx: RunContext) {
   const files = layerServes(ctx.module);
-  const config: LayerConfig = { args: ctx.args, root: "/", preopens: preopens(), hidden: HIDDEN, files, run: randomUUID() };
+  const stdio = stdioTypes([ctx.stdin, ctx.stdout, ctx.stderr]);
+  const config: LayerConfig = { args: ctx.args, root: "/", preopens: preopens(), hidden: HIDDEN, files, run: randomUUID(), stdio };
   // The SDK's own file system is what a guest the layer cannot serve sees: the container's
   // top-level directories mounted live, top-level files copied (rootfs.ts).
   const root = files ? { mounts: [], files: {} } : guestRoot();
@@ -96,12 +110,33 @@ async function loadGuest(ctx: RunContext) {
 }
 
 /** What load prepared for run: one runner process runs one guest. */
-let loaded: Awaited<ReturnType<typeof loadGuest>> | undefined;
+type Guest = Awaited<ReturnType<typeof loadGuest>>;
+let loaded: Guest | undefined;
+
+/** Runs the guest in a sandbox of its own, its stdio copied to and from the container's. */
+async function runGuest(ctx: RunContext, { wasmer, pkg, config }: Guest): Promise<number> {
+  const sandbox = await wasmer.sandboxes.create({ packages: [pkg], network: { mode: "disabled" } });
+  const opts = config.files ? { env: ctx.env } : { env: ctx.env, cwd: ctx.cwd };
+  const proc = await sandbox.command(pkg, ctx.args.slice(1), opts).spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  feedStdin(ctx.stdin, proc.stdin);
+  const output = Promise.all([pump(proc.stdout, ctx.stdout), pump(proc.stderr, ctx.stderr)]);
+  let result;
+  try {
+    result = await proc.wait();
+  } catch (err) {
+    await output;
+    throw asTrap(err);
+  } finally {
+    ended(config.run);
+  }
+  await output;
+  return result.reason === "exited" ? result.exitCode : KILLED;
+}
 
 /**
- * @wasmer/sdk: WASIX in the SDK's own runtime. The container's files reach the guest through live
- * host mounts (see rootfs.ts); stdio is piped through the SDK and copied to the container's fds
- * as it arrives.
+ * @wasmer/sdk: WASIX in the SDK's own runtime. A preview1 guest's files are the container's,
+ * through the layer in the SDK worker (src/wasi/); a WASIX guest's come through live host mounts
+ * (see rootfs.ts). stdio is piped through the SDK and copied to the container's fds as it arrives.
  */
 export const wasmerEngine: Engine = {
   name: "wasmer",
@@ -113,24 +148,15 @@ export const wasmerEngine: Engine = {
     loaded = await loadGuest(ctx);
   },
   async run(ctx: RunContext) {
-    const { wasmer, pkg, config } = loaded ?? (await loadGuest(ctx));
+    const guest = loaded ?? (await loadGuest(ctx));
     loaded = undefined;
-    const sandbox = await wasmer.sandboxes.create({ packages: [pkg], network: { mode: "disabled" } });
-    const opts = config.files ? { env: ctx.env } : { env: ctx.env, cwd: ctx.cwd };
-    const proc = await sandbox.command(pkg, ctx.args.slice(1), opts).spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-    feedStdin(ctx.stdin, proc.stdin);
-    const output = Promise.all([pump(proc.stdout, ctx.stdout), pump(proc.stderr, ctx.stderr)]);
-    let result;
+    // The layer in the SDK worker sets file times through this thread's native helper.
+    const stopServing = guest.config.files ? serveNative(guest.config.run) : () => {};
     try {
-      result = await proc.wait();
-    } catch (err) {
-      await output;
-      throw asTrap(err);
+      return await runGuest(ctx, guest);
     } finally {
-      ended(config.run);
+      stopServing();
     }
-    await output;
-    return result.reason === "exited" ? result.exitCode : KILLED;
   },
 };
 

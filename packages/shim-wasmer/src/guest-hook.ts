@@ -1,4 +1,5 @@
 import { BroadcastChannel } from "node:worker_threads";
+import { relayedUtimensat } from "./native-relay.ts";
 import { CHANNEL, readConfig } from "./run-config.ts";
 import { type Fn, type Layer, preview1Layer } from "./wasi/preview1.ts";
 
@@ -39,7 +40,7 @@ export function installGuestHook(): void {
       const base = imports?.[PREVIEW1] as Record<string, Fn> | undefined;
       if (!config || !imports || !base) return Reflect.construct(target, args, newTarget);
       let memory = Object.values(imports.env ?? {}).find((v) => v instanceof WebAssembly.Memory);
-      const layer = preview1Layer(base, () => memory ?? noMemory(), config);
+      const layer = preview1Layer(base, () => memory ?? noMemory(), config, relayedUtimensat(config.run));
       track(config.run, layer);
       const instance = Reflect.construct(target, [module, { ...imports, [PREVIEW1]: layer.imports }], newTarget) as WebAssembly.Instance;
       memory ??= instance.exports.memory as WebAssembly.Memory | undefined;

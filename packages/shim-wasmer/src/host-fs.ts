@@ -7,7 +7,16 @@
 export function installHostFs(roots: Record<number, string>): void {
   const fs = process.getBuiltinModule("node:fs");
   const path = process.getBuiltinModule("node:path");
-  const files = new Map<number, number>();
+  // A FIFO waits as it does for a native program. The SDK opens every file read-write, and O_RDWR
+  // on a FIFO neither waits for the other end nor ever sees it go, so a FIFO is opened at its
+  // first read or write, that way only. Anything but a regular file is read and written where it
+  // stands: a FIFO or a device has no offset, and refuses a positioned read (ESPIPE, EIO here).
+  interface Handle {
+    fd: number | undefined;
+    path: string;
+    seekable: boolean;
+  }
+  const files = new Map<number, Handle>();
   let nextId = 1;
   const kind = (st: import("node:fs").Stats) => ({ kind: st.isDirectory() ? "directory" : "file", size: st.size });
   const at = (mount: number, rel: unknown) => {
@@ -16,10 +25,16 @@ export function installHostFs(roots: Record<number, string>): void {
     // The core hands normalised paths relative to the mount; `..` cannot climb above the root.
     return path.join(root, path.resolve("/", String(rel)));
   };
-  const fd = (id: unknown) => {
-    const n = files.get(Number(id));
-    if (n === undefined) throw Object.assign(new Error("bad handle"), { code: "EBADF" });
-    return n;
+  const handle = (id: unknown) => {
+    const h = files.get(Number(id));
+    if (h === undefined) throw Object.assign(new Error("bad handle"), { code: "EBADF" });
+    return h;
+  };
+  /** The host fd for a read (or a write, with O_WRONLY), and where to do it. */
+  const use = (id: unknown, offset: unknown, flags = fs.constants.O_RDONLY) => {
+    const h = handle(id);
+    h.fd ??= fs.openSync(h.path, flags);
+    return { fd: h.fd, position: h.seekable ? Number(offset) : null };
   };
   const methods: Record<string, (mount: number, a: unknown[]) => unknown> = {
     stat: (m, [p]) => kind(fs.statSync(at(m, p))),
@@ -38,22 +53,35 @@ export function installHostFs(roots: Record<number, string>): void {
       if (createNew) flags |= c.O_EXCL;
       if (truncate) flags |= c.O_TRUNC;
       if (append) flags |= c.O_APPEND;
+      const file = at(m, p);
+      let fifo = false;
+      try {
+        fifo = !createNew && fs.statSync(file).isFIFO();
+      } catch {}
+      const fd = fifo ? undefined : fs.openSync(file, flags, 0o666);
       const id = nextId++;
-      files.set(id, fs.openSync(at(m, p), flags, 0o666));
+      files.set(id, { fd, path: file, seekable: fd !== undefined && fs.fstatSync(fd).isFile() });
       return id;
     },
     read: (_m, [id, offset, length]) => {
+      const { fd, position } = use(id, offset);
       const buf = new Uint8Array(Number(length));
-      const n = fs.readSync(fd(id), buf, 0, buf.length, Number(offset));
-      return buf.subarray(0, n);
+      return buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, position));
     },
-    write: (_m, [id, offset, data]) => fs.writeSync(fd(id), data as Uint8Array, 0, (data as Uint8Array).length, Number(offset)),
-    setLen: (_m, [id, length]) => fs.ftruncateSync(fd(id), Number(length)),
-    flush: (_m, [id]) => fs.fsyncSync(fd(id)),
+    write: (_m, [id, offset, data]) => {
+      const { fd, position } = use(id, offset, fs.constants.O_WRONLY);
+      return fs.writeSync(fd, data as Uint8Array, 0, (data as Uint8Array).length, position);
+    },
+    setLen: (_m, [id, length]) => fs.ftruncateSync(use(id, 0).fd, Number(length)),
+    // Only a regular file has anything to sync; fsync of a FIFO fails (EINVAL).
+    flush: (_m, [id]) => {
+      const h = handle(id);
+      if (h.seekable && h.fd !== undefined) fs.fsyncSync(h.fd);
+    },
     close: (_m, [id]) => {
-      const n = files.get(Number(id));
+      const h = files.get(Number(id));
       files.delete(Number(id));
-      if (n !== undefined) fs.closeSync(n);
+      if (h?.fd !== undefined) fs.closeSync(h.fd);
     },
     mkdir: (m, [p]) => fs.mkdirSync(at(m, p)),
     remove: (m, [p]) => (fs.lstatSync(at(m, p)).isDirectory() ? fs.rmdirSync(at(m, p)) : fs.unlinkSync(at(m, p))),

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,6 +72,23 @@ describe("wasmer engine, in process", () => {
     closeSync(stdin);
     expect({ code, out: readFileSync(out, "utf8") }).toEqual({ code: 0, out: `argv0 /bin/wasix getcwd\ncwd ${dir} (errno 0)\n` });
     expect(readFileSync(written, "utf8")).toBe("from a WASIX guest\n");
+  });
+
+  it("says stdio that are no terminals are none, and sets file times on the host to the nanosecond from the SDK's worker", async () => {
+    const path = join(dir, "stdio-times.wasm");
+    execFileSync("clang", ["--target=wasm32-wasi", "-O2", "-Wall", "-Werror", "-o", path, fileURLToPath(new URL("programs/stdio-times.c", import.meta.url))]);
+    const file = join(dir, "timed.txt");
+    writeFileSync(file, "x");
+    const out = join(dir, "stdio-times-out");
+    const [fd, stdin] = [openSync(out, "w"), openSync("/dev/null", "r")];
+    const code = await wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: ["/stdio-times.wasm", file.slice(1)], env: {}, cwd: "/", stdin, stdout: fd, stderr: fd, data: {}, files: {} });
+    closeSync(fd);
+    closeSync(stdin);
+    // The SDK alone says all three are character devices, which wasi-libc takes for terminals.
+    expect({ code, out: readFileSync(out, "utf8") }).toEqual({ code: 0, out: "terminals: 0 0 0\natime 1000000000.123456789 mtime 1700000000.987654321\n" });
+    // The file holds those times: the SDK's worker had this thread's native helper set them.
+    const st = statSync(file, { bigint: true });
+    expect([st.atimeNs, st.mtimeNs]).toEqual([1_000_000_000_123_456_789n, 1_700_000_000_987_654_321n]);
   });
 
   it("streams stdin in and stdout out while the guest runs", async () => {

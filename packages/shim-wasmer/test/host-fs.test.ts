@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,6 +42,32 @@ describe("the native-mount bridge answered from Node's fs", () => {
     expect(code(() => call("stat", "sub"))).toBe("ENOENT");
     expect(code(() => call("open", "a.txt", true, true, true, true, false, false))).toBe("EEXIST");
     expect(code(() => call("nosuch"))).toBe("ENOTSUP");
+  });
+
+  it("waits on a FIFO for the other end, as a native program would, and reads it to its end", async () => {
+    execFileSync("mkfifo", [join(dir, "fifo-in"), join(dir, "fifo-out")]);
+    // What the SDK asks for whatever the guest wants: read and write.
+    const id = call("open", "fifo-in", true, true, false, false, false, false);
+    const writer = spawn("sh", ["-c", `sleep 0.2; printf 'from the writer' > '${join(dir, "fifo-in")}'`]);
+    // Blocks this thread until the writer comes; a positioned read would fail instead.
+    const text = new TextDecoder().decode(call("read", id, 0, 100) as Uint8Array);
+    expect(text).toBe("from the writer");
+    // The writer is gone: end of file, which O_RDWR (the SDK's own mode) would never see.
+    await new Promise((r) => writer.on("exit", r));
+    expect((call("read", id, 15, 100) as Uint8Array).length).toBe(0);
+    call("flush", id);
+    call("close", id);
+
+    const reader = spawn("cat", [join(dir, "fifo-out")]);
+    const got = new Promise<string>((r) => {
+      let out = "";
+      reader.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      reader.on("exit", () => r(out));
+    });
+    const out = call("open", "fifo-out", true, true, false, false, false, false);
+    expect(call("write", out, 0, new TextEncoder().encode("to the reader"))).toBe(13);
+    call("close", out);
+    expect(await got).toBe("to the reader");
   });
 
   it("keeps `..` inside the mount", () => {

@@ -2,7 +2,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { E, FILETYPE, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS } from "../src/wasi/abi.ts";
+import { E, FILETYPE, FSTFLAGS, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS } from "../src/wasi/abi.ts";
 import { type Fn, type Layer, type LayerConfig, preview1Layer } from "../src/wasi/preview1.ts";
 
 // The preview1 layer's import functions called directly, as a guest would, over a real directory
@@ -110,13 +110,29 @@ describe("the preview1 layer over a directory that stands for the container's ro
     expect(readFileSync(join(root, "top.txt"), "utf8")).toBe("changed on the host\nguest\n");
   });
 
-  it("keeps paths inside the directory they are relative to", () => {
+  it("keeps paths inside the directory they are relative to; `..` of the root is the root", () => {
     expect(f.path_open!(3, 0, ...str("/etc/app.conf"), 0, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.NOTCAPABLE);
-    expect(f.path_open!(3, 0, ...str("../etc/app.conf"), 0, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.NOTCAPABLE);
     const etc = open("etc", { oflags: OFLAGS.DIRECTORY });
     expect(f.path_open!(etc, 0, ...str("../top.txt"), 0, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.NOTCAPABLE);
+    expect(f.path_open!(etc, 0, ...str("../../etc/app.conf"), 0, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.NOTCAPABLE);
+    // What wasi-libc sends for "../data.txt" in the working directory "/", and Linux opens /data.txt.
+    expect(read(open("../etc/app.conf"))).toBe("conf\n");
+    expect(read(open("etc/../../../top.txt"))).toBe("image file\n");
     expect(read(open("app.conf", { dir: etc }))).toBe("conf\n");
     expect(f.path_open!(3, 0, ...str("etc/app.conf\0"), 0, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.INVAL);
+  });
+
+  it("takes `a/.` for a itself, which must be a directory", () => {
+    symlinkSync("etc", join(root, "etc-link"));
+    expect(read(open("etc-link/./app.conf"))).toBe("conf\n");
+    const etc = open("etc-link/.", { oflags: OFLAGS.DIRECTORY, lookup: 0 });
+    expect(read(open("app.conf", { dir: etc }))).toBe("conf\n");
+    expect(f.path_open!(3, 0, ...str("top.txt/."), 0, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.NOTDIR);
+    expect(f.path_open!(3, 0, ...str("missing/."), OFLAGS.CREAT, RIGHTS.FD_READ, 0n, 0, OUT)).toBe(E.NOENT);
+    // As Linux: `a/.` cannot be removed, made or unlinked as a name in its parent.
+    expect(f.path_remove_directory!(3, ...str("etc/."))).toBe(E.INVAL);
+    expect(f.path_create_directory!(3, ...str("etc/."))).toBe(E.EXIST);
+    expect(existsSync(join(root, "etc", "app.conf"))).toBe(true);
   });
 
   it("resolves the image's symlinks from the container's root, never the host's", () => {
@@ -154,16 +170,30 @@ describe("the preview1 layer over a directory that stands for the container's ro
     expect(names(open("dev", { oflags: OFLAGS.DIRECTORY }))).toEqual([".", ".."]);
   });
 
-  it("keeps file times to the nanosecond a guest sets", () => {
+  it("sets file times on the host to the nanosecond, leaving an omitted one as it was", () => {
     const fd = open("top.txt", { rights: RIGHTS.FD_READ });
     expect(f.fd_filestat_get!(fd, OUT)).toBe(0);
     const [atim, mtim] = [u64(OUT + 40), u64(OUT + 48)];
-    expect(f.fd_filestat_set_times!(fd, 0n, mtim - 123n, 4)).toBe(0);
+    expect(f.fd_filestat_set_times!(fd, 0n, mtim - 123_456_789n, FSTFLAGS.MTIM)).toBe(0);
     expect(f.fd_filestat_get!(fd, OUT)).toBe(0);
-    expect([u64(OUT + 40), u64(OUT + 48)]).toEqual([atim, mtim - 123n]);
-    expect(f.fd_filestat_set_times!(fd, 0n, 0n, 4 | 8)).toBe(E.INVAL);
-    // The host holds the time to the microsecond.
-    expect(lstatSync(join(root, "top.txt"), { bigint: true }).mtimeNs / 1000n).toBe((mtim - 123n) / 1000n);
+    expect([u64(OUT + 40), u64(OUT + 48)]).toEqual([atim, mtim - 123_456_789n]);
+    // The file itself holds them, not the layer.
+    const st = lstatSync(join(root, "top.txt"), { bigint: true });
+    expect([st.atimeNs, st.mtimeNs]).toEqual([atim, mtim - 123_456_789n]);
+    expect(f.fd_filestat_set_times!(fd, 0n, 0n, FSTFLAGS.MTIM | FSTFLAGS.MTIM_NOW)).toBe(E.INVAL);
+    expect(f.fd_filestat_set_times!(fd, 0n, 0n, 0x10)).toBe(E.INVAL);
+  });
+
+  it("sets a symlink's own times, or its target's, as the lookup flags say", () => {
+    symlinkSync("top.txt", join(root, "link"));
+    const target = lstatSync(join(root, "top.txt"), { bigint: true });
+    expect(f.path_filestat_set_times!(3, 0, ...str("link"), 1_000_000_007n, 2_000_000_009n, FSTFLAGS.ATIM | FSTFLAGS.MTIM)).toBe(0);
+    const link = lstatSync(join(root, "link"), { bigint: true });
+    expect([link.atimeNs, link.mtimeNs]).toEqual([1_000_000_007n, 2_000_000_009n]);
+    expect(lstatSync(join(root, "top.txt"), { bigint: true }).mtimeNs).toBe(target.mtimeNs);
+    expect(f.path_filestat_set_times!(3, LOOKUP_SYMLINK_FOLLOW, ...str("link"), 0n, 3_000_000_011n, FSTFLAGS.MTIM)).toBe(0);
+    expect(lstatSync(join(root, "top.txt"), { bigint: true }).mtimeNs).toBe(3_000_000_011n);
+    expect(f.path_filestat_set_times!(3, 0, ...str("missing"), 0n, 0n, FSTFLAGS.MTIM_NOW)).toBe(E.NOENT);
   });
 
   it("hands stdio to the engine underneath, under its own numbers even after fd_renumber", () => {
@@ -176,6 +206,21 @@ describe("the preview1 layer over a directory that stands for the container's ro
     expect(baseCalls.at(-1)?.slice(0, 2)).toEqual(["fd_fdstat_get", 1]);
     expect(f.fd_close!(file)).toBe(0);
     expect(baseCalls.at(-1)?.slice(0, 2)).toEqual(["fd_close", 1]);
+  });
+
+  it("reports stdio as the container's are, a terminal or not, whatever the base says", () => {
+    layer.close();
+    start({ stdio: [FILETYPE.UNKNOWN, FILETYPE.CHARACTER_DEVICE, FILETYPE.UNKNOWN] });
+    const type = (fd: number, call: "fd_fdstat_get" | "fd_filestat_get", at: number) => {
+      bytes()[OUT + at] = 99;
+      expect(f[call]!(fd, OUT)).toBe(0);
+      return bytes()[OUT + at];
+    };
+    expect([0, 1, 2].map((fd) => type(fd, "fd_fdstat_get", 0))).toEqual([FILETYPE.UNKNOWN, FILETYPE.CHARACTER_DEVICE, FILETYPE.UNKNOWN]);
+    expect([0, 1, 2].map((fd) => type(fd, "fd_filestat_get", 16))).toEqual([FILETYPE.UNKNOWN, FILETYPE.CHARACTER_DEVICE, FILETYPE.UNKNOWN]);
+    // Renumbered, fd 1 is still the base's fd 1.
+    expect(f.fd_renumber!(1, 0)).toBe(0);
+    expect(type(0, "fd_fdstat_get", 0)).toBe(FILETYPE.CHARACTER_DEVICE);
   });
 
   it("opens /dev/stdout as another fd for the guest's fd 1", () => {

@@ -1,8 +1,11 @@
 import { unlinkSync } from "node:fs";
 import { Task } from "../gen/containerd/task/v2/shim_pb.ts";
 import type { Engine } from "../engine.ts";
+import { imageArchitecture } from "../containerd/image-config.ts";
 import { EventPublisher } from "../events/publisher.ts";
 import { fdLogger } from "../log.ts";
+import { hostMounter } from "../oci/mount.ts";
+import { runcRuntime } from "../runc/runc.ts";
 import { TtrpcServer } from "../ttrpc/server.ts";
 import { TaskService } from "../task/service.ts";
 import { defaultRuncRoot } from "./delete.ts";
@@ -11,6 +14,7 @@ import { watchOrphans } from "./orphans.ts";
 import { shimVersion } from "./main.ts";
 import { traceTaskService } from "../telemetry/task-spans.ts";
 import { loadTracing, tracingEnabled } from "../telemetry/tracing.ts";
+import { containerdWasmImage } from "../wasm/image-entrypoint.ts";
 
 /**
  * The long-lived shim: serves the Task API on the socket `start` bound (fd 3) until Shutdown finds
@@ -42,11 +46,13 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
       process.exit(0);
     }, 20);
   };
+  const address = flags.address;
   const service = new TaskService({
     engine,
-    namespace: flags.namespace,
     defaultRuncRoot: defaultRuncRoot(engine.name, flags.namespace),
-    containerdAddress: flags.address,
+    ociRuntime: runcRuntime,
+    mounter: hostMounter,
+    ...(address ? { imageArchitecture: (id: string) => imageArchitecture(address, flags.namespace, id), wasmImage: containerdWasmImage(address, flags.namespace) } : {}),
     events,
     log,
     onShutdown: exit,

@@ -5,7 +5,7 @@ import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { DeleteResponseSchema } from "../gen/containerd/task/v2/shim_pb.ts";
 import { unmountAll } from "../oci/mount.ts";
 import { Runc } from "../runc/runc.ts";
-import { bundleFiles, readShimState } from "../task/state.ts";
+import { bundleFiles, readShimState } from "../task/bundle-files.ts";
 import { defaultOptions } from "../task/options.ts";
 import type { ShimFlags } from "./flags.ts";
 import { groupId, removeDeadSocket, socketPath } from "./socket.ts";

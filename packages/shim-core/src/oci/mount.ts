@@ -10,6 +10,17 @@ export interface RootfsMount {
   options: string[];
 }
 
+/**
+ * Puts containerd's snapshot mounts on a container's rootfs and takes them off again. The Task
+ * service is handed one: the host's mount(8) in the daemon (hostMounter), a fake in unit tests.
+ */
+export interface RootfsMounter {
+  /** Refuses mounts the policy does not allow (mount-policy.ts); undoes its own work on failure. */
+  mount(mounts: readonly RootfsMount[], target: string): Promise<void>;
+  /** Takes off everything stacked on `target`; nothing mounted there is no error. */
+  unmount(target: string): Promise<void>;
+}
+
 // Every argument the client chose comes after "--" and after the policy check; "-i" keeps mount(8)
 // from running /sbin/mount.<type> helpers.
 async function run(args: string[]): Promise<void> {
@@ -62,3 +73,5 @@ export async function unmountAll(path: string): Promise<void> {
     }
   }
 }
+
+export const hostMounter: RootfsMounter = { mount: mountRootfs, unmount: unmountAll };

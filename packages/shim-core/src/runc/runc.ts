@@ -1,16 +1,12 @@
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { execFile } from "../exec.ts";
-import { Code, ShimError, isShimError, notFound } from "../errors.ts";
-
-export interface RuncConfig {
-  binary: string;
-  root: string;
-  systemdCgroup: boolean;
-}
+import { Code, ShimError, invalidArgument, isShimError, notFound } from "../errors.ts";
+import type { OciRuntime, RuncConfig, RuncStats } from "./oci-runtime.ts";
 
 /** Everything the shim asks of the OCI runtime, as runc command lines. */
-export class Runc {
+export class Runc implements OciRuntime {
   readonly config: RuncConfig;
   constructor(config: RuncConfig) {
     this.config = config;
@@ -50,6 +46,16 @@ export class Runc {
   async kill(id: string, signal: number, all: boolean): Promise<void> {
     await this.call(all ? ["kill", "--all", id, String(signal)] : ["kill", id, String(signal)]);
   }
+  signal(pid: number, signal: number | NodeJS.Signals): void {
+    // process.kill(0) would signal the shim's own process group.
+    if (!(pid > 0)) throw invalidArgument(`no process to signal (pid ${pid})`);
+    try {
+      process.kill(pid, signal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ESRCH") throw notFound(`process ${pid} already finished`);
+      throw err;
+    }
+  }
   async pause(id: string): Promise<void> {
     await this.call(["pause", id]);
   }
@@ -78,7 +84,28 @@ export class Runc {
   async update(id: string, resourcesJson: string): Promise<void> {
     await this.call(["update", "--resources", "-", id], resourcesJson);
   }
+
+  /**
+   * From runc's own state: `run --keep` leaves it (and the cgroups) in place after the process
+   * dies, so this works even for a task the OOM killer ended at once. A hybrid v1 host has a ""
+   * entry too, in its `unified` hierarchy.
+   */
+  async cgroupPaths(id: string): Promise<Record<string, string>> {
+    try {
+      const state = JSON.parse(await readFile(join(this.config.root, id, "state.json"), "utf8")) as { cgroup_paths?: Record<string, string> };
+      return state.cgroup_paths ?? {};
+    } catch {
+      return {};
+    }
+  }
+
+  lastError(logFile: string): Promise<string | undefined> {
+    return lastRuncError(logFile);
+  }
 }
+
+/** The runtime the daemon uses: runc, as the runtime options name it. */
+export const runcRuntime = (config: RuncConfig): OciRuntime => new Runc(config);
 
 const preserve = (n: number): string[] => (n > 0 ? ["--preserve-fds", String(n)] : []);
 
@@ -97,20 +124,4 @@ export async function lastRuncError(logFile: string): Promise<string | undefined
     })
     .filter((l) => l.level === "error" && l.msg);
   return errors.at(-1)?.msg;
-}
-
-export interface RuncStats {
-  cpu?: {
-    usage?: { total?: number; percpu?: number[]; kernel?: number; user?: number };
-    throttling?: { periods?: number; throttled_periods?: number; throttled_time?: number };
-  };
-  memory?: {
-    cache?: number;
-    usage?: { limit?: number; usage?: number; max?: number; failcnt?: number };
-    swap?: { limit?: number; usage?: number; max?: number; failcnt?: number };
-    kernel?: { limit?: number; usage?: number; max?: number; failcnt?: number };
-    kernelTCP?: { limit?: number; usage?: number; max?: number; failcnt?: number };
-    raw?: Record<string, number>;
-  };
-  pids?: { current?: number; limit?: number };
 }

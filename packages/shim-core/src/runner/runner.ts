@@ -3,7 +3,7 @@ import { constants } from "node:os";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import type { Engine, RunContext } from "../engine.ts";
 import { releaseRunnerAssets } from "../runtime/assets.ts";
-import { native } from "../runtime/native.ts";
+import { native, releaseNativeFile } from "../runtime/native.ts";
 import { mainSource } from "../runtime/sea.ts";
 import { patchCwd } from "../wasm/cwd-patch.ts";
 import { guestEnvironment, takeRunnerFiles } from "../wasm/runner-boot.ts";
@@ -96,6 +96,7 @@ export function runGuestWorker(engine: Engine): boolean {
     await engine.load?.(run);
     // Nothing of the runner's stays reachable once the guest can run.
     releaseRunnerAssets();
+    releaseNativeFile();
     const code = await engine.run(run);
     port.postMessage({ code });
   })().catch((err: unknown) => {

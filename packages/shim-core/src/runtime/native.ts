@@ -3,8 +3,10 @@
 // executable; from a single executable it is extracted with the other assets (in a Wasm container:
 // the host's copy, handed over as a read-only fd, so the runner loads it before the guest runs:
 // see runner.ts), from TypeScript source it is read from the package's dist.
+import { closeSync, existsSync } from "node:fs";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
+import { fdPath, runnerLayoutFromEnv } from "../wasm/runner-layout.ts";
 import { getSystemErrorName } from "node:util";
 
 /** A time for utimensat: nanoseconds since the epoch, or one of these. */
@@ -27,8 +29,20 @@ export interface Native {
 let loaded: Native | undefined;
 let failure: Error | undefined;
 
+/** The helper's file on the host, for the daemon to hand to runners; undefined if there is none. */
+export function nativeAddonFile(): string | undefined {
+  try {
+    const file = fileURLToPath(new URL("../../dist/native/shim-native.node", import.meta.url));
+    return existsSync(file) ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function load(): Native {
-  const file = fileURLToPath(new URL("../../dist/native/shim-native.node", import.meta.url));
+  // In a runner, the host's copy comes as an fd of its own (runner-layout.ts); releaseNativeFile closes it.
+  const fd = runnerLayoutFromEnv()?.native;
+  const file = fd !== undefined ? fdPath(fd) : fileURLToPath(new URL("../../dist/native/shim-native.node", import.meta.url));
   const mod = { exports: {} as NativeAddon };
   try {
     process.dlopen(mod, file, constants.dlopen.RTLD_NOW);
@@ -45,6 +59,18 @@ function load(): Native {
       throw Object.assign(new Error(`${code}: utimensat ${path}`), { code, errno: -errno });
     },
   };
+}
+
+/**
+ * Closes a runner's fd of the helper once every thread that needs it has loaded it (the runner's
+ * main thread and the guest's worker, each its own dlopen): the guest must not reach it later.
+ */
+export function releaseNativeFile(): void {
+  const fd = runnerLayoutFromEnv()?.native;
+  if (fd === undefined) return;
+  try {
+    closeSync(fd);
+  } catch {}
 }
 
 /** The helper, loaded on first use; throws (every time) when it cannot be loaded. */

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { RuncStats } from "../runc/runc.ts";
+import type { RuncStats } from "../runc/oci-runtime.ts";
 import { parseKeyed } from "./cgroup2.ts";
 
 // USER_HZ, the unit of cpuacct.stat, is 100 on every Linux architecture.

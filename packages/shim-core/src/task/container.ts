@@ -1,4 +1,4 @@
-import type { ChildProcess, StdioOptions } from "node:child_process";
+import type { StdioOptions } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CreateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
@@ -9,31 +9,42 @@ import { hostFailure, invalidArgument, isShimError, unimplemented } from "../err
 import { checkBundle, checkRootDirectory, readSpec, rootfsPath } from "../oci/bundle.ts";
 import { readEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
 import { hostRuntime } from "../oci/host-libs.ts";
-import { mountRootfs, unmountAll } from "../oci/mount.ts";
+import type { RootfsMounter } from "../oci/mount.ts";
 import { runnerSpec } from "../oci/runner-spec.ts";
 import { checkImports } from "../wasm/imports.ts";
-import type { Spec } from "../oci/spec.ts";
-import { Runc } from "../runc/runc.ts";
+import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
+import type { OciRuntime, OciRuntimeFactory, RuntimeChild } from "../runc/oci-runtime.ts";
 import { embeddedAssetDirectory } from "../runtime/assets.ts";
+import { nativeAddonFile } from "../runtime/native.ts";
 import { closeLaunch, launchLayout, openPrepared, runnerFds, withRunnerFds, type RunnerLaunch } from "../wasm/runner-files.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
 import { checkIdentifier } from "./identifiers.ts";
-import { TaskProcess } from "./process.ts";
+import { TaskProcess, type Launch } from "./process.ts";
+import type { ExecPlan } from "./exec.ts";
 import { checkStdio } from "./stdio.ts";
-import { bundleFiles, type ShimState } from "./state.ts";
+import { bundleFiles, type ShimState } from "./bundle-files.ts";
 import { patchCwd } from "../wasm/cwd-patch.ts";
 import { checkExport, withExport } from "../wasm/guest-entry.ts";
-import { imageLookup, openRunnerFiles, resolveImageEntrypoint } from "../wasm/image-entrypoint.ts";
+import { imageLookup, openRunnerFiles, resolveImageEntrypoint, type WasmImageQuery } from "../wasm/image-entrypoint.ts";
 import { withPrecompiled } from "../wasm/precompiled.ts";
 
+/** What Create needs from outside; the daemon hands in the real parts (cli/daemon.ts), unit tests fakes. */
 export interface CreateContext {
   engine: Engine;
-  namespace: string;
   /** runc's state root for this engine and namespace, unless the runtime options name one. */
   defaultRuncRoot: string;
   log: Logger;
-  /** containerd's gRPC socket, to read the image's config when the entrypoint alone does not tell. */
-  containerdAddress?: string;
+  /** The OCI runtime for the runc options a Create selects (runc.ts's runcRuntime). */
+  ociRuntime: OciRuntimeFactory;
+  /** Mounts the snapshot containerd hands over as the rootfs (oci/mount.ts's hostMounter). */
+  mounter: RootfsMounter;
+  /**
+   * The architecture the container's image config names, asked of containerd when the entrypoint
+   * alone does not tell whether it is Wasm. Without it (no containerd address) nobody is asked.
+   */
+  imageArchitecture?: (containerId: string) => Promise<string | undefined>;
+  /** The container's image's Wasm layers (an OCI Wasm artifact), asked when the rootfs lacks the entrypoint. */
+  wasmImage?: WasmImageQuery;
 }
 
 export class Container {
@@ -42,25 +53,26 @@ export class Container {
   readonly spec: Spec;
   readonly rootfs: string;
   readonly entrypoint: Entrypoint;
-  readonly runc: Runc;
+  readonly runtime: OciRuntime;
   /** Where runc finds config.json: the bundle itself for native containers, a rewritten copy for Wasm. */
   readonly runcBundle: string;
   readonly init: TaskProcess;
   readonly execs = new Map<string, TaskProcess>();
   /** For a Wasm container: what its runner process is handed at Start. */
   readonly runner: RunnerLaunch | undefined;
-  private readonly mountedRootfs: boolean;
+  /** Set when Create mounted the rootfs: Delete takes it off again. */
+  private readonly mounter: RootfsMounter | undefined;
 
-  private constructor(fields: { id: string; bundle: string; spec: Spec; rootfs: string; entrypoint: Entrypoint; runc: Runc; runcBundle: string; init: TaskProcess; mountedRootfs: boolean; runner?: RunnerLaunch }) {
+  private constructor(fields: { id: string; bundle: string; spec: Spec; rootfs: string; entrypoint: Entrypoint; runtime: OciRuntime; runcBundle: string; init: TaskProcess; mounter?: RootfsMounter; runner?: RunnerLaunch }) {
     this.id = fields.id;
     this.bundle = fields.bundle;
     this.spec = fields.spec;
     this.rootfs = fields.rootfs;
     this.entrypoint = fields.entrypoint;
-    this.runc = fields.runc;
+    this.runtime = fields.runtime;
     this.runcBundle = fields.runcBundle;
     this.init = fields.init;
-    this.mountedRootfs = fields.mountedRootfs;
+    this.mounter = fields.mounter;
     this.runner = fields.runner;
   }
 
@@ -83,12 +95,12 @@ export class Container {
     await checkStdio(req);
     const mounted = req.rootfs.length > 0;
     const rootfs = mounted ? join(req.bundle, "rootfs") : rootfsPath(req.bundle, spec);
-    if (mounted) await mountRootfs(req.rootfs, rootfs);
+    if (mounted) await ctx.mounter.mount(req.rootfs, rootfs);
     else await checkRootDirectory(rootfs);
     let runner: RunnerLaunch | undefined;
     try {
-      const entrypoint = await resolveImageEntrypoint(rootfs, spec, imageLookup(ctx, req.id, spec), ctx.log);
-      const runc = new Runc({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
+      const entrypoint = await resolveImageEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id, spec), imageLookup(ctx.wasmImage, req.id, spec), ctx.log);
+      const runtime = ctx.ociRuntime({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
       let runcBundle = req.bundle;
       if (entrypoint.kind === "wasm") {
         const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log, spec.process?.cwd);
@@ -101,27 +113,58 @@ export class Container {
         });
         await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, launchLayout(runner), entrypoint.path, prepared.data)));
       }
-      const state: ShimState = { runc: runc.config, mountedRootfs: mounted };
+      const state: ShimState = { runc: runtime.config, mountedRootfs: mounted };
       await writeFile(join(req.bundle, bundleFiles.state), JSON.stringify(state));
-      const init = new TaskProcess("", { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
-      return new Container({ id: req.id, bundle: req.bundle, spec, rootfs, entrypoint, runc, runcBundle, init, mountedRootfs: mounted, ...(runner ? { runner } : {}) });
+      const init = new TaskProcess(req.id, "", { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
+      return new Container({ id: req.id, bundle: req.bundle, spec, rootfs, entrypoint, runtime, runcBundle, init, ...(mounted ? { mounter: ctx.mounter } : {}), ...(runner ? { runner } : {}) });
     } catch (err) {
       if (runner) closeLaunch(runner);
-      if (mounted) await unmountAll(rootfs);
+      if (mounted) await ctx.mounter.unmount(rootfs);
       throw err;
     }
   }
 
-  /** `runc run` of the init process; a Wasm container's runner gets its fds. */
-  launchInit(pidFile: string, logFile: string): (stdio: StdioOptions) => ChildProcess {
-    const run = (stdio: StdioOptions, preserveFds = 0) => this.runc.run(this.id, this.runcBundle, pidFile, logFile, stdio, preserveFds);
-    return this.runner ? withRunnerFds(this.runner, run) : run;
+  /** How Start runs the init: `runc run` of the bundle; a Wasm container's runner gets its fds. */
+  initLaunch(): Launch {
+    const pidFile = this.file(bundleFiles.initPid);
+    const log = this.file(bundleFiles.runcLog);
+    const run = (stdio: StdioOptions, preserveFds = 0) => this.runtime.run(this.id, this.runcBundle, pidFile, log, stdio, preserveFds);
+    return { launch: this.runner ? withRunnerFds(this.runner, run) : run, pidFile, lastError: () => this.runtime.lastError(log) };
   }
 
-  /** `runc exec` of `processFile`; a runner (a Wasm command) gets its fds. */
-  launchExec(processFile: string, pidFile: string, logFile: string, runner?: RunnerLaunch): (stdio: StdioOptions) => ChildProcess {
-    const exec = (stdio: StdioOptions, preserveFds = 0) => this.runc.exec(this.id, processFile, pidFile, logFile, stdio, preserveFds);
-    return runner ? withRunnerFds(runner, exec) : exec;
+  /** How Start runs an exec: `runc exec` of the process `plan` names, written to the bundle; a runner (a Wasm command) gets its fds. */
+  async execLaunch(execId: string, plan: ExecPlan): Promise<Launch> {
+    const { spec, pid: pidFile } = this.execFiles(execId);
+    const log = this.file(bundleFiles.runcLog);
+    await writeFile(spec, JSON.stringify(plan.process));
+    const exec = (stdio: StdioOptions, preserveFds = 0): RuntimeChild => this.runtime.exec(this.id, spec, pidFile, log, stdio, preserveFds);
+    return { launch: plan.runner ? withRunnerFds(plan.runner, exec) : exec, pidFile, lastError: () => this.runtime.lastError(log) };
+  }
+
+  /** The process spec runc exec reads and the pid file it writes, one pair per exec in the bundle. */
+  execFiles(execId: string): { spec: string; pid: string } {
+    return { spec: this.file(`exec-${execId}.json`), pid: this.file(`exec-${execId}.pid`) };
+  }
+
+  /** Probes exec every few seconds for the pod's whole life: their files must not pile up in /run. */
+  async removeExecFiles(execId: string): Promise<void> {
+    await Promise.all(Object.values(this.execFiles(execId)).map((f) => rm(f, { force: true })));
+  }
+
+  /**
+   * When the init is deleted or forgotten: execs still running get SIGKILL (one that exited
+   * meanwhile is no reason to fail), ones never started end for whoever waits on them.
+   */
+  endExecs(): void {
+    for (const e of this.execs.values()) {
+      if (e.state === "created") e.finish(137);
+      if (!e.running) continue;
+      try {
+        this.runtime.signal(e.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
   }
 
   private runcRemoval: Promise<void> | undefined;
@@ -131,7 +174,7 @@ export class Container {
    * failure is not remembered: the next call (a retried Delete) tries again.
    */
   removeFromRunc(): Promise<void> {
-    this.runcRemoval ??= this.runc.delete(this.id).catch((err: unknown) => {
+    this.runcRemoval ??= this.runtime.delete(this.id).catch((err: unknown) => {
       this.runcRemoval = undefined;
       throw err;
     });
@@ -146,7 +189,7 @@ export class Container {
   async destroy(): Promise<void> {
     if (this.runner) closeLaunch(this.runner);
     await this.removeFromRunc();
-    if (this.mountedRootfs) await unmountAll(this.rootfs);
+    await this.mounter?.unmount(this.rootfs);
     await rm(join(this.bundle, bundleFiles.runnerBundle), { recursive: true, force: true });
   }
 }
@@ -174,7 +217,18 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
 
 /** The runner's files (opened once per daemon) and the files `prepare` named (and a Wasm layer), opened for this one process. */
 export async function runnerLaunch(prepared: Prepared, entry?: Entrypoint): Promise<RunnerLaunch> {
-  const fds = await runnerFds(hostRuntime(), embeddedAssetDirectory());
+  const fds = await runnerFds(hostRuntime(), embeddedAssetDirectory(), nativeAddonFile());
   const files = await openRunnerFiles(prepared.files, entry, openPrepared);
   return files ? { fds, files } : { fds };
+}
+
+async function imageIsWasm(ctx: CreateContext, id: string, spec: Spec): Promise<boolean> {
+  // A pod's sandbox is the pause image: not worth four round trips to containerd on every pod start.
+  if (!ctx.imageArchitecture || spec.annotations?.[CONTAINER_TYPE_ANNOTATION] === "sandbox") return false;
+  try {
+    return (await ctx.imageArchitecture(id)) === "wasm";
+  } catch (err) {
+    ctx.log.debug("cannot read the image config", { id, error: (err as Error).message });
+    return false;
+  }
 }

@@ -13,6 +13,15 @@ export function checkIdentifier(id: string, what: string): void {
   if (!identifier.test(id)) throw invalidArgument(`${what} ${JSON.stringify(id)} must be letters and digits, separated by single '.', '_' or '-'`);
 }
 
+/** JSON the client sent inside an Any (an exec's process, Update's resources), as UTF-8; anything else is its mistake. */
+export function parseJson(bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (err) {
+    throw invalidArgument(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 /** Linux signals are 1..64; runc would refuse anything else, after a process spawn. */
 export function checkSignal(signal: number): void {
   if (!Number.isInteger(signal) || signal < 1 || signal > 64) throw invalidArgument(`signal ${signal} is not a Linux signal (1-64)`);

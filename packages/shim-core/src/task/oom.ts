@@ -2,21 +2,6 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseKeyed } from "./cgroup2.ts";
 
-/**
- * The container's cgroups, from runc's own state: `run --keep` leaves it (and the cgroups) in
- * place after the process dies, so this works even for a task the OOM killer ended at once.
- * cgroup v1: one path per controller ("memory", "cpuacct", …); v2: the unified path under "" (a
- * hybrid v1 host has a "" entry too, in its `unified` hierarchy).
- */
-export async function cgroupPaths(runcRoot: string, id: string): Promise<Record<string, string>> {
-  try {
-    const state = JSON.parse(await readFile(join(runcRoot, id, "state.json"), "utf8")) as { cgroup_paths?: Record<string, string> };
-    return state.cgroup_paths ?? {};
-  } catch {
-    return {};
-  }
-}
-
 /** The memory cgroup: v1's memory hierarchy, else the unified one. */
 export const memoryCgroup = (paths: Record<string, string>): string | undefined => paths["memory"] ?? paths[""];
 

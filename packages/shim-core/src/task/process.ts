@@ -1,32 +1,45 @@
-import type { ChildProcess, StdioOptions } from "node:child_process";
+import type { StdioOptions } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { Status } from "../gen/containerd/types/task_pb.ts";
-import { Code, ShimError, failedPrecondition } from "../errors.ts";
+import type { Status } from "../gen/containerd/types/task_pb.ts";
+import { Code, ShimError } from "../errors.ts";
 import { signalNumber } from "../exec.ts";
-import { lastRuncError } from "../runc/runc.ts";
+import type { RuntimeChild } from "../runc/oci-runtime.ts";
 import type { Process } from "../oci/spec.ts";
+import { isLive, next, wireStatus, type Action, type State } from "./lifecycle.ts";
 import { openStdio, type StdioPaths } from "./stdio.ts";
 
-export const statusName = (s: Status) => Status[s]?.toLowerCase() ?? String(s);
+/** How Start runs a process: prepared once the lifecycle has let the Start through. */
+export interface Launch {
+  launch(stdio: StdioOptions): RuntimeChild;
+  /** Where the runtime writes the pid once the process exists. */
+  pidFile: string;
+  /** Why the runtime failed, from its log, when it exits without a pid. */
+  lastError(): Promise<string | undefined>;
+}
 
 /** The container's init process or one exec'd process, as containerd sees it. */
 export class TaskProcess {
   readonly execId: string;
+  /** Names the process in refusals: "task c1", "exec e1 in c1". */
+  readonly subject: string;
   readonly stdio: StdioPaths;
   /** For exec processes: the OCI process to run. */
   spec: Process | undefined;
-  status: Status = Status.CREATED;
   pid = 0;
   exitStatus = 0;
   exitedAt: Date | undefined;
   /** Resolves once the process has exited and its exit is recorded. */
   readonly exited: Promise<void>;
+  #state: State = "created";
+  #exitRecorded = false;
+  #starting: Promise<unknown> | undefined;
   private markDone!: () => void;
-  private child: ChildProcess | undefined;
+  private child: RuntimeChild | undefined;
   private startError: string | undefined;
 
-  constructor(execId: string, stdio: StdioPaths) {
+  constructor(containerId: string, execId: string, stdio: StdioPaths) {
     this.execId = execId;
+    this.subject = execId ? `exec ${execId} in ${containerId}` : `task ${containerId}`;
     this.stdio = stdio;
     this.exited = new Promise((resolve) => (this.markDone = resolve));
   }
@@ -35,15 +48,72 @@ export class TaskProcess {
     return this.execId ? `exec ${this.execId}` : "task";
   }
 
+  get state(): State {
+    return this.#state;
+  }
+
+  /** What State reports (lifecycle.ts). */
+  get status(): Status {
+    return wireStatus(this.#state);
+  }
+
+  /** Has a pid that can be signalled, listed, measured. */
+  get running(): boolean {
+    return isLive(this.#state);
+  }
+
+  /** The one place a status changes: an action the table refuses throws and changes nothing. */
+  to(action: Action): State {
+    this.#state = next(this.#state, action, this.subject);
+    return this.#state;
+  }
+
+  /** A runtime call that a state of its own stands for (pausing, resuming, deleting): should it fail, the process goes back. */
+  async underway(call: () => Promise<unknown>): Promise<void> {
+    try {
+      await call();
+    } catch (err) {
+      this.to("failed");
+      throw err;
+    }
+  }
+
+  /** Resolves once a Start under way has succeeded or failed; at once when none is. */
+  async startSettled(): Promise<void> {
+    await this.#starting?.catch(() => {});
+  }
+
   /**
-   * Launches the runc child with the container's stdio and waits until runc has written the pid
-   * file. Returns the pid and the eventual exit status; the caller publishes TaskStart before it
-   * attaches to `exit`, so start always precedes exit on the event stream.
+   * Prepares the launch, runs the runtime child with the container's stdio and waits until it has
+   * written the pid file. Returns the pid and the eventual exit status; the caller publishes
+   * TaskStart before it attaches to `exit`, so start always precedes exit on the event stream. A
+   * failure before anything was launched leaves the process created (Start may be tried again); a
+   * runtime that ran and failed ends it.
    */
-  async start(launch: (stdio: StdioOptions) => ChildProcess, pidFile: string, logFile: string): Promise<{ pid: number; exit: Promise<number> }> {
-    if (this.status !== Status.CREATED) throw failedPrecondition(`cannot start ${this.description} in ${statusName(this.status)} state`);
-    const io = await openStdio(this.stdio);
-    const child = launch([io.stdin ? "pipe" : "ignore", io.stdout?.fd ?? "ignore", io.stderr?.fd ?? "ignore"]);
+  start(prepare: () => Promise<Launch>): Promise<{ pid: number; exit: Promise<number> }> {
+    this.to("start");
+    const starting = this.#start(prepare);
+    this.#starting = starting;
+    return starting;
+  }
+
+  async #start(prepare: () => Promise<Launch>): Promise<{ pid: number; exit: Promise<number> }> {
+    let child: RuntimeChild;
+    let how: Launch;
+    let io: Awaited<ReturnType<typeof openStdio>>;
+    try {
+      how = await prepare();
+      io = await openStdio(this.stdio);
+      try {
+        child = how.launch([io.stdin ? "pipe" : "ignore", io.stdout?.fd ?? "ignore", io.stderr?.fd ?? "ignore"]);
+      } catch (err) {
+        await io.close();
+        throw err;
+      }
+    } catch (err) {
+      this.to("failed");
+      throw err;
+    }
     this.child = child;
     // Listen before the first await: a failed spawn reports 'error' on the next tick.
     let finished = false;
@@ -62,27 +132,29 @@ export class TaskProcess {
     await io.stdout?.close();
     if (io.stderr !== io.stdout) await io.stderr?.close();
     if (io.stdin && child.stdin) {
-      child.stdin.on("error", () => {});
-      io.stdin.on("error", () => child.stdin?.end());
-      io.stdin.pipe(child.stdin);
+      const stdin = child.stdin;
+      stdin.on("error", () => {});
+      io.stdin.on("error", () => stdin.end());
+      io.stdin.pipe(stdin);
       child.once("exit", () => io.stdin?.destroy());
     }
-    const pid = await waitForPid(pidFile, () => finished);
+    const pid = await waitForPid(how.pidFile, () => finished);
     if (pid === undefined) {
       const status = await exit;
-      const reason = this.startError ?? (await lastRuncError(logFile)) ?? `runc exited with status ${status}`;
+      const reason = this.startError ?? (await how.lastError()) ?? `runc exited with status ${status}`;
       this.finish(status);
       throw new ShimError(Code.UNKNOWN, `failed to start ${this.description}: ${reason}`);
     }
     this.pid = pid;
-    this.status = Status.RUNNING;
+    this.to("started");
     return { pid, exit };
   }
 
-  /** Records the exit; idempotent. */
+  /** Records the exit, once: the first status is the one Wait and State report. */
   finish(status: number, at = new Date()): void {
-    if (this.status === Status.STOPPED) return;
-    this.status = Status.STOPPED;
+    if (this.#exitRecorded) return;
+    this.#exitRecorded = true;
+    this.to("exited");
     this.exitStatus = status;
     this.exitedAt = at;
     this.markDone();
@@ -90,10 +162,6 @@ export class TaskProcess {
 
   closeStdin(): void {
     this.child?.stdin?.end();
-  }
-
-  get running(): boolean {
-    return this.status === Status.RUNNING || this.status === Status.PAUSED || this.status === Status.PAUSING;
   }
 }
 

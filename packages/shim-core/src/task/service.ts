@@ -1,25 +1,20 @@
-import { rm, writeFile } from "node:fs/promises";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { anyPack, timestampFromDate, type EmptySchema, type Timestamp } from "@bufbuild/protobuf/wkt";
-import * as ev from "../gen/containerd/events/task_pb.ts";
+import { anyPack, type EmptySchema } from "@bufbuild/protobuf/wkt";
 import { ProcessDetailsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
 import type * as pb from "../gen/containerd/task/v2/shim_pb.ts";
 type Empty = MessageInitShape<typeof EmptySchema>;
-import { Status } from "../gen/containerd/types/task_pb.ts";
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable, unimplemented } from "../errors.ts";
-import { Topic } from "../events/topics.ts";
-import { packEvent, type EventSink } from "../events/sink.ts";
+import { alreadyExists, invalidArgument, notFound, unavailable, unimplemented } from "../errors.ts";
+import type { EventSink } from "../events/sink.ts";
 import type { Logger } from "../log.ts";
 import { checkProcess } from "../oci/validate-spec.ts";
 import { Container, type CreateContext } from "./container.ts";
-import { bundleFiles } from "./state.ts";
 import { execProcessSpec } from "./exec.ts";
-import { closeLaunch } from "../wasm/runner-files.ts";
-import { checkIdentifier, checkSignal } from "./identifiers.ts";
-import { TaskProcess, statusName } from "./process.ts";
+import { closeLaunch, type RunnerLaunch } from "../wasm/runner-files.ts";
+import { checkIdentifier, checkSignal, parseJson } from "./identifiers.ts";
+import { TaskProcess } from "./process.ts";
 import { checkStdio } from "./stdio.ts";
 import { CgroupMonitor } from "./cgroup-monitor.ts";
-import { taskMetrics } from "./stats.ts";
+import { TaskEvents, timestamp as ts } from "./task-events.ts";
 
 export interface ServiceDeps extends CreateContext {
   events: EventSink;
@@ -28,11 +23,10 @@ export interface ServiceDeps extends CreateContext {
   onShutdown: () => void;
 }
 
-const ts = (d: Date | undefined): Timestamp | undefined => (d ? timestampFromDate(d) : undefined);
-
 /**
  * The shim v2 Task API as plain async functions (no transport types), so tests call them directly.
- * Each handler: find the container/process, act, publish the event, answer.
+ * Each handler: find the container/process, move it through its lifecycle (lifecycle.ts: an
+ * illegal request is refused there), act, publish the event, answer.
  */
 export class TaskService {
   readonly containers = new Map<string, Container>();
@@ -42,10 +36,12 @@ export class TaskService {
   private shuttingDown = false;
   private readonly cgroups: CgroupMonitor;
   private readonly deps: ServiceDeps;
+  private readonly events: TaskEvents;
 
   constructor(deps: ServiceDeps) {
     this.deps = deps;
     this.cgroups = new CgroupMonitor(deps.log);
+    this.events = new TaskEvents(deps.events);
   }
 
   private container(id: string): Container {
@@ -61,10 +57,6 @@ export class TaskService {
     return { c, p };
   }
 
-  private publish(topic: string, event: ReturnType<typeof packEvent>): void {
-    this.deps.events.publish(topic, event);
-  }
-
   async create(req: pb.CreateTaskRequest): Promise<MessageInitShape<typeof pb.CreateTaskResponseSchema>> {
     // A Shutdown follows every Delete, so a pod's next Create can reach a daemon on its way out.
     if (this.shuttingDown) throw unavailable(`the shim is shutting down (it had no task left): create ${req.id} through a new shim`);
@@ -78,23 +70,20 @@ export class TaskService {
     this.creating.set(req.id, creating);
     const c = await creating.finally(() => this.creating.delete(req.id));
     log.info("created", { kind: c.entrypoint.kind, entrypoint: c.entrypoint.path, ms: Date.now() - started });
-    this.publish(
-      Topic.TaskCreate,
-      packEvent(ev.TaskCreateSchema, { containerId: req.id, bundle: req.bundle, rootfs: req.rootfs, io: { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal }, checkpoint: req.checkpoint, pid: 0 }),
-    );
+    this.events.created(req);
     return { pid: 0 };
   }
 
   async start(req: pb.StartRequest): Promise<MessageInitShape<typeof pb.StartResponseSchema>> {
     const { c, p } = this.process(req.id, req.execId);
     const started = Date.now();
-    const { pid, exit } = req.execId ? await this.startExec(c, p) : await startInit(c, p);
+    const { pid, exit } = req.execId ? await this.startExec(c, p) : await p.start(async () => c.initLaunch());
     this.deps.log.info("started", { id: c.id, exec: req.execId, pid, ms: Date.now() - started });
-    this.publish(req.execId ? Topic.TaskExecStarted : Topic.TaskStart, req.execId ? packEvent(ev.TaskExecStartedSchema, { containerId: c.id, execId: req.execId, pid }) : packEvent(ev.TaskStartSchema, { containerId: c.id, pid }));
+    this.events.started(c.id, p);
     if (req.execId) {
       void exit.then((status) => this.exited(c, p, status));
     } else {
-      await this.cgroups.started(c.runc, c.id, () => this.oomKilled(c));
+      await this.cgroups.started(c.runtime, c.id, () => this.oomKilled(c));
       void exit.then((status) => this.initExited(c, status));
     }
     return { pid };
@@ -106,7 +95,7 @@ export class TaskService {
    * before runc drops the cgroup.
    */
   private async initExited(c: Container, status: number): Promise<void> {
-    if (await this.cgroups.exited(c.runc, c.id)) this.oomKilled(c);
+    if (await this.cgroups.exited(c.runtime, c.id)) this.oomKilled(c);
     this.exited(c, c.init, status);
     // Delete tries again and reports it, should runc fail here.
     await c.removeFromRunc().catch((err: unknown) => this.deps.log.warn("cannot remove the stopped container from runc", { id: c.id, error: (err as Error).message }));
@@ -114,59 +103,50 @@ export class TaskService {
 
   private oomKilled(c: Container): void {
     this.deps.log.warn("out of memory", { id: c.id });
-    this.publish(Topic.TaskOOM, packEvent(ev.TaskOOMSchema, { containerId: c.id }));
+    this.events.oom(c.id);
   }
 
   private async startExec(c: Container, p: TaskProcess) {
-    if (!c.init.running) throw failedPrecondition(`cannot exec in container ${c.id}: it is ${statusName(c.init.status)}`);
-    const { spec, pid } = execFiles(c, p.execId);
-    const plan = await execProcessSpec(c, p.spec!, this.deps.engine, this.deps.log);
+    c.init.to("startExec");
+    let runner: RunnerLaunch | undefined;
     try {
-      await writeFile(spec, JSON.stringify(plan.process));
-      const log = c.file(bundleFiles.runcLog);
-      return await p.start(c.launchExec(spec, pid, log, plan.runner), pid, log);
+      return await p.start(async () => {
+        const plan = await execProcessSpec(c, p.spec!, this.deps.engine, this.deps.log);
+        runner = plan.runner;
+        return c.execLaunch(p.execId, plan);
+      });
     } finally {
       // The runner's own fds (its prepared files) are runc's once it started, or nobody's.
-      if (plan.runner) closeLaunch(plan.runner);
+      if (runner) closeLaunch(runner);
     }
   }
 
   private exited(c: Container, p: TaskProcess, status: number): void {
     p.finish(status);
     this.deps.log.info("exited", { id: c.id, exec: p.execId, status });
-    this.publish(Topic.TaskExit, packEvent(ev.TaskExitSchema, { containerId: c.id, id: p.execId || c.id, pid: p.pid, exitStatus: status, exitedAt: ts(p.exitedAt) }));
+    this.events.exited(c.id, p);
     // Running execs report their own exit through `runc exec`; ones never started now never can.
-    if (!p.execId) for (const e of c.execs.values()) if (e.status === Status.CREATED) e.finish(137);
+    if (!p.execId) for (const e of c.execs.values()) if (e.state === "created") e.finish(137);
   }
 
   async state(req: pb.StateRequest): Promise<MessageInitShape<typeof pb.StateResponseSchema>> {
     const { c, p } = this.process(req.id, req.execId);
-    return {
-      id: req.execId || c.id,
-      bundle: c.bundle,
-      pid: p.pid,
-      status: p.status,
-      stdin: p.stdio.stdin,
-      stdout: p.stdio.stdout,
-      stderr: p.stdio.stderr,
-      terminal: p.stdio.terminal,
-      exitStatus: p.exitStatus,
-      exitedAt: ts(p.exitedAt),
-      execId: req.execId,
-    };
+    const { stdin, stdout, stderr, terminal } = p.stdio;
+    return { id: req.execId || c.id, bundle: c.bundle, pid: p.pid, status: p.status, stdin, stdout, stderr, terminal, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt), execId: req.execId };
   }
 
   async kill(req: pb.KillRequest): Promise<Empty> {
     const { c, p } = this.process(req.id, req.execId);
     checkSignal(req.signal);
-    if (p.status === Status.STOPPED) throw notFound("process already finished");
-    if (p.status === Status.CREATED) {
+    // As containerd's shim holds the process's lock across Start: the kill reaches what it started.
+    await p.startSettled();
+    if (p.to("kill") === "stopped") {
       // Nothing runs before Start: the kill just decides how it ends.
       this.exited(c, p, 128 + req.signal);
       return {};
     }
-    if (req.execId) process.kill(p.pid, req.signal);
-    else await c.runc.kill(c.id, req.signal, req.all);
+    if (req.execId) c.runtime.signal(p.pid, req.signal);
+    else await c.runtime.kill(c.id, req.signal, req.all);
     return {};
   }
 
@@ -178,42 +158,42 @@ export class TaskService {
 
   async delete(req: pb.DeleteRequest): Promise<MessageInitShape<typeof pb.DeleteResponseSchema>> {
     const { c, p } = this.process(req.id, req.execId);
-    if (p.running) throw failedPrecondition(`cannot delete ${p.description} ${c.id}: it is ${statusName(p.status)}`);
+    p.to("delete");
     // Deleted before it ever started: it ends now for whoever waits on it (found by tools/fuzz:
     // such a Wait never returned).
     p.finish(137);
     const answer = { pid: p.pid, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt ?? new Date()) };
     if (req.execId) {
+      await p.underway(() => c.removeExecFiles(req.execId));
       c.execs.delete(req.execId);
-      // Probes exec every few seconds for the pod's whole life: their files must not pile up in /run.
-      await Promise.all(Object.values(execFiles(c, req.execId)).map((f) => rm(f, { force: true })));
+      p.to("deleted");
       return answer;
     }
-    for (const e of c.execs.values()) {
-      if (e.running) process.kill(e.pid, "SIGKILL");
-      else e.finish(137);
-    }
-    await c.destroy();
+    c.endExecs();
+    await p.underway(() => c.destroy());
+    p.to("deleted");
     this.containers.delete(c.id);
     this.cgroups.forget(c.id);
     this.deps.log.info("deleted", { id: c.id });
-    this.publish(Topic.TaskDelete, packEvent(ev.TaskDeleteSchema, { containerId: c.id, pid: p.pid, exitStatus: p.exitStatus, exitedAt: answer.exitedAt, id: "" }));
+    this.events.deleted(c.id, p, answer.exitedAt);
     return answer;
   }
 
   async exec(req: pb.ExecProcessRequest): Promise<Empty> {
     const c = this.container(req.id);
     if (c.execs.has(req.execId)) throw alreadyExists(`id ${req.execId}`);
-    if (c.init.status === Status.STOPPED) throw failedPrecondition(`cannot exec in container ${c.id}: it is stopped`);
+    c.init.to("exec");
     if (req.terminal) throw invalidArgument("terminals (tty) are not supported by this shim");
     checkIdentifier(req.execId, "exec id");
     if (!req.spec) throw invalidArgument("exec has no process spec");
     const stdio = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
     await checkStdio(stdio);
-    const p = new TaskProcess(req.execId, stdio);
+    const p = new TaskProcess(c.id, req.execId, stdio);
     p.spec = checkProcess(parseJson(req.spec.value, `exec ${req.execId}: process spec`), `exec ${req.execId}: process`);
+    // Checked again: another Exec of this id may have got here while the stdio was checked.
+    if (c.execs.has(req.execId)) throw alreadyExists(`id ${req.execId}`);
     c.execs.set(req.execId, p);
-    this.publish(Topic.TaskExecAdded, packEvent(ev.TaskExecAddedSchema, { containerId: c.id, execId: req.execId }));
+    this.events.execAdded(c.id, req.execId);
     return {};
   }
 
@@ -221,7 +201,7 @@ export class TaskService {
     const c = this.container(req.id);
     if (!c.init.running) return { processes: [] };
     const byPid = new Map([...c.execs.values()].map((e) => [e.pid, e.execId]));
-    const pids = await c.runc.ps(c.id);
+    const pids = await c.runtime.ps(c.id);
     return {
       processes: pids.map((pid) => {
         const execId = byPid.get(pid);
@@ -232,40 +212,37 @@ export class TaskService {
 
   async pause(req: pb.PauseRequest): Promise<Empty> {
     const c = this.container(req.id);
-    if (c.init.status !== Status.RUNNING) throw failedPrecondition(`cannot pause task ${c.id}: it is ${statusName(c.init.status)}`);
-    await c.runc.pause(c.id);
-    c.init.status = Status.PAUSED;
-    this.publish(Topic.TaskPaused, packEvent(ev.TaskPausedSchema, { containerId: c.id }));
+    // PAUSING while runc freezes the cgroup, which can take a while: State says so, and a second
+    // Pause, a Resume or an Exec is refused rather than racing the freezer.
+    c.init.to("pause");
+    await c.init.underway(() => c.runtime.pause(c.id));
+    c.init.to("paused");
+    this.events.paused(c.id);
     return {};
   }
 
   async resume(req: pb.ResumeRequest): Promise<Empty> {
     const c = this.container(req.id);
-    if (c.init.status !== Status.PAUSED) throw failedPrecondition(`cannot resume task ${c.id}: it is ${statusName(c.init.status)}`);
-    await c.runc.resume(c.id);
-    c.init.status = Status.RUNNING;
-    this.publish(Topic.TaskResumed, packEvent(ev.TaskResumedSchema, { containerId: c.id }));
+    c.init.to("resume");
+    await c.init.underway(() => c.runtime.resume(c.id));
+    c.init.to("resumed");
+    this.events.resumed(c.id);
     return {};
   }
 
   async stats(req: pb.StatsRequest): Promise<MessageInitShape<typeof pb.StatsResponseSchema>> {
     const c = this.container(req.id);
-    const final = this.cgroups.final(c.id);
-    if (final && !c.init.running) return { stats: final };
-    if (!c.init.running) throw notFound(`task ${c.id} is not running`);
-    const metrics = await taskMetrics(c.runc, c.id, true);
-    if (!metrics) throw notFound(`task ${c.id} has no cgroup`);
-    return { stats: metrics.any };
+    return { stats: await this.cgroups.stats(c.runtime, c.id, c.init.running) };
   }
 
   async update(req: pb.UpdateTaskRequest): Promise<Empty> {
     const c = this.container(req.id);
     if (!req.resources) return {};
-    if (!c.init.running) throw failedPrecondition(`cannot update task ${c.id}: it is ${statusName(c.init.status)}`);
+    c.init.to("update");
     const resources = parseJson(req.resources.value, "update: resources");
     if (typeof resources !== "object" || resources === null || Array.isArray(resources)) throw invalidArgument("update: resources must be a JSON object");
     // The client's own text goes to runc: re-serialising would round int64 limits past 2^53.
-    await c.runc.update(c.id, new TextDecoder().decode(req.resources.value));
+    await c.runtime.update(c.id, new TextDecoder().decode(req.resources.value));
     return {};
   }
 
@@ -289,8 +266,8 @@ export class TaskService {
   async forget(id: string): Promise<void> {
     const c = this.containers.get(id);
     if (!c) return;
-    for (const e of c.execs.values()) if (e.running) process.kill(e.pid, "SIGKILL");
-    if (c.init.running) await c.runc.kill(c.id, 9, true).catch(() => {});
+    c.endExecs();
+    if (c.init.running) await c.runtime.kill(c.id, 9, true).catch(() => {});
     await c.destroy();
     this.containers.delete(id);
   }
@@ -310,24 +287,4 @@ export class TaskService {
   async resizePty(): Promise<Empty> {
     throw unimplemented("terminals (tty) are not supported by this shim");
   }
-}
-
-function startInit(c: Container, p: TaskProcess) {
-  const pid = c.file(bundleFiles.initPid);
-  const log = c.file(bundleFiles.runcLog);
-  return p.start(c.launchInit(pid, log), pid, log);
-}
-
-/** JSON the client sent inside an Any, as UTF-8; anything else is its mistake. */
-function parseJson(bytes: Uint8Array, what: string): unknown {
-  try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (err) {
-    throw invalidArgument(`${what} is not valid JSON: ${(err as Error).message}`);
-  }
-}
-
-/** The process spec runc exec reads and the pid file it writes, one pair per exec in the bundle. */
-function execFiles(c: Container, execId: string) {
-  return { spec: c.file(`exec-${execId}.json`), pid: c.file(`exec-${execId}.pid`) };
 }

@@ -3,10 +3,10 @@ import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { MetricsSchema as V1Metrics } from "../gen/cgroups/v1/metrics_pb.ts";
 import { MetricsSchema as V2MetricsSchema, type Metrics as V2Metrics } from "../gen/cgroups/v2/metrics_pb.ts";
-import type { Runc, RuncStats } from "../runc/runc.ts";
+import type { OciRuntime, RuncStats } from "../runc/oci-runtime.ts";
 import { readCgroup1 } from "./cgroup1.ts";
 import { readCgroup2 } from "./cgroup2.ts";
-import { cgroupPaths, oomControl } from "./oom.ts";
+import { oomControl } from "./oom.ts";
 
 const big = (n: number | undefined) => BigInt(Math.max(0, Math.trunc(n ?? 0)));
 const entry = (e: { limit?: number; usage?: number; max?: number; failcnt?: number } | undefined) =>
@@ -72,8 +72,8 @@ export interface TaskMetrics {
  * while the task runs, from the files once it has stopped), each with the OOM kill count containerd
  * 2.3's CRI reads. The cgroups are the ones runc recorded for the container.
  */
-export async function taskMetrics(runc: Runc, id: string, running: boolean, unified = unifiedCgroups()): Promise<TaskMetrics | undefined> {
-  const paths = await cgroupPaths(runc.config.root, id);
+export async function taskMetrics(runtime: OciRuntime, id: string, running: boolean, unified = unifiedCgroups()): Promise<TaskMetrics | undefined> {
+  const paths = await runtime.cgroupPaths(id);
   if (unified) {
     if (!paths[""]) return undefined;
     const metrics = await readCgroup2(paths[""]);
@@ -81,6 +81,6 @@ export async function taskMetrics(runc: Runc, id: string, running: boolean, unif
   }
   if (!paths["memory"] && !running) return undefined;
   const oom = await oomControl(paths["memory"]);
-  const stats = running ? await runc.stats(id) : await readCgroup1(paths);
+  const stats = running ? await runtime.stats(id) : await readCgroup1(paths);
   return { any: v1(stats, oom), oomKills: Number(oom?.oomKill ?? 0n) };
 }

@@ -10,23 +10,27 @@ import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { LAYER_MODULE_FILE } from "./guest-entry.ts";
 
 
-export interface ImageContext {
-  /** containerd's gRPC socket; without it there is no image to ask. */
-  containerdAddress?: string;
-  namespace: string;
-  log: Logger;
+/** The Wasm side of a container's image (and the client that read it): its Wasm layers, from containerd's content API. */
+export type WasmImageQuery = (containerId: string) => Promise<{ client: ContainerdClient; image: WasmImage } | undefined>;
+
+/** The real query, on containerd's socket in one namespace (cli/daemon.ts hands it to Create). */
+export function containerdWasmImage(socket: string, namespace: string): WasmImageQuery {
+  return async (id) => {
+    const client = new ContainerdClient(socket, namespace);
+    const image = await containerWasmImage(client, id);
+    return image ? { client, image } : undefined;
+  };
 }
 
-/** The container's image as far as Wasm goes (and the client that read it), read once and only when asked. */
-export type ImageLookup = () => Promise<{ client: ContainerdClient; image: WasmImage } | undefined>;
+/** The query for one container, asked at most once and only when needed. */
+export type ImageLookup = () => ReturnType<WasmImageQuery>;
 
-export function imageLookup(ctx: ImageContext, id: string, spec: Spec): ImageLookup {
+export function imageLookup(query: WasmImageQuery | undefined, id: string, spec: Spec): ImageLookup {
   let found: ReturnType<ImageLookup> | undefined;
   return () => {
     // A pod's sandbox is the pause image: not worth the round trips to containerd on every pod start.
-    if (!ctx.containerdAddress || spec.annotations?.[CONTAINER_TYPE_ANNOTATION] === "sandbox") return Promise.resolve(undefined);
-    const client = new ContainerdClient(ctx.containerdAddress, ctx.namespace);
-    found ??= containerWasmImage(client, id).then((image) => (image ? { client, image } : undefined));
+    if (!query || spec.annotations?.[CONTAINER_TYPE_ANNOTATION] === "sandbox") return Promise.resolve(undefined);
+    found ??= query(id);
     return found;
   };
 }
@@ -36,18 +40,8 @@ export function imageLookup(ctx: ImageContext, id: string, spec: Spec): ImageLoo
  * selects an export), or else the image's Wasm layer (several: argv[0] picks one). Only when the
  * rootfs does not tell is containerd asked, so an ordinary Wasm image pays nothing.
  */
-export async function resolveImageEntrypoint(rootfs: string, spec: Spec, lookup: ImageLookup, log: Logger): Promise<Entrypoint> {
+export async function resolveImageEntrypoint(rootfs: string, spec: Spec, saysWasm: () => Promise<boolean>, lookup: ImageLookup, log: Logger): Promise<Entrypoint> {
   const arg0 = spec.process?.args?.[0];
-  // The architecture check for a file that is not Wasm: an unreachable containerd is not an error there.
-  const saysWasm = async () => {
-    try {
-      return (await lookup())?.image.isWasm ?? false;
-    } catch (err) {
-      if (isShimError(err)) throw err;
-      log.debug("cannot read the image config", { error: (err as Error).message });
-      return false;
-    }
-  };
   let missing: unknown;
   try {
     return await resolveEntrypoint(rootfs, spec, saysWasm);

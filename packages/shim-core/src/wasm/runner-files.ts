@@ -1,4 +1,4 @@
-import type { ChildProcess, StdioOptions } from "node:child_process";
+import type { StdioOptions } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { dirname, relative } from "node:path";
 import type { HostRuntime } from "../oci/host-libs.ts";
@@ -11,6 +11,7 @@ export interface RunnerFds {
   binary: number;
   libs: number[];
   assets?: number;
+  native?: number;
 }
 
 let opened: { key: string; fds: Promise<RunnerFds> } | undefined;
@@ -21,12 +22,15 @@ let opened: { key: string; fds: Promise<RunnerFds> } | undefined;
  * assets. A new key (another binary or asset directory) opens a new set; the old one stays open,
  * as containers may still be started from it.
  */
-export function runnerFds(host: HostRuntime, assetDir: string | undefined): Promise<RunnerFds> {
-  const key = JSON.stringify([host, assetDir]);
+export function runnerFds(host: HostRuntime, assetDir: string | undefined, nativeFile?: string): Promise<RunnerFds> {
+  const key = JSON.stringify([host, assetDir, nativeFile]);
   if (opened?.key === key) return opened.fds;
-  const fds = openReadOnly([host.loader, host.binary, ...host.libs, ...(assetDir ? [assetDir] : [])]).then(([loader, binary, ...rest]) => {
+  const fds = openReadOnly([host.loader, host.binary, ...host.libs, ...(assetDir ? [assetDir] : []), ...(nativeFile ? [nativeFile] : [])]).then(([loader, binary, ...rest]) => {
     const libs = rest.slice(0, host.libs.length);
-    return { loader: loader!, binary: binary!, libs, ...(assetDir ? { assets: rest[host.libs.length]! } : {}) };
+    const more = rest.slice(host.libs.length);
+    const assets = assetDir ? more.shift() : undefined;
+    const native = nativeFile ? more.shift() : undefined;
+    return { loader: loader!, binary: binary!, libs, ...(assets !== undefined ? { assets } : {}), ...(native !== undefined ? { native } : {}) };
   });
   opened = { key, fds };
   // A failure is reported to this Create and retried by the next.
@@ -76,7 +80,7 @@ export interface RunnerLaunch {
 }
 
 export function launchLayout(launch: RunnerLaunch): RunnerLayout {
-  return runnerLayout(launch.fds.libs.length, launch.fds.assets !== undefined, Object.keys(launch.files ?? {}));
+  return runnerLayout(launch.fds.libs.length, launch.fds.assets !== undefined, Object.keys(launch.files ?? {}), launch.fds.native !== undefined);
 }
 
 /** Closes a launch's own fds (its prepared files): once runc has them, or when it never will. Idempotent. */
@@ -94,11 +98,11 @@ export function closeLaunch(launch: RunnerLaunch): void {
  * receives the runner's fds at 3… in the order of its layout; the launch's own fds are closed
  * once runc holds its copies.
  */
-export function withRunnerFds(launch: RunnerLaunch, spawnRunc: (stdio: StdioOptions, preserveFds: number) => ChildProcess): (stdio: StdioOptions) => ChildProcess {
+export function withRunnerFds<Child>(launch: RunnerLaunch, spawnRunc: (stdio: StdioOptions, preserveFds: number) => Child): (stdio: StdioOptions) => Child {
   return (stdio) => {
     const base = (stdio as unknown[]).slice(0, 3);
     const { fds } = launch;
-    const extra = [fds.loader, fds.binary, ...fds.libs, ...(fds.assets !== undefined ? [fds.assets] : []), ...Object.values(launch.files ?? {})];
+    const extra = [fds.loader, fds.binary, ...fds.libs, ...(fds.assets !== undefined ? [fds.assets] : []), ...(fds.native !== undefined ? [fds.native] : []), ...Object.values(launch.files ?? {})];
     try {
       return spawnRunc([...base, ...extra] as StdioOptions, extra.length);
     } finally {

@@ -16,17 +16,23 @@ export interface RunnerLayout {
   libs: number[];
   /** A directory of the executable's extracted assets (read-only), when it embeds any. */
   assets?: number;
+  /**
+   * The native helper on its own, when the executable has one: loaded from the directory fd, its
+   * mapping would carry the asset's file name into /proc/self/maps, where the guest can read it.
+   */
+  native?: number;
   /** The files the engine's `prepare` named, by the name `run` sees them under, when it named any. */
   files?: Record<string, number>;
 }
 
-export function runnerLayout(libCount: number, assets: boolean, fileNames: readonly string[] = []): RunnerLayout {
+export function runnerLayout(libCount: number, assets: boolean, fileNames: readonly string[] = [], native = false): RunnerLayout {
   let next = 3;
   const loader = next++;
   const binary = next++;
   const libs = Array.from({ length: libCount }, () => next++);
   const layout: RunnerLayout = { count: 0, loader, binary, libs };
   if (assets) layout.assets = next++;
+  if (native) layout.native = next++;
   if (fileNames.length > 0) layout.files = Object.fromEntries(fileNames.map((name) => [name, next++]));
   layout.count = next - 3;
   return layout;
@@ -37,7 +43,7 @@ export function runnerLayoutFromEnv(env: NodeJS.ProcessEnv = process.env): Runne
   const text = env[RUNNER_ENV];
   if (!text) return undefined;
   const layout = JSON.parse(text) as RunnerLayout;
-  const fds = [layout.loader, layout.binary, ...layout.libs, layout.assets, ...Object.values(layout.files ?? {})].filter((fd) => fd !== undefined);
+  const fds = [layout.loader, layout.binary, ...layout.libs, layout.assets, layout.native, ...Object.values(layout.files ?? {})].filter((fd) => fd !== undefined);
   if (fds.some((fd) => !Number.isInteger(fd) || fd < 3 || fd >= 3 + layout.count)) throw new Error(`${RUNNER_ENV}: bad layout ${text}`);
   return layout;
 }

@@ -19,6 +19,7 @@ describe("runnerLayout", () => {
   it("numbers the loader, the binary, each library, then assets and each prepared file from fd 3", () => {
     expect(runnerLayout(2, true, ["a.mjs", "b.wasm"])).toEqual({ count: 7, loader: 3, binary: 4, libs: [5, 6], assets: 7, files: { "a.mjs": 8, "b.wasm": 9 } });
     expect(runnerLayout(1, false)).toEqual({ count: 3, loader: 3, binary: 4, libs: [5] });
+    expect(runnerLayout(1, true, ["m.wasm"], true)).toEqual({ count: 6, loader: 3, binary: 4, libs: [5], assets: 6, native: 7, files: { "m.wasm": 8 } });
   });
 
   it("is read back from the environment, and a layout naming fds it does not pass is refused", () => {
@@ -27,6 +28,7 @@ describe("runnerLayout", () => {
     expect(runnerLayoutFromEnv({})).toBeUndefined();
     expect(() => runnerLayoutFromEnv({ [RUNNER_ENV]: JSON.stringify({ ...layout, assets: 9 }) })).toThrow(/bad layout/);
     expect(() => runnerLayoutFromEnv({ [RUNNER_ENV]: JSON.stringify({ ...layout, files: { x: 2 } }) })).toThrow(/bad layout/);
+    expect(() => runnerLayoutFromEnv({ [RUNNER_ENV]: JSON.stringify({ ...layout, native: 7 }) })).toThrow(/bad layout/);
   });
 });
 

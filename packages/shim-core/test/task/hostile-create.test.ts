@@ -14,6 +14,8 @@ import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import { OptionsSchema as RuntimeOptions } from "../../src/gen/runtimeoptions/v1/options_pb.ts";
 import { Code, type ShimError } from "../../src/errors.ts";
 import { silentLogger } from "../../src/log.ts";
+import { hostMounter } from "../../src/oci/mount.ts";
+import { runcRuntime } from "../../src/runc/runc.ts";
 import { TaskService } from "../../src/task/service.ts";
 import { readMounts } from "../../src/testing/procfs.ts";
 import { busyboxBundle } from "./bundle.ts";
@@ -26,7 +28,8 @@ let seq = 0;
 beforeEach(() => {
   svc = new TaskService({
     engine: { name: "test", version: "test", run: async () => 0 },
-    namespace: "test",
+    ociRuntime: runcRuntime,
+    mounter: hostMounter,
     defaultRuncRoot: runcRoot,
     events: { publish: () => {} },
     log: silentLogger,

@@ -7,6 +7,8 @@ import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import type { PackedEvent } from "../../src/events/sink.ts";
 import { silentLogger } from "../../src/log.ts";
 import type { Spec } from "../../src/oci/spec.ts";
+import { hostMounter } from "../../src/oci/mount.ts";
+import { runcRuntime } from "../../src/runc/runc.ts";
 import { TaskService } from "../../src/task/service.ts";
 import { busyboxBundle } from "./bundle.ts";
 
@@ -17,7 +19,8 @@ export class RuncService {
   readonly onShutdown: Mock<() => void> = vi.fn<() => void>();
   readonly svc = new TaskService({
     engine: { name: "test", version: "test", run: async () => 0 },
-    namespace: "test",
+    ociRuntime: runcRuntime,
+    mounter: hostMounter,
     defaultRuncRoot: this.runcRoot,
     events: { publish: (topic, event) => this.events.push({ topic, event }) },
     log: silentLogger,
@@ -30,7 +33,7 @@ export class RuncService {
     const id = `svc-${process.pid}-${Date.now() % 100_000}-${++this.#seq}`;
     const b = busyboxBundle(id, args, tweak);
     writeFileSync(b.out, "");
-    return { id, bundle: b.bundle, req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: b.out }) };
+    return { id, bundle: b.bundle, req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: `file://${b.out}` }) };
   }
 
   topics(): string[] {

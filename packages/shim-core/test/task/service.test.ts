@@ -9,6 +9,8 @@ import { Status } from "../../src/gen/containerd/types/task_pb.ts";
 import { Code, ShimError } from "../../src/errors.ts";
 import { silentLogger } from "../../src/log.ts";
 import type { PackedEvent } from "../../src/events/sink.ts";
+import { hostMounter } from "../../src/oci/mount.ts";
+import { runcRuntime } from "../../src/runc/runc.ts";
 import { TaskService } from "../../src/task/service.ts";
 import { busyboxBundle } from "./bundle.ts";
 
@@ -23,7 +25,8 @@ beforeEach(() => {
   onShutdown = vi.fn<() => void>();
   svc = new TaskService({
     engine: { name: "test", version: "test", run: async () => 0 },
-    namespace: "test",
+    ociRuntime: runcRuntime,
+    mounter: hostMounter,
     defaultRuncRoot: runcRoot,
     events: { publish: (topic, event) => events.push({ topic, event }) },
     log: silentLogger,

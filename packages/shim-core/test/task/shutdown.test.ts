@@ -4,7 +4,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import { Code, ShimError } from "../../src/errors.ts";
-import { bundleFiles } from "../../src/task/state.ts";
+import { bundleFiles } from "../../src/task/bundle-files.ts";
 import { RuncService } from "./runc-service.ts";
 
 // containerd 2.4 sends Shutdown after every Delete, also to a pod's shared shim, so the next

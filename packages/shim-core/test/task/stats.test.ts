@@ -2,7 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { MetricsSchema as V1 } from "../../src/gen/cgroups/v1/metrics_pb.ts";
 import { v1 } from "../../src/task/stats.ts";
-import type { RuncStats } from "../../src/runc/runc.ts";
+import type { RuncStats } from "../../src/runc/oci-runtime.ts";
 
 const stats: RuncStats = {
   cpu: { usage: { total: 14_799_009, percpu: [11_263_682, 3_535_327], kernel: 0, user: 10_000_000 }, throttling: { periods: 10, throttled_periods: 4, throttled_time: 745_000_000 } },

@@ -3,7 +3,6 @@ import { dirname, join } from "node:path";
 import { ALL_RIGHTS, DIR_BASE_RIGHTS, DIR_INHERITING_RIGHTS, E, fail, FDFLAGS, FILETYPE, RIGHTS, WHENCE } from "./abi.ts";
 import type { HostFd } from "./fds.ts";
 import type { Resolver } from "./resolve.ts";
-import type { Times } from "./times.ts";
 
 // What fd_* calls do to an fd this layer opened. Offsets are ours and every read or write is
 // positioned; an fd opened with APPEND is opened O_APPEND, so appends stay atomic on the host.
@@ -19,9 +18,8 @@ export interface Filestat {
   ctim: bigint;
 }
 
-export function filestat(st: fs.BigIntStats, times: Times, filetype: number): Filestat {
-  const [atim, mtim, ctim] = times.report(st);
-  return { dev: st.dev, ino: st.ino, filetype, nlink: st.nlink, size: st.size, atim, mtim, ctim };
+export function filestat(st: fs.BigIntStats, filetype: number): Filestat {
+  return { dev: st.dev, ino: st.ino, filetype, nlink: st.nlink, size: st.size, atim: st.atimeNs, mtim: st.mtimeNs, ctim: st.ctimeNs };
 }
 
 const isDir = (e: HostFd) => e.type === FILETYPE.DIRECTORY;

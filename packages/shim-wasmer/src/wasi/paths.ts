@@ -3,7 +3,7 @@ import { E, fail, FDFLAGS, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS } from "./abi.t
 import { filetype, type HostFd } from "./fds.ts";
 import { filestat, type Filestat } from "./files.ts";
 import type { Resolver } from "./resolve.ts";
-import type { Times } from "./times.ts";
+import * as times from "./times.ts";
 
 // What path_* calls do, relative to a directory fd. The resolver walks every component but the
 // last (following symlinks inside the root); the host call gets the rest, so the kernel's own
@@ -13,7 +13,7 @@ const c = fs.constants;
 
 export interface PathCtx {
   resolver: Resolver;
-  times: Times;
+  utimensat: times.Utimensat;
 }
 
 export function open(ctx: PathCtx, dir: HostFd, lookup: number, path: string, oflags: number, rights: bigint, fdflags: number): Omit<HostFd, "kind"> {
@@ -98,15 +98,15 @@ export function readlink(ctx: PathCtx, dir: HostFd, path: string): Buffer {
 export function stat(ctx: PathCtx, dir: HostFd, lookup: number, path: string): Filestat {
   const res = ctx.resolver.resolve(dir.path, path, (lookup & LOOKUP_SYMLINK_FOLLOW) !== 0);
   const st = fs.lstatSync(res.host, { bigint: true });
-  return filestat(st, ctx.times, filetype(st as unknown as fs.Stats));
+  return filestat(st, filetype(st as unknown as fs.Stats));
 }
 
 export function setTimes(ctx: PathCtx, dir: HostFd, lookup: number, path: string, atim: bigint, mtim: bigint, flags: number): void {
   const follow = (lookup & LOOKUP_SYMLINK_FOLLOW) !== 0;
   const res = ctx.resolver.resolve(dir.path, path, follow);
-  ctx.times.set({ path: res.host, follow }, () => fs.lstatSync(res.host, { bigint: true }), atim, mtim, flags);
+  times.setTimes(ctx.utimensat, res.host, follow, atim, mtim, flags);
 }
 
-export function fdFilestat(ctx: PathCtx, e: HostFd): Filestat {
-  return filestat(fs.fstatSync(e.fd, { bigint: true }), ctx.times, e.type);
+export function fdFilestat(e: HostFd): Filestat {
+  return filestat(fs.fstatSync(e.fd, { bigint: true }), e.type);
 }

@@ -1,11 +1,11 @@
-import { constants, fstatSync, openSync, realpathSync } from "node:fs";
+import { constants, openSync, realpathSync } from "node:fs";
 import { E, errnoOf, fail, FILETYPE } from "./abi.ts";
 import { type Entry, FdTable, type HostFd } from "./fds.ts";
 import * as files from "./files.ts";
 import { encode, GuestMemory } from "./memory.ts";
 import * as paths from "./paths.ts";
 import { Resolver } from "./resolve.ts";
-import { Times } from "./times.ts";
+import { directUtimensat, fdPath, setTimes, type Utimensat } from "./times.ts";
 import { pollOneoff } from "./poll.ts";
 
 // Wasm import signatures vary by function.
@@ -25,6 +25,11 @@ export interface LayerConfig {
   files: boolean;
   /** Names this run, for the message that ends it (see guest-hook.ts). */
   run: string;
+  /**
+   * The file type fds 0, 1 and 2 report: what the container's own stdio are (see stdioTypes in
+   * engine.ts), where the base would say something else. Absent: the base's answer stands.
+   */
+  stdio?: number[];
 }
 
 export interface Layer {
@@ -48,9 +53,11 @@ function guard(fn: () => unknown): number {
  * WASI preview1's file system over Node's fs, layered onto another implementation's imports
  * (`base`: the SDK's, in the SDK worker). The guest's fd numbers are this layer's: stdio stays
  * the base's (its fds are called under their own numbers), every file and directory is a host fd
- * opened here, inside the container, so the container's mounts and permissions apply.
+ * opened here, inside the container, so the container's mounts and permissions apply. File times
+ * are set with `utimensat`: the native helper itself where this thread can load it, otherwise a
+ * relay to a thread that did (native-relay.ts).
  */
-export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembly.Memory, config: LayerConfig): Layer {
+export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembly.Memory, config: LayerConfig, utimensat: Utimensat = directUtimensat): Layer {
   const mem = new GuestMemory(memory);
   const args = config.args.map(encode);
   const argv: Record<string, Fn> = {
@@ -72,7 +79,7 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
   if (!config.files) return { imports: overlay(base, argv), close: () => {} };
 
   const resolver = new Resolver(realpathSync(config.root), config.hidden);
-  const ctx = { resolver, times: new Times() };
+  const ctx = { resolver, utimensat };
   const table = new FdTable([0, 1, 2]);
   for (const p of config.preopens) {
     let host: string;
@@ -90,15 +97,30 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
     table.add({ kind: "host", fd, path: host, type: FILETYPE.DIRECTORY, read: true, write: false, flags: 0, pos: 0, preopen: p.name });
   }
 
-  /** An fd_* call: a base fd goes to the base under its own number, a host fd to `own`. */
+  /**
+   * An fd_* call: a base fd goes to the base under its own number (then `after` may correct what
+   * it wrote at the call's last pointer), a host fd to `own`.
+   */
   const onFd =
-    (name: string, own: (e: HostFd, ...a: any[]) => unknown): Fn =>
+    (name: string, own: (e: HostFd, ...a: any[]) => unknown, after?: (base: number, ptr: number) => void): Fn =>
     (fd: number, ...a: unknown[]) => {
       const e = table.find(fd);
       if (!e) return E.BADF;
-      if (e.kind === "base") return base[name] ? base[name](e.fd, ...a) : E.BADF;
+      if (e.kind === "base") {
+        if (!base[name]) return E.BADF;
+        const errno = base[name](e.fd, ...a);
+        return errno === E.SUCCESS && after ? guard(() => after(e.fd, a.at(-1) as number)) : errno;
+      }
       return guard(() => own(e, ...a));
     };
+  /**
+   * The file type the base wrote for its stdio fd `fd`, made the container's (config.stdio): the
+   * SDK calls all three character devices, which wasi-libc's isatty() takes for terminals.
+   */
+  const stdioType = (at: number) => (fd: number, ptr: number) => {
+    const type = config.stdio?.[fd];
+    if (type !== undefined) mem.setU8(ptr + at, type);
+  };
   /** A path_* call relative to a directory fd. */
   const onDir =
     (own: (dir: HostFd, ...a: any[]) => unknown): Fn =>
@@ -149,14 +171,14 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
       mem.setU16(ptr + 2, s.flags);
       mem.setU64(ptr + 8, s.base);
       mem.setU64(ptr + 16, s.inheriting);
-    }),
+    }, stdioType(0)),
     fd_fdstat_set_flags: onFd("fd_fdstat_set_flags", (e, flags: number) => files.setFlags(e, flags)),
     // Rights are reported, not kept (as in wasmtime): a guest that would drop some is told NOTSUP.
     fd_fdstat_set_rights: onFd("fd_fdstat_set_rights", () => E.NOTSUP),
-    fd_filestat_get: onFd("fd_filestat_get", (e, ptr: number) => writeFilestat(ptr, paths.fdFilestat(ctx, e))),
+    fd_filestat_get: onFd("fd_filestat_get", (e, ptr: number) => writeFilestat(ptr, paths.fdFilestat(e)), stdioType(16)),
     fd_filestat_set_size: onFd("fd_filestat_set_size", (e, size: bigint) => files.setSize(e, u64(size))),
     fd_filestat_set_times: onFd("fd_filestat_set_times", (e, atim: bigint, mtim: bigint, flags: number) =>
-      ctx.times.set(e.fd, () => fstatSync(e.fd, { bigint: true }), u64(atim), u64(mtim), flags),
+      setTimes(utimensat, fdPath(e.fd), true, u64(atim), u64(mtim), flags),
     ),
     fd_pread: onFd("fd_pread", (e, iovs: number, n: number, off: bigint, out: number) => mem.setU32(out, files.read(e, mem.iovecs(iovs, n), Number(u64(off))))),
     fd_pwrite: onFd("fd_pwrite", (e, iovs: number, n: number, off: bigint, out: number) => mem.setU32(out, files.write(e, mem.iovecs(iovs, n), Number(u64(off))))),

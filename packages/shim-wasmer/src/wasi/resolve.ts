@@ -7,7 +7,7 @@ const MAX_HOPS = 40;
 export interface Resolved {
   /** Host path of the directory that holds the last component, free of symlinks. */
   dir: string;
-  /** The last component, or "" when the path names `dir` itself ("." or "a/.."). */
+  /** The last component, or "" when the path names `dir` itself (".", "a/." or "a/.."). */
   name: string;
   /** The guest's path ended in "/": the last component must be a directory. */
   slash: boolean;
@@ -22,7 +22,8 @@ const join = (cs: readonly string[]) => `/${cs.join("/")}`;
  * Resolves guest paths to host paths inside the container's root, the way a kernel does inside a
  * chroot, with the rules of WASI's capability model for what the guest itself writes:
  * - a path is relative to a directory fd; an absolute path, or `..` above that directory, is
- *   NOTCAPABLE (as in wasmtime);
+ *   NOTCAPABLE (as in wasmtime), except that `..` at the container's root is the root (as in
+ *   Linux and node:wasi: `/..` is `/`, and nothing is above the guest's `/` to escape to);
  * - symlinks found on the way are the image's: they resolve like the kernel's, an absolute target
  *   from the container's root and `..` up to that root, never above it;
  * - `hidden` paths (the host's /proc, /sys, the runner's own files) do not exist for the guest.
@@ -63,22 +64,27 @@ export class Resolver {
     if (path === "") fail(E.NOENT);
     if (path.startsWith("/")) fail(E.NOTCAPABLE);
     const slash = path.endsWith("/");
+    // "a/." names a itself, which must be a directory: every component is walked as one.
+    const self = path === "." || path.endsWith("/.");
     const cur = parts(base);
     let floor = cur.length;
-    // Components still to walk; `link` marks those that came from a symlink's target.
-    const todo = parts(path).map((c) => ({ c, link: false }));
+    // Components still to walk.
+    const todo = parts(path);
     let hops = 0;
     let name = "";
     while (todo.length > 0) {
-      const { c, link } = todo.shift()!;
+      const c = todo.shift()!;
       if (c === "..") {
-        // A link's `..` at the root stays there, as the kernel's does; the guest's own is refused.
-        if (cur.length <= floor && !(link && cur.length === this.#rootParts.length)) fail(E.NOTCAPABLE);
-        if (cur.length > this.#rootParts.length) cur.pop();
+        // `..` at the container's root stays there, as the kernel's does: the guest's `/` is all it
+        // has, and node:wasi resolves the guest's own `/..` the same way. Above any other
+        // directory fd the guest's own `..` is refused, until a symlink took the walk elsewhere.
+        const atRoot = cur.length === this.#rootParts.length;
+        if (cur.length <= floor && !atRoot) fail(E.NOTCAPABLE);
+        if (!atRoot) cur.pop();
         continue;
       }
       const host = join([...cur, c]);
-      const last = todo.length === 0;
+      const last = todo.length === 0 && !self;
       let st: Stats;
       try {
         st = this.lstat(host);
@@ -96,7 +102,7 @@ export class Resolver {
         const target = readlinkSync(host);
         if (target.startsWith("/")) cur.splice(0, cur.length, ...this.#rootParts);
         floor = this.#rootParts.length;
-        todo.unshift(...parts(target).map((c) => ({ c, link: true })));
+        todo.unshift(...parts(target));
         continue;
       }
       if (last) {

@@ -1,51 +1,37 @@
-import { futimesSync, lutimesSync, utimesSync, type BigIntStats } from "node:fs";
+import { native, UTIME_NOW, UTIME_OMIT } from "@wasm-shims/shim-core/native";
 import { E, fail, FSTFLAGS } from "./abi.ts";
 
-type Which = "atime" | "mtime";
-interface Exact {
-  /** What the host stored when the guest set it, and what the guest asked for. */
-  host: Partial<Record<Which, bigint>>;
-  exact: Partial<Record<Which, bigint>>;
-}
+/**
+ * utimensat(2) on a host path: times in nanoseconds, or UTIME_NOW / UTIME_OMIT. Throws an Error
+ * whose `code` names the errno, as Node's fs does.
+ */
+export type Utimensat = (path: string, atime: bigint, mtime: bigint, nofollow: boolean) => void;
+
+/** The shim's native helper, loaded in this thread: for a layer that runs where it can be loaded. */
+export const directUtimensat: Utimensat = (path, atime, mtime, nofollow) => native().utimensat(path, atime, mtime, { nofollow });
+
+/** The largest time the native helper takes: nanoseconds since the epoch in an i64 (the year 2262). */
+const MAX_NS = (1n << 63n) - 1n;
 
 /**
- * File times at the precision a guest sets them. Node's utimes takes seconds as a double and libuv
- * keeps whole microseconds, so a time set to the nanosecond would come back changed. The exact
- * value is remembered per inode and reported for as long as the host still holds the time it was
- * given; any other change to the file's times (a write, another process) wins.
+ * fd_filestat_set_times / path_filestat_set_times, to the nanosecond, through `utimensat`: Node's
+ * utimes goes through a double and libuv keeps whole microseconds. `path` is a host path; an open
+ * fd is named by /proc/self/fd/N, which the kernel follows to the open file, so the times land on
+ * what the fd holds even after a rename. `follow`: a final symlink is followed. An omitted time is
+ * left as it is (UTIME_OMIT), not read and written back.
  */
-export class Times {
-  readonly #exact = new Map<string, Exact>();
-
-  /** atim, mtim, ctim in nanoseconds, as the guest should see them. */
-  report(st: BigIntStats): [bigint, bigint, bigint] {
-    const e = this.#exact.get(key(st));
-    const pick = (w: Which, host: bigint) => (e?.host[w] === host ? e.exact[w]! : host);
-    return [pick("atime", st.atimeNs), pick("mtime", st.mtimeNs), st.ctimeNs];
-  }
-
-  /**
-   * fd_filestat_set_times / path_filestat_set_times. `target` is an open fd, or a path set with or
-   * without following a final symlink; `stat` reads the same object again.
-   */
-  set(target: number | { path: string; follow: boolean }, stat: () => BigIntStats, atim: bigint, mtim: bigint, flags: number): void {
-    if (flags & ~0xf) fail(E.INVAL);
-    if ((flags & FSTFLAGS.ATIM && flags & FSTFLAGS.ATIM_NOW) || (flags & FSTFLAGS.MTIM && flags & FSTFLAGS.MTIM_NOW)) fail(E.INVAL);
-    const before = stat();
-    const [curA, curM] = this.report(before);
-    const now = BigInt(Date.now()) * 1_000_000n;
-    const a = flags & FSTFLAGS.ATIM ? atim : flags & FSTFLAGS.ATIM_NOW ? now : curA;
-    const m = flags & FSTFLAGS.MTIM ? mtim : flags & FSTFLAGS.MTIM_NOW ? now : curM;
-    if (typeof target === "number") futimesSync(target, seconds(a), seconds(m));
-    else (target.follow ? utimesSync : lutimesSync)(target.path, seconds(a), seconds(m));
-    const after = stat();
-    this.#exact.set(key(after), { host: { atime: after.atimeNs, mtime: after.mtimeNs }, exact: { atime: a, mtime: m } });
-  }
+export function setTimes(utimensat: Utimensat, path: string, follow: boolean, atim: bigint, mtim: bigint, flags: number): void {
+  if (flags & ~0xf) fail(E.INVAL);
+  const pick = (set: number, now: number, value: bigint) => {
+    if (flags & set && flags & now) fail(E.INVAL);
+    if (flags & now) return UTIME_NOW;
+    if (!(flags & set)) return UTIME_OMIT;
+    return value <= MAX_NS ? value : fail(E.INVAL);
+  };
+  const atime = pick(FSTFLAGS.ATIM, FSTFLAGS.ATIM_NOW, atim);
+  const mtime = pick(FSTFLAGS.MTIM, FSTFLAGS.MTIM_NOW, mtim);
+  utimensat(path, atime, mtime, !follow);
 }
 
-const key = (st: BigIntStats) => `${st.dev}:${st.ino}`;
-/**
- * Seconds as the double libuv wants. libuv truncates to whole microseconds, and a double near
- * 1.7e9 s is only good to a quarter of one, so aim at the middle of the microsecond.
- */
-const seconds = (ns: bigint) => (Number(ns / 1000n) + 0.5) / 1e6;
+/** The path setTimes takes for an open host fd. */
+export const fdPath = (fd: number): string => `/proc/self/fd/${fd}`;

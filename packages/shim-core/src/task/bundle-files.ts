@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { RuncConfig } from "../runc/oci-runtime.ts";
 
 // Apart from container.ts so that the `delete` binary, which only needs these, loads nothing else.
 
@@ -11,8 +12,9 @@ export const bundleFiles = {
   runcLog: "log.json",
 } as const;
 
+/** What Create records in `shim.json`: how to reach runc and whether to unmount, without the daemon. */
 export interface ShimState {
-  runc: { binary: string; root: string; systemdCgroup: boolean };
+  runc: RuncConfig;
   mountedRootfs: boolean;
 }
 

@@ -1,0 +1,65 @@
+import type { StdioOptions } from "node:child_process";
+import type { Writable } from "node:stream";
+
+/** How to call the runtime: runc's own global flags, which the runtime options can change. */
+export interface RuncConfig {
+  binary: string;
+  root: string;
+  systemdCgroup: boolean;
+}
+
+/** A runtime process run in the foreground: the shim feeds its stdin and waits for its end. */
+export interface RuntimeChild {
+  readonly stdin: Writable | null;
+  once(event: "exit", listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  once(event: "error", listener: (err: Error) => void): this;
+}
+
+/**
+ * Everything the Task service asks of the OCI runtime, so that it can run on runc (runc.ts) or,
+ * in the unit tests, on a fake that needs neither root nor runc. The shape is runc's command
+ * line: `run` and `exec` stay in the foreground and write the process's pid to `pidFile` (the
+ * shim waits for that file), and log JSON lines to `logFile`; `preserveFds` of `stdio`'s entries
+ * after the first three reach the process as fds 3…
+ */
+export interface OciRuntime {
+  readonly config: RuncConfig;
+  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds?: number): RuntimeChild;
+  exec(id: string, processFile: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds?: number): RuntimeChild;
+  /** Signals the container's init, or with `all` every process in it. */
+  kill(id: string, signal: number, all: boolean): Promise<void>;
+  /** Signals one exec'd process by pid: runc has no command for that, runc's shim does the same. */
+  signal(pid: number, signal: number | NodeJS.Signals): void;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Removes the stopped container and its cgroup; one already gone is no error. */
+  delete(id: string): Promise<void>;
+  ps(id: string): Promise<number[]>;
+  /** One sample of the container's cgroup statistics (cgroup v1: `runc events --stats`). */
+  stats(id: string): Promise<RuncStats>;
+  update(id: string, resourcesJson: string): Promise<void>;
+  /** The container's cgroups as the runtime recorded them: per v1 controller, or "" for v2. */
+  cgroupPaths(id: string): Promise<Record<string, string>>;
+  /** The last error the runtime logged in `logFile`, to say why a process did not start. */
+  lastError(logFile: string): Promise<string | undefined>;
+}
+
+/** Makes the runtime a Create's runtime options select. */
+export type OciRuntimeFactory = (config: RuncConfig) => OciRuntime;
+
+/** runc's statistics JSON (libcontainer types.Stats), the part the shim reads. */
+export interface RuncStats {
+  cpu?: {
+    usage?: { total?: number; percpu?: number[]; kernel?: number; user?: number };
+    throttling?: { periods?: number; throttled_periods?: number; throttled_time?: number };
+  };
+  memory?: {
+    cache?: number;
+    usage?: { limit?: number; usage?: number; max?: number; failcnt?: number };
+    swap?: { limit?: number; usage?: number; max?: number; failcnt?: number };
+    kernel?: { limit?: number; usage?: number; max?: number; failcnt?: number };
+    kernelTCP?: { limit?: number; usage?: number; max?: number; failcnt?: number };
+    raw?: Record<string, number>;
+  };
+  pids?: { current?: number; limit?: number };
+}
