@@ -80,7 +80,6 @@ describe("traceTaskService", () => {
   it("spans Create, Start, Kill, Delete and the run; a traceparent in the ttrpc metadata is the parent", async () => {
     const svc = traceTaskService(runc.svc, tracing, { engine: "test", namespace: "tracing-ns", log: silentLogger });
     const { id, req } = runc.request(["/bin/busybox", "sleep", "100"], (spec) => (spec.annotations = { "io.kubernetes.cri.image-name": "localhost/app:1" }));
-    req.stdout = `file://${req.stdout}`;
     await svc.create(req, ctx("Create", { traceparent: `00-${TRACE}-${CALLER}-01` }));
     await svc.start(create(pb.StartRequestSchema, { id }), ctx("Start"));
     await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }), ctx("Kill"));
@@ -105,7 +104,6 @@ describe("traceTaskService", () => {
   it("parents Create under start's span when containerd sends no context, and marks a failed call", async () => {
     const svc = traceTaskService(runc.svc, tracing, { engine: "test", namespace: "tracing-ns", log: silentLogger });
     const { id, bundle, req } = runc.request(["/bin/busybox", "true"]);
-    req.stdout = `file://${req.stdout}`;
     const startSpan = tracing.startSpan("shim start", { "container.id": id });
     writeFileSync(join(bundle, TRACE_CONTEXT_FILE), JSON.stringify(startSpan.context));
     startSpan.end();
