@@ -1,7 +1,7 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { containerWasmImage, readWasmLayer, selectLayer, splitExport, type WasmImage } from "../containerd/artifacts.ts";
+import { containerWasmImage, readWasmLayer, selectLayer, splitExport, type WasmImage, type WasmLayer } from "../containerd/artifacts.ts";
 import { ContainerdClient } from "../containerd/client.ts";
 import { Code, isShimError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -10,15 +10,24 @@ import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { LAYER_MODULE_FILE } from "./guest-entry.ts";
 
 
-/** The Wasm side of a container's image (and the client that read it): its Wasm layers, from containerd's content API. */
-export type WasmImageQuery = (containerId: string) => Promise<{ client: ContainerdClient; image: WasmImage } | undefined>;
+/** What Create learns of a container's image when its rootfs lacks the entrypoint. */
+export interface FoundWasmImage {
+  image: WasmImage;
+  /** The layer's bytes, checked against its digest and size. */
+  readLayer(layer: WasmLayer): Promise<Uint8Array<ArrayBuffer>>;
+  /** containerd's socket and namespace, where the layer's precompiled form is kept (wasm/precompiled.ts). */
+  store?: { socket: string; namespace: string };
+}
+
+/** The Wasm side of a container's image: its Wasm layers, from containerd's content API (unit tests fake it). */
+export type WasmImageQuery = (containerId: string) => Promise<FoundWasmImage | undefined>;
 
 /** The real query, on containerd's socket in one namespace (cli/daemon.ts hands it to Create). */
 export function containerdWasmImage(socket: string, namespace: string): WasmImageQuery {
   return async (id) => {
     const client = new ContainerdClient(socket, namespace);
     const image = await containerWasmImage(client, id);
-    return image ? { client, image } : undefined;
+    return image && { image, readLayer: (layer) => readWasmLayer(client, image.image, layer), store: { socket, namespace } };
   };
 }
 
@@ -67,12 +76,12 @@ export async function resolveImageEntrypoint(rootfs: string, spec: Spec, saysWas
     throw missing;
   }
   if (!found || found.image.layers.length === 0) throw missing;
-  const { client, image: img } = found;
+  const img = found.image;
   const layer = selectLayer(img, arg0 === undefined ? undefined : name);
-  const bytes = await readWasmLayer(client, img.image, layer);
+  const bytes = await found.readLayer(layer);
   const path = name.startsWith("/") ? name : `/${name || layer.title || "module.wasm"}`;
   log.info(`running Wasm layer ${layer.digest} (${layer.mediaType}) of image ${img.image}`, { entrypoint: path });
-  return { kind: "wasm", path, hostPath: "", root: rootfs, layer: { ...layer, image: img.image, bytes, store: { socket: client.socket, namespace: client.namespace } }, ...(exportName ? { exportName } : {}) };
+  return { kind: "wasm", path, hostPath: "", root: rootfs, layer: { ...layer, image: img.image, bytes, ...(found.store ? { store: found.store } : {}) }, ...(exportName ? { exportName } : {}) };
 }
 
 /**
