@@ -16,6 +16,16 @@ export interface Engine {
    * it, instead of failing to link at Start. Unset: no check.
    */
   readonly imports?: ProvidedImports;
+  /**
+   * Whether `run` calls RunContext.exportName instead of `_start` when an entrypoint names one
+   * (`module.wasm#function`). Without it such an entrypoint is refused at Create.
+   */
+  readonly callsExports?: boolean;
+  /**
+   * Identifies the compiler behind `Prepared.compiled` (e.g. a transpiler's version): a compiled
+   * form made under another key is never handed back as `PrepareContext.precompiled`.
+   */
+  readonly precompileKey?: string;
   /** Rejects, with a message a user can act on, a module this engine cannot run. Runs on the host at Create. */
   validate?(module: Uint8Array<ArrayBuffer>, path: string): Promise<void>;
   /**
@@ -45,12 +55,25 @@ export interface PrepareContext {
   digest: string;
   /** Lines for the shim's log (containerd's log). */
   log: (msg: string) => void;
+  /**
+   * For a Wasm layer whose compiled form containerd's content store holds: what this engine's
+   * `prepare` returned as `compiled` for this very module and `precompileKey`, checked (sealed
+   * by this node's shim): use it instead of compiling.
+   */
+  precompiled?: Uint8Array;
+  /** True when a compiled form returned as `Prepared.compiled` would be kept (a Wasm layer's, with none stored yet). */
+  wantsCompiled?: boolean;
 }
 
 export interface Prepared {
   /** Files for the runner: the name `run` sees them under -> the file on the host. */
   files?: Record<string, string>;
   data?: Record<string, string>;
+  /**
+   * The module's compiled form, to keep beside its Wasm layer in containerd's content store and
+   * hand back as `precompiled` to the next Create of the image. Only what `prepare` produced.
+   */
+  compiled?: Uint8Array;
 }
 
 export interface RunContext {
@@ -70,6 +93,8 @@ export interface RunContext {
   data: Record<string, string>;
   /** The bytes of the files `prepare` named, by name, or {}. */
   files: Record<string, Uint8Array>;
+  /** The export to call instead of `_start` (`module.wasm#function`); only for engines with `callsExports`. */
+  exportName?: string;
   /** The container's CPU quota (CFS quota / period) in CPUs, when its spec sets one. */
   cpuQuota?: number;
   /**

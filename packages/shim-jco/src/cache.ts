@@ -27,6 +27,13 @@ export interface Manifest {
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
+/** An intact entry's transpile output, read back from its files. */
+export async function readTranspiled(dir: string, manifest: Manifest): Promise<Transpiled> {
+  const files: Record<string, Uint8Array> = {};
+  for (const name of Object.keys(manifest.files)) files[name] = new Uint8Array(await readFile(join(dir, name)));
+  return { files, exports: manifest.exports };
+}
+
 /** The entry's manifest when every file it lists is intact, else undefined. */
 export async function readEntry(dir: string, digest: string): Promise<Manifest | undefined> {
   try {
@@ -52,13 +59,18 @@ export interface CacheResult {
  * written into a private directory and renamed into place, so a concurrent Create (another shim
  * daemon) sees either no entry or a whole one; when two race, the first rename wins.
  */
-export async function ensureTranspiled(root: string, module: Uint8Array, path: string, digest: string, log: (msg: string) => void): Promise<CacheResult> {
+export async function ensureTranspiled(root: string, module: Uint8Array, path: string, digest: string, log: (msg: string) => void, precompiled?: Transpiled): Promise<CacheResult> {
   const key = cacheKey(digest);
   const dir = join(root, key);
   const cached = await readEntry(dir, digest);
   if (cached) {
     log(`transpile cache hit ${key}`);
     return { key, manifest: cached, hit: true };
+  }
+  if (precompiled) {
+    const manifest = await writeEntry(root, key, digest, precompiled);
+    log(`transpile output from containerd's content store written into ${key}`);
+    return { key, manifest, hit: false };
   }
   const t0 = performance.now();
   const out = await transpileModule(module, path);

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { compileCheck, isComponent, PREVIEW1_IMPORTS, runPreview1, type Engine } from "@wasm-shims/shim-core";
-import { cacheRoot, ensureTranspiled } from "./cache.ts";
+import { cacheRoot, ensureTranspiled, readTranspiled } from "./cache.ts";
+import { packTranspiled, unpackTranspiled } from "./precompiled.ts";
 import { runCommand } from "./run.ts";
 import { ENTRY_MODULE } from "./transpile.ts";
 import { ENGINE_VERSION } from "./version.ts";
@@ -17,6 +18,10 @@ export const jcoEngine: Engine = {
   version: `${ENGINE_VERSION}; core modules: node:wasi preview1 (Node ${process.version})`,
   // Checked for core modules only; jco-transpile checks a component's imports at prepare.
   imports: PREVIEW1_IMPORTS,
+  // Core modules run on runPreview1, which calls a chosen export (`module.wasm#function`).
+  callsExports: true,
+  // The transpile output depends on jco-transpile and preview2-shim, both in ENGINE_VERSION.
+  precompileKey: ENGINE_VERSION,
   async validate(module, path) {
     // V8 cannot compile a component; jco-transpile validates it at prepare, with its own message.
     if (!isComponent(module)) await compileCheck(module, path);
@@ -26,7 +31,7 @@ export const jcoEngine: Engine = {
     // container later is prepared on its own and handed its own entry.
     if (!isComponent(ctx.module)) return {};
     const root = cacheRoot();
-    const { key, manifest } = await ensureTranspiled(root, ctx.module, ctx.path, ctx.digest, ctx.log);
+    const { key, manifest } = await ensureTranspiled(root, ctx.module, ctx.path, ctx.digest, ctx.log, ctx.precompiled && unpackTranspiled(ctx.precompiled));
     const has = (iface: string) => manifest.exports.some((name) => name.startsWith(`${iface}@`));
     const kind = has("wasi:cli/run") ? "command" : has("wasi:http/incoming-handler") ? "http" : undefined;
     if (!kind) {
@@ -34,7 +39,9 @@ export const jcoEngine: Engine = {
     }
     // Only this entry's files go to the container, as read-only fds (nothing of the cache is mounted).
     const files = Object.fromEntries(Object.keys(manifest.files).map((name) => [name, join(root, key, name)]));
-    return { files, data: { kind } };
+    // The transpile output is what a Wasm layer's next container can take from containerd's content store.
+    const compiled = ctx.wantsCompiled ? packTranspiled(await readTranspiled(join(root, key), manifest)) : undefined;
+    return { files, data: { kind }, ...(compiled ? { compiled } : {}) };
   },
   async run(ctx) {
     if (!isComponent(ctx.module)) return runPreview1(ctx);

@@ -8,5 +8,7 @@ export const nodeEngine: Engine = {
   name: "node",
   version: `node:wasi preview1 (Node ${process.version})`,
   imports: PREVIEW1_IMPORTS,
+  // Core modules run on runPreview1, which calls a chosen export (`module.wasm#function`).
+  callsExports: true,
   run: runPreview1,
 };

@@ -12,3 +12,7 @@ export { buildPrograms, programNames, programPath, programsOutDir } from "./prog
 export { buildComponents } from "./components.ts";
 export { buildCorpusImages, corpusDataFiles, corpusImageRefs, corpusModule, corpusPrograms, corpusWorkdir, layOutCorpusRoot, programInImage, yosysModule } from "./corpus.ts";
 export type { CorpusImage, CorpusProgram } from "./corpus.ts";
+export { descriptor, encodeManifest, filesystemLayer, sha256, writeOciLayout } from "./oci-image.ts";
+export type { Blob, ImageLayout } from "./oci-image.ts";
+export { WASM_MEDIA_TYPES, wasmArtifactLayout, writeWasmArtifact } from "./oci-artifact.ts";
+export type { WasmArtifactSpec, WasmLayerSpec } from "./oci-artifact.ts";

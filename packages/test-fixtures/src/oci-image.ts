@@ -72,7 +72,7 @@ export function refTag(ref: string): string {
   return colon > ref.lastIndexOf("/") ? ref.slice(colon + 1) : "latest";
 }
 
-function sha256(bytes: Uint8Array): string {
+export function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
@@ -141,18 +141,49 @@ function imageConfig(spec: ImageSpec, diffId: string): unknown {
   };
 }
 
+/** A blob of an image: its media type and bytes. */
+export interface Blob {
+  mediaType: string;
+  data: Uint8Array;
+  annotations?: Record<string, string>;
+}
+
+/** An image as its manifest sees it: the config blob and the layers, in order. */
+export interface ImageLayout {
+  ref: string;
+  config: Blob;
+  layers: Blob[];
+  /** `artifactType` and manifest annotations, for artifact manifests. */
+  manifest?: Record<string, unknown>;
+}
+
+export function descriptor(blob: Blob): Record<string, unknown> {
+  return { mediaType: blob.mediaType, digest: sha256(blob.data), size: blob.data.length, ...(blob.annotations ? { annotations: blob.annotations } : {}) };
+}
+
 /** Writes the image tarball to `out` (atomically, creating its directory) and returns the manifest digest. */
 export async function writeOciImage(out: string, spec: ImageSpec): Promise<{ manifestDigest: string }> {
-  const tag = refTag(spec.ref);
   const layerTar = tarArchive(await layerEntries(spec));
   const layer = gzipDeterministic(layerTar, spec.gzipLevel);
   const config = json(imageConfig(spec, sha256(layerTar)));
-  const manifest = json({
-    schemaVersion: 2,
-    mediaType: MEDIA.manifest,
-    config: { mediaType: MEDIA.config, digest: sha256(config), size: config.length },
-    layers: [{ mediaType: MEDIA.layer, digest: sha256(layer), size: layer.length }],
-  });
+  return writeOciLayout(out, { ref: spec.ref, config: { mediaType: MEDIA.config, data: config }, layers: [{ mediaType: MEDIA.layer, data: layer }] });
+}
+
+/** A gzipped filesystem layer of `spec`'s files and the diff id (digest of the uncompressed tar) its config names. */
+export async function filesystemLayer(spec: Pick<ImageSpec, "files" | "symlinks" | "dirs" | "gzipLevel">): Promise<{ layer: Blob; diffId: string }> {
+  const layerTar = tarArchive(await layerEntries({ ref: "x", ...spec }));
+  return { layer: { mediaType: MEDIA.layer, data: gzipDeterministic(layerTar, spec.gzipLevel) }, diffId: sha256(layerTar) };
+}
+
+/** The manifest of `image`, as stored: its sha256 is the image's digest. */
+export function encodeManifest(image: ImageLayout): Uint8Array {
+  return json({ schemaVersion: 2, mediaType: MEDIA.manifest, ...image.manifest, config: descriptor(image.config), layers: image.layers.map(descriptor) });
+}
+
+/** Any single-manifest image (an ordinary image or an OCI artifact) as an OCI layout tarball. */
+export async function writeOciLayout(out: string, image: ImageLayout): Promise<{ manifestDigest: string }> {
+  const tag = refTag(image.ref);
+  const manifest = encodeManifest(image);
   const manifestDigest = sha256(manifest);
   const index = json({
     schemaVersion: 2,
@@ -162,13 +193,13 @@ export async function writeOciImage(out: string, spec: ImageSpec): Promise<{ man
         mediaType: MEDIA.manifest,
         digest: manifestDigest,
         size: manifest.length,
-        annotations: { "io.containerd.image.name": spec.ref, "org.opencontainers.image.ref.name": tag },
+        annotations: { "io.containerd.image.name": image.ref, "org.opencontainers.image.ref.name": tag },
       },
     ],
   });
 
   const blobs = new Map<string, Uint8Array>();
-  for (const blob of [manifest, config, layer]) blobs.set(`blobs/sha256/${sha256(blob).slice(7)}`, blob);
+  for (const blob of [manifest, image.config.data, ...image.layers.map((l) => l.data)]) blobs.set(`blobs/sha256/${sha256(blob).slice(7)}`, blob);
   const entries: TarEntry[] = [
     { type: "dir", path: "blobs", mode: 0o755 },
     { type: "dir", path: "blobs/sha256", mode: 0o755 },

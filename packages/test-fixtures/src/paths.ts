@@ -19,6 +19,7 @@ export const fixtureNames = [
   "spin",
   "read-file",
   "bad-import",
+  "exports",
 ] as const;
 export type FixtureName = (typeof fixtureNames)[number];
 

@@ -39,7 +39,8 @@ describe("containerd restarted during Create and during Start (ctr)", () => {
 
   /** `ctr run -d` whose daemon is frozen before it handles Create; returns the daemon and ctr's outcome. */
   async function createFrozen(id: string) {
-    const client = env.ctd.ctrSpawn(["run", "-d", ...rt, env.images.fixtures.ref, id, "/sleep.wasm", "100000000"]);
+    // No stdio: ctr removes its FIFOs when its Create fails, and Create (as runc's shim does) needs them.
+    const client = env.ctd.ctrSpawn(["run", "-d", "--null-io", ...rt, env.images.fixtures.ref, id, "/sleep.wasm", "100000000"]);
     let stderr = "";
     client.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     const exited = once(client, "close") as Promise<[number]>;

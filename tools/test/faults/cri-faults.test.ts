@@ -85,7 +85,7 @@ describe("runc failing, and containerd restarting, under CRI", () => {
     await pod.remove();
   });
 
-  it("containerd restarts during StartContainer: the call fails, CRI reports the container UNKNOWN, and kubelet's stop and removal leave nothing", async () => {
+  it("containerd restarts during StartContainer: the call fails, CRI's cleanup kills the task, the container is UNKNOWN, and kubelet's stop and removal leave nothing", async () => {
     const pod = await podWith("restart-start");
     const id = await pod.create(sleeper());
     w.block("run");
@@ -95,9 +95,11 @@ describe("runc failing, and containerd restarting, under CRI", () => {
     const err = await starting;
     expect(err).toBeInstanceOf(CriError);
     w.clear();
-    // CRI had recorded "starting": after the restart it cannot tell, whatever the task does.
+    // The failed StartContainer's own cleanup (containerd stopping runs it) kills the task, as it
+    // would a runc shim's: the Kill waits for the Start under way, so the process does not run on.
     const task = async () => (await node.ctd.ctr(["task", "ls"], { namespace: "k8s.io" })).stdout.split("\n").find((l) => l.startsWith(id))?.trim().split(/\s+/)[2];
-    await eventually(async () => expect(await task()).toBe("RUNNING"), 30_000);
+    await eventually(async () => expect(await task()).toBe("STOPPED"), 30_000);
+    // CRI had recorded "starting" and, its FIFOs removed by that cleanup, cannot reload the task.
     expect((await pod.status(id)).state).toBe(ContainerState.CONTAINER_UNKNOWN);
     expect((await rejection(node.cri.runtime.startContainer({ containerId: id })))?.message).toMatch(/CONTAINER_UNKNOWN/);
     // kubelet kills a container in an unknown state, then starts a new one.

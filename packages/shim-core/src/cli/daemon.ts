@@ -11,6 +11,10 @@ import { TaskService } from "../task/service.ts";
 import { defaultRuncRoot } from "./delete.ts";
 import type { ShimFlags } from "./flags.ts";
 import { watchOrphans } from "./orphans.ts";
+import { shimVersion } from "./main.ts";
+import { traceTaskService } from "../telemetry/task-spans.ts";
+import { loadTracing, tracingEnabled } from "../telemetry/tracing.ts";
+import { containerdWasmImage } from "../wasm/image-entrypoint.ts";
 
 /**
  * The long-lived shim: serves the Task API on the socket `start` bound (fd 3) until Shutdown finds
@@ -22,6 +26,7 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
   const events = new EventPublisher({ ttrpcAddress: process.env.TTRPC_ADDRESS ?? "", namespace: flags.namespace, log: (m) => log.warn(m) });
   const server = new TtrpcServer({ log: (m) => log.warn(m) });
   let stopping = false;
+  let flushTracing = (_ms: number): Promise<void> => Promise.resolve();
   const exit = () => {
     if (stopping) return;
     stopping = true;
@@ -35,6 +40,7 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
     // Answer the Shutdown first; then deliver pending events and go.
     setTimeout(async () => {
       await events.flush(3000).catch(() => {});
+      await flushTracing(2000);
       await server.close();
       log.info("shim exiting");
       process.exit(0);
@@ -46,13 +52,16 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
     defaultRuncRoot: defaultRuncRoot(engine.name, flags.namespace),
     ociRuntime: runcRuntime,
     mounter: hostMounter,
-    ...(address ? { imageArchitecture: (id: string) => imageArchitecture(address, flags.namespace, id) } : {}),
+    ...(address ? { imageArchitecture: (id: string) => imageArchitecture(address, flags.namespace, id), wasmImage: containerdWasmImage(address, flags.namespace) } : {}),
     events,
     log,
     onShutdown: exit,
   });
   watchOrphans({ service, connections: () => server.connections(), accepted: () => server.accepted(), log, exit });
-  for (const name of ["containerd.task.v2.Task", "containerd.task.v3.Task"]) server.registerService(name, Task, service);
+  const tracing = tracingEnabled() ? await loadTracing(`containerd-shim-${engine.name}-v1`, shimVersion) : undefined;
+  const served = tracing ? traceTaskService(service, tracing, { engine: engine.name, namespace: flags.namespace, containerdAddress: flags.address, log }) : service;
+  flushTracing = (ms) => tracing?.flush(ms) ?? Promise.resolve();
+  for (const name of ["containerd.task.v2.Task", "containerd.task.v3.Task"]) server.registerService(name, Task, served);
   // A client's mistake must never take down the containers this daemon serves.
   process.on("uncaughtException", (err) => log.error("uncaught exception", { error: err.stack ?? err.message }));
   process.on("unhandledRejection", (err) => log.error("unhandled rejection", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) }));

@@ -3,6 +3,7 @@ import { isMainThread } from "node:worker_threads";
 import type { Engine } from "../engine.ts";
 import { RUN_WASM_FLAG } from "../oci/runner-spec.ts";
 import { parseFlags } from "./flags.ts";
+import { tracedStart } from "../telemetry/start-span.ts";
 
 declare const __SHIM_VERSION__: string | undefined;
 declare const __SHIM_REVISION__: string | undefined;
@@ -48,7 +49,7 @@ export function runShim(engine: Engine): void {
   }
   switch (flags.action) {
     case "start":
-      import("./start.ts").then((m) => m.start(flags)).then(() => process.exit(0), fail);
+      import("./start.ts").then((m) => tracedStart(flags, engine.name, shimVersion, () => m.start(flags))).then(() => process.exit(0), fail);
       return;
     case "delete":
       import("./delete.ts")

@@ -1,12 +1,20 @@
 import { connect as http2Connect, constants } from "node:http2";
 import { connect as netConnect } from "node:net";
 
+export interface GrpcOptions {
+  timeoutMs?: number;
+  /** More request metadata, e.g. `containerd-lease`. */
+  headers?: Record<string, string>;
+}
+
 /**
- * Just enough gRPC (over HTTP/2 on containerd's unix socket) for a few read-only calls: every
- * message is framed as 1 byte "compressed" + 4 bytes big-endian length + the protobuf bytes.
- * Returns the response messages of one call (one for unary, several for a server stream).
+ * Just enough gRPC (over HTTP/2 on containerd's unix socket) for a few calls: every message is
+ * framed as 1 byte "compressed" + 4 bytes big-endian length + the protobuf bytes. Sends one
+ * request message (or several, for a client stream) and returns the response messages of the
+ * call (one for unary, several for a server stream).
  */
-export function grpcCall(socket: string, path: string, request: Uint8Array, namespace: string, timeoutMs = 3000): Promise<Uint8Array[]> {
+export function grpcCall(socket: string, path: string, request: Uint8Array | Uint8Array[], namespace: string, options: number | GrpcOptions = {}): Promise<Uint8Array[]> {
+  const { timeoutMs = 3000, headers = {} } = typeof options === "number" ? { timeoutMs: options } : options;
   return new Promise((resolve, reject) => {
     const session = http2Connect("http://containerd", { createConnection: () => netConnect(socket) });
     const fail = (err: Error) => {
@@ -20,6 +28,7 @@ export function grpcCall(socket: string, path: string, request: Uint8Array, name
       "content-type": "application/grpc",
       te: "trailers",
       "containerd-namespace": namespace,
+      ...headers,
     });
     stream.setTimeout(timeoutMs, () => fail(new Error(`${path}: no answer from containerd in ${timeoutMs} ms`)));
     const chunks: Buffer[] = [];
@@ -40,9 +49,12 @@ export function grpcCall(socket: string, path: string, request: Uint8Array, name
       if (status !== "0") return reject(new Error(`${path}: ${message || `grpc status ${status}`}`));
       resolve(splitMessages(Buffer.concat(chunks)));
     });
-    const header = Buffer.alloc(5);
-    header.writeUInt32BE(request.length, 1);
-    stream.end(Buffer.concat([header, request]));
+    const frames = (Array.isArray(request) ? request : [request]).flatMap((message) => {
+      const header = Buffer.alloc(5);
+      header.writeUInt32BE(message.length, 1);
+      return [header, message];
+    });
+    stream.end(Buffer.concat(frames));
   });
 }
 

@@ -1,41 +1,31 @@
-import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
-import * as md from "../gen/containerd/services/metadata_pb.ts";
-import { grpcCall } from "./grpc.ts";
+import { ContainerdClient, type Descriptor } from "./client.ts";
 
-interface ImageJson {
-  architecture?: string;
-  config?: { digest: string };
-  manifests?: { digest: string; platform?: { architecture?: string } }[];
+export interface ImageManifest {
+  mediaType?: string;
+  artifactType?: string;
+  config?: Descriptor;
+  layers?: Descriptor[];
+  manifests?: (Descriptor & { platform?: { architecture?: string } })[];
 }
 
-/** Reads image metadata from containerd's gRPC socket in one namespace. */
-class Metadata {
-  private readonly socket: string;
-  private readonly namespace: string;
-  constructor(socket: string, namespace: string) {
-    this.socket = socket;
-    this.namespace = namespace;
-  }
+export interface ImageConfig {
+  architecture?: string;
+  os?: string;
+}
 
-  private async call<I extends DescMessage, O extends DescMessage>(path: string, input: I, req: MessageInitShape<I>, output: O): Promise<MessageShape<O>[]> {
-    const replies = await grpcCall(this.socket, path, toBinary(input, create(input, req)), this.namespace);
-    return replies.map((r) => fromBinary(output, r));
+/** An image's manifest as containerd stores it: an index is followed to its wasm entry, if it has one. */
+export async function imageManifest(client: ContainerdClient, image: string): Promise<{ digest: string; manifest: ImageManifest } | undefined> {
+  const target = await client.imageTarget(image);
+  if (!target) return undefined;
+  let digest = target.digest;
+  let manifest = await client.readJson<ImageManifest>(digest);
+  if (manifest.manifests) {
+    const wasm = manifest.manifests.find((m) => m.platform?.architecture === "wasm");
+    if (!wasm) return undefined;
+    digest = wasm.digest;
+    manifest = await client.readJson<ImageManifest>(digest);
   }
-
-  async imageOf(containerId: string): Promise<string | undefined> {
-    const [reply] = await this.call("/containerd.services.containers.v1.Containers/Get", md.GetContainerRequestSchema, { id: containerId }, md.GetContainerResponseSchema);
-    return reply?.container?.image || undefined;
-  }
-
-  async target(image: string): Promise<string | undefined> {
-    const [reply] = await this.call("/containerd.services.images.v1.Images/Get", md.GetImageRequestSchema, { name: image }, md.GetImageResponseSchema);
-    return reply?.image?.target?.digest || undefined;
-  }
-
-  async json(digest: string): Promise<ImageJson> {
-    const parts = await this.call("/containerd.services.content.v1.Content/Read", md.ReadContentRequestSchema, { digest }, md.ReadContentResponseSchema);
-    return JSON.parse(Buffer.concat(parts.map((p) => p.data)).toString("utf8")) as ImageJson;
-  }
+  return { digest, manifest };
 }
 
 /**
@@ -43,15 +33,9 @@ class Metadata {
  * followed to its wasm entry, if it has one) → config.
  */
 export async function imageArchitecture(socket: string, namespace: string, containerId: string): Promise<string | undefined> {
-  const meta = new Metadata(socket, namespace);
-  const image = await meta.imageOf(containerId);
-  const target = image && (await meta.target(image));
-  if (!target) return undefined;
-  let manifest = await meta.json(target);
-  if (manifest.manifests) {
-    const wasm = manifest.manifests.find((m) => m.platform?.architecture === "wasm");
-    if (!wasm) return undefined;
-    manifest = await meta.json(wasm.digest);
-  }
-  return manifest.config ? (await meta.json(manifest.config.digest)).architecture : undefined;
+  const client = new ContainerdClient(socket, namespace);
+  const image = await client.containerImage(containerId);
+  const found = image ? await imageManifest(client, image) : undefined;
+  const config = found?.manifest.config;
+  return config ? (await client.readJson<ImageConfig>(config.digest)).architecture : undefined;
 }

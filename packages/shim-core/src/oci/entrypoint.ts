@@ -14,6 +14,10 @@ export interface Entrypoint {
   hostPath: string;
   /** The container's root on the host. */
   root: string;
+  /** The image's Wasm layer this module is, when it is no file of the rootfs (hostPath is then ""). */
+  layer?: { digest: string; mediaType: string; image: string; bytes?: Uint8Array<ArrayBuffer>; store?: { socket: string; namespace: string } };
+  /** The export to call instead of `_start` (`module.wasm#function`). */
+  exportName?: string;
 }
 
 const MAX_SYMLINKS = 40;
@@ -102,6 +106,10 @@ async function header(root: string, path: string): Promise<Uint8Array> {
 
 /** The entrypoint's bytes, read from the file resolved inside the container's root and nowhere else. */
 export async function readEntrypoint(entry: Entrypoint): Promise<Uint8Array<ArrayBuffer>> {
+  if (entry.layer) {
+    if (!entry.layer.bytes) throw new Error(`internal: the bytes of Wasm layer ${entry.layer.digest} were already handed to the runner`);
+    return entry.layer.bytes;
+  }
   const handle = await openInRoot(entry.root, entry.path);
   try {
     return new Uint8Array(await handle.readFile());

@@ -7,6 +7,7 @@ import { native, releaseNativeFile } from "../runtime/native.ts";
 import { mainSource } from "../runtime/sea.ts";
 import { patchCwd } from "../wasm/cwd-patch.ts";
 import { guestEnvironment, takeRunnerFiles } from "../wasm/runner-boot.ts";
+import { EXPORT_DATA_KEY, LAYER_MODULE_FILE } from "../wasm/guest-entry.ts";
 import { CPU_QUOTA_ENV, refuseContainerModules } from "../wasm/runner-layout.ts";
 
 const WORKER_KEY = "wasmShimGuest";
@@ -106,8 +107,9 @@ export function runGuestWorker(engine: Engine): boolean {
   };
   void (async () => {
     // WASI has no working directory: wasi-libc's own is set by rewriting the module (see wasm/cwd-patch.ts).
-    const { module } = patchCwd(new Uint8Array(readFileSync(ctx.path)), ctx.cwd);
-    const run = { ...ctx, module, onSignal };
+    const { module } = patchCwd(new Uint8Array(ctx.files[LAYER_MODULE_FILE] ?? readFileSync(ctx.path)), ctx.cwd);
+    const { [EXPORT_DATA_KEY]: exportName, ...data } = ctx.data;
+    const run: RunContext = { ...ctx, module, data, onSignal, ...(exportName ? { exportName } : {}) };
     preloadNative();
     await engine.load?.(run);
     // Nothing of the runner's stays reachable once the guest can run.

@@ -7,7 +7,7 @@ import { compileCheck, type Engine, type Prepared } from "../engine.ts";
 import type { Logger } from "../log.ts";
 import { hostFailure, invalidArgument, isShimError, unimplemented } from "../errors.ts";
 import { checkBundle, checkRootDirectory, readSpec, rootfsPath } from "../oci/bundle.ts";
-import { readEntrypoint, resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
+import { readEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
 import { hostRuntime } from "../oci/host-libs.ts";
 import type { RootfsMounter } from "../oci/mount.ts";
 import { runnerSpec } from "../oci/runner-spec.ts";
@@ -24,6 +24,9 @@ import type { ExecPlan } from "./exec.ts";
 import { checkStdio } from "./stdio.ts";
 import { bundleFiles, type ShimState } from "./bundle-files.ts";
 import { patchCwd } from "../wasm/cwd-patch.ts";
+import { checkExport, withExport } from "../wasm/guest-entry.ts";
+import { imageLookup, openRunnerFiles, resolveImageEntrypoint, type WasmImageQuery } from "../wasm/image-entrypoint.ts";
+import { withPrecompiled } from "../wasm/precompiled.ts";
 
 /** What Create needs from outside; the daemon hands in the real parts (cli/daemon.ts), unit tests fakes. */
 export interface CreateContext {
@@ -40,6 +43,8 @@ export interface CreateContext {
    * alone does not tell whether it is Wasm. Without it (no containerd address) nobody is asked.
    */
   imageArchitecture?: (containerId: string) => Promise<string | undefined>;
+  /** The container's image's Wasm layers (an OCI Wasm artifact), asked when the rootfs lacks the entrypoint. */
+  wasmImage?: WasmImageQuery;
 }
 
 export class Container {
@@ -94,12 +99,12 @@ export class Container {
     else await checkRootDirectory(rootfs);
     let runner: RunnerLaunch | undefined;
     try {
-      const entrypoint = await resolveEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id, spec));
+      const entrypoint = await resolveImageEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id, spec), imageLookup(ctx.wasmImage, req.id, spec), ctx.log);
       const runtime = ctx.ociRuntime({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
       let runcBundle = req.bundle;
       if (entrypoint.kind === "wasm") {
         const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log, spec.process?.cwd);
-        runner = await runnerLaunch(prepared);
+        runner = await runnerLaunch(prepared, entrypoint);
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
         // Not recursive: should containerd have removed the bundle meanwhile (it restarted and
         // took this daemon for dead), Create must fail rather than bring the dir back.
@@ -195,20 +200,26 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
   // The runner applies the same patch at Start; only here can the reason it could not reach the log.
   if (cwd !== "/") log.info(`working directory ${cwd}: ${patchCwd(bytes, cwd).note}`, { module: entry.path });
   try {
-    await (engine.validate ?? compileCheck)(bytes, entry.path);
-    await checkImports(engine, bytes, entry.path);
-    if (!engine.prepare) return {};
-    const digest = createHash("sha256").update(bytes).digest("hex");
-    return await engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }) });
+    const prepared = await withPrecompiled(entry, { engine, log }, async (precompiled, wantsCompiled) => {
+      // A trusted precompiled form of this very module was made after these checks passed.
+      if (!precompiled) await (engine.validate ?? compileCheck)(bytes, entry.path);
+      if (!precompiled) await checkImports(engine, bytes, entry.path);
+      checkExport(engine, bytes, entry);
+      if (!engine.prepare) return {};
+      const digest = createHash("sha256").update(bytes).digest("hex");
+      return engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }), wantsCompiled, ...(precompiled?.length ? { precompiled } : {}) });
+    });
+    return withExport(prepared, entry);
   } catch (err) {
     throw isShimError(err) ? err : (hostFailure(err) ?? invalidArgument((err as Error).message));
   }
 }
 
-/** The runner's files (opened once per daemon) and the files `prepare` named, opened for this one process. */
-export async function runnerLaunch(prepared: Prepared): Promise<RunnerLaunch> {
+/** The runner's files (opened once per daemon) and the files `prepare` named (and a Wasm layer), opened for this one process. */
+export async function runnerLaunch(prepared: Prepared, entry?: Entrypoint): Promise<RunnerLaunch> {
   const fds = await runnerFds(hostRuntime(), embeddedAssetDirectory(), nativeAddonFile());
-  return prepared.files ? { fds, files: await openPrepared(prepared.files) } : { fds };
+  const files = await openRunnerFiles(prepared.files, entry, openPrepared);
+  return files ? { fds, files } : { fds };
 }
 
 async function imageIsWasm(ctx: CreateContext, id: string, spec: Spec): Promise<boolean> {

@@ -21,6 +21,8 @@ export interface CriNodeOptions {
   runtimes: Record<string, CriRuntime>;
   /** Extra environment for containerd and so for the shims (e.g. a private cache dir). */
   env?: Record<string, string>;
+  /** More config.toml, appended (e.g. plainHttpMirror from registry.ts). */
+  extraConfig?: string;
 }
 
 export const pauseImageRef = "localhost/busybox-pause:test";
@@ -247,7 +249,7 @@ export class CriNode {
       runtimes,
       sandboxImage: pauseImageRef,
       namespace: criNamespace,
-      editConfig: (file) => appendFileSync(file, runtimeOptions(opts.runtimes)),
+      editConfig: (file) => appendFileSync(file, runtimeOptions(opts.runtimes) + (opts.extraConfig ?? "")),
       ...(opts.env ? { env: opts.env } : {}),
     });
     try {

@@ -9,6 +9,8 @@ export interface Preview1Options {
   stdin: number;
   stdout: number;
   stderr: number;
+  /** Call this export instead of `_start` (`module.wasm#function`). */
+  exportName?: string;
 }
 
 /**
@@ -24,10 +26,25 @@ export async function runPreview1Module(module: WebAssembly.Module | Uint8Array<
   const compiled = module instanceof WebAssembly.Module ? module : await WebAssembly.compile(module);
   const instance = await WebAssembly.instantiate(compiled, { wasi_snapshot_preview1: layer.imports });
   layer.attach(instance);
-  return wasi.start(instance);
+  return wasi.start(opts.exportName ? chosenExport(instance, opts.exportName) : instance);
+}
+
+/**
+ * node:wasi's start() runs `_start` and turns proc_exit into the returned status; hand it the
+ * chosen export in `_start`'s place (after a reactor's `_initialize`, which start() would refuse).
+ */
+function chosenExport(instance: WebAssembly.Instance, name: string): WebAssembly.Instance {
+  const { memory, _initialize: init } = instance.exports;
+  const fn = instance.exports[name];
+  if (typeof fn !== "function") throw new Error(`the module has no function export ${name}`);
+  const _start = () => {
+    if (typeof init === "function") init();
+    fn();
+  };
+  return { exports: { memory, _start } } as unknown as WebAssembly.Instance;
 }
 
 /** The runner's guest: the container's root is the guest's `/`, and nothing else is preopened. */
 export function runPreview1(ctx: RunContext): Promise<number> {
-  return runPreview1Module(ctx.module, { args: ctx.args, env: ctx.env, preopens: { "/": "/" }, stdin: ctx.stdin, stdout: ctx.stdout, stderr: ctx.stderr });
+  return runPreview1Module(ctx.module, { args: ctx.args, env: ctx.env, preopens: { "/": "/" }, stdin: ctx.stdin, stdout: ctx.stdout, stderr: ctx.stderr, ...(ctx.exportName ? { exportName: ctx.exportName } : {}) });
 }

@@ -2,19 +2,22 @@
 // @generated from file containerd/services/metadata.proto (package containerd.services.metadata, syntax proto3)
 /* eslint-disable */
 
-// The few containerd gRPC calls the shim makes to learn a container's image config. containerd
-// serves them as containerd.services.{containers,images,content}.v1.*; the client names those
-// paths itself, so one package here is enough. Only the fields used are declared.
+// The few containerd gRPC calls the shim makes: a container's image, its manifest, config and
+// Wasm layers, and the precompiled blobs it keeps beside them. containerd serves them as
+// containerd.services.{containers,images,content,leases}.v1.*; the client names those paths
+// itself, so one package here is enough. Only the fields used are declared.
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { FieldMask } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file containerd/services/metadata.proto.
  */
 export const file_containerd_services_metadata: GenFile = /*@__PURE__*/
-  fileDesc("CiJjb250YWluZXJkL3NlcnZpY2VzL21ldGFkYXRhLnByb3RvEhxjb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhIpoBCglDb250YWluZXISCgoCaWQYASABKAkSQwoGbGFiZWxzGAIgAygLMjMuY29udGFpbmVyZC5zZXJ2aWNlcy5tZXRhZGF0YS5Db250YWluZXIuTGFiZWxzRW50cnkSDQoFaW1hZ2UYAyABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIhChNHZXRDb250YWluZXJSZXF1ZXN0EgoKAmlkGAEgASgJIlIKFEdldENvbnRhaW5lclJlc3BvbnNlEjoKCWNvbnRhaW5lchgBIAEoCzInLmNvbnRhaW5lcmQuc2VydmljZXMubWV0YWRhdGEuQ29udGFpbmVyIsIBCgpEZXNjcmlwdG9yEhIKCm1lZGlhX3R5cGUYASABKAkSDgoGZGlnZXN0GAIgASgJEgwKBHNpemUYAyABKAMSTgoLYW5ub3RhdGlvbnMYBSADKAsyOS5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLkRlc2NyaXB0b3IuQW5ub3RhdGlvbnNFbnRyeRoyChBBbm5vdGF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEivwEKBUltYWdlEgwKBG5hbWUYASABKAkSPwoGbGFiZWxzGAIgAygLMi8uY29udGFpbmVyZC5zZXJ2aWNlcy5tZXRhZGF0YS5JbWFnZS5MYWJlbHNFbnRyeRI4CgZ0YXJnZXQYAyABKAsyKC5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLkRlc2NyaXB0b3IaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIfCg9HZXRJbWFnZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSJGChBHZXRJbWFnZVJlc3BvbnNlEjIKBWltYWdlGAEgASgLMiMuY29udGFpbmVyZC5zZXJ2aWNlcy5tZXRhZGF0YS5JbWFnZSJCChJSZWFkQ29udGVudFJlcXVlc3QSDgoGZGlnZXN0GAEgASgJEg4KBm9mZnNldBgCIAEoAxIMCgRzaXplGAMgASgDIjMKE1JlYWRDb250ZW50UmVzcG9uc2USDgoGb2Zmc2V0GAEgASgDEgwKBGRhdGEYAiABKAwyegoKQ29udGFpbmVycxJsCgNHZXQSMS5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLkdldENvbnRhaW5lclJlcXVlc3QaMi5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLkdldENvbnRhaW5lclJlc3BvbnNlMm4KBkltYWdlcxJkCgNHZXQSLS5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLkdldEltYWdlUmVxdWVzdBouLmNvbnRhaW5lcmQuc2VydmljZXMubWV0YWRhdGEuR2V0SW1hZ2VSZXNwb25zZTJ4CgdDb250ZW50Em0KBFJlYWQSMC5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLlJlYWRDb250ZW50UmVxdWVzdBoxLmNvbnRhaW5lcmQuc2VydmljZXMubWV0YWRhdGEuUmVhZENvbnRlbnRSZXNwb25zZTABYgZwcm90bzM");
+  fileDesc("CiJjb250YWluZXJkL3NlcnZpY2VzL21ldGFkYXRhLnByb3RvEhxjb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhIpoBCglDb250YWluZXISCgoCaWQYASABKAkSQwoGbGFiZWxzGAIgAygLMjMuY29udGFpbmVyZC5zZXJ2aWNlcy5tZXRhZGF0YS5Db250YWluZXIuTGFiZWxzRW50cnkSDQoFaW1hZ2UYAyABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIhChNHZXRDb250YWluZXJSZXF1ZXN0EgoKAmlkGAEgASgJIlIKFEdldENvbnRhaW5lclJlc3BvbnNlEjoKCWNvbnRhaW5lchgBIAEoCzInLmNvbnRhaW5lcmQuc2VydmljZXMubWV0YWRhdGEuQ29udGFpbmVyIsIBCgpEZXNjcmlwdG9yEhIKCm1lZGlhX3R5cGUYASABKAkSDgoGZGlnZXN0GAIgASgJEgwKBHNpemUYAyABKAMSTgoLYW5ub3RhdGlvbnMYBSADKAsyOS5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLkRlc2NyaXB0b3IuQW5ub3RhdGlvbnNFbnRyeRoyChBBbm5vdGF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEivwEKBUltYWdlEgwKBG5hbWUYASABKAkSPwoGbGFiZWxzGAIgAygLMi8uY29udGFpbmVyZC5zZXJ2aWNlcy5tZXRhZGF0YS5JbWFnZS5MYWJlbHNFbnRyeRI4CgZ0YXJnZXQYAyABKAsyKC5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLkRlc2NyaXB0b3IaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIfCg9HZXRJbWFnZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSJGChBHZXRJbWFnZVJlc3BvbnNlEjIKBWltYWdlGAEgASgLMiMuY29udGFpbmVyZC5zZXJ2aWNlcy5tZXRhZGF0YS5JbWFnZSJCChJSZWFkQ29udGVudFJlcXVlc3QSDgoGZGlnZXN0GAEgASgJEg4KBm9mZnNldBgCIAEoAxIMCgRzaXplGAMgASgDIjMKE1JlYWRDb250ZW50UmVzcG9uc2USDgoGb2Zmc2V0GAEgASgDEgwKBGRhdGEYAiABKAwikwEKBEluZm8SDgoGZGlnZXN0GAEgASgJEgwKBHNpemUYAiABKAMSPgoGbGFiZWxzGAUgAygLMi4uY29udGFpbmVyZC5zZXJ2aWNlcy5tZXRhZGF0YS5JbmZvLkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiHQoLSW5mb1JlcXVlc3QSDgoGZGlnZXN0GAEgASgJIkAKDEluZm9SZXNwb25zZRIwCgRpbmZvGAEgASgLMiIuY29udGFpbmVyZC5zZXJ2aWNlcy5tZXRhZGF0YS5JbmZvInIKDVVwZGF0ZVJlcXVlc3QSMAoEaW5mbxgBIAEoCzIiLmNvbnRhaW5lcmQuc2VydmljZXMubWV0YWRhdGEuSW5mbxIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siQgoOVXBkYXRlUmVzcG9uc2USMAoEaW5mbxgBIAEoCzIiLmNvbnRhaW5lcmQuc2VydmljZXMubWV0YWRhdGEuSW5mbyKaAgoTV3JpdGVDb250ZW50UmVxdWVzdBI5CgZhY3Rpb24YASABKA4yKS5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLldyaXRlQWN0aW9uEgsKA3JlZhgCIAEoCRINCgV0b3RhbBgDIAEoAxIQCghleHBlY3RlZBgEIAEoCRIOCgZvZmZzZXQYBSABKAMSDAoEZGF0YRgGIAEoDBJNCgZsYWJlbHMYByADKAsyPS5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLldyaXRlQ29udGVudFJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKAAQoUV3JpdGVDb250ZW50UmVzcG9uc2USOQoGYWN0aW9uGAEgASgOMikuY29udGFpbmVyZC5zZXJ2aWNlcy5tZXRhZGF0YS5Xcml0ZUFjdGlvbhIOCgZvZmZzZXQYBCABKAMSDQoFdG90YWwYBSABKAMSDgoGZGlnZXN0GAYgASgJIoMBCgVMZWFzZRIKCgJpZBgBIAEoCRI/CgZsYWJlbHMYAyADKAsyLy5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLkxlYXNlLkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEinQEKEkNyZWF0ZUxlYXNlUmVxdWVzdBIKCgJpZBgBIAEoCRJMCgZsYWJlbHMYAyADKAsyPC5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLkNyZWF0ZUxlYXNlUmVxdWVzdC5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkkKE0NyZWF0ZUxlYXNlUmVzcG9uc2USMgoFbGVhc2UYASABKAsyIy5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLkxlYXNlIi4KEkRlbGV0ZUxlYXNlUmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRzeW5jGAIgASgIIhUKE0RlbGV0ZUxlYXNlUmVzcG9uc2UqLgoLV3JpdGVBY3Rpb24SCAoEU1RBVBAAEgkKBVdSSVRFEAESCgoGQ09NTUlUEAIyegoKQ29udGFpbmVycxJsCgNHZXQSMS5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLkdldENvbnRhaW5lclJlcXVlc3QaMi5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLkdldENvbnRhaW5lclJlc3BvbnNlMm4KBkltYWdlcxJkCgNHZXQSLS5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLkdldEltYWdlUmVxdWVzdBouLmNvbnRhaW5lcmQuc2VydmljZXMubWV0YWRhdGEuR2V0SW1hZ2VSZXNwb25zZTKwAwoHQ29udGVudBJdCgRJbmZvEikuY29udGFpbmVyZC5zZXJ2aWNlcy5tZXRhZGF0YS5JbmZvUmVxdWVzdBoqLmNvbnRhaW5lcmQuc2VydmljZXMubWV0YWRhdGEuSW5mb1Jlc3BvbnNlEmMKBlVwZGF0ZRIrLmNvbnRhaW5lcmQuc2VydmljZXMubWV0YWRhdGEuVXBkYXRlUmVxdWVzdBosLmNvbnRhaW5lcmQuc2VydmljZXMubWV0YWRhdGEuVXBkYXRlUmVzcG9uc2USbQoEUmVhZBIwLmNvbnRhaW5lcmQuc2VydmljZXMubWV0YWRhdGEuUmVhZENvbnRlbnRSZXF1ZXN0GjEuY29udGFpbmVyZC5zZXJ2aWNlcy5tZXRhZGF0YS5SZWFkQ29udGVudFJlc3BvbnNlMAEScgoFV3JpdGUSMS5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLldyaXRlQ29udGVudFJlcXVlc3QaMi5jb250YWluZXJkLnNlcnZpY2VzLm1ldGFkYXRhLldyaXRlQ29udGVudFJlc3BvbnNlKAEwATLmAQoGTGVhc2VzEm0KBkNyZWF0ZRIwLmNvbnRhaW5lcmQuc2VydmljZXMubWV0YWRhdGEuQ3JlYXRlTGVhc2VSZXF1ZXN0GjEuY29udGFpbmVyZC5zZXJ2aWNlcy5tZXRhZGF0YS5DcmVhdGVMZWFzZVJlc3BvbnNlEm0KBkRlbGV0ZRIwLmNvbnRhaW5lcmQuc2VydmljZXMubWV0YWRhdGEuRGVsZXRlTGVhc2VSZXF1ZXN0GjEuY29udGFpbmVyZC5zZXJ2aWNlcy5tZXRhZGF0YS5EZWxldGVMZWFzZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_field_mask]);
 
 /**
  * @generated from message containerd.services.metadata.Container
@@ -220,6 +223,309 @@ export const ReadContentResponseSchema: GenMessage<ReadContentResponse> = /*@__P
   messageDesc(file_containerd_services_metadata, 8);
 
 /**
+ * @generated from message containerd.services.metadata.Info
+ */
+export type Info = Message<"containerd.services.metadata.Info"> & {
+  /**
+   * @generated from field: string digest = 1;
+   */
+  digest: string;
+
+  /**
+   * @generated from field: int64 size = 2;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: map<string, string> labels = 5;
+   */
+  labels: { [key: string]: string };
+};
+
+/**
+ * Describes the message containerd.services.metadata.Info.
+ * Use `create(InfoSchema)` to create a new message.
+ */
+export const InfoSchema: GenMessage<Info> = /*@__PURE__*/
+  messageDesc(file_containerd_services_metadata, 9);
+
+/**
+ * @generated from message containerd.services.metadata.InfoRequest
+ */
+export type InfoRequest = Message<"containerd.services.metadata.InfoRequest"> & {
+  /**
+   * @generated from field: string digest = 1;
+   */
+  digest: string;
+};
+
+/**
+ * Describes the message containerd.services.metadata.InfoRequest.
+ * Use `create(InfoRequestSchema)` to create a new message.
+ */
+export const InfoRequestSchema: GenMessage<InfoRequest> = /*@__PURE__*/
+  messageDesc(file_containerd_services_metadata, 10);
+
+/**
+ * @generated from message containerd.services.metadata.InfoResponse
+ */
+export type InfoResponse = Message<"containerd.services.metadata.InfoResponse"> & {
+  /**
+   * @generated from field: containerd.services.metadata.Info info = 1;
+   */
+  info?: Info | undefined;
+};
+
+/**
+ * Describes the message containerd.services.metadata.InfoResponse.
+ * Use `create(InfoResponseSchema)` to create a new message.
+ */
+export const InfoResponseSchema: GenMessage<InfoResponse> = /*@__PURE__*/
+  messageDesc(file_containerd_services_metadata, 11);
+
+/**
+ * @generated from message containerd.services.metadata.UpdateRequest
+ */
+export type UpdateRequest = Message<"containerd.services.metadata.UpdateRequest"> & {
+  /**
+   * @generated from field: containerd.services.metadata.Info info = 1;
+   */
+  info?: Info | undefined;
+
+  /**
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message containerd.services.metadata.UpdateRequest.
+ * Use `create(UpdateRequestSchema)` to create a new message.
+ */
+export const UpdateRequestSchema: GenMessage<UpdateRequest> = /*@__PURE__*/
+  messageDesc(file_containerd_services_metadata, 12);
+
+/**
+ * @generated from message containerd.services.metadata.UpdateResponse
+ */
+export type UpdateResponse = Message<"containerd.services.metadata.UpdateResponse"> & {
+  /**
+   * @generated from field: containerd.services.metadata.Info info = 1;
+   */
+  info?: Info | undefined;
+};
+
+/**
+ * Describes the message containerd.services.metadata.UpdateResponse.
+ * Use `create(UpdateResponseSchema)` to create a new message.
+ */
+export const UpdateResponseSchema: GenMessage<UpdateResponse> = /*@__PURE__*/
+  messageDesc(file_containerd_services_metadata, 13);
+
+/**
+ * @generated from message containerd.services.metadata.WriteContentRequest
+ */
+export type WriteContentRequest = Message<"containerd.services.metadata.WriteContentRequest"> & {
+  /**
+   * @generated from field: containerd.services.metadata.WriteAction action = 1;
+   */
+  action: WriteAction;
+
+  /**
+   * @generated from field: string ref = 2;
+   */
+  ref: string;
+
+  /**
+   * @generated from field: int64 total = 3;
+   */
+  total: bigint;
+
+  /**
+   * @generated from field: string expected = 4;
+   */
+  expected: string;
+
+  /**
+   * @generated from field: int64 offset = 5;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: bytes data = 6;
+   */
+  data: Uint8Array;
+
+  /**
+   * @generated from field: map<string, string> labels = 7;
+   */
+  labels: { [key: string]: string };
+};
+
+/**
+ * Describes the message containerd.services.metadata.WriteContentRequest.
+ * Use `create(WriteContentRequestSchema)` to create a new message.
+ */
+export const WriteContentRequestSchema: GenMessage<WriteContentRequest> = /*@__PURE__*/
+  messageDesc(file_containerd_services_metadata, 14);
+
+/**
+ * @generated from message containerd.services.metadata.WriteContentResponse
+ */
+export type WriteContentResponse = Message<"containerd.services.metadata.WriteContentResponse"> & {
+  /**
+   * @generated from field: containerd.services.metadata.WriteAction action = 1;
+   */
+  action: WriteAction;
+
+  /**
+   * @generated from field: int64 offset = 4;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: int64 total = 5;
+   */
+  total: bigint;
+
+  /**
+   * @generated from field: string digest = 6;
+   */
+  digest: string;
+};
+
+/**
+ * Describes the message containerd.services.metadata.WriteContentResponse.
+ * Use `create(WriteContentResponseSchema)` to create a new message.
+ */
+export const WriteContentResponseSchema: GenMessage<WriteContentResponse> = /*@__PURE__*/
+  messageDesc(file_containerd_services_metadata, 15);
+
+/**
+ * @generated from message containerd.services.metadata.Lease
+ */
+export type Lease = Message<"containerd.services.metadata.Lease"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: map<string, string> labels = 3;
+   */
+  labels: { [key: string]: string };
+};
+
+/**
+ * Describes the message containerd.services.metadata.Lease.
+ * Use `create(LeaseSchema)` to create a new message.
+ */
+export const LeaseSchema: GenMessage<Lease> = /*@__PURE__*/
+  messageDesc(file_containerd_services_metadata, 16);
+
+/**
+ * @generated from message containerd.services.metadata.CreateLeaseRequest
+ */
+export type CreateLeaseRequest = Message<"containerd.services.metadata.CreateLeaseRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: map<string, string> labels = 3;
+   */
+  labels: { [key: string]: string };
+};
+
+/**
+ * Describes the message containerd.services.metadata.CreateLeaseRequest.
+ * Use `create(CreateLeaseRequestSchema)` to create a new message.
+ */
+export const CreateLeaseRequestSchema: GenMessage<CreateLeaseRequest> = /*@__PURE__*/
+  messageDesc(file_containerd_services_metadata, 17);
+
+/**
+ * @generated from message containerd.services.metadata.CreateLeaseResponse
+ */
+export type CreateLeaseResponse = Message<"containerd.services.metadata.CreateLeaseResponse"> & {
+  /**
+   * @generated from field: containerd.services.metadata.Lease lease = 1;
+   */
+  lease?: Lease | undefined;
+};
+
+/**
+ * Describes the message containerd.services.metadata.CreateLeaseResponse.
+ * Use `create(CreateLeaseResponseSchema)` to create a new message.
+ */
+export const CreateLeaseResponseSchema: GenMessage<CreateLeaseResponse> = /*@__PURE__*/
+  messageDesc(file_containerd_services_metadata, 18);
+
+/**
+ * @generated from message containerd.services.metadata.DeleteLeaseRequest
+ */
+export type DeleteLeaseRequest = Message<"containerd.services.metadata.DeleteLeaseRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: bool sync = 2;
+   */
+  sync: boolean;
+};
+
+/**
+ * Describes the message containerd.services.metadata.DeleteLeaseRequest.
+ * Use `create(DeleteLeaseRequestSchema)` to create a new message.
+ */
+export const DeleteLeaseRequestSchema: GenMessage<DeleteLeaseRequest> = /*@__PURE__*/
+  messageDesc(file_containerd_services_metadata, 19);
+
+/**
+ * google.protobuf.Empty on the wire.
+ *
+ * @generated from message containerd.services.metadata.DeleteLeaseResponse
+ */
+export type DeleteLeaseResponse = Message<"containerd.services.metadata.DeleteLeaseResponse"> & {
+};
+
+/**
+ * Describes the message containerd.services.metadata.DeleteLeaseResponse.
+ * Use `create(DeleteLeaseResponseSchema)` to create a new message.
+ */
+export const DeleteLeaseResponseSchema: GenMessage<DeleteLeaseResponse> = /*@__PURE__*/
+  messageDesc(file_containerd_services_metadata, 20);
+
+/**
+ * @generated from enum containerd.services.metadata.WriteAction
+ */
+export enum WriteAction {
+  /**
+   * @generated from enum value: STAT = 0;
+   */
+  STAT = 0,
+
+  /**
+   * @generated from enum value: WRITE = 1;
+   */
+  WRITE = 1,
+
+  /**
+   * @generated from enum value: COMMIT = 2;
+   */
+  COMMIT = 2,
+}
+
+/**
+ * Describes the enum containerd.services.metadata.WriteAction.
+ */
+export const WriteActionSchema: GenEnum<WriteAction> = /*@__PURE__*/
+  enumDesc(file_containerd_services_metadata, 0);
+
+/**
  * @generated from service containerd.services.metadata.Containers
  */
 export const Containers: GenService<{
@@ -254,6 +560,22 @@ export const Images: GenService<{
  */
 export const Content: GenService<{
   /**
+   * @generated from rpc containerd.services.metadata.Content.Info
+   */
+  info: {
+    methodKind: "unary";
+    input: typeof InfoRequestSchema;
+    output: typeof InfoResponseSchema;
+  },
+  /**
+   * @generated from rpc containerd.services.metadata.Content.Update
+   */
+  update: {
+    methodKind: "unary";
+    input: typeof UpdateRequestSchema;
+    output: typeof UpdateResponseSchema;
+  },
+  /**
    * @generated from rpc containerd.services.metadata.Content.Read
    */
   read: {
@@ -261,6 +583,37 @@ export const Content: GenService<{
     input: typeof ReadContentRequestSchema;
     output: typeof ReadContentResponseSchema;
   },
+  /**
+   * @generated from rpc containerd.services.metadata.Content.Write
+   */
+  write: {
+    methodKind: "bidi_streaming";
+    input: typeof WriteContentRequestSchema;
+    output: typeof WriteContentResponseSchema;
+  },
 }> = /*@__PURE__*/
   serviceDesc(file_containerd_services_metadata, 2);
+
+/**
+ * @generated from service containerd.services.metadata.Leases
+ */
+export const Leases: GenService<{
+  /**
+   * @generated from rpc containerd.services.metadata.Leases.Create
+   */
+  create: {
+    methodKind: "unary";
+    input: typeof CreateLeaseRequestSchema;
+    output: typeof CreateLeaseResponseSchema;
+  },
+  /**
+   * @generated from rpc containerd.services.metadata.Leases.Delete
+   */
+  delete: {
+    methodKind: "unary";
+    input: typeof DeleteLeaseRequestSchema;
+    output: typeof DeleteLeaseResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_containerd_services_metadata, 3);
 
