@@ -5,4 +5,4 @@ export { mainSource } from "./runtime/sea.ts";
 export { refuseContainerModules } from "./wasm/runner-layout.ts";
 export { PREVIEW1_IMPORTS } from "./wasm/preview1/functions.ts";
 export { runPreview1 } from "./wasm/preview1/run.ts";
-export { checkImports, isComponent, type ProvidedImports } from "./wasm/imports.ts";
+export { checkImports, isComponent, moduleImports, type ProvidedImports } from "./wasm/imports.ts";
