@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ensureFixtures, fixturePath } from "../../../test-fixtures/src/index.ts";
+import { ensureFixtures, fixturePath } from "@wasm-shims/test-fixtures";
 import { checkImports, isComponent, missingImports, moduleImports, type ModuleImport } from "../../src/wasm/imports.ts";
 import { PREVIEW1_FUNCTIONS, PREVIEW1_IMPORTS } from "../../src/wasm/preview1/functions.ts";
 
