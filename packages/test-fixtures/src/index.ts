@@ -8,7 +8,7 @@ export { fixtureNames, fixturePath, negativeFixtureFiles, wasmDir } from "./path
 export type { FixtureName } from "./paths.ts";
 export { tarArchive } from "./tar.ts";
 export type { TarEntry } from "./tar.ts";
-export { buildPrograms, programNames, programPath, programsOutDir } from "./programs.ts";
+export { buildPrograms, programNames, programPath, programsDir, programsOutDir } from "./programs.ts";
 export { buildComponents } from "./components.ts";
 export { buildCorpusImages, corpusDataFiles, corpusImageRefs, corpusModule, corpusPrograms, corpusWorkdir, layOutCorpusRoot, programInImage, yosysModule } from "./corpus.ts";
 export type { CorpusImage, CorpusProgram } from "./corpus.ts";
