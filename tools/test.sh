@@ -4,7 +4,7 @@
 # plain line "N passed, N failed" taken from vitest's JSON report.
 #
 #   tools/test.sh [vitest args]   everything (as root: it builds, starts containerd, mounts)
-#   tools/test.sh unit            the unit tier only (packages/*/test/unit/): no root, no build,
+#   tools/test.sh unit            the unit tier only (packages/*/test/unit/, tools/test/unit/): no root, no build,
 #                                 no containerd or runc, in seconds
 set -euo pipefail
 
@@ -17,7 +17,7 @@ unit_args=()
 if [ "${1:-}" = unit ]; then
   shift
   # A directory filter rather than a second vitest config: the full run keeps running these too.
-  filters=(packages/*/test/unit/)
+  filters=(packages/*/test/unit/ tools/test/unit/)
   # Loads vitest.config.ts without writing a bundled copy into node_modules, so the tier also
   # runs from a checkout the user cannot write; unit files share nothing, so they run in parallel.
   unit_args=(--configLoader runner --fileParallelism)

@@ -11,7 +11,7 @@ import { TaskService } from "../task/service.ts";
 import { defaultRuncRoot } from "./delete.ts";
 import type { ShimFlags } from "./flags.ts";
 import { watchOrphans } from "./orphans.ts";
-import { shimVersion } from "./main.ts";
+import { shimVersion } from "../sea/version.ts";
 import { traceTaskService } from "../telemetry/task-spans.ts";
 import { loadTracing, tracingEnabled } from "../telemetry/tracing.ts";
 import { containerdWasmImage } from "../wasm/image-entrypoint.ts";

@@ -4,11 +4,8 @@ import type { Engine } from "../wasm/engine.ts";
 import { RUN_WASM_FLAG } from "../wasm/runner-spec.ts";
 import { parseFlags } from "./flags.ts";
 import { tracedStart } from "../telemetry/start-span.ts";
+import { shimRevision, shimVersion } from "../sea/version.ts";
 
-declare const __SHIM_VERSION__: string | undefined;
-declare const __SHIM_REVISION__: string | undefined;
-export const shimVersion = typeof __SHIM_VERSION__ === "string" ? __SHIM_VERSION__ : "0.0.0-dev";
-export const shimRevision = typeof __SHIM_REVISION__ === "string" ? __SHIM_REVISION__ : "unknown";
 
 function fail(err: unknown): never {
   // For `start`, containerd shows this text as the reason the shim failed.

@@ -3,7 +3,7 @@ import type { Engine, Prepared } from "./engine.ts";
 import { ContainerdClient, DigestMismatch } from "../containerd/client.ts";
 import type { Logger } from "../log.ts";
 import type { Entrypoint } from "./entrypoint.ts";
-import { shimVersion } from "../cli/main.ts";
+import { shimVersion } from "../sea/version.ts";
 import { precompileSecret } from "./precompile-key.ts";
 
 /**
