@@ -12,7 +12,7 @@ export class Runc implements OciRuntime {
     this.config = config;
   }
 
-  private globals(logFile?: string): string[] {
+  #globals(logFile?: string): string[] {
     const args = ["--root", this.config.root];
     if (this.config.systemdCgroup) args.push("--systemd-cgroup");
     if (logFile) args.push("--log", logFile, "--log-format", "json");
@@ -27,16 +27,16 @@ export class Runc implements OciRuntime {
    * reach the container's process as fds 3… (how a Wasm container gets its runner, runner-files.ts).
    */
   run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0): ChildProcess {
-    return spawn(this.config.binary, [...this.globals(logFile), "run", "--keep", ...preserve(preserveFds), "--bundle", bundle, "--pid-file", pidFile, id], { stdio });
+    return spawn(this.config.binary, [...this.#globals(logFile), "run", "--keep", ...preserve(preserveFds), "--bundle", bundle, "--pid-file", pidFile, id], { stdio });
   }
 
   /** `runc exec` in the foreground, for the same reason as run. */
   exec(id: string, processFile: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0): ChildProcess {
-    return spawn(this.config.binary, [...this.globals(logFile), "exec", ...preserve(preserveFds), "--process", processFile, "--pid-file", pidFile, id], { stdio });
+    return spawn(this.config.binary, [...this.#globals(logFile), "exec", ...preserve(preserveFds), "--process", processFile, "--pid-file", pidFile, id], { stdio });
   }
 
-  private async call(args: string[], input?: string): Promise<string> {
-    const result = await execFile(this.config.binary, [...this.globals(), ...args], input === undefined ? {} : { input });
+  async #call(args: string[], input?: string): Promise<string> {
+    const result = await execFile(this.config.binary, [...this.#globals(), ...args], input === undefined ? {} : { input });
     if (result.code === 0) return result.stdout;
     const message = result.stderr.trim() || `exit status ${result.code}`;
     if (/does not exist|not running|container .* is stopped|no such process/i.test(message)) throw notFound(`runc ${args[0]}: ${message}`);
@@ -44,7 +44,7 @@ export class Runc implements OciRuntime {
   }
 
   async kill(id: string, signal: number, all: boolean): Promise<void> {
-    await this.call(all ? ["kill", "--all", id, String(signal)] : ["kill", id, String(signal)]);
+    await this.#call(all ? ["kill", "--all", id, String(signal)] : ["kill", id, String(signal)]);
   }
   signal(pid: number, signal: number | NodeJS.Signals): void {
     // process.kill(0) would signal the shim's own process group.
@@ -57,10 +57,10 @@ export class Runc implements OciRuntime {
     }
   }
   async pause(id: string): Promise<void> {
-    await this.call(["pause", id]);
+    await this.#call(["pause", id]);
   }
   async resume(id: string): Promise<void> {
-    await this.call(["resume", id]);
+    await this.#call(["resume", id]);
   }
   /**
    * Removes the container's state and cgroup. Already gone is fine, and so is a runc binary that
@@ -68,21 +68,21 @@ export class Runc implements OciRuntime {
    * as what remains must be retried.
    */
   async delete(id: string): Promise<void> {
-    await this.call(["delete", "--force", id]).catch((err: unknown) => {
+    await this.#call(["delete", "--force", id]).catch((err: unknown) => {
       if (isShimError(err) && (err.code === Code.NOT_FOUND || /: spawn \S+ ENOENT$/.test(err.message))) return;
       throw err;
     });
   }
   async ps(id: string): Promise<number[]> {
-    return JSON.parse((await this.call(["ps", "--format", "json", id])) || "[]") as number[];
+    return JSON.parse((await this.#call(["ps", "--format", "json", id])) || "[]") as number[];
   }
   /** One sample of cgroup statistics, in runc's own JSON (libcontainer types.Stats). */
   async stats(id: string): Promise<RuncStats> {
-    const line = await this.call(["events", "--stats", id]);
+    const line = await this.#call(["events", "--stats", id]);
     return (JSON.parse(line) as { data: RuncStats }).data;
   }
   async update(id: string, resourcesJson: string): Promise<void> {
-    await this.call(["update", "--resources", "-", id], resourcesJson);
+    await this.#call(["update", "--resources", "-", id], resourcesJson);
   }
 
   /**

@@ -53,7 +53,7 @@ export class Container {
   /** For a Wasm container: what its runner process is handed at Start. */
   readonly runner: RunnerLaunch | undefined;
   /** Set when Create mounted the rootfs: Delete takes it off again. */
-  private readonly mounter: RootfsMounter | undefined;
+  readonly #mounter: RootfsMounter | undefined;
 
   private constructor(fields: { id: string; bundle: string; spec: Spec; rootfs: string; entrypoint: Entrypoint; runtime: OciRuntime; runcBundle: string; init: TaskProcess; mounter?: RootfsMounter; runner?: RunnerLaunch }) {
     this.id = fields.id;
@@ -64,7 +64,7 @@ export class Container {
     this.runtime = fields.runtime;
     this.runcBundle = fields.runcBundle;
     this.init = fields.init;
-    this.mounter = fields.mounter;
+    this.#mounter = fields.mounter;
     this.runner = fields.runner;
   }
 
@@ -152,18 +152,18 @@ export class Container {
     }
   }
 
-  private runcRemoval: Promise<void> | undefined;
+  #runcRemoval: Promise<void> | undefined;
 
   /**
    * runc's stopped container (and its cgroup) goes once; the exit handler and Delete share it. A
    * failure is not remembered: the next call (a retried Delete) tries again.
    */
   removeFromRunc(): Promise<void> {
-    this.runcRemoval ??= this.runtime.delete(this.id).catch((err: unknown) => {
-      this.runcRemoval = undefined;
+    this.#runcRemoval ??= this.runtime.delete(this.id).catch((err: unknown) => {
+      this.#runcRemoval = undefined;
       throw err;
     });
-    return this.runcRemoval;
+    return this.#runcRemoval;
   }
 
   /**
@@ -174,7 +174,7 @@ export class Container {
   async destroy(): Promise<void> {
     if (this.runner) closeLaunch(this.runner);
     await this.removeFromRunc();
-    await this.mounter?.unmount(this.rootfs);
+    await this.#mounter?.unmount(this.rootfs);
     await rm(join(this.bundle, bundleFiles.runnerBundle), { recursive: true, force: true });
   }
 }

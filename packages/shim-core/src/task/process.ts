@@ -33,15 +33,15 @@ export class TaskProcess {
   #state: State = "created";
   #exitRecorded = false;
   #starting: Promise<unknown> | undefined;
-  private markDone!: () => void;
-  private child: RuntimeChild | undefined;
-  private startError: string | undefined;
+  #markDone!: () => void;
+  #child: RuntimeChild | undefined;
+  #startError: string | undefined;
 
   constructor(containerId: string, execId: string, stdio: StdioPaths) {
     this.execId = execId;
     this.subject = execId ? `exec ${execId} in ${containerId}` : `task ${containerId}`;
     this.stdio = stdio;
-    this.exited = new Promise((resolve) => (this.markDone = resolve));
+    this.exited = new Promise((resolve) => (this.#markDone = resolve));
   }
 
   get description(): string {
@@ -114,13 +114,13 @@ export class TaskProcess {
       this.to("failed");
       throw err;
     }
-    this.child = child;
+    this.#child = child;
     // Listen before the first await: a failed spawn reports 'error' on the next tick.
     let finished = false;
     const exit = new Promise<number>((resolve) => {
       child.once("error", (err) => {
         finished = true;
-        this.startError = err.message;
+        this.#startError = err.message;
         resolve(255);
       });
       child.once("exit", (code, signal) => {
@@ -141,7 +141,7 @@ export class TaskProcess {
     const pid = await waitForPid(how.pidFile, () => finished);
     if (pid === undefined) {
       const status = await exit;
-      const reason = this.startError ?? (await how.lastError()) ?? `runc exited with status ${status}`;
+      const reason = this.#startError ?? (await how.lastError()) ?? `runc exited with status ${status}`;
       this.finish(status);
       throw new ShimError(Code.UNKNOWN, `failed to start ${this.description}: ${reason}`);
     }
@@ -157,11 +157,11 @@ export class TaskProcess {
     this.to("exited");
     this.exitStatus = status;
     this.exitedAt = at;
-    this.markDone();
+    this.#markDone();
   }
 
   closeStdin(): void {
-    this.child?.stdin?.end();
+    this.#child?.stdin?.end();
   }
 }
 

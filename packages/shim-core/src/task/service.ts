@@ -33,25 +33,25 @@ export class TaskService {
   /** Creates still running, by id: Connect waits for them (containerd connects while loading after a restart), and so does Shutdown. */
   readonly creating = new Map<string, Promise<unknown>>();
   /** Set once a Shutdown is accepted; from then on the daemon only finishes what it was doing. */
-  private shuttingDown = false;
-  private readonly cgroups: CgroupMonitor;
-  private readonly deps: ServiceDeps;
-  private readonly events: TaskEvents;
+  #shuttingDown = false;
+  readonly #cgroups: CgroupMonitor;
+  readonly #deps: ServiceDeps;
+  readonly #events: TaskEvents;
 
   constructor(deps: ServiceDeps) {
-    this.deps = deps;
-    this.cgroups = new CgroupMonitor(deps.log);
-    this.events = new TaskEvents(deps.events);
+    this.#deps = deps;
+    this.#cgroups = new CgroupMonitor(deps.log);
+    this.#events = new TaskEvents(deps.events);
   }
 
-  private container(id: string): Container {
+  #container(id: string): Container {
     const c = this.containers.get(id);
     if (!c) throw notFound(`container ${id} not created`);
     return c;
   }
 
-  private process(id: string, execId: string): { c: Container; p: TaskProcess } {
-    const c = this.container(id);
+  #process(id: string, execId: string): { c: Container; p: TaskProcess } {
+    const c = this.#container(id);
     const p = execId ? c.execs.get(execId) : c.init;
     if (!p) throw notFound(`process ${execId} does not exist`);
     return { c, p };
@@ -59,32 +59,32 @@ export class TaskService {
 
   async create(req: pb.CreateTaskRequest): Promise<MessageInitShape<typeof pb.CreateTaskResponseSchema>> {
     // A Shutdown follows every Delete, so a pod's next Create can reach a daemon on its way out.
-    if (this.shuttingDown) throw unavailable(`the shim is shutting down (it had no task left): create ${req.id} through a new shim`);
+    if (this.#shuttingDown) throw unavailable(`the shim is shutting down (it had no task left): create ${req.id} through a new shim`);
     if (this.containers.has(req.id) || this.creating.has(req.id)) throw alreadyExists(`id ${req.id}`);
-    const log = this.deps.log.with({ id: req.id });
+    const log = this.#deps.log.with({ id: req.id });
     const started = Date.now();
-    const creating = Container.create(req, this.deps).then((made) => {
+    const creating = Container.create(req, this.#deps).then((made) => {
       this.containers.set(req.id, made);
       return made;
     });
     this.creating.set(req.id, creating);
     const c = await creating.finally(() => this.creating.delete(req.id));
     log.info("created", { kind: c.entrypoint.kind, entrypoint: c.entrypoint.path, ms: Date.now() - started });
-    this.events.created(req);
+    this.#events.created(req);
     return { pid: 0 };
   }
 
   async start(req: pb.StartRequest): Promise<MessageInitShape<typeof pb.StartResponseSchema>> {
-    const { c, p } = this.process(req.id, req.execId);
+    const { c, p } = this.#process(req.id, req.execId);
     const started = Date.now();
-    const { pid, exit } = req.execId ? await this.startExec(c, p) : await p.start(async () => c.initLaunch());
-    this.deps.log.info("started", { id: c.id, exec: req.execId, pid, ms: Date.now() - started });
-    this.events.started(c.id, p);
+    const { pid, exit } = req.execId ? await this.#startExec(c, p) : await p.start(async () => c.initLaunch());
+    this.#deps.log.info("started", { id: c.id, exec: req.execId, pid, ms: Date.now() - started });
+    this.#events.started(c.id, p);
     if (req.execId) {
-      void exit.then((status) => this.exited(c, p, status));
+      void exit.then((status) => this.#exited(c, p, status));
     } else {
-      await this.cgroups.started(c.runtime, c.id, () => this.oomKilled(c));
-      void exit.then((status) => this.initExited(c, status));
+      await this.#cgroups.started(c.runtime, c.id, () => this.#oomKilled(c));
+      void exit.then((status) => this.#initExited(c, status));
     }
     return { pid };
   }
@@ -94,24 +94,24 @@ export class TaskService {
    * also from the Stats it asks for right after Wait: both are read before Wait is answered and
    * before runc drops the cgroup.
    */
-  private async initExited(c: Container, status: number): Promise<void> {
-    if (await this.cgroups.exited(c.runtime, c.id)) this.oomKilled(c);
-    this.exited(c, c.init, status);
+  async #initExited(c: Container, status: number): Promise<void> {
+    if (await this.#cgroups.exited(c.runtime, c.id)) this.#oomKilled(c);
+    this.#exited(c, c.init, status);
     // Delete tries again and reports it, should runc fail here.
-    await c.removeFromRunc().catch((err: unknown) => this.deps.log.warn("cannot remove the stopped container from runc", { id: c.id, error: (err as Error).message }));
+    await c.removeFromRunc().catch((err: unknown) => this.#deps.log.warn("cannot remove the stopped container from runc", { id: c.id, error: (err as Error).message }));
   }
 
-  private oomKilled(c: Container): void {
-    this.deps.log.warn("out of memory", { id: c.id });
-    this.events.oom(c.id);
+  #oomKilled(c: Container): void {
+    this.#deps.log.warn("out of memory", { id: c.id });
+    this.#events.oom(c.id);
   }
 
-  private async startExec(c: Container, p: TaskProcess) {
+  async #startExec(c: Container, p: TaskProcess) {
     c.init.to("startExec");
     let runner: RunnerLaunch | undefined;
     try {
       return await p.start(async () => {
-        const plan = await execProcessSpec(c, p.spec!, this.deps.engine, this.deps.log);
+        const plan = await execProcessSpec(c, p.spec!, this.#deps.engine, this.#deps.log);
         runner = plan.runner;
         return c.execLaunch(p.execId, plan);
       });
@@ -121,28 +121,28 @@ export class TaskService {
     }
   }
 
-  private exited(c: Container, p: TaskProcess, status: number): void {
+  #exited(c: Container, p: TaskProcess, status: number): void {
     p.finish(status);
-    this.deps.log.info("exited", { id: c.id, exec: p.execId, status });
-    this.events.exited(c.id, p);
+    this.#deps.log.info("exited", { id: c.id, exec: p.execId, status });
+    this.#events.exited(c.id, p);
     // Running execs report their own exit through `runc exec`; ones never started now never can.
     if (!p.execId) for (const e of c.execs.values()) if (e.state === "created") e.finish(137);
   }
 
   async state(req: pb.StateRequest): Promise<MessageInitShape<typeof pb.StateResponseSchema>> {
-    const { c, p } = this.process(req.id, req.execId);
+    const { c, p } = this.#process(req.id, req.execId);
     const { stdin, stdout, stderr, terminal } = p.stdio;
     return { id: req.execId || c.id, bundle: c.bundle, pid: p.pid, status: p.status, stdin, stdout, stderr, terminal, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt), execId: req.execId };
   }
 
   async kill(req: pb.KillRequest): Promise<Empty> {
-    const { c, p } = this.process(req.id, req.execId);
+    const { c, p } = this.#process(req.id, req.execId);
     checkSignal(req.signal);
     // As containerd's shim holds the process's lock across Start: the kill reaches what it started.
     await p.startSettled();
     if (p.to("kill") === "stopped") {
       // Nothing runs before Start: the kill just decides how it ends.
-      this.exited(c, p, 128 + req.signal);
+      this.#exited(c, p, 128 + req.signal);
       return {};
     }
     if (req.execId) c.runtime.signal(p.pid, req.signal);
@@ -151,13 +151,13 @@ export class TaskService {
   }
 
   async wait(req: pb.WaitRequest): Promise<MessageInitShape<typeof pb.WaitResponseSchema>> {
-    const { p } = this.process(req.id, req.execId);
+    const { p } = this.#process(req.id, req.execId);
     await p.exited;
     return { exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt) };
   }
 
   async delete(req: pb.DeleteRequest): Promise<MessageInitShape<typeof pb.DeleteResponseSchema>> {
-    const { c, p } = this.process(req.id, req.execId);
+    const { c, p } = this.#process(req.id, req.execId);
     p.to("delete");
     // Deleted before it ever started: it ends now for whoever waits on it (found by tools/fuzz:
     // such a Wait never returned).
@@ -173,14 +173,14 @@ export class TaskService {
     await p.underway(() => c.destroy());
     p.to("deleted");
     this.containers.delete(c.id);
-    this.cgroups.forget(c.id);
-    this.deps.log.info("deleted", { id: c.id });
-    this.events.deleted(c.id, p, answer.exitedAt);
+    this.#cgroups.forget(c.id);
+    this.#deps.log.info("deleted", { id: c.id });
+    this.#events.deleted(c.id, p, answer.exitedAt);
     return answer;
   }
 
   async exec(req: pb.ExecProcessRequest): Promise<Empty> {
-    const c = this.container(req.id);
+    const c = this.#container(req.id);
     if (c.execs.has(req.execId)) throw alreadyExists(`id ${req.execId}`);
     c.init.to("exec");
     if (req.terminal) throw invalidArgument("terminals (tty) are not supported by this shim");
@@ -193,12 +193,12 @@ export class TaskService {
     // Checked again: another Exec of this id may have got here while the stdio was checked.
     if (c.execs.has(req.execId)) throw alreadyExists(`id ${req.execId}`);
     c.execs.set(req.execId, p);
-    this.events.execAdded(c.id, req.execId);
+    this.#events.execAdded(c.id, req.execId);
     return {};
   }
 
   async pids(req: pb.PidsRequest): Promise<MessageInitShape<typeof pb.PidsResponseSchema>> {
-    const c = this.container(req.id);
+    const c = this.#container(req.id);
     if (!c.init.running) return { processes: [] };
     const byPid = new Map([...c.execs.values()].map((e) => [e.pid, e.execId]));
     const pids = await c.runtime.ps(c.id);
@@ -211,32 +211,32 @@ export class TaskService {
   }
 
   async pause(req: pb.PauseRequest): Promise<Empty> {
-    const c = this.container(req.id);
+    const c = this.#container(req.id);
     // PAUSING while runc freezes the cgroup, which can take a while: State says so, and a second
     // Pause, a Resume or an Exec is refused rather than racing the freezer.
     c.init.to("pause");
     await c.init.underway(() => c.runtime.pause(c.id));
     c.init.to("paused");
-    this.events.paused(c.id);
+    this.#events.paused(c.id);
     return {};
   }
 
   async resume(req: pb.ResumeRequest): Promise<Empty> {
-    const c = this.container(req.id);
+    const c = this.#container(req.id);
     c.init.to("resume");
     await c.init.underway(() => c.runtime.resume(c.id));
     c.init.to("resumed");
-    this.events.resumed(c.id);
+    this.#events.resumed(c.id);
     return {};
   }
 
   async stats(req: pb.StatsRequest): Promise<MessageInitShape<typeof pb.StatsResponseSchema>> {
-    const c = this.container(req.id);
-    return { stats: await this.cgroups.stats(c.runtime, c.id, c.init.running) };
+    const c = this.#container(req.id);
+    return { stats: await this.#cgroups.stats(c.runtime, c.id, c.init.running) };
   }
 
   async update(req: pb.UpdateTaskRequest): Promise<Empty> {
-    const c = this.container(req.id);
+    const c = this.#container(req.id);
     if (!req.resources) return {};
     c.init.to("update");
     const resources = parseJson(req.resources.value, "update: resources");
@@ -247,7 +247,7 @@ export class TaskService {
   }
 
   async closeIO(req: pb.CloseIORequest): Promise<Empty> {
-    const { p } = this.process(req.id, req.execId);
+    const { p } = this.#process(req.id, req.execId);
     if (req.stdin) p.closeStdin();
     return {};
   }
@@ -255,7 +255,7 @@ export class TaskService {
   async connect(req: pb.ConnectRequest): Promise<MessageInitShape<typeof pb.ConnectResponseSchema>> {
     // A containerd that restarted mid-Create asks here whether the task exists: answer once it does.
     await this.creating.get(req.id)?.catch(() => {});
-    const c = this.container(req.id);
+    const c = this.#container(req.id);
     return { shimPid: process.pid, taskPid: c.init.pid, version: "" };
   }
 
@@ -274,9 +274,9 @@ export class TaskService {
 
   /** containerd sends one after every Delete (2.4 also to a pod's shared v3 shim): only the last one ends the daemon. */
   async shutdown(_req: pb.ShutdownRequest): Promise<Empty> {
-    if (this.shuttingDown || this.containers.size > 0 || this.creating.size > 0) return {};
-    this.shuttingDown = true;
-    this.deps.onShutdown();
+    if (this.#shuttingDown || this.containers.size > 0 || this.creating.size > 0) return {};
+    this.#shuttingDown = true;
+    this.#deps.onShutdown();
     return {};
   }
 
