@@ -71,6 +71,15 @@ describe("GitHub workflows", () => {
     });
   });
 
+  it("lints in CI: ci.yml runs pnpm lint (Biome), and the full tools/test.sh counts it", () => {
+    const ci = parse(readFileSync(join(dir, "ci.yml"), "utf8")) as { jobs: Record<string, Job> };
+    const runs = Object.values(ci.jobs).flatMap((job) => (job.steps ?? []).map((s) => s.run ?? ""));
+    expect(runs).toContain("pnpm lint");
+    const scripts = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.lint).toMatch(/^biome ci\b/);
+    expect(readFileSync(join(root, "tools/test.sh"), "utf8")).toContain("@biomejs/biome/bin/biome ci");
+  });
+
   it("finds script paths in run steps", () => {
     expect(scriptPaths('sudo env "PATH=$PATH" bash tools/test.sh packages/shim-node && node tools/x.mjs --y')).toEqual(["tools/test.sh", "tools/x.mjs"]);
   });

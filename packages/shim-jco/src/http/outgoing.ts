@@ -72,6 +72,7 @@ export class OutgoingRequest {
     return this.#path;
   }
   setPathWithQuery(p: string | undefined): void {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a request target with control characters is refused.
     if (p !== undefined && /[\s\x00-\x1f\x7f]/.test(p)) throw undefined;
     this.#path = p;
   }
