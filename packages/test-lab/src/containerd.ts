@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { eventually } from "./eventually.ts";
@@ -8,52 +7,13 @@ import { containerdConfig } from "./containerd-config.ts";
 import { runCtr, spawnCtr, systemPath, type CtrOptions, type CtrResult } from "./ctr.ts";
 import { ourFifoDirs } from "./leftover-files.ts";
 import { findLeftovers, footprintFromDisk, removeLeftovers, type Footprint } from "./leftovers.ts";
+import { checkSocketPath, prepareDir, type ContainerdOptions, type HarnessState } from "./containerd-options.ts";
+import { daemonRecords, deleteAllRecords, queryCtr } from "./containerd-records.ts";
 import { uniqueNamespace } from "./namespace.ts";
 import { isAlive, readProc, waitGone } from "./procfs.ts";
 
 export type { CtrOptions, CtrResult } from "./ctr.ts";
-
-export interface ContainerdOptions {
-  /** Default: a fresh directory under os.tmpdir() (or /tmp when that path is too long for a socket). */
-  dir?: string;
-  /** A folder of containerd-shim-*-v1 binaries, put first on the daemon's PATH. */
-  shimDir?: string;
-  /** CRI runtime handler → runtime_type, e.g. { "wasm-node": "io.containerd.node.v1" }. */
-  runtimes?: Record<string, string>;
-  /** Enable the CRI plugin (default false: it is disabled, which also makes start and stop faster). */
-  cri?: boolean;
-  /** Default "localhost/busybox-pause:test". */
-  sandboxImage?: string;
-  logLevel?: "debug" | "info";
-  /** Namespace used when a call does not name one. Default: uniqueNamespace(). */
-  namespace?: string;
-  /** Extra environment for the daemon, which passes it on to the shims it starts. */
-  env?: Record<string, string>;
-  /** Rewrites the generated config.toml (given its path) before the daemon starts, e.g. with an installer under test. */
-  editConfig?: (configFile: string) => void | Promise<void>;
-  /**
-   * Run the daemon, and so its shims and runc, in a private mount namespace whose /sys/fs/cgroup
-   * is a cgroup v2 hierarchy: a cgroup v2 host as they see it, on a v1 or hybrid machine (whose v2
-   * hierarchy may lack controllers: with no cpu controller, `ctr run` needs `--cpu-shares 0`).
-   */
-  cgroup2?: boolean;
-}
-
-/** What `harness.json` holds, so that another process (tools/containerd.ts stop) can take over. */
-interface HarnessState {
-  pid: number;
-  dir: string;
-  socket: string;
-  ttrpcSocket: string;
-  namespace: string;
-  env: Record<string, string>;
-  cgroup2?: boolean;
-  /** Epoch ms of the first start: host-wide files older than that are not this instance's. */
-  startedAt?: number;
-}
-
-// sun_path holds 108 bytes; the ttrpc socket adds ".ttrpc" to the gRPC one.
-const maxSocketPath = 100;
+export type { ContainerdOptions } from "./containerd-options.ts";
 
 /**
  * A private containerd 1.6 (own root, state, sockets and config under `dir`) for end-to-end tests,
@@ -190,7 +150,7 @@ export class Containerd {
     if (this.#stopped) return;
     this.#stopped = true;
     const fp = await this.#footprint();
-    if (this.#running()) await this.#deleteAll(fp);
+    if (this.#running()) await deleteAllRecords((a, o) => this.ctr(a, o), fp);
     await this.#terminate();
     this.#finalLog = this.logText();
     footprintFromDisk(fp, this.#finalLog);
@@ -202,7 +162,7 @@ export class Containerd {
   async leftovers(): Promise<string[]> {
     const found = findLeftovers(await this.#footprint());
     if (this.#stopped && this.#running()) found.unshift(`containerd pid ${this.#pid} still running`);
-    if (!this.#stopped && this.#running()) found.unshift(...(await this.#records()));
+    if (!this.#stopped && this.#running()) found.unshift(...(await daemonRecords((a, o) => this.ctr(a, o))));
     return found;
   }
 
@@ -265,33 +225,13 @@ export class Containerd {
     await waitGone(this.#pid, 5_000);
   }
 
-  /**
-   * For the harness's own queries: a wedged shim can stall `ctr tasks ls` (containerd asks every
-   * shim for its state), and cleanup must go on regardless.
-   */
   async #query(args: string[], namespace?: string): Promise<string[]> {
-    const r = await this.#ask(args, namespace);
-    return typeof r === "string" ? [] : r;
-  }
-
-  /** The output's lines, or why ctr gave none. */
-  async #ask(args: string[], namespace?: string): Promise<string[] | string> {
-    const what = `ctr ${namespace ? `-n ${namespace} ` : ""}${args.join(" ")}`;
-    try {
-      const r = await this.ctr(args, { ...(namespace ? { namespace } : {}), timeoutMs: 8_000 });
-      return r.code === 0 ? lines(r.stdout) : `${what} failed (${r.code}): ${r.stderr.trim()}`;
-    } catch (e) {
-      return `${what}: ${(e as Error).message}`;
-    }
-  }
-
-  #namespaces(): Promise<string[]> {
-    return this.#query(["namespaces", "ls", "-q"]);
+    return queryCtr((a, o) => this.ctr(a, o), args, namespace);
   }
 
   async #footprint(): Promise<Footprint> {
     const fp: Footprint = { dir: this.dir, socket: this.socket, namespaces: new Set([this.namespace]), ids: this.#seen, since: this.#startedAt };
-    for (const ns of this.#running() ? await this.#namespaces() : []) {
+    for (const ns of this.#running() ? await this.#query(["namespaces", "ls", "-q"]) : []) {
       fp.namespaces.add(ns);
       for (const id of await this.#query(["containers", "ls", "-q"], ns)) this.#seen.add(`${ns}/${id}`);
     }
@@ -299,49 +239,7 @@ export class Containerd {
     return fp;
   }
 
-  /** Tasks and container records still in the daemon; a query that fails is reported too, as it may hide some. */
-  async #records(): Promise<string[]> {
-    const found: string[] = [];
-    const ask = async (args: string[], ns?: string) => {
-      const r = await this.#ask(args, ns);
-      if (typeof r === "string") found.push(`cannot tell what is left: ${r}`);
-      return typeof r === "string" ? [] : r;
-    };
-    for (const ns of await ask(["namespaces", "ls", "-q"])) {
-      for (const row of (await ask(["tasks", "ls"], ns)).slice(1)) found.push(`task ${ns}/${row.split(/\s+/).join(" ")}`);
-      for (const id of await ask(["containers", "ls", "-q"], ns)) found.push(`container ${ns}/${id}`);
-    }
-    return found;
-  }
 
-  async #deleteAll(fp: Footprint): Promise<void> {
-    await Promise.all(
-      [...fp.namespaces].map(async (ns) => {
-        const tasks = await this.#query(["tasks", "ls", "-q"], ns);
-        await Promise.all(tasks.map((id) => this.#query(["tasks", "rm", "-f", id], ns)));
-        const containers = await this.#query(["containers", "ls", "-q"], ns);
-        if (containers.length > 0) await this.#query(["containers", "rm", ...containers], ns);
-      }),
-    );
-  }
-}
-
-function checkSocketPath(dir: string): void {
-  const longest = join(dir, "run", "containerd.sock.ttrpc");
-  if (Buffer.byteLength(longest) >= maxSocketPath) throw new Error(`dir too long for a unix socket path (< ${maxSocketPath} bytes): ${longest}`);
-}
-
-function prepareDir(dir: string | undefined): string {
-  if (dir !== undefined) {
-    mkdirSync(dir, { recursive: true });
-    return realpathSync(dir);
-  }
-  const base = Buffer.byteLength(realpathSync(tmpdir())) > 40 ? "/tmp" : realpathSync(tmpdir());
-  return mkdtempSync(join(base, "ctd-"));
-}
-
-function lines(text: string): string[] {
-  return text.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
 }
 
 function tail(text: string): string {
