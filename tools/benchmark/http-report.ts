@@ -1,6 +1,7 @@
 import type { HttpResult } from "./http.ts";
 import type { InstantiateResult } from "./http-instantiate.ts";
 import { PARTS, type ProfileResult } from "./http-profile.ts";
+import { f, table } from "./markdown.ts";
 
 /** The HTTP part of a run: measured with the rest, or alone (`tools/bench --http-only`). */
 export interface HttpSection {
@@ -12,11 +13,6 @@ export interface HttpSection {
   error?: string;
 }
 
-const f = (v: number | undefined, digits = 0): string => (v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits));
-
-function table(head: string[], rows: string[][]): string {
-  return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
-}
 
 /** The issue's targets, as ratios to plain Node in the same run (its "today": 161 req/s against 79,000). */
 const TODAY_RATIO = 161 / 79_000;

@@ -1,0 +1,78 @@
+// The report's "where the time goes" section: the largest phase per engine and what would cut it.
+import { httpWhere } from "./http-report.ts";
+import { f } from "./markdown.ts";
+import { phaseLabels, phaseNames, type PhaseName } from "./phases.ts";
+import type { Results } from "./results.ts";
+
+/** What would cut each phase, written for the phase the measurements name as largest. */
+const remedies = (containerd: string): Partial<Record<PhaseName, string>> => ({
+  firstOutput:
+    "This is the runner: a second Node process boots inside the container (the shim executable in runner mode), then starts a worker thread that evaluates the shim bundle again from source (`mainSource()`: the executable's V8 code cache covers only its main script; each action's modules load lazily, so the worker runs only the runner's and the engine's), and only then compiles the module. A code cache for the worker's source, or a worker entry that skips the bundle's other modules altogether, cuts more of that; a startup snapshot (`useSnapshot`, off today) would cut the boot itself; the floor is one bare start of the executable (the `-v` figure)",
+  daemonUp:
+    "The daemon is a second start of the same Node executable after `start`; a code cache or snapshot cuts its evaluation, and serving several containers of a pod from one daemon (already done per pod group) removes it for every container after the first",
+  shimStart: "`start` is a whole Node boot only to bind a socket and print an address; a code cache or snapshot shortens it, a tiny native `start` would remove nearly all of it",
+  delete: "Delete runs `runc delete`, then Shutdown waits for pending events to be flushed before the daemon exits; exiting right after answering shortens it",
+  cleanup: `After the daemon disconnects, ${containerd} runs \`<shim> delete\` ("cleaning up dead shim" in its log), one more boot of the executable, before it removes the snapshot and ctr exits; a \`delete\` that answers without loading the runtime shortens it`,
+  start: "Start waits for `runc run` to write its pid file: runc's own cost, the same for every engine",
+  create: "Create prepares the module: for jco it transpiles it to JavaScript when the cache is empty, which is what the warm-cache case saves (see the jco section); precompiling at image pull, or a cache shared by all pods of the node, takes it off the path",
+  client: "ctr's own start and the snapshot preparation, the same for every engine",
+  toShim: "containerd's own work between the snapshot and the shim's exec (container record, bundle, fork/exec)",
+  exit: "The guest's run and the report of its exit",
+});
+
+/** "containerd 1.6" from `containerd --version`, whose packaged forms differ in their other words. */
+function containerdName(version: string): string {
+  const v = /\s(\d+\.\d+)\.\d/.exec(version)?.[1];
+  return v ? `containerd ${v}` : "containerd";
+}
+
+export function whereSection(r: Results): string {
+  const runc = r.coldStart.find((c) => c.engine === "runc");
+  const lines: string[] = [];
+  const why = remedies(containerdName(r.machine.containerd));
+  for (const c of r.coldStart.filter((x) => x.engine !== "runc" && x.largest)) {
+    const p = c.largest!;
+    const med = c.phases[p]!.median;
+    const share = (med / c.wallMs.median) * 100;
+    const runcPart = runc?.phases[p]?.median;
+    const next = phaseNames
+      .filter((n) => n !== p && c.phases[n])
+      .sort((x, y) => c.phases[y]!.median - c.phases[x]!.median)
+      .slice(0, 2)
+      .map((n) => `${phaseLabels[n]} ${f(c.phases[n]!.median)} ms${runc?.phases[n] ? ` (runc ${f(runc.phases[n].median)})` : ""}`);
+    lines.push(`- **${c.label}**: ${phaseLabels[p]} — ${f(med)} ms of ${f(c.wallMs.median)} ms (${f(share)} %)${runcPart !== undefined ? `; runc spends ${f(runcPart)} ms there` : ""}. ${why[p] ?? ""}. Next: ${next.join(", ")}.`);
+  }
+  const withBoots = (c: (typeof r.coldStart)[number]) => c.engine !== "runc" && c.phases.firstOutput !== undefined && c.phases.daemonUp !== undefined;
+  const node = r.coldStart.find((c) => c.engine === "node" && withBoots(c)) ?? r.coldStart.find(withBoots);
+  if (node) {
+    const ph = (n: PhaseName) => node.phases[n]?.median ?? 0;
+    const boots = ph("shimStart") + ph("daemonUp") + ph("firstOutput");
+    // `start` and the daemon do little besides booting, so the smaller of the two is this run's
+    // price of one bare boot of the executable, measured under the same load as the rest.
+    const bare = Math.min(ph("shimStart"), ph("daemonUp"));
+    const runnerExtra = Math.max(0, ph("firstOutput") - bare);
+    const teardownExtra = Math.max(0, ph("delete") + ph("cleanup") - (runc?.phases.delete?.median ?? 0) - (runc?.phases.cleanup?.median ?? 0));
+    lines.push(
+      "",
+      `Three boots of the shim executable sit on the path of every ${node.label} container — \`start\` (${f(ph("shimStart"))} ms), the daemon (${f(ph("daemonUp"))} ms) and the runner up to the guest's first output (${f(ph("firstOutput"))} ms) — together ${f(boots)} ms, ${f((boots / node.wallMs.median) * 100)} % of the median ${f(node.wallMs.median)} ms (runc: ${f(runc?.wallMs.median)} ms). Taking the smaller of the first two (${f(bare)} ms) as the price of one bare boot in this run, the runner spends ${f(runnerExtra)} ms beyond it on the worker, the second evaluation of the bundle and compilation.`,
+      "",
+      `Expected cuts, from these figures: a code cache for the worker's source or a worker entry of its own: most of the runner's ${f(runnerExtra)} ms; a native \`start\` (or one that does not boot the full runtime): about ${f(ph("shimStart"))} ms; a pre-started runner per pod (a zygote, as runwasi does): the runner's whole ${f(ph("firstOutput"))} ms except compilation; a quicker Shutdown and a \`delete\` command that does not boot the full runtime: up to the ${f(teardownExtra)} ms by which Delete and cleanup exceed runc's. The daemon's ${f(ph("daemonUp"))} ms is already paid once per pod under CRI, where \`start\` hands every container of a sandbox to the same daemon; \`ctr run\` has no pod, so each container above pays it. An estimate from assumed factors, not a measurement: if three quarters of the runner's extra and four fifths of \`start\` go, the first two cuts would bring a container from ${f(node.wallMs.median)} ms to about ${f(node.wallMs.median - runnerExtra * 0.75 - ph("shimStart") * 0.8)} ms, ${f((node.wallMs.median - runnerExtra * 0.75 - ph("shimStart") * 0.8) / (runc?.wallMs.median ?? Number.NaN), 1)}× runc.`,
+    );
+  }
+  const mem = r.memory.filter((m) => m.engine !== "runc" && m.steady);
+  const runcMem = r.memory.find((m) => m.engine === "runc")?.steady;
+  if (mem.length > 0 && runcMem) {
+    lines.push(
+      "",
+      `Memory: an idle task costs ${mem.map((m) => `${f(m.steady!.pss, 1)} MB PSS (${f(m.steady!.rss, 1)} MB RSS) on ${m.label}`).join(", ")}, against ${f(runcMem.pss, 1)} MB PSS for runc. The largest part: ${mem
+        .filter((m) => m.parts)
+        .map((m) => (m.parts!.shim >= m.parts!.container ? `${m.label}'s shim daemon (${f(m.parts!.shim, 1)} MB PSS)` : `${m.label}'s runner (${f(m.parts!.container, 1)} MB PSS)`))
+        .join(", ")}. The Wasm tasks hold two Node processes (daemon and runner) plus a waiting \`runc run\`; RSS counts the shared executable pages in each of them, PSS counts them once, and the density table's PSS per task is the figure to plan with. One Node runner per pod instead of per container, and \`runc run\` replaced by \`runc create\`/\`start\` (no runc process left waiting), are the largest cuts.`,
+    );
+  }
+  const http = httpWhere(r.http);
+  if (http) lines.push("", "HTTP, per request (profiled on one event loop; details in the HTTP section):", "", http);
+  return lines.join("\n");
+}
+
+/** How `-v` was timed: hyperfine when the machine has it, else this tool's own clock. */
