@@ -5,7 +5,7 @@ import { basename, join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildPrograms, ensureFixtures, fixturePath, programPath, writeOciImage } from "../../../test-fixtures/src/index.ts";
-import { hostRuntime } from "../oci/host-libs.ts";
+import { hostRuntime } from "../wasm/host-libs.ts";
 import { Containerd, type CtrResult } from "./containerd.ts";
 import { shimBinaryDir, type ConformanceOptions } from "./conformance.ts";
 import { criNamespace, CriNode } from "./cri-node.ts";

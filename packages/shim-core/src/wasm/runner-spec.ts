@@ -1,5 +1,5 @@
-import type { Process, Spec } from "./spec.ts";
-import { CPU_QUOTA_ENV, fdPath, GUEST_ENV_PREFIX, RUNNER_ENV, type RunnerLayout } from "../wasm/runner-layout.ts";
+import type { Process, Spec } from "../oci/spec.ts";
+import { CPU_QUOTA_ENV, fdPath, GUEST_ENV_PREFIX, RUNNER_ENV, type RunnerLayout } from "./runner-layout.ts";
 
 export const RUN_WASM_FLAG = "--run-wasm";
 

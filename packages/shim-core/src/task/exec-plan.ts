@@ -1,10 +1,11 @@
 import { invalidArgument, isShimError } from "../errors.ts";
-import { resolveEntrypoint } from "../oci/entrypoint.ts";
-import { runnerProcess } from "../oci/runner-spec.ts";
+import { resolveEntrypoint } from "../wasm/entrypoint.ts";
+import { runnerProcess } from "../wasm/runner-spec.ts";
 import type { Process } from "../oci/spec.ts";
 import { launchLayout, type RunnerLaunch } from "../wasm/runner-files.ts";
-import { prepareModule, runnerLaunch, type Container } from "./container.ts";
-import type { Engine } from "../engine.ts";
+import type { Container } from "./container.ts";
+import { prepareModule, runnerLaunch } from "../wasm/prepare.ts";
+import type { Engine } from "../wasm/engine.ts";
 import type { Logger } from "../log.ts";
 
 export interface ExecPlan {

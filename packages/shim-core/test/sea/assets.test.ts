@@ -2,7 +2,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AssetManifest, assetRoots, DEFAULT_ASSET_ROOT, extractAssets } from "../../src/runtime/assets.ts";
+import { type AssetManifest, assetRoots, DEFAULT_ASSET_ROOT, extractAssets } from "../../src/sea/assets.ts";
 
 const files: Record<string, string> = { "a-111.wasm": "wasm bytes", "w-222.mjs": "export default 1;\n" };
 const manifest: AssetManifest = { dir: "shim-x-0123456789abcdef", files: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Buffer.byteLength(v)])) };

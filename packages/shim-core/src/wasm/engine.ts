@@ -1,4 +1,4 @@
-import type { ProvidedImports } from "./wasm/imports.ts";
+import type { ProvidedImports } from "./imports.ts";
 
 /**
  * The one interface a Wasm engine implements. The shim (containerd plumbing, runc, lifecycle) calls

@@ -3,10 +3,10 @@ import { lstatSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { native, UTIME_NOW, UTIME_OMIT } from "../../src/runtime/native.ts";
+import { native, UTIME_NOW, UTIME_OMIT } from "../../src/sea/native.ts";
 
 const node = process.execPath;
-const nativeModule = new URL("../../src/runtime/native.ts", import.meta.url).pathname;
+const nativeModule = new URL("../../src/sea/native.ts", import.meta.url).pathname;
 
 describe("the native helper", () => {
   let dir: string;

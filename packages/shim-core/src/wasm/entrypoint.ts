@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import { open, lstat, readlink, realpath, type FileHandle } from "node:fs/promises";
 import { posix } from "node:path";
 import { invalidArgument, notFound } from "../errors.ts";
-import { envRecord, type Spec } from "./spec.ts";
+import { envRecord, type Spec } from "../oci/spec.ts";
 
 export type EntrypointKind = "wasm" | "native";
 

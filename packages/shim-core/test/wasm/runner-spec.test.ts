@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { realpathSync } from "node:fs";
-import { hostRuntime, elfInterpreter, listedLibraries } from "../../src/oci/host-libs.ts";
-import { runnerSpec } from "../../src/oci/runner-spec.ts";
+import { hostRuntime, elfInterpreter, listedLibraries } from "../../src/wasm/host-libs.ts";
+import { runnerSpec } from "../../src/wasm/runner-spec.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 import { guestEnvironment } from "../../src/wasm/runner-boot.ts";
 import { CPU_QUOTA_ENV, GUEST_ENV_PREFIX, RUNNER_ENV, runnerLayout, runnerLayoutFromEnv } from "../../src/wasm/runner-layout.ts";

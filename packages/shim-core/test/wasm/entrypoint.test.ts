@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { classifyHeader, readEntrypoint, resolveEntrypoint } from "../../src/oci/entrypoint.ts";
+import { classifyHeader, readEntrypoint, resolveEntrypoint } from "../../src/wasm/entrypoint.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 
 const WASM = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isSea, mainSource, seaAsset, selfCommand } from "../../src/runtime/sea.ts";
+import { isSea, mainSource, seaAsset, selfCommand } from "../../src/sea/sea.ts";
 
-const seaModule = fileURLToPath(new URL("../../src/runtime/sea.ts", import.meta.url));
+const seaModule = fileURLToPath(new URL("../../src/sea/sea.ts", import.meta.url));
 
 describe("sea helpers outside a single executable", () => {
   it("reports not being a SEA", () => {

@@ -1,14 +1,14 @@
 import { readFileSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { parentPort, Worker, workerData } from "node:worker_threads";
-import type { Engine, RunContext } from "../engine.ts";
-import { releaseRunnerAssets } from "../runtime/assets.ts";
-import { native, releaseNativeFile } from "../runtime/native.ts";
-import { mainSource } from "../runtime/sea.ts";
-import { patchCwd } from "../wasm/cwd-patch.ts";
-import { guestEnvironment, takeRunnerFiles } from "../wasm/runner-boot.ts";
-import { EXPORT_DATA_KEY, LAYER_MODULE_FILE } from "../wasm/guest-entry.ts";
-import { CPU_QUOTA_ENV, refuseContainerModules } from "../wasm/runner-layout.ts";
+import type { Engine, RunContext } from "./engine.ts";
+import { releaseRunnerAssets } from "../sea/assets.ts";
+import { native, releaseNativeFile } from "../sea/native.ts";
+import { mainSource } from "../sea/sea.ts";
+import { patchCwd } from "./cwd-patch.ts";
+import { guestEnvironment, takeRunnerFiles } from "./runner-boot.ts";
+import { EXPORT_DATA_KEY, LAYER_MODULE_FILE } from "./guest-entry.ts";
+import { CPU_QUOTA_ENV, refuseContainerModules } from "./runner-layout.ts";
 
 const WORKER_KEY = "wasmShimGuest";
 /** Guest → runner: "send me this signal"; runner → guest: "this signal arrived". */

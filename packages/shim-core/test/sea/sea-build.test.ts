@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
-const seaModule = join(repoRoot, "packages/shim-core/src/runtime/sea.ts");
+const seaModule = join(repoRoot, "packages/shim-core/src/sea/sea.ts");
 const NAME = "probe-shim";
 const HOST_LOADER = "/lib64/ld-linux-x86-64.so.2";
 
