@@ -3,7 +3,7 @@ import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CreateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
 import type { Logger } from "../log.ts";
-import { invalidArgument, unimplemented } from "../errors.ts";
+import { unimplemented } from "../errors.ts";
 import { checkBundle, checkRootDirectory, readSpec, rootfsPath } from "../oci/bundle.ts";
 import type { RootfsMounter } from "../oci/mount.ts";
 import type { Spec } from "../oci/spec.ts";

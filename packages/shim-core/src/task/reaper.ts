@@ -1,5 +1,5 @@
 import { constants } from "node:os";
-import { native } from "../runtime/native.ts";
+import { native } from "../sea/native.ts";
 
 /** How a reaped process ended, as child_process reports it. */
 export interface Ended {

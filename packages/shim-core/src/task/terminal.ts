@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Socket } from "node:net";
 import type { Writable } from "node:stream";
 import { ReadStream } from "node:tty";
-import { native } from "../runtime/native.ts";
+import { native } from "../sea/native.ts";
 import type { RuntimeChild } from "../runc/oci-runtime.ts";
 import { adopt, reaped } from "./reaper.ts";
 import { openTerminalInput, openTerminalOutput, type StdioPaths } from "./stdio.ts";
