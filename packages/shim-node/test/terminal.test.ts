@@ -1,0 +1,3 @@
+import { terminalConformance } from "@wasm-shims/shim-core/testing";
+
+terminalConformance({ engine: "node" });
