@@ -1,3 +1,4 @@
-import { terminalConformance } from "@wasm-shims/shim-core/testing";
+import { criTerminalConformance, terminalConformance } from "@wasm-shims/shim-core/testing";
 
 terminalConformance({ engine: "jco" });
+criTerminalConformance({ engine: "jco" });
