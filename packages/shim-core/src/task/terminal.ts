@@ -87,7 +87,13 @@ export class Terminal {
           }),
         (err: Error) => {
           this.close();
-          child.emit("error", err);
+          // Without its terminal the process is of no use: it ends, and is reaped, before Start fails.
+          const pid = readPid(pidFile);
+          if (pid === 0) return void child.emit("error", err);
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {}
+          void reaped(pid).then(() => child.emit("error", err));
         },
       );
     });
@@ -95,8 +101,8 @@ export class Terminal {
   }
 
   async #attach(pidFile: string, stdio: StdioPaths): Promise<{ pid: number; drained: Promise<void> }> {
-    const pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
-    if (!(pid > 0)) throw new Error(`runc wrote no pid to ${pidFile}`);
+    const pid = readPid(pidFile);
+    if (pid === 0) throw new Error(`runc wrote no pid to ${pidFile}`);
     let fd: number;
     try {
       fd = native().consoleReceive(this.#listener!);
@@ -154,6 +160,15 @@ export class Terminal {
     this.#closeSocket();
     this.#stdin?.destroy();
     this.#master?.stream.destroy();
+  }
+}
+
+function readPid(pidFile: string): number {
+  try {
+    const pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
+    return pid > 0 ? pid : 0;
+  } catch {
+    return 0;
   }
 }
 
