@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { encodeManifest, sha256, type ImageLayout } from "../../../test-fixtures/src/index.ts";
+import { encodeManifest, sha256, type ImageLayout } from "@wasm-shims/test-fixtures";
 
 const MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 

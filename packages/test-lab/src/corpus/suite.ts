@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildCorpusImages, corpusImageRefs, programInImage } from "../../../../test-fixtures/src/index.ts";
+import { buildCorpusImages, corpusImageRefs, programInImage } from "@wasm-shims/test-fixtures";
 import { shimBinaryDir, type ConformanceOptions } from "../conformance.ts";
 import { Containerd } from "../containerd.ts";
 import { CriNode, criNamespace, type Pod } from "../cri-node.ts";

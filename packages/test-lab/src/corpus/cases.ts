@@ -1,4 +1,4 @@
-import { corpusWorkdir, type CorpusImage } from "../../../../test-fixtures/src/index.ts";
+import { corpusWorkdir, type CorpusImage } from "@wasm-shims/test-fixtures";
 
 /**
  * One run of a corpus program: what it is given, and what must hold afterwards besides being

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { corpusImageRefs, programInImage } from "../../../../test-fixtures/src/index.ts";
+import { corpusImageRefs, programInImage } from "@wasm-shims/test-fixtures";
 import type { Containerd } from "../containerd.ts";
 import { ContainerState, type CriClient } from "../cri-client.ts";
 import type { Pod } from "../cri-node.ts";

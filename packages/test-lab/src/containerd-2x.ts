@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
-import { BootstrapParamsSchema, LogLevel } from "../gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
-import { OptionsSchema as RuntimeOptionsSchema } from "../gen/runtimeoptions/v1/options_pb.ts";
+import { BootstrapParamsSchema, LogLevel } from "@wasm-shims/shim-core/src/gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
+import { OptionsSchema as RuntimeOptionsSchema } from "@wasm-shims/shim-core/src/gen/runtimeoptions/v1/options_pb.ts";
 
 /**
  * What containerd 2.x puts on the stdin of `start`, byte for byte, for protocol tests on a machine

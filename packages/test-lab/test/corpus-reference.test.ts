@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildPrograms } from "../../../test-fixtures/src/index.ts";
-import { corpusCases } from "../../src/testing/corpus/cases.ts";
-import { problems, runReference } from "../../src/testing/corpus/reference.ts";
+import { buildPrograms } from "@wasm-shims/test-fixtures";
+import { corpusCases } from "../src/corpus/cases.ts";
+import { problems, runReference } from "../src/corpus/reference.ts";
 
 // The corpus's expectations hold for the modules themselves, run under node:wasi on the host
 // with the working-directory patch: what the engines are then held to in a container.

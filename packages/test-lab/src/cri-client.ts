@@ -1,9 +1,9 @@
 import { Client, credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import { ImageService, RuntimeService } from "../gen/cri/runtime/v1/api_pb.ts";
+import { ImageService, RuntimeService } from "./gen/cri/runtime/v1/api_pb.ts";
 
-export * from "../gen/cri/runtime/v1/api_pb.ts";
+export * from "./gen/cri/runtime/v1/api_pb.ts";
 
 /** One unary CRI call: the request as a plain object, the decoded response back. */
 type Call<I extends DescMessage, O extends DescMessage> = (req: MessageInitShape<I>, timeoutMs?: number) => Promise<MessageShape<O>>;

@@ -4,12 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { afterAll, describe, expect, it } from "vitest";
-import { CreateTaskRequestSchema, DeleteResponseSchema, ShutdownRequestSchema } from "../gen/containerd/task/v2/shim_pb.ts";
-import { RuntimeInfoSchema } from "../gen/containerd/types/introspection_pb.ts";
-import { BootstrapResultSchema } from "../gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
-import { socketAlive, socketPath } from "../cli/socket.ts";
+import { CreateTaskRequestSchema, DeleteResponseSchema, ShutdownRequestSchema } from "@wasm-shims/shim-core/src/gen/containerd/task/v2/shim_pb.ts";
+import { RuntimeInfoSchema } from "@wasm-shims/shim-core/src/gen/containerd/types/introspection_pb.ts";
+import { BootstrapResultSchema } from "@wasm-shims/shim-core/src/gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
+import { socketAlive, socketPath } from "@wasm-shims/shim-core/src/cli/socket.ts";
 import { bootstrapParamsBytes, runtimeOptions } from "./containerd-2x.ts";
-import { TtrpcClient } from "../ttrpc/client.ts";
+import { TtrpcClient } from "@wasm-shims/shim-core/src/ttrpc/client.ts";
 import { eventually } from "./eventually.ts";
 
 interface Run {

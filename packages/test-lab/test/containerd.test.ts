@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeOciImage } from "../../../test-fixtures/src/index.ts";
-import { Containerd } from "../../src/testing/containerd.ts";
-import { eventually } from "../../src/testing/eventually.ts";
-import { shimProcesses } from "../../src/testing/leftovers.ts";
-import { cgroupMounts, isAlive, isUnder, listProcs, openFiles, readMounts, waitGone } from "../../src/testing/procfs.ts";
+import { writeOciImage } from "@wasm-shims/test-fixtures";
+import { Containerd } from "../src/containerd.ts";
+import { eventually } from "../src/eventually.ts";
+import { shimProcesses } from "../src/leftovers.ts";
+import { cgroupMounts, isAlive, isUnder, listProcs, openFiles, readMounts, waitGone } from "../src/procfs.ts";
 
-const repoRoot = resolve(import.meta.dirname, "../../../..");
+const repoRoot = resolve(import.meta.dirname, "../../..");
 const timings: Record<string, number> = {};
 
 async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {

@@ -2,15 +2,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { fixturePath, programPath, writeOciImage } from "../../../test-fixtures/src/index.ts";
+import { fixturePath, programPath, writeOciImage } from "@wasm-shims/test-fixtures";
 import { shimBinaryDir, type ConformanceOptions } from "./conformance.ts";
 import { ContainerState } from "./cri-client.ts";
 import { CriNode, criNamespace, type Pod } from "./cri-node.ts";
 import { CriStream } from "./cri-stream.ts";
-import { eventually } from "./eventually.ts";
+import { eventually as poll } from "./eventually.ts";
 
 const probeRef = "localhost/tty-probe:test";
 const lines = (s: string) => s.replace(/\r+\n/g, "\n");
+// Generous: an exec of a Wasm command prepares its module first, slow on a loaded machine (wasmer).
+const eventually = <T>(check: () => Promise<T> | T, ms = 45_000) => poll(check, ms);
 
 /**
  * `kubectl exec -it` and `kubectl attach -it` as kubelet serves them: CRI Exec and Attach with a
@@ -47,7 +49,7 @@ export function criTerminalConformance(opts: ConformanceOptions): void {
 
     afterEach(async () => {
       for (const pod of [...node.pods]) await pod.remove().catch(() => undefined);
-      await eventually(async () => expect(await node.leftovers()).toEqual([]));
+      await eventually(async () => expect(await node.leftovers()).toEqual([]), 15_000);
     });
 
     const exec = async (containerId: string, cmd: string[]) => {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildTestImages, writeOciImage, type TestImages } from "../../../test-fixtures/src/index.ts";
+import { buildTestImages, writeOciImage, type TestImages } from "@wasm-shims/test-fixtures";
 import { eventually } from "./eventually.ts";
 import { binaryContract } from "./binary-contract.ts";
 import { signalCases } from "./conformance-signals.ts";
@@ -34,7 +34,7 @@ const fakeWasmRef = "localhost/native-claiming-wasm:test";
 
 /** The folder holding the engine's shim binary. */
 export function shimBinaryDir(opts: ConformanceOptions): string {
-  return opts.binaryDir ?? fileURLToPath(new URL("../../../../dist/bin", import.meta.url));
+  return opts.binaryDir ?? fileURLToPath(new URL("../../../dist/bin", import.meta.url));
 }
 
 /**

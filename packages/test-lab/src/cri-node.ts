@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { buildTestImages, writeOciImage, type TestImages } from "../../../test-fixtures/src/index.ts";
+import { buildTestImages, writeOciImage, type TestImages } from "@wasm-shims/test-fixtures";
 import { Containerd } from "./containerd.ts";
 import { ContainerState, CriClient, NamespaceMode, type ContainerStatus, type ExecSyncResponse } from "./cri-client.ts";
 import { containerCgroupsUnder, removeCgroupsUnder, removePodCgroup } from "./cri-leftovers.ts";

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildCorpusImages } from "../../../../test-fixtures/src/index.ts";
+import { buildCorpusImages } from "@wasm-shims/test-fixtures";
 import { Containerd } from "../containerd.ts";
 import { CriNode, criNamespace } from "../cri-node.ts";
 import { corpusCases, type CorpusCase } from "./cases.ts";

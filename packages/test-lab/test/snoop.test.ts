@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { forbiddenFiles, parseSnoop, sampleHash, violations } from "../../src/testing/snoop.ts";
+import { forbiddenFiles, parseSnoop, sampleHash, violations } from "../src/snoop.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "snoop-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

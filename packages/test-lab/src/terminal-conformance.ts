@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildTestImages, fixturePath, programPath, writeOciImage, type TestImages } from "../../../test-fixtures/src/index.ts";
+import { buildTestImages, fixturePath, programPath, writeOciImage, type TestImages } from "@wasm-shims/test-fixtures";
 import { Containerd } from "./containerd.ts";
 import { systemPath } from "./ctr.ts";
 import { eventually } from "./eventually.ts";

@@ -2,8 +2,8 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WASI } from "node:wasi";
-import { corpusModule, layOutCorpusRoot, programInImage } from "../../../../test-fixtures/src/index.ts";
-import { patchCwd } from "../../wasm/cwd-patch.ts";
+import { corpusModule, layOutCorpusRoot, programInImage } from "@wasm-shims/test-fixtures";
+import { patchCwd } from "@wasm-shims/shim-core/src/wasm/cwd-patch.ts";
 import { caseCwd, type CorpusCase } from "./cases.ts";
 
 /** What a run of a case produced, wherever it ran. */

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
 import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { SOCKET_DIR, socketPath } from "../cli/socket.ts";
+import { SOCKET_DIR, socketPath } from "@wasm-shims/shim-core/src/cli/socket.ts";
 import { systemPath } from "./ctr.ts";
 import { fifoRoot, ourContainerDirs, ourFifoDirs, removeFiles, runcStateDirs, strayProcesses } from "./leftover-files.ts";
 import { isPrivateNamespace } from "./namespace.ts";
