@@ -22,6 +22,8 @@ export interface ContainerSpec {
   mounts?: { containerPath: string; hostPath: string }[];
   /** An stdin that a client Attaches to; it ends (EOF) when that client's stream ends. */
   stdin?: boolean;
+  /** A terminal (a pod's `tty: true`): stdout and stderr become one stream. */
+  tty?: boolean;
 }
 
 export interface LogLine {
@@ -82,6 +84,7 @@ export class Pod {
         mounts: spec.mounts ?? [],
         stdin: spec.stdin ?? false,
         stdinOnce: spec.stdin ?? false,
+        tty: spec.tty ?? false,
         logPath: `${spec.name}/0.log`,
         labels: { "io.kubernetes.container.name": spec.name },
         linux: {

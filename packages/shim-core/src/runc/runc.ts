@@ -25,14 +25,15 @@ export class Runc implements OciRuntime {
    * + `runc start` would need. `--keep` leaves the stopped container (and its cgroup, where the OOM
    * count is) for the shim to delete. `preserveFds` of `stdio`'s entries after the first three
    * reach the container's process as fds 3… (how a Wasm container gets its runner, runner-files.ts).
+   * With a `consoleSocket` (a terminal) runc detaches, as it uses one only then (task/terminal.ts).
    */
-  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0): ChildProcess {
-    return spawn(this.config.binary, [...this.#globals(logFile), "run", "--keep", ...preserve(preserveFds), "--bundle", bundle, "--pid-file", pidFile, id], { stdio });
+  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0, consoleSocket?: string): ChildProcess {
+    return spawn(this.config.binary, [...this.#globals(logFile), "run", "--keep", ...console(consoleSocket), ...preserve(preserveFds), "--bundle", bundle, "--pid-file", pidFile, id], { stdio });
   }
 
-  /** `runc exec` in the foreground, for the same reason as run. */
-  exec(id: string, processFile: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0): ChildProcess {
-    return spawn(this.config.binary, [...this.#globals(logFile), "exec", ...preserve(preserveFds), "--process", processFile, "--pid-file", pidFile, id], { stdio });
+  /** `runc exec` in the foreground, for the same reason as run (detached with a terminal, as run). */
+  exec(id: string, processFile: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0, consoleSocket?: string): ChildProcess {
+    return spawn(this.config.binary, [...this.#globals(logFile), "exec", ...console(consoleSocket), ...preserve(preserveFds), "--process", processFile, "--pid-file", pidFile, id], { stdio });
   }
 
   async #call(args: string[], input?: string): Promise<string> {
@@ -108,6 +109,7 @@ export class Runc implements OciRuntime {
 export const runcRuntime = (config: RuncConfig): OciRuntime => new Runc(config);
 
 const preserve = (n: number): string[] => (n > 0 ? ["--preserve-fds", String(n)] : []);
+const console = (socket: string | undefined): string[] => (socket ? ["--detach", "--console-socket", socket] : []);
 
 /** The last error runc logged (its JSON log lines), for a message better than an exit status. */
 export async function lastRuncError(logFile: string): Promise<string | undefined> {

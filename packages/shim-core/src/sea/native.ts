@@ -17,6 +17,12 @@ interface NativeAddon {
   exit(code: number): never;
   /** 0 or an errno. */
   utimensat(path: string, atime: bigint, mtime: bigint, nofollow: boolean): number;
+  consoleListen(path: string): number;
+  consoleReceive(fd: number): number;
+  setWinsize(fd: number, rows: number, cols: number): number;
+  closeFd(fd: number): number;
+  setSubreaper(): number;
+  reap(pid: number): [number, number];
 }
 
 export interface Native {
@@ -24,6 +30,17 @@ export interface Native {
   exit(code: number): never;
   /** Sets a file's times to the nanosecond; throws an Error with `code` (e.g. "ENOENT") and `errno`. */
   utimensat(path: string, atime: bigint, mtime: bigint, opts?: { nofollow?: boolean }): void;
+  /** A listening unix socket at `path` for runc's --console-socket; returns its fd. */
+  consoleListen(path: string): number;
+  /** The pty master runc sent over the console socket `fd` listens on; never blocks (EAGAIN: nothing sent). */
+  consoleReceive(fd: number): number;
+  /** TIOCSWINSZ on a pty master. */
+  setWinsize(fd: number, rows: number, cols: number): void;
+  closeFd(fd: number): void;
+  /** Orphaned descendants (a detached container's init) become this process's children. */
+  setSubreaper(): void;
+  /** waitpid(pid, WNOHANG): the raw wait status once the child ended, undefined while it runs. */
+  reap(pid: number): number | undefined;
 }
 
 let loaded: Native | undefined;
@@ -55,10 +72,34 @@ function load(): Native {
     utimensat(path, atime, mtime, opts = {}) {
       const errno = addon.utimensat(path, atime, mtime, opts.nofollow ?? false);
       if (errno === 0) return;
-      const code = getSystemErrorName(-errno);
-      throw Object.assign(new Error(`${code}: utimensat ${path}`), { code, errno: -errno });
+      throw errnoError(-errno, `utimensat ${path}`);
+    },
+    consoleListen: (path) => fdOrThrow(addon.consoleListen(path), `listen on ${path}`),
+    consoleReceive: (fd) => fdOrThrow(addon.consoleReceive(fd), "receive the console from runc"),
+    setWinsize: (fd, rows, cols) => okOrThrow(addon.setWinsize(fd, rows, cols), "set the window size"),
+    closeFd: (fd) => okOrThrow(addon.closeFd(fd), `close fd ${fd}`),
+    setSubreaper: () => okOrThrow(addon.setSubreaper(), "become a child subreaper"),
+    reap(pid) {
+      const [done, status] = addon.reap(pid);
+      if (done < 0) throw errnoError(done, `wait for ${pid}`);
+      return done === 0 ? undefined : status;
     },
   };
+}
+
+/** An Error as Node's own carry them: `code` ("ENOENT") and a negative `errno`. */
+function errnoError(errno: number, what: string): Error {
+  const code = getSystemErrorName(errno);
+  return Object.assign(new Error(`${code}: ${what}`), { code, errno });
+}
+
+function fdOrThrow(rc: number, what: string): number {
+  if (rc < 0) throw errnoError(rc, what);
+  return rc;
+}
+
+function okOrThrow(errno: number, what: string): void {
+  if (errno !== 0) throw errnoError(-errno, what);
 }
 
 /**

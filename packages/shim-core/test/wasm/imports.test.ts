@@ -46,7 +46,7 @@ describe("a core module's imports", () => {
   });
 
   it("refuses bytes it cannot read", () => {
-    expect(() => moduleImports(new Uint8Array([1, 2, 3]))).toThrow(/not a WebAssembly core module/);
+    expect(() => moduleImports(new Uint8Array([1, 2, 3]))).toThrow(/not a core WebAssembly module/);
     expect(() => moduleImports(new Uint8Array([...HEADER, 2, 10, 1]))).toThrow(/past the end/);
   });
 
