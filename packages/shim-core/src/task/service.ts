@@ -98,7 +98,11 @@ export class TaskService {
     if (await this.#cgroups.exited(c.runtime, c.id)) this.#oomKilled(c);
     this.#exited(c, c.init, status);
     // Delete tries again and reports it, should runc fail here.
-    await c.removeFromRunc().catch((err: unknown) => this.#deps.log.warn("cannot remove the stopped container from runc", { id: c.id, error: (err as Error).message }));
+    try {
+      await c.removeFromRunc();
+    } catch (err) {
+      this.#deps.log.warn("cannot remove the stopped container from runc", { id: c.id, error: (err as Error).message });
+    }
   }
 
   #oomKilled(c: Container): void {
