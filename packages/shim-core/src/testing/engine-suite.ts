@@ -31,8 +31,7 @@ export function engineSuite(engine: Engine): void {
       expect(await run("hello")).toEqual({ code: 0, stdout: "hello from wasm\n", stderr: "" });
     });
 
-    it("returns the guest's exit status", async () => {
-      expect(await run("exit-code", { args: ["0"] })).toMatchObject({ code: 0 });
+    it("returns the guest's exit status (0 above)", async () => {
       expect(await run("exit-code", { args: ["42"] })).toMatchObject({ code: 42, stderr: expect.stringContaining("exiting with 42") });
     });
 
