@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { existsSync, readFileSync } from "node:fs";
@@ -9,6 +9,9 @@ import { programPath, writeOciImage } from "@wasm-shims/test-fixtures";
 import { nextId, taskStates, type Bench } from "./harness.ts";
 import { runtimeOf } from "./machine.ts";
 import { round, summarize } from "./stats.ts";
+import { parseWrk, wrk, type Wrk } from "./wrk.ts";
+
+export { ensureWrk } from "./wrk.ts";
 
 /**
  * wasi:http serving under load: wrk against components served by containerd-shim-jco-v1 (each in
@@ -56,13 +59,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** wrk from Debian, installed when missing. */
-export function ensureWrk(log: (m: string) => void): void {
-  if (spawnSync("wrk", ["--version"], { stdio: "ignore" }).error === undefined) return;
-  log("  installing wrk");
-  execFileSync("apt-get", ["install", "-y", "wrk"], { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-}
-
 export async function buildHttpImage(b: Bench): Promise<void> {
   const { parse } = await import("../../packages/shim-jco/node_modules/@bytecodealliance/jco-transpile/dist/wasm-tools.js");
   for (const name of ["http-hello-js", "http-raw-hello-js"]) {
@@ -94,41 +90,6 @@ export function httpCases(before: boolean): HttpCase[] {
   ];
 }
 
-interface Wrk {
-  requests: number;
-  reqPerSec: number;
-  latency: { p50: number; p75: number; p90: number; p99: number };
-  bad: number;
-}
-
-const toMs = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60_000 } as Record<string, number>)[unit]!;
-
-export function parseWrk(out: string): Wrk {
-  const pct = (p: number) => {
-    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)`, "m").exec(out);
-    return m ? toMs(m[1]!, m[2]!) : Number.NaN;
-  };
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN);
-  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  return {
-    requests,
-    reqPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN),
-    latency: { p50: pct(50), p75: pct(75), p90: pct(90), p99: pct(99) },
-    bad: non2xx + (errors ? Number(errors[1]) + Number(errors[2]) + Number(errors[3]) + Number(errors[4]) : 0),
-  };
-}
-
-function wrk(url: string, connections: number, seconds: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("wrk", ["-t2", `-c${connections}`, `-d${seconds}s`, "--latency", url], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("error", reject);
-    child.on("close", () => resolve(out));
-  });
-}
 
 /** utime + stime of a process (all its threads), ms. */
 function cpuMs(pid: number): number {

@@ -18,7 +18,6 @@ const notYetSplit = new Set([
   "packages/shim-core/test/task/service.test.ts",
   "packages/shim-wasmer/src/wasi/preview1.ts",
   "packages/shim-wasmer/test/wasi-layer.test.ts",
-  "tools/benchmark/http.ts",
 ]);
 
 describe("the house style", () => {
