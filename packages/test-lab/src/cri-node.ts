@@ -47,6 +47,10 @@ export interface ContainerSpec {
   stdin?: boolean;
   /** A terminal (a pod's `tty: true`): stdout and stderr become one stream. */
   tty?: boolean;
+  /** A container's securityContext: runAsUser/runAsGroup and readOnlyRootFilesystem. */
+  runAsUser?: number;
+  runAsGroup?: number;
+  readonlyRootfs?: boolean;
 }
 
 export interface LogLine {
@@ -119,7 +123,12 @@ export class Pod {
             cpuPeriod: BigInt(spec.cpuPeriod ?? (spec.cpuQuota ? 100_000 : 0)),
             cpuShares: BigInt(spec.cpuShares ?? 2),
           },
-          securityContext: { namespaceOptions: { network: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD } },
+          securityContext: {
+            namespaceOptions: { network: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD },
+            readonlyRootfs: spec.readonlyRootfs ?? false,
+            ...(spec.runAsUser !== undefined ? { runAsUser: { value: BigInt(spec.runAsUser) } } : {}),
+            ...(spec.runAsGroup !== undefined ? { runAsGroup: { value: BigInt(spec.runAsGroup) } } : {}),
+          },
         },
       },
     });
@@ -265,11 +274,12 @@ export class CriNode {
   }
 
   /** RunPodSandbox through `handler`, with the fields kubelet fills for a host-network pod. */
-  async runPod(name: string, handler: string): Promise<Pod> {
+  async runPod(name: string, handler: string, opts: { sysctls?: Record<string, string> } = {}): Promise<Pod> {
     const uid = randomUUID();
     const logDir = join(this.ctd.dir, "pods", `default_${name}_${uid}`);
     mkdirSync(logDir, { recursive: true });
     const config = podConfig(name, uid, logDir, `${this.cgroupRoot}/pod${uid}`);
+    if (opts.sysctls) Object.assign(config.linux, { sysctls: opts.sysctls });
     const { podSandboxId } = await this.cri.runtime.runPodSandbox({ config, runtimeHandler: handler });
     const pod = new Pod(this, podSandboxId, config);
     this.pods.add(pod);

@@ -68,6 +68,8 @@ describe("terminals (runc's console socket)", () => {
     };
     await resize(id, 99, 11, "e1");
     await write("one\n");
+    // Echo and output interleave however the process is scheduled: the second line waits for the first's answer.
+    for (let i = 0; i < 500 && !reader.text().includes("11 99\r\n"); i++) await new Promise((r) => setTimeout(r, 10));
     await write("two\n");
     expect(await waiting).toMatchObject({ exitStatus: 0 });
     await reader.ended;
