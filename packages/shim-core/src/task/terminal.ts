@@ -81,7 +81,7 @@ export class Terminal {
       void this.#attach(pidFile, stdio).then(
         ({ pid, drained }) =>
           void reaped(pid).then(async (ended) => {
-            await Promise.race([drained, new Promise((r) => setTimeout(r, DRAIN_TIMEOUT_MS))]);
+            await Promise.race([drained, new Promise((r) => setTimeout(r, DRAIN_TIMEOUT_MS).unref())]);
             this.close();
             child.emit("exit", ended.code, ended.signal);
           }),
