@@ -81,6 +81,16 @@ describe("terminals (runc's console socket)", () => {
     await svc.delete(create(pb.DeleteRequestSchema, { id }));
   });
 
+  it("fails Start with runc's reason when the request wants a terminal the process spec does not, leaving no socket", async () => {
+    const before = ptyDirs();
+    const { id, req, bundle } = shim.request(["/bin/busybox", "true"]);
+    await svc.create({ ...req, stdout: fifo(bundle, "out"), stderr: "", terminal: true });
+    await expect(start(id)).rejects.toThrow(/failed to start task: .*console socket/);
+    expect(ptyDirs()).toEqual(before);
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+    expect(svc.containers.has(id)).toBe(false);
+  });
+
   it("CloseIO ends stdin: the master closes and the process sees its terminal hang up", async () => {
     const { id, req, bundle } = shim.request(["/bin/busybox", "cat"], (s) => (s.process!.terminal = true));
     const stdin = fifo(bundle, "in");
