@@ -18,13 +18,14 @@
  *   setWinsize(fd, rows, cols) -> errno  TIOCSWINSZ on a pty master.
  *   closeFd(fd) -> errno
  * Processes runc leaves behind (`runc run -d`: the container's init becomes our child):
- *   setSubreaper() -> errno              PR_SET_CHILD_SUBREAPER on the calling process.
- *   reap(pid) -> [pid, status] | [0, 0] | [-errno, 0]
- *                                        waitpid(pid, WNOHANG): the raw wait status once it ended.
+ *   setChildSubreaper()                  prctl(PR_SET_CHILD_SUBREAPER); throws on failure.
+ *   reap(pid) -> status | -1             waitid(P_PID, pid, WEXITED|WNOHANG): -1 while it runs (or
+ *                                        is not our child), else its exit code, or 128+signal.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,22 +188,25 @@ static napi_value native_close_fd(napi_env env, napi_callback_info info) {
   return int_result(env, close(fd) == 0 ? 0 : errno);
 }
 
-static napi_value native_set_subreaper(napi_env env, napi_callback_info info) {
+static napi_value native_set_child_subreaper(napi_env env, napi_callback_info info) {
   (void)info;
-  return int_result(env, prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : errno);
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) napi_throw_error(env, NULL, "prctl(PR_SET_CHILD_SUBREAPER) failed");
+  return NULL;
 }
 
 static napi_value native_reap(napi_env env, napi_callback_info info) {
   int32_t pid;
   if (!int_args(env, info, 1, &pid, "reap(pid): pid must be a number")) return NULL;
   if (pid <= 0) return throw_type(env, "reap(pid): pid must be positive");
-  int status = 0;
-  pid_t r = waitpid(pid, &status, WNOHANG);
-  napi_value out;
-  napi_create_array_with_length(env, 2, &out);
-  napi_set_element(env, out, 0, int_result(env, r < 0 ? -errno : (int32_t)r));
-  napi_set_element(env, out, 1, int_result(env, r > 0 ? status : 0));
-  return out;
+  siginfo_t si;
+  int rc;
+  do {
+    memset(&si, 0, sizeof si);
+    rc = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG);
+  } while (rc != 0 && errno == EINTR);
+  int32_t status = -1;
+  if (rc == 0 && si.si_pid == pid) status = si.si_code == CLD_EXITED ? (si.si_status & 0xff) : 128 + si.si_status;
+  return int_result(env, status);
 }
 
 NAPI_MODULE_INIT() {
@@ -213,7 +217,7 @@ NAPI_MODULE_INIT() {
       {"consoleReceive", NULL, native_console_receive, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setWinsize", NULL, native_set_winsize, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeFd", NULL, native_close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"setSubreaper", NULL, native_set_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setChildSubreaper", NULL, native_set_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reap", NULL, native_reap, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

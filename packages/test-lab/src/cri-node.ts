@@ -84,11 +84,12 @@ export class CriNode {
   }
 
   /** RunPodSandbox through `handler`, with the fields kubelet fills for a host-network pod. */
-  async runPod(name: string, handler: string): Promise<Pod> {
+  async runPod(name: string, handler: string, opts: { sysctls?: Record<string, string> } = {}): Promise<Pod> {
     const uid = randomUUID();
     const logDir = join(this.ctd.dir, "pods", `default_${name}_${uid}`);
     mkdirSync(logDir, { recursive: true });
     const config = podConfig(name, uid, logDir, `${this.cgroupRoot}/pod${uid}`);
+    if (opts.sysctls) Object.assign(config.linux, { sysctls: opts.sysctls });
     const { podSandboxId } = await this.cri.runtime.runPodSandbox({ config, runtimeHandler: handler });
     const pod = new Pod(this, podSandboxId, config);
     this.pods.add(pod);

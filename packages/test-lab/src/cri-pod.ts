@@ -24,6 +24,10 @@ export interface ContainerSpec {
   stdin?: boolean;
   /** A terminal (a pod's `tty: true`): stdout and stderr become one stream. */
   tty?: boolean;
+  /** A container's securityContext: runAsUser/runAsGroup and readOnlyRootFilesystem. */
+  runAsUser?: number;
+  runAsGroup?: number;
+  readonlyRootfs?: boolean;
 }
 
 export interface LogLine {
@@ -94,7 +98,12 @@ export class Pod {
             cpuPeriod: BigInt(spec.cpuPeriod ?? (spec.cpuQuota ? 100_000 : 0)),
             cpuShares: BigInt(spec.cpuShares ?? 2),
           },
-          securityContext: { namespaceOptions: { network: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD } },
+          securityContext: {
+            namespaceOptions: { network: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD },
+            readonlyRootfs: spec.readonlyRootfs ?? false,
+            ...(spec.runAsUser !== undefined ? { runAsUser: { value: BigInt(spec.runAsUser) } } : {}),
+            ...(spec.runAsGroup !== undefined ? { runAsGroup: { value: BigInt(spec.runAsGroup) } } : {}),
+          },
         },
       },
     });

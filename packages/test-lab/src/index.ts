@@ -5,4 +5,5 @@ export { eventually } from "./eventually.ts";
 export { corpusConformance, type CorpusOptions } from "./corpus/suite.ts";
 export { terminalConformance } from "./terminal-conformance.ts";
 export { criTerminalConformance } from "./cri-terminal.ts";
+export { criSecurityConformance } from "./cri-security.ts";
 export { criIsolation, engineIsolation, type IsolationOptions } from "./isolation.ts";

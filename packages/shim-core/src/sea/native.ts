@@ -21,8 +21,8 @@ interface NativeAddon {
   consoleReceive(fd: number): number;
   setWinsize(fd: number, rows: number, cols: number): number;
   closeFd(fd: number): number;
-  setSubreaper(): number;
-  reap(pid: number): [number, number];
+  setChildSubreaper(): void;
+  reap(pid: number): number;
 }
 
 export interface Native {
@@ -38,9 +38,9 @@ export interface Native {
   setWinsize(fd: number, rows: number, cols: number): void;
   closeFd(fd: number): void;
   /** Orphaned descendants (a detached container's init) become this process's children. */
-  setSubreaper(): void;
-  /** waitpid(pid, WNOHANG): the raw wait status once the child ended, undefined while it runs. */
-  reap(pid: number): number | undefined;
+  setChildSubreaper(): void;
+  /** A child's exit code (128+signal when killed) once it has ended, -1 while it runs or is not ours. */
+  reap(pid: number): number;
 }
 
 let loaded: Native | undefined;
@@ -78,12 +78,8 @@ function load(): Native {
     consoleReceive: (fd) => fdOrThrow(addon.consoleReceive(fd), "receive the console from runc"),
     setWinsize: (fd, rows, cols) => okOrThrow(addon.setWinsize(fd, rows, cols), "set the window size"),
     closeFd: (fd) => okOrThrow(addon.closeFd(fd), `close fd ${fd}`),
-    setSubreaper: () => okOrThrow(addon.setSubreaper(), "become a child subreaper"),
-    reap(pid) {
-      const [done, status] = addon.reap(pid);
-      if (done < 0) throw errnoError(done, `wait for ${pid}`);
-      return done === 0 ? undefined : status;
-    },
+    setChildSubreaper: () => addon.setChildSubreaper(),
+    reap: (pid) => addon.reap(pid),
   };
 }
 

@@ -8,7 +8,7 @@ import type { Writable } from "node:stream";
 import { ReadStream } from "node:tty";
 import { native } from "../sea/native.ts";
 import type { RuntimeChild } from "../runc/oci-runtime.ts";
-import { adopt, reaped } from "./reaper.ts";
+import { becomeSubreaper, onExit } from "../runc/reaper.ts";
 import { openTerminalInput, openTerminalOutput, type StdioPaths } from "./stdio.ts";
 
 /** How long an exit waits for the output still in the pty to reach the client (containerd's runc shim waits 2 s too). */
@@ -49,7 +49,7 @@ export class Terminal {
    * The daemon becomes a subreaper first: the process is re-parented while runc still runs.
    */
   static listen(): Terminal {
-    adopt();
+    if (!becomeSubreaper()) throw new Error("terminals need the daemon to be a child subreaper, which the native helper could not make it");
     return new Terminal(mkdtempSync(join(tmpdir(), "wasm-shim-pty-")));
   }
 
@@ -80,10 +80,11 @@ export class Terminal {
       }
       void this.#attach(pidFile, stdio).then(
         ({ pid, drained }) =>
-          void reaped(pid).then(async (ended) => {
-            await Promise.race([drained, new Promise((r) => setTimeout(r, DRAIN_TIMEOUT_MS))]);
-            this.close();
-            child.emit("exit", ended.code, ended.signal);
+          onExit(pid, (status) => {
+            void Promise.race([drained, new Promise((r) => setTimeout(r, DRAIN_TIMEOUT_MS).unref())]).then(() => {
+              this.close();
+              child.emit("exit", status, null);
+            });
           }),
         (err: Error) => {
           this.close();
@@ -93,7 +94,7 @@ export class Terminal {
           try {
             process.kill(pid, "SIGKILL");
           } catch {}
-          void reaped(pid).then(() => child.emit("error", err));
+          onExit(pid, () => child.emit("error", err));
         },
       );
     });

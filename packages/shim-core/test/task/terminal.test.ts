@@ -68,6 +68,8 @@ describe("terminals (runc's console socket)", () => {
     };
     await resize(id, 99, 11, "e1");
     await write("one\n");
+    // Echo and output interleave however the process is scheduled: the second line waits for the first's answer.
+    for (let i = 0; i < 500 && !reader.text().includes("11 99\r\n"); i++) await new Promise((r) => setTimeout(r, 10));
     await write("two\n");
     expect(await waiting).toMatchObject({ exitStatus: 0 });
     await reader.ended;
@@ -77,6 +79,16 @@ describe("terminals (runc's console socket)", () => {
     await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
     await wait(id);
     await svc.delete(create(pb.DeleteRequestSchema, { id }));
+  });
+
+  it("fails Start with runc's reason when the request wants a terminal the process spec does not, leaving no socket", async () => {
+    const before = ptyDirs();
+    const { id, req, bundle } = shim.request(["/bin/busybox", "true"]);
+    await svc.create({ ...req, stdout: fifo(bundle, "out"), stderr: "", terminal: true });
+    await expect(start(id)).rejects.toThrow(/failed to start task: .*console socket/);
+    expect(ptyDirs()).toEqual(before);
+    await svc.delete(create(pb.DeleteRequestSchema, { id }));
+    expect(svc.containers.has(id)).toBe(false);
   });
 
   it("CloseIO ends stdin: the master closes and the process sees its terminal hang up", async () => {
