@@ -84,6 +84,11 @@ export function criNetworkConformance(opts: CriNetworkOptions): void {
       const [a, b, c] = node.network!.subnet.split(".");
       const addrs = await pod.execSync(sidecar, ["busybox", "ip", "-o", "-4", "addr", "show", "eth0"]);
       expect(addrs.stdout).toMatch(new RegExp(`inet ${a}\\.${b}\\.${c}\\.\\d+/24`));
+      // While the pod runs, the leftover check sees each of its traces; after remove(), afterEach expects none.
+      const traces = node.network!.leftovers().join("\n");
+      expect(traces).toMatch(/^network namespace \/\S+\/netns\/cni-/m);
+      expect(traces).toMatch(/^interface veth\S+ on bridge wsb/m);
+      expect(traces).toMatch(new RegExp(`^IP ${a}\\.${b}\\.${c}\\.\\d+ still reserved`, "m"));
       await pod.remove();
     });
 
