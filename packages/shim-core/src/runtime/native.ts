@@ -15,6 +15,7 @@ export const UTIME_OMIT = -2n;
 
 interface NativeAddon {
   exit(code: number): never;
+  exitOnSignals(signals: number[]): void;
   /** 0 or an errno. */
   utimensat(path: string, atime: bigint, mtime: bigint, nofollow: boolean): number;
 }
@@ -22,6 +23,11 @@ interface NativeAddon {
 export interface Native {
   /** _exit(2): ends the process at once, whatever its threads are blocked in. */
   exit(code: number): never;
+  /**
+   * Makes each of these signals end the process at once with 128+signal (a native handler that
+   * calls _exit(2)), whatever the JS thread is doing. A later process.on(signal) replaces it.
+   */
+  exitOnSignals(signals: readonly number[]): void;
   /** Sets a file's times to the nanosecond; throws an Error with `code` (e.g. "ENOENT") and `errno`. */
   utimensat(path: string, atime: bigint, mtime: bigint, opts?: { nofollow?: boolean }): void;
 }
@@ -52,6 +58,7 @@ function load(): Native {
   const addon = mod.exports;
   return {
     exit: (code) => addon.exit(code),
+    exitOnSignals: (signals) => addon.exitOnSignals([...signals]),
     utimensat(path, atime, mtime, opts = {}) {
       const errno = addon.utimensat(path, atime, mtime, opts.nofollow ?? false);
       if (errno === 0) return;
