@@ -10,6 +10,12 @@
  *                                        main thread: a JS handler could not run while the guest
  *                                        spins or blocks in a system call, and PID 1 ignores a
  *                                        signal it has no handler for. _exit is async-signal-safe.
+ *   setChildSubreaper()                  prctl(PR_SET_CHILD_SUBREAPER): a container's init, whose
+ *                                        parent `runc create` exits, becomes the daemon's child.
+ *   reap(pid) -> status | -1             waitid(P_PID, pid, WEXITED|WNOHANG): -1 while it runs (or
+ *                                        is not our child), else its exit code, or 128+signal.
+ *                                        One pid only: libuv reaps its own children by pid too.
+ *   pipe() -> [readFd, writeFd]          pipe2(O_CLOEXEC), for a container's stdin.
  *   utimensat(path, atime, mtime, nofollow) -> errno (0 on success)
  *                                        atime/mtime: nanoseconds since the epoch as a bigint, or
  *                                        -1n for UTIME_NOW, -2n for UTIME_OMIT. Node's fs.utimes
@@ -22,6 +28,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #define NAPI_VERSION 8
@@ -67,6 +75,46 @@ static napi_value native_exit_on_signals(napi_env env, napi_callback_info info) 
     }
   }
   return NULL;
+}
+
+static napi_value native_set_child_subreaper(napi_env env, napi_callback_info info) {
+  (void)info;
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) napi_throw_error(env, NULL, "prctl(PR_SET_CHILD_SUBREAPER) failed");
+  return NULL;
+}
+
+static napi_value native_reap(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  int32_t pid;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0) return throw_type(env, "reap(pid): pid must be a positive number");
+  siginfo_t si;
+  int rc;
+  do {
+    memset(&si, 0, sizeof si);
+    rc = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG);
+  } while (rc != 0 && errno == EINTR);
+  int32_t status = -1;
+  if (rc == 0 && si.si_pid == pid) status = si.si_code == CLD_EXITED ? (si.si_status & 0xff) : 128 + si.si_status;
+  napi_create_int32(env, status, &result);
+  return result;
+}
+
+static napi_value native_pipe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  napi_value result, r, w;
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    napi_throw_error(env, NULL, "pipe2 failed");
+    return NULL;
+  }
+  napi_create_array_with_length(env, 2, &result);
+  napi_create_int32(env, fds[0], &r);
+  napi_create_int32(env, fds[1], &w);
+  napi_set_element(env, result, 0, r);
+  napi_set_element(env, result, 1, w);
+  return result;
 }
 
 /* A time argument: a bigint of nanoseconds, -1n (now) or -2n (omit). */
@@ -117,6 +165,9 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"exit", NULL, native_exit, NULL, NULL, NULL, napi_enumerable, NULL},
       {"exitOnSignals", NULL, native_exit_on_signals, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setChildSubreaper", NULL, native_set_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reap", NULL, native_reap, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pipe", NULL, native_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
       {"utimensat", NULL, native_utimensat, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

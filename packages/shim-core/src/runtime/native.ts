@@ -16,6 +16,9 @@ export const UTIME_OMIT = -2n;
 interface NativeAddon {
   exit(code: number): never;
   exitOnSignals(signals: number[]): void;
+  setChildSubreaper(): void;
+  reap(pid: number): number;
+  pipe(): [number, number];
   /** 0 or an errno. */
   utimensat(path: string, atime: bigint, mtime: bigint, nofollow: boolean): number;
 }
@@ -28,6 +31,12 @@ export interface Native {
    * calls _exit(2)), whatever the JS thread is doing. A later process.on(signal) replaces it.
    */
   exitOnSignals(signals: readonly number[]): void;
+  /** prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants become this process's children. */
+  setChildSubreaper(): void;
+  /** Reaps `pid` if it has exited (its code, or 128+signal); -1 while it runs or if it is no child of ours. */
+  reap(pid: number): number;
+  /** A pipe (both ends close-on-exec): [read end, write end]. */
+  pipe(): [number, number];
   /** Sets a file's times to the nanosecond; throws an Error with `code` (e.g. "ENOENT") and `errno`. */
   utimensat(path: string, atime: bigint, mtime: bigint, opts?: { nofollow?: boolean }): void;
 }
@@ -59,6 +68,9 @@ function load(): Native {
   return {
     exit: (code) => addon.exit(code),
     exitOnSignals: (signals) => addon.exitOnSignals([...signals]),
+    setChildSubreaper: () => addon.setChildSubreaper(),
+    reap: (pid) => addon.reap(pid),
+    pipe: () => addon.pipe(),
     utimensat(path, atime, mtime, opts = {}) {
       const errno = addon.utimensat(path, atime, mtime, opts.nofollow ?? false);
       if (errno === 0) return;
