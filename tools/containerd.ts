@@ -4,7 +4,7 @@
 //   containerd.ts stop --dir D         deletes all tasks and containers, stops it, removes D
 //   containerd.ts leftovers --dir D    lists what the instance left on the host; exit 1 if any
 import { parseArgs } from "node:util";
-import { Containerd, type ContainerdOptions } from "../packages/shim-core/src/testing/containerd.ts";
+import { Containerd, type ContainerdOptions } from "@wasm-shims/test-lab/containerd.ts";
 
 const usage = "usage: containerd.ts start [--dir D] [--shim-dir S] [--cri] [--runtime handler=type]... [--debug] | stop --dir D | leftovers --dir D";
 

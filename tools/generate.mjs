@@ -1,17 +1,21 @@
-// Regenerates packages/shim-core/src/gen from proto/ with buf + protoc-gen-es.
+// Regenerates packages/shim-core/src/gen (what ships) and packages/test-lab/src/gen (the CRI API
+// for the test lab) from proto/ with buf + protoc-gen-es, one template each.
 // `--check` generates into a temporary directory and fails if the committed code differs.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const gen = join(root, "packages/shim-core/src/gen");
+const targets = [
+  { template: "buf.gen.yaml", gen: "packages/shim-core/src/gen" },
+  { template: "buf.gen.test-lab.yaml", gen: "packages/test-lab/src/gen" },
+];
 const env = { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}`, BUF_CACHE_DIR: join(tmpdir(), "buf-cache") };
 
 function generate(output = root) {
-  execFileSync("buf", ["generate", "--output", output], { cwd: root, env, stdio: "inherit" });
+  for (const { template } of targets) execFileSync("buf", ["generate", "--template", template, "--output", output], { cwd: root, env, stdio: "inherit" });
 }
 
 if (process.argv.includes("--check")) {
@@ -19,7 +23,7 @@ if (process.argv.includes("--check")) {
   const out = mkdtempSync(join(tmpdir(), "gen-check-"));
   try {
     generate(out);
-    execFileSync("diff", ["-r", gen, join(out, relative(root, gen))], { stdio: "inherit" });
+    for (const { gen } of targets) execFileSync("diff", ["-r", join(root, gen), join(out, gen)], { stdio: "inherit" });
   } catch {
     console.error("generated protobuf code is out of date: run `pnpm generate` and commit the result");
     process.exitCode = 1;

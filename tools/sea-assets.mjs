@@ -20,7 +20,7 @@
 //     helper compiled for the target architecture instead of the host's).
 //
 // The helpers (`__assetURL` and the import.meta replacements) come from
-// packages/shim-core/src/runtime/assets.ts, injected into the bundle; in a single executable it
+// packages/shim-core/src/sea/assets.ts, injected into the bundle; in a single executable it
 // extracts the assets once to a content-addressed directory (see that file). sea-build writes the
 // assets and the manifest `sea-assets.json` to dist/<name>.assets/ (where a plain
 // `node dist/<name>.cjs` finds them) and embeds them in the executable.
@@ -36,7 +36,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-export const ASSET_RUNTIME = join(repoRoot, "packages/shim-core/src/runtime/assets.ts");
+export const ASSET_RUNTIME = join(repoRoot, "packages/shim-core/src/sea/assets.ts");
 export const MANIFEST_ASSET = "sea-assets.json";
 export const DEFAULT_STUBS = ["oxc-minify"];
 

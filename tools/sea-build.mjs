@@ -387,8 +387,8 @@ const seaConfig = {
   useCodeCache: opts.codeCache && opts.arch === hostArch(),
   execArgv: opts.execArgv,
   // The runtime re-reads the bundle from "main.cjs" to start worker threads (see
-  // packages/shim-core/src/runtime/sea.ts); `new Worker(__filename)` would parse the binary.
-  // The rest are what the bundle loads by URL, extracted by packages/shim-core/src/runtime/assets.ts.
+  // packages/shim-core/src/sea/sea.ts); `new Worker(__filename)` would parse the binary.
+  // The rest are what the bundle loads by URL, extracted by packages/shim-core/src/sea/assets.ts.
   assets: {
     "main.cjs": rel(bundleFile),
     ...(manifest ? { [MANIFEST_ASSET]: rel(join(assetsDir, MANIFEST_ASSET)) } : {}),

@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { writeOciImage } from "../../packages/test-fixtures/src/index.ts";
+import { writeOciImage } from "@wasm-shims/test-fixtures";
 import { nextId, runOnce, type Bench, type Case } from "./harness.ts";
 import { round, roundSummary, summarize, type Summary } from "./stats.ts";
 

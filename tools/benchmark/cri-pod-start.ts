@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { ContainerSpec, CriNode as CriNodeType, CriRuntime } from "../../packages/shim-core/src/testing/cri-node.ts";
+import type { ContainerSpec, CriNode as CriNodeType, CriRuntime } from "@wasm-shims/test-lab/cri-node.ts";
 import { median, round } from "./stats.ts";
 
 // The generated CRI messages have TypeScript enums, which Node's default type stripping rejects.
@@ -19,8 +19,8 @@ if (!process.execArgv.includes("--experimental-transform-types")) {
   const r = spawnSync(process.execPath, [...flags, import.meta.filename, ...process.argv.slice(2)], { stdio: "inherit" });
   process.exit(r.status ?? 1);
 }
-const { ContainerState } = await import("../../packages/shim-core/src/testing/cri-client.ts");
-const { CriNode } = await import("../../packages/shim-core/src/testing/cri-node.ts");
+const { ContainerState } = await import("@wasm-shims/test-lab/cri-client.ts");
+const { CriNode } = await import("@wasm-shims/test-lab/cri-node.ts");
 type CriNode = CriNodeType;
 
 const repoRoot = join(import.meta.dirname, "..", "..");

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, openSync, readSync, closeSync, fstatSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { Containerd } from "../../packages/shim-core/src/testing/containerd.ts";
-import { buildTestImages, busyboxImageRef, fixturesImageRef } from "../../packages/test-fixtures/src/index.ts";
+import { Containerd } from "@wasm-shims/test-lab/containerd.ts";
+import { buildTestImages, busyboxImageRef, fixturesImageRef } from "@wasm-shims/test-fixtures";
 import { wallMs } from "./clock.ts";
 import { runtimeOf } from "./machine.ts";
 

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { httpHandlerWat } from "../../packages/shim-jco/test/components.ts";
-import { programPath, writeOciImage } from "../../packages/test-fixtures/src/index.ts";
+import { programPath, writeOciImage } from "@wasm-shims/test-fixtures";
 import { nextId, taskStates, type Bench } from "./harness.ts";
 import { runtimeOf } from "./machine.ts";
 import { round, summarize } from "./stats.ts";

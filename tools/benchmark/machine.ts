@@ -3,6 +3,19 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
 
+/** What every tool's run JSON (tools/bench, tools/reliability) starts with: when, how, where, what. */
+export interface RunHeader {
+  schema: 1;
+  date: string;
+  command: string;
+  quick: boolean;
+  durationS: number;
+  machine: Machine;
+  engines: string[];
+  /** Shim versions from `-v`, e.g. their commit. */
+  versions: Record<string, string>;
+}
+
 export interface Machine {
   cpu: string;
   cores: number;

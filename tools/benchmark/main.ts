@@ -77,7 +77,7 @@ async function measureHttp(b: Bench, quick: boolean): Promise<HttpSection> {
     log("http: what one instance costs");
     const { parse } = await import("../../packages/shim-jco/node_modules/@bytecodealliance/jco-transpile/dist/wasm-tools.js");
     const { httpHandlerWat } = await import("../../packages/shim-jco/test/components.ts");
-    const { programPath } = await import("../../packages/test-fixtures/src/index.ts");
+    const { programPath } = await import("@wasm-shims/test-fixtures");
     const tiny = await parse(httpHandlerWat("hello from js\n"));
     const fetchEvent = new Uint8Array(readFileSync(programPath("http-hello-js")));
     const incoming = new Uint8Array(readFileSync(programPath("http-raw-hello-js")));

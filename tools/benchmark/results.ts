@@ -2,21 +2,12 @@ import type { BinaryResult } from "./binary.ts";
 import type { CaseResult } from "./coldstart.ts";
 import type { ComputeResult } from "./compute.ts";
 import type { CriResult } from "./cri.ts";
-import type { Machine } from "./machine.ts";
+import type { RunHeader } from "./machine.ts";
 import type { DensityResult, MemoryResult } from "./memory.ts";
 import { httpMetrics, type HttpSection } from "./http-report.ts";
 import { criVariants } from "./report.ts";
 
-export interface Results {
-  schema: 1;
-  date: string;
-  command: string;
-  quick: boolean;
-  durationS: number;
-  machine: Machine;
-  engines: string[];
-  /** Shim versions from `-v`, e.g. their commit. */
-  versions: Record<string, string>;
+export interface Results extends RunHeader {
   binary: BinaryResult[];
   coldStart: CaseResult[];
   memory: MemoryResult[];

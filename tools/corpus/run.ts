@@ -2,14 +2,14 @@
 // --experimental-transform-types, which the generated CRI enums need):
 //   node --experimental-transform-types tools/corpus/run.ts [--engine E]... [--write-doc] [--json FILE] [--from-json FILE]
 // Prints one line per case and client, and exits 1 when a case fails without a written reason in
-// packages/shim-core/src/testing/corpus/known-failures.ts, or a known failure now passes.
+// packages/test-lab/src/corpus/known-failures.ts, or a known failure now passes.
 // --write-doc rewrites only the corpus section of docs/conformance.md.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { knownFailure } from "../../packages/shim-core/src/testing/corpus/known-failures.ts";
-import { runCorpus, type CaseResult } from "../../packages/shim-core/src/testing/corpus/run-corpus.ts";
+import { knownFailure } from "@wasm-shims/test-lab/corpus/known-failures.ts";
+import { runCorpus, type CaseResult } from "@wasm-shims/test-lab/corpus/run-corpus.ts";
 import { firstLine } from "../benchmark/machine.ts";
 import { binDir, builtEngines } from "../wasi-testsuite/run-suite.ts";
 import { renderCorpus, spliceCorpus, type CorpusRun } from "./doc.ts";

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { ContainerState } from "../../packages/shim-core/src/testing/cri-client.ts";
-import type { CriNode, Pod } from "../../packages/shim-core/src/testing/cri-node.ts";
-import { shimProcesses } from "../../packages/shim-core/src/testing/leftovers.ts";
+import { ContainerState } from "@wasm-shims/test-lab/cri-client.ts";
+import type { CriNode, Pod } from "@wasm-shims/test-lab/cri-node.ts";
+import { shimProcesses } from "@wasm-shims/test-lab/leftovers.ts";
 import { roundSummary, summarize, type Summary } from "../benchmark/stats.ts";
 import type { Failure } from "./cycles.ts";
 import { leftoversOf } from "./host.ts";

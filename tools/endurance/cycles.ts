@@ -1,4 +1,4 @@
-import type { Containerd } from "../../packages/shim-core/src/testing/containerd.ts";
+import type { Containerd } from "@wasm-shims/test-lab/containerd.ts";
 import { runtimeOf } from "../benchmark/machine.ts";
 import { roundSummary, summarize, type Summary } from "../benchmark/stats.ts";
 import { checkpoint, leftoversOf, type Checkpoint } from "./host.ts";

@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Containerd } from "../../packages/shim-core/src/testing/containerd.ts";
-import { eventually } from "../../packages/shim-core/src/testing/eventually.ts";
+import type { Containerd } from "@wasm-shims/test-lab/containerd.ts";
+import { eventually } from "@wasm-shims/test-lab/eventually.ts";
 import { sampleProc, type ProcSample } from "./sample.ts";
 
 /**

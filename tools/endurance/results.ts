@@ -1,4 +1,4 @@
-import type { Machine } from "../benchmark/machine.ts";
+import type { RunHeader } from "../benchmark/machine.ts";
 import type { CriPartResult } from "./cri.ts";
 import type { CyclesResult } from "./cycles.ts";
 import type { flatRule } from "./sample.ts";
@@ -14,15 +14,7 @@ export interface Settings {
   execEverySamples: number;
 }
 
-export interface Results {
-  schema: 1;
-  date: string;
-  command: string;
-  quick: boolean;
-  durationS: number;
-  machine: Machine;
-  engines: string[];
-  versions: Record<string, string>;
+export interface Results extends RunHeader {
   settings: Settings;
   /** Whether the soak ran after the other parts instead of beside them. */
   sequential: boolean;

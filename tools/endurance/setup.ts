@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ensureFixtures, fixturePath, writeOciImage } from "../../packages/test-fixtures/src/index.ts";
+import { ensureFixtures, fixturePath, writeOciImage } from "@wasm-shims/test-fixtures";
 import { shimBinary } from "../benchmark/machine.ts";
 
 const root = resolve(import.meta.dirname, "../..");

@@ -2,8 +2,8 @@
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { removeCgroup, tryRmdir } from "../../packages/shim-core/src/testing/leftovers.ts";
-import { cgroupMounts, cgroupProcs, descendants, isUnder, listProcs, readMounts } from "../../packages/shim-core/src/testing/procfs.ts";
+import { removeCgroup, tryRmdir } from "@wasm-shims/test-lab/leftovers.ts";
+import { cgroupMounts, cgroupProcs, descendants, isUnder, listProcs, readMounts } from "@wasm-shims/test-lab/procfs.ts";
 import type { Workspace } from "./containers.ts";
 import { cgroupsUnder, filesUnder } from "./probe.ts";
 

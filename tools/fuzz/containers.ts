@@ -7,11 +7,11 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
-import * as pb from "../../packages/shim-core/src/gen/containerd/task/v2/shim_pb.ts";
+import * as pb from "@wasm-shims/shim-core/src/gen/containerd/task/v2/shim_pb.ts";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
-import { TtrpcClient } from "../../packages/shim-core/src/ttrpc/client.ts";
-import type { Spec } from "../../packages/shim-core/src/oci/spec.ts";
-import { fixturePath } from "../../packages/test-fixtures/src/index.ts";
+import { TtrpcClient } from "@wasm-shims/shim-core/src/ttrpc/client.ts";
+import type { Spec } from "@wasm-shims/shim-core/src/oci/spec.ts";
+import { fixturePath } from "@wasm-shims/test-fixtures";
 
 export const TASK = "containerd.task.v2.Task";
 

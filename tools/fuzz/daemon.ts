@@ -9,9 +9,9 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Events } from "../../packages/shim-core/src/gen/containerd/events/forward_pb.ts";
-import { isAlive, listProcs } from "../../packages/shim-core/src/testing/procfs.ts";
-import { TtrpcServer } from "../../packages/shim-core/src/ttrpc/server.ts";
+import { Events } from "@wasm-shims/shim-core/src/gen/containerd/events/forward_pb.ts";
+import { isAlive, listProcs } from "@wasm-shims/test-lab/procfs.ts";
+import { TtrpcServer } from "@wasm-shims/shim-core/src/ttrpc/server.ts";
 
 export interface DaemonOptions {
   binary: string;

@@ -1,5 +1,5 @@
 /** Turns answers into findings: anything but a clean wire error for a bad request is one. */
-import { Code } from "../../packages/shim-core/src/errors.ts";
+import { Code } from "@wasm-shims/shim-core/src/errors.ts";
 import type { Answer } from "./wire.ts";
 
 export interface Finding {

@@ -4,8 +4,8 @@
  * since a frame that lies about its length leaves the connection out of step for good.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import { RequestSchema } from "../../packages/shim-core/src/gen/ttrpc/ttrpc_pb.ts";
-import { HEADER_LENGTH, MAX_MESSAGE_LENGTH, MessageType, encodeFrame } from "../../packages/shim-core/src/ttrpc/frame.ts";
+import { RequestSchema } from "@wasm-shims/shim-core/src/gen/ttrpc/ttrpc_pb.ts";
+import { HEADER_LENGTH, MAX_MESSAGE_LENGTH, MessageType, encodeFrame } from "@wasm-shims/shim-core/src/ttrpc/frame.ts";
 import { concat, invalidUtf8, lenField, mutateMessage } from "./protowire.ts";
 import type { Rng } from "./rng.ts";
 

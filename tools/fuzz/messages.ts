@@ -5,9 +5,9 @@
  */
 import { create, toBinary, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { ScalarType } from "@bufbuild/protobuf";
-import { Task } from "../../packages/shim-core/src/gen/containerd/task/v2/shim_pb.ts";
-import { OptionsSchema as RuncOptionsSchema } from "../../packages/shim-core/src/gen/containerd/runc/v1/options_pb.ts";
-import { OptionsSchema as RuntimeOptionsSchema } from "../../packages/shim-core/src/gen/runtimeoptions/v1/options_pb.ts";
+import { Task } from "@wasm-shims/shim-core/src/gen/containerd/task/v2/shim_pb.ts";
+import { OptionsSchema as RuncOptionsSchema } from "@wasm-shims/shim-core/src/gen/containerd/runc/v1/options_pb.ts";
+import { OptionsSchema as RuntimeOptionsSchema } from "@wasm-shims/shim-core/src/gen/runtimeoptions/v1/options_pb.ts";
 import type { Rng } from "./rng.ts";
 
 /** What requests may name. Every path here is inside the fuzzer's own directory or harmless to open. */

@@ -1,7 +1,7 @@
 /** What the daemon holds, read from /proc: memory, fds, children, mounts, and its files under /run. */
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { cgroupMounts, descendants, isUnder, listProcs } from "../../packages/shim-core/src/testing/procfs.ts";
+import { cgroupMounts, descendants, isUnder, listProcs } from "@wasm-shims/test-lab/procfs.ts";
 
 export interface Sample {
   rssKiB: number;

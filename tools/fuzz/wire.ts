@@ -1,8 +1,8 @@
 /** A ttrpc peer with no protocol logic of its own: raw bytes out, response frames in by stream id. */
 import net from "node:net";
 import { fromBinary } from "@bufbuild/protobuf";
-import { ResponseSchema, type Response } from "../../packages/shim-core/src/gen/ttrpc/ttrpc_pb.ts";
-import { FrameDecoder, MessageType, isOversize } from "../../packages/shim-core/src/ttrpc/frame.ts";
+import { ResponseSchema, type Response } from "@wasm-shims/shim-core/src/gen/ttrpc/ttrpc_pb.ts";
+import { FrameDecoder, MessageType, isOversize } from "@wasm-shims/shim-core/src/ttrpc/frame.ts";
 
 export type Answer = { kind: "response"; response: Response } | { kind: "bad-frame"; why: string } | { kind: "closed" } | { kind: "timeout" };
 

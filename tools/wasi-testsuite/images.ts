@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { writeOciImage, type ImageFile } from "../../packages/test-fixtures/src/index.ts";
+import { writeOciImage, type ImageFile } from "@wasm-shims/test-fixtures";
 import type { WasiTest } from "./discover.ts";
 
 export interface TestImage {

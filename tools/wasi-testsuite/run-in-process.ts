@@ -51,7 +51,7 @@ export function runInProcess(test: WasiTest, timeoutMs = 30_000): InProcessResul
 
 if (process.argv[1] === self) {
   const spec = JSON.parse(process.argv[2]!) as Spec;
-  const { runPreview1Module } = await import("../../packages/shim-core/src/wasm/preview1/run.ts");
+  const { runPreview1Module } = await import("@wasm-shims/shim-core/src/wasm/preview1/run.ts");
   try {
     const code = await runPreview1Module(new Uint8Array(readFileSync(spec.wasm)), {
       args: spec.args,

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Containerd } from "../../packages/shim-core/src/testing/containerd.ts";
+import { Containerd } from "@wasm-shims/test-lab/containerd.ts";
 import { findEngines } from "../benchmark/machine.ts";
 import { discoverTests, suiteCommit, suiteDir, type WasiTest } from "./discover.ts";
 import { buildImages } from "./images.ts";

@@ -1,6 +1,6 @@
 // Runs one test through one shim with `ctr run --rm` and checks it as the reference runner does:
 // the exit code, and each stream the specification names (its first len(payload) characters).
-import type { Containerd, CtrResult } from "../../packages/shim-core/src/testing/containerd.ts";
+import type { Containerd, CtrResult } from "@wasm-shims/test-lab/containerd.ts";
 import type { WasiTest } from "./discover.ts";
 import { modulePath } from "./images.ts";
 

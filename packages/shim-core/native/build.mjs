@@ -4,7 +4,7 @@
 //   node native/build.mjs [--arch x64|arm64] [--out FILE]
 //
 // Default: the host's architecture into dist/native/shim-native.node, which
-// src/runtime/native.ts names (so tools/sea-assets.mjs embeds it in every executable). For another
+// src/sea/native.ts names (so tools/sea-assets.mjs embeds it in every executable). For another
 // architecture the compiler is $CC_<arch> or the Debian cross compiler
 // (aarch64-linux-gnu-gcc / x86_64-linux-gnu-gcc); tools/sea-build.mjs does this for --arch arm64.
 import { execFileSync } from "node:child_process";

@@ -1,6 +1,6 @@
 /*
  * The shim's native needs, as a Node-API addon that links only libc. Loaded with process.dlopen
- * (packages/shim-core/src/runtime/native.ts), built by native/build.mjs at build time.
+ * (packages/shim-core/src/sea/native.ts), built by native/build.mjs at build time.
  *
  *   exit(code)                           _exit(2) at once: no exit handlers, no joining threads.
  *                                        The runner ends the container on SIGTERM with it while the

@@ -1,8 +1,9 @@
 export { runShim } from "./cli/main.ts";
-export { compileCheck, type Engine, type PrepareContext, type Prepared, type RunContext } from "./engine.ts";
+export { compileCheck, type Engine, type PrepareContext, type Prepared, type RunContext } from "./wasm/engine.ts";
 export { ShimError, Code } from "./errors.ts";
-export { mainSource } from "./runtime/sea.ts";
+export { mainSource } from "./sea/sea.ts";
 export { refuseContainerModules } from "./wasm/runner-layout.ts";
 export { PREVIEW1_IMPORTS } from "./wasm/preview1/functions.ts";
 export { runPreview1 } from "./wasm/preview1/run.ts";
 export { checkImports, isComponent, moduleImports, type ProvidedImports } from "./wasm/imports.ts";
+export { isCoreModule, Reader, SECTION, WasmFormatError, readSections, u32 as encodeU32, writeModule, type Section } from "./wasm/binary.ts";

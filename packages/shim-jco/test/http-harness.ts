@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Containerd, eventually } from "@wasm-shims/shim-core/testing";
+import { Containerd, eventually } from "@wasm-shims/test-lab";
 import { ensureFixtures, programPath, writeOciImage } from "@wasm-shims/test-fixtures";
 import { buildComponents, httpStreamWat } from "./components.ts";
 

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { eventually } from "@wasm-shims/shim-core/testing";
+import { eventually } from "@wasm-shims/test-lab";
 import { HttpHarness, runtime } from "./http-harness.ts";
 
 const threads = (output: string) => Number(/\((\d+) threads?, /.exec(output)?.[1]);

@@ -4,7 +4,7 @@ import { Agent, createServer, request, type IncomingMessage } from "node:http";
 import { connect } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { eventually } from "@wasm-shims/shim-core/testing";
+import { eventually } from "@wasm-shims/test-lab";
 import { freePort, HttpHarness, runtime, taskPid } from "./http-harness.ts";
 
 const MB = 1024 * 1024;

@@ -1,7 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { criIsolation, engineIsolation } from "@wasm-shims/shim-core/testing";
+import { criIsolation, engineIsolation } from "@wasm-shims/test-lab";
 import { commandAdapter } from "./components.ts";
 
 // The snoop and the other tenant run as components (the preview1 module wrapped with the adapter),

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Containerd, eventually } from "@wasm-shims/shim-core/testing";
+import { Containerd, eventually } from "@wasm-shims/test-lab";
 import { ensureFixtures, fixturePath, writeOciImage } from "@wasm-shims/test-fixtures";
 import { ENTRY_MODULE } from "../src/transpile.ts";
 import { buildComponents } from "./components.ts";

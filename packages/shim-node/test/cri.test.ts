@@ -1,3 +1,3 @@
-import { criConformance } from "@wasm-shims/shim-core/testing";
+import { criConformance } from "@wasm-shims/test-lab";
 
 criConformance({ engine: "node" });

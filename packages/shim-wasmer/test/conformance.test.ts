@@ -1,3 +1,3 @@
-import { engineConformance } from "@wasm-shims/shim-core/testing";
+import { engineConformance } from "@wasm-shims/test-lab";
 
 engineConformance({ engine: "wasmer" });

@@ -1,3 +1,3 @@
-import { corpusConformance } from "@wasm-shims/shim-core/testing";
+import { corpusConformance } from "@wasm-shims/test-lab";
 
 corpusConformance({ engine: "wasmer" });

@@ -1,4 +1,4 @@
-import { criIsolation, engineIsolation } from "@wasm-shims/shim-core/testing";
+import { criIsolation, engineIsolation } from "@wasm-shims/test-lab";
 
 engineIsolation({ engine: "wasmer" });
 criIsolation({ engine: "wasmer" });

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Containerd, eventually } from "@wasm-shims/shim-core/testing";
+import { Containerd, eventually } from "@wasm-shims/test-lab";
 import { writeOciImage } from "@wasm-shims/test-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 

@@ -3,10 +3,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IDLE_EXIT_ENV } from "../../../packages/shim-core/src/cli/orphans.ts";
-import { eventually } from "../../../packages/shim-core/src/testing/eventually.ts";
-import { shimProcesses } from "../../../packages/shim-core/src/testing/leftovers.ts";
-import { isAlive, waitGone } from "../../../packages/shim-core/src/testing/procfs.ts";
+import { IDLE_EXIT_ENV } from "@wasm-shims/shim-core/src/cli/orphans.ts";
+import { eventually } from "@wasm-shims/test-lab/eventually.ts";
+import { shimProcesses } from "@wasm-shims/test-lab/leftovers.ts";
+import { isAlive, waitGone } from "@wasm-shims/test-lab/procfs.ts";
 import { RuncWrapper } from "./runc-wrapper.ts";
 import { clientFifosThenNothing, faultEnv, runtimeOf, waitTask, type FaultEnv } from "./setup.ts";
 

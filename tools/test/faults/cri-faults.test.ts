@@ -2,9 +2,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ContainerState, CriError } from "../../../packages/shim-core/src/testing/cri-client.ts";
-import { CriNode, type Pod } from "../../../packages/shim-core/src/testing/cri-node.ts";
-import { eventually } from "../../../packages/shim-core/src/testing/eventually.ts";
+import { ContainerState, CriError } from "@wasm-shims/test-lab/cri-client.ts";
+import { CriNode, type Pod } from "@wasm-shims/test-lab/cri-node.ts";
+import { eventually } from "@wasm-shims/test-lab/eventually.ts";
 import { injected, RuncWrapper } from "./runc-wrapper.ts";
 import { binDir, runtimeOf } from "./setup.ts";
 

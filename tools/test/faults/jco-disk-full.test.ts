@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CACHE_ENV } from "../../../packages/shim-jco/src/cache.ts";
-import { eventually } from "../../../packages/shim-core/src/testing/eventually.ts";
-import { programPath, writeOciImage } from "../../../packages/test-fixtures/src/index.ts";
+import { eventually } from "@wasm-shims/test-lab/eventually.ts";
+import { programPath, writeOciImage } from "@wasm-shims/test-fixtures";
 import { faultEnv, runtimeOf, type FaultEnv } from "./setup.ts";
 
 const image = "localhost/hello-js:faults";

@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { eventually } from "../../../packages/shim-core/src/testing/eventually.ts";
+import { eventually } from "@wasm-shims/test-lab/eventually.ts";
 import { injected, RuncWrapper } from "./runc-wrapper.ts";
 import { faultEnv, runtimeOf, waitTask, type FaultEnv } from "./setup.ts";
 

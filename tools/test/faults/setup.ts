@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
-import { Containerd, type ContainerdOptions, type CtrResult } from "../../../packages/shim-core/src/testing/containerd.ts";
-import { eventually } from "../../../packages/shim-core/src/testing/eventually.ts";
-import { shimProcesses } from "../../../packages/shim-core/src/testing/leftovers.ts";
-import { buildTestImages, type TestImages } from "../../../packages/test-fixtures/src/index.ts";
+import { Containerd, type ContainerdOptions, type CtrResult } from "@wasm-shims/test-lab/containerd.ts";
+import { eventually } from "@wasm-shims/test-lab/eventually.ts";
+import { shimProcesses } from "@wasm-shims/test-lab/leftovers.ts";
+import { buildTestImages, type TestImages } from "@wasm-shims/test-fixtures";
 
 export const binDir = fileURLToPath(new URL("../../../dist/bin", import.meta.url));
 export const runtimeOf = (engine: string) => `io.containerd.${engine}.v1`;

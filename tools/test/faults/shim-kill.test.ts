@@ -1,11 +1,11 @@
 import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually } from "../../../packages/shim-core/src/testing/eventually.ts";
-import { ContainerState } from "../../../packages/shim-core/src/testing/cri-client.ts";
-import { containerCgroupsUnder } from "../../../packages/shim-core/src/testing/cri-leftovers.ts";
-import { CriNode } from "../../../packages/shim-core/src/testing/cri-node.ts";
-import { shimProcesses } from "../../../packages/shim-core/src/testing/leftovers.ts";
-import { isAlive, waitGone } from "../../../packages/shim-core/src/testing/procfs.ts";
+import { eventually } from "@wasm-shims/test-lab/eventually.ts";
+import { ContainerState } from "@wasm-shims/test-lab/cri-client.ts";
+import { containerCgroupsUnder } from "@wasm-shims/test-lab/cri-leftovers.ts";
+import { CriNode } from "@wasm-shims/test-lab/cri-node.ts";
+import { shimProcesses } from "@wasm-shims/test-lab/leftovers.ts";
+import { isAlive, waitGone } from "@wasm-shims/test-lab/procfs.ts";
 import { binDir, clientFifosThenNothing, faultEnv, runtimeOf, waitTask, type FaultEnv } from "./setup.ts";
 
 // A shim daemon killed with SIGKILL while its tasks run: containerd sees the connection close,

@@ -1,6 +1,6 @@
 import { unlinkSync } from "node:fs";
 import { Task } from "../gen/containerd/task/v2/shim_pb.ts";
-import type { Engine } from "../engine.ts";
+import type { Engine } from "../wasm/engine.ts";
 import { imageArchitecture } from "../containerd/image-config.ts";
 import { EventPublisher } from "../events/publisher.ts";
 import { fdLogger } from "../log.ts";

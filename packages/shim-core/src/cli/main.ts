@@ -1,7 +1,7 @@
 import { writeSync } from "node:fs";
 import { isMainThread } from "node:worker_threads";
-import type { Engine } from "../engine.ts";
-import { RUN_WASM_FLAG } from "../oci/runner-spec.ts";
+import type { Engine } from "../wasm/engine.ts";
+import { RUN_WASM_FLAG } from "../wasm/runner-spec.ts";
 import { parseFlags } from "./flags.ts";
 import { tracedStart } from "../telemetry/start-span.ts";
 
@@ -23,12 +23,12 @@ function fail(err: unknown): never {
  */
 export function runShim(engine: Engine): void {
   if (!isMainThread) {
-    import("../runner/runner.ts").then((r) => r.runGuestWorker(engine), fail);
+    import("../wasm/runner.ts").then((r) => r.runGuestWorker(engine), fail);
     return;
   }
   const argv = process.argv.slice(2);
   if (argv[0] === RUN_WASM_FLAG) {
-    import("../runner/runner.ts").then((r) => r.runWasm(argv.slice(1), engine), fail);
+    import("../wasm/runner.ts").then((r) => r.runWasm(argv.slice(1), engine), fail);
     return;
   }
   // Subcommands for people; containerd always puts flags before its action word.

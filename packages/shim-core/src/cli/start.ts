@@ -3,7 +3,7 @@ import { closeSync, constants, openSync, writeFileSync, renameSync, unlinkSync, 
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { fdLogger } from "../log.ts";
-import { selfCommand } from "../runtime/sea.ts";
+import { selfCommand } from "../sea/sea.ts";
 import { parseStartInput, readStdin, startConfig, type StartConfig } from "./bootstrap.ts";
 import type { ShimFlags } from "./flags.ts";
 import { groupId, socketAlive, socketPath, SOCKET_DIR } from "./socket.ts";

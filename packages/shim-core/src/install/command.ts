@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { isSea } from "../runtime/sea.ts";
+import { isSea } from "../sea/sea.ts";
 import { addRuntime, removeRuntime, type Edit, type RuntimeSpec } from "./config-edit.ts";
 import { unifiedDiff } from "./diff.ts";
 import { backup, binaryState, fileExists, installBinary, readConfig, writeAtomically } from "./files.ts";

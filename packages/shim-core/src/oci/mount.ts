@@ -1,5 +1,5 @@
 import { mkdir, readFile } from "node:fs/promises";
-import { execFile } from "../exec.ts";
+import { execFile } from "../run-helper.ts";
 import { invalidArgument } from "../errors.ts";
 import { checkRootfsMounts, isBindMount, mountPoint } from "./mount-policy.ts";
 

@@ -4,8 +4,8 @@ import { closeSync } from "node:fs";
 import { readFile, rename, rm } from "node:fs/promises";
 import { Socket } from "node:net";
 import type { Writable } from "node:stream";
-import { signalNumber } from "../exec.ts";
-import { native } from "../runtime/native.ts";
+import { signalNumber } from "../run-helper.ts";
+import { native } from "../sea/native.ts";
 import type { RuntimeChild } from "./oci-runtime.ts";
 import { onExit } from "./reaper.ts";
 

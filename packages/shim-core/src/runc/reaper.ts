@@ -1,4 +1,4 @@
-import { native } from "../runtime/native.ts";
+import { native } from "../sea/native.ts";
 
 /**
  * The daemon as the child subreaper of its containers: `runc create` exits once the container's

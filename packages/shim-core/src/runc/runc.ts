@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { execFile } from "../exec.ts";
+import { execFile } from "../run-helper.ts";
 import { Code, ShimError, invalidArgument, isShimError, notFound } from "../errors.ts";
 import { DetachedInit } from "./detached.ts";
 import type { OciRuntime, RuncConfig, RuncStats, RuntimeChild } from "./oci-runtime.ts";

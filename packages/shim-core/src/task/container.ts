@@ -1,32 +1,24 @@
 import type { StdioOptions } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CreateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
-import { createHash } from "node:crypto";
-import { compileCheck, type Engine, type Prepared } from "../engine.ts";
 import type { Logger } from "../log.ts";
-import { hostFailure, invalidArgument, isShimError, unimplemented } from "../errors.ts";
+import { invalidArgument, unimplemented } from "../errors.ts";
 import { checkBundle, checkRootDirectory, readSpec, rootfsPath } from "../oci/bundle.ts";
-import { readEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
-import { hostRuntime } from "../oci/host-libs.ts";
 import type { RootfsMounter } from "../oci/mount.ts";
-import { runnerSpec } from "../oci/runner-spec.ts";
-import { checkImports } from "../wasm/imports.ts";
-import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
+import type { Spec } from "../oci/spec.ts";
 import type { OciRuntime, OciRuntimeFactory, RuntimeChild } from "../runc/oci-runtime.ts";
-import { embeddedAssetDirectory } from "../runtime/assets.ts";
-import { nativeAddonFile } from "../runtime/native.ts";
-import { closeLaunch, launchLayout, openPrepared, runnerFds, withRunnerFds, type RunnerLaunch } from "../wasm/runner-files.ts";
-import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
-import { checkIdentifier } from "./identifiers.ts";
-import { TaskProcess, type Launch } from "./process.ts";
-import type { ExecPlan } from "./exec.ts";
-import { checkStdio } from "./stdio.ts";
+import type { Engine } from "../wasm/engine.ts";
+import type { Entrypoint } from "../wasm/entrypoint.ts";
+import { imageLookup, resolveImageEntrypoint, type WasmImageQuery } from "../wasm/image-entrypoint.ts";
+import { imageIsWasm, prepareWasmContainer } from "../wasm/prepare.ts";
+import { closeLaunch, withRunnerFds, type RunnerLaunch } from "../wasm/runner-files.ts";
 import { bundleFiles, type ShimState } from "./bundle-files.ts";
-import { patchCwd } from "../wasm/cwd-patch.ts";
-import { checkExport, withExport } from "../wasm/guest-entry.ts";
-import { imageLookup, openRunnerFiles, resolveImageEntrypoint, type WasmImageQuery } from "../wasm/image-entrypoint.ts";
-import { withPrecompiled } from "../wasm/precompiled.ts";
+import type { ExecPlan } from "./exec-plan.ts";
+import { checkIdentifier } from "./identifiers.ts";
+import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
+import { TaskProcess, type Launch } from "./process.ts";
+import { checkStdio } from "./stdio.ts";
 
 /** What Create needs from outside; the daemon hands in the real parts (cli/daemon.ts), unit tests fakes. */
 export interface CreateContext {
@@ -99,19 +91,12 @@ export class Container {
     else await checkRootDirectory(rootfs);
     let runner: RunnerLaunch | undefined;
     try {
-      const entrypoint = await resolveImageEntrypoint(rootfs, spec, () => imageIsWasm(ctx, req.id, spec), imageLookup(ctx.wasmImage, req.id, spec), ctx.log);
+      const entrypoint = await resolveImageEntrypoint(rootfs, spec, () => imageIsWasm(ctx.imageArchitecture, req.id, spec, ctx.log), imageLookup(ctx.wasmImage, req.id, spec), ctx.log);
       const runtime = ctx.ociRuntime({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
       let runcBundle = req.bundle;
       if (entrypoint.kind === "wasm") {
-        const prepared = await prepareModule(ctx.engine, entrypoint, ctx.log, spec.process?.cwd);
-        runner = await runnerLaunch(prepared, entrypoint);
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
-        // Not recursive: should containerd have removed the bundle meanwhile (it restarted and
-        // took this daemon for dead), Create must fail rather than bring the dir back.
-        await mkdir(runcBundle, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== "EEXIST") throw err;
-        });
-        await writeFile(join(runcBundle, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, launchLayout(runner), entrypoint.path, prepared.data)));
+        runner = await prepareWasmContainer(ctx.engine, entrypoint, spec, rootfs, runcBundle, ctx.log);
       }
       const state: ShimState = { runc: runtime.config, mountedRootfs: mounted };
       await writeFile(join(req.bundle, bundleFiles.state), JSON.stringify(state));
@@ -191,44 +176,5 @@ export class Container {
     await this.removeFromRunc();
     await this.mounter?.unmount(this.rootfs);
     await rm(join(this.bundle, bundleFiles.runnerBundle), { recursive: true, force: true });
-  }
-}
-
-/** Validates the module (a clear error at Create, not a crash at Start) and lets the engine prepare it. */
-export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger, cwd = "/"): Promise<Prepared> {
-  const bytes = await readEntrypoint(entry);
-  // The runner applies the same patch at Start; only here can the reason it could not reach the log.
-  if (cwd !== "/") log.info(`working directory ${cwd}: ${patchCwd(bytes, cwd).note}`, { module: entry.path });
-  try {
-    const prepared = await withPrecompiled(entry, { engine, log }, async (precompiled, wantsCompiled) => {
-      // A trusted precompiled form of this very module was made after these checks passed.
-      if (!precompiled) await (engine.validate ?? compileCheck)(bytes, entry.path);
-      if (!precompiled) await checkImports(engine, bytes, entry.path);
-      checkExport(engine, bytes, entry);
-      if (!engine.prepare) return {};
-      const digest = createHash("sha256").update(bytes).digest("hex");
-      return engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }), wantsCompiled, ...(precompiled?.length ? { precompiled } : {}) });
-    });
-    return withExport(prepared, entry);
-  } catch (err) {
-    throw isShimError(err) ? err : (hostFailure(err) ?? invalidArgument((err as Error).message));
-  }
-}
-
-/** The runner's files (opened once per daemon) and the files `prepare` named (and a Wasm layer), opened for this one process. */
-export async function runnerLaunch(prepared: Prepared, entry?: Entrypoint): Promise<RunnerLaunch> {
-  const fds = await runnerFds(hostRuntime(), embeddedAssetDirectory(), nativeAddonFile());
-  const files = await openRunnerFiles(prepared.files, entry, openPrepared);
-  return files ? { fds, files } : { fds };
-}
-
-async function imageIsWasm(ctx: CreateContext, id: string, spec: Spec): Promise<boolean> {
-  // A pod's sandbox is the pause image: not worth four round trips to containerd on every pod start.
-  if (!ctx.imageArchitecture || spec.annotations?.[CONTAINER_TYPE_ANNOTATION] === "sandbox") return false;
-  try {
-    return (await ctx.imageArchitecture(id)) === "wasm";
-  } catch (err) {
-    ctx.log.debug("cannot read the image config", { id, error: (err as Error).message });
-    return false;
   }
 }

@@ -2,7 +2,7 @@ import type { StdioOptions } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import type { Status } from "../gen/containerd/types/task_pb.ts";
 import { Code, ShimError } from "../errors.ts";
-import { signalNumber } from "../exec.ts";
+import { signalNumber } from "../run-helper.ts";
 import type { RuntimeChild } from "../runc/oci-runtime.ts";
 import type { Process } from "../oci/spec.ts";
 import { isLive, next, wireStatus, type Action, type State } from "./lifecycle.ts";

@@ -8,7 +8,7 @@ import type { EventSink } from "../events/sink.ts";
 import type { Logger } from "../log.ts";
 import { checkProcess } from "../oci/validate-spec.ts";
 import { Container, type CreateContext } from "./container.ts";
-import { execProcessSpec } from "./exec.ts";
+import { execProcessSpec } from "./exec-plan.ts";
 import { closeLaunch, type RunnerLaunch } from "../wasm/runner-files.ts";
 import { checkIdentifier, checkSignal, parseJson } from "./identifiers.ts";
 import { TaskProcess } from "./process.ts";

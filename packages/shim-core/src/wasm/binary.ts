@@ -22,7 +22,7 @@ export class Reader {
   }
 
   byte(): number {
-    if (this.pos >= this.end) throw new WasmFormatError(`unexpected end at byte ${this.pos}`);
+    if (this.pos >= this.end) throw new WasmFormatError(`past the end of the bytes, at byte ${this.pos}`);
     return this.bytes[this.pos++]!;
   }
 
@@ -57,7 +57,7 @@ export class Reader {
   }
 
   skip(n: number): void {
-    if (this.pos + n > this.end) throw new WasmFormatError(`unexpected end at byte ${this.pos}`);
+    if (this.pos + n > this.end) throw new WasmFormatError(`past the end of the bytes, at byte ${this.pos}`);
     this.pos += n;
   }
 
@@ -67,8 +67,20 @@ export class Reader {
     return this.bytes.subarray(start, start + n);
   }
 
-  name(): string {
-    return new TextDecoder().decode(this.take(this.u32()));
+  /** Any LEB128 of up to 64 bits, signed or not, for skipping it: only its low 32 bits are kept. */
+  leb(): number {
+    let result = 0;
+    for (let shift = 0; shift < 70; shift += 7) {
+      const b = this.byte();
+      if (shift < 32) result |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result >>> 0;
+    }
+    throw new WasmFormatError(`LEB128 too long at byte ${this.pos}`);
+  }
+
+  /** A name; `fatal` refuses bytes that are not UTF-8 (import names), as V8's validation does. */
+  name(fatal = false): string {
+    return new TextDecoder("utf-8", { fatal }).decode(this.take(this.u32()));
   }
 }
 
@@ -132,8 +144,8 @@ export function readSections(bytes: Uint8Array): Section[] {
   return sections;
 }
 
-/** Reassembles a module from sections (whose payloads may have been replaced). */
-export function writeModule(sections: readonly Section[]): Uint8Array<ArrayBuffer> {
+/** Reassembles a module from sections (whose payloads may have been replaced, or new). */
+export function writeModule(sections: readonly Pick<Section, "id" | "payload">[]): Uint8Array<ArrayBuffer> {
   const parts: Uint8Array[] = [Uint8Array.of(...MAGIC, 1, 0, 0, 0)];
   for (const s of sections) parts.push(Uint8Array.of(s.id, ...u32(s.payload.length)), s.payload);
   const total = parts.reduce((n, p) => n + p.length, 0);

@@ -1,6 +1,6 @@
-import type { Engine, Prepared } from "../engine.ts";
+import type { Engine, Prepared } from "./engine.ts";
 import { invalidArgument } from "../errors.ts";
-import type { Entrypoint } from "../oci/entrypoint.ts";
+import type { Entrypoint } from "./entrypoint.ts";
 import { Reader } from "./binary.ts";
 import { isComponent } from "./imports.ts";
 

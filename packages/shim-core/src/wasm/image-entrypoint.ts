@@ -5,7 +5,7 @@ import { containerWasmImage, readWasmLayer, selectLayer, splitExport, type WasmI
 import { ContainerdClient } from "../containerd/client.ts";
 import { Code, isShimError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { resolveEntrypoint, type Entrypoint } from "../oci/entrypoint.ts";
+import { resolveEntrypoint, type Entrypoint } from "./entrypoint.ts";
 import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { LAYER_MODULE_FILE } from "./guest-entry.ts";
 

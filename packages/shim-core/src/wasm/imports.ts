@@ -2,6 +2,8 @@
 // takes V8 hundreds of milliseconds to compile, and Create has already compiled it once), and the
 // Create-time check that the engine provides all of it.
 
+import { Reader, SECTION, WasmFormatError, readSections } from "./binary.ts";
+
 export type ImportKind = "function" | "table" | "memory" | "global" | "tag";
 
 export interface ModuleImport {
@@ -20,85 +22,41 @@ export function isComponent(bytes: Uint8Array): boolean {
 
 const KINDS: ImportKind[] = ["function", "table", "memory", "global", "tag"];
 
-class Reader {
-  pos: number;
-  constructor(
-    readonly bytes: Uint8Array,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
-  }
-  byte(): number {
-    if (this.pos >= this.end) throw new Error("unexpected end of section");
-    return this.bytes[this.pos++]!;
-  }
-  /** An unsigned or signed LEB128, up to 64 bits; only its end matters for skipping. */
-  leb(): number {
-    let result = 0;
-    let shift = 0;
-    for (let i = 0; i < 10; i++) {
-      const b = this.byte();
-      if (shift < 32) result |= (b & 0x7f) << shift;
-      shift += 7;
-      if ((b & 0x80) === 0) return result >>> 0;
-    }
-    throw new Error("LEB128 too long");
-  }
-  name(): string {
-    const len = this.leb();
-    if (this.pos + len > this.end) throw new Error("name past the end of the section");
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(this.bytes.subarray(this.pos, this.pos + len));
-    this.pos += len;
-    return text;
-  }
-  /** A value or reference type: one byte, or (ref null? heaptype) with a heap type after it. */
-  valtype(): void {
-    const b = this.byte();
-    if (b === 0x63 || b === 0x64) this.leb();
-  }
-  limits(): void {
-    const flags = this.byte();
-    this.leb();
-    if (flags & 0x01) this.leb();
-    if (flags & 0x08) this.leb(); // custom page size
-  }
-}
-
 /** The imports of a core module, in order; throws on anything it cannot read. */
 export function moduleImports(bytes: Uint8Array): ModuleImport[] {
-  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d || bytes[4] !== 1) {
-    throw new Error("not a WebAssembly core module");
-  }
-  let pos = 8;
-  while (pos < bytes.length) {
-    const head = new Reader(bytes, pos, bytes.length);
-    const id = head.byte();
-    const size = head.leb();
-    const end = head.pos + size;
-    if (end > bytes.length) throw new Error("section past the end of the module");
-    if (id === 2) return readImports(new Reader(bytes, head.pos, end));
-    pos = end;
-  }
-  return [];
+  const section = readSections(bytes).find((s) => s.id === SECTION.import);
+  return section ? readImports(new Reader(section.payload)) : [];
 }
 
 function readImports(r: Reader): ModuleImport[] {
   const out: ModuleImport[] = [];
-  for (let n = r.leb(); n > 0; n--) {
-    const module = r.name();
-    const name = r.name();
+  for (let n = r.u32(); n > 0; n--) {
+    const module = r.name(true);
+    const name = r.name(true);
     const tag = r.byte();
     const kind = KINDS[tag];
-    if (kind === undefined) throw new Error(`unknown import kind 0x${tag.toString(16)}`);
-    if (kind === "function") r.leb();
-    else if (kind === "table") (r.valtype(), r.limits());
-    else if (kind === "memory") r.limits();
-    else if (kind === "global") (r.valtype(), r.byte());
-    else (r.byte(), r.leb());
+    if (kind === undefined) throw new WasmFormatError(`unknown import kind 0x${tag.toString(16)}`);
+    if (kind === "function") r.u32();
+    else if (kind === "table") (skipValType(r), skipLimits(r));
+    else if (kind === "memory") skipLimits(r);
+    else if (kind === "global") (skipValType(r), r.byte());
+    else (r.byte(), r.u32());
     out.push({ module, name, kind });
   }
   return out;
+}
+
+/** A value or reference type: one byte, or (ref null? heaptype) with a heap type after it. */
+function skipValType(r: Reader): void {
+  const b = r.byte();
+  if (b === 0x63 || b === 0x64) r.leb();
+}
+
+function skipLimits(r: Reader): void {
+  const flags = r.byte();
+  r.leb();
+  if (flags & 0x01) r.leb();
+  if (flags & 0x08) r.leb(); // custom page size
 }
 
 /** The imports `provided` does not cover: only functions are provided, by module and name. */

@@ -1,8 +1,8 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import type { Engine, Prepared } from "../engine.ts";
+import type { Engine, Prepared } from "./engine.ts";
 import { ContainerdClient, DigestMismatch } from "../containerd/client.ts";
 import type { Logger } from "../log.ts";
-import type { Entrypoint } from "../oci/entrypoint.ts";
+import type { Entrypoint } from "./entrypoint.ts";
 import { shimVersion } from "../cli/main.ts";
 import { precompileSecret } from "./precompile-key.ts";
 

@@ -1,7 +1,7 @@
 import type { StdioOptions } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { dirname, relative } from "node:path";
-import type { HostRuntime } from "../oci/host-libs.ts";
+import type { HostRuntime } from "./host-libs.ts";
 import { openReadOnly } from "./read-only-fds.ts";
 import { fdPath, runnerLayout, type RunnerLayout } from "./runner-layout.ts";
 

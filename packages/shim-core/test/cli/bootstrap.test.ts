@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BootstrapResultSchema } from "../../src/gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
 import { parseStartInput, startConfig } from "../../src/cli/bootstrap.ts";
 import { parseFlags } from "../../src/cli/flags.ts";
-import { bootstrapParamsBytes, legacyOptionsBytes, runtimeOptions } from "../../src/testing/containerd-2x.ts";
+import { bootstrapParamsBytes, legacyOptionsBytes, runtimeOptions } from "@wasm-shims/test-lab/containerd-2x.ts";
 
 const flags = parseFlags(["-namespace", "k8s.io", "-address", "/run/containerd/containerd.sock", "-publish-binary", "/usr/local/bin/containerd", "-id", "c1", "start"]);
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));

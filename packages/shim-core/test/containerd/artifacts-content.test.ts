@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fixturePath, wasmArtifactLayout, WASM_MEDIA_TYPES, writeOciLayout, writeWasmArtifact, type WasmArtifactSpec } from "../../../test-fixtures/src/index.ts";
+import { fixturePath, wasmArtifactLayout, WASM_MEDIA_TYPES, writeOciLayout, writeWasmArtifact, type WasmArtifactSpec } from "@wasm-shims/test-fixtures";
 import { readWasmLayer, selectLayer, wasmImage } from "../../src/containerd/artifacts.ts";
 import { ContainerdClient } from "../../src/containerd/client.ts";
-import { Containerd } from "../../src/testing/containerd.ts";
+import { Containerd } from "@wasm-shims/test-lab/containerd.ts";
 
 /**
  * What containerd 1.6.20 cannot unpack (and so cannot run) is still stored: `ctr image import

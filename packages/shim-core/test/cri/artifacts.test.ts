@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fixturePath, programPath, wasmArtifactLayout, WASM_MEDIA_TYPES, writeWasmArtifact, type WasmArtifactSpec } from "../../../test-fixtures/src/index.ts";
-import { shimBinaryDir } from "../../src/testing/conformance.ts";
-import { ContainerState } from "../../src/testing/cri-client.ts";
-import { eventually } from "../../src/testing/eventually.ts";
-import { CriNode, type Pod } from "../../src/testing/cri-node.ts";
-import { plainHttpMirror, TestRegistry } from "../../src/testing/registry.ts";
+import { fixturePath, programPath, wasmArtifactLayout, WASM_MEDIA_TYPES, writeWasmArtifact, type WasmArtifactSpec } from "@wasm-shims/test-fixtures";
+import { shimBinaryDir } from "@wasm-shims/test-lab/conformance.ts";
+import { ContainerState } from "@wasm-shims/test-lab/cri-client.ts";
+import { eventually } from "@wasm-shims/test-lab/eventually.ts";
+import { CriNode, type Pod } from "@wasm-shims/test-lab/cri-node.ts";
+import { plainHttpMirror, TestRegistry } from "@wasm-shims/test-lab/registry.ts";
 import { PRECOMPILE_KEY_ENV } from "../../src/wasm/precompile-key.ts";
 
 /**

@@ -2,12 +2,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fixturePath, programPath, WASM_MEDIA_TYPES, writeWasmArtifact, type WasmArtifactSpec } from "../../../test-fixtures/src/index.ts";
+import { fixturePath, programPath, WASM_MEDIA_TYPES, writeWasmArtifact, type WasmArtifactSpec } from "@wasm-shims/test-fixtures";
 import { ContainerdClient } from "../../src/containerd/client.ts";
-import { shimBinaryDir } from "../../src/testing/conformance.ts";
-import { ContainerState } from "../../src/testing/cri-client.ts";
-import { CriNode, type Pod } from "../../src/testing/cri-node.ts";
-import { eventually } from "../../src/testing/eventually.ts";
+import { shimBinaryDir } from "@wasm-shims/test-lab/conformance.ts";
+import { ContainerState } from "@wasm-shims/test-lab/cri-client.ts";
+import { CriNode, type Pod } from "@wasm-shims/test-lab/cri-node.ts";
+import { eventually } from "@wasm-shims/test-lab/eventually.ts";
 import { PRECOMPILE_KEY_ENV } from "../../src/wasm/precompile-key.ts";
 import { seal } from "../../src/wasm/precompiled.ts";
 

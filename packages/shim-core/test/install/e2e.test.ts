@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, type TomlTable } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildTestImages, type TestImages } from "../../../test-fixtures/src/index.ts";
-import { Containerd } from "../../src/testing/containerd.ts";
+import { buildTestImages, type TestImages } from "@wasm-shims/test-fixtures";
+import { Containerd } from "@wasm-shims/test-lab/containerd.ts";
 
 // Every engine built into dist/bin, installed by its own `install` into containerd 1.6's default
 // config (given this machine's private paths), then run side by side by one containerd.

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkRootfsMounts, mountPoint } from "../../src/oci/mount-policy.ts";
 import { isMountPoint, mountRootfs, unmountAll, type RootfsMount } from "../../src/oci/mount.ts";
-import { readMounts } from "../../src/testing/procfs.ts";
+import { readMounts } from "@wasm-shims/test-lab/procfs.ts";
 
 let dir: string;
 let layer: string;

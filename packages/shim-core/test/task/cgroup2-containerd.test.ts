@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildTestImages, type TestImages } from "../../../test-fixtures/src/index.ts";
-import { Containerd } from "../../src/testing/containerd.ts";
-import { eventually } from "../../src/testing/eventually.ts";
+import { buildTestImages, type TestImages } from "@wasm-shims/test-fixtures";
+import { Containerd } from "@wasm-shims/test-lab/containerd.ts";
+import { eventually } from "@wasm-shims/test-lab/eventually.ts";
 
 // containerd 1.6, its shims and runc in a mount namespace whose /sys/fs/cgroup is cgroup v2: they
 // all take the host for a cgroup v2 one, so Stats goes through the shim's v2 path and containerd

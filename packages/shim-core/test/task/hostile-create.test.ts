@@ -17,7 +17,7 @@ import { silentLogger } from "../../src/log.ts";
 import { hostMounter } from "../../src/oci/mount.ts";
 import { runcRuntime } from "../../src/runc/runc.ts";
 import { TaskService } from "../../src/task/service.ts";
-import { readMounts } from "../../src/testing/procfs.ts";
+import { readMounts } from "@wasm-shims/test-lab/procfs.ts";
 import { busyboxBundle } from "./bundle.ts";
 
 const runcRoot = mkdtempSync(join(tmpdir(), "runc-root-"));

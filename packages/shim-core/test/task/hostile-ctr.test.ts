@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildTestImages, writeOciImage, type TestImages } from "../../../test-fixtures/src/index.ts";
-import { Containerd, type CtrResult } from "../../src/testing/containerd.ts";
-import { eventually } from "../../src/testing/eventually.ts";
+import { buildTestImages, writeOciImage, type TestImages } from "@wasm-shims/test-fixtures";
+import { Containerd, type CtrResult } from "@wasm-shims/test-lab/containerd.ts";
+import { eventually } from "@wasm-shims/test-lab/eventually.ts";
 
 const shimDir = fileURLToPath(new URL("../../../../dist/bin", import.meta.url));
 const runtime = "io.containerd.node.v1";

@@ -6,7 +6,7 @@ import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import type { Any, AnySchema } from "@bufbuild/protobuf/wkt";
 import { Status } from "../../src/gen/containerd/types/task_pb.ts";
 import { Code, ShimError } from "../../src/errors.ts";
-import { eventually } from "../../src/testing/eventually.ts";
+import { eventually } from "@wasm-shims/test-lab/eventually.ts";
 import { RuncService } from "./runc-service.ts";
 
 // containerd 2.3's CRI, seeing a container exit with 137, asks the task's Stats whether the kernel

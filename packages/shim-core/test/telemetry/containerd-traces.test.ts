@@ -2,12 +2,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fixturePath, writeOciImage } from "../../../test-fixtures/src/index.ts";
+import { fixturePath, writeOciImage } from "@wasm-shims/test-fixtures";
 import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
-import { shimBinaryDir } from "../../src/testing/conformance.ts";
-import { Containerd } from "../../src/testing/containerd.ts";
-import { eventually } from "../../src/testing/eventually.ts";
-import { OtlpReceiver, type ReceivedSpan } from "../../src/testing/otlp-receiver.ts";
+import { shimBinaryDir } from "@wasm-shims/test-lab/conformance.ts";
+import { Containerd } from "@wasm-shims/test-lab/containerd.ts";
+import { eventually } from "@wasm-shims/test-lab/eventually.ts";
+import { OtlpReceiver, type ReceivedSpan } from "@wasm-shims/test-lab/otlp-receiver.ts";
 import { TtrpcClient } from "../../src/ttrpc/client.ts";
 
 /**

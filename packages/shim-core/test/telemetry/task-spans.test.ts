@@ -9,7 +9,7 @@ import { parseFlags } from "../../src/cli/flags.ts";
 import { tracedStart } from "../../src/telemetry/start-span.ts";
 import { traceTaskService } from "../../src/telemetry/task-spans.ts";
 import { loadTracing, TRACE_CONTEXT_FILE, tracingEnabled, type Tracing } from "../../src/telemetry/tracing.ts";
-import { OtlpReceiver } from "../../src/testing/otlp-receiver.ts";
+import { OtlpReceiver } from "@wasm-shims/test-lab/otlp-receiver.ts";
 import type { CallContext } from "../../src/ttrpc/handler.ts";
 import { RuncService } from "../task/runc-service.ts";
 

@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WASI } from "node:wasi";
-import { buildPrograms, programPath } from "../../../test-fixtures/src/index.ts";
+import { buildPrograms, programPath } from "@wasm-shims/test-fixtures";
 import { patchCwd } from "../../src/wasm/cwd-patch.ts";
 import { readSections } from "../../src/wasm/binary.ts";
 import { readNames } from "../../src/wasm/names.ts";

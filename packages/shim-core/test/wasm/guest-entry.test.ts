@@ -2,9 +2,9 @@ import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fixturePath } from "../../../test-fixtures/src/index.ts";
-import type { Engine } from "../../src/engine.ts";
-import type { Entrypoint } from "../../src/oci/entrypoint.ts";
+import { fixturePath } from "@wasm-shims/test-fixtures";
+import type { Engine } from "../../src/wasm/engine.ts";
+import type { Entrypoint } from "../../src/wasm/entrypoint.ts";
 import { checkExport, EXPORT_DATA_KEY, moduleExports, withExport } from "../../src/wasm/guest-entry.ts";
 import { runPreview1Module } from "../../src/wasm/preview1/run.ts";
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ensureFixtures, fixturePath } from "../../../test-fixtures/src/index.ts";
+import { ensureFixtures, fixturePath } from "@wasm-shims/test-fixtures";
 import { checkImports, isComponent, missingImports, moduleImports, type ModuleImport } from "../../src/wasm/imports.ts";
 import { PREVIEW1_FUNCTIONS, PREVIEW1_IMPORTS } from "../../src/wasm/preview1/functions.ts";
 
@@ -46,7 +46,7 @@ describe("a core module's imports", () => {
   });
 
   it("refuses bytes it cannot read", () => {
-    expect(() => moduleImports(new Uint8Array([1, 2, 3]))).toThrow(/not a WebAssembly core module/);
+    expect(() => moduleImports(new Uint8Array([1, 2, 3]))).toThrow(/not a core WebAssembly module/);
     expect(() => moduleImports(new Uint8Array([...HEADER, 2, 10, 1]))).toThrow(/past the end/);
   });
 

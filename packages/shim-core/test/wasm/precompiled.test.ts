@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Engine } from "../../src/engine.ts";
+import type { Engine } from "../../src/wasm/engine.ts";
 import { precompileSecret, PRECOMPILE_KEY_ENV } from "../../src/wasm/precompile-key.ts";
 import { compilerKey, open, precompiledLabel, seal } from "../../src/wasm/precompiled.ts";
 

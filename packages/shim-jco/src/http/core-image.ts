@@ -1,3 +1,5 @@
+import { encodeU32, isCoreModule, moduleImports, Reader, readSections, SECTION, writeModule, type Section } from "@wasm-shims/shim-core";
+
 /**
  * Makes a fresh instance cheap: a core module that defines its memory is rewritten to import it,
  * and its active data segments become a memory image the host copies in. A memory can then be
@@ -23,62 +25,8 @@ export interface Rewritten {
   image: MemoryImage;
 }
 
-interface Section {
-  id: number;
-  body: Uint8Array;
-}
-
-class Reader {
-  pos: number;
-  readonly bytes: Uint8Array;
-  constructor(bytes: Uint8Array, pos = 0) {
-    this.bytes = bytes;
-    this.pos = pos;
-  }
-  byte(): number {
-    if (this.pos >= this.bytes.length) throw new RangeError("unexpected end of module");
-    return this.bytes[this.pos++]!;
-  }
-  u32(): number {
-    let result = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if (!(b & 0x80)) return result;
-      if (shift > 28) throw new RangeError("bad LEB128");
-    }
-  }
-  i32(): number {
-    let result = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = this.byte();
-      result |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80 && shift < 35);
-    return shift < 32 && b & 0x40 ? result | (-1 << shift) : result;
-  }
-  take(n: number): Uint8Array {
-    if (this.pos + n > this.bytes.length) throw new RangeError("unexpected end of module");
-    return this.bytes.subarray(this.pos, (this.pos += n));
-  }
-}
-
-function u32(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
 function concat(parts: (Uint8Array | number[])[]): Uint8Array<ArrayBuffer> {
-  const total = parts.reduce((sum, p) => sum + p.length, 0);
-  const out = new Uint8Array(total);
+  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
   let off = 0;
   for (const p of parts) {
     out.set(p, off);
@@ -87,39 +35,7 @@ function concat(parts: (Uint8Array | number[])[]): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-const name = (s: string) => [...u32(s.length), ...new TextEncoder().encode(s)];
-const section = (id: number, body: Uint8Array) => concat([[id, ...u32(body.length)], body]);
-
-function sections(bytes: Uint8Array): Section[] {
-  const r = new Reader(bytes, 8);
-  const out: Section[] = [];
-  while (r.pos < bytes.length) {
-    const id = r.byte();
-    out.push({ id, body: r.take(r.u32()) });
-  }
-  return out;
-}
-
-/** Whether the import section imports a memory (kind 2); such a module is left alone. */
-function importsMemory(body: Uint8Array): boolean {
-  const r = new Reader(body);
-  for (let n = r.u32(); n > 0; n--) {
-    r.take(r.u32());
-    r.take(r.u32());
-    const kind = r.byte();
-    if (kind === 2) return true;
-    if (kind === 0) r.u32();
-    else if (kind === 1) {
-      r.byte();
-      const flags = r.byte();
-      r.u32();
-      if (flags & 1) r.u32();
-    } else if (kind === 3) r.take(2);
-    else if (kind === 4) r.take(2);
-    else throw new RangeError(`unknown import kind ${kind}`);
-  }
-  return false;
-}
+const name = (s: string) => [...encodeU32(s.length), ...new TextEncoder().encode(s)];
 
 interface Segment {
   offset: number;
@@ -132,78 +48,76 @@ interface Segment {
  * not a constant): those modules are instantiated as they are.
  */
 export function rewriteMemory(bytes: Uint8Array, validate: (b: Uint8Array<ArrayBuffer>) => boolean = (b) => WebAssembly.validate(b)): Rewritten | undefined {
-  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[4] !== 1) return undefined;
-  const all = sections(bytes);
-  const memory = all.filter((s) => s.id === 5);
-  const imports = all.find((s) => s.id === 2);
-  if (memory.length !== 1 || (imports && importsMemory(imports.body))) return undefined;
-  const mr = new Reader(memory[0]!.body);
+  if (!isCoreModule(bytes)) return undefined;
+  const all = readSections(bytes);
+  const memory = all.filter((s) => s.id === SECTION.memory);
+  const imports = all.find((s) => s.id === SECTION.import);
+  if (memory.length !== 1 || (imports && moduleImports(bytes).some((i) => i.kind === "memory"))) return undefined;
+  const mr = new Reader(memory[0]!.payload);
   if (mr.u32() !== 1) return undefined;
   const limitsStart = mr.pos;
   const flags = mr.byte();
   if (flags & ~1) return undefined;
   const initialPages = mr.u32();
   const maximumPages = flags & 1 ? mr.u32() : undefined;
-  const limits = memory[0]!.body.subarray(limitsStart, mr.pos);
+  const limits = memory[0]!.payload.subarray(limitsStart, mr.pos);
 
   const active: Segment[] = [];
   let passive = 0;
   const dataOut: (Uint8Array | number[])[] = [];
-  const data = all.find((s) => s.id === 11);
+  const data = all.find((s) => s.id === SECTION.data);
   if (data) {
-    const r = new Reader(data.body);
+    const r = new Reader(data.payload);
     const n = r.u32();
-    dataOut.push(u32(n));
+    dataOut.push(encodeU32(n));
     for (let i = 0; i < n; i++) {
       const kind = r.u32();
       if (kind === 1) {
         passive++;
         const len = r.u32();
-        dataOut.push([1, ...u32(len)], r.take(len));
+        dataOut.push([1, ...encodeU32(len)], r.take(len));
         continue;
       }
       if (kind === 2 && r.u32() !== 0) return undefined;
       if (kind !== 0 && kind !== 2) return undefined;
       if (r.byte() !== 0x41) return undefined; // i32.const
-      const offset = r.i32() >>> 0;
+      const offset = r.s32() >>> 0;
       if (r.byte() !== 0x0b) return undefined; // end
       const len = r.u32();
       const seg = r.take(len);
       if (offset + len > initialPages * PAGE) return undefined; // would fail to instantiate; keep that
       active.push({ offset, bytes: seg });
-      dataOut.push([1, ...u32(len)], seg);
+      dataOut.push([1, ...encodeU32(len)], seg);
     }
   }
 
   const memoryImport = [...name(IMAGE_IMPORT_MODULE), ...name(IMAGE_IMPORT_NAME), 0x02, ...limits];
   let importBody: Uint8Array;
   if (imports) {
-    const r = new Reader(imports.body);
+    const r = new Reader(imports.payload);
     const count = r.u32();
-    importBody = concat([u32(count + 1), imports.body.subarray(r.pos), memoryImport]);
+    importBody = concat([encodeU32(count + 1), imports.payload.subarray(r.pos), memoryImport]);
   } else {
-    importBody = concat([u32(1), memoryImport]);
+    importBody = concat([encodeU32(1), memoryImport]);
   }
   const build = (keepData: boolean) => {
-    const out: Uint8Array[] = [bytes.subarray(0, 8)];
-    let importWritten = false;
+    const out: Pick<Section, "id" | "payload">[] = [];
+    const importSection = { id: SECTION.import, payload: importBody };
     for (const s of all) {
       // The import section comes after the type section and before everything else that is not custom.
-      if (!importWritten && s.id !== 0 && s.id !== 1) {
-        out.push(section(2, importBody));
-        importWritten = true;
-        if (s.id === 2) continue;
+      if (!out.includes(importSection) && s.id !== SECTION.custom && s.id !== SECTION.type) {
+        out.push(importSection);
+        if (s.id === SECTION.import) continue;
       }
-      if (s.id === 5) continue;
-      if (s.id === 11 || s.id === 12) {
-        if (!keepData) continue;
-        out.push(s.id === 11 ? section(11, concat(dataOut)) : section(12, s.body));
+      if (s.id === SECTION.memory) continue;
+      if (s.id === SECTION.data || s.id === SECTION.dataCount) {
+        if (keepData) out.push(s.id === SECTION.data ? { id: s.id, payload: concat(dataOut) } : s);
         continue;
       }
-      out.push(section(s.id, s.body));
+      out.push(s);
     }
-    if (!importWritten) out.push(section(2, importBody));
-    return concat(out);
+    if (!out.includes(importSection)) out.push(importSection);
+    return writeModule(out);
   };
   // Without passive segments the data section can usually go entirely (V8 keeps per-instance
   // state even for passive segments); code that still names a segment needs it kept, passive.

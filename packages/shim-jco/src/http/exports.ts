@@ -1,33 +1,4 @@
-/**
- * The names a component exports at its top level, read from its binary (component export
- * section, id 11) without transpiling: the transpile of a wasi:http handler differs from a
- * command's (JSPI), so the kind must be known first.
- */
-class Reader {
-  pos = 0;
-  readonly bytes: Uint8Array;
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-  }
-  byte(): number {
-    if (this.pos >= this.bytes.length) throw new RangeError("unexpected end of component");
-    return this.bytes[this.pos++]!;
-  }
-  u32(): number {
-    let result = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if (!(b & 0x80)) return result;
-      if (shift > 28) throw new RangeError("bad LEB128");
-    }
-  }
-  name(): string {
-    const len = this.u32();
-    if (this.pos + len > this.bytes.length) throw new RangeError("unexpected end of component");
-    return new TextDecoder().decode(this.bytes.subarray(this.pos, (this.pos += len)));
-  }
-}
+import { Reader, WasmFormatError } from "@wasm-shims/shim-core";
 
 function skipExternDesc(r: Reader): void {
   const kind = r.byte();
@@ -42,35 +13,41 @@ function skipExternDesc(r: Reader): void {
     if (r.byte() === 0x00) r.u32(); // eq typeidx; 0x01 is sub resource
   } else if (kind === 0x01 || kind === 0x04 || kind === 0x05) {
     r.u32();
-  } else throw new RangeError(`unknown extern kind ${kind}`);
+  } else throw new WasmFormatError(`unknown extern kind ${kind}`);
 }
 
 function skipValType(r: Reader): void {
-  const b = r.bytes[r.pos]!;
-  if (b >= 0x73 && b <= 0x7f) r.pos++;
+  const b = r.bytes[r.pos];
+  if (b !== undefined && b >= 0x73 && b <= 0x7f) r.pos++;
   else r.u32();
 }
 
+/**
+ * The names a component exports at its top level, read from its binary (component export
+ * section, id 11) without transpiling: the transpile of a wasi:http handler differs from a
+ * command's (JSPI), so the kind must be known first.
+ */
 export function componentExports(bytes: Uint8Array): string[] {
   const names: string[] = [];
-  const r = new Reader(bytes);
-  r.pos = 8;
-  while (r.pos < bytes.length) {
+  const r = new Reader(bytes, 8);
+  while (!r.done) {
     const id = r.byte();
-    const size = r.u32();
-    const end = r.pos + size;
-    if (id === 11) {
-      for (let n = r.u32(); n > 0; n--) {
-        const form = r.byte();
-        if (form !== 0x00 && form !== 0x01) throw new RangeError(`unknown export name form ${form}`);
-        names.push(r.name());
-        const sort = r.byte();
-        if (sort === 0x00) r.byte();
-        r.u32();
-        if (r.byte() === 0x01) skipExternDesc(r);
-      }
-    }
-    r.pos = end;
+    const body = r.take(r.u32());
+    if (id === 11) names.push(...exportNames(new Reader(body)));
+  }
+  return names;
+}
+
+function exportNames(r: Reader): string[] {
+  const names: string[] = [];
+  for (let n = r.u32(); n > 0; n--) {
+    const form = r.byte();
+    if (form !== 0x00 && form !== 0x01) throw new WasmFormatError(`unknown export name form ${form}`);
+    names.push(r.name());
+    const sort = r.byte();
+    if (sort === 0x00) r.byte();
+    r.u32();
+    if (r.byte() === 0x01) skipExternDesc(r);
   }
   return names;
 }

@@ -1,4 +1,4 @@
-import type { RunContext } from "../../engine.ts";
+import type { RunContext } from "../engine.ts";
 import { hardenPreview1, type Preview1Imports } from "./harden.ts";
 
 export interface Preview1Options {

@@ -1,5 +1,5 @@
 import { lstatSync, statSync, type BigIntStats } from "node:fs";
-import { native, UTIME_NOW } from "../../runtime/native.ts";
+import { native, UTIME_NOW } from "../../sea/native.ts";
 import { Errno, Fstflags, wasiErrno } from "./abi.ts";
 
 /**

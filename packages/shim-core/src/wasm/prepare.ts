@@ -1,0 +1,80 @@
+import { createHash } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { hostFailure, invalidArgument, isShimError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
+import { embeddedAssetDirectory } from "../sea/assets.ts";
+import { nativeAddonFile } from "../sea/native.ts";
+import { patchCwd } from "./cwd-patch.ts";
+import { compileCheck, type Engine, type Prepared } from "./engine.ts";
+import { readEntrypoint, type Entrypoint } from "./entrypoint.ts";
+import { checkExport, withExport } from "./guest-entry.ts";
+import { hostRuntime } from "./host-libs.ts";
+import { openRunnerFiles } from "./image-entrypoint.ts";
+import { checkImports } from "./imports.ts";
+import { withPrecompiled } from "./precompiled.ts";
+import { closeLaunch, launchLayout, openPrepared, runnerFds, type RunnerLaunch } from "./runner-files.ts";
+import { runnerSpec } from "./runner-spec.ts";
+
+/**
+ * Create's whole Wasm part: check and prepare the module, open what the runner is handed, and
+ * write the runner's own runc bundle (`dir`) beside containerd's. The caller keeps the launch
+ * and closes it (closeLaunch) when the container goes.
+ */
+export async function prepareWasmContainer(engine: Engine, entry: Entrypoint, spec: Spec, rootfs: string, dir: string, log: Logger): Promise<RunnerLaunch> {
+  const prepared = await prepareModule(engine, entry, log, spec.process?.cwd);
+  const runner = await runnerLaunch(prepared, entry);
+  try {
+    // Not recursive: should containerd have removed the bundle meanwhile (it restarted and
+    // took this daemon for dead), Create must fail rather than bring the dir back.
+    await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "EEXIST") throw err;
+    });
+    await writeFile(join(dir, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, launchLayout(runner), entry.path, prepared.data)));
+    return runner;
+  } catch (err) {
+    closeLaunch(runner);
+    throw err;
+  }
+}
+
+/** Validates the module (a clear error at Create, not a crash at Start) and lets the engine prepare it. */
+export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger, cwd = "/"): Promise<Prepared> {
+  const bytes = await readEntrypoint(entry);
+  // The runner applies the same patch at Start; only here can the reason it could not reach the log.
+  if (cwd !== "/") log.info(`working directory ${cwd}: ${patchCwd(bytes, cwd).note}`, { module: entry.path });
+  try {
+    const prepared = await withPrecompiled(entry, { engine, log }, async (precompiled, wantsCompiled) => {
+      // A trusted precompiled form of this very module was made after these checks passed.
+      if (!precompiled) await (engine.validate ?? compileCheck)(bytes, entry.path);
+      if (!precompiled) await checkImports(engine, bytes, entry.path);
+      checkExport(engine, bytes, entry);
+      if (!engine.prepare) return {};
+      const digest = createHash("sha256").update(bytes).digest("hex");
+      return engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }), wantsCompiled, ...(precompiled?.length ? { precompiled } : {}) });
+    });
+    return withExport(prepared, entry);
+  } catch (err) {
+    throw isShimError(err) ? err : (hostFailure(err) ?? invalidArgument((err as Error).message));
+  }
+}
+
+/** The runner's files (opened once per daemon) and the files `prepare` named (and a Wasm layer), opened for this one process. */
+export async function runnerLaunch(prepared: Prepared, entry?: Entrypoint): Promise<RunnerLaunch> {
+  const fds = await runnerFds(hostRuntime(), embeddedAssetDirectory(), nativeAddonFile());
+  const files = await openRunnerFiles(prepared.files, entry, openPrepared);
+  return files ? { fds, files } : { fds };
+}
+
+/** Whether the image config says `architecture: wasm`, asked only when the entrypoint alone does not tell. */
+export async function imageIsWasm(imageArchitecture: ((id: string) => Promise<string | undefined>) | undefined, id: string, spec: Spec, log: Logger): Promise<boolean> {
+  // A pod's sandbox is the pause image: not worth four round trips to containerd on every pod start.
+  if (!imageArchitecture || spec.annotations?.[CONTAINER_TYPE_ANNOTATION] === "sandbox") return false;
+  try {
+    return (await imageArchitecture(id)) === "wasm";
+  } catch (err) {
+    log.debug("cannot read the image config", { id, error: (err as Error).message });
+    return false;
+  }
+}
