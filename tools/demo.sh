@@ -15,6 +15,9 @@ work="$(mktemp -d /tmp/wasm-demo-XXXXXX)"
 stop() { "$node" tools/containerd.ts stop --dir "$work/ctd" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap stop EXIT
 "$node" packages/test-fixtures/src/cli.ts images "$work/images" >/dev/null
+# Programs we did not hand-write, built by Debian's clang (wasi-libc) and rustc (wasm32-wasi) and by
+# componentize-js, in an image laid out like ordinary ones: WORKDIR /app, nested files, /etc.
+"$node" packages/test-fixtures/src/cli.ts corpus-images "$work/images" >/dev/null
 info="$("$node" tools/containerd.ts start --dir "$work/ctd" --shim-dir "$root/dist/bin")"
 field() { "$node" -e 'console.log(JSON.parse(process.argv[1])[process.argv[2]])' "$info" "$1"; }
 # An array, not a shell function: `timeout` runs programs, so a function would be bypassed and ctr
@@ -22,6 +25,7 @@ field() { "$node" -e 'console.log(JSON.parse(process.argv[1])[process.argv[2]])'
 ctr=(ctr --address "$(field socket)" --namespace "$(field namespace)")
 "${ctr[@]}" image import "$work/images/wasm-fixtures.tar" >/dev/null
 "${ctr[@]}" image import "$work/images/busybox.tar" >/dev/null
+"${ctr[@]}" image import "$work/images/wasm-corpus-workdir.tar" >/dev/null
 
 failures=0
 # show TITLE STATUS PATTERNS CTR-RUN-ARGS...: runs one container and shows its stdout (│), stderr
@@ -74,6 +78,11 @@ for bin in dist/bin/containerd-shim-*-v1; do
   show "hello" 0 '^hello from wasm$' --runtime "$runtime" localhost/wasm-fixtures:test "demo-$engine-hello"
   show "args and env" 0 '^arg:first$ ;; ^arg:second$ ;; ^env:DEMO=yes$' --runtime "$runtime" --env DEMO=yes localhost/wasm-fixtures:test "demo-$engine-args" /args-env.wasm first second
   show "exit status" 42 '' --runtime "$runtime" localhost/wasm-fixtures:test "demo-$engine-exit" /exit-code.wasm 42
+  show "a C program (clang, wasi-libc) in an image with WORKDIR /app" 0 '^getcwd: /app$ ;; ^data.txt: data.txt in /app$ ;; ^after chdir: /tmp$' --runtime "$runtime" localhost/wasm-corpus:workdir "demo-$engine-c" /bin/cwd-chdir-c.wasm /tmp
+  show "a Rust program (rustc, wasm32-wasi): files by relative path" 0 '^current_dir: /app$ ;; ^relative data.txt: data.txt in /app$ ;; ^image /etc/corpus/app.conf: app.conf from the image$' --runtime "$runtime" localhost/wasm-corpus:workdir "demo-$engine-rust" /bin/tour-rust.wasm fs /tmp .
+  if [ "$engine" = jco ]; then
+    show "a JavaScript component (componentize-js, WASI 0.2)" 0 '^arg\[1\]=<two words> \(9 chars\)$ ;; ^env <CORPUS_FROM_IMAGE=yes>$' --runtime "$runtime" localhost/wasm-corpus:workdir "demo-$engine-js" /bin/tour-js.wasm args "two words"
+  fi
   show "a native container through the same shim" 0 '^native beside wasm$' --runtime "$runtime" localhost/busybox:test "demo-$engine-native" /bin/busybox echo native beside wasm
   show "an invalid module is refused at create" 1 'not a valid WebAssembly module' --runtime "$runtime" localhost/wasm-fixtures:test "demo-$engine-invalid" /invalid.wasm
 done

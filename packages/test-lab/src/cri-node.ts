@@ -45,6 +45,12 @@ export interface ContainerSpec {
   mounts?: { containerPath: string; hostPath: string }[];
   /** An stdin that a client Attaches to; it ends (EOF) when that client's stream ends. */
   stdin?: boolean;
+  /** A terminal (a pod's `tty: true`): stdout and stderr become one stream. */
+  tty?: boolean;
+  /** A container's securityContext: runAsUser/runAsGroup and readOnlyRootFilesystem. */
+  runAsUser?: number;
+  runAsGroup?: number;
+  readonlyRootfs?: boolean;
 }
 
 export interface LogLine {
@@ -107,6 +113,7 @@ export class Pod {
         mounts: spec.mounts ?? [],
         stdin: spec.stdin ?? false,
         stdinOnce: spec.stdin ?? false,
+        tty: spec.tty ?? false,
         logPath: `${spec.name}/0.log`,
         labels: { "io.kubernetes.container.name": spec.name },
         linux: {
@@ -116,7 +123,12 @@ export class Pod {
             cpuPeriod: BigInt(spec.cpuPeriod ?? (spec.cpuQuota ? 100_000 : 0)),
             cpuShares: BigInt(spec.cpuShares ?? 2),
           },
-          securityContext: { namespaceOptions: { network: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD } },
+          securityContext: {
+            namespaceOptions: { network: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD },
+            readonlyRootfs: spec.readonlyRootfs ?? false,
+            ...(spec.runAsUser !== undefined ? { runAsUser: { value: BigInt(spec.runAsUser) } } : {}),
+            ...(spec.runAsGroup !== undefined ? { runAsGroup: { value: BigInt(spec.runAsGroup) } } : {}),
+          },
         },
       },
     });
@@ -262,11 +274,12 @@ export class CriNode {
   }
 
   /** RunPodSandbox through `handler`, with the fields kubelet fills for a host-network pod. */
-  async runPod(name: string, handler: string): Promise<Pod> {
+  async runPod(name: string, handler: string, opts: { sysctls?: Record<string, string> } = {}): Promise<Pod> {
     const uid = randomUUID();
     const logDir = join(this.ctd.dir, "pods", `default_${name}_${uid}`);
     mkdirSync(logDir, { recursive: true });
     const config = podConfig(name, uid, logDir, `${this.cgroupRoot}/pod${uid}`);
+    if (opts.sysctls) Object.assign(config.linux, { sysctls: opts.sysctls });
     const { podSandboxId } = await this.cri.runtime.runPodSandbox({ config, runtimeHandler: handler });
     const pod = new Pod(this, podSandboxId, config);
     this.pods.add(pod);

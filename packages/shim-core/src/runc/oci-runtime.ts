@@ -21,12 +21,13 @@ export interface RuntimeChild {
  * whose `exit` is the process's (runc.ts: `runc create` + `start` under the daemon as subreaper
  * for `run`, a foreground `runc exec`), write the process's pid to `pidFile` once it runs (the
  * shim waits for that file), and log JSON lines to `logFile`; `preserveFds` of `stdio`'s entries
- * after the first three reach the process as fds 3…
+ * after the first three reach the process as fds 3… With a `consoleSocket` the process gets a
+ * terminal, the runtime sends its master there and returns once the process runs (task/terminal.ts).
  */
 export interface OciRuntime {
   readonly config: RuncConfig;
-  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds?: number): RuntimeChild;
-  exec(id: string, processFile: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds?: number): RuntimeChild;
+  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds?: number, consoleSocket?: string): RuntimeChild;
+  exec(id: string, processFile: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds?: number, consoleSocket?: string): RuntimeChild;
   /** Signals the container's init, or with `all` every process in it. */
   kill(id: string, signal: number, all: boolean): Promise<void>;
   /** Signals one exec'd process by pid: runc has no command for that, runc's shim does the same. */

@@ -23,26 +23,27 @@ export class Runc implements OciRuntime {
 
   /**
    * `runc create` + `runc start` with the daemon as the init's subreaper (detached.ts), so no runc
-   * process waits beside the task; without the native helper, `runc run` in the foreground, whose
-   * exit status is the container's (128+signal when killed), with `--keep` so the stopped
-   * container (and its cgroup, where the OOM count is) stays for the shim to delete. Either way
-   * `preserveFds` of `stdio`'s entries after the first three reach the container's process as
-   * fds 3… (how a Wasm container gets its runner, runner-files.ts).
+   * process waits beside the task. With a `consoleSocket` (a terminal: runc uses one only when it
+   * detaches, task/terminal.ts), or without the native helper, `runc run --keep`: in the
+   * foreground its exit status is the container's (128+signal when killed). `create` (and
+   * `--keep`) leave the stopped container (and its cgroup, where the OOM count is) for the shim to
+   * delete. `preserveFds` of `stdio`'s entries after the first three reach the container's process
+   * as fds 3… (how a Wasm container gets its runner, runner-files.ts).
    */
-  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0): RuntimeChild {
-    if (!becomeSubreaper()) return this.runForeground(id, bundle, pidFile, logFile, stdio, preserveFds);
+  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0, consoleSocket?: string): RuntimeChild {
+    if (consoleSocket || !becomeSubreaper()) return this.runForeground(id, bundle, pidFile, logFile, stdio, preserveFds, consoleSocket);
     const create = (createPidFile: string, fds: StdioOptions) =>
       spawn(this.config.binary, [...this.globals(logFile), "create", ...preserve(preserveFds), "--bundle", bundle, "--pid-file", createPidFile, id], { stdio: fds });
     return new DetachedInit({ create, start: () => this.call(["start", id]).then(() => {}) }, pidFile, stdio);
   }
 
-  private runForeground(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds: number): ChildProcess {
-    return spawn(this.config.binary, [...this.globals(logFile), "run", "--keep", ...preserve(preserveFds), "--bundle", bundle, "--pid-file", pidFile, id], { stdio });
+  private runForeground(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds: number, consoleSocket?: string): ChildProcess {
+    return spawn(this.config.binary, [...this.globals(logFile), "run", "--keep", ...console(consoleSocket), ...preserve(preserveFds), "--bundle", bundle, "--pid-file", pidFile, id], { stdio });
   }
 
-  /** `runc exec` in the foreground, for the same reason as run. */
-  exec(id: string, processFile: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0): ChildProcess {
-    return spawn(this.config.binary, [...this.globals(logFile), "exec", ...preserve(preserveFds), "--process", processFile, "--pid-file", pidFile, id], { stdio });
+  /** `runc exec` in the foreground, for the same reason as run (detached with a terminal, as run). */
+  exec(id: string, processFile: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0, consoleSocket?: string): ChildProcess {
+    return spawn(this.config.binary, [...this.globals(logFile), "exec", ...console(consoleSocket), ...preserve(preserveFds), "--process", processFile, "--pid-file", pidFile, id], { stdio });
   }
 
   private async call(args: string[], input?: string): Promise<string> {
@@ -118,6 +119,7 @@ export class Runc implements OciRuntime {
 export const runcRuntime = (config: RuncConfig): OciRuntime => new Runc(config);
 
 const preserve = (n: number): string[] => (n > 0 ? ["--preserve-fds", String(n)] : []);
+const console = (socket: string | undefined): string[] => (socket ? ["--detach", "--console-socket", socket] : []);
 
 /** The last error runc logged (its JSON log lines), for a message better than an exit status. */
 export async function lastRuncError(logFile: string): Promise<string | undefined> {

@@ -21,6 +21,10 @@ interface NativeAddon {
   pipe(): [number, number];
   /** 0 or an errno. */
   utimensat(path: string, atime: bigint, mtime: bigint, nofollow: boolean): number;
+  consoleListen(path: string): number;
+  consoleReceive(fd: number): number;
+  setWinsize(fd: number, rows: number, cols: number): number;
+  closeFd(fd: number): number;
 }
 
 export interface Native {
@@ -31,14 +35,21 @@ export interface Native {
    * calls _exit(2)), whatever the JS thread is doing. A later process.on(signal) replaces it.
    */
   exitOnSignals(signals: readonly number[]): void;
-  /** prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants become this process's children. */
-  setChildSubreaper(): void;
-  /** Reaps `pid` if it has exited (its code, or 128+signal); -1 while it runs or if it is no child of ours. */
-  reap(pid: number): number;
   /** A pipe (both ends close-on-exec): [read end, write end]. */
   pipe(): [number, number];
   /** Sets a file's times to the nanosecond; throws an Error with `code` (e.g. "ENOENT") and `errno`. */
   utimensat(path: string, atime: bigint, mtime: bigint, opts?: { nofollow?: boolean }): void;
+  /** A listening unix socket at `path` for runc's --console-socket; returns its fd. */
+  consoleListen(path: string): number;
+  /** The pty master runc sent over the console socket `fd` listens on; never blocks (EAGAIN: nothing sent). */
+  consoleReceive(fd: number): number;
+  /** TIOCSWINSZ on a pty master. */
+  setWinsize(fd: number, rows: number, cols: number): void;
+  closeFd(fd: number): void;
+  /** Orphaned descendants (a detached container's init) become this process's children. */
+  setChildSubreaper(): void;
+  /** A child's exit code (128+signal when killed) once it has ended, -1 while it runs or is not ours. */
+  reap(pid: number): number;
 }
 
 let loaded: Native | undefined;
@@ -74,10 +85,28 @@ function load(): Native {
     utimensat(path, atime, mtime, opts = {}) {
       const errno = addon.utimensat(path, atime, mtime, opts.nofollow ?? false);
       if (errno === 0) return;
-      const code = getSystemErrorName(-errno);
-      throw Object.assign(new Error(`${code}: utimensat ${path}`), { code, errno: -errno });
+      throw errnoError(-errno, `utimensat ${path}`);
     },
+    consoleListen: (path) => fdOrThrow(addon.consoleListen(path), `listen on ${path}`),
+    consoleReceive: (fd) => fdOrThrow(addon.consoleReceive(fd), "receive the console from runc"),
+    setWinsize: (fd, rows, cols) => okOrThrow(addon.setWinsize(fd, rows, cols), "set the window size"),
+    closeFd: (fd) => okOrThrow(addon.closeFd(fd), `close fd ${fd}`),
   };
+}
+
+/** An Error as Node's own carry them: `code` ("ENOENT") and a negative `errno`. */
+function errnoError(errno: number, what: string): Error {
+  const code = getSystemErrorName(errno);
+  return Object.assign(new Error(`${code}: ${what}`), { code, errno });
+}
+
+function fdOrThrow(rc: number, what: string): number {
+  if (rc < 0) throw errnoError(rc, what);
+  return rc;
+}
+
+function okOrThrow(errno: number, what: string): void {
+  if (errno !== 0) throw errnoError(-errno, what);
 }
 
 /**

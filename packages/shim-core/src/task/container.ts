@@ -3,7 +3,7 @@ import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CreateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
 import type { Logger } from "../log.ts";
-import { invalidArgument, unimplemented } from "../errors.ts";
+import { unimplemented } from "../errors.ts";
 import { checkBundle, checkRootDirectory, readSpec, rootfsPath } from "../oci/bundle.ts";
 import type { RootfsMounter } from "../oci/mount.ts";
 import type { Spec } from "../oci/spec.ts";
@@ -78,7 +78,6 @@ export class Container {
 
   /** Create: mount the rootfs, classify the entrypoint, prepare what runc will run. Nothing runs yet. */
   static async create(req: CreateTaskRequest, ctx: CreateContext): Promise<Container> {
-    if (req.terminal) throw invalidArgument("terminals (tty) are not supported by this shim");
     if (req.checkpoint || req.parentCheckpoint) throw unimplemented("checkpoint/restore is not supported by this shim");
     checkIdentifier(req.id, "container id");
     await checkBundle(req.bundle);
@@ -113,8 +112,8 @@ export class Container {
   initLaunch(): Launch {
     const pidFile = this.file(bundleFiles.initPid);
     const log = this.file(bundleFiles.runcLog);
-    const run = (stdio: StdioOptions, preserveFds = 0) => this.runtime.run(this.id, this.runcBundle, pidFile, log, stdio, preserveFds);
-    return { launch: this.runner ? withRunnerFds(this.runner, run) : run, pidFile, lastError: () => this.runtime.lastError(log) };
+    const run = (stdio: StdioOptions, preserveFds = 0, consoleSocket?: string) => this.runtime.run(this.id, this.runcBundle, pidFile, log, stdio, preserveFds, consoleSocket);
+    return { launch: this.runner ? withRunnerFds(this.runner, run) : (stdio, consoleSocket) => run(stdio, 0, consoleSocket), pidFile, lastError: () => this.runtime.lastError(log) };
   }
 
   /** How Start runs an exec: `runc exec` of the process `plan` names, written to the bundle; a runner (a Wasm command) gets its fds. */
@@ -122,8 +121,8 @@ export class Container {
     const { spec, pid: pidFile } = this.execFiles(execId);
     const log = this.file(bundleFiles.runcLog);
     await writeFile(spec, JSON.stringify(plan.process));
-    const exec = (stdio: StdioOptions, preserveFds = 0): RuntimeChild => this.runtime.exec(this.id, spec, pidFile, log, stdio, preserveFds);
-    return { launch: plan.runner ? withRunnerFds(plan.runner, exec) : exec, pidFile, lastError: () => this.runtime.lastError(log) };
+    const exec = (stdio: StdioOptions, preserveFds = 0, consoleSocket?: string): RuntimeChild => this.runtime.exec(this.id, spec, pidFile, log, stdio, preserveFds, consoleSocket);
+    return { launch: plan.runner ? withRunnerFds(plan.runner, exec) : (stdio, consoleSocket) => exec(stdio, 0, consoleSocket), pidFile, lastError: () => this.runtime.lastError(log) };
   }
 
   /** The process spec runc exec reads and the pid file it writes, one pair per exec in the bundle. */

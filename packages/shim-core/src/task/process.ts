@@ -7,10 +7,12 @@ import type { RuntimeChild } from "../runc/oci-runtime.ts";
 import type { Process } from "../oci/spec.ts";
 import { isLive, next, wireStatus, type Action, type State } from "./lifecycle.ts";
 import { openStdio, type StdioPaths } from "./stdio.ts";
+import { Terminal } from "./terminal.ts";
 
 /** How Start runs a process: prepared once the lifecycle has let the Start through. */
 export interface Launch {
-  launch(stdio: StdioOptions): RuntimeChild;
+  /** With a `consoleSocket` the process gets a terminal (task/terminal.ts). */
+  launch(stdio: StdioOptions, consoleSocket?: string): RuntimeChild;
   /** Where the runtime writes the pid once the process exists. */
   pidFile: string;
   /** Why the runtime failed, from its log, when it exits without a pid. */
@@ -35,6 +37,10 @@ export class TaskProcess {
   #starting: Promise<unknown> | undefined;
   private markDone!: () => void;
   private child: RuntimeChild | undefined;
+  /** Set for a process with a terminal once it is launched. */
+  private terminal: Terminal | undefined;
+  /** A ResizePty before Start: the terminal gets it once there is one. */
+  private size: { width: number; height: number } | undefined;
   private startError: string | undefined;
 
   constructor(containerId: string, execId: string, stdio: StdioPaths) {
@@ -100,17 +106,24 @@ export class TaskProcess {
   async #start(prepare: () => Promise<Launch>): Promise<{ pid: number; exit: Promise<number> }> {
     let child: RuntimeChild;
     let how: Launch;
-    let io: Awaited<ReturnType<typeof openStdio>>;
+    let io: Awaited<ReturnType<typeof openStdio>> | undefined;
     try {
       how = await prepare();
-      io = await openStdio(this.stdio);
-      try {
-        child = how.launch([io.stdin ? "pipe" : "ignore", io.stdout?.fd ?? "ignore", io.stderr?.fd ?? "ignore"]);
-      } catch (err) {
-        await io.close();
-        throw err;
+      if (this.stdio.terminal) {
+        this.terminal = Terminal.listen();
+        if (this.size) this.terminal.resize(this.size.width, this.size.height);
+        child = this.terminal.follow(how.launch(["ignore", "ignore", "ignore"], this.terminal.socketPath), how.pidFile, this.stdio);
+      } else {
+        io = await openStdio(this.stdio);
+        try {
+          child = how.launch([io.stdin ? "pipe" : "ignore", io.stdout?.fd ?? "ignore", io.stderr?.fd ?? "ignore"]);
+        } catch (err) {
+          await io.close();
+          throw err;
+        }
       }
     } catch (err) {
+      this.terminal?.close();
       this.to("failed");
       throw err;
     }
@@ -129,14 +142,14 @@ export class TaskProcess {
       });
     });
     // runc holds its own copies now; ours would keep the client's FIFOs open after the process ends.
-    await io.stdout?.close();
-    if (io.stderr !== io.stdout) await io.stderr?.close();
-    if (io.stdin && child.stdin) {
+    await io?.stdout?.close();
+    if (io?.stderr !== io?.stdout) await io?.stderr?.close();
+    if (io?.stdin && child.stdin) {
       const stdin = child.stdin;
       stdin.on("error", () => {});
       io.stdin.on("error", () => stdin.end());
       io.stdin.pipe(stdin);
-      child.once("exit", () => io.stdin?.destroy());
+      child.once("exit", () => io?.stdin?.destroy());
     }
     const pid = await waitForPid(how.pidFile, () => finished);
     if (pid === undefined) {
@@ -162,6 +175,14 @@ export class TaskProcess {
 
   closeStdin(): void {
     this.child?.stdin?.end();
+    this.terminal?.closeStdin();
+  }
+
+  /** ResizePty. A process without a terminal has no size to set, as with containerd's runc shim. */
+  resize(width: number, height: number): void {
+    if (!this.stdio.terminal) return;
+    this.size = { width, height };
+    this.terminal?.resize(width, height);
   }
 }
 

@@ -183,13 +183,14 @@ export class TaskService {
     const c = this.container(req.id);
     if (c.execs.has(req.execId)) throw alreadyExists(`id ${req.execId}`);
     c.init.to("exec");
-    if (req.terminal) throw invalidArgument("terminals (tty) are not supported by this shim");
     checkIdentifier(req.execId, "exec id");
     if (!req.spec) throw invalidArgument("exec has no process spec");
     const stdio = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
     await checkStdio(stdio);
     const p = new TaskProcess(c.id, req.execId, stdio);
     p.spec = checkProcess(parseJson(req.spec.value, `exec ${req.execId}: process spec`), `exec ${req.execId}: process`);
+    // runc reads the terminal from the process; the request is what containerd's runc shim obeys too.
+    p.spec.terminal = req.terminal;
     // Checked again: another Exec of this id may have got here while the stdio was checked.
     if (c.execs.has(req.execId)) throw alreadyExists(`id ${req.execId}`);
     c.execs.set(req.execId, p);
@@ -284,7 +285,10 @@ export class TaskService {
     throw unimplemented("checkpoint is not supported by this shim");
   }
 
-  async resizePty(): Promise<Empty> {
-    throw unimplemented("terminals (tty) are not supported by this shim");
+  async resizePty(req: pb.ResizePtyRequest): Promise<Empty> {
+    const { p } = this.process(req.id, req.execId);
+    if (req.width > 0xffff || req.height > 0xffff) throw invalidArgument(`resize: ${req.width}x${req.height} is not a window size`);
+    p.resize(req.width, req.height);
+    return {};
   }
 }

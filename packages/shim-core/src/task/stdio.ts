@@ -1,4 +1,5 @@
-import { constants, open as openFd } from "node:fs";
+import { constants, createWriteStream, open as openFd } from "node:fs";
+import type { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -44,15 +45,19 @@ async function checkKind(path: string, want: "fifo" | "file"): Promise<void> {
   if (s && want === "file" && !s.isFile()) throw new Error(`${path} is not a regular file`);
 }
 
-async function openOutput(uri: string): Promise<FileHandle> {
+type Opener<T> = (path: string, flags: number, mode?: number) => Promise<T>;
+
+async function openOutput(uri: string): Promise<FileHandle>;
+async function openOutput<T>(uri: string, openWith: Opener<T>): Promise<T>;
+async function openOutput(uri: string, openWith: Opener<unknown> = open): Promise<unknown> {
   const { kind, path } = parsePath(uri);
   await checkKind(path, kind);
-  if (kind === "file") return open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+  if (kind === "file") return openWith(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
   // Non-blocking, retried: a blocking open of a FIFO nobody reads would park a libuv thread, and
   // four of those stop every file operation of the daemon.
   for (const deadline = Date.now() + FIFO_READER_TIMEOUT_MS; ; ) {
     try {
-      return await open(path, constants.O_WRONLY | constants.O_NONBLOCK);
+      return await openWith(path, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENXIO") throw err;
       if (Date.now() > deadline) throw new Error(`nobody opened ${path} for reading within ${FIFO_READER_TIMEOUT_MS / 1000} s`);
@@ -71,6 +76,18 @@ async function openInput(uri: string): Promise<Socket> {
   const fd = await promisify(openFd)(path, constants.O_RDONLY | constants.O_NONBLOCK);
   return new Socket({ fd, readable: true, writable: false });
 }
+
+/**
+ * A terminal's output, copied by the shim (not handed to runc as an fd): a FIFO as a socket libuv
+ * polls, so a slow reader makes the copy wait instead of failing with EAGAIN.
+ */
+export async function openTerminalOutput(uri: string): Promise<Writable> {
+  const fd = await openOutput(uri, promisify(openFd));
+  if (parsePath(uri).kind === "file") return createWriteStream("", { fd });
+  return new Socket({ fd, readable: false, writable: true });
+}
+
+export const openTerminalInput = openInput;
 
 /**
  * At Create and Exec: the paths are ones Start will be able to open. containerd creates the FIFOs

@@ -98,13 +98,13 @@ export function closeLaunch(launch: RunnerLaunch): void {
  * receives the runner's fds at 3… in the order of its layout; the launch's own fds are closed
  * once runc holds its copies.
  */
-export function withRunnerFds<Child>(launch: RunnerLaunch, spawnRunc: (stdio: StdioOptions, preserveFds: number) => Child): (stdio: StdioOptions) => Child {
-  return (stdio) => {
+export function withRunnerFds<Child>(launch: RunnerLaunch, spawnRunc: (stdio: StdioOptions, preserveFds: number, consoleSocket?: string) => Child): (stdio: StdioOptions, consoleSocket?: string) => Child {
+  return (stdio, consoleSocket) => {
     const base = (stdio as unknown[]).slice(0, 3);
     const { fds } = launch;
     const extra = [fds.loader, fds.binary, ...fds.libs, ...(fds.assets !== undefined ? [fds.assets] : []), ...(fds.native !== undefined ? [fds.native] : []), ...Object.values(launch.files ?? {})];
     try {
-      return spawnRunc([...base, ...extra] as StdioOptions, extra.length);
+      return spawnRunc([...base, ...extra] as StdioOptions, extra.length, consoleSocket);
     } finally {
       closeLaunch(launch);
     }

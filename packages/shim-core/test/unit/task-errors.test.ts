@@ -67,15 +67,18 @@ describe("Task handler error codes (fake runtime)", () => {
     expect(await code(start(id))).toBe(Code.FAILED_PRECONDITION);
   });
 
-  it("INVALID_ARGUMENT: a terminal, a bad id, bundle or spec, a bad signal, exec spec or resources", async () => {
+  it("INVALID_ARGUMENT: a bad id, bundle or spec, a bad signal, exec spec or resources, a window size past 16 bits", async () => {
     const tty = shim.request();
-    expect(await code(shim.svc.create({ ...tty.req, terminal: true }))).toBe(Code.INVALID_ARGUMENT);
     expect(await code(shim.svc.create({ ...tty.req, id: "../escape" }))).toBe(Code.INVALID_ARGUMENT);
     expect(await code(shim.svc.create({ ...tty.req, bundle: "relative/bundle" }))).toBe(Code.INVALID_ARGUMENT);
     const broken = shim.request();
     writeFileSync(join(broken.bundle, "config.json"), "{not json");
     expect(await code(shim.svc.create(broken.req))).toBe(Code.INVALID_ARGUMENT);
     const id = await shim.running();
+    expect(await code(shim.svc.resizePty(create(pb.ResizePtyRequestSchema, { id, width: 70_000, height: 20 })))).toBe(Code.INVALID_ARGUMENT);
+    expect(await code(shim.svc.resizePty(create(pb.ResizePtyRequestSchema, { id: "nope", width: 80, height: 20 })))).toBe(Code.NOT_FOUND);
+    // No terminal, nothing to size: accepted, as containerd's runc shim does.
+    expect(await code(shim.svc.resizePty(create(pb.ResizePtyRequestSchema, { id, width: 80, height: 20 })))).toBe(Code.OK);
     expect(await code(kill(id, 0))).toBe(Code.INVALID_ARGUMENT);
     expect(await code(kill(id, 65))).toBe(Code.INVALID_ARGUMENT);
     expect(await code(shim.svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "nospec" })))).toBe(Code.INVALID_ARGUMENT);
@@ -95,9 +98,8 @@ describe("Task handler error codes (fake runtime)", () => {
     expect(await code(shim.svc.create(sandbox.req))).toBe(Code.OK);
   });
 
-  it("UNIMPLEMENTED and UNAVAILABLE: checkpoints, terminals, and a Create after the last Shutdown", async () => {
+  it("UNIMPLEMENTED and UNAVAILABLE: checkpoints, and a Create after the last Shutdown", async () => {
     expect(await code(shim.svc.checkpoint())).toBe(Code.UNIMPLEMENTED);
-    expect(await code(shim.svc.resizePty())).toBe(Code.UNIMPLEMENTED);
     await shim.svc.shutdown(create(pb.ShutdownRequestSchema, {}));
     expect(shim.shutdowns).toBe(1);
     expect(await code(shim.svc.create(shim.request().req))).toBe(Code.UNAVAILABLE);

@@ -1,0 +1,3 @@
+import { criSecurityConformance } from "@wasm-shims/test-lab";
+
+criSecurityConformance({ engine: "jco" });

@@ -1,0 +1,4 @@
+import { criTerminalConformance, terminalConformance } from "@wasm-shims/test-lab";
+
+terminalConformance({ engine: "jco" });
+criTerminalConformance({ engine: "jco" });

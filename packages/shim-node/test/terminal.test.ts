@@ -1,0 +1,4 @@
+import { criTerminalConformance, terminalConformance } from "@wasm-shims/test-lab";
+
+terminalConformance({ engine: "node" });
+criTerminalConformance({ engine: "node" });
