@@ -25,6 +25,11 @@ packages=()
 if ! command -v containerd >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then
   packages+=(containerd runc busybox-static)
 fi
+# CRI's pods with a network of their own need CNI plugins; the tests link them from /usr/lib/cni
+# into each private containerd's own bin dir and never use the host's /etc/cni.
+if [ ! -x /usr/lib/cni/bridge ] || [ ! -x /usr/lib/cni/host-local ] || [ ! -x /usr/lib/cni/loopback ]; then
+  packages+=(containernetworking-plugins)
+fi
 # The test programs are compiled by the toolchains a user has: Debian's clang with wasi-libc, and
 # Debian's rustc with its wasm32-wasi std (a rustup toolchain has no wasm std offline).
 if ! command -v clang >/dev/null 2>&1 || [ ! -e /usr/include/wasm32-wasi/stdio.h ] || ! ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1; then

@@ -5,6 +5,12 @@
  *   exit(code)                           _exit(2) at once: no exit handlers, no joining threads.
  *                                        The runner ends the container on SIGTERM with it while the
  *                                        guest's worker may be blocked inside a system call.
+ *   exitOnSignals([signo...])            for each signal, a sigaction handler that calls _exit(2)
+ *                                        with 128+signo at once. The runner runs a guest on its
+ *                                        main thread: a JS handler could not run while the guest
+ *                                        spins or blocks in a system call, and PID 1 ignores a
+ *                                        signal it has no handler for. _exit is async-signal-safe.
+ *   pipe() -> [readFd, writeFd]          pipe2(O_CLOEXEC), for a container's stdin.
  *   utimensat(path, atime, mtime, nofollow) -> errno (0 on success)
  *                                        atime/mtime: nanoseconds since the epoch as a bigint, or
  *                                        -1n for UTIME_NOW, -2n for UTIME_OMIT. Node's fs.utimes
@@ -17,7 +23,8 @@
  *                                        never blocks (-EAGAIN when nothing is there yet).
  *   setWinsize(fd, rows, cols) -> errno  TIOCSWINSZ on a pty master.
  *   closeFd(fd) -> errno
- * Processes runc leaves behind (`runc run -d`: the container's init becomes our child):
+ * Processes runc leaves behind (`runc create`, and `runc run -d` for a terminal: the container's
+ * process becomes our child):
  *   setChildSubreaper()                  prctl(PR_SET_CHILD_SUBREAPER); throws on failure.
  *   reap(pid) -> status | -1             waitid(P_PID, pid, WEXITED|WNOHANG): -1 while it runs (or
  *                                        is not our child), else its exit code, or 128+signal.
@@ -52,6 +59,50 @@ static napi_value native_exit(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc < 1 || napi_get_value_int32(env, argv[0], &code) != napi_ok) return throw_type(env, "exit(code): code must be a number");
   _exit(code & 0xff);
+}
+
+static void exit_on_signal(int sig) { _exit((128 + sig) & 0xff); }
+
+static napi_value native_exit_on_signals(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t n = 0;
+  bool is_array = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) return throw_type(env, "exitOnSignals(signals): an array of signal numbers");
+  napi_get_array_length(env, argv[0], &n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    int32_t sig;
+    if (napi_get_element(env, argv[0], i, &item) != napi_ok || napi_get_value_int32(env, item, &sig) != napi_ok || sig < 1 || sig >= NSIG) {
+      return throw_type(env, "exitOnSignals: every signal must be a signal number");
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = exit_on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(sig, &sa, NULL) != 0) {
+      napi_throw_error(env, NULL, "exitOnSignals: sigaction failed");
+      return NULL;
+    }
+  }
+  return NULL;
+}
+
+static napi_value native_pipe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  napi_value result, r, w;
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    napi_throw_error(env, NULL, "pipe2 failed");
+    return NULL;
+  }
+  napi_create_array_with_length(env, 2, &result);
+  napi_create_int32(env, fds[0], &r);
+  napi_create_int32(env, fds[1], &w);
+  napi_set_element(env, result, 0, r);
+  napi_set_element(env, result, 1, w);
+  return result;
 }
 
 /* A time argument: a bigint of nanoseconds, -1n (now) or -2n (omit). */
@@ -212,6 +263,8 @@ static napi_value native_reap(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"exit", NULL, native_exit, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"exitOnSignals", NULL, native_exit_on_signals, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pipe", NULL, native_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
       {"utimensat", NULL, native_utimensat, NULL, NULL, NULL, napi_enumerable, NULL},
       {"consoleListen", NULL, native_console_listen, NULL, NULL, NULL, napi_enumerable, NULL},
       {"consoleReceive", NULL, native_console_receive, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -21,14 +21,25 @@ type Instantiate = (
 
 /**
  * The transpiled component's `instantiate`, from the files the shim sent (they are nowhere in the
- * container's file system). The generated module imports nothing, so it loads from a data: URL
- * (in the runner's worker, where import() works for data: URLs, unlike in an executable's main).
+ * container's file system). jco's instantiation output is one ES module that imports nothing and
+ * exports `instantiate` (and an empty `_util`); the runner runs the guest on its main thread, an
+ * executable's main script, where import() cannot load a module (not even a data: URL). So the
+ * module is evaluated as a strict function body instead: its two export statements become plain
+ * declarations, and `import.meta` (only read when no getCoreModule is given, which never happens
+ * here) becomes an object of its own. Anything else module-only in it is refused by the parser.
  */
 export async function loadComponent(files: RunContext["files"]): Promise<Instantiate> {
   const source = files[ENTRY_MODULE];
   if (!source) throw new Error(`jco: ${ENTRY_MODULE} is missing from the transpiled component`);
-  const url = `data:text/javascript;base64,${Buffer.from(source).toString("base64")}`;
-  return ((await import(/* @vite-ignore */ url)) as { instantiate: Instantiate }).instantiate;
+  return moduleFunction(Buffer.from(source).toString("utf8"));
+}
+
+export function moduleFunction(source: string): Instantiate {
+  const body = source.replace(/^export function instantiate\(/m, "function instantiate(").replace(/^export const _util\b/m, "const _util").replaceAll("import.meta", "__moduleMeta");
+  if (!/^function instantiate\(/m.test(body) || /^\s*(export|import)[\s{*]/m.test(body)) {
+    throw new Error(`jco: ${ENTRY_MODULE} is not the instantiation module this shim knows (an export other than instantiate, or an import)`);
+  }
+  return new Function(`"use strict";\nconst __moduleMeta = { url: "file:///${ENTRY_MODULE}" };\n${body}\nreturn instantiate;`)() as Instantiate;
 }
 
 /** A core module of the transpiled component, by file name. */

@@ -50,7 +50,7 @@ export function parseCriLog(text: string): LogLine[] {
 }
 
 /**
- * One pod as kubelet runs it: host network (no CNI here), its own log directory and cgroup parent.
+ * One pod as kubelet runs it: host network unless the node has a pod network, its own log directory and cgroup parent.
  * Containers get the pod's config back in CreateContainer, as CRI needs it for log paths and cgroups.
  */
 export class Pod {
@@ -181,8 +181,8 @@ export class Pod {
   }
 }
 
-/** The PodSandboxConfig kubelet sends for a host-network pod; containers get it again in CreateContainer. */
-export function podConfig(name: string, uid: string, logDirectory: string, cgroupParent: string) {
+/** The PodSandboxConfig kubelet sends for a pod; containers get it again in CreateContainer. */
+export function podConfig(name: string, uid: string, logDirectory: string, cgroupParent: string, network: NamespaceMode = NamespaceMode.NODE) {
   return {
     metadata: { name, uid, namespace: "default", attempt: 0 },
     // A host-network pod shares the host's UTS namespace, where runc may not set a hostname.
@@ -192,7 +192,7 @@ export function podConfig(name: string, uid: string, logDirectory: string, cgrou
     linux: {
       cgroupParent,
       // kubelet's defaults for a pod without shareProcessNamespace: its own pid namespace per container.
-      securityContext: { namespaceOptions: { network: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD } },
+      securityContext: { namespaceOptions: { network, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD } },
     },
   };
 }

@@ -7,3 +7,4 @@ export { terminalConformance } from "./terminal-conformance.ts";
 export { criTerminalConformance } from "./cri-terminal.ts";
 export { criSecurityConformance } from "./cri-security.ts";
 export { criIsolation, engineIsolation, type IsolationOptions } from "./isolation.ts";
+export { criNetworkConformance, type CriNetworkOptions } from "./cri-network.ts";

@@ -94,12 +94,12 @@ describe("containerd restarted during Create and during Start (ctr)", () => {
     await clientFifosThenNothing(env.ctd);
   });
 
-  it("containerd restarts while runc run is under way in Start: the task comes up RUNNING and is deleted cleanly", async () => {
+  it("containerd restarts while runc create is under way in Start: the task comes up RUNNING and is deleted cleanly", async () => {
     const id = "start-restart";
-    wrapper.block("run");
+    wrapper.block("create");
     const client = env.ctd.ctrSpawn(["run", "-d", ...rt, "--runtime-config-path", wrapper.configFile, env.images.fixtures.ref, id, "/sleep.wasm", "100000000"]);
     const exited = once(client, "close") as Promise<[number]>;
-    await wrapper.blocked("run");
+    await wrapper.blocked("create");
     await env.ctd.restart();
     expect((await exited)[0]).not.toBe(0);
     // Still starting after the restart: containerd reloaded the task from the live daemon.

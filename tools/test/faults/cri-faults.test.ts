@@ -42,13 +42,13 @@ describe("runc failing, and containerd restarting, under CRI", () => {
     return node.runPod(name, handler);
   }
 
-  it("run: StartContainer fails with runc's message, the container is EXITED (StartError), the pod goes cleanly", async () => {
+  it("create: StartContainer fails with runc's message, the container is EXITED (StartError), the pod goes cleanly", async () => {
     const pod = await podWith("run-fails");
     const id = await pod.create(sleeper());
-    w.fail("run");
+    w.fail("create");
     const err = await rejection(node.cri.runtime.startContainer({ containerId: id }));
     expect(err).toBeInstanceOf(CriError);
-    expect(err?.message).toContain(injected("run"));
+    expect(err?.message).toContain(injected("create"));
     const s = await pod.status(id);
     expect({ state: s.state, reason: s.reason }).toEqual({ state: ContainerState.CONTAINER_EXITED, reason: "StartError" });
     w.clear();
@@ -88,9 +88,9 @@ describe("runc failing, and containerd restarting, under CRI", () => {
   it("containerd restarts during StartContainer: the call fails, CRI's cleanup kills the task, the container is UNKNOWN, and kubelet's stop and removal leave nothing", async () => {
     const pod = await podWith("restart-start");
     const id = await pod.create(sleeper());
-    w.block("run");
+    w.block("create");
     const starting = rejection(node.cri.runtime.startContainer({ containerId: id }));
-    await w.blocked("run");
+    await w.blocked("create");
     await node.ctd.restart();
     const err = await starting;
     expect(err).toBeInstanceOf(CriError);

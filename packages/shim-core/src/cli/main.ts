@@ -16,7 +16,7 @@ function fail(err: unknown): never {
 /**
  * The whole shim binary: containerd's `start`/`delete`/daemon contract, `-v`, `-info`, and the
  * in-container runner. Each action imports only its own code: every container pays for `start`,
- * the runner and its worker, and none of them needs the Task service or the protobuf tables.
+ * and the runner, and none of them needs the Task service or the protobuf tables.
  */
 export function runShim(engine: Engine): void {
   if (!isMainThread) {
@@ -25,7 +25,7 @@ export function runShim(engine: Engine): void {
   }
   const argv = process.argv.slice(2);
   if (argv[0] === RUN_WASM_FLAG) {
-    import("../wasm/runner.ts").then((r) => r.runWasm(argv.slice(1)), fail);
+    import("../wasm/runner.ts").then((r) => r.runWasm(argv.slice(1), engine), fail);
     return;
   }
   // Subcommands for people; containerd always puts flags before its action word.

@@ -8,7 +8,7 @@ export interface RuncConfig {
   systemdCgroup: boolean;
 }
 
-/** A runtime process run in the foreground: the shim feeds its stdin and waits for its end. */
+/** A process the runtime started: the shim feeds its stdin and waits for its end. */
 export interface RuntimeChild {
   readonly stdin: Writable | null;
   once(event: "exit", listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
@@ -17,8 +17,9 @@ export interface RuntimeChild {
 
 /**
  * Everything the Task service asks of the OCI runtime, so that it can run on runc (runc.ts) or,
- * in the unit tests, on a fake that needs neither root nor runc. The shape is runc's command
- * line: `run` and `exec` stay in the foreground and write the process's pid to `pidFile` (the
+ * in the unit tests, on a fake that needs neither root nor runc. `run` and `exec` return a child
+ * whose `exit` is the process's (runc.ts: `runc create` + `start` under the daemon as subreaper
+ * for `run`, a foreground `runc exec`), write the process's pid to `pidFile` once it runs (the
  * shim waits for that file), and log JSON lines to `logFile`; `preserveFds` of `stdio`'s entries
  * after the first three reach the process as fds 3… With a `consoleSocket` the process gets a
  * terminal, the runtime sends its master there and returns once the process runs (task/terminal.ts).

@@ -1,11 +1,12 @@
 import { native } from "../sea/native.ts";
 
 /**
- * The daemon as the child subreaper of what a detached runc leaves: `runc run -d`/`exec -d` (a
- * terminal needs runc's console socket, which only a detached runc uses) exits once the process
- * runs, the kernel hands that process to us, and we collect its exit status on SIGCHLD, as
- * containerd's runc shim does. Only the pids registered here are reaped, one by one: libuv reaps
- * its own children by pid, and a waitpid(-1) would take their statuses from it.
+ * The daemon as the child subreaper of what runc leaves: `runc create` (and, for a terminal,
+ * `runc run -d`/`exec -d`: runc's console socket needs a detached runc) exits once the container's
+ * process exists, the kernel hands that process to us, and we collect its exit status on SIGCHLD,
+ * as containerd's runc shim does. No runc process has to wait beside each task (`runc run` did).
+ * Only the pids registered here are reaped, one by one: libuv reaps its own children by pid, and
+ * a waitpid(-1) would take their statuses from it.
  */
 const waiting = new Map<number, (status: number) => void>();
 let state: "unset" | "on" | "unavailable" = "unset";

@@ -3,7 +3,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execFile } from "../run-helper.ts";
 import { Code, ShimError, invalidArgument, isShimError, notFound } from "../errors.ts";
-import type { OciRuntime, RuncConfig, RuncStats } from "./oci-runtime.ts";
+import { DetachedInit } from "./detached.ts";
+import type { OciRuntime, RuncConfig, RuncStats, RuntimeChild } from "./oci-runtime.ts";
+import { becomeSubreaper } from "./reaper.ts";
 
 /** Everything the shim asks of the OCI runtime, as runc command lines. */
 export class Runc implements OciRuntime {
@@ -20,14 +22,22 @@ export class Runc implements OciRuntime {
   }
 
   /**
-   * `runc run` in the foreground: runc stays the container's parent, so its exit status is the
-   * container's (128+signal when killed). Node cannot become a child subreaper, which `runc create`
-   * + `runc start` would need. `--keep` leaves the stopped container (and its cgroup, where the OOM
-   * count is) for the shim to delete. `preserveFds` of `stdio`'s entries after the first three
-   * reach the container's process as fds 3… (how a Wasm container gets its runner, runner-files.ts).
-   * With a `consoleSocket` (a terminal) runc detaches, as it uses one only then (task/terminal.ts).
+   * `runc create` + `runc start` with the daemon as the init's subreaper (detached.ts), so no runc
+   * process waits beside the task. With a `consoleSocket` (a terminal: runc uses one only when it
+   * detaches, task/terminal.ts), or without the native helper, `runc run --keep`: in the
+   * foreground its exit status is the container's (128+signal when killed). `create` (and
+   * `--keep`) leave the stopped container (and its cgroup, where the OOM count is) for the shim to
+   * delete. `preserveFds` of `stdio`'s entries after the first three reach the container's process
+   * as fds 3… (how a Wasm container gets its runner, runner-files.ts).
    */
-  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0, consoleSocket?: string): ChildProcess {
+  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0, consoleSocket?: string): RuntimeChild {
+    if (consoleSocket || !becomeSubreaper()) return this.#runForeground(id, bundle, pidFile, logFile, stdio, preserveFds, consoleSocket);
+    const create = (createPidFile: string, fds: StdioOptions) =>
+      spawn(this.config.binary, [...this.#globals(logFile), "create", ...preserve(preserveFds), "--bundle", bundle, "--pid-file", createPidFile, id], { stdio: fds });
+    return new DetachedInit({ create, start: () => this.#call(["start", id]).then(() => {}) }, pidFile, stdio);
+  }
+
+  #runForeground(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds: number, consoleSocket?: string): ChildProcess {
     return spawn(this.config.binary, [...this.#globals(logFile), "run", "--keep", ...console(consoleSocket), ...preserve(preserveFds), "--bundle", bundle, "--pid-file", pidFile, id], { stdio });
   }
 
@@ -87,7 +97,7 @@ export class Runc implements OciRuntime {
   }
 
   /**
-   * From runc's own state: `run --keep` leaves it (and the cgroups) in place after the process
+   * From runc's own state: `create` (and `run --keep`) leaves it (and the cgroups) in place after the process
    * dies, so this works even for a task the OOM killer ended at once. A hybrid v1 host has a ""
    * entry too, in its `unified` hierarchy.
    */

@@ -15,19 +15,28 @@ export const UTIME_OMIT = -2n;
 
 interface NativeAddon {
   exit(code: number): never;
+  exitOnSignals(signals: number[]): void;
+  setChildSubreaper(): void;
+  reap(pid: number): number;
+  pipe(): [number, number];
   /** 0 or an errno. */
   utimensat(path: string, atime: bigint, mtime: bigint, nofollow: boolean): number;
   consoleListen(path: string): number;
   consoleReceive(fd: number): number;
   setWinsize(fd: number, rows: number, cols: number): number;
   closeFd(fd: number): number;
-  setChildSubreaper(): void;
-  reap(pid: number): number;
 }
 
 export interface Native {
   /** _exit(2): ends the process at once, whatever its threads are blocked in. */
   exit(code: number): never;
+  /**
+   * Makes each of these signals end the process at once with 128+signal (a native handler that
+   * calls _exit(2)), whatever the JS thread is doing. A later process.on(signal) replaces it.
+   */
+  exitOnSignals(signals: readonly number[]): void;
+  /** A pipe (both ends close-on-exec): [read end, write end]. */
+  pipe(): [number, number];
   /** Sets a file's times to the nanosecond; throws an Error with `code` (e.g. "ENOENT") and `errno`. */
   utimensat(path: string, atime: bigint, mtime: bigint, opts?: { nofollow?: boolean }): void;
   /** A listening unix socket at `path` for runc's --console-socket; returns its fd. */
@@ -69,6 +78,10 @@ function load(): Native {
   const addon = mod.exports;
   return {
     exit: (code) => addon.exit(code),
+    exitOnSignals: (signals) => addon.exitOnSignals([...signals]),
+    setChildSubreaper: () => addon.setChildSubreaper(),
+    reap: (pid) => addon.reap(pid),
+    pipe: () => addon.pipe(),
     utimensat(path, atime, mtime, opts = {}) {
       const errno = addon.utimensat(path, atime, mtime, opts.nofollow ?? false);
       if (errno === 0) return;
@@ -78,8 +91,6 @@ function load(): Native {
     consoleReceive: (fd) => fdOrThrow(addon.consoleReceive(fd), "receive the console from runc"),
     setWinsize: (fd, rows, cols) => okOrThrow(addon.setWinsize(fd, rows, cols), "set the window size"),
     closeFd: (fd) => okOrThrow(addon.closeFd(fd), `close fd ${fd}`),
-    setChildSubreaper: () => addon.setChildSubreaper(),
-    reap: (pid) => addon.reap(pid),
   };
 }
 

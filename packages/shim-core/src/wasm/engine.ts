@@ -3,7 +3,8 @@ import type { ProvidedImports } from "./imports.ts";
 /**
  * The one interface a Wasm engine implements. The shim (containerd plumbing, runc, lifecycle) calls
  * `validate` and `prepare` on the host at Create; the runner calls `load` and `run` inside the
- * container, in a worker thread, with the container's root as the guest's `/`.
+ * container (on its main thread, or in a worker with `guestInWorker`), with the container's root
+ * as the guest's `/`.
  */
 export interface Engine {
   /** The X of containerd-shim-X-v1 and io.containerd.X.v1. */
@@ -26,6 +27,12 @@ export interface Engine {
    * form made under another key is never handed back as `PrepareContext.precompiled`.
    */
   readonly precompileKey?: string;
+  /**
+   * Run the guest in a worker thread of the runner instead of its main thread: costs a second
+   * isolate and a second evaluation of the bundle, for an engine whose `run` needs what an
+   * executable's main script lacks (import() of its generated code).
+   */
+  readonly guestInWorker?: boolean;
   /** Rejects, with a message a user can act on, a module this engine cannot run. Runs on the host at Create. */
   validate?(module: Uint8Array<ArrayBuffer>, path: string): Promise<void>;
   /**

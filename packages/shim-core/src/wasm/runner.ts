@@ -46,25 +46,24 @@ function exitNow(code: number): never {
   process.exit(code);
 }
 
+/** Signals that end a guest that has not asked for them (RunContext.onSignal): 128 + the signal. */
+const TERMINATING = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
+
 /**
  * The container's process for a Wasm entrypoint (`--run-wasm PATH -- ARGS…`), running inside the
- * container as its PID 1. The guest runs in a worker so this thread stays free to handle signals:
- * PID 1 ignores any signal it has no handler for, and a handler cannot run while the guest spins.
+ * container as its PID 1. PID 1 ignores any signal it has no handler for, and a JS handler cannot
+ * run while the guest spins or blocks in a synchronous WASI call. So the guest runs on this very
+ * thread with native handlers that `_exit(128+signal)` at once (one isolate, the bundle evaluated
+ * once); a guest that stops gracefully (onSignal) replaces its signal's handler with a JS one, and
+ * only serves while its event loop is free. An engine with `guestInWorker`, or a runner without
+ * the native helper, runs the guest in a worker so this thread stays free for JS handlers.
  */
-export function runWasm(argv: readonly string[]): void {
+export function runWasm(argv: readonly string[], engine: Engine): void {
   silenceWarnings();
   const [path, data, sep, ...args] = argv;
   if (!path || !data || sep !== "--") {
     writeSync(2, "usage: --run-wasm PATH DATA-JSON -- ARGS...\n");
     process.exit(2);
-  }
-  // Signals the guest asked to handle itself (RunContext.onSignal) go to its thread; any other ends it at once.
-  const forwarded = new Set<string>();
-  let worker: Worker | undefined;
-  for (const [name, num] of Object.entries(constants.signals)) {
-    if (["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"].includes(name)) {
-      process.on(name as NodeJS.Signals, () => (worker && forwarded.has(name) ? worker.postMessage({ [SIGNAL_KEY]: name }) : exitNow(128 + num)));
-    }
   }
   // Isolation (docs/architecture.md): the runner's own fds are closed here or, for assets, before the guest runs.
   let files: RunContext["files"];
@@ -78,17 +77,63 @@ export function runWasm(argv: readonly string[]): void {
   const ctx: Omit<RunContext, "module"> = { path, args, env: guestEnvironment(), cwd: process.cwd(), stdin: 0, stdout: 1, stderr: 2, data: JSON.parse(data) as Record<string, string>, files };
   const quota = Number(process.env[CPU_QUOTA_ENV]);
   if (quota > 0) ctx.cpuQuota = quota;
-  const transferList = Object.values(files).map((f) => f.buffer as ArrayBuffer);
+  if (!engine.guestInWorker && exitOnSignalsNatively()) runHere(engine, ctx);
+  else runInWorker(ctx);
+}
+
+/** Installs the native handlers; false (and nothing changed) without the helper. */
+function exitOnSignalsNatively(): boolean {
+  try {
+    native().exitOnSignals(TERMINATING.map((name) => constants.signals[name]));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Ends the runner as a trap or an error of the guest's ends it. */
+function exitWithError(err: unknown): never {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const trap = e.name === "RuntimeError";
+  writeSync(2, trap ? `wasm trap: ${e.message}\n` : `error: ${e.message}\n`);
+  process.exit(trap ? TRAP_EXIT : 1);
+}
+
+function runHere(engine: Engine, ctx: Omit<RunContext, "module">): void {
+  // A guest that stops gracefully serves from the event loop, so a JS handler runs there.
+  const onSignal = (signal: "SIGTERM" | "SIGINT", handler: () => void) => void process.on(signal, handler);
+  runGuest(engine, ctx, onSignal).then((code) => process.exit(code), exitWithError);
+}
+
+/** The guest, wherever it runs: from its module to its exit code. */
+async function runGuest(engine: Engine, ctx: Omit<RunContext, "module">, onSignal: NonNullable<RunContext["onSignal"]>): Promise<number> {
+  refuseContainerModules();
+  // WASI has no working directory: wasi-libc's own is set by rewriting the module (see wasm/cwd-patch.ts).
+  const { module } = patchCwd(new Uint8Array(ctx.files[LAYER_MODULE_FILE] ?? readFileSync(ctx.path)), ctx.cwd);
+  const { [EXPORT_DATA_KEY]: exportName, ...data } = ctx.data;
+  const run: RunContext = { ...ctx, module, data, onSignal, ...(exportName ? { exportName } : {}) };
+  preloadNative();
+  await engine.load?.(run);
+  // Nothing of the runner's stays reachable once the guest can run.
+  releaseRunnerAssets();
+  releaseNativeFile();
+  return engine.run(run);
+}
+
+function runInWorker(ctx: Omit<RunContext, "module">): void {
+  // Signals the guest asked to handle itself (RunContext.onSignal) go to its thread; any other ends it at once.
+  const forwarded = new Set<string>();
+  let worker: Worker | undefined;
+  for (const name of TERMINATING) {
+    process.on(name, () => (worker && forwarded.has(name) ? worker.postMessage({ [SIGNAL_KEY]: name }) : exitNow(128 + constants.signals[name])));
+  }
+  const transferList = Object.values(ctx.files).map((f) => f.buffer as ArrayBuffer);
   worker = new Worker(mainSource(), { eval: true, workerData: { [WORKER_KEY]: ctx }, transferList, stdout: false, stderr: false });
   worker.on("message", (msg: { code: number } | { [SIGNAL_KEY]: string }) => {
     if (SIGNAL_KEY in msg) forwarded.add(msg[SIGNAL_KEY]);
     else process.exit(msg.code);
   });
-  worker.on("error", (err: Error) => {
-    const trap = err.name === "RuntimeError";
-    writeSync(2, trap ? `wasm trap: ${err.message}\n` : `error: ${err.message}\n`);
-    process.exit(trap ? TRAP_EXIT : 1);
-  });
+  worker.on("error", exitWithError);
   worker.on("exit", (code) => process.exit(code));
 }
 
@@ -97,7 +142,6 @@ export function runGuestWorker(engine: Engine): boolean {
   const ctx = (workerData as Record<string, Omit<RunContext, "module">> | null)?.[WORKER_KEY];
   if (!ctx || !parentPort) return false;
   silenceWarnings();
-  refuseContainerModules();
   const port = parentPort;
   const handlers = new Map<string, () => void>();
   const onSignal = (signal: "SIGTERM" | "SIGINT", handler: () => void) => {
@@ -105,23 +149,13 @@ export function runGuestWorker(engine: Engine): boolean {
     handlers.set(signal, handler);
     port.postMessage({ [SIGNAL_KEY]: signal });
   };
-  void (async () => {
-    // WASI has no working directory: wasi-libc's own is set by rewriting the module (see wasm/cwd-patch.ts).
-    const { module } = patchCwd(new Uint8Array(ctx.files[LAYER_MODULE_FILE] ?? readFileSync(ctx.path)), ctx.cwd);
-    const { [EXPORT_DATA_KEY]: exportName, ...data } = ctx.data;
-    const run: RunContext = { ...ctx, module, data, onSignal, ...(exportName ? { exportName } : {}) };
-    preloadNative();
-    await engine.load?.(run);
-    // Nothing of the runner's stays reachable once the guest can run.
-    releaseRunnerAssets();
-    releaseNativeFile();
-    const code = await engine.run(run);
-    port.postMessage({ code });
-  })().catch((err: unknown) => {
-    // Rethrown outside the promise so the main thread receives it as the worker's 'error' event.
-    setImmediate(() => {
-      throw err;
-    });
-  });
+  runGuest(engine, ctx, onSignal).then(
+    (code) => port.postMessage({ code }),
+    (err: unknown) =>
+      // Rethrown outside the promise so the main thread receives it as the worker's 'error' event.
+      setImmediate(() => {
+        throw err;
+      }),
+  );
   return true;
 }

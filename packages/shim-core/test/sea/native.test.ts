@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { lstatSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,5 +61,28 @@ describe("the native helper", () => {
     const r = spawnSync(node, ["--no-warnings", script], { stdio: ["pipe", "pipe", "pipe"], timeout: 20_000 });
     expect(r.signal, "still running after 20 s").toBeNull();
     expect(r.status, r.stderr.toString()).toBe(42);
+  });
+
+  // The runner's guest runs on its main thread: a JS handler would wait for the blocked read.
+  it("exits with 128+signal on a signal while the main thread is blocked in a system call", async () => {
+    const script = join(dir, "signals.mts");
+    writeFileSync(
+      script,
+      `import { readSync, writeSync } from "node:fs";
+      import { native } from ${JSON.stringify(nativeModule)};
+      native().exitOnSignals([15, 10]);
+      writeSync(1, "ready\\n");
+      readSync(0, Buffer.alloc(1));`,
+    );
+    // stdin is a pipe this test never writes to; Node's own SIGUSR1 handler (the inspector) is replaced too.
+    const child = spawn(node, ["--no-warnings", script], { stdio: ["pipe", "pipe", "inherit"] });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    await new Promise((resolve) => child.stdout.once("data", resolve));
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill("SIGUSR1");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    expect(await exited).toBe(138);
+    clearTimeout(timer);
+    expect(() => native().exitOnSignals([0])).toThrow(TypeError);
   });
 });

@@ -1,0 +1,84 @@
+import { spawn, type StdioOptions } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { closeSync } from "node:fs";
+import { readFile, rename, rm } from "node:fs/promises";
+import { Socket } from "node:net";
+import type { Writable } from "node:stream";
+import { signalNumber } from "../run-helper.ts";
+import { native } from "../sea/native.ts";
+import type { RuntimeChild } from "./oci-runtime.ts";
+import { onExit } from "./reaper.ts";
+
+interface Steps {
+  /** Spawns `runc create … --pid-file PIDFILE` with this stdio. */
+  create(pidFile: string, stdio: StdioOptions): ReturnType<typeof spawn>;
+  /** `runc start`; rejects with runc's message. */
+  start(): Promise<void>;
+}
+
+/**
+ * A container's init run as `runc create` + `runc start` under the subreaper (reaper.ts): it looks
+ * to the Task service like the foreground `runc run` it replaces (the pid file appears once the
+ * process runs, `exit` carries its status), but no runc process stays behind. Its stdin, when
+ * piped, is a pipe of our own: Node closes a child's stdin stream when the child (here `runc
+ * create`) exits, and the container outlives it.
+ */
+export class DetachedInit extends EventEmitter implements RuntimeChild {
+  readonly stdin: Writable | null = null;
+
+  constructor(steps: Steps, pidFile: string, stdio: StdioOptions) {
+    super();
+    const fds = [...(stdio as unknown[])];
+    let readEnd: number | undefined;
+    if (fds[0] === "pipe") {
+      const [r, w] = native().pipe();
+      readEnd = r;
+      fds[0] = r;
+      this.stdin = new Socket({ fd: w, readable: false, writable: true });
+    }
+    const created = `${pidFile}.create`;
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = steps.create(created, fds as StdioOptions);
+    } finally {
+      if (readEnd !== undefined) closeSync(readEnd);
+    }
+    child.once("error", (err) => this.#fail(err));
+    child.once("exit", (code, signal) => {
+      if (code !== 0) return this.#end(code ?? 128 + signalNumber(signal ?? ""));
+      void this.#started(steps, created, pidFile);
+    });
+  }
+
+  async #started(steps: Steps, created: string, pidFile: string): Promise<void> {
+    const pid = Number.parseInt(await readFile(created, "utf8").catch(() => ""), 10);
+    if (!(pid > 0)) return this.#fail(new Error("runc create wrote no pid"));
+    try {
+      await steps.start();
+    } catch (err) {
+      // The init waits in runc's exec fifo until a start: end it, the caller deletes the container.
+      onExit(pid, () => {});
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+      return this.#fail(err as Error);
+    }
+    // Only now is there a process to report: the Task service waits for this file. Its exit is
+    // taken after (its zombie waits), so the file is there before the exit is.
+    await rename(created, pidFile).catch(async (err: Error) => {
+      await rm(created, { force: true });
+      this.#fail(err);
+    });
+    onExit(pid, (status) => this.#end(status));
+  }
+
+  #fail(err: Error): void {
+    this.stdin?.destroy();
+    this.emit("error", err);
+  }
+
+  #end(status: number): void {
+    this.stdin?.destroy();
+    this.emit("exit", status, null);
+  }
+}

@@ -1,0 +1,3 @@
+import { criNetworkConformance } from "@wasm-shims/test-lab";
+
+criNetworkConformance({ engine: "node" });
