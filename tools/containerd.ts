@@ -6,7 +6,8 @@
 import { parseArgs } from "node:util";
 import { Containerd, type ContainerdOptions } from "@wasm-shims/test-lab/containerd.ts";
 
-const usage = "usage: containerd.ts start [--dir D] [--shim-dir S] [--cri] [--runtime handler=type]... [--debug] | stop --dir D | leftovers --dir D";
+const usage =
+  "usage: containerd.ts start [--dir D] [--shim-dir S] [--cri] [--runtime handler=type]... [--debug] | stop --dir D | leftovers --dir D";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -32,11 +33,23 @@ function runtimes(specs: readonly string[]): Record<string, string> {
 async function main(): Promise<number> {
   const [command] = positionals;
   if (command === "start") {
-    const opts: ContainerdOptions = { runtimes: runtimes(values.runtime ?? []), cri: values.cri ?? false, logLevel: values.debug ? "debug" : "info" };
+    const opts: ContainerdOptions = {
+      runtimes: runtimes(values.runtime ?? []),
+      cri: values.cri ?? false,
+      logLevel: values.debug ? "debug" : "info",
+    };
     if (values.dir) opts.dir = values.dir;
     if (values["shim-dir"]) opts.shimDir = values["shim-dir"];
     const ctd = await Containerd.start(opts);
-    console.log(JSON.stringify({ dir: ctd.dir, socket: ctd.socket, ttrpcSocket: ctd.ttrpcSocket, namespace: ctd.namespace, pid: ctd.pid }));
+    console.log(
+      JSON.stringify({
+        dir: ctd.dir,
+        socket: ctd.socket,
+        ttrpcSocket: ctd.ttrpcSocket,
+        namespace: ctd.namespace,
+        pid: ctd.pid,
+      }),
+    );
     return 0;
   }
   if ((command === "stop" || command === "leftovers") && values.dir) {

@@ -12,10 +12,15 @@ const targets = [
   { template: "buf.gen.yaml", gen: "packages/shim-core/src/gen" },
   { template: "buf.gen.test-lab.yaml", gen: "packages/test-lab/src/gen" },
 ];
-const env = { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}`, BUF_CACHE_DIR: join(tmpdir(), "buf-cache") };
+const env = {
+  ...process.env,
+  PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}`,
+  BUF_CACHE_DIR: join(tmpdir(), "buf-cache"),
+};
 
 function generate(output = root) {
-  for (const { template } of targets) execFileSync("buf", ["generate", "--template", template, "--output", output], { cwd: root, env, stdio: "inherit" });
+  for (const { template } of targets)
+    execFileSync("buf", ["generate", "--template", template, "--output", output], { cwd: root, env, stdio: "inherit" });
 }
 
 if (process.argv.includes("--check")) {

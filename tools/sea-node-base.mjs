@@ -22,10 +22,17 @@ export function nodePackage(arch) {
     const tmp = `${dir}.${process.pid}.tmp`;
     mkdirSync(tmp, { recursive: true });
     try {
-      const tgz = execFileSync("npm", ["pack", `node-linux-${arch}@${version}`, "--pack-destination", tmp, "--silent"], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-      }).trim().split("\n").pop();
+      const tgz = execFileSync(
+        "npm",
+        ["pack", `node-linux-${arch}@${version}`, "--pack-destination", tmp, "--silent"],
+        {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      )
+        .trim()
+        .split("\n")
+        .pop();
       execFileSync("tar", ["-xzf", join(tmp, tgz), "-C", tmp, "--strip-components=1", "package/bin/node"]);
       rmSync(join(tmp, tgz));
       if (!existsSync(binary)) renameSync(tmp, dir);

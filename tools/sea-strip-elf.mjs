@@ -6,12 +6,17 @@
 // table is rewritten with the indices renumbered.
 export function stripElf(buf, arch) {
   const machine = { x64: 62, arm64: 183 }[arch];
-  if (buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1) throw new Error("not a 64-bit little-endian ELF");
+  if (buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1)
+    throw new Error("not a 64-bit little-endian ELF");
   if (buf.readUInt16LE(18) !== machine) throw new Error(`ELF machine ${buf.readUInt16LE(18)} is not ${arch}`);
   const num = (off) => Number(buf.readBigUInt64LE(off));
-  const phoff = num(32), shoff = num(40);
-  const phentsize = buf.readUInt16LE(54), phnum = buf.readUInt16LE(56);
-  const shentsize = buf.readUInt16LE(58), shnum = buf.readUInt16LE(60), shstrndx = buf.readUInt16LE(62);
+  const phoff = num(32),
+    shoff = num(40);
+  const phentsize = buf.readUInt16LE(54),
+    phnum = buf.readUInt16LE(56);
+  const shentsize = buf.readUInt16LE(58),
+    shnum = buf.readUInt16LE(60),
+    shstrndx = buf.readUInt16LE(62);
   if (shnum === 0 || shstrndx >= 0xff00) throw new Error("extended ELF section numbering is not supported");
 
   let mappedEnd = phoff + phentsize * phnum;
@@ -20,7 +25,13 @@ export function stripElf(buf, arch) {
     mappedEnd = Math.max(mappedEnd, num(p + 8) + num(p + 32));
   }
 
-  const SHF_ALLOC = 0x2, SHF_INFO_LINK = 0x40, SHT_SYMTAB = 2, SHT_RELA = 4, SHT_NOBITS = 8, SHT_REL = 9, SHT_SYMTAB_SHNDX = 18;
+  const SHF_ALLOC = 0x2,
+    SHF_INFO_LINK = 0x40,
+    SHT_SYMTAB = 2,
+    SHT_RELA = 4,
+    SHT_NOBITS = 8,
+    SHT_REL = 9,
+    SHT_SYMTAB_SHNDX = 18;
   const sections = [];
   for (let i = 0; i < shnum; i++) {
     const h = shoff + i * shentsize;
@@ -45,14 +56,16 @@ export function stripElf(buf, arch) {
   const drop = new Set();
   sections.forEach((s, i) => {
     const name = nameOf(s);
-    if (s.type === SHT_SYMTAB || s.type === SHT_SYMTAB_SHNDX || name.startsWith(".debug") || name.startsWith(".zdebug")) drop.add(i);
+    if (s.type === SHT_SYMTAB || s.type === SHT_SYMTAB_SHNDX || name.startsWith(".debug") || name.startsWith(".zdebug"))
+      drop.add(i);
   });
   for (const i of [...drop]) {
     const s = sections[i];
     if (s.type === SHT_SYMTAB && s.link !== shstrndx && !(sections[s.link].flags & SHF_ALLOC)) drop.add(s.link);
   }
   sections.forEach((s, i) => {
-    if ((s.type === SHT_REL || s.type === SHT_RELA) && s.info !== 0 && drop.has(s.info) && !(s.flags & SHF_ALLOC)) drop.add(i);
+    if ((s.type === SHT_REL || s.type === SHT_RELA) && s.info !== 0 && drop.has(s.info) && !(s.flags & SHF_ALLOC))
+      drop.add(i);
   });
 
   const newIndex = new Map();
@@ -71,7 +84,9 @@ export function stripElf(buf, arch) {
 
   const chunks = [buf.subarray(0, mappedEnd)];
   let pos = mappedEnd;
-  const moved = kept.filter((s) => s.type !== SHT_NOBITS && s.size > 0 && s.offset + s.size > mappedEnd).sort((a, b) => a.offset - b.offset);
+  const moved = kept
+    .filter((s) => s.type !== SHT_NOBITS && s.size > 0 && s.offset + s.size > mappedEnd)
+    .sort((a, b) => a.offset - b.offset);
   for (const s of moved) {
     const aligned = Math.ceil(pos / s.align) * s.align;
     if (aligned > pos) chunks.push(Buffer.alloc(aligned - pos));
@@ -83,7 +98,8 @@ export function stripElf(buf, arch) {
   if (newShoff > pos) chunks.push(Buffer.alloc(newShoff - pos));
   for (const s of kept) {
     if (s.link !== 0) s.header.writeUInt32LE(remap(s.link), 40);
-    if (s.info !== 0 && (s.flags & SHF_INFO_LINK || s.type === SHT_REL || s.type === SHT_RELA)) s.header.writeUInt32LE(remap(s.info), 44);
+    if (s.info !== 0 && (s.flags & SHF_INFO_LINK || s.type === SHT_REL || s.type === SHT_RELA))
+      s.header.writeUInt32LE(remap(s.info), 44);
     chunks.push(s.header);
   }
   const out = Buffer.concat(chunks);

@@ -24,7 +24,11 @@ function withHyperfine(file: string, runs: number): number[] {
   try {
     const out = join(dir, "hf.json");
     // -N: no intermediate shell, whose own start-up would be counted.
-    execFileSync("hyperfine", ["-N", "--style", "none", "--warmup", "3", "--runs", String(runs), "--export-json", out, `${file} -v`], { stdio: "ignore" });
+    execFileSync(
+      "hyperfine",
+      ["-N", "--style", "none", "--warmup", "3", "--runs", String(runs), "--export-json", out, `${file} -v`],
+      { stdio: "ignore" },
+    );
     const data = JSON.parse(readFileSync(out, "utf8")) as { results: { times: number[] }[] };
     return (data.results[0]?.times ?? []).map((s) => s * 1000);
   } finally {
@@ -47,7 +51,12 @@ export function binaries(binDir: string, engines: readonly string[], runs: numbe
   return engines.map((engine) => {
     const file = shimBinary(binDir, engine);
     const times = hf ? withHyperfine(file, runs) : withOwnClock(file, runs);
-    const res: BinaryResult = { engine, sizeMB: Math.round(statSync(file).size / 1e5) / 10, versionMs: roundSummary(summarize(times)), tool: hf ? "hyperfine" : "own clock" };
+    const res: BinaryResult = {
+      engine,
+      sizeMB: Math.round(statSync(file).size / 1e5) / 10,
+      versionMs: roundSummary(summarize(times)),
+      tool: hf ? "hyperfine" : "own clock",
+    };
     const bundle = join(binDir, "..", "..", "packages", `shim-${engine}`, "dist", `containerd-shim-${engine}-v1.cjs`);
     if (existsSync(bundle)) res.bundleKB = Math.round(statSync(bundle).size / 1e3);
     return res;

@@ -19,7 +19,12 @@ export interface CaseResult {
   ratioToRunc?: number;
 }
 
-export const runcCase: Case = { label: "runc", engine: "runc", image: busyboxImageRef, args: ["/bin/busybox", "echo", "hi"] };
+export const runcCase: Case = {
+  label: "runc",
+  engine: "runc",
+  image: busyboxImageRef,
+  args: ["/bin/busybox", "echo", "hi"],
+};
 
 function emptyDir(dir: string): void {
   if (!existsSync(dir)) return;
@@ -46,7 +51,12 @@ export function coldStartCases(b: Bench, engines: readonly string[]): Case[] {
  * order) so that the machine's noise spreads over all cases alike. One unrecorded warm-up round
  * first: it pays for reading each binary from disk once.
  */
-export async function coldStart(b: Bench, cases: readonly Case[], rounds: number, log: (m: string) => void): Promise<CaseResult[]> {
+export async function coldStart(
+  b: Bench,
+  cases: readonly Case[],
+  rounds: number,
+  log: (m: string) => void,
+): Promise<CaseResult[]> {
   const samples = new Map<string, { wall: number[]; phases: Phases[]; failures: number; error?: string }>();
   for (const c of cases) samples.set(c.label, { wall: [], phases: [], failures: 0 });
   for (let r = -1; r < rounds; r++) {
@@ -68,7 +78,10 @@ export async function coldStart(b: Bench, cases: readonly Case[], rounds: number
       s.wall.push(run.tEnd - run.t0);
       s.phases.push(phasesOf(run, lines));
     }
-    if (r >= 0) log(`  round ${r + 1}/${rounds}: ${cases.map((c) => `${c.label} ${Math.round(samples.get(c.label)!.wall.at(-1) ?? Number.NaN)}`).join(", ")} ms`);
+    if (r >= 0)
+      log(
+        `  round ${r + 1}/${rounds}: ${cases.map((c) => `${c.label} ${Math.round(samples.get(c.label)!.wall.at(-1) ?? Number.NaN)}`).join(", ")} ms`,
+      );
   }
   const runcMedian = summarize(samples.get(runcCase.label)?.wall ?? []).median;
   return cases.map((c) => {
@@ -80,10 +93,18 @@ export async function coldStart(b: Bench, cases: readonly Case[], rounds: number
     }
     const largest = phaseNames.filter((n) => phases[n]).sort((x, y) => phases[y]!.median - phases[x]!.median)[0];
     const wall = summarize(s.wall);
-    const res: CaseResult = { label: c.label, engine: c.engine, runs: s.wall.length, failures: s.failures, wallMs: roundSummary(wall), phases };
+    const res: CaseResult = {
+      label: c.label,
+      engine: c.engine,
+      runs: s.wall.length,
+      failures: s.failures,
+      wallMs: roundSummary(wall),
+      phases,
+    };
     if (largest) res.largest = largest;
     if (s.error) res.error = s.error;
-    if (c.engine !== "runc" && Number.isFinite(wall.median) && Number.isFinite(runcMedian)) res.ratioToRunc = Math.round((wall.median / runcMedian) * 100) / 100;
+    if (c.engine !== "runc" && Number.isFinite(wall.median) && Number.isFinite(runcMedian))
+      res.ratioToRunc = Math.round((wall.median / runcMedian) * 100) / 100;
     return res;
   });
 }

@@ -27,10 +27,14 @@ export interface ComputeResult {
 
 /** Debian's clang for wasm32-wasi, installed when missing. */
 function ensureClang(log: (m: string) => void): void {
-  const ok = spawnSync("clang", ["--version"], { stdio: "ignore" }).status === 0 && existsSync("/usr/lib/wasm32-wasi/libc.a");
+  const ok =
+    spawnSync("clang", ["--version"], { stdio: "ignore" }).status === 0 && existsSync("/usr/lib/wasm32-wasi/libc.a");
   if (ok) return;
   log(`  installing ${wasiPackages.join(" ")}`);
-  execFileSync("apt-get", ["install", "-y", ...wasiPackages], { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  execFileSync("apt-get", ["install", "-y", ...wasiPackages], {
+    stdio: "ignore",
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
 }
 
 /** Both builds go into the run's temporary directory: the binaries are never committed. */
@@ -40,19 +44,37 @@ export async function buildComputeImages(b: Bench, log: (m: string) => void): Pr
   const native = join(b.tmp, "compute");
   execFileSync("clang", ["--target=wasm32-wasi", "-O2", "-s", "-o", wasm, source]);
   execFileSync("clang", ["-O2", "-static", "-s", "-o", native, source]);
-  await writeOciImage(join(b.tmp, "compute-wasm.tar"), { ref: wasmImage, files: [{ path: "/compute.wasm", source: wasm, mode: 0o755 }], entrypoint: ["/compute.wasm"], os: "wasip1", architecture: "wasm" });
-  await writeOciImage(join(b.tmp, "compute-native.tar"), { ref: nativeImage, files: [{ path: "/compute", source: native, mode: 0o755 }], entrypoint: ["/compute"] });
+  await writeOciImage(join(b.tmp, "compute-wasm.tar"), {
+    ref: wasmImage,
+    files: [{ path: "/compute.wasm", source: wasm, mode: 0o755 }],
+    entrypoint: ["/compute.wasm"],
+    os: "wasip1",
+    architecture: "wasm",
+  });
+  await writeOciImage(join(b.tmp, "compute-native.tar"), {
+    ref: nativeImage,
+    files: [{ path: "/compute", source: native, mode: 0o755 }],
+    entrypoint: ["/compute"],
+  });
   await b.ctd.importImage(join(b.tmp, "compute-wasm.tar"));
   await b.ctd.importImage(join(b.tmp, "compute-native.tar"));
 }
 
-export async function compute(b: Bench, engines: readonly string[], rounds: number, runs: number, log: (m: string) => void): Promise<ComputeResult[]> {
+export async function compute(
+  b: Bench,
+  engines: readonly string[],
+  rounds: number,
+  runs: number,
+  log: (m: string) => void,
+): Promise<ComputeResult[]> {
   const arg = String(rounds);
   const cases: Case[] = [
     { label: "native", engine: "runc", image: nativeImage, args: ["/compute", arg] },
     ...engines.map((e) => ({ label: e, engine: e, image: wasmImage, args: ["/compute.wasm", arg] })),
   ];
-  const samples = new Map(cases.map((c) => [c.label, { compute: [] as number[], wall: [] as number[], digest: "", error: "" }]));
+  const samples = new Map(
+    cases.map((c) => [c.label, { compute: [] as number[], wall: [] as number[], digest: "", error: "" }]),
+  );
   for (let r = 0; r < runs; r++) {
     for (const c of cases.map((_, i) => cases[(i + r) % cases.length]!)) {
       const s = samples.get(c.label)!;
@@ -80,7 +102,8 @@ export async function compute(b: Bench, engines: readonly string[], rounds: numb
       return res;
     }
     // Same source, same input: a different digest means the engine computed something else.
-    if (native.digest && s.digest !== native.digest) res.error = `digest ${s.digest} differs from native ${native.digest}`;
+    if (native.digest && s.digest !== native.digest)
+      res.error = `digest ${s.digest} differs from native ${native.digest}`;
     res.computeMs = roundSummary(summarize(s.compute));
     res.wallMs = roundSummary(summarize(s.wall));
     if (c.label !== "native") {

@@ -16,7 +16,9 @@ import { median, round } from "./stats.ts";
 // The generated CRI messages have TypeScript enums, which Node's default type stripping rejects.
 if (!process.execArgv.includes("--experimental-transform-types")) {
   const flags = ["--experimental-transform-types", "--disable-warning=ExperimentalWarning", ...process.execArgv];
-  const r = spawnSync(process.execPath, [...flags, import.meta.filename, ...process.argv.slice(2)], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, [...flags, import.meta.filename, ...process.argv.slice(2)], {
+    stdio: "inherit",
+  });
   process.exit(r.status ?? 1);
 }
 const { ContainerState } = await import("@wasm-shims/test-lab/cri-client.ts");
@@ -35,7 +37,9 @@ const { values } = parseArgs({
 });
 const runs = Number(values.runs ?? (values.quick ? 3 : 10));
 const shimDir = values["shim-dir"] ?? join(repoRoot, "dist/bin");
-const engines = (values.engine ?? ["node", "wasmer", "jco"]).filter((e) => existsSync(join(shimDir, `containerd-shim-${e}-v1`)));
+const engines = (values.engine ?? ["node", "wasmer", "jco"]).filter((e) =>
+  existsSync(join(shimDir, `containerd-shim-${e}-v1`)),
+);
 
 interface Variant {
   name: string;
@@ -43,8 +47,16 @@ interface Variant {
   container: (node: CriNode) => ContainerSpec;
 }
 
-const wasmSleep = (node: CriNode): ContainerSpec => ({ name: "app", image: node.images.fixtures.ref, command: ["/sleep.wasm", "100000000"] });
-const busyboxSleep = (node: CriNode): ContainerSpec => ({ name: "app", image: node.images.busybox.ref, command: ["/bin/sleep", "100000"] });
+const wasmSleep = (node: CriNode): ContainerSpec => ({
+  name: "app",
+  image: node.images.fixtures.ref,
+  command: ["/sleep.wasm", "100000000"],
+});
+const busyboxSleep = (node: CriNode): ContainerSpec => ({
+  name: "app",
+  image: node.images.busybox.ref,
+  command: ["/bin/sleep", "100000"],
+});
 const variants: Variant[] = [
   { name: "runc/busybox", handler: "", container: busyboxSleep },
   ...engines.flatMap((e) => [
@@ -73,7 +85,8 @@ async function once(node: CriNode, v: Variant, i: number): Promise<Sample> {
   for (;;) {
     const { status } = await node.cri.runtime.containerStatus({ containerId: id });
     if (status?.state === ContainerState.CONTAINER_RUNNING) break;
-    if (status?.state === ContainerState.CONTAINER_EXITED) throw new Error(`${v.name}: container exited: ${status.reason} ${status.message}`);
+    if (status?.state === ContainerState.CONTAINER_EXITED)
+      throw new Error(`${v.name}: container exited: ${status.reason} ${status.message}`);
     await new Promise((r) => setTimeout(r, 5));
   }
   const t4 = performance.now();
@@ -81,7 +94,9 @@ async function once(node: CriNode, v: Variant, i: number): Promise<Sample> {
   return { runPod: t1 - t0, create: t2 - t1, start: t3 - t2, total: t4 - t0 };
 }
 
-const runtimes: Record<string, CriRuntime> = Object.fromEntries(engines.map((e) => [`wasm-${e}`, { type: `io.containerd.${e}.v1` }]));
+const runtimes: Record<string, CriRuntime> = Object.fromEntries(
+  engines.map((e) => [`wasm-${e}`, { type: `io.containerd.${e}.v1` }]),
+);
 const node = await CriNode.start({ shimDir, runtimes });
 const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
 const errors: Record<string, string> = {};
@@ -107,7 +122,12 @@ try {
 
 const summary = (xs: Sample[]) => ({
   runs: xs.length,
-  medianMs: { total: round(median(xs.map((s) => s.total))), runPod: round(median(xs.map((s) => s.runPod))), create: round(median(xs.map((s) => s.create))), start: round(median(xs.map((s) => s.start))) },
+  medianMs: {
+    total: round(median(xs.map((s) => s.total))),
+    runPod: round(median(xs.map((s) => s.runPod))),
+    create: round(median(xs.map((s) => s.create))),
+    start: round(median(xs.map((s) => s.start))),
+  },
   minMs: round(Math.min(...xs.map((s) => s.total))),
   maxMs: round(Math.max(...xs.map((s) => s.total))),
   totalsMs: xs.map((s) => round(s.total)),
@@ -116,7 +136,9 @@ const result = {
   what: "RunPodSandbox → container RUNNING (ContainerStatus), host-network pod, containerd CRI",
   containerd: execFileSync("containerd", ["--version"], { encoding: "utf8" }).trim(),
   engines,
-  variants: Object.fromEntries(variants.map((v) => [v.name, errors[v.name] ? { error: errors[v.name] } : summary(samples.get(v.name)!)])),
+  variants: Object.fromEntries(
+    variants.map((v) => [v.name, errors[v.name] ? { error: errors[v.name] } : summary(samples.get(v.name)!)]),
+  ),
 };
 const text = `${JSON.stringify(result, null, 2)}\n`;
 if (values.json) writeFileSync(values.json, text);

@@ -108,10 +108,20 @@ export function runOnce(b: Bench, c: Case, id: string, timeoutMs = 60_000): Prom
     child.on("close", (code) => {
       clearTimeout(timer);
       const tEnd = wallMs();
-      const result = { id, code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), t0, tOutput, tEnd };
+      const result = {
+        id,
+        code: code ?? 1,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+        t0,
+        tOutput,
+        tEnd,
+      };
       if (!timedOut) return resolve(result);
       // A hung task is a failed sample, not the end of the run; its container must not linger.
-      void b.ctd.removeContainer(id, { timeoutMs: 30_000 }).then(() => resolve({ ...result, code: -1, stderr: `timed out after ${timeoutMs} ms; ${result.stderr}` }));
+      void b.ctd
+        .removeContainer(id, { timeoutMs: 30_000 })
+        .then(() => resolve({ ...result, code: -1, stderr: `timed out after ${timeoutMs} ms; ${result.stderr}` }));
     });
   });
 }

@@ -33,18 +33,33 @@ function cpuPerCall(fn: () => void, n: number): number {
   return round(summarize(samples).median, 2);
 }
 
-export async function instantiateCosts(components: { label: string; bytes: Uint8Array }[], n: number): Promise<InstantiateResult[]> {
+export async function instantiateCosts(
+  components: { label: string; bytes: Uint8Array }[],
+  n: number,
+): Promise<InstantiateResult[]> {
   const out: InstantiateResult[] = [];
   for (const { label, bytes } of components) {
     const t = await transpileModule(bytes, label);
     const imaged = await loadCoreModules(t.files);
     const plain: CoreModules = { modules: {}, images: {} };
-    for (const name of Object.keys(imaged.modules)) plain.modules[name] = await WebAssembly.compile(t.files[name] as Uint8Array<ArrayBuffer>);
-    const imports = await httpImports({ path: "/x.wasm", args: ["x.wasm"], env: {}, cwd: "/", stdin: 0, stdout: 1, stderr: 2, data: {} });
+    for (const name of Object.keys(imaged.modules))
+      plain.modules[name] = await WebAssembly.compile(t.files[name] as Uint8Array<ArrayBuffer>);
+    const imports = await httpImports({
+      path: "/x.wasm",
+      args: ["x.wasm"],
+      env: {},
+      cwd: "/",
+      stdin: 0,
+      stdout: 1,
+      stderr: 2,
+      data: {},
+    });
     const instantiate = (await loadComponent(t.files)) as never;
     const withImages = instanceFactory(instantiate, imports, imaged, 2);
     const without = instanceFactory(instantiate, imports, plain, 2);
-    const largest = Object.entries(t.files).filter(([n]) => n.endsWith(".wasm")).sort((a, b) => b[1].length - a[1].length)[0]!;
+    const largest = Object.entries(t.files)
+      .filter(([n]) => n.endsWith(".wasm"))
+      .sort((a, b) => b[1].length - a[1].length)[0]!;
     const image = imaged.images[largest[0]];
     out.push({
       label,

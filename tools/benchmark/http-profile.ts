@@ -109,12 +109,17 @@ async function measure(label: string, url: string, seconds: number): Promise<Pro
 }
 
 /** Profiles plain Node, then each component served fresh (or with `reuse`), one after another. */
-export async function profileServing(components: { label: string; bytes: Uint8Array; reuse?: boolean }[], seconds: number): Promise<ProfileResult[]> {
+export async function profileServing(
+  components: { label: string; bytes: Uint8Array; reuse?: boolean }[],
+  seconds: number,
+): Promise<ProfileResult[]> {
   const out: ProfileResult[] = [];
   const plain = httpServer((_, res) => res.end("hello from js\n")).listen(await freePort(), "127.0.0.1");
   await once(plain, "listening");
   try {
-    out.push(await measure("plain Node http", `http://127.0.0.1:${(plain.address() as { port: number }).port}/`, seconds));
+    out.push(
+      await measure("plain Node http", `http://127.0.0.1:${(plain.address() as { port: number }).port}/`, seconds),
+    );
   } finally {
     plain.close();
   }
@@ -124,7 +129,14 @@ export async function profileServing(components: { label: string; bytes: Uint8Ar
     const env = { WASI_HTTP_LISTEN: `127.0.0.1:${port}`, ...(reuse ? { WASI_HTTP_INSTANCE_REUSE: "1" } : {}) };
     const ctx = { path: "/x.wasm", args: ["x.wasm"], env, cwd: "/", stdin: 0, stdout: 1, stderr: 2, data: {} };
     const config = parseHttpConfig(env);
-    const server = await serveOnThisThread({ ctx, entry: t.files[ENTRY_MODULE]!, config, core: await loadCoreModules(t.files), port, shared: false });
+    const server = await serveOnThisThread({
+      ctx,
+      entry: t.files[ENTRY_MODULE]!,
+      config,
+      core: await loadCoreModules(t.files),
+      port,
+      shared: false,
+    });
     try {
       out.push(await measure(label, `http://127.0.0.1:${port}/`, seconds));
     } finally {

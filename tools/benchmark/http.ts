@@ -60,9 +60,12 @@ async function freePort(): Promise<number> {
 }
 
 export async function buildHttpImage(b: Bench): Promise<void> {
-  const { parse } = await import("../../packages/shim-jco/node_modules/@bytecodealliance/jco-transpile/dist/wasm-tools.js");
+  const { parse } = await import(
+    "../../packages/shim-jco/node_modules/@bytecodealliance/jco-transpile/dist/wasm-tools.js"
+  );
   for (const name of ["http-hello-js", "http-raw-hello-js"]) {
-    if (!existsSync(programPath(name))) throw new Error(`${programPath(name)} is missing: run tools/build.sh (it builds the componentize-js programs)`);
+    if (!existsSync(programPath(name)))
+      throw new Error(`${programPath(name)} is missing: run tools/build.sh (it builds the componentize-js programs)`);
   }
   await writeOciImage(join(b.tmp, "http.tar"), {
     ref: image,
@@ -85,11 +88,17 @@ export function httpCases(before: boolean): HttpCase[] {
     { label: "tiny (WAT), reuse", kind: "jco", wasm: "/tiny.wasm", env: ["WASI_HTTP_INSTANCE_REUSE=1"] },
     { label: "JS fetch event, fresh", kind: "jco", wasm: "/hello-js.wasm" },
     { label: "JS incomingHandler, fresh", kind: "jco", wasm: "/raw-hello-js.wasm" },
-    { label: "JS incomingHandler, reuse", kind: "jco", wasm: "/raw-hello-js.wasm", env: ["WASI_HTTP_INSTANCE_REUSE=1"] },
-    ...(before ? [{ label: "JS fetch event, before (old server)", kind: "before" as const, wasm: "/hello-js.wasm" }] : []),
+    {
+      label: "JS incomingHandler, reuse",
+      kind: "jco",
+      wasm: "/raw-hello-js.wasm",
+      env: ["WASI_HTTP_INSTANCE_REUSE=1"],
+    },
+    ...(before
+      ? [{ label: "JS fetch event, before (old server)", kind: "before" as const, wasm: "/hello-js.wasm" }]
+      : []),
   ];
 }
-
 
 /** utime + stime of a process (all its threads), ms. */
 function cpuMs(pid: number): number {
@@ -120,7 +129,11 @@ async function waitAnswering(url: string, alive: () => boolean, ms: number): Pro
 
 async function startNode(node: string): Promise<Server> {
   const port = await freePort();
-  const child: ChildProcess = spawn(node, ["-e", `require("node:http").createServer((q, s) => s.end(${JSON.stringify(BODY)})).listen(${port}, "127.0.0.1")`], { stdio: "ignore" });
+  const child: ChildProcess = spawn(
+    node,
+    ["-e", `require("node:http").createServer((q, s) => s.end(${JSON.stringify(BODY)})).listen(${port}, "127.0.0.1")`],
+    { stdio: "ignore" },
+  );
   const url = `http://127.0.0.1:${port}/`;
   await waitAnswering(url, () => child.exitCode === null, 30_000);
   return {
@@ -139,7 +152,10 @@ async function startShim(b: Bench, c: HttpCase): Promise<Server> {
   const runtime = c.kind === "before" ? "io.containerd.jcobefore.v1" : runtimeOf("jco");
   const env = [`WASI_HTTP_LISTEN=127.0.0.1:${port}`, ...(c.env ?? [])].flatMap((e) => ["--env", e]);
   const log = join(b.tmp, `${id}.log`);
-  const r = await b.ctd.ctr(["run", "-d", "--net-host", "--log-uri", `file://${log}`, ...env, "--runtime", runtime, image, id, c.wasm!], { timeoutMs: 300_000 });
+  const r = await b.ctd.ctr(
+    ["run", "-d", "--net-host", "--log-uri", `file://${log}`, ...env, "--runtime", runtime, image, id, c.wasm!],
+    { timeoutMs: 300_000 },
+  );
   if (r.code !== 0) throw new Error(`ctr run ${c.wasm}: ${r.stderr.trim()}`);
   const url = `http://127.0.0.1:${port}/`;
   try {
@@ -148,18 +164,44 @@ async function startShim(b: Bench, c: HttpCase): Promise<Server> {
     if (!pid) throw new Error(`no task ${id}`);
     // The server logs this line once every thread listens (a busy machine can take seconds more).
     let text = "";
-    for (const deadline = Date.now() + 120_000; !/serving HTTP on/.test(text) && Date.now() < deadline; await sleep(200)) text = existsSync(log) ? readFileSync(log, "utf8") : "";
+    for (
+      const deadline = Date.now() + 120_000;
+      !/serving HTTP on/.test(text) && Date.now() < deadline;
+      await sleep(200)
+    )
+      text = existsSync(log) ? readFileSync(log, "utf8") : "";
     await sleep(1000); // each thread's pool filled
     const threads = Number(/\((\d+) threads?, /.exec(text)?.[1]);
-    return { url, pid, ...(Number.isFinite(threads) ? { threads } : {}), stop: () => b.ctd.removeContainer(id, { timeoutMs: 60_000 }) };
+    return {
+      url,
+      pid,
+      ...(Number.isFinite(threads) ? { threads } : {}),
+      stop: () => b.ctd.removeContainer(id, { timeoutMs: 60_000 }),
+    };
   } catch (e) {
     await b.ctd.removeContainer(id, { timeoutMs: 60_000 });
     throw e;
   }
 }
 
-export async function httpBench(b: Bench, cases: HttpCase[], opts: { rounds: number; seconds: number; connections: number; node: string }, log: (m: string) => void): Promise<HttpResult> {
-  const samples = new Map(cases.map((c) => [c.label, { wrk: [] as Wrk[], cpu: [] as number[], ratio: [] as number[], threads: undefined as number | undefined, error: "" }]));
+export async function httpBench(
+  b: Bench,
+  cases: HttpCase[],
+  opts: { rounds: number; seconds: number; connections: number; node: string },
+  log: (m: string) => void,
+): Promise<HttpResult> {
+  const samples = new Map(
+    cases.map((c) => [
+      c.label,
+      {
+        wrk: [] as Wrk[],
+        cpu: [] as number[],
+        ratio: [] as number[],
+        threads: undefined as number | undefined,
+        error: "",
+      },
+    ]),
+  );
   for (let round = 0; round < opts.rounds; round++) {
     let nodeRate = Number.NaN;
     // Plain Node first in every round (the ratios' base); the others rotate.
@@ -181,7 +223,9 @@ export async function httpBench(b: Bench, cases: HttpCase[], opts: { rounds: num
         s.cpu.push(spent / w.requests);
         if (c.kind === "node") nodeRate = w.reqPerSec;
         else s.ratio.push(w.reqPerSec / nodeRate);
-        log(`  ${c.label}: ${w.reqPerSec.toFixed(0)} req/s, p50 ${w.latency.p50.toFixed(2)} ms, p99 ${w.latency.p99.toFixed(2)} ms`);
+        log(
+          `  ${c.label}: ${w.reqPerSec.toFixed(0)} req/s, p50 ${w.latency.p50.toFixed(2)} ms, p99 ${w.latency.p99.toFixed(2)} ms`,
+        );
       } catch (e) {
         s.error = (e as Error).message.slice(0, 300);
         log(`  ${c.label}: failed (${s.error})`);

@@ -31,7 +31,9 @@ export interface Machine {
 /** A command's first line of output, or "unknown" when it cannot run. */
 export function firstLine(file: string, args: string[], cwd?: string): string {
   try {
-    return execFileSync(file, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], ...(cwd ? { cwd } : {}) }).split("\n")[0]!.trim();
+    return execFileSync(file, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], ...(cwd ? { cwd } : {}) })
+      .split("\n")[0]!
+      .trim();
   } catch {
     return "unknown";
   }

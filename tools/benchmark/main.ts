@@ -6,7 +6,16 @@
 //          executable as one more HTTP case.
 // Without --json it writes docs/benchmarks.{md,svg,json}; with it, only that JSON file.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { binaries } from "./binary.ts";
@@ -65,7 +74,10 @@ function writeDocs(results: Results, withJson: boolean): void {
 function httpCommand(): string {
   const before = values["http-before"];
   const version = before ? /Version: (\S+)/.exec(execFileSync(before, ["-v"], { encoding: "utf8" }))?.[1] : undefined;
-  return ["tools/bench", ...process.argv.slice(2).map((a) => (a === before ? `<jco shim ${version ?? "of unknown version"}>` : a))].join(" ");
+  return [
+    "tools/bench",
+    ...process.argv.slice(2).map((a) => (a === before ? `<jco shim ${version ?? "of unknown version"}>` : a)),
+  ].join(" ");
 }
 
 async function measureHttp(b: Bench, quick: boolean): Promise<HttpSection> {
@@ -73,9 +85,16 @@ async function measureHttp(b: Bench, quick: boolean): Promise<HttpSection> {
   try {
     ensureWrk(log);
     await buildHttpImage(b);
-    section.serve = await httpBench(b, httpCases(values["http-before"] !== undefined), { rounds: quick ? 1 : 3, seconds: quick ? 5 : 10, connections: 16, node: process.execPath }, log);
+    section.serve = await httpBench(
+      b,
+      httpCases(values["http-before"] !== undefined),
+      { rounds: quick ? 1 : 3, seconds: quick ? 5 : 10, connections: 16, node: process.execPath },
+      log,
+    );
     log("http: what one instance costs");
-    const { parse } = await import("../../packages/shim-jco/node_modules/@bytecodealliance/jco-transpile/dist/wasm-tools.js");
+    const { parse } = await import(
+      "../../packages/shim-jco/node_modules/@bytecodealliance/jco-transpile/dist/wasm-tools.js"
+    );
     const { httpHandlerWat } = await import("../../packages/shim-jco/test/components.ts");
     const { programPath } = await import("@wasm-shims/test-fixtures");
     const tiny = await parse(httpHandlerWat("hello from js\n"));
@@ -157,7 +176,8 @@ async function main(): Promise<number> {
   if (values["http-only"]) return httpOnly();
   const present = findEngines(binDir);
   const engines = values.engine ? values.engine.filter((e) => present.includes(e)) : present;
-  for (const e of values.engine ?? []) if (!present.includes(e)) log(`bench: no dist/bin/containerd-shim-${e}-v1, skipping ${e}`);
+  for (const e of values.engine ?? [])
+    if (!present.includes(e)) log(`bench: no dist/bin/containerd-shim-${e}-v1, skipping ${e}`);
   if (engines.length === 0) {
     log("bench: no shim to measure in dist/bin (run tools/build.sh)");
     return 1;
@@ -190,9 +210,24 @@ async function main(): Promise<number> {
       // An engine that never finished hello would only add its timeouts here.
       const working = engines.filter((e) => cold.some((c) => c.engine === e && c.runs > 0));
       comp = await compute(b, working, size.computeRounds, size.computeRuns, log);
-      for (const e of engines.filter((x) => !working.includes(x))) comp.push({ label: e, engine: e, rounds: size.computeRounds, runs: 0, error: "skipped: no cold-start run of this engine succeeded" });
+      for (const e of engines.filter((x) => !working.includes(x)))
+        comp.push({
+          label: e,
+          engine: e,
+          rounds: size.computeRounds,
+          runs: 0,
+          error: "skipped: no cold-start run of this engine succeeded",
+        });
     } catch (e) {
-      comp = [{ label: "native", engine: "runc", rounds: size.computeRounds, runs: 0, error: (e as Error).message.slice(0, 300) }];
+      comp = [
+        {
+          label: "native",
+          engine: "runc",
+          rounds: size.computeRounds,
+          runs: 0,
+          error: (e as Error).message.slice(0, 300),
+        },
+      ];
     }
     partial = {
       schema: 1,

@@ -81,7 +81,11 @@ async function measure(b: Bench, ids: readonly string[]): Promise<MemorySample &
   const argv0 = new Map(table.map((p) => [p.pid, p.argv[0] ?? ""]));
   const isRunc = (pid: number) => /(^|\/)runc$/.test(argv0.get(pid) ?? "");
   const rest = pids.filter((p) => !shims.includes(p));
-  const [shim, runc, container] = [treeMem(shims), treeMem(rest.filter(isRunc)), treeMem(rest.filter((p) => !isRunc(p)))];
+  const [shim, runc, container] = [
+    treeMem(shims),
+    treeMem(rest.filter(isRunc)),
+    treeMem(rest.filter((p) => !isRunc(p))),
+  ];
   // The parts cover every pid once, so their sum is the total without reading /proc again.
   const sum = (k: keyof TreeMem) => shim[k] + runc[k] + container[k];
   const parts: MemoryParts = { shim: shim.pss, runc: runc.pss, container: container.pss };
@@ -92,15 +96,23 @@ async function removeAll(b: Bench, ids: readonly string[]): Promise<void> {
   const queue = [...ids];
   await Promise.all(
     Array.from({ length: 8 }, async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) await b.ctd.removeContainer(id, { timeoutMs: 30_000 });
+      for (let id = queue.shift(); id !== undefined; id = queue.shift())
+        await b.ctd.removeContainer(id, { timeoutMs: 30_000 });
     }),
   );
   // The shims exit after their last Delete; wait so the next case starts on a quiet machine.
   const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && ids.some((id) => shimPid(processTable(), b.ctd.socket, id) !== undefined)) await sleep(200);
+  while (Date.now() < deadline && ids.some((id) => shimPid(processTable(), b.ctd.socket, id) !== undefined))
+    await sleep(200);
 }
 
-const roundSample = (s: MemorySample): MemorySample => ({ processes: s.processes, rss: round(s.rss), hwm: round(s.hwm), pss: round(s.pss), cgroup: round(s.cgroup) });
+const roundSample = (s: MemorySample): MemorySample => ({
+  processes: s.processes,
+  rss: round(s.rss),
+  hwm: round(s.hwm),
+  pss: round(s.pss),
+  cgroup: round(s.cgroup),
+});
 
 /** One idle task per case, sampled every 0.5 s after a 2 s settle. */
 export async function memory(b: Bench, cases: readonly LongCase[], log: (m: string) => void): Promise<MemoryResult[]> {
@@ -120,11 +132,29 @@ export async function memory(b: Bench, cases: readonly LongCase[], log: (m: stri
         await sleep(500);
       }
       const pick = (k: keyof MemorySample) => median(samples.map((s) => s[k]));
-      const steady: MemorySample = { processes: pick("processes"), rss: pick("rss"), hwm: pick("hwm"), pss: pick("pss"), cgroup: pick("cgroup") };
+      const steady: MemorySample = {
+        processes: pick("processes"),
+        rss: pick("rss"),
+        hwm: pick("hwm"),
+        pss: pick("pss"),
+        cgroup: pick("cgroup"),
+      };
       const last = samples.at(-1)!.parts;
-      const r: MemoryResult = { label: c.label, engine: c.engine, parts: { shim: round(last.shim), runc: round(last.runc), container: round(last.container) }, steady: roundSample(steady), peak: { hwm: round(Math.max(...samples.map((s) => s.hwm))), rss: round(Math.max(...samples.map((s) => s.rss))) }, processes: steady.processes };
+      const r: MemoryResult = {
+        label: c.label,
+        engine: c.engine,
+        parts: { shim: round(last.shim), runc: round(last.runc), container: round(last.container) },
+        steady: roundSample(steady),
+        peak: {
+          hwm: round(Math.max(...samples.map((s) => s.hwm))),
+          rss: round(Math.max(...samples.map((s) => s.rss))),
+        },
+        processes: steady.processes,
+      };
       results.push(r);
-      log(`  ${c.label}: steady RSS ${r.steady!.rss} MB, PSS ${r.steady!.pss} MB, peak ${r.peak!.hwm} MB (${r.processes} processes)`);
+      log(
+        `  ${c.label}: steady RSS ${r.steady!.rss} MB, PSS ${r.steady!.pss} MB, peak ${r.peak!.hwm} MB (${r.processes} processes)`,
+      );
     } finally {
       await removeAll(b, [id]);
     }
@@ -133,7 +163,12 @@ export async function memory(b: Bench, cases: readonly LongCase[], log: (m: stri
 }
 
 /** N idle tasks started at once, per case; the cases alternate order between sizes. */
-export async function density(b: Bench, cases: readonly LongCase[], sizes: readonly number[], log: (m: string) => void): Promise<DensityResult[]> {
+export async function density(
+  b: Bench,
+  cases: readonly LongCase[],
+  sizes: readonly number[],
+  log: (m: string) => void,
+): Promise<DensityResult[]> {
   const results: DensityResult[] = [];
   for (const [si, n] of sizes.entries()) {
     const order = si % 2 === 0 ? cases : [...cases].reverse();
@@ -141,12 +176,20 @@ export async function density(b: Bench, cases: readonly LongCase[], sizes: reado
       const ids = Array.from({ length: n }, () => nextId(b, `dens-${c.engine}`));
       try {
         const t0 = wallMs();
-        const outcomes = await Promise.all(ids.map((id) => startDetached(b, c, id).then((o) => ({ ...o, t: wallMs() }))));
+        const outcomes = await Promise.all(
+          ids.map((id) => startDetached(b, c, id).then((o) => ({ ...o, t: wallMs() }))),
+        );
         const failed = outcomes.filter((o) => !o.ok);
         const states = await taskStates(b);
         const running = ids.filter((id) => states.get(id)?.status === "RUNNING").length;
         if (failed.length > 0 || running < n) {
-          results.push({ label: c.label, engine: c.engine, n, running, error: `${failed.length} of ${n} failed to start, ${running} running: ${failed[0]?.err.slice(0, 200) ?? ""}` });
+          results.push({
+            label: c.label,
+            engine: c.engine,
+            n,
+            running,
+            error: `${failed.length} of ${n} failed to start, ${running} running: ${failed[0]?.err.slice(0, 200) ?? ""}`,
+          });
           log(`  ${c.label} ×${n}: ${results.at(-1)!.error}`);
           continue;
         }
@@ -154,10 +197,27 @@ export async function density(b: Bench, cases: readonly LongCase[], sizes: reado
         await sleep(2000);
         const m = await measure(b, ids);
         const total: MemorySample = { processes: m.processes, rss: m.rss, hwm: m.hwm, pss: m.pss, cgroup: m.cgroup };
-        const perTask: MemorySample = { processes: m.processes / n, rss: m.rss / n, hwm: m.hwm / n, pss: m.pss / n, cgroup: m.cgroup / n };
-        const r: DensityResult = { label: c.label, engine: c.engine, n, running, allRunningMs: round(allRunningMs, 0), total: roundSample(total), perTask: roundSample(perTask), startRate: round((n * 1000) / allRunningMs, 2) };
+        const perTask: MemorySample = {
+          processes: m.processes / n,
+          rss: m.rss / n,
+          hwm: m.hwm / n,
+          pss: m.pss / n,
+          cgroup: m.cgroup / n,
+        };
+        const r: DensityResult = {
+          label: c.label,
+          engine: c.engine,
+          n,
+          running,
+          allRunningMs: round(allRunningMs, 0),
+          total: roundSample(total),
+          perTask: roundSample(perTask),
+          startRate: round((n * 1000) / allRunningMs, 2),
+        };
         results.push(r);
-        log(`  ${c.label} ×${n}: all running after ${r.allRunningMs} ms; RSS ${r.total!.rss} MB (${r.perTask!.rss} per task), PSS ${r.total!.pss} MB (${r.perTask!.pss} per task)`);
+        log(
+          `  ${c.label} ×${n}: all running after ${r.allRunningMs} ms; RSS ${r.total!.rss} MB (${r.perTask!.rss} per task), PSS ${r.total!.pss} MB (${r.perTask!.pss} per task)`,
+        );
       } finally {
         await removeAll(b, ids);
       }

@@ -4,7 +4,18 @@ import type { RunResult } from "./harness.ts";
 /** Consecutive phases of one `ctr run --rm`, in ms; a phase the log could not place is absent. */
 export type Phases = Partial<Record<PhaseName, number>>;
 
-export const phaseNames = ["client", "toShim", "shimStart", "daemonUp", "create", "start", "firstOutput", "exit", "delete", "cleanup"] as const;
+export const phaseNames = [
+  "client",
+  "toShim",
+  "shimStart",
+  "daemonUp",
+  "create",
+  "start",
+  "firstOutput",
+  "exit",
+  "delete",
+  "cleanup",
+] as const;
 export type PhaseName = (typeof phaseNames)[number];
 
 export const phaseLabels: Record<PhaseName, string> = {
@@ -40,8 +51,12 @@ export function phasesOf(run: RunResult, lines: readonly LogLine[]): Phases {
   const event = (topic: string) => first(win, (l) => l.msg === "event forwarded" && l.fields.topic === topic);
   const up = ours ? serving : signalLoop;
   const tCreated = ours ? created.t : event("/tasks/create");
-  const tStarted = ours ? first(win, (l) => l.msg === "started" && l.fields.id === id && !l.fields.exec) : event("/tasks/start");
-  const tExited = ours ? first(win, (l) => l.msg === "exited" && l.fields.id === id && !l.fields.exec) : event("/tasks/exit");
+  const tStarted = ours
+    ? first(win, (l) => l.msg === "started" && l.fields.id === id && !l.fields.exec)
+    : event("/tasks/start");
+  const tExited = ours
+    ? first(win, (l) => l.msg === "exited" && l.fields.id === id && !l.fields.exec)
+    : event("/tasks/exit");
   const p: Phases = {};
   // Boundaries from forwarded events lag (runc's /tasks/start can arrive after the output): each
   // boundary is at least the one before, so a lag lands in the earlier phase and none is negative.
@@ -66,7 +81,11 @@ export function phasesOf(run: RunResult, lines: readonly LogLine[]): Phases {
   span("start", tCreated, tStarted);
   span("firstOutput", tStarted, run.tOutput);
   span("exit", Number.isFinite(run.tOutput) ? run.tOutput : tStarted, tExited);
-  span("delete", tExited, first(win, (l) => l.msg === "shim disconnected" && l.fields.id === id));
+  span(
+    "delete",
+    tExited,
+    first(win, (l) => l.msg === "shim disconnected" && l.fields.id === id),
+  );
   span("cleanup", tExited, run.tEnd);
   return p;
 }

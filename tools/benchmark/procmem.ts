@@ -56,7 +56,13 @@ export function shimPid(table: readonly ProcEntry[], socket: string, id: string)
   return table.find((p) => {
     const a = p.argv;
     const at = (flag: string) => a[a.indexOf(flag) + 1];
-    return a.includes("-id") && at("-id") === id && at("-address") === socket && !a.includes("start") && !a.includes("delete");
+    return (
+      a.includes("-id") &&
+      at("-id") === id &&
+      at("-address") === socket &&
+      !a.includes("start") &&
+      !a.includes("delete")
+    );
   })?.pid;
 }
 

@@ -10,11 +10,15 @@ const remedies = (containerd: string): Partial<Record<PhaseName, string>> => ({
     "This is the runner: a second Node process boots inside the container (the shim executable in runner mode), loads the runner's and the engine's modules and runs the guest on its main thread (native signal handlers end it on SIGTERM; no worker, no second evaluation of the bundle), after compiling the module (wasmer: after starting the SDK's own worker threads and its runtime wasm). A startup snapshot (`useSnapshot`, off today) would cut the boot itself; a pre-started runner per pod (a zygote) would take it off the path; the floor is one bare start of the executable (the `-v` figure)",
   daemonUp:
     "The daemon is a second start of the same Node executable after `start`; a code cache or snapshot cuts its evaluation, and serving several containers of a pod from one daemon (already done per pod group) removes it for every container after the first",
-  shimStart: "`start` is a whole Node boot only to bind a socket and print an address; a code cache or snapshot shortens it, a tiny native `start` would remove nearly all of it",
-  delete: "Delete runs `runc delete`, then Shutdown waits for pending events to be flushed before the daemon exits; exiting right after answering shortens it",
+  shimStart:
+    "`start` is a whole Node boot only to bind a socket and print an address; a code cache or snapshot shortens it, a tiny native `start` would remove nearly all of it",
+  delete:
+    "Delete runs `runc delete`, then Shutdown waits for pending events to be flushed before the daemon exits; exiting right after answering shortens it",
   cleanup: `After the daemon disconnects, ${containerd} runs \`<shim> delete\` ("cleaning up dead shim" in its log), one more boot of the executable, before it removes the snapshot and ctr exits; a \`delete\` that answers without loading the runtime shortens it`,
-  start: "Start is `runc create` and `runc start` (the daemon is the init's subreaper): runc's own cost, the same for every engine",
-  create: "Create prepares the module: for jco it transpiles it to JavaScript when the cache is empty, which is what the warm-cache case saves (see the jco section); precompiling at image pull, or a cache shared by all pods of the node, takes it off the path",
+  start:
+    "Start is `runc create` and `runc start` (the daemon is the init's subreaper): runc's own cost, the same for every engine",
+  create:
+    "Create prepares the module: for jco it transpiles it to JavaScript when the cache is empty, which is what the warm-cache case saves (see the jco section); precompiling at image pull, or a cache shared by all pods of the node, takes it off the path",
   client: "ctr's own start and the snapshot preparation, the same for every engine",
   toShim: "containerd's own work between the snapshot and the shim's exec (container record, bundle, fork/exec)",
   exit: "The guest's run and the report of its exit",
@@ -39,10 +43,16 @@ export function whereSection(r: Results): string {
       .filter((n) => n !== p && c.phases[n])
       .sort((x, y) => c.phases[y]!.median - c.phases[x]!.median)
       .slice(0, 2)
-      .map((n) => `${phaseLabels[n]} ${f(c.phases[n]!.median)} ms${runc?.phases[n] ? ` (runc ${f(runc.phases[n].median)})` : ""}`);
-    lines.push(`- **${c.label}**: ${phaseLabels[p]} — ${f(med)} ms of ${f(c.wallMs.median)} ms (${f(share)} %)${runcPart !== undefined ? `; runc spends ${f(runcPart)} ms there` : ""}. ${why[p] ?? ""}. Next: ${next.join(", ")}.`);
+      .map(
+        (n) =>
+          `${phaseLabels[n]} ${f(c.phases[n]!.median)} ms${runc?.phases[n] ? ` (runc ${f(runc.phases[n].median)})` : ""}`,
+      );
+    lines.push(
+      `- **${c.label}**: ${phaseLabels[p]} — ${f(med)} ms of ${f(c.wallMs.median)} ms (${f(share)} %)${runcPart !== undefined ? `; runc spends ${f(runcPart)} ms there` : ""}. ${why[p] ?? ""}. Next: ${next.join(", ")}.`,
+    );
   }
-  const withBoots = (c: (typeof r.coldStart)[number]) => c.engine !== "runc" && c.phases.firstOutput !== undefined && c.phases.daemonUp !== undefined;
+  const withBoots = (c: (typeof r.coldStart)[number]) =>
+    c.engine !== "runc" && c.phases.firstOutput !== undefined && c.phases.daemonUp !== undefined;
   const node = r.coldStart.find((c) => c.engine === "node" && withBoots(c)) ?? r.coldStart.find(withBoots);
   if (node) {
     const ph = (n: PhaseName) => node.phases[n]?.median ?? 0;
@@ -51,7 +61,10 @@ export function whereSection(r: Results): string {
     // price of one bare boot of the executable, measured under the same load as the rest.
     const bare = Math.min(ph("shimStart"), ph("daemonUp"));
     const runnerExtra = Math.max(0, ph("firstOutput") - bare);
-    const teardownExtra = Math.max(0, ph("delete") + ph("cleanup") - (runc?.phases.delete?.median ?? 0) - (runc?.phases.cleanup?.median ?? 0));
+    const teardownExtra = Math.max(
+      0,
+      ph("delete") + ph("cleanup") - (runc?.phases.delete?.median ?? 0) - (runc?.phases.cleanup?.median ?? 0),
+    );
     lines.push(
       "",
       `Three boots of the shim executable sit on the path of every ${node.label} container — \`start\` (${f(ph("shimStart"))} ms), the daemon (${f(ph("daemonUp"))} ms) and the runner up to the guest's first output (${f(ph("firstOutput"))} ms) — together ${f(boots)} ms, ${f((boots / node.wallMs.median) * 100)} % of the median ${f(node.wallMs.median)} ms (runc: ${f(runc?.wallMs.median)} ms). Taking the smaller of the first two (${f(bare)} ms) as the price of one bare boot in this run, the runner spends ${f(runnerExtra)} ms beyond it on its engine's modules, the guest's setup and compilation.`,
@@ -66,8 +79,14 @@ export function whereSection(r: Results): string {
       "",
       `Memory: an idle task costs ${mem.map((m) => `${f(m.steady!.pss, 1)} MB PSS (${f(m.steady!.rss, 1)} MB RSS) on ${m.label}`).join(", ")}, against ${f(runcMem.pss, 1)} MB PSS for runc. The largest part: ${mem
         .filter((m) => m.parts)
-        .map((m) => (m.parts!.shim >= m.parts!.container ? `${m.label}'s shim daemon (${f(m.parts!.shim, 1)} MB PSS)` : `${m.label}'s runner (${f(m.parts!.container, 1)} MB PSS)`))
-        .join(", ")}. The Wasm tasks hold two Node processes (daemon and runner; no runc process waits beside them: the daemon reaps the init as its subreaper); RSS counts the shared executable pages in each of them, PSS counts them once, and the density table's PSS per task is the figure to plan with. A bare Node process of this executable costs about 11.5 MB PSS when ten run side by side, so two per task is about 23 MB before any work: one daemon per pod (CRI already) and one Node runner per pod instead of per container are the cuts that remain.`,
+        .map((m) =>
+          m.parts!.shim >= m.parts!.container
+            ? `${m.label}'s shim daemon (${f(m.parts!.shim, 1)} MB PSS)`
+            : `${m.label}'s runner (${f(m.parts!.container, 1)} MB PSS)`,
+        )
+        .join(
+          ", ",
+        )}. The Wasm tasks hold two Node processes (daemon and runner; no runc process waits beside them: the daemon reaps the init as its subreaper); RSS counts the shared executable pages in each of them, PSS counts them once, and the density table's PSS per task is the figure to plan with. A bare Node process of this executable costs about 11.5 MB PSS when ten run side by side, so two per task is about 23 MB before any work: one daemon per pod (CRI already) and one Node runner per pod instead of per container are the cuts that remain.`,
     );
   }
   const http = httpWhere(r.http);

@@ -21,39 +21,126 @@ function machineSection(r: Results): string {
 }
 
 function coldSection(r: Results): string {
-  const rows = r.coldStart.map((c) => [c.label, String(c.runs), f(c.wallMs.median), spread(c.wallMs), range(c.wallMs), c.engine === "runc" ? "1" : f(c.ratioToRunc, 2), c.error ? `${c.failures} failed: ${c.error.replace(/\|/g, "/").replace(/\n/g, " ").slice(0, 120)}` : ""]);
+  const rows = r.coldStart.map((c) => [
+    c.label,
+    String(c.runs),
+    f(c.wallMs.median),
+    spread(c.wallMs),
+    range(c.wallMs),
+    c.engine === "runc" ? "1" : f(c.ratioToRunc, 2),
+    c.error ? `${c.failures} failed: ${c.error.replace(/\|/g, "/").replace(/\n/g, " ").slice(0, 120)}` : "",
+  ]);
   return table(["case", "runs", "median ms", "p10–p90", "min–max", "× runc", "note"], rows);
 }
 
 function phaseSection(r: Results): string {
   const cases = r.coldStart.filter((c) => c.runs > 0);
   const used = phaseNames.filter((p) => cases.some((c) => c.phases[p]));
-  const rows = used.map((p) => [phaseLabels[p], ...cases.map((c) => (c.phases[p] ? `${f(c.phases[p].median)}${c.largest === p ? " **(largest)**" : ""}` : "–"))]);
+  const rows = used.map((p) => [
+    phaseLabels[p],
+    ...cases.map((c) => (c.phases[p] ? `${f(c.phases[p].median)}${c.largest === p ? " **(largest)**" : ""}` : "–")),
+  ]);
   return table(["phase (median ms)", ...cases.map((c) => c.label)], rows);
 }
 
 function memorySection(r: Results): string {
-  const rows = r.memory.map((m) => [m.label, f(m.steady?.rss, 1), f(m.steady?.pss, 1), f(m.peak?.hwm, 1), m.parts ? `${f(m.parts.shim, 1)} / ${f(m.parts.runc, 1)} / ${f(m.parts.container, 1)}` : "–", f(m.steady?.cgroup, 1), f(m.processes), m.error ? m.error.replace(/\n/g, " ").slice(0, 120) : ""]);
-  return table(["task", "steady RSS MB", "steady PSS MB", "peak (Σ VmHWM) MB", "PSS shim / runc / container MB", "container cgroup MB", "processes", "note"], rows);
+  const rows = r.memory.map((m) => [
+    m.label,
+    f(m.steady?.rss, 1),
+    f(m.steady?.pss, 1),
+    f(m.peak?.hwm, 1),
+    m.parts ? `${f(m.parts.shim, 1)} / ${f(m.parts.runc, 1)} / ${f(m.parts.container, 1)}` : "–",
+    f(m.steady?.cgroup, 1),
+    f(m.processes),
+    m.error ? m.error.replace(/\n/g, " ").slice(0, 120) : "",
+  ]);
+  return table(
+    [
+      "task",
+      "steady RSS MB",
+      "steady PSS MB",
+      "peak (Σ VmHWM) MB",
+      "PSS shim / runc / container MB",
+      "container cgroup MB",
+      "processes",
+      "note",
+    ],
+    rows,
+  );
 }
 
 function densitySection(r: Results): string {
   const runcOf = (n: number) => r.density.find((d) => d.engine === "runc" && d.n === n);
   const rows = r.density.map((d) => {
     const base = runcOf(d.n);
-    const ratio = base?.perTask && d.perTask && d.engine !== "runc" ? f(d.perTask.pss / base.perTask.pss, 1) : d.engine === "runc" ? "1" : "–";
-    return [d.label, String(d.n), f(d.allRunningMs), f(d.startRate, 1), f(d.total?.rss), f(d.total?.pss), f(d.perTask?.rss, 1), f(d.perTask?.pss, 1), f(d.perTask?.cgroup, 1), ratio, d.error ? d.error.slice(0, 120) : ""];
+    const ratio =
+      base?.perTask && d.perTask && d.engine !== "runc"
+        ? f(d.perTask.pss / base.perTask.pss, 1)
+        : d.engine === "runc"
+          ? "1"
+          : "–";
+    return [
+      d.label,
+      String(d.n),
+      f(d.allRunningMs),
+      f(d.startRate, 1),
+      f(d.total?.rss),
+      f(d.total?.pss),
+      f(d.perTask?.rss, 1),
+      f(d.perTask?.pss, 1),
+      f(d.perTask?.cgroup, 1),
+      ratio,
+      d.error ? d.error.slice(0, 120) : "",
+    ];
   });
-  return table(["tasks", "N", "all RUNNING ms", "tasks/s", "Σ RSS MB", "Σ PSS MB", "RSS/task MB", "PSS/task MB", "cgroup/task MB", "PSS/task × runc", "note"], rows);
+  return table(
+    [
+      "tasks",
+      "N",
+      "all RUNNING ms",
+      "tasks/s",
+      "Σ RSS MB",
+      "Σ PSS MB",
+      "RSS/task MB",
+      "PSS/task MB",
+      "cgroup/task MB",
+      "PSS/task × runc",
+      "note",
+    ],
+    rows,
+  );
 }
 
 function computeSection(r: Results): string {
-  const rows = r.compute.map((c) => [c.label, String(c.runs), f(c.computeMs?.median), spread(c.computeMs), c.label === "native" ? "1" : f(c.ratioToNative, 2), f(c.wallMs?.median), c.label === "native" ? "1" : f(c.wallRatioToNative, 2), c.error ? c.error.slice(0, 120) : ""]);
-  return table(["run", "runs", "compute ms (median)", "p10–p90", "× native", "ctr run wall ms", "wall × native", "note"], rows);
+  const rows = r.compute.map((c) => [
+    c.label,
+    String(c.runs),
+    f(c.computeMs?.median),
+    spread(c.computeMs),
+    c.label === "native" ? "1" : f(c.ratioToNative, 2),
+    f(c.wallMs?.median),
+    c.label === "native" ? "1" : f(c.wallRatioToNative, 2),
+    c.error ? c.error.slice(0, 120) : "",
+  ]);
+  return table(
+    ["run", "runs", "compute ms (median)", "p10–p90", "× native", "ctr run wall ms", "wall × native", "note"],
+    rows,
+  );
 }
 
 function binarySection(r: Results): string {
-  return table(["shim", "size MB", "JS bundle kB", "`-v` median ms", "p10–p90", "min–max", "runs"], r.binary.map((b) => [b.engine, f(b.sizeMB, 1), f(b.bundleKB), f(b.versionMs.median), spread(b.versionMs), range(b.versionMs), String(b.versionMs.n)]));
+  return table(
+    ["shim", "size MB", "JS bundle kB", "`-v` median ms", "p10–p90", "min–max", "runs"],
+    r.binary.map((b) => [
+      b.engine,
+      f(b.sizeMB, 1),
+      f(b.bundleKB),
+      f(b.versionMs.median),
+      spread(b.versionMs),
+      range(b.versionMs),
+      String(b.versionMs.n),
+    ]),
+  );
 }
 
 function jcoSection(r: Results): string {
@@ -64,9 +151,21 @@ function jcoSection(r: Results): string {
   return [
     `Both cases run hello.wasm with \`WASM_SHIM_JCO_CACHE\` pointing at the same directory; the empty case clears it before each container. Interleaved with the other cases above.`,
     "",
-    table(["cache", "runs", "median ms", "p10–p90", "× runc", "largest phase"], [empty, warm].map((c) => [c.label, String(c.runs), f(c.wallMs.median), spread(c.wallMs), f(c.ratioToRunc, 2), c.largest ? `${phaseLabels[c.largest]} (${f(c.phases[c.largest]?.median)} ms)` : "–"])),
+    table(
+      ["cache", "runs", "median ms", "p10–p90", "× runc", "largest phase"],
+      [empty, warm].map((c) => [
+        c.label,
+        String(c.runs),
+        f(c.wallMs.median),
+        spread(c.wallMs),
+        f(c.ratioToRunc, 2),
+        c.largest ? `${phaseLabels[c.largest]} (${f(c.phases[c.largest]?.median)} ms)` : "–",
+      ]),
+    ),
     "",
-    Number.isFinite(saved) ? `A warm cache saves ${f(saved)} ms of the median cold start (${f((saved / empty.wallMs.median) * 100)} %).` : "",
+    Number.isFinite(saved)
+      ? `A warm cache saves ${f(saved)} ms of the median cold start (${f((saved / empty.wallMs.median) * 100)} %).`
+      : "",
   ].join("\n");
 }
 
@@ -75,11 +174,24 @@ function criSection(r: Results): string {
   const variants = criVariants(r.cri.data);
   if (variants) {
     const base = variants["runc/busybox"]?.medianMs?.total;
-    const rows = Object.entries(variants).map(([name, v]) => [name, String(v.runs ?? 0), f(v.medianMs?.total), f(v.medianMs?.runPod), f(v.medianMs?.create), f(v.medianMs?.start), `${f(v.minMs)}–${f(v.maxMs)}`, base && v.medianMs ? f(v.medianMs.total / base, 2) : "–", v.error ? v.error.slice(0, 120) : ""]);
+    const rows = Object.entries(variants).map(([name, v]) => [
+      name,
+      String(v.runs ?? 0),
+      f(v.medianMs?.total),
+      f(v.medianMs?.runPod),
+      f(v.medianMs?.create),
+      f(v.medianMs?.start),
+      `${f(v.minMs)}–${f(v.maxMs)}`,
+      base && v.medianMs ? f(v.medianMs.total / base, 2) : "–",
+      v.error ? v.error.slice(0, 120) : "",
+    ]);
     const what = (r.cri.data as { what?: string }).what ?? "";
     return `${head} ${what}; medians in ms; \`wasm-E/busybox\` runs busybox under the Wasm handler (the shim's own cost without an engine).\n\n${table(["pod (handler/container)", "runs", "total", "RunPodSandbox", "CreateContainer", "StartContainer", "min–max", "× runc", "note"], rows)}`;
   }
-  const body = r.cri.data !== undefined ? `\`\`\`json\n${JSON.stringify(r.cri.data, null, 2)}\n\`\`\`` : `\`\`\`\n${r.cri.text ?? ""}\n\`\`\``;
+  const body =
+    r.cri.data !== undefined
+      ? `\`\`\`json\n${JSON.stringify(r.cri.data, null, 2)}\n\`\`\``
+      : `\`\`\`\n${r.cri.text ?? ""}\n\`\`\``;
   return `${head}\n\n${body}`;
 }
 
@@ -97,10 +209,15 @@ export function criVariants(data: unknown): Record<string, CriVariant> | undefin
   return v && typeof v === "object" ? (v as Record<string, CriVariant>) : undefined;
 }
 
-
 function binaryTool(r: Results): string {
   const tools = new Set(r.binary.map((b) => b.tool));
-  return [...tools].map((t) => (t === "hyperfine" ? " with hyperfine \`-N\`" : " by this tool's own clock around a spawn, after three warm-up runs")).join(" and");
+  return [...tools]
+    .map((t) =>
+      t === "hyperfine"
+        ? " with hyperfine \`-N\`"
+        : " by this tool's own clock around a spawn, after three warm-up runs",
+    )
+    .join(" and");
 }
 
 export function report(r: Results): string {

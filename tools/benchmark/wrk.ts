@@ -5,7 +5,10 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 export function ensureWrk(log: (m: string) => void): void {
   if (spawnSync("wrk", ["--version"], { stdio: "ignore" }).error === undefined) return;
   log("  installing wrk");
-  execFileSync("apt-get", ["install", "-y", "wrk"], { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  execFileSync("apt-get", ["install", "-y", "wrk"], {
+    stdio: "ignore",
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
 }
 
 export interface Wrk {
@@ -15,7 +18,8 @@ export interface Wrk {
   bad: number;
 }
 
-const toMs = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60_000 } as Record<string, number>)[unit]!;
+const toMs = (v: string, unit: string) =>
+  Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60_000 } as Record<string, number>)[unit]!;
 
 export function parseWrk(out: string): Wrk {
   const pct = (p: number) => {
@@ -35,7 +39,9 @@ export function parseWrk(out: string): Wrk {
 
 export function wrk(url: string, connections: number, seconds: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn("wrk", ["-t2", `-c${connections}`, `-d${seconds}s`, "--latency", url], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("wrk", ["-t2", `-c${connections}`, `-d${seconds}s`, "--latency", url], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));

@@ -15,7 +15,14 @@ import { binDir, builtEngines } from "../wasi-testsuite/run-suite.ts";
 import { renderCorpus, spliceCorpus, type CorpusRun } from "./doc.ts";
 
 const repoRoot = join(import.meta.dirname, "..", "..");
-const { values } = parseArgs({ options: { engine: { type: "string", multiple: true }, "write-doc": { type: "boolean" }, json: { type: "string" }, "from-json": { type: "string" } } });
+const { values } = parseArgs({
+  options: {
+    engine: { type: "string", multiple: true },
+    "write-doc": { type: "boolean" },
+    json: { type: "string" },
+    "from-json": { type: "string" },
+  },
+});
 
 let run: CorpusRun;
 if (values["from-json"]) {
@@ -25,20 +32,25 @@ if (values["from-json"]) {
     const known = knownFailure(r.engine, r.id, r.client);
     return known ? { ...r, known } : r;
   });
-}
-else {
+} else {
   const engines = values.engine ?? builtEngines(repoRoot);
   const results: CaseResult[] = [];
   for (const engine of engines) {
     const env = engine === "jco" ? { WASM_SHIM_JCO_CACHE: mkdtempSync(join(tmpdir(), "jco-cache-")) } : undefined;
-    results.push(...(await runCorpus({ engine, components: engine === "jco", ...(env ? { env } : {}) }, binDir(repoRoot), (line) => console.log(line))));
+    results.push(
+      ...(await runCorpus({ engine, components: engine === "jco", ...(env ? { env } : {}) }, binDir(repoRoot), (line) =>
+        console.log(line),
+      )),
+    );
   }
   run = { commit: firstLine("git", ["rev-parse", "--short=12", "HEAD"], repoRoot), engines, results };
 }
 
 for (const e of run.engines) {
   const mine = run.results.filter((r) => r.engine === e);
-  console.log(`${e}: ${mine.filter((r) => r.problems.length === 0).length} passed, ${mine.filter((r) => r.problems.length > 0).length} failed`);
+  console.log(
+    `${e}: ${mine.filter((r) => r.problems.length === 0).length} passed, ${mine.filter((r) => r.problems.length > 0).length} failed`,
+  );
 }
 if (values.json) writeFileSync(values.json, `${JSON.stringify(run, null, 2)}\n`);
 if (values["write-doc"]) {
@@ -46,6 +58,9 @@ if (values["write-doc"]) {
   writeFileSync(doc, spliceCorpus(readFileSync(doc, "utf8"), renderCorpus(run)));
   console.log(`wrote the corpus section of ${doc}`);
 }
-const unexpected = run.results.filter((r) => (r.problems.length > 0) !== (r.known !== undefined));
-for (const r of unexpected) console.log(`unexpected: ${r.engine} ${r.client} ${r.id} ${r.problems.length > 0 ? "fails without a written reason" : "passes though listed as a known failure"}`);
+const unexpected = run.results.filter((r) => r.problems.length > 0 !== (r.known !== undefined));
+for (const r of unexpected)
+  console.log(
+    `unexpected: ${r.engine} ${r.client} ${r.id} ${r.problems.length > 0 ? "fails without a written reason" : "passes though listed as a known failure"}`,
+  );
 process.exit(unexpected.length > 0 ? 1 : 0);

@@ -41,7 +41,13 @@ function podDaemon(node: CriNode, pod: Pod): number | undefined {
 }
 
 /** Probes until `stop()` resolves, one ExecSync per interval (not overlapping), as a kubelet exec probe does. */
-async function probeLoop(pod: Pod, target: string, command: string[], intervalMs: number, done: () => boolean): Promise<ProbeStats> {
+async function probeLoop(
+  pod: Pod,
+  target: string,
+  command: string[],
+  intervalMs: number,
+  done: () => boolean,
+): Promise<ProbeStats> {
   const latency: number[] = [];
   const failures: Failure[] = [];
   let sent = 0;
@@ -53,7 +59,11 @@ async function probeLoop(pod: Pod, target: string, command: string[], intervalMs
       // Generous, unlike a kubelet probe's 1 s: this checks that probes work, on a busy machine.
       const r = await pod.execSync(target, command, 30);
       if (r.exitCode === 0 && r.stdout === helloText) ok += 1;
-      else if (failures.length < keep) failures.push({ at: sent, what: `exit ${r.exitCode}; stdout ${JSON.stringify(r.stdout)}; stderr ${JSON.stringify(r.stderr.slice(0, 300))}` });
+      else if (failures.length < keep)
+        failures.push({
+          at: sent,
+          what: `exit ${r.exitCode}; stdout ${JSON.stringify(r.stdout)}; stderr ${JSON.stringify(r.stderr.slice(0, 300))}`,
+        });
     } catch (e) {
       if (failures.length < keep) failures.push({ at: sent, what: (e as Error).message.slice(0, 400) });
     }
@@ -69,11 +79,23 @@ async function probeLoop(pod: Pod, target: string, command: string[], intervalMs
  * interval, while `count` short Wasm containers are created, run to completion, checked and
  * removed one after another. The pod's daemon is sampled every `sampleS` seconds.
  */
-export async function runCriPart(node: CriNode, engine: string, count: number, probeIntervalS: number, sampleS: number, tag: string, log: (m: string) => void): Promise<CriPartResult> {
+export async function runCriPart(
+  node: CriNode,
+  engine: string,
+  count: number,
+  probeIntervalS: number,
+  sampleS: number,
+  tag: string,
+  log: (m: string) => void,
+): Promise<CriPartResult> {
   const t0 = Date.now();
   const handler = `wasm-${engine}`;
   const pod = await node.runPod(`${tag}-${engine}`, handler);
-  const target = await pod.run({ name: "target", image: enduranceImage, command: [programFor(engine, "sleep"), "2000000000"] });
+  const target = await pod.run({
+    name: "target",
+    image: enduranceImage,
+    command: [programFor(engine, "sleep"), "2000000000"],
+  });
   const samples: ProcSample[] = [];
   const sample = () => {
     const pid = podDaemon(node, pod);
@@ -96,12 +118,16 @@ export async function runCriPart(node: CriNode, engine: string, count: number, p
         const text = pod.log(`c${i}`).map((l) => l.text);
         await node.cri.runtime.removeContainer({ containerId: id });
         if (status.exitCode === 0 && text.join("\n") === helloText.trim()) ok += 1;
-        else if (failures.length < keep) failures.push({ at: i, what: `exit ${status.exitCode} (${status.reason}); log ${JSON.stringify(text)}` });
+        else if (failures.length < keep)
+          failures.push({ at: i, what: `exit ${status.exitCode} (${status.reason}); log ${JSON.stringify(text)}` });
       } catch (e) {
         if (failures.length < keep) failures.push({ at: i, what: (e as Error).message.slice(0, 400) });
       }
       times.push(performance.now() - started);
-      if (i % Math.max(1, Math.floor(count / 10)) === 0) log(`  ${handler}: ${i}/${count} containers, ${i - ok} failed; daemon ${samples.at(-1)?.pssMB ?? "?"} MB PSS, ${samples.at(-1)?.fds ?? "?"} fds`);
+      if (i % Math.max(1, Math.floor(count / 10)) === 0)
+        log(
+          `  ${handler}: ${i}/${count} containers, ${i - ok} failed; daemon ${samples.at(-1)?.pssMB ?? "?"} MB PSS, ${samples.at(-1)?.fds ?? "?"} fds`,
+        );
     }
   } finally {
     finished = true;
@@ -121,6 +147,9 @@ export async function runCriPart(node: CriNode, engine: string, count: number, p
     probes: probeStats,
     daemon: { samples, flatness: flatness(samples) },
     durationS: Math.round((Date.now() - t0) / 1000),
-    leftovers: [...(await leftoversOf(node.ctd, tag)), ...(await node.leftovers()).filter((l) => l.startsWith("cgroup") || l.startsWith("pod"))],
+    leftovers: [
+      ...(await leftoversOf(node.ctd, tag)),
+      ...(await node.leftovers()).filter((l) => l.startsWith("cgroup") || l.startsWith("pod")),
+    ],
   };
 }

@@ -36,7 +36,14 @@ interface Run {
 }
 
 /** `ctr run --rm [flags] image id command…` in the foreground; a run that hangs is killed and its container removed. */
-export function ctrRun(ctd: Containerd, flags: string[], image: string, id: string, command: string[], timeoutMs = 60_000): Promise<Run> {
+export function ctrRun(
+  ctd: Containerd,
+  flags: string[],
+  image: string,
+  id: string,
+  command: string[],
+  timeoutMs = 60_000,
+): Promise<Run> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = ctd.ctrSpawn(["run", "--rm", ...flags, image, id, ...command]);
@@ -54,13 +61,21 @@ export function ctrRun(ctd: Containerd, flags: string[], image: string, id: stri
       clearTimeout(timer);
       const ms = performance.now() - t0;
       if (!timedOut) return resolve({ code: code ?? -1, stdout, stderr, ms });
-      void ctd.removeContainer(id, { timeoutMs: 30_000 }).then(() => resolve({ code: -1, stdout, stderr: `timed out after ${timeoutMs} ms; ${stderr}`, ms }));
+      void ctd
+        .removeContainer(id, { timeoutMs: 30_000 })
+        .then(() => resolve({ code: -1, stdout, stderr: `timed out after ${timeoutMs} ms; ${stderr}`, ms }));
     });
   });
 }
 
 /** `cycles` times `ctr run --rm` of hello, one after another, checking its output every time. */
-export async function runCycles(ctd: Containerd, engine: string, cycles: number, tag: string, log: (m: string) => void): Promise<CyclesResult> {
+export async function runCycles(
+  ctd: Containerd,
+  engine: string,
+  cycles: number,
+  tag: string,
+  log: (m: string) => void,
+): Promise<CyclesResult> {
   const t0 = Date.now();
   const every = Math.max(1, Math.floor(cycles / 10));
   const wall: number[] = [];
@@ -72,11 +87,17 @@ export async function runCycles(ctd: Containerd, engine: string, cycles: number,
     const run = await ctrRun(ctd, ["--runtime", runtimeOf(engine)], enduranceImage, id, [programFor(engine, "hello")]);
     wall.push(run.ms);
     if (run.code === 0 && run.stdout === helloText) ok += 1;
-    else if (failures.length < keepFailures) failures.push({ at: i, what: `exit ${run.code}; stdout ${JSON.stringify(run.stdout.slice(0, 200))}; stderr ${JSON.stringify(run.stderr.slice(0, 400))}` });
+    else if (failures.length < keepFailures)
+      failures.push({
+        at: i,
+        what: `exit ${run.code}; stdout ${JSON.stringify(run.stdout.slice(0, 200))}; stderr ${JSON.stringify(run.stderr.slice(0, 400))}`,
+      });
     if (i % every === 0 || i === cycles) {
       const cp = await checkpoint(ctd, tag, i, t0);
       checkpoints.push(cp);
-      log(`  ${engine}: ${i}/${cycles} cycles, ${i - ok} failed, containerd ${cp.containerd.rssMB} MB RSS / ${cp.containerd.fds} fds, ${cp.leftovers.length} left`);
+      log(
+        `  ${engine}: ${i}/${cycles} cycles, ${i - ok} failed, containerd ${cp.containerd.rssMB} MB RSS / ${cp.containerd.fds} fds, ${cp.leftovers.length} left`,
+      );
     }
   }
   return {

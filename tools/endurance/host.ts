@@ -34,7 +34,10 @@ export function taggedFiles(tag: string, roots: readonly string[], depth = 6): s
  * last Delete, so the list gets `settleMs` to empty itself.
  */
 export async function leftoversOf(ctd: Containerd, tag: string, settleMs = 10_000): Promise<string[]> {
-  const look = async () => [...(await ctd.leftovers()), ...taggedFiles(tag, ["/run", ctd.dir]).map((f) => `tagged file ${f}`)];
+  const look = async () => [
+    ...(await ctd.leftovers()),
+    ...taggedFiles(tag, ["/run", ctd.dir]).map((f) => `tagged file ${f}`),
+  ];
   try {
     return await eventually(async () => {
       const found = await look();
@@ -58,5 +61,10 @@ export interface Checkpoint {
 
 export async function checkpoint(ctd: Containerd, tag: string, done: number, t0: number): Promise<Checkpoint> {
   const leftovers = await leftoversOf(ctd, tag);
-  return { done, t: Math.round((Date.now() - t0) / 1000), containerd: sampleProc(ctd.pid, (Date.now() - t0) / 1000), leftovers };
+  return {
+    done,
+    t: Math.round((Date.now() - t0) / 1000),
+    containerd: sampleProc(ctd.pid, (Date.now() - t0) / 1000),
+    leftovers,
+  };
 }

@@ -50,7 +50,9 @@ const num = (v: string | undefined, fallback: number): number => {
 
 function version(binDir: string, engine: string): string {
   try {
-    return /Version:\s*(\S+)/.exec(execFileSync(shimBinary(binDir, engine), ["-v"], { encoding: "utf8" }))?.[1] ?? "unknown";
+    return (
+      /Version:\s*(\S+)/.exec(execFileSync(shimBinary(binDir, engine), ["-v"], { encoding: "utf8" }))?.[1] ?? "unknown"
+    );
   } catch {
     return "unknown";
   }
@@ -83,11 +85,13 @@ async function main(): Promise<number> {
     execEverySamples: 6,
   };
   const wanted = new Set(values.part ?? parts);
-  for (const p of wanted) if (!(parts as readonly string[]).includes(p)) throw new Error(`unknown part ${p} (${parts.join(", ")})`);
+  for (const p of wanted)
+    if (!(parts as readonly string[]).includes(p)) throw new Error(`unknown part ${p} (${parts.join(", ")})`);
   const binDir = resolve(values["bin-dir"] ?? join(root, "dist", "bin"));
   const present = findEngines(binDir);
   const engines = values.engine ?? present;
-  for (const e of engines) if (!present.includes(e)) throw new Error(`no ${shimBinary(binDir, e)} (run tools/build.sh)`);
+  for (const e of engines)
+    if (!present.includes(e)) throw new Error(`no ${shimBinary(binDir, e)} (run tools/build.sh)`);
 
   const started = Date.now();
   // Every id carries the tag, so anything left anywhere under /run can be found by name.
@@ -100,7 +104,8 @@ async function main(): Promise<number> {
   let soakLeftovers: string[] = [];
   const afterStop: Record<string, string[]> = {};
   const errors: string[] = [];
-  const failed = (part: string, e: unknown) => errors.push(`${part}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  const failed = (part: string, e: unknown) =>
+    errors.push(`${part}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   let shimDir = "";
   let image = "";
   const withContainerd = async (part: string, body: (ctd: Containerd) => Promise<void>) => {
@@ -120,7 +125,12 @@ async function main(): Promise<number> {
     if (!wanted.has("soak")) return;
     await withContainerd("soak", async (ctd) => {
       log(`soak: one task per engine for ${settings.soakS} s`);
-      const s = { durationS: settings.soakS, sampleS: settings.sampleS, lineIntervalMs: settings.lineIntervalMs, execEverySamples: settings.execEverySamples };
+      const s = {
+        durationS: settings.soakS,
+        sampleS: settings.sampleS,
+        lineIntervalMs: settings.lineIntervalMs,
+        execEverySamples: settings.execEverySamples,
+      };
       soak.push(...(await Promise.all(engines.map((e) => runSoak(ctd, e, s, `${tag}s`, log)))));
       soakLeftovers = await leftoversOf(ctd, `${tag}s`);
     });
@@ -138,17 +148,27 @@ async function main(): Promise<number> {
     if (!wanted.has("cri")) return;
     let node: CriNode | undefined;
     try {
-      node = await CriNode.start({ shimDir, env, runtimes: Object.fromEntries(engines.map((e) => [`wasm-${e}`, { type: runtimeOf(e) }])) });
+      node = await CriNode.start({
+        shimDir,
+        env,
+        runtimes: Object.fromEntries(engines.map((e) => [`wasm-${e}`, { type: runtimeOf(e) }])),
+      });
       await node.ctd.importImage(image, criNamespace);
       for (const e of engines) {
         log(`cri: ${settings.criContainers} containers in one pod (wasm-${e})`);
-        cri.push(await runCriPart(node, e, settings.criContainers, settings.probeIntervalS, settings.sampleS, `${tag}k`, log));
+        cri.push(
+          await runCriPart(node, e, settings.criContainers, settings.probeIntervalS, settings.sampleS, `${tag}k`, log),
+        );
       }
     } catch (e) {
       failed("cri", e);
     } finally {
       await node?.stop();
-      if (node) afterStop.cri = [...(await node.ctd.leftovers()), ...(await node.leftovers()).filter((l) => l.startsWith("cgroup"))];
+      if (node)
+        afterStop.cri = [
+          ...(await node.ctd.leftovers()),
+          ...(await node.leftovers()).filter((l) => l.startsWith("cgroup")),
+        ];
     }
   };
   let soaking: Promise<void> = Promise.resolve();
@@ -197,7 +217,9 @@ async function main(): Promise<number> {
     writeDocs(results, true);
   }
   for (const p of results.problems) log(`problem: ${p}`);
-  log(`reliability: ${results.problems.length === 0 ? "passed" : `${results.problems.length} problem(s)`} in ${results.durationS} s`);
+  log(
+    `reliability: ${results.problems.length === 0 ? "passed" : `${results.problems.length} problem(s)`} in ${results.durationS} s`,
+  );
   return results.problems.length === 0 ? 0 : 1;
 }
 

@@ -4,20 +4,29 @@ import type { ProcSample } from "./sample.ts";
 export const beginMarker = "<!-- tools/reliability: generated section begins; edits inside are overwritten -->";
 export const endMarker = "<!-- tools/reliability: generated section ends -->";
 
-const f = (v: number | undefined, digits = 0): string => (v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits));
+const f = (v: number | undefined, digits = 0): string =>
+  v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits);
 
 function table(head: string[], rows: string[][]): string {
-  return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  return [
+    `| ${head.join(" | ")} |`,
+    `|${head.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
 }
 
 const left = (l: readonly string[]): string => (l.length === 0 ? "nothing" : `**${l.length}**`);
-const firstLast = (xs: readonly ProcSample[], key: "rssMB" | "pssMB" | "fds", digits = 1): string => (xs.length === 0 ? "–" : `${f(xs[0]![key], digits)} → ${f(xs.at(-1)![key], digits)}`);
+const firstLast = (xs: readonly ProcSample[], key: "rssMB" | "pssMB" | "fds", digits = 1): string =>
+  xs.length === 0 ? "–" : `${f(xs[0]![key], digits)} → ${f(xs.at(-1)![key], digits)}`;
 const dur = (s: number): string => (s >= 3600 ? `${f(s / 3600, 2)} h` : s >= 120 ? `${f(s / 60, 1)} min` : `${s} s`);
 
 /** PSS at eleven evenly spaced moments, so the shape is visible without a chart. */
 function curve(samples: readonly ProcSample[]): string {
   if (samples.length === 0) return "–";
-  const picks = Array.from({ length: Math.min(11, samples.length) }, (_, i) => samples[Math.round((i * (samples.length - 1)) / Math.max(1, Math.min(10, samples.length - 1)))]!);
+  const picks = Array.from(
+    { length: Math.min(11, samples.length) },
+    (_, i) => samples[Math.round((i * (samples.length - 1)) / Math.max(1, Math.min(10, samples.length - 1)))]!,
+  );
   return picks.map((s) => f(s.pssMB, 1)).join(" ");
 }
 
@@ -25,25 +34,99 @@ function cyclesSection(r: Results): string {
   if (r.cycles.length === 0) return "Not run.";
   const rows = r.cycles.map((c) => {
     const cps = c.checkpoints.map((cp) => cp.containerd);
-    return [c.engine, String(c.cycles), String(c.ok), String(c.failed), f(c.wallMs.median), f(c.wallMs.p90), f(c.wallMs.max), dur(c.durationS), firstLast(cps, "rssMB"), firstLast(cps, "fds", 0), String(c.checkpoints.filter((cp) => cp.leftovers.length > 0).length), left(c.leftovers)];
+    return [
+      c.engine,
+      String(c.cycles),
+      String(c.ok),
+      String(c.failed),
+      f(c.wallMs.median),
+      f(c.wallMs.p90),
+      f(c.wallMs.max),
+      dur(c.durationS),
+      firstLast(cps, "rssMB"),
+      firstLast(cps, "fds", 0),
+      String(c.checkpoints.filter((cp) => cp.leftovers.length > 0).length),
+      left(c.leftovers),
+    ];
   });
-  return table(["engine", "cycles", "ok", "failed", "median ms", "p90 ms", "max ms", "took", "containerd RSS MB (start → end)", "containerd fds", "checkpoints with leftovers", "left at the end"], rows);
+  return table(
+    [
+      "engine",
+      "cycles",
+      "ok",
+      "failed",
+      "median ms",
+      "p90 ms",
+      "max ms",
+      "took",
+      "containerd RSS MB (start → end)",
+      "containerd fds",
+      "checkpoints with leftovers",
+      "left at the end",
+    ],
+    rows,
+  );
 }
 
 function criSection(r: Results): string {
   if (r.cri.length === 0) return "Not run.";
   const rows = r.cri.map((c) => {
     const fl = c.daemon.flatness;
-    return [c.handler, `${c.ok}/${c.containers}`, f(c.containerMs.median), f(c.containerMs.p90), `${c.probes.ok}/${c.probes.sent}`, f(c.probes.latencyMs.median), f(c.probes.latencyMs.p90), firstLast(c.daemon.samples, "pssMB"), firstLast(c.daemon.samples, "fds", 0), fl.verdict, dur(c.durationS), left(c.leftovers)];
+    return [
+      c.handler,
+      `${c.ok}/${c.containers}`,
+      f(c.containerMs.median),
+      f(c.containerMs.p90),
+      `${c.probes.ok}/${c.probes.sent}`,
+      f(c.probes.latencyMs.median),
+      f(c.probes.latencyMs.p90),
+      firstLast(c.daemon.samples, "pssMB"),
+      firstLast(c.daemon.samples, "fds", 0),
+      fl.verdict,
+      dur(c.durationS),
+      left(c.leftovers),
+    ];
   });
-  return table(["handler", "containers ok", "median ms each", "p90 ms", "exec probes ok", "probe median ms", "probe p90 ms", "daemon PSS MB (start → end)", "daemon fds", "memory", "took", "left"], rows);
+  return table(
+    [
+      "handler",
+      "containers ok",
+      "median ms each",
+      "p90 ms",
+      "exec probes ok",
+      "probe median ms",
+      "probe p90 ms",
+      "daemon PSS MB (start → end)",
+      "daemon fds",
+      "memory",
+      "took",
+      "left",
+    ],
+    rows,
+  );
 }
 
 function soakSection(r: Results): string {
   if (r.soak.length === 0) return "Not run.";
   const rows = r.soak.map((s) => {
     const fl = s.daemon.flatness;
-    return [s.engine, dur(s.durationS), `${s.linesEchoed}/${s.linesSent}`, String(s.outOfOrder), f(s.echoMs.median, 1), f(s.echoMs.p90, 1), `${s.stats.ok}/${s.stats.ok + s.stats.failed}`, `${s.execs.ok}/${s.execs.ok + s.execs.failed}`, f(fl.meanPssMB, 1), f(fl.pssSlopeMBPerHour, 2), f(fl.rssSlopeMBPerHour, 2), String(fl.fdGrowth), `**${fl.verdict}**`, `${s.bundleEntries.min}–${s.bundleEntries.max}`, `${s.exitCode} (${s.endedBy})`];
+    return [
+      s.engine,
+      dur(s.durationS),
+      `${s.linesEchoed}/${s.linesSent}`,
+      String(s.outOfOrder),
+      f(s.echoMs.median, 1),
+      f(s.echoMs.p90, 1),
+      `${s.stats.ok}/${s.stats.ok + s.stats.failed}`,
+      `${s.execs.ok}/${s.execs.ok + s.execs.failed}`,
+      f(fl.meanPssMB, 1),
+      f(fl.pssSlopeMBPerHour, 2),
+      f(fl.rssSlopeMBPerHour, 2),
+      String(fl.fdGrowth),
+      `**${fl.verdict}**`,
+      `${s.bundleEntries.min}–${s.bundleEntries.max}`,
+      `${s.exitCode} (${s.endedBy})`,
+    ];
   });
   const curves = r.soak.flatMap((s) => [
     [`${s.engine} daemon`, curve(s.daemon.samples)],
@@ -51,7 +134,26 @@ function soakSection(r: Results): string {
     [`${s.engine} runner`, curve(s.runner.samples)],
   ]);
   return [
-    table(["engine", "ran", "lines echoed", "out of order", "echo median ms", "echo p90 ms", "Stats ok", "execs ok", "daemon PSS MB (mean after warm-up)", "PSS MB/h", "RSS MB/h", "fd growth", "memory", "bundle entries", "exit (ended by)"], rows),
+    table(
+      [
+        "engine",
+        "ran",
+        "lines echoed",
+        "out of order",
+        "echo median ms",
+        "echo p90 ms",
+        "Stats ok",
+        "execs ok",
+        "daemon PSS MB (mean after warm-up)",
+        "PSS MB/h",
+        "RSS MB/h",
+        "fd growth",
+        "memory",
+        "bundle entries",
+        "exit (ended by)",
+      ],
+      rows,
+    ),
     "",
     `PSS (MB) over the run, at eleven evenly spaced samples (every ${r.settings.sampleS} s in all):`,
     "",
@@ -64,9 +166,15 @@ function soakSection(r: Results): string {
 function failures(r: Results): string {
   const lines: string[] = [];
   for (const c of r.cycles) for (const x of c.failures) lines.push(`- cycles ${c.engine} #${x.at}: ${x.what}`);
-  for (const c of r.cri) for (const x of [...c.failures, ...c.probes.failures]) lines.push(`- cri ${c.engine} #${x.at}: ${x.what}`);
+  for (const c of r.cri)
+    for (const x of [...c.failures, ...c.probes.failures]) lines.push(`- cri ${c.engine} #${x.at}: ${x.what}`);
   for (const s of r.soak) for (const x of s.failures) lines.push(`- soak ${s.engine} #${x.at}: ${x.what}`);
-  return lines.length === 0 ? "None." : lines.slice(0, 30).map((l) => l.replace(/\n/g, " ")).join("\n");
+  return lines.length === 0
+    ? "None."
+    : lines
+        .slice(0, 30)
+        .map((l) => l.replace(/\n/g, " "))
+        .join("\n");
 }
 
 /** The generated part of docs/reliability.md. */

@@ -37,28 +37,39 @@ export function problems(r: Omit<Results, "problems">): string[] {
   const out: string[] = [...r.errors.map((e) => `error: ${e}`)];
   for (const c of r.cycles) {
     if (c.failed > 0) out.push(`cycles ${c.engine}: ${c.failed} of ${c.cycles} runs failed`);
-    for (const cp of c.checkpoints) if (cp.leftovers.length > 0) out.push(`cycles ${c.engine}: after ${cp.done} cycles left ${cp.leftovers.join("; ")}`);
+    for (const cp of c.checkpoints)
+      if (cp.leftovers.length > 0)
+        out.push(`cycles ${c.engine}: after ${cp.done} cycles left ${cp.leftovers.join("; ")}`);
     if (c.leftovers.length > 0) out.push(`cycles ${c.engine}: left ${c.leftovers.join("; ")}`);
   }
   for (const c of r.cri) {
     if (c.failed > 0) out.push(`cri ${c.engine}: ${c.failed} of ${c.containers} containers failed`);
     if (c.probes.failed > 0) out.push(`cri ${c.engine}: ${c.probes.failed} of ${c.probes.sent} exec probes failed`);
-    if (c.daemon.flatness.verdict === "growing") out.push(`cri ${c.engine}: the pod's daemon grows (${describe(c.daemon.flatness)})`);
+    if (c.daemon.flatness.verdict === "growing")
+      out.push(`cri ${c.engine}: the pod's daemon grows (${describe(c.daemon.flatness)})`);
     if (c.leftovers.length > 0) out.push(`cri ${c.engine}: left ${c.leftovers.join("; ")}`);
   }
   for (const s of r.soak) {
-    if (s.linesLost > 0 || s.outOfOrder > 0) out.push(`soak ${s.engine}: ${s.linesLost} lines lost, ${s.outOfOrder} out of order`);
-    if (s.stats.failed > 0 || s.execs.failed > 0) out.push(`soak ${s.engine}: ${s.stats.failed} Stats calls and ${s.execs.failed} execs failed`);
-    if (s.daemon.flatness.verdict === "growing") out.push(`soak ${s.engine}: the daemon grows (${describe(s.daemon.flatness)})`);
-    if (s.endedBy !== "SIGTERM") out.push(`soak ${s.engine}: the task ignored SIGTERM for 15 s; ${s.endedBy} ended it (exit ${s.exitCode})`);
+    if (s.linesLost > 0 || s.outOfOrder > 0)
+      out.push(`soak ${s.engine}: ${s.linesLost} lines lost, ${s.outOfOrder} out of order`);
+    if (s.stats.failed > 0 || s.execs.failed > 0)
+      out.push(`soak ${s.engine}: ${s.stats.failed} Stats calls and ${s.execs.failed} execs failed`);
+    if (s.daemon.flatness.verdict === "growing")
+      out.push(`soak ${s.engine}: the daemon grows (${describe(s.daemon.flatness)})`);
+    if (s.endedBy !== "SIGTERM")
+      out.push(`soak ${s.engine}: the task ignored SIGTERM for 15 s; ${s.endedBy} ended it (exit ${s.exitCode})`);
     else if (s.exitCode !== 143) out.push(`soak ${s.engine}: the task ended with ${s.exitCode} on SIGTERM, not 143`);
   }
   if (r.soakLeftovers.length > 0) out.push(`soak: left ${r.soakLeftovers.join("; ")}`);
-  for (const [part, left] of Object.entries(r.afterStop)) if (left.length > 0) out.push(`${part}: after containerd stopped, left ${left.join("; ")}`);
+  for (const [part, left] of Object.entries(r.afterStop))
+    if (left.length > 0) out.push(`${part}: after containerd stopped, left ${left.join("; ")}`);
   return out;
 }
 
-export function describe(f: CyclesResult["checkpoints"][number]["containerd"] | Results["soak"][number]["daemon"]["flatness"]): string {
-  if ("verdict" in f) return `PSS ${f.pssSlopeMBPerHour} MB/h, RSS ${f.rssSlopeMBPerHour} MB/h, fds ${f.fdGrowth >= 0 ? "+" : ""}${f.fdGrowth} over ${f.spanS} s`;
+export function describe(
+  f: CyclesResult["checkpoints"][number]["containerd"] | Results["soak"][number]["daemon"]["flatness"],
+): string {
+  if ("verdict" in f)
+    return `PSS ${f.pssSlopeMBPerHour} MB/h, RSS ${f.rssSlopeMBPerHour} MB/h, fds ${f.fdGrowth >= 0 ? "+" : ""}${f.fdGrowth} over ${f.spanS} s`;
   return `${f.rssMB} MB RSS, ${f.fds} fds`;
 }

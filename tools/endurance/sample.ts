@@ -78,6 +78,7 @@ export function flatness(samples: readonly ProcSample[]): Flatness {
   const meanPssMB = round(rest.reduce((s, x) => s + x.pssMB, 0) / Math.max(1, rest.length), 1);
   const base = { samples: rest.length, spanS, pssSlopeMBPerHour: pss, rssSlopeMBPerHour: rss, fdGrowth, meanPssMB };
   if (rest.length < flatRule.minSamples || spanS < flatRule.minSpanS) return { verdict: "too short", ...base };
-  const flat = pss <= flatRule.maxSlopeMBPerHour && rss <= flatRule.maxSlopeMBPerHour && fdGrowth <= flatRule.maxFdGrowth;
+  const flat =
+    pss <= flatRule.maxSlopeMBPerHour && rss <= flatRule.maxSlopeMBPerHour && fdGrowth <= flatRule.maxFdGrowth;
   return { verdict: flat ? "flat" : "growing", ...base };
 }

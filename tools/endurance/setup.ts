@@ -37,11 +37,15 @@ export function snapshotShims(binDir: string, engines: readonly string[], into: 
 
 /** The WASI preview1 command adapter that the locked @bytecodealliance/jco ships (a dependency of shim-jco). */
 function commandAdapter(): Promise<Uint8Array> {
-  return readFile(join(root, "packages/shim-jco/node_modules/@bytecodealliance/jco/lib/wasi_snapshot_preview1.command.wasm"));
+  return readFile(
+    join(root, "packages/shim-jco/node_modules/@bytecodealliance/jco/lib/wasi_snapshot_preview1.command.wasm"),
+  );
 }
 
 /** jco-transpile's wasm-tools, from the shim-jco package that depends on it. */
-async function wasmTools(): Promise<{ componentNew: (m: Uint8Array, adapters: [string, Uint8Array][]) => Promise<Uint8Array> }> {
+async function wasmTools(): Promise<{
+  componentNew: (m: Uint8Array, adapters: [string, Uint8Array][]) => Promise<Uint8Array>;
+}> {
   const req = createRequire(join(root, "packages/shim-jco/package.json"));
   return (await import(pathToFileURL(req.resolve("@bytecodealliance/jco-transpile/wasm-tools")).href)) as never;
 }
@@ -55,9 +59,20 @@ export async function writeEnduranceImage(dir: string): Promise<string> {
   for (const p of programs) {
     const core = await readFile(fixturePath(p));
     files.push({ path: `/${p}.wasm`, content: core, mode: 0o755 });
-    files.push({ path: `/${p}.component.wasm`, content: await componentNew(core, [["wasi_snapshot_preview1", adapter]]), mode: 0o755 });
+    files.push({
+      path: `/${p}.component.wasm`,
+      content: await componentNew(core, [["wasi_snapshot_preview1", adapter]]),
+      mode: 0o755,
+    });
   }
   const tarball = join(dir, "endurance.tar");
-  await writeOciImage(tarball, { ref: enduranceImage, files, entrypoint: ["/hello.wasm"], env: ["PATH=/"], os: "wasip1", architecture: "wasm" });
+  await writeOciImage(tarball, {
+    ref: enduranceImage,
+    files,
+    entrypoint: ["/hello.wasm"],
+    env: ["PATH=/"],
+    os: "wasip1",
+    architecture: "wasm",
+  });
   return tarball;
 }

@@ -51,7 +51,9 @@ const termGraceS = 15;
 async function waitRunning(ctd: Containerd, id: string, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const rows = (await ctd.ctr(["task", "ls"]).catch(() => ({ stdout: "" }))).stdout.split("\n").map((l) => l.trim().split(/\s+/));
+    const rows = (await ctd.ctr(["task", "ls"]).catch(() => ({ stdout: "" }))).stdout
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/));
     if (rows.some((r) => r[0] === id && r[2] === "RUNNING")) return;
     if (Date.now() > deadline) throw new Error(`task ${id} not RUNNING after ${timeoutMs} ms`);
     await sleep(200);
@@ -73,9 +75,23 @@ function bundleEntries(ctd: Containerd, id: string): number {
  * stdin (so every line crosses the shim daemon, runc and the guest), while the tool samples the
  * processes' memory and fds, asks for Stats and execs into the task now and then.
  */
-export async function runSoak(ctd: Containerd, engine: string, s: SoakSettings, tag: string, log: (m: string) => void): Promise<SoakResult> {
+export async function runSoak(
+  ctd: Containerd,
+  engine: string,
+  s: SoakSettings,
+  tag: string,
+  log: (m: string) => void,
+): Promise<SoakResult> {
   const id = `${tag}-soak-${engine}`;
-  const child = ctd.ctrSpawn(["run", "--rm", "--runtime", runtimeOf(engine), enduranceImage, id, programFor(engine, "cat-stdin")]);
+  const child = ctd.ctrSpawn([
+    "run",
+    "--rm",
+    "--runtime",
+    runtimeOf(engine),
+    enduranceImage,
+    id,
+    programFor(engine, "cat-stdin"),
+  ]);
   const exit = once(child, "close") as Promise<[number | null]>;
   // Lines sent before the guest reads would only measure the start-up as echo time.
   await waitRunning(ctd, id);
@@ -96,7 +112,8 @@ export async function runSoak(ctd: Containerd, engine: string, s: SoakSettings, 
       const n = Number(/^line (\d+)$/.exec(line)?.[1] ?? Number.NaN);
       if (n !== expected) {
         outOfOrder += 1;
-        if (failures.length < keep) failures.push({ at: expected, what: `expected line ${expected}, got ${JSON.stringify(line)}` });
+        if (failures.length < keep)
+          failures.push({ at: expected, what: `expected line ${expected}, got ${JSON.stringify(line)}` });
       }
       if (Number.isFinite(n)) {
         echoed += 1;
@@ -133,24 +150,34 @@ export async function runSoak(ctd: Containerd, engine: string, s: SoakSettings, 
       if (runc) samples.runc.push(sampleProc(runc.pid, t));
       if (runner) samples.runner.push(sampleProc(runner.pid, t));
     }
-    const m = await ctd.ctr(["task", "metrics", id], { timeoutMs: 30_000 }).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
+    const m = await ctd
+      .ctr(["task", "metrics", id], { timeoutMs: 30_000 })
+      .catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
     if (m.code === 0) stats.ok += 1;
     else {
       stats.failed += 1;
       if (failures.length < keep) failures.push({ at: round, what: `metrics: ${m.stderr.slice(0, 300)}` });
     }
     if (round % s.execEverySamples === 0) {
-      const r = await ctd.ctr(["task", "exec", "--exec-id", `probe-${round}`, id, programFor(engine, "hello")], { timeoutMs: 30_000 }).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
+      const r = await ctd
+        .ctr(["task", "exec", "--exec-id", `probe-${round}`, id, programFor(engine, "hello")], { timeoutMs: 30_000 })
+        .catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
       if (r.code === 0 && r.stdout === helloText) execs.ok += 1;
       else {
         execs.failed += 1;
-        if (failures.length < keep) failures.push({ at: round, what: `exec: exit ${r.code}, ${JSON.stringify(r.stdout)} ${r.stderr.slice(0, 300)}` });
+        if (failures.length < keep)
+          failures.push({
+            at: round,
+            what: `exec: exit ${r.code}, ${JSON.stringify(r.stdout)} ${r.stderr.slice(0, 300)}`,
+          });
       }
     }
     entries.push(bundleEntries(ctd, id));
     if (round % Math.max(1, Math.round(60 / s.sampleS)) === 0) {
       const d = samples.daemon.at(-1);
-      log(`  soak ${engine}: ${Math.round(t)} s, ${sent} lines sent, ${echoed} echoed; daemon ${d?.pssMB ?? "?"} MB PSS, ${d?.fds ?? "?"} fds`);
+      log(
+        `  soak ${engine}: ${Math.round(t)} s, ${sent} lines sent, ${echoed} echoed; daemon ${d?.pssMB ?? "?"} MB PSS, ${d?.fds ?? "?"} fds`,
+      );
     }
   }
   clearInterval(writer);

@@ -71,7 +71,12 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
   let daemon: Daemon | undefined;
   let client: TaskClient | undefined;
   try {
-    daemon = await startDaemon({ binary: opts.binary, dir, namespace, ...(opts.unshare === undefined ? {} : { unshare: opts.unshare }) });
+    daemon = await startDaemon({
+      binary: opts.binary,
+      dir,
+      namespace,
+      ...(opts.unshare === undefined ? {} : { unshare: opts.unshare }),
+    });
     client = await connectWhenUp(daemon);
     const sentinel = makeBundle(ws, "sentinel", "native", ["/bin/busybox", "sleep", "1000000"]);
     await client.create(sentinel);
@@ -138,13 +143,20 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
         await lifecycle(client, makeBundle(ws, `good-${bursts}`, kind));
         lifecycles += 1;
       } catch (err) {
-        findings.add("good request failed", `${kind} Create/Start/Wait/Delete: ${(err as Error).message}`, `seed ${opts.seed} after burst ${bursts}`);
+        findings.add(
+          "good request failed",
+          `${kind} Create/Start/Wait/Delete: ${(err as Error).message}`,
+          `seed ${opts.seed} after burst ${bursts}`,
+        );
       }
       await resetPool(client, ws, created);
       await Promise.race([Promise.all(jobs), sleep(30_000)]);
       for (const s of slow) s.close();
-      for (const m of escapedMounts(sample(daemon.pid), dir)) findings.add("mount outside the bundles", m, `seed ${opts.seed} by burst ${bursts}`);
-      log(`burst ${bursts}: ${requests} requests, ${rawSessions} raw sessions, rss ${Math.round(sample(daemon.pid).rssKiB / 1024)} MiB, ${findings.list().length} findings`);
+      for (const m of escapedMounts(sample(daemon.pid), dir))
+        findings.add("mount outside the bundles", m, `seed ${opts.seed} by burst ${bursts}`);
+      log(
+        `burst ${bursts}: ${requests} requests, ${rawSessions} raw sessions, rss ${Math.round(sample(daemon.pid).rssKiB / 1024)} MiB, ${findings.list().length} findings`,
+      );
       for (let i = 0; i < conns.length; i++) {
         if (!conns[i]!.closed) continue;
         conns[i] = await RawConnection.connect(daemon.socket);
@@ -153,7 +165,9 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     }
     if (!daemon.alive()) {
       const tail = readFileSync(daemon.logFile, "utf8").split("\n").slice(-20).join("\n");
-      throw new Error(`seed ${opts.seed}: the daemon (pid ${daemon.pid}) died in burst ${bursts}; the end of its log:\n${tail}`);
+      throw new Error(
+        `seed ${opts.seed}: the daemon (pid ${daemon.pid}) died in burst ${bursts}; the end of its log:\n${tail}`,
+      );
     }
     const seconds = (Date.now() - began) / 1000;
     const memory = rss.stop();
@@ -169,7 +183,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     client.close();
     const exited = await daemon.gone(10_000);
     const said = readFileSync(daemon.logFile, "utf8").includes("shim exiting");
-    const daemonExit = exited ? (said ? "exited after Shutdown" : "exited without saying so") : "still running 10 s after Shutdown";
+    const daemonExit = exited
+      ? said
+        ? "exited after Shutdown"
+        : "exited without saying so"
+      : "still running 10 s after Shutdown";
     if (!exited || !said) findings.add("daemon did not exit cleanly", daemonExit, `seed ${opts.seed}`);
     if (existsSync(daemon.socket)) leaks.push(`the daemon's socket ${daemon.socket}`);
     leaks.push(...filesUnder(runcRoot).map((f) => `runc state ${join(runcRoot, f)}`));
@@ -223,7 +241,9 @@ async function connectWhenUp(daemon: Daemon): Promise<TaskClient> {
   // The socket accepts at once (it was bound before the daemon started); the first answer waits
   // for the daemon to load. A NOT_FOUND for an unknown id is that answer.
   const client = await TaskClient.connect(daemon.socket);
-  await client.call("Connect", pb.ConnectRequestSchema, pb.ConnectResponseSchema, { id: "nobody" }, 60_000).catch(() => {});
+  await client
+    .call("Connect", pb.ConnectRequestSchema, pb.ConnectResponseSchema, { id: "nobody" }, 60_000)
+    .catch(() => {});
   return client;
 }
 
@@ -248,4 +268,3 @@ async function slowReader(socket: string, count: number, keep: RawConnection[]):
     if (i % 64 === 63) await sleep(1);
   }
 }
-

@@ -9,7 +9,10 @@ import { cgroupsUnder, filesUnder } from "./probe.ts";
 
 /** Whatever a failed run left: the daemon's children, container processes, runc's records of them. */
 export function killTree(pid: number, ws: Workspace, runcRoot: string): void {
-  const victims = [...descendants(listProcs(), [pid]).map((p) => p.pid), ...cgroupsUnder(ws.cgroupParent).flatMap((c) => cgroupProcs(c))];
+  const victims = [
+    ...descendants(listProcs(), [pid]).map((p) => p.pid),
+    ...cgroupsUnder(ws.cgroupParent).flatMap((c) => cgroupProcs(c)),
+  ];
   for (const v of victims) {
     try {
       process.kill(v, "SIGKILL");
@@ -17,7 +20,8 @@ export function killTree(pid: number, ws: Workspace, runcRoot: string): void {
       // Already gone.
     }
   }
-  for (const id of filesUnder(runcRoot).filter((f) => !f.includes("/"))) spawnSync("runc", ["--root", runcRoot, "delete", "--force", id], { timeout: 10_000 });
+  for (const id of filesUnder(runcRoot).filter((f) => !f.includes("/")))
+    spawnSync("runc", ["--root", runcRoot, "delete", "--force", id], { timeout: 10_000 });
 }
 
 export async function cleanup(ws: Workspace, runcRoot: string): Promise<void> {
@@ -25,7 +29,9 @@ export async function cleanup(ws: Workspace, runcRoot: string): Promise<void> {
   for (const m of cgroupMounts()) tryRmdir(join(m, ws.cgroupParent));
   rmSync(runcRoot, { recursive: true, force: true });
   // Without a private mount namespace the daemon's mounts are the host's: never delete through them.
-  for (const m of readMounts().filter((x) => isUnder(x.target, ws.dir)).sort((a, b) => b.target.length - a.target.length)) {
+  for (const m of readMounts()
+    .filter((x) => isUnder(x.target, ws.dir))
+    .sort((a, b) => b.target.length - a.target.length)) {
     spawnSync("umount", ["-l", m.target]);
   }
   rmSync(ws.dir, { recursive: true, force: true });

@@ -6,7 +6,14 @@
 import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import * as pb from "@wasm-shims/shim-core/src/gen/containerd/task/v2/shim_pb.ts";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
 import { TtrpcClient } from "@wasm-shims/shim-core/src/ttrpc/client.ts";
@@ -28,7 +35,8 @@ export function workspace(dir: string, cgroupParent: string): Workspace {
   const nativeRoot = join(dir, "roots", "native");
   const wasmRoot = join(dir, "roots", "wasm");
   // Mount points runc needs: the roots are bind-mounted read-only, so it cannot make them itself.
-  for (const root of [nativeRoot, wasmRoot]) for (const d of ["proc", "dev", "sys"]) mkdirSync(join(root, d), { recursive: true });
+  for (const root of [nativeRoot, wasmRoot])
+    for (const d of ["proc", "dev", "sys"]) mkdirSync(join(root, d), { recursive: true });
   mkdirSync(join(nativeRoot, "bin"));
   copyFileSync("/bin/busybox", join(nativeRoot, "bin", "busybox"));
   chmodSync(join(nativeRoot, "bin", "busybox"), 0o755);
@@ -55,7 +63,13 @@ export function makeBundle(ws: Workspace, id: string, kind: Kind, args?: string[
   const path = join(ws.dir, "bundles", id);
   mkdirSync(join(path, "rootfs"), { recursive: true });
   const spec: Spec = structuredClone(ws.template);
-  spec.process = { ...spec.process!, terminal: false, args: args ?? (kind === "native" ? ["/bin/busybox", "echo", "good"] : ["/hello.wasm"]), env: ["PATH=/bin"], cwd: "/" };
+  spec.process = {
+    ...spec.process!,
+    terminal: false,
+    args: args ?? (kind === "native" ? ["/bin/busybox", "echo", "good"] : ["/hello.wasm"]),
+    env: ["PATH=/bin"],
+    cwd: "/",
+  };
   spec.root = { path: "rootfs", readonly: true };
   spec.linux = { ...spec.linux, cgroupsPath: `/${ws.cgroupParent}/${id}` };
   writeFileSync(join(path, "config.json"), JSON.stringify(spec));
@@ -66,7 +80,13 @@ export function makeBundle(ws: Workspace, id: string, kind: Kind, args?: string[
     path,
     kind,
     out,
-    request: { id, bundle: path, stdout: `file://${out}`, stderr: `file://${out}`, rootfs: [{ type: "bind", source, options: ["rbind", "ro"] }] },
+    request: {
+      id,
+      bundle: path,
+      stdout: `file://${out}`,
+      stderr: `file://${out}`,
+      rootfs: [{ type: "bind", source, options: ["rbind", "ro"] }],
+    },
   };
 }
 
@@ -85,7 +105,13 @@ export class TaskClient {
     return new TaskClient(await TtrpcClient.connect(socket));
   }
 
-  async call<I extends DescMessage, O extends DescMessage>(method: string, input: I, output: O, init: MessageInitShape<I>, timeoutMs = 30_000): Promise<MessageShape<O>> {
+  async call<I extends DescMessage, O extends DescMessage>(
+    method: string,
+    input: I,
+    output: O,
+    init: MessageInitShape<I>,
+    timeoutMs = 30_000,
+  ): Promise<MessageShape<O>> {
     const bytes = await this.#client.call(TASK, method, toBinary(input, create(input, init)), { timeoutMs });
     return fromBinary(output, bytes);
   }
@@ -136,7 +162,8 @@ export async function lifecycle(client: TaskClient, b: Bundle): Promise<void> {
   }
   const out = readFileSync(b.out, "utf8");
   const want = b.kind === "native" ? "good\n" : "hello from wasm\n";
-  if (out !== want) throw new Error(`${b.kind} container ${b.id} printed ${JSON.stringify(out)}, not ${JSON.stringify(want)}`);
+  if (out !== want)
+    throw new Error(`${b.kind} container ${b.id} printed ${JSON.stringify(out)}, not ${JSON.stringify(want)}`);
 }
 
 /** Ends a container whatever state it is in; true if the shim no longer knows it. */

@@ -50,8 +50,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
   });
   await sink.listen(eventsSocket);
-  const args = ["-namespace", opts.namespace, "-id", "fuzz", "-address", join(opts.dir, "containerd.sock"), "-debug", "start"];
-  const [file, argv] = opts.unshare === false ? [opts.binary, args] : ["unshare", ["--mount", "--propagation", "private", "--", opts.binary, ...args]];
+  const args = [
+    "-namespace",
+    opts.namespace,
+    "-id",
+    "fuzz",
+    "-address",
+    join(opts.dir, "containerd.sock"),
+    "-debug",
+    "start",
+  ];
+  const [file, argv] =
+    opts.unshare === false
+      ? [opts.binary, args]
+      : ["unshare", ["--mount", "--propagation", "private", "--", opts.binary, ...args]];
   const r = spawnSync(file, argv, { cwd: opts.dir, encoding: "utf8", timeout: 60_000, env: daemonEnv(eventsSocket) });
   if (r.status !== 0) throw new Error(`${opts.binary} start failed (${r.status}): ${r.stdout}${r.stderr}`);
   const socket = r.stdout.replace(/^unix:\/\//, "");
@@ -88,7 +100,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 }
 
 function daemonEnv(eventsSocket: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", TTRPC_ADDRESS: `unix://${eventsSocket}` };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+    TTRPC_ADDRESS: `unix://${eventsSocket}`,
+  };
   // For looking into the daemon, e.g. FUZZ_NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2.
   if (process.env.FUZZ_NODE_OPTIONS) env.NODE_OPTIONS = process.env.FUZZ_NODE_OPTIONS;
   // And glibc's allocator tunables (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, …).

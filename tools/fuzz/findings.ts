@@ -17,12 +17,17 @@ export function codeName(code: number): string {
 }
 
 /** Messages that show a JavaScript error escaped a handler instead of a ShimError. */
-const internal = /TypeError|RangeError|SyntaxError|ReferenceError|is not a function|is not iterable|Cannot read prop|Cannot convert|Unexpected token|undefined|\bERR_[A-Z_]+|Maximum call stack/;
+const internal =
+  /TypeError|RangeError|SyntaxError|ReferenceError|is not a function|is not iterable|Cannot read prop|Cannot convert|Unexpected token|undefined|\bERR_[A-Z_]+|Maximum call stack/;
 
 /** A refusal may quote the parser it used; an UNKNOWN or INTERNAL, or a bare JS message, is a bug. */
 function jsError(code: number, message: string): boolean {
   if (code === Code.OK || !internal.test(message)) return false;
-  return code === Code.UNKNOWN || code === Code.INTERNAL || /^(TypeError|RangeError|ReferenceError|Cannot |undefined)/.test(message);
+  return (
+    code === Code.UNKNOWN ||
+    code === Code.INTERNAL ||
+    /^(TypeError|RangeError|ReferenceError|Cannot |undefined)/.test(message)
+  );
 }
 
 export class Findings {
@@ -49,9 +54,12 @@ export class Findings {
     const code = status?.code ?? Code.OK;
     this.count(codeName(code));
     if (!codeNames.has(code)) this.add("unknown status code", `${method}: ${code} ${status?.message ?? ""}`, repro);
-    else if (jsError(code, status?.message ?? "")) this.add("JavaScript error on the wire", `${method}: ${codeName(code)}: ${status?.message}`, repro);
-    else if (code === Code.INTERNAL) this.add("INTERNAL for a client's request", `${method}: ${status?.message}`, repro);
-    else if (code === Code.UNKNOWN && !/^(runc |failed to start)/.test(status?.message ?? "")) this.add("UNKNOWN not from runc", `${method}: ${status?.message}`, repro);
+    else if (jsError(code, status?.message ?? ""))
+      this.add("JavaScript error on the wire", `${method}: ${codeName(code)}: ${status?.message}`, repro);
+    else if (code === Code.INTERNAL)
+      this.add("INTERNAL for a client's request", `${method}: ${status?.message}`, repro);
+    else if (code === Code.UNKNOWN && !/^(runc |failed to start)/.test(status?.message ?? ""))
+      this.add("UNKNOWN not from runc", `${method}: ${status?.message}`, repro);
   }
 
   count(what: string): void {

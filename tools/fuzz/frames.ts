@@ -53,14 +53,46 @@ function split(rng: Rng, bytes: Uint8Array): Uint8Array[] {
 function brokenEnvelope(rng: Rng, method: string, payload: Uint8Array): { name: string; bytes: Uint8Array } {
   switch (rng.int(6)) {
     case 0:
-      return { name: "service is invalid UTF-8", bytes: concat(lenField(1, rng.pick(invalidUtf8)), lenField(2, new TextEncoder().encode(method)), lenField(3, payload)) };
+      return {
+        name: "service is invalid UTF-8",
+        bytes: concat(
+          lenField(1, rng.pick(invalidUtf8)),
+          lenField(2, new TextEncoder().encode(method)),
+          lenField(3, payload),
+        ),
+      };
     case 1:
-      return { name: "unknown service", bytes: requestEnvelope(rng.pick(["", "containerd.task.v9.Task", "x".repeat(10000)]), method, payload) };
+      return {
+        name: "unknown service",
+        bytes: requestEnvelope(rng.pick(["", "containerd.task.v9.Task", "x".repeat(10000)]), method, payload),
+      };
     case 2:
-      return { name: "unknown method", bytes: requestEnvelope(TASK, rng.pick(["", "create", "Frobnicate", "__proto__", "constructor", "hasOwnProperty"]), payload) };
+      return {
+        name: "unknown method",
+        bytes: requestEnvelope(
+          TASK,
+          rng.pick(["", "create", "Frobnicate", "__proto__", "constructor", "hasOwnProperty"]),
+          payload,
+        ),
+      };
     case 3: {
-      const metadata = Array.from({ length: rng.pick([1, 1000, 10000]) }, (_, i) => ({ key: `k${i % 7}`, value: "v".repeat(rng.int(64)) }));
-      return { name: "many metadata entries", bytes: toBinary(RequestSchema, create(RequestSchema, { service: TASK, method, payload, metadata, timeoutNano: BigInt.asIntN(64, BigInt(rng.u32()) << 32n) })) };
+      const metadata = Array.from({ length: rng.pick([1, 1000, 10000]) }, (_, i) => ({
+        key: `k${i % 7}`,
+        value: "v".repeat(rng.int(64)),
+      }));
+      return {
+        name: "many metadata entries",
+        bytes: toBinary(
+          RequestSchema,
+          create(RequestSchema, {
+            service: TASK,
+            method,
+            payload,
+            metadata,
+            timeoutNano: BigInt.asIntN(64, BigInt(rng.u32()) << 32n),
+          }),
+        ),
+      };
     }
     default:
       return { name: "mutated envelope", bytes: mutateMessage(rng, requestEnvelope(TASK, method, payload)).bytes };
@@ -77,12 +109,27 @@ export function randomSession(rng: Rng, method: string, request: Uint8Array): Ra
     case 1: {
       // Claims fewer or more bytes than follow: the rest is read as the next header.
       const length = rng.pick([0, 1, good.length - 1, good.length + 1, good.length + 100]);
-      return { name: "length field lies", chunks: split(rng, concat(header(Math.max(0, length), id, MessageType.Request, 0), good)) };
+      return {
+        name: "length field lies",
+        chunks: split(rng, concat(header(Math.max(0, length), id, MessageType.Request, 0), good)),
+      };
     }
     case 2:
-      return { name: "oversize length", chunks: split(rng, concat(header(rng.pick([MAX_MESSAGE_LENGTH + 1, 0xffffffff]), id, MessageType.Request, 0), rng.bytes(rng.size(1024)))) };
+      return {
+        name: "oversize length",
+        chunks: split(
+          rng,
+          concat(
+            header(rng.pick([MAX_MESSAGE_LENGTH + 1, 0xffffffff]), id, MessageType.Request, 0),
+            rng.bytes(rng.size(1024)),
+          ),
+        ),
+      };
     case 3:
-      return { name: "even, zero or maximal stream id", chunks: [frame(rng.pick([0, 2, 0xfffffffe, 0xffffffff]), MessageType.Request, 0, good)] };
+      return {
+        name: "even, zero or maximal stream id",
+        chunks: [frame(rng.pick([0, 2, 0xfffffffe, 0xffffffff]), MessageType.Request, 0, good)],
+      };
     case 4:
       return { name: "unknown type or flags", chunks: [frame(id, rng.pick([0, 2, 3, 4, 255]), rng.int(256), good)] };
     case 5: {
@@ -91,7 +138,10 @@ export function randomSession(rng: Rng, method: string, request: Uint8Array): Ra
       return { name: "duplicate stream id", chunks: [concat(f, f)] };
     }
     case 6:
-      return { name: "truncated frame", chunks: [frame(id, MessageType.Request, 0, good).subarray(0, rng.int(HEADER_LENGTH + good.length))] };
+      return {
+        name: "truncated frame",
+        chunks: [frame(id, MessageType.Request, 0, good).subarray(0, rng.int(HEADER_LENGTH + good.length))],
+      };
     default: {
       const env = brokenEnvelope(rng, method, payload);
       return { name: env.name, chunks: split(rng, frame(id, MessageType.Request, 0, env.bytes)) };

@@ -13,7 +13,9 @@ import type { CampaignReport } from "./campaign.ts";
 // The generated Task messages have TypeScript enums, which Node's default type stripping rejects.
 if (!process.execArgv.includes("--experimental-transform-types")) {
   const flags = ["--experimental-transform-types", "--disable-warning=ExperimentalWarning", ...process.execArgv];
-  const r = spawnSync(process.execPath, [...flags, import.meta.filename, ...process.argv.slice(2)], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, [...flags, import.meta.filename, ...process.argv.slice(2)], {
+    stdio: "inherit",
+  });
   process.exit(r.status ?? 1);
 }
 const { runCampaign } = await import("./campaign.ts");
@@ -38,10 +40,20 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 
 function print(r: CampaignReport): void {
   const mib = (k: number) => `${(k / 1024).toFixed(1)} MiB`;
-  console.log(`seed ${r.seed}: ${r.seconds.toFixed(0)} s, ${r.bursts} bursts, ${r.requests} Task requests (${r.requestsPerSecond.toFixed(0)}/s), ${r.rawSessions} raw sessions, ${r.lifecycles} good Create/Start/Wait/Delete`);
-  console.log(`answers: ${Object.entries(r.answers).map(([k, v]) => `${k} ${v}`).join(", ")}`);
-  console.log(`daemon rss ${mib(r.rss.startKiB)} -> ${mib(r.rss.endKiB)} (peak ${mib(r.rss.peakKiB)}: ${mib(r.rss.earlyPeakKiB)} in the first half, lowest ${mib(r.rss.lastTroughKiB)} in the last third), fds ${r.fds.start} -> ${r.fds.end}, exit: ${r.daemonExit}`);
-  console.log(`rss per 10 s (low-high MiB): ${r.rss.seriesKiB.map((w) => `${Math.round(w.low / 1024)}-${Math.round(w.high / 1024)}`).join(" ")}`);
+  console.log(
+    `seed ${r.seed}: ${r.seconds.toFixed(0)} s, ${r.bursts} bursts, ${r.requests} Task requests (${r.requestsPerSecond.toFixed(0)}/s), ${r.rawSessions} raw sessions, ${r.lifecycles} good Create/Start/Wait/Delete`,
+  );
+  console.log(
+    `answers: ${Object.entries(r.answers)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}`,
+  );
+  console.log(
+    `daemon rss ${mib(r.rss.startKiB)} -> ${mib(r.rss.endKiB)} (peak ${mib(r.rss.peakKiB)}: ${mib(r.rss.earlyPeakKiB)} in the first half, lowest ${mib(r.rss.lastTroughKiB)} in the last third), fds ${r.fds.start} -> ${r.fds.end}, exit: ${r.daemonExit}`,
+  );
+  console.log(
+    `rss per 10 s (low-high MiB): ${r.rss.seriesKiB.map((w) => `${Math.round(w.low / 1024)}-${Math.round(w.high / 1024)}`).join(" ")}`,
+  );
   for (const f of r.findings) console.log(`FINDING ${f.kind} (x${f.count}): ${f.detail}\n  repro: ${f.repro}`);
   for (const l of r.leaks) console.log(`LEAK ${l}`);
 }
@@ -57,7 +69,9 @@ const report = await runCampaign({
   seconds: Number(values.minutes) * 60,
   seed,
   unshare: !values["no-unshare"],
-  ...(values.mix ? { mix: Object.fromEntries(values.mix.split(",").map((kv) => [kv.split("=")[0], Number(kv.split("=")[1])])) } : {}),
+  ...(values.mix
+    ? { mix: Object.fromEntries(values.mix.split(",").map((kv) => [kv.split("=")[0], Number(kv.split("=")[1])])) }
+    : {}),
   log,
 });
 print(report);

@@ -40,7 +40,21 @@ function randomString(rng: Rng): string {
       return "x".repeat(n);
     }
     case 2:
-      return rng.pick(["..", "../../../../..", "/", "-rf", "--help", "-a", "%s%n", "${PATH}", "a/b", "\u0000", " ", "\ud800", "é".repeat(1000)]);
+      return rng.pick([
+        "..",
+        "../../../../..",
+        "/",
+        "-rf",
+        "--help",
+        "-a",
+        "%s%n",
+        "${PATH}",
+        "a/b",
+        "\u0000",
+        " ",
+        "\ud800",
+        "é".repeat(1000),
+      ]);
     default: {
       let s = "";
       for (let i = 0, n = rng.size(40); i < n; i++) s += alphabet[rng.int(alphabet.length)];
@@ -49,8 +63,43 @@ function randomString(rng: Rng): string {
   }
 }
 
-const mountTypes = ["bind", "rbind", "overlay", "tmpfs", "proc", "ext4", "none", "", "nfs", "-o", "fuse.sshfs", "../bind", "x".repeat(300)];
-const mountOptions = ["rbind", "bind", "ro", "rw", "rprivate", "nosuid", "loop", "remount", "X-mount.mkdir", "x-systemd.automount", "helper=foo", "offset=0", "move", "a,b", "upperdir=/nonexistent", "lowerdir=/nonexistent", "workdir=/tmp", "index=off", "userxattr", ""];
+const mountTypes = [
+  "bind",
+  "rbind",
+  "overlay",
+  "tmpfs",
+  "proc",
+  "ext4",
+  "none",
+  "",
+  "nfs",
+  "-o",
+  "fuse.sshfs",
+  "../bind",
+  "x".repeat(300),
+];
+const mountOptions = [
+  "rbind",
+  "bind",
+  "ro",
+  "rw",
+  "rprivate",
+  "nosuid",
+  "loop",
+  "remount",
+  "X-mount.mkdir",
+  "x-systemd.automount",
+  "helper=foo",
+  "offset=0",
+  "move",
+  "a,b",
+  "upperdir=/nonexistent",
+  "lowerdir=/nonexistent",
+  "workdir=/tmp",
+  "index=off",
+  "userxattr",
+  "",
+];
 
 function stringFor(rng: Rng, field: DescField, parent: DescMessage, corpus: Corpus): string {
   if (rng.chance(0.15)) return randomString(rng);
@@ -65,9 +114,13 @@ function stringFor(rng: Rng, field: DescField, parent: DescMessage, corpus: Corp
     const ids = corpus.ids();
     return ids.length > 0 && rng.chance(0.8) ? rng.pick(ids) : `fz${rng.int(1000)}`;
   }
-  if (name === "bundle") return rng.chance(0.7) ? rng.pick(corpus.bundles()) : rng.pick(["", "/", "relative", "/nonexistent", ...corpus.scratch]);
+  if (name === "bundle")
+    return rng.chance(0.7)
+      ? rng.pick(corpus.bundles())
+      : rng.pick(["", "/", "relative", "/nonexistent", ...corpus.scratch]);
   if (name === "stdin" || name === "stdout" || name === "stderr") return rng.pick(corpus.stdio);
-  if (name === "checkpoint" || name === "parentCheckpoint" || name === "path") return rng.chance(0.7) ? "" : randomString(rng);
+  if (name === "checkpoint" || name === "parentCheckpoint" || name === "path")
+    return rng.chance(0.7) ? "" : randomString(rng);
   return randomString(rng);
 }
 
@@ -93,7 +146,8 @@ function scalar(rng: Rng, field: DescField & { scalar: ScalarType }, parent: Des
     default: {
       // Signals, sizes, uids: the edges matter most.
       const v = rng.pick([0, 1, 9, 15, 19, 64, 65, 255, 0x7fffffff, 0xffffffff, rng.u32()]);
-      const signed = field.scalar === ScalarType.INT32 || field.scalar === ScalarType.SINT32 || field.scalar === ScalarType.SFIXED32;
+      const signed =
+        field.scalar === ScalarType.INT32 || field.scalar === ScalarType.SINT32 || field.scalar === ScalarType.SFIXED32;
       return signed ? v | 0 : v >>> 0;
     }
   }
@@ -115,7 +169,15 @@ function randomJson(rng: Rng, kind: "process" | "resources"): string {
           "string",
           42,
         ]
-      : [{ memory: { limit: 1 } }, { memory: { limit: -5 } }, { cpu: { shares: 1e18 } }, { pids: { limit: 0 } }, null, [], {}];
+      : [
+          { memory: { limit: 1 } },
+          { memory: { limit: -5 } },
+          { cpu: { shares: 1e18 } },
+          { pids: { limit: 0 } },
+          null,
+          [],
+          {},
+        ];
   if (rng.chance(0.15)) return "{not json";
   return JSON.stringify(rng.pick(choices));
 }
@@ -129,19 +191,40 @@ function anyValue(rng: Rng, field: DescField, corpus: Corpus): { typeUrl: string
         systemdCgroup: rng.chance(0.2),
         noPivotRoot: rng.chance(0.2),
       });
-      return { typeUrl: "containerd.runc.v1.Options", value: rng.chance(0.2) ? rng.bytes(rng.size(64)) : toBinary(RuncOptionsSchema, o) };
+      return {
+        typeUrl: "containerd.runc.v1.Options",
+        value: rng.chance(0.2) ? rng.bytes(rng.size(64)) : toBinary(RuncOptionsSchema, o),
+      };
     }
     case 1: {
       const o = create(RuntimeOptionsSchema, {
         configPath: rng.chance(0.5) ? "" : rng.pick(corpus.optionFiles),
-        configBody: new TextEncoder().encode(rng.pick(["", "SystemdCgroup = true", 'BinaryName = "/nonexistent/runc"', "Root = 5", "[[[", "x".repeat(1 << 16)])),
+        configBody: new TextEncoder().encode(
+          rng.pick([
+            "",
+            "SystemdCgroup = true",
+            'BinaryName = "/nonexistent/runc"',
+            "Root = 5",
+            "[[[",
+            "x".repeat(1 << 16),
+          ]),
+        ),
       });
-      return { typeUrl: "runtimeoptions.v1.Options", value: rng.chance(0.2) ? rng.bytes(rng.size(64)) : toBinary(RuntimeOptionsSchema, o) };
+      return {
+        typeUrl: "runtimeoptions.v1.Options",
+        value: rng.chance(0.2) ? rng.bytes(rng.size(64)) : toBinary(RuntimeOptionsSchema, o),
+      };
     }
     case 2:
-      return { typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process", value: new TextEncoder().encode(randomJson(rng, "process")) };
+      return {
+        typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process",
+        value: new TextEncoder().encode(randomJson(rng, "process")),
+      };
     case 3:
-      return { typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources", value: new TextEncoder().encode(randomJson(rng, "resources")) };
+      return {
+        typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources",
+        value: new TextEncoder().encode(randomJson(rng, "resources")),
+      };
     default:
       return { typeUrl: field.localName === "spec" ? "" : randomString(rng), value: rng.bytes(rng.size(128)) };
   }
@@ -170,7 +253,8 @@ function fieldValue(rng: Rng, field: DescField, parent: DescMessage, corpus: Cor
       const n = rng.chance(0.05) ? 200 : rng.int(4);
       const items: unknown[] = [];
       for (let i = 0; i < n; i++) {
-        if (field.listKind === "scalar") items.push(scalar(rng, field as DescField & { scalar: ScalarType }, parent, corpus));
+        if (field.listKind === "scalar")
+          items.push(scalar(rng, field as DescField & { scalar: ScalarType }, parent, corpus));
         else if (field.listKind === "enum") items.push(rng.pick(field.enum.values).number);
         else if (depth <= 3) items.push(message(rng, field.message, corpus, depth + 1));
       }

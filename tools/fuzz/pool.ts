@@ -30,20 +30,61 @@ export function makeCorpus(ws: Workspace): Corpus {
   return {
     ids: () => pool,
     bundles: () => bundles,
-    stdio: ["", `file://${join(dir, "scratch", "out")}`, join(dir, "file"), noReader, "/dev/null", "relative", "binary:///bin/true", "fifo:///nonexistent", "/nonexistent/fifo", join(dir, "scratch")],
-    mountSources: [ws.nativeRoot, ws.wasmRoot, "/nonexistent", "-a", "--bind", "relative", "overlay", join(dir, "file")],
-    mountTargets: ["", "", "bin", "escape", "escape/sub", "../../../outside", "/../../../outside", "bin/busybox", "nonexistent/dir"],
+    stdio: [
+      "",
+      `file://${join(dir, "scratch", "out")}`,
+      join(dir, "file"),
+      noReader,
+      "/dev/null",
+      "relative",
+      "binary:///bin/true",
+      "fifo:///nonexistent",
+      "/nonexistent/fifo",
+      join(dir, "scratch"),
+    ],
+    mountSources: [
+      ws.nativeRoot,
+      ws.wasmRoot,
+      "/nonexistent",
+      "-a",
+      "--bind",
+      "relative",
+      "overlay",
+      join(dir, "file"),
+    ],
+    mountTargets: [
+      "",
+      "",
+      "bin",
+      "escape",
+      "escape/sub",
+      "../../../outside",
+      "/../../../outside",
+      "bin/busybox",
+      "nonexistent/dir",
+    ],
     optionFiles: ["/dev/zero", "/dev/urandom", noReader, "/nonexistent", join(dir, "file"), dir, "/proc/self/status"],
     scratch: [join(dir, "scratch"), join(dir, "scratch", "runc-root")],
   };
 }
 
 /** `created`: ids outside the pool that a fuzzed Create got accepted; they go too. */
-export async function resetPool(client: TaskClient, ws: Workspace, created: Set<string>, recreate = true): Promise<void> {
+export async function resetPool(
+  client: TaskClient,
+  ws: Workspace,
+  created: Set<string>,
+  recreate = true,
+): Promise<void> {
   for (const id of [...pool, ...created]) await removeContainer(client, id);
   created.clear();
   if (!recreate) return;
-  for (let i = 0; i < SPARES; i++) makeBundle(ws, `s${i}`, i % 3 === 2 ? "wasm" : "native", i % 2 === 0 ? undefined : ["/bin/busybox", "sleep", "1000"]);
+  for (let i = 0; i < SPARES; i++)
+    makeBundle(
+      ws,
+      `s${i}`,
+      i % 3 === 2 ? "wasm" : "native",
+      i % 2 === 0 ? undefined : ["/bin/busybox", "sleep", "1000"],
+    );
   for (let i = 0; i < VICTIMS; i++) {
     const b: Bundle = makeBundle(ws, `v${i}`, "native", ["/bin/busybox", "sleep", "1000000"]);
     await client.create(b);

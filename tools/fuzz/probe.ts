@@ -117,7 +117,12 @@ export function rssSampler(pid: number): { stop: () => Memory } {
       }
       const half = samples.slice(0, Math.max(1, Math.floor(samples.length / 2)));
       const third = samples.slice(-Math.max(1, Math.floor(samples.length / 3)));
-      return { peakKiB: Math.max(...samples, 0), earlyPeakKiB: Math.max(...half, 0), lastTroughKiB: Math.min(...third), seriesKiB };
+      return {
+        peakKiB: Math.max(...samples, 0),
+        earlyPeakKiB: Math.max(...half, 0),
+        lastTroughKiB: Math.min(...third),
+        seriesKiB,
+      };
     },
   };
 }
@@ -131,7 +136,8 @@ export function escapedMounts(s: Sample, dir: string): string[] {
 export function leaksBetween(start: Sample, end: Sample): string[] {
   const out: string[] = [];
   // A little slack: libuv and the events connection may open an fd lazily after the baseline.
-  if (end.fds > start.fds + 3) out.push(`fds grew from ${start.fds} to ${end.fds}: ${grown(start.fdTargets, end.fdTargets).join(", ")}`);
+  if (end.fds > start.fds + 3)
+    out.push(`fds grew from ${start.fds} to ${end.fds}: ${grown(start.fdTargets, end.fdTargets).join(", ")}`);
   out.push(...grown(start.mounts, end.mounts).map((m) => `mount ${m}`));
   out.push(...grown(start.children, end.children).map((c) => `child process ${c}`));
   return out;

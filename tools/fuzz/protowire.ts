@@ -82,7 +82,10 @@ export function mutateMessage(rng: Rng, bytes: Uint8Array): { name: string; byte
       return { name: "truncated", bytes: b.subarray(0, rng.int(b.length + 1)) };
     case 2: {
       const at = rng.int(b.length + 1);
-      return { name: "random bytes inserted", bytes: concat(b.subarray(0, at), rng.bytes(1 + rng.size(32)), b.subarray(at)) };
+      return {
+        name: "random bytes inserted",
+        bytes: concat(b.subarray(0, at), rng.bytes(1 + rng.size(32)), b.subarray(at)),
+      };
     }
     case 3:
       return { name: "unknown field appended", bytes: concat(b, randomField(rng, 16 + rng.int(1 << 20))) };
@@ -96,11 +99,20 @@ export function mutateMessage(rng: Rng, bytes: Uint8Array): { name: string; byte
       // Length prefixes that run past the end, or are absurdly large.
       const field = 1 + rng.int(11);
       const len = rng.pick([b.length + 1, 0xffffffff, 2 ** 31, 4 << 20]);
-      return { name: "length past the end", bytes: concat(b, new Uint8Array([...tag(field, WireType.Len), ...varint(BigInt(len)), ...rng.bytes(rng.int(8))])) };
+      return {
+        name: "length past the end",
+        bytes: concat(
+          b,
+          new Uint8Array([...tag(field, WireType.Len), ...varint(BigInt(len)), ...rng.bytes(rng.int(8))]),
+        ),
+      };
     }
     case 7:
       // An 11-byte varint: longer than any 64-bit value.
-      return { name: "overlong varint", bytes: concat(b, new Uint8Array([...tag(1 + rng.int(11), 0), ...new Array(10).fill(0xff), 0x01])) };
+      return {
+        name: "overlong varint",
+        bytes: concat(b, new Uint8Array([...tag(1 + rng.int(11), 0), ...new Array(10).fill(0xff), 0x01])),
+      };
     case 8:
       return { name: "field 0", bytes: concat(new Uint8Array([0x00, rng.int(256)]), b) };
     default:

@@ -12,7 +12,10 @@ export function verdict(r: CampaignReport): string[] {
   for (const f of r.findings) out.push(`${f.kind}: ${f.detail} (x${f.count}; ${f.repro})`);
   for (const l of r.leaks) out.push(`leak: ${l}`);
   const rise = r.rss.lastTroughKiB - r.rss.earlyPeakKiB;
-  if (rise > rssFloorMarginKiB(r.rss.earlyPeakKiB)) out.push(`the daemon's rss never fell below ${Math.round(r.rss.lastTroughKiB / 1024)} MiB in the last third, ${Math.round(rise / 1024)} MiB above its peak in the first half`);
+  if (rise > rssFloorMarginKiB(r.rss.earlyPeakKiB))
+    out.push(
+      `the daemon's rss never fell below ${Math.round(r.rss.lastTroughKiB / 1024)} MiB in the last third, ${Math.round(rise / 1024)} MiB above its peak in the first half`,
+    );
   if (r.lifecycles < 2) out.push(`only ${r.lifecycles} good lifecycles ran`);
   return out;
 }

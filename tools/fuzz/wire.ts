@@ -4,7 +4,11 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { ResponseSchema, type Response } from "@wasm-shims/shim-core/src/gen/ttrpc/ttrpc_pb.ts";
 import { FrameDecoder, MessageType, isOversize } from "@wasm-shims/shim-core/src/ttrpc/frame.ts";
 
-export type Answer = { kind: "response"; response: Response } | { kind: "bad-frame"; why: string } | { kind: "closed" } | { kind: "timeout" };
+export type Answer =
+  | { kind: "response"; response: Response }
+  | { kind: "bad-frame"; why: string }
+  | { kind: "closed" }
+  | { kind: "timeout" };
 
 export class RawConnection {
   readonly #socket: net.Socket;

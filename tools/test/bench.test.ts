@@ -16,7 +16,11 @@ describe("tools/bench --quick (node engine)", () => {
   let r: Results;
 
   beforeAll(() => {
-    execFileSync(join(root, "tools/bench"), ["--quick", "--engine", "node", "--json", file], { cwd: root, stdio: ["ignore", "ignore", "pipe"], timeout: 280_000 });
+    execFileSync(join(root, "tools/bench"), ["--quick", "--engine", "node", "--json", file], {
+      cwd: root,
+      stdio: ["ignore", "ignore", "pipe"],
+      timeout: 280_000,
+    });
     r = JSON.parse(readFileSync(file, "utf8")) as Results;
   }, 300_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,10 +3,20 @@ import { BEGIN, END, corpusSection, renderCorpus, spliceCorpus } from "../corpus
 
 describe("the corpus section of docs/conformance.md", () => {
   const suiteDoc = "# WASI conformance\n\n## Totals\n\n| a |\n\n## Every test\n\n| t |\n";
-  const run = { commit: "abc", engines: ["node"], results: [
-    { engine: "node", client: "ctr" as const, id: "fs-tour-c/workdir", problems: [] },
-    { engine: "node", client: "cri" as const, id: "yosys-relative", problems: ["stdout lacks x"], known: "stripped | module" },
-  ] };
+  const run = {
+    commit: "abc",
+    engines: ["node"],
+    results: [
+      { engine: "node", client: "ctr" as const, id: "fs-tour-c/workdir", problems: [] },
+      {
+        engine: "node",
+        client: "cri" as const,
+        id: "yosys-relative",
+        problems: ["stdout lacks x"],
+        known: "stripped | module",
+      },
+    ],
+  };
 
   it("goes before the suite's table of every test, and replaces itself on the next run", () => {
     const section = renderCorpus(run);

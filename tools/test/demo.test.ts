@@ -78,7 +78,10 @@ describe("tools/demo.sh from a fresh clone with an empty npm cache", () => {
 
   it("builds without the network once pnpm has installed from the lockfile", async () => {
     // A fresh network namespace has only a loopback that is down: any download fails the build.
-    const build = await run("unshare", ["--net", "--", "pnpm", "exec", "turbo", "run", "build", "--force"], { cwd: clone, env: { ...env, TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" } });
+    const build = await run("unshare", ["--net", "--", "pnpm", "exec", "turbo", "run", "build", "--force"], {
+      cwd: clone,
+      env: { ...env, TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+    });
     expect(build.code, `${build.stdout.slice(-3000)}\n${build.stderr.slice(-3000)}`).toBe(0);
   }, 600_000);
 

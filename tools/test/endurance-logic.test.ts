@@ -14,9 +14,20 @@ function samples(hours: number, every: number, growthPerHour: number, saw = 0, f
 
 describe("slope", () => {
   it("is the least-squares slope, NaN when it cannot be told", () => {
-    expect(slope([{ x: 0, y: 1 }, { x: 1, y: 3 }, { x: 2, y: 5 }])).toBeCloseTo(2);
+    expect(
+      slope([
+        { x: 0, y: 1 },
+        { x: 1, y: 3 },
+        { x: 2, y: 5 },
+      ]),
+    ).toBeCloseTo(2);
     expect(slope([{ x: 0, y: 1 }])).toBeNaN();
-    expect(slope([{ x: 1, y: 1 }, { x: 1, y: 2 }])).toBeNaN();
+    expect(
+      slope([
+        { x: 1, y: 1 },
+        { x: 1, y: 2 },
+      ]),
+    ).toBeNaN();
   });
 });
 
@@ -35,7 +46,11 @@ describe("flatness", () => {
 
   it("leaves out the warm-up, and will not judge a run shorter than the rule's span", () => {
     // Steep growth in the first 10 % only, then level: flat.
-    const warm = samples(1, 10, 0).map((s) => ({ ...s, pssMB: s.pssMB + Math.max(0, 30 - s.t / 12), rssMB: s.rssMB + Math.max(0, 30 - s.t / 12) }));
+    const warm = samples(1, 10, 0).map((s) => ({
+      ...s,
+      pssMB: s.pssMB + Math.max(0, 30 - s.t / 12),
+      rssMB: s.rssMB + Math.max(0, 30 - s.t / 12),
+    }));
     expect(flatness(warm).verdict).toBe("flat");
     expect(flatness(samples(1 / 60, 5, 100)).verdict).toBe("too short");
     expect(flatness([]).verdict).toBe("too short");

@@ -12,7 +12,13 @@ const seconds = Number(process.env.FUZZ_SECONDS ?? 40);
 // The brief version of `node tools/fuzz/main.ts --minutes N`: same campaign, same verdict.
 describe("fuzzing the node shim daemon over its socket", () => {
   it(`lives, answers with wire errors and leaks nothing (seed ${seed}, ${seconds} s)`, async () => {
-    const r = await runCampaign({ binary: join(root, "dist/bin/containerd-shim-node-v1"), engine: "node", seconds, seed, burst: 120 });
+    const r = await runCampaign({
+      binary: join(root, "dist/bin/containerd-shim-node-v1"),
+      engine: "node",
+      seconds,
+      seed,
+      burst: 120,
+    });
     expect(verdict(r)).toEqual([]);
     expect(r.daemonExit).toBe("exited after Shutdown");
     // The run reached the handlers, not just the framing: requests were refused and some succeeded.

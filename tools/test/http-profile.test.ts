@@ -10,8 +10,12 @@ describe("the HTTP profile's parts", () => {
     expect(partOf({ functionName: "(program)", url: "" })).toBe("V8 and native, other");
     expect(partOf({ functionName: "AsyncTask", url: "data:text/javascript;base64,AAAA" })).toBe("jco glue");
     expect(partOf({ functionName: "wasm-function[3]", url: "wasm://wasm/0a1b" })).toBe("guest wasm");
-    expect(partOf({ functionName: "take", url: "file:///r/packages/shim-jco/src/http/instances.ts" })).toBe("memory images");
-    expect(partOf({ functionName: "serve", url: "file:///r/packages/shim-jco/src/http/server.ts" })).toBe("shim server and WASI");
+    expect(partOf({ functionName: "take", url: "file:///r/packages/shim-jco/src/http/instances.ts" })).toBe(
+      "memory images",
+    );
+    expect(partOf({ functionName: "serve", url: "file:///r/packages/shim-jco/src/http/server.ts" })).toBe(
+      "shim server and WASI",
+    );
     expect(partOf({ functionName: "parserOnIncoming", url: "node:_http_server" })).toBe("Node http and streams");
   });
 });

@@ -12,38 +12,56 @@ import { builtEngines, runSuite } from "../wasi-testsuite/run-suite.ts";
 import type { TestResult } from "../wasi-testsuite/run-test.ts";
 import { runInProcess } from "../wasi-testsuite/run-in-process.ts";
 
-const timedOut = (results: readonly TestResult[]) => results.filter((r) => r.timedOut).map((r) => `${r.engine} ${r.id}: ${r.detail}`);
+const timedOut = (results: readonly TestResult[]) =>
+  results.filter((r) => r.timedOut).map((r) => `${r.engine} ${r.id}: ${r.detail}`);
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("the WASI test suite", () => {
-  it("counts a guest that outlives its time limit against the gate, and still cleans up", async () => {
-    const [engine] = builtEngines(repoRoot);
-    expect(engine, "no containerd-shim-*-v1 in dist/bin: run tools/build.sh").toBeDefined();
-    // No container starts, let alone finishes, within 300 ms.
-    const run = await runSuite({ repoRoot, engines: [engine!], filter: /^c\/clock_getres-monotonic$/, timeoutMs: 300 });
-    expect(timedOut(run.results)).toEqual([`${engine} c/clock_getres-monotonic: timed out after 300 ms (killed)`]);
-    expect(run.leftovers).toEqual([]);
-  }, 5 * 60_000);
+  it(
+    "counts a guest that outlives its time limit against the gate, and still cleans up",
+    async () => {
+      const [engine] = builtEngines(repoRoot);
+      expect(engine, "no containerd-shim-*-v1 in dist/bin: run tools/build.sh").toBeDefined();
+      // No container starts, let alone finishes, within 300 ms.
+      const run = await runSuite({
+        repoRoot,
+        engines: [engine!],
+        filter: /^c\/clock_getres-monotonic$/,
+        timeoutMs: 300,
+      });
+      expect(timedOut(run.results)).toEqual([`${engine} c/clock_getres-monotonic: timed out after 300 ms (killed)`]);
+      expect(run.leftovers).toEqual([]);
+    },
+    5 * 60_000,
+  );
 
   // The preview1 layer over node:wasi (shim-node, and shim-jco for core modules), outside any
   // container and given what wasmtime is given: every test passes, so what the baseline leaves out
   // for node and jco is the container's doing (reasons.json says how).
-  it("passes every test on node:wasi with the preview1 layer, in process", () => {
-    const failures = discoverTests(suiteDir(repoRoot))
-      .filter((t) => !t.unsupported)
-      .flatMap((t) => {
-        const r = runInProcess(t);
-        const problems = [
-          r.timedOut ? "timed out" : "",
-          r.exitCode !== t.exitCode ? `exit ${r.exitCode}, expected ${t.exitCode}` : "",
-          t.stdout !== undefined && !r.stdout.startsWith(t.stdout) ? `stdout ${JSON.stringify(r.stdout.slice(0, 80))}` : "",
-          t.stderr !== undefined && !r.stderr.startsWith(t.stderr) ? `stderr ${JSON.stringify(r.stderr.slice(0, 80))}` : "",
-        ].filter(Boolean);
-        return problems.length ? [`${t.id}: ${problems.join("; ")} ${r.stderr.slice(0, 300)}`] : [];
-      });
-    expect(failures).toEqual([]);
-  }, 10 * 60_000);
+  it(
+    "passes every test on node:wasi with the preview1 layer, in process",
+    () => {
+      const failures = discoverTests(suiteDir(repoRoot))
+        .filter((t) => !t.unsupported)
+        .flatMap((t) => {
+          const r = runInProcess(t);
+          const problems = [
+            r.timedOut ? "timed out" : "",
+            r.exitCode !== t.exitCode ? `exit ${r.exitCode}, expected ${t.exitCode}` : "",
+            t.stdout !== undefined && !r.stdout.startsWith(t.stdout)
+              ? `stdout ${JSON.stringify(r.stdout.slice(0, 80))}`
+              : "",
+            t.stderr !== undefined && !r.stderr.startsWith(t.stderr)
+              ? `stderr ${JSON.stringify(r.stderr.slice(0, 80))}`
+              : "",
+          ].filter(Boolean);
+          return problems.length ? [`${t.id}: ${problems.join("; ")} ${r.stderr.slice(0, 300)}`] : [];
+        });
+      expect(failures).toEqual([]);
+    },
+    10 * 60_000,
+  );
 
   it("has a written reason for every test an engine's baseline leaves out", () => {
     const tests = discoverTests(suiteDir(repoRoot));
@@ -54,12 +72,16 @@ describe("the WASI test suite", () => {
     expect(missing, "add these to tools/wasi-testsuite/reasons.json").toEqual([]);
   });
 
-  it("passes exactly the baseline on every built engine, leaving nothing behind", async () => {
-    const engines = builtEngines(repoRoot);
-    expect(engines.length, "no containerd-shim-*-v1 in dist/bin: run tools/build.sh").toBeGreaterThan(0);
-    const run = await runSuite({ repoRoot, engines });
-    expect(describeDiffs(compareBaseline(run.results, readBaseline()))).toEqual([]);
-    expect(timedOut(run.results), "guests that outlived their time limit").toEqual([]);
-    expect(run.leftovers).toEqual([]);
-  }, 30 * 60_000);
+  it(
+    "passes exactly the baseline on every built engine, leaving nothing behind",
+    async () => {
+      const engines = builtEngines(repoRoot);
+      expect(engines.length, "no containerd-shim-*-v1 in dist/bin: run tools/build.sh").toBeGreaterThan(0);
+      const run = await runSuite({ repoRoot, engines });
+      expect(describeDiffs(compareBaseline(run.results, readBaseline()))).toEqual([]);
+      expect(timedOut(run.results), "guests that outlived their time limit").toEqual([]);
+      expect(run.leftovers).toEqual([]);
+    },
+    30 * 60_000,
+  );
 });

@@ -16,7 +16,10 @@ export function readBaseline(path = baselinePath): Baseline {
 export function updateBaseline(results: readonly TestResult[], path = baselinePath): Baseline {
   const baseline = readBaseline(path);
   for (const engine of new Set(results.map((r) => r.engine))) {
-    baseline[engine] = results.filter((r) => r.engine === engine && r.pass).map((r) => r.id).sort();
+    baseline[engine] = results
+      .filter((r) => r.engine === engine && r.pass)
+      .map((r) => r.id)
+      .sort();
   }
   const sorted = Object.fromEntries(Object.entries(baseline).sort(([a], [b]) => (a < b ? -1 : 1)));
   writeFileSync(path, `${JSON.stringify(sorted, null, 2)}\n`);
@@ -48,9 +51,12 @@ export function compareBaseline(results: readonly TestResult[], baseline: Baseli
 export function describeDiffs(diffs: readonly BaselineDiff[]): string[] {
   const out: string[] = [];
   for (const d of diffs) {
-    for (const r of d.regressions) out.push(`regression: ${d.engine} ${r.id} is in baseline.json but failed: ${r.detail}`);
+    for (const r of d.regressions)
+      out.push(`regression: ${d.engine} ${r.id} is in baseline.json but failed: ${r.detail}`);
     if (d.newPasses.length > 0) {
-      out.push(`not in baseline.json but passing now on ${d.engine}: ${d.newPasses.join(", ")} — record them with \`tools/wasi-testsuite/run.ts --engine ${d.engine} --update-baseline\` (and drop their reasons from reasons.json)`);
+      out.push(
+        `not in baseline.json but passing now on ${d.engine}: ${d.newPasses.join(", ")} — record them with \`tools/wasi-testsuite/run.ts --engine ${d.engine} --update-baseline\` (and drop their reasons from reasons.json)`,
+      );
     }
   }
   return out;

@@ -28,7 +28,8 @@ export interface WasiTest {
 /** The suite folder: $WASI_TESTSUITE_DIR, else ../shared/wasi-testsuite beside the repository. */
 export function suiteDir(repoRoot: string): string {
   const dir = process.env["WASI_TESTSUITE_DIR"] ?? join(repoRoot, "..", "shared", "wasi-testsuite");
-  if (!existsSync(join(dir, "tests"))) throw new Error(`no wasi-testsuite at ${dir} (set WASI_TESTSUITE_DIR to a prebuilt checkout)`);
+  if (!existsSync(join(dir, "tests")))
+    throw new Error(`no wasi-testsuite at ${dir} (set WASI_TESTSUITE_DIR to a prebuilt checkout)`);
   return resolve(dir);
 }
 
@@ -85,7 +86,8 @@ function readTest(suite: string, suiteName: string, dir: string, file: string): 
   };
   const runs = operations(spec).filter((op) => op["type"] === "run").length;
   const proposals = (spec["proposals"] as string[] | undefined) ?? [];
-  if (runs !== 1 || proposals.length > 0) test.unsupported = `needs ${proposals.length > 0 ? `proposals ${proposals.join(", ")}` : `${runs} runs`}`;
+  if (runs !== 1 || proposals.length > 0)
+    test.unsupported = `needs ${proposals.length > 0 ? `proposals ${proposals.join(", ")}` : `${runs} runs`}`;
   for (const op of operations(spec)) {
     switch (op["type"]) {
       case "run":
@@ -115,7 +117,9 @@ export function discoverTests(dir: string): WasiTest[] {
     if (!existsSync(testDir) || !statSync(testDir).isDirectory()) continue;
     removeCleanup(testDir);
     const manifest = join(testDir, "manifest.json");
-    const suiteName = existsSync(manifest) ? ((JSON.parse(readFileSync(manifest, "utf8")) as Json)["name"] as string) : suite;
+    const suiteName = existsSync(manifest)
+      ? ((JSON.parse(readFileSync(manifest, "utf8")) as Json)["name"] as string)
+      : suite;
     for (const file of readdirSync(testDir).sort()) {
       if (file.endsWith(".wasm")) tests.push(readTest(suite, suiteName, testDir, file));
     }

@@ -58,6 +58,11 @@ export function readPeers(suiteDir: string): PeerExpectations {
   return peers;
 }
 
-export function peerEntry(peers: PeerExpectations, runtime: string, suiteName: string, test: string): PeerEntry | undefined {
+export function peerEntry(
+  peers: PeerExpectations,
+  runtime: string,
+  suiteName: string,
+  test: string,
+): PeerEntry | undefined {
   return peers.get(runtime)?.get(suiteName)?.get(test);
 }

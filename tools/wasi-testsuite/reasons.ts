@@ -24,7 +24,10 @@ export function readReasons(path = reasonsPath): Reasons {
   const reasons = JSON.parse(readFileSync(path, "utf8")) as Reasons;
   for (const [id, byEngine] of Object.entries(reasons)) {
     for (const [engine, r] of Object.entries(byEngine)) {
-      if (!(r.class in reasonClasses) || !r.reason) throw new Error(`reasons.json: ${id} ${engine}: needs a class (${Object.keys(reasonClasses).join(", ")}) and a reason`);
+      if (!(r.class in reasonClasses) || !r.reason)
+        throw new Error(
+          `reasons.json: ${id} ${engine}: needs a class (${Object.keys(reasonClasses).join(", ")}) and a reason`,
+        );
     }
   }
   return reasons;

@@ -41,9 +41,18 @@ export function runInProcess(test: WasiTest, timeoutMs = 30_000): InProcessResul
     const out = join(work, "stdout");
     const err = join(work, "stderr");
     const fds = [openSync("/dev/null", "r"), openSync(out, "w"), openSync(err, "w")];
-    const r = spawnSync(process.execPath, ["--no-warnings", self, JSON.stringify(spec)], { stdio: fds, timeout: timeoutMs, env: {} });
+    const r = spawnSync(process.execPath, ["--no-warnings", self, JSON.stringify(spec)], {
+      stdio: fds,
+      timeout: timeoutMs,
+      env: {},
+    });
     for (const fd of fds) closeSync(fd);
-    return { exitCode: r.status, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8"), timedOut: r.signal !== null };
+    return {
+      exitCode: r.status,
+      stdout: readFileSync(out, "utf8"),
+      stderr: readFileSync(err, "utf8"),
+      timedOut: r.signal !== null,
+    };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

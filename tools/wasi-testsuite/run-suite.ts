@@ -54,7 +54,12 @@ function engineInfo(repoRoot: string, name: string): EngineInfo {
   let version: string;
   try {
     const out = execFileSync(bin, ["-v"], { encoding: "utf8", timeout: 30_000 });
-    version = out.split("\n").slice(1).map((l) => l.trim()).filter(Boolean).join("; ");
+    version = out
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join("; ");
   } catch (err) {
     version = `unknown (${(err as Error).message.split("\n")[0]})`;
   }
@@ -92,7 +97,11 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteRun> {
     // Private copies: a rebuild of dist/bin during the run must not swap binaries under running shims.
     const shimDir = join(work, "bin");
     mkdirSync(shimDir);
-    for (const e of engines) copyFileSync(join(binDir(opts.repoRoot), `containerd-shim-${e.name}-v1`), join(shimDir, `containerd-shim-${e.name}-v1`));
+    for (const e of engines)
+      copyFileSync(
+        join(binDir(opts.repoRoot), `containerd-shim-${e.name}-v1`),
+        join(shimDir, `containerd-shim-${e.name}-v1`),
+      );
     ctd = await Containerd.start({ shimDir });
     const c = ctd;
     // Stopping containerd ends every task, so the ctr runs in flight return at once.
@@ -108,8 +117,21 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteRun> {
       opts.signal?.throwIfAborted();
       const state = done.get(engine)!;
       const r = state.hung
-        ? { id: test.id, engine, pass: false, detail: `not run: the engine's first ${HANG_LIMIT} tests all timed out`, timedOut: false, ms: 0 }
-        : await runTest(test, { ctd: c, engine, imageRef: refOf.get(test.id)!, timeoutMs: opts.timeoutMs ?? 45_000, tag });
+        ? {
+            id: test.id,
+            engine,
+            pass: false,
+            detail: `not run: the engine's first ${HANG_LIMIT} tests all timed out`,
+            timedOut: false,
+            ms: 0,
+          }
+        : await runTest(test, {
+            ctd: c,
+            engine,
+            imageRef: refOf.get(test.id)!,
+            timeoutMs: opts.timeoutMs ?? 45_000,
+            tag,
+          });
       if (!state.hung && state.finished < HANG_LIMIT) {
         state.finished++;
         if (r.timedOut) state.timeouts++;
@@ -122,7 +144,15 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteRun> {
     const leftovers = await ctd.leftovers();
     await stop();
     leftovers.push(...(await ctd.leftovers()));
-    return { suiteDir: dir, suiteCommit: suiteCommit(dir), tests, engines, results, leftovers, ms: Date.now() - started };
+    return {
+      suiteDir: dir,
+      suiteCommit: suiteCommit(dir),
+      tests,
+      engines,
+      results,
+      leftovers,
+      ms: Date.now() - started,
+    };
   } finally {
     await stop();
     rmSync(work, { recursive: true, force: true });

@@ -44,17 +44,34 @@ function check(test: WasiTest, r: CtrResult): string[] {
     ["stdout", test.stdout, r.stdout],
     ["stderr", test.stderr, r.stderr],
   ] as const) {
-    if (want !== undefined && got.slice(0, want.length) !== want) problems.push(`${name} ${JSON.stringify(got.slice(0, 200))}, expected ${JSON.stringify(want)}`);
+    if (want !== undefined && got.slice(0, want.length) !== want)
+      problems.push(`${name} ${JSON.stringify(got.slice(0, 200))}, expected ${JSON.stringify(want)}`);
   }
   return problems;
 }
 
 export async function runTest(test: WasiTest, opts: RunOptions): Promise<TestResult> {
   const started = Date.now();
-  const result = (pass: boolean, detail: string, timedOut = false): TestResult => ({ id: test.id, engine: opts.engine, pass, detail, timedOut, ms: Date.now() - started });
+  const result = (pass: boolean, detail: string, timedOut = false): TestResult => ({
+    id: test.id,
+    engine: opts.engine,
+    pass,
+    detail,
+    timedOut,
+    ms: Date.now() - started,
+  });
   if (test.unsupported) return result(false, `not run: ${test.unsupported}`);
   const id = `wt-${opts.tag}-${opts.engine}-${test.suite}-${test.name}-${++seq}`.slice(0, 76);
-  const args = ["run", "--rm", "--runtime", `io.containerd.${opts.engine}.v1`, opts.imageRef, id, modulePath(test), ...test.args];
+  const args = [
+    "run",
+    "--rm",
+    "--runtime",
+    `io.containerd.${opts.engine}.v1`,
+    opts.imageRef,
+    id,
+    modulePath(test),
+    ...test.args,
+  ];
   const r = await ctrNoThrow(opts.ctd, args, opts.timeoutMs);
   if (r instanceof Error) {
     // The timed-out ctr is dead, but its task may not be.
@@ -64,6 +81,9 @@ export async function runTest(test: WasiTest, opts: RunOptions): Promise<TestRes
   const problems = check(test, r);
   if (problems.length === 0) return result(true, "");
   // ctr's own complaints (e.g. the shim refused the task) end up on its stderr too.
-  const output = [r.stderr && `stderr: ${tail(r.stderr)}`, r.stdout && test.stdout === undefined ? `stdout: ${tail(r.stdout, 200)}` : ""].filter(Boolean);
+  const output = [
+    r.stderr && `stderr: ${tail(r.stderr)}`,
+    r.stdout && test.stdout === undefined ? `stdout: ${tail(r.stdout, 200)}` : "",
+  ].filter(Boolean);
   return result(false, [...problems, ...output].join("; "));
 }

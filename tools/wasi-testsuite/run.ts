@@ -46,25 +46,29 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 
 const reasons = readReasons();
 const saved = values["from-json"];
-const run: SuiteRun = saved ? (JSON.parse(readFileSync(saved, "utf8")) as SuiteRun) : await runSuite({
-  repoRoot,
-  ...(values.engine ? { engines: values.engine } : {}),
-  ...(values.filter ? { filter: new RegExp(values.filter) } : {}),
-  ...(values.jobs ? { jobs: Number(values.jobs) } : {}),
-  ...(values.timeout ? { timeoutMs: Number(values.timeout) * 1000 } : {}),
-  log: (line) => console.log(line),
-  signal: controller.signal,
-}).catch((err: unknown) => {
-  if (!controller.signal.aborted) throw err;
-  console.error("run.ts: interrupted; containerd stopped");
-  process.exit(130);
-});
+const run: SuiteRun = saved
+  ? (JSON.parse(readFileSync(saved, "utf8")) as SuiteRun)
+  : await runSuite({
+      repoRoot,
+      ...(values.engine ? { engines: values.engine } : {}),
+      ...(values.filter ? { filter: new RegExp(values.filter) } : {}),
+      ...(values.jobs ? { jobs: Number(values.jobs) } : {}),
+      ...(values.timeout ? { timeoutMs: Number(values.timeout) * 1000 } : {}),
+      log: (line) => console.log(line),
+      signal: controller.signal,
+    }).catch((err: unknown) => {
+      if (!controller.signal.aborted) throw err;
+      console.error("run.ts: interrupted; containerd stopped");
+      process.exit(130);
+    });
 
 console.log(`\n${run.tests.length} tests, ${(run.ms / 1000).toFixed(0)} s`);
 for (const e of run.engines) {
   const mine = run.results.filter((r) => r.engine === e.name);
   const unexplained = mine.filter((r) => !r.pass && !reasonFor(reasons, r.id, e.name)).map((r) => r.id);
-  console.log(`${e.name}: ${mine.filter((r) => r.pass).length} passed, ${mine.filter((r) => !r.pass).length} failed${unexplained.length ? `; no written reason: ${unexplained.join(", ")}` : ""}`);
+  console.log(
+    `${e.name}: ${mine.filter((r) => r.pass).length} passed, ${mine.filter((r) => !r.pass).length} failed${unexplained.length ? `; no written reason: ${unexplained.join(", ")}` : ""}`,
+  );
 }
 if (run.leftovers.length > 0) console.log(`leftovers:\n  ${run.leftovers.join("\n  ")}`);
 const late = run.results.filter((r) => r.timedOut);

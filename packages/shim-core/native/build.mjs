@@ -40,13 +40,30 @@ export function buildNative({ arch = hostArch(), out = NATIVE_OUTPUT } = {}) {
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   // No debug info, so the build directory is not recorded and two builds give the same bytes.
-  const args = ["-std=c11", "-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden", "-I", nodeHeaders(), "-o", tmp, NATIVE_SOURCE];
+  const args = [
+    "-std=c11",
+    "-O2",
+    "-fPIC",
+    "-shared",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-fvisibility=hidden",
+    "-I",
+    nodeHeaders(),
+    "-o",
+    tmp,
+    NATIVE_SOURCE,
+  ];
   try {
     execFileSync(cc, args, { stdio: ["ignore", "inherit", "inherit"] });
     renameSync(tmp, out);
   } catch (err) {
     rmSync(tmp, { force: true });
-    const hint = err.code === "ENOENT" ? ` (${cc} is not installed${arch === hostArch() ? "" : `: apt-get install gcc-${CROSS[arch]?.replace(/-gcc$/, "").replace(/_/g, "-")}, or set CC_${arch}`})` : "";
+    const hint =
+      err.code === "ENOENT"
+        ? ` (${cc} is not installed${arch === hostArch() ? "" : `: apt-get install gcc-${CROSS[arch]?.replace(/-gcc$/, "").replace(/_/g, "-")}, or set CC_${arch}`})`
+        : "";
     throw new Error(`compiling the native helper for ${arch} with ${cc} failed${hint}: ${err.message}`);
   }
   return out;
@@ -59,7 +76,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     return i >= 0 ? argv[i + 1] : undefined;
   };
   try {
-    const out = buildNative({ arch: value("--arch") ?? hostArch(), out: value("--out") ? resolve(value("--out")) : NATIVE_OUTPUT });
+    const out = buildNative({
+      arch: value("--arch") ?? hostArch(),
+      out: value("--out") ? resolve(value("--out")) : NATIVE_OUTPUT,
+    });
     console.error(`[native] built ${out}`);
   } catch (err) {
     console.error(`[native] ${err.message}`);

@@ -60,7 +60,9 @@ export const unavailable = (what: string) => new ShimError(Code.UNAVAILABLE, wha
  */
 export function hostFailure(err: unknown): ShimError | undefined {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === "string" && /^E[A-Z0-9]+$/.test(code) ? new ShimError(Code.UNKNOWN, (err as Error).message) : undefined;
+  return typeof code === "string" && /^E[A-Z0-9]+$/.test(code)
+    ? new ShimError(Code.UNKNOWN, (err as Error).message)
+    : undefined;
 }
 
 export function isShimError(err: unknown, code?: Code): err is ShimError {

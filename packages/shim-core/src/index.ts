@@ -6,4 +6,13 @@ export { refuseContainerModules } from "./wasm/runner-layout.ts";
 export { PREVIEW1_IMPORTS } from "./wasm/preview1/functions.ts";
 export { runPreview1 } from "./wasm/preview1/run.ts";
 export { checkImports, isComponent, moduleImports, type ProvidedImports } from "./wasm/imports.ts";
-export { isCoreModule, Reader, SECTION, WasmFormatError, readSections, u32 as encodeU32, writeModule, type Section } from "./wasm/binary.ts";
+export {
+  isCoreModule,
+  Reader,
+  SECTION,
+  WasmFormatError,
+  readSections,
+  u32 as encodeU32,
+  writeModule,
+  type Section,
+} from "./wasm/binary.ts";

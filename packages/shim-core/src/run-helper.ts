@@ -8,7 +8,11 @@ export interface ExecResult {
 }
 
 /** Runs a helper program to completion; never throws for a non-zero exit (callers decide). */
-export function execFile(file: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+export function execFile(
+  file: string,
+  args: readonly string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<ExecResult> {
   return new Promise((resolve) => {
     const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], timeout: opts.timeoutMs ?? 30_000 });
     const out: Buffer[] = [];
@@ -17,7 +21,11 @@ export function execFile(file: string, args: readonly string[], opts: { input?: 
     child.stderr.on("data", (d: Buffer) => err.push(d));
     child.on("error", (e) => resolve({ code: -1, stdout: "", stderr: e.message }));
     child.on("close", (code, signal) =>
-      resolve({ code: code ?? 128 + (signal ? signalNumber(signal) : 0), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
+      resolve({
+        code: code ?? 128 + (signal ? signalNumber(signal) : 0),
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      }),
     );
     child.stdin.on("error", () => {});
     child.stdin.end(opts.input ?? "");

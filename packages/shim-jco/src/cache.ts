@@ -38,7 +38,8 @@ export async function readTranspiled(dir: string, manifest: Manifest): Promise<T
 export async function readEntry(dir: string, digest: string): Promise<Manifest | undefined> {
   try {
     const manifest = JSON.parse(await readFile(join(dir, MANIFEST), "utf8")) as Manifest;
-    if (manifest.engine !== ENGINE_VERSION || manifest.digest !== digest || !(ENTRY_MODULE in manifest.files)) return undefined;
+    if (manifest.engine !== ENGINE_VERSION || manifest.digest !== digest || !(ENTRY_MODULE in manifest.files))
+      return undefined;
     for (const [name, hash] of Object.entries(manifest.files)) {
       if (sha256(await readFile(join(dir, name))) !== hash) return undefined;
     }
@@ -59,7 +60,14 @@ export interface CacheResult {
  * written into a private directory and renamed into place, so a concurrent Create (another shim
  * daemon) sees either no entry or a whole one; when two race, the first rename wins.
  */
-export async function ensureTranspiled(root: string, module: Uint8Array, path: string, digest: string, log: (msg: string) => void, precompiled?: Transpiled): Promise<CacheResult> {
+export async function ensureTranspiled(
+  root: string,
+  module: Uint8Array,
+  path: string,
+  digest: string,
+  log: (msg: string) => void,
+  precompiled?: Transpiled,
+): Promise<CacheResult> {
   const key = cacheKey(digest);
   const dir = join(root, key);
   const cached = await readEntry(dir, digest);

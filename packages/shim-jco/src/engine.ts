@@ -31,11 +31,20 @@ export const jcoEngine: Engine = {
     // container later is prepared on its own and handed its own entry.
     if (!isComponent(ctx.module)) return {};
     const root = cacheRoot();
-    const { key, manifest } = await ensureTranspiled(root, ctx.module, ctx.path, ctx.digest, ctx.log, ctx.precompiled && unpackTranspiled(ctx.precompiled));
+    const { key, manifest } = await ensureTranspiled(
+      root,
+      ctx.module,
+      ctx.path,
+      ctx.digest,
+      ctx.log,
+      ctx.precompiled && unpackTranspiled(ctx.precompiled),
+    );
     const has = (iface: string) => manifest.exports.some((name) => name.startsWith(`${iface}@`));
     const kind = has("wasi:cli/run") ? "command" : has("wasi:http/incoming-handler") ? "http" : undefined;
     if (!kind) {
-      throw new Error(`${ctx.path} exports neither wasi:cli/run nor wasi:http/incoming-handler (exports: ${manifest.exports.join(", ") || "none"})`);
+      throw new Error(
+        `${ctx.path} exports neither wasi:cli/run nor wasi:http/incoming-handler (exports: ${manifest.exports.join(", ") || "none"})`,
+      );
     }
     // Only this entry's files go to the container, as read-only fds (nothing of the cache is mounted).
     const files = Object.fromEntries(Object.keys(manifest.files).map((name) => [name, join(root, key, name)]));

@@ -21,7 +21,12 @@ interface Server {
 
 /** A worker thread serving on the port; `failed` rejects if it dies. */
 function spawnWorker(setup: ThreadSetup, failed: (err: Error) => void): Promise<Server> {
-  const worker = new Worker(mainSource(), { eval: true, workerData: { [SERVER_WORKER_KEY]: setup }, stdout: false, stderr: false });
+  const worker = new Worker(mainSource(), {
+    eval: true,
+    workerData: { [SERVER_WORKER_KEY]: setup },
+    stdout: false,
+    stderr: false,
+  });
   let stopping = false;
   let onStopped: ((r: Stopped) => void) | undefined;
   return new Promise<Server>((resolve, reject) => {
@@ -37,7 +42,10 @@ function spawnWorker(setup: ThreadSetup, failed: (err: Error) => void): Promise<
               onStopped = done;
               worker.postMessage({ stop: deadline });
               // A thread stuck in a guest that never yields is ended a little after the deadline.
-              setTimeout(() => void worker.terminate().then(() => done({ cut: 1, stuck: true })), Math.max(0, deadline - Date.now()) + 1000).unref();
+              setTimeout(
+                () => void worker.terminate().then(() => done({ cut: 1, stuck: true })),
+                Math.max(0, deadline - Date.now()) + 1000,
+              ).unref();
             }).finally(() => void worker.terminate()),
         });
       } else if ("stopped" in msg) onStopped?.(msg.stopped);
@@ -80,11 +88,16 @@ export async function serveHttp(ctx: RunContext): Promise<number> {
   } else {
     // The first thread binds (port 0 picks one); the others join it on that port.
     const first = await spawnWorker(setup(config.port, true), fatal);
-    servers.push(first, ...(await Promise.all(Array.from({ length: workers - 1 }, () => spawnWorker(setup(first.port, true), fatal)))));
+    servers.push(
+      first,
+      ...(await Promise.all(Array.from({ length: workers - 1 }, () => spawnWorker(setup(first.port, true), fatal)))),
+    );
   }
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const mode = config.reuse ? "instances reused across requests" : "a fresh instance per request";
-  log(`serving HTTP on http://${host}:${servers[0]!.port}/ (${workers} ${workers === 1 ? "thread" : "threads"}, ${mode})`);
+  log(
+    `serving HTTP on http://${host}:${servers[0]!.port}/ (${workers} ${workers === 1 ? "thread" : "threads"}, ${mode})`,
+  );
 
   await Promise.race([stopped, died]);
   log(`stopping: no new connections; requests in flight have ${config.drainMs / 1000} s to finish`);
@@ -92,7 +105,14 @@ export async function serveHttp(ctx: RunContext): Promise<number> {
   const results = await Promise.all(servers.map((s) => s.stop(deadline)));
   const cut = results.reduce((n, r) => n + r.cut, 0);
   const stuck = results.filter((r) => r.stuck).length;
-  if (stuck > 0) log(`${stuck} ${stuck === 1 ? "thread was" : "threads were"} still running a handler that never yielded, and ended`);
-  log(cut > 0 ? `stopped; ${stuck > 0 ? "at least " : ""}${cut} ${cut === 1 ? "request was" : "requests were"} cut off at the deadline` : "stopped");
+  if (stuck > 0)
+    log(
+      `${stuck} ${stuck === 1 ? "thread was" : "threads were"} still running a handler that never yielded, and ended`,
+    );
+  log(
+    cut > 0
+      ? `stopped; ${stuck > 0 ? "at least " : ""}${cut} ${cut === 1 ? "request was" : "requests were"} cut off at the deadline`
+      : "stopped",
+  );
   return 0;
 }

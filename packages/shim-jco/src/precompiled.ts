@@ -7,7 +7,9 @@ import type { Transpiled } from "./transpile.ts";
  */
 export function packTranspiled(out: Transpiled): Uint8Array {
   const names = Object.keys(out.files).sort();
-  const header = Buffer.from(JSON.stringify({ exports: out.exports, files: names.map((n) => [n, out.files[n]!.length]) }));
+  const header = Buffer.from(
+    JSON.stringify({ exports: out.exports, files: names.map((n) => [n, out.files[n]!.length]) }),
+  );
   const length = Buffer.alloc(4);
   length.writeUInt32BE(header.length);
   return Buffer.concat([length, header, ...names.map((n) => out.files[n]!)]);
@@ -16,11 +18,15 @@ export function packTranspiled(out: Transpiled): Uint8Array {
 export function unpackTranspiled(blob: Uint8Array): Transpiled {
   const bytes = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
   const headerLength = bytes.readUInt32BE(0);
-  const header = JSON.parse(bytes.subarray(4, 4 + headerLength).toString("utf8")) as { exports: string[]; files: [string, number][] };
+  const header = JSON.parse(bytes.subarray(4, 4 + headerLength).toString("utf8")) as {
+    exports: string[];
+    files: [string, number][];
+  };
   const files: Record<string, Uint8Array> = {};
   let at = 4 + headerLength;
   for (const [name, size] of header.files) {
-    if (name.includes("/") || name.startsWith(".") || at + size > bytes.length) throw new Error(`precompiled transpile output: bad entry ${JSON.stringify(name)}`);
+    if (name.includes("/") || name.startsWith(".") || at + size > bytes.length)
+      throw new Error(`precompiled transpile output: bad entry ${JSON.stringify(name)}`);
     files[name] = new Uint8Array(bytes.subarray(at, at + size));
     at += size;
   }

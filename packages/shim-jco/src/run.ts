@@ -35,11 +35,18 @@ export async function loadComponent(files: RunContext["files"]): Promise<Instant
 }
 
 export function moduleFunction(source: string): Instantiate {
-  const body = source.replace(/^export function instantiate\(/m, "function instantiate(").replace(/^export const _util\b/m, "const _util").replaceAll("import.meta", "__moduleMeta");
+  const body = source
+    .replace(/^export function instantiate\(/m, "function instantiate(")
+    .replace(/^export const _util\b/m, "const _util")
+    .replaceAll("import.meta", "__moduleMeta");
   if (!/^function instantiate\(/m.test(body) || /^\s*(export|import)[\s{*]/m.test(body)) {
-    throw new Error(`jco: ${ENTRY_MODULE} is not the instantiation module this shim knows (an export other than instantiate, or an import)`);
+    throw new Error(
+      `jco: ${ENTRY_MODULE} is not the instantiation module this shim knows (an export other than instantiate, or an import)`,
+    );
   }
-  return new Function(`"use strict";\nconst __moduleMeta = { url: "file:///${ENTRY_MODULE}" };\n${body}\nreturn instantiate;`)() as Instantiate;
+  return new Function(
+    `"use strict";\nconst __moduleMeta = { url: "file:///${ENTRY_MODULE}" };\n${body}\nreturn instantiate;`,
+  )() as Instantiate;
 }
 
 /** A core module of the transpiled component, by file name. */
@@ -55,14 +62,19 @@ export function exported(instance: Instance, iface: string): Record<string, (...
 }
 
 /** preview2-shim's WASI 0.2, confined to the container, with stdio on the container's fds. */
-export async function guestImports(ctx: Pick<RunContext, "args" | "env" | "stdout" | "stderr">): Promise<Record<string, unknown>> {
+export async function guestImports(
+  ctx: Pick<RunContext, "args" | "env" | "stdout" | "stderr">,
+): Promise<Record<string, unknown>> {
   const { WASIShim } = await import("@bytecodealliance/preview2-shim/instantiation");
   const { cli, io } = await import("@bytecodealliance/preview2-shim");
   // The guest sees the container's root as `/`, and nothing of the host's (0.26.1 preopens nothing by default).
   // Exactly "/": a "." preopen would take over absolute paths too. The cwd reaches a component
   // through wasi:cli/environment's initial-cwd, which preview2-shim takes from process.cwd().
   const preopens: Record<string, string> = { "/": "/" };
-  const imports = new WASIShim({ sandbox: { args: ctx.args, env: ctx.env, preopens } }).getImportObject() as Record<string, unknown>;
+  const imports = new WASIShim({ sandbox: { args: ctx.args, env: ctx.env, preopens } }).getImportObject() as Record<
+    string,
+    unknown
+  >;
   const stdout = fdOutputStream(io.streams, ctx.stdout, cli.stdout.getStdout());
   const stderr = fdOutputStream(io.streams, ctx.stderr, cli.stderr.getStderr());
   imports["wasi:cli/stdout"] = { getStdout: () => stdout };

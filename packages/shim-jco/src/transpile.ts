@@ -18,8 +18,19 @@ export async function transpileModule(component: Uint8Array, path: string): Prom
   // Loaded on first use: jco-transpile compiles ~6 MB of wasm when it loads.
   const { transpileBytes } = await import("@bytecodealliance/jco-transpile");
   try {
-    const http = isHttpHandler(component) ? { ...HTTP_HANDLER_OPTIONS, asyncImports: [...HTTP_HANDLER_OPTIONS.asyncImports], asyncExports: [...HTTP_HANDLER_OPTIONS.asyncExports] } : {};
-    const out = await transpileBytes(component, { name: "component", instantiation: "async", emitTypescriptDeclarations: false, ...http });
+    const http = isHttpHandler(component)
+      ? {
+          ...HTTP_HANDLER_OPTIONS,
+          asyncImports: [...HTTP_HANDLER_OPTIONS.asyncImports],
+          asyncExports: [...HTTP_HANDLER_OPTIONS.asyncExports],
+        }
+      : {};
+    const out = await transpileBytes(component, {
+      name: "component",
+      instantiation: "async",
+      emitTypescriptDeclarations: false,
+      ...http,
+    });
     const files: Record<string, Uint8Array> = {};
     for (const [name, bytes] of Object.entries(out.files)) files[name === "component.js" ? ENTRY_MODULE : name] = bytes;
     return { files, exports: out.exports.map(([name]) => name) };

@@ -40,7 +40,10 @@ describe("transpile cache", () => {
 
   it("does not use a damaged entry", async () => {
     const key = cacheKey(helloDigest);
-    writeFileSync(join(root, key, ENTRY_MODULE), "export function instantiate() { throw new Error('damaged-entry-marker'); }\n");
+    writeFileSync(
+      join(root, key, ENTRY_MODULE),
+      "export function instantiate() { throw new Error('damaged-entry-marker'); }\n",
+    );
     const res = await ensureTranspiled(root, hello, "/hello.wasm", helloDigest, () => {});
     expect(res.hit).toBe(false);
     expect(readFileSync(join(root, key, ENTRY_MODULE), "utf8")).not.toContain("damaged-entry-marker");
@@ -49,7 +52,9 @@ describe("transpile cache", () => {
 
   it("gives concurrent Creates of one module one whole entry", async () => {
     const other = mkdtempSync(join(tmpdir(), "jco-cache-"));
-    const all = await Promise.all([1, 2, 3].map(() => ensureTranspiled(other, hello, "/hello.wasm", helloDigest, () => {})));
+    const all = await Promise.all(
+      [1, 2, 3].map(() => ensureTranspiled(other, hello, "/hello.wasm", helloDigest, () => {})),
+    );
     expect(new Set(all.map((r) => r.key)).size).toBe(1);
     expect(readdirSync(other)).toEqual([all[0]!.key]);
     rmSync(other, { recursive: true });
@@ -58,14 +63,29 @@ describe("transpile cache", () => {
   it("runs exit-with-code(42) as status 42, in process", async () => {
     const { exit42 } = await buildComponents();
     const res = await ensureTranspiled(root, exit42, "/exit42.wasm", sha256(exit42), () => {});
-    const files = Object.fromEntries(Object.keys(res.manifest.files).map((name) => [name, new Uint8Array(readFileSync(join(root, res.key, name)))]));
-    const ctx = { path: "/exit42.wasm", module: new Uint8Array(exit42), args: ["/exit42.wasm"], env: {}, cwd: "/", stdin: 0, stdout: 1, stderr: 2, data: {}, files };
+    const files = Object.fromEntries(
+      Object.keys(res.manifest.files).map((name) => [name, new Uint8Array(readFileSync(join(root, res.key, name)))]),
+    );
+    const ctx = {
+      path: "/exit42.wasm",
+      module: new Uint8Array(exit42),
+      args: ["/exit42.wasm"],
+      env: {},
+      cwd: "/",
+      stdin: 0,
+      stdout: 1,
+      stderr: 2,
+      data: {},
+      files,
+    };
     expect(await runCommand(ctx)).toBe(42);
   });
 
   it("rejects a component jco cannot transpile, with the path in the message", async () => {
     const broken = new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0, 0xff, 0xff]);
-    await expect(ensureTranspiled(root, broken, "/broken.wasm", sha256(broken), () => {})).rejects.toThrow(/\/broken\.wasm cannot be transpiled by jco/);
+    await expect(ensureTranspiled(root, broken, "/broken.wasm", sha256(broken), () => {})).rejects.toThrow(
+      /\/broken\.wasm cannot be transpiled by jco/,
+    );
   });
 
   it("lives under /var/lib unless WASM_SHIM_JCO_CACHE says otherwise", () => {
@@ -74,9 +94,16 @@ describe("transpile cache", () => {
   });
 
   it("keys entries by the pinned versions", () => {
-    const version = (pkg: string) => (JSON.parse(readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), "utf8")) as { version: string }).version;
+    const version = (pkg: string) =>
+      (
+        JSON.parse(readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), "utf8")) as {
+          version: string;
+        }
+      ).version;
     expect(version("@bytecodealliance/jco-transpile")).toBe(JCO_TRANSPILE_VERSION);
     expect(version("@bytecodealliance/preview2-shim")).toBe(PREVIEW2_SHIM_VERSION);
-    expect((JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version).toBe(SHIM_JCO_VERSION);
+    expect(
+      (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version,
+    ).toBe(SHIM_JCO_VERSION);
   });
 });

@@ -9,9 +9,12 @@ import { fixturePath } from "@wasm-shims/test-fixtures";
  * overrides away its heavy dependencies); the pinned hash says it is the expected file.
  */
 export async function commandAdapter(): Promise<Uint8Array> {
-  const bytes = await readFile(new URL("../node_modules/@bytecodealliance/jco/lib/wasi_snapshot_preview1.command.wasm", import.meta.url));
+  const bytes = await readFile(
+    new URL("../node_modules/@bytecodealliance/jco/lib/wasi_snapshot_preview1.command.wasm", import.meta.url),
+  );
   const sha256 = createHash("sha256").update(bytes).digest("hex");
-  if (sha256 !== "2a652d711c1fff34f9d5a0e073e50ef7eeb8fe7d8a6d559eae643a4c049a7b94") throw new Error(`the preview1 adapter in @bytecodealliance/jco is not the pinned one (sha256 ${sha256})`);
+  if (sha256 !== "2a652d711c1fff34f9d5a0e073e50ef7eeb8fe7d8a6d559eae643a4c049a7b94")
+    throw new Error(`the preview1 adapter in @bytecodealliance/jco is not the pinned one (sha256 ${sha256})`);
   return bytes;
 }
 
@@ -32,9 +35,16 @@ export const exitWithCodeWat = (code: number) => `
   (export "wasi:cli/run@0.2.12" (instance $run-instance)))`;
 
 /** Test-time components, built with jco-transpile's wasm-tools (nothing binary is committed). */
-export async function buildComponents(): Promise<{ hello: Uint8Array; exit42: Uint8Array; http: Uint8Array; httpTrap: Uint8Array }> {
+export async function buildComponents(): Promise<{
+  hello: Uint8Array;
+  exit42: Uint8Array;
+  http: Uint8Array;
+  httpTrap: Uint8Array;
+}> {
   const { componentNew, parse } = await import("@bytecodealliance/jco-transpile/wasm-tools");
-  const hello = await componentNew(await readFile(fixturePath("hello")), [["wasi_snapshot_preview1", await commandAdapter()]]);
+  const hello = await componentNew(await readFile(fixturePath("hello")), [
+    ["wasi_snapshot_preview1", await commandAdapter()],
+  ]);
   return {
     hello,
     exit42: await parse(exitWithCodeWat(42)),

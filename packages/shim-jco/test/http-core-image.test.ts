@@ -28,14 +28,24 @@ describe("memory images", () => {
     const rewritten = rewriteMemory(original)!;
     expect(rewritten).toBeDefined();
     const mod = new WebAssembly.Module(rewritten.module);
-    expect(WebAssembly.Module.imports(mod)).toEqual([{ module: IMAGE_IMPORT_MODULE, name: IMAGE_IMPORT_NAME, kind: "memory" }]);
-    expect(rewritten.image).toMatchObject({ initialPages: 2, maximumPages: 10, runs: [{ start: 16, end: 21 }, { start: 70000, end: 70002 }] });
+    expect(WebAssembly.Module.imports(mod)).toEqual([
+      { module: IMAGE_IMPORT_MODULE, name: IMAGE_IMPORT_NAME, kind: "memory" },
+    ]);
+    expect(rewritten.image).toMatchObject({
+      initialPages: 2,
+      maximumPages: 10,
+      runs: [
+        { start: 16, end: 21 },
+        { start: 70000, end: 70002 },
+      ],
+    });
 
     const fresh = run(original);
     const bank = new MemoryBank(rewritten.image, 2);
     const memory = bank.take();
     const imaged = run(rewritten.module, memory);
-    for (const addr of [15, 16, 17, 18, 19, 20, 21, 69999, 70000, 70001, 70002]) expect(imaged.get(addr)).toBe(fresh.get(addr));
+    for (const addr of [15, 16, 17, 18, 19, 20, 21, 69999, 70000, 70001, 70002])
+      expect(imaged.get(addr)).toBe(fresh.get(addr));
     expect(imaged.size()).toBe(2);
   });
 
@@ -71,8 +81,12 @@ describe("memory images", () => {
 
   it("leaves alone what it cannot image: no memory, an imported one, computed offsets, out of bounds", async () => {
     expect(rewriteMemory(await wat(`(module (func (export "f")))`))).toBeUndefined();
-    expect(rewriteMemory(await wat(`(module (import "env" "memory" (memory 1)) (data (i32.const 0) "a"))`))).toBeUndefined();
-    expect(rewriteMemory(await wat(`(module (import "env" "g" (global $g i32)) (memory 1) (data (global.get $g) "a"))`))).toBeUndefined();
+    expect(
+      rewriteMemory(await wat(`(module (import "env" "memory" (memory 1)) (data (i32.const 0) "a"))`)),
+    ).toBeUndefined();
+    expect(
+      rewriteMemory(await wat(`(module (import "env" "g" (global $g i32)) (memory 1) (data (global.get $g) "a"))`)),
+    ).toBeUndefined();
     expect(rewriteMemory(await wat(`(module (memory 1) (data (i32.const 65535) "ab"))`))).toBeUndefined();
     expect(rewriteMemory(new Uint8Array([1, 2, 3]))).toBeUndefined();
   });

@@ -79,15 +79,31 @@ export class HttpHarness {
   }
 
   /** Runs `wasm` listening on a free port of 127.0.0.1 and waits until it answers `probe`. */
-  async serve(wasm: string, opts: { env?: string[]; ctrArgs?: string[]; probe?: string; probeMethod?: string; listenEnv?: string } = {}): Promise<Served> {
+  async serve(
+    wasm: string,
+    opts: { env?: string[]; ctrArgs?: string[]; probe?: string; probeMethod?: string; listenEnv?: string } = {},
+  ): Promise<Served> {
     const port = await freePort();
     const cid = `jco-http-${process.pid}-${++this.#seq}`;
     const env = [`${opts.listenEnv ?? "WASI_HTTP_LISTEN"}=127.0.0.1:${port}`, ...(opts.env ?? [])];
-    const child = this.ctd.ctrSpawn(["run", "--rm", "--net-host", ...(opts.ctrArgs ?? []), ...env.flatMap((e) => ["--env", e]), "--runtime", runtime, image, cid, wasm]);
+    const child = this.ctd.ctrSpawn([
+      "run",
+      "--rm",
+      "--net-host",
+      ...(opts.ctrArgs ?? []),
+      ...env.flatMap((e) => ["--env", e]),
+      "--runtime",
+      runtime,
+      image,
+      cid,
+      wasm,
+    ]);
     let text = "";
     child.stdout?.on("data", (d: Buffer) => (text += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (text += d.toString()));
-    const exited = new Promise<number>((resolve) => child.on("close", (code, signal) => resolve(code ?? (signal ? 128 + 9 : -1))));
+    const exited = new Promise<number>((resolve) =>
+      child.on("close", (code, signal) => resolve(code ?? (signal ? 128 + 9 : -1))),
+    );
     const served: Served = {
       cid,
       url: `http://127.0.0.1:${port}`,
@@ -103,7 +119,10 @@ export class HttpHarness {
     // The first run of a component transpiles it at Create (tens of seconds for a JS one).
     await eventually(async () => {
       if (!this.#running.has(cid)) throw new Error(`the container exited before serving:\n${text}`);
-      const res = await fetch(`${served.url}${opts.probe ?? "/"}`, { method: opts.probeMethod ?? "GET", signal: AbortSignal.timeout(5000) });
+      const res = await fetch(`${served.url}${opts.probe ?? "/"}`, {
+        method: opts.probeMethod ?? "GET",
+        signal: AbortSignal.timeout(5000),
+      });
       await res.arrayBuffer();
     }, 180_000);
     // The first thread answers before the others have started; the line comes when all have.

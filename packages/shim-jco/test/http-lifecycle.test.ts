@@ -50,20 +50,27 @@ describe(`${runtime}: wasi:http threads, instances, stopping and errors`, () => 
     const fresh = await h.serve("/raw.wasm", { env: ["WASI_HTTP_WORKERS=1"] });
     expect([await served(fresh.url), await served(fresh.url), await served(fresh.url)]).toEqual([1, 1, 1]);
 
-    const reused = await h.serve("/raw.wasm", { env: ["WASI_HTTP_INSTANCE_REUSE=1", "WASI_HTTP_WORKERS=1", "WASI_HTTP_POOL=1"] });
+    const reused = await h.serve("/raw.wasm", {
+      env: ["WASI_HTTP_INSTANCE_REUSE=1", "WASI_HTTP_WORKERS=1", "WASI_HTTP_POOL=1"],
+    });
     expect(reused.output()).toMatch(/\(1 thread, instances reused across requests\)/);
     const first = await served(reused.url);
     expect([await served(reused.url), await served(reused.url)]).toEqual([first + 1, first + 2]);
   }, 240_000);
 
   it("falls back to fresh instances for a component that cannot answer twice (componentize-js's fetch event)", async () => {
-    const s = await h.serve("/app.wasm", { probe: "/hello", env: ["WASI_HTTP_INSTANCE_REUSE=1", "WASI_HTTP_WORKERS=1"] });
+    const s = await h.serve("/app.wasm", {
+      probe: "/hello",
+      env: ["WASI_HTTP_INSTANCE_REUSE=1", "WASI_HTTP_WORKERS=1"],
+    });
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await fetch(`${s.url}/hello`)).status);
     // At most the first request on a used instance fails; then every request gets a fresh one.
     expect(statuses.filter((c) => c !== 200).length).toBeLessThanOrEqual(1);
     expect(statuses.slice(-2)).toEqual([200, 200]);
-    expect(s.output()).toMatch(/WASI_HTTP_INSTANCE_REUSE is set, but this component did not answer a request on an instance it had used before/);
+    expect(s.output()).toMatch(
+      /WASI_HTTP_INSTANCE_REUSE is set, but this component did not answer a request on an instance it had used before/,
+    );
   }, 240_000);
 
   it("drains on SIGTERM: requests in flight finish, new connections are refused, and it exits 0", async () => {
@@ -72,7 +79,9 @@ describe(`${runtime}: wasi:http threads, instances, stopping and errors`, () => 
     await eventually(() => expect(s.output()).toMatch(/sleeping 6000 ms/), 30_000);
     await s.signal("SIGTERM");
     await eventually(() => expect(s.output()).toMatch(/stopping: no new connections/), 10_000);
-    await expect(fetch(`${s.url}/hello`, { headers: { connection: "close" }, signal: AbortSignal.timeout(5000) })).rejects.toThrow();
+    await expect(
+      fetch(`${s.url}/hello`, { headers: { connection: "close" }, signal: AbortSignal.timeout(5000) }),
+    ).rejects.toThrow();
     expect(await inFlight).toEqual([200, "slept 6000 ms\n"]);
     expect(await s.exited).toBe(0);
     expect(s.output()).toMatch(/stopped\n/);
@@ -106,9 +115,14 @@ describe(`${runtime}: wasi:http threads, instances, stopping and errors`, () => 
   }, 240_000);
 
   it("refuses a component that is not a wasi:http handler (nor a command) with a clear error", async () => {
-    const r = await h.ctd.ctr(["run", "--rm", "--runtime", runtime, "localhost/jco-http:test", `jco-http-lib-${process.pid}`, "/lib.wasm"], { timeoutMs: 120_000 });
+    const r = await h.ctd.ctr(
+      ["run", "--rm", "--runtime", runtime, "localhost/jco-http:test", `jco-http-lib-${process.pid}`, "/lib.wasm"],
+      { timeoutMs: 120_000 },
+    );
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/\/lib\.wasm exports neither wasi:cli\/run nor wasi:http\/incoming-handler \(exports: .*local:test\/thing\)/);
+    expect(r.stderr).toMatch(
+      /\/lib\.wasm exports neither wasi:cli\/run nor wasi:http\/incoming-handler \(exports: .*local:test\/thing\)/,
+    );
   }, 240_000);
 
   it("leaves nothing of its containers behind", async () => {

@@ -12,9 +12,14 @@ function setup(opts: { reuse?: boolean; size?: number; concurrency?: number } = 
     const id = ++made;
     return { id, handle: () => undefined, retire: () => retired.push(id) };
   };
-  const pool = new InstancePool(create, { reuse: false, size: 2, concurrency: 4, ...opts }, (err) => {
-    throw err;
-  }, (fn) => turns.push(fn));
+  const pool = new InstancePool(
+    create,
+    { reuse: false, size: 2, concurrency: 4, ...opts },
+    (err) => {
+      throw err;
+    },
+    (fn) => turns.push(fn),
+  );
   const idle = () => {
     while (turns.length) turns.shift()!();
   };
@@ -130,7 +135,16 @@ describe("wasi:http fields", () => {
   });
 
   it("maps Node's raw headers both ways byte for byte, dropping hop-by-hop ones", () => {
-    const received = fromRawHeaders(["Host", "h", "X-Dup", "1", "Connection", "keep-alive", "x-dup", "caf\u00e9\u0080"]);
+    const received = fromRawHeaders([
+      "Host",
+      "h",
+      "X-Dup",
+      "1",
+      "Connection",
+      "keep-alive",
+      "x-dup",
+      "caf\u00e9\u0080",
+    ]);
     expect(received.entries().map(([n, v]) => [n, Array.from(v)])).toEqual([
       ["X-Dup", [49]],
       ["x-dup", [99, 97, 102, 0xe9, 0x80]],

@@ -14,7 +14,8 @@ const uploadSource = new Uint8Array(CHUNK + 251).map((_, i) => i % 251);
 const downloadChunk = new Uint8Array(CHUNK).map((_, i) => i % 251);
 
 function* upload(total: number): Generator<Uint8Array> {
-  for (let sent = 0; sent < total; sent += CHUNK) yield uploadSource.subarray(sent % 251, (sent % 251) + Math.min(CHUNK, total - sent));
+  for (let sent = 0; sent < total; sent += CHUNK)
+    yield uploadSource.subarray(sent % 251, (sent % 251) + Math.min(CHUNK, total - sent));
 }
 
 /** One raw HTTP/1.1 exchange on its own socket: the response head's lines exactly as sent. */
@@ -51,7 +52,9 @@ describe(`${runtime}: serving wasi:http components`, () => {
 
   it("serves a JavaScript component built by componentize-js with a fresh instance per request", async () => {
     const s = await h.serve("/app.wasm", { probe: "/hello" });
-    expect(s.output()).toMatch(/serving HTTP on http:\/\/127\.0\.0\.1:\d+\/ \(\d+ threads?, a fresh instance per request\)/);
+    expect(s.output()).toMatch(
+      /serving HTTP on http:\/\/127\.0\.0\.1:\d+\/ \(\d+ threads?, a fresh instance per request\)/,
+    );
     expect(await (await fetch(`${s.url}/hello`)).text()).toBe("hello from js\n");
     // Module state starts over: every request runs in an instance nobody used before.
     for (let i = 0; i < 3; i++) expect(await (await fetch(`${s.url}/count`)).text()).toBe("1\n");
@@ -60,14 +63,29 @@ describe(`${runtime}: serving wasi:http components`, () => {
   it("passes status codes and headers through exactly, repeated ones in order, values as bytes", async () => {
     const s = await h.serve("/raw.wasm");
     const head = Buffer.concat([
-      Buffer.from("GET /p/q?x=1&y=2 HTTP/1.1\r\nHost: example.test\r\nX-Dup: 1\r\nx-other: z\r\nX-Dup: 2\r\nx-status: 299\r\nx-bytes: caf", "latin1"),
+      Buffer.from(
+        "GET /p/q?x=1&y=2 HTTP/1.1\r\nHost: example.test\r\nX-Dup: 1\r\nx-other: z\r\nX-Dup: 2\r\nx-status: 299\r\nx-bytes: caf",
+        "latin1",
+      ),
       Buffer.from([0xe9, 0x80]),
       Buffer.from("\r\nConnection: close\r\n\r\n", "latin1"),
     ]);
     const { head: lines, body } = await rawExchange(s.url, head);
     expect(lines[0]).toBe("HTTP/1.1 299 unknown");
-    expect(lines.filter((l) => /^x-/i.test(l))).toEqual(["X-Dup: 1", "x-other: z", "X-Dup: 2", "x-status: 299", "x-bytes: caf\u00e9\u0080", "x-served: 1"]);
-    const seen = JSON.parse(body.slice(body.indexOf("{"), body.lastIndexOf("}") + 1)) as { method: string; path: string; authority: string; headers: [string, number[]][] };
+    expect(lines.filter((l) => /^x-/i.test(l))).toEqual([
+      "X-Dup: 1",
+      "x-other: z",
+      "X-Dup: 2",
+      "x-status: 299",
+      "x-bytes: caf\u00e9\u0080",
+      "x-served: 1",
+    ]);
+    const seen = JSON.parse(body.slice(body.indexOf("{"), body.lastIndexOf("}") + 1)) as {
+      method: string;
+      path: string;
+      authority: string;
+      headers: [string, number[]][];
+    };
     expect(seen).toMatchObject({ method: "GET", path: "/p/q?x=1&y=2", authority: "example.test" });
     // What the server owns (Host, Connection) is not among the handler's headers, as in wasmtime.
     expect(seen.headers).toEqual([
@@ -107,13 +125,23 @@ describe(`${runtime}: serving wasi:http components`, () => {
     // A guest that keeps nothing: what the bodies cost is the server's own memory.
     const s = await h.serve("/stream.wasm", { probeMethod: "HEAD" });
     const pid = await taskPid(h.ctd, s.cid);
-    const status = () => Object.fromEntries(readFileSync(`/proc/${pid}/status`, "utf8").split("\n").map((l) => l.split(/:\s+/)).filter((p) => p.length === 2)) as Record<string, string>;
+    const status = () =>
+      Object.fromEntries(
+        readFileSync(`/proc/${pid}/status`, "utf8")
+          .split("\n")
+          .map((l) => l.split(/:\s+/))
+          .filter((p) => p.length === 2),
+      ) as Record<string, string>;
     const kb = (v: string | undefined) => Number(v?.replace(/ kB$/, ""));
     await fetch(s.url, { method: "POST", body: "warm" }).then((r) => r.text());
     writeFileSync(`/proc/${pid}/clear_refs`, "5"); // the peak (VmHWM) starts again from here
     const before = kb(status().VmRSS);
 
-    const up = await fetch(s.url, { method: "POST", body: Readable.toWeb(Readable.from(upload(100 * MB))) as ReadableStream, duplex: "half" } as RequestInit);
+    const up = await fetch(s.url, {
+      method: "POST",
+      body: Readable.toWeb(Readable.from(upload(100 * MB))) as ReadableStream,
+      duplex: "half",
+    } as RequestInit);
     expect(await up.text(), s.output()).toBe(String(100 * MB));
     const down = await fetch(s.url);
     let received = 0;
@@ -129,7 +157,11 @@ describe(`${runtime}: serving wasi:http components`, () => {
 
   it("streams 100 MB both ways through a JavaScript component", async () => {
     const s = await h.serve("/app.wasm", { probe: "/hello" });
-    const up = await fetch(`${s.url}/upload`, { method: "POST", body: Readable.toWeb(Readable.from(upload(100 * MB))) as ReadableStream, duplex: "half" } as RequestInit);
+    const up = await fetch(`${s.url}/upload`, {
+      method: "POST",
+      body: Readable.toWeb(Readable.from(upload(100 * MB))) as ReadableStream,
+      duplex: "half",
+    } as RequestInit);
     const counted = (await up.json()) as { bytes: number; chunks: number; sampled: number };
     expect(counted.bytes).toBe(100 * MB);
     expect(counted.sampled).toBe(counted.chunks);

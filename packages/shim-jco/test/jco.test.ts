@@ -21,8 +21,13 @@ describe(`${runtime}: components and the transpile cache`, () => {
   let cache: string;
   let seq = 0;
   const id = (name: string) => `jco-${name}-${process.pid}-${++seq}`;
-  const run = (args: string[]) => ctd.ctr(["run", "--rm", "--runtime", runtime, image, id("run"), ...args], { timeoutMs: 60_000 });
-  const count = (re: RegExp) => ctd.logText().split("\n").filter((l) => re.test(l)).length;
+  const run = (args: string[]) =>
+    ctd.ctr(["run", "--rm", "--runtime", runtime, image, id("run"), ...args], { timeoutMs: 60_000 });
+  const count = (re: RegExp) =>
+    ctd
+      .logText()
+      .split("\n")
+      .filter((l) => re.test(l)).length;
   const entries = () => readdirSync(cache).filter((name) => !name.startsWith("."));
 
   beforeAll(async () => {
@@ -86,7 +91,9 @@ describe(`${runtime}: components and the transpile cache`, () => {
     const cid = id("exec");
     expect((await ctd.ctr(["run", "-d", "--runtime", runtime, image, cid, "/sleep.wasm", "100000000"])).code).toBe(0);
     try {
-      const exec = await ctd.ctr(["task", "exec", "--exec-id", "e1", cid, "/exit42.component.wasm"], { timeoutMs: 60_000 });
+      const exec = await ctd.ctr(["task", "exec", "--exec-id", "e1", cid, "/exit42.component.wasm"], {
+        timeoutMs: 60_000,
+      });
       expect(exec.code).toBe(42);
       const hello = await ctd.ctr(["task", "exec", "--exec-id", "e2", cid, "/hello.wasm"], { timeoutMs: 60_000 });
       expect(hello).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
@@ -102,10 +109,28 @@ describe(`${runtime}: components and the transpile cache`, () => {
     probe.close();
     const cid = id("http");
     const env = `WASI_HTTP_LISTEN=127.0.0.1:${port}`;
-    expect((await ctd.ctr(["run", "-d", "--net-host", "--env", env, "--runtime", runtime, image, cid, "/http.component.wasm"])).code).toBe(0);
+    expect(
+      (
+        await ctd.ctr([
+          "run",
+          "-d",
+          "--net-host",
+          "--env",
+          env,
+          "--runtime",
+          runtime,
+          image,
+          cid,
+          "/http.component.wasm",
+        ])
+      ).code,
+    ).toBe(0);
     try {
       // The component listens only once the shim has transpiled and started it.
-      await eventually(async () => expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe("hello over http\n"), 10_000);
+      await eventually(
+        async () => expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe("hello over http\n"),
+        10_000,
+      );
       expect(await (await fetch(`http://127.0.0.1:${port}/again`)).text()).toBe("hello over http\n");
     } finally {
       await ctd.removeContainer(cid);
@@ -118,6 +143,7 @@ describe(`${runtime}: components and the transpile cache`, () => {
 
   it("never leaves a half-written entry or temporary directory in the cache", () => {
     expect(readdirSync(cache).filter((name) => name.startsWith("."))).toEqual([]);
-    for (const key of entries()) expect(JSON.parse(readFileSync(join(cache, key, "manifest.json"), "utf8"))).toHaveProperty("files");
+    for (const key of entries())
+      expect(JSON.parse(readFileSync(join(cache, key, "manifest.json"), "utf8"))).toHaveProperty("files");
   });
 });

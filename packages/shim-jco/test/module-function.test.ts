@@ -15,8 +15,12 @@ describe("the transpiled module as a function", () => {
   }, 120_000);
 
   it("refuses a module with other exports or imports, naming the file", () => {
-    expect(() => moduleFunction("export function instantiate() {}\nexport const other = 1;\n")).toThrow(/component\.mjs is not the instantiation module/);
-    expect(() => moduleFunction('import x from "y";\nexport function instantiate() {}\n')).toThrow(/component\.mjs is not the instantiation module/);
+    expect(() => moduleFunction("export function instantiate() {}\nexport const other = 1;\n")).toThrow(
+      /component\.mjs is not the instantiation module/,
+    );
+    expect(() => moduleFunction('import x from "y";\nexport function instantiate() {}\n')).toThrow(
+      /component\.mjs is not the instantiation module/,
+    );
     expect(() => moduleFunction("export default 1;\n")).toThrow(/component\.mjs/);
   });
 });

@@ -91,12 +91,19 @@ function asTrap(err: unknown): unknown {
   return trap ? new WebAssembly.RuntimeError(trap[1]) : err;
 }
 
-
 /** Starts the SDK and makes the guest's package: all that reads the runner's own files. */
 async function loadGuest(ctx: RunContext) {
   const files = layerServes(ctx.module);
   const stdio = stdioTypes([ctx.stdin, ctx.stdout, ctx.stderr]);
-  const config: LayerConfig = { args: ctx.args, root: "/", preopens: preopens(), hidden: HIDDEN, files, run: randomUUID(), stdio };
+  const config: LayerConfig = {
+    args: ctx.args,
+    root: "/",
+    preopens: preopens(),
+    hidden: HIDDEN,
+    files,
+    run: randomUUID(),
+    stdio,
+  };
   // The SDK's own file system is what a guest the layer cannot serve sees: the container's
   // top-level directories mounted live, top-level files copied (rootfs.ts).
   const root = files ? { mounts: [], files: {} } : guestRoot();
@@ -105,7 +112,11 @@ async function loadGuest(ctx: RunContext) {
   // guest hook answers args_get with the image's argv instead, argv[0] as given.
   const command = "main";
   const module = withConfig(ctx.module, config);
-  const pkg = await wasmer.packages.create({ modules: { guest: module }, commands: { [command]: { module: "guest" } }, files: root.files });
+  const pkg = await wasmer.packages.create({
+    modules: { guest: module },
+    commands: { [command]: { module: "guest" } },
+    files: root.files,
+  });
   return { wasmer, pkg, config };
 }
 
@@ -117,7 +128,9 @@ let loaded: Guest | undefined;
 async function runGuest(ctx: RunContext, { wasmer, pkg, config }: Guest): Promise<number> {
   const sandbox = await wasmer.sandboxes.create({ packages: [pkg], network: { mode: "disabled" } });
   const opts = config.files ? { env: ctx.env } : { env: ctx.env, cwd: ctx.cwd };
-  const proc = await sandbox.command(pkg, ctx.args.slice(1), opts).spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const proc = await sandbox
+    .command(pkg, ctx.args.slice(1), opts)
+    .spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   feedStdin(ctx.stdin, proc.stdin);
   const output = Promise.all([pump(proc.stdout, ctx.stdout), pump(proc.stderr, ctx.stderr)]);
   let result;
@@ -176,7 +189,10 @@ function feedStdin(fd: number, to: { write(d: Uint8Array): Promise<void>; close(
   const input = openInput(fd);
   input.on("data", (d) => {
     input.pause();
-    to.write(d as Buffer).then(() => input.resume(), () => input.destroy());
+    to.write(d as Buffer).then(
+      () => input.resume(),
+      () => input.destroy(),
+    );
   });
   input.on("end", () => void to.close().catch(() => {}));
   input.on("error", () => void to.close().catch(() => {}));

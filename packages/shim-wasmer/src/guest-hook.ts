@@ -42,7 +42,11 @@ export function installGuestHook(): void {
       let memory = Object.values(imports.env ?? {}).find((v) => v instanceof WebAssembly.Memory);
       const layer = preview1Layer(base, () => memory ?? noMemory(), config, relayedUtimensat(config.run));
       track(config.run, layer);
-      const instance = Reflect.construct(target, [module, { ...imports, [PREVIEW1]: layer.imports }], newTarget) as WebAssembly.Instance;
+      const instance = Reflect.construct(
+        target,
+        [module, { ...imports, [PREVIEW1]: layer.imports }],
+        newTarget,
+      ) as WebAssembly.Instance;
       memory ??= instance.exports.memory as WebAssembly.Memory | undefined;
       return instance;
     },

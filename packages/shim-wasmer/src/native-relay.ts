@@ -51,11 +51,13 @@ export function relayedUtimensat(run: string): Utimensat {
     const channel = new BroadcastChannel(CHANNEL);
     try {
       channel.postMessage({ run, utimensat: [path, atime, mtime, nofollow], reply } satisfies Request);
-      if (Atomics.wait(state, 0, 0, WAIT_MS) === "timed-out") throw Object.assign(new Error(`utimensat ${path}: the engine did not answer`), { code: "EIO" });
+      if (Atomics.wait(state, 0, 0, WAIT_MS) === "timed-out")
+        throw Object.assign(new Error(`utimensat ${path}: the engine did not answer`), { code: "EIO" });
     } finally {
       channel.close();
     }
     const errno = Atomics.load(state, 1);
-    if (errno !== 0) throw Object.assign(new Error(`utimensat ${path}`), { code: getSystemErrorName(-errno), errno: -errno });
+    if (errno !== 0)
+      throw Object.assign(new Error(`utimensat ${path}`), { code: getSystemErrorName(-errno), errno: -errno });
   };
 }

@@ -35,7 +35,8 @@ export function guestRoot(root = "/"): GuestRoot {
       continue;
     }
     if (st.isDirectory()) {
-      if (!SKIP.has(entry.name) && !RESERVED.has(entry.name)) mounts.push({ guest: `/${entry.name}`, host, readOnly: false });
+      if (!SKIP.has(entry.name) && !RESERVED.has(entry.name))
+        mounts.push({ guest: `/${entry.name}`, host, readOnly: false });
     } else if (st.isFile() && st.size <= MAX_FILE && total + st.size <= MAX_TOTAL) {
       try {
         files[`/${entry.name}`] = readFileSync(host);

@@ -1,5 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +26,15 @@ const dir = mkdtempSync(join(tmpdir(), "wasmer-engine-"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const clang = (name: string) => {
   const path = join(dir, `${name}.wasm`);
-  execFileSync("clang", ["--target=wasm32-wasi", "-O2", "-Wall", "-Werror", "-o", path, fileURLToPath(new URL(`programs/${name}.c`, import.meta.url))]);
+  execFileSync("clang", [
+    "--target=wasm32-wasi",
+    "-O2",
+    "-Wall",
+    "-Werror",
+    "-o",
+    path,
+    fileURLToPath(new URL(`programs/${name}.c`, import.meta.url)),
+  ]);
   return path;
 };
 
@@ -24,7 +42,13 @@ describe("wasmer engine, in process", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("names the @wasmer/sdk version that is installed", () => {
-    expect((JSON.parse(readFileSync(new URL("../node_modules/@wasmer/sdk/package.json", import.meta.url), "utf8")) as { version: string }).version).toBe(SDK_VERSION);
+    expect(
+      (
+        JSON.parse(readFileSync(new URL("../node_modules/@wasmer/sdk/package.json", import.meta.url), "utf8")) as {
+          version: string;
+        }
+      ).version,
+    ).toBe(SDK_VERSION);
   });
 
   it("leaves a WASIX module the SDK's file system, with argv[0] as given", async () => {
@@ -41,7 +65,11 @@ describe("wasmer engine, in process", () => {
     writeFileSync(file, "x");
     const res = await runGuest(wasmerEngine, { path, args: [file.slice(1)] });
     // The SDK alone says all three are character devices, which wasi-libc takes for terminals.
-    expect(res).toEqual({ code: 0, stdout: "terminals: 0 0 0\natime 1000000000.123456789 mtime 1700000000.987654321\n", stderr: "" });
+    expect(res).toEqual({
+      code: 0,
+      stdout: "terminals: 0 0 0\natime 1000000000.123456789 mtime 1700000000.987654321\n",
+      stderr: "",
+    });
     // The file holds those times: the SDK's worker had this thread's native helper set them.
     const st = statSync(file, { bigint: true });
     expect([st.atimeNs, st.mtimeNs]).toEqual([1_000_000_000_123_456_789n, 1_700_000_000_987_654_321n]);
@@ -60,7 +88,18 @@ describe("wasmer engine, in process", () => {
     const out = join(dir, "cat-out");
     const stdout = openSync(out, "w");
     const path = join(wasm, "cat-stdin.wasm");
-    const done = wasmerEngine.run({ path, module: new Uint8Array(readFileSync(path)), args: [path], env: {}, cwd: "/", stdin: reader, stdout, stderr: stdout, data: {}, files: {} });
+    const done = wasmerEngine.run({
+      path,
+      module: new Uint8Array(readFileSync(path)),
+      args: [path],
+      env: {},
+      cwd: "/",
+      stdin: reader,
+      stdout,
+      stderr: stdout,
+      data: {},
+      files: {},
+    });
     writeSync(writer, "ping\n");
     for (let i = 0; i < 300 && readFileSync(out, "utf8") !== "ping\n"; i++) await sleep(100);
     expect(readFileSync(out, "utf8")).toBe("ping\n");

@@ -7,7 +7,10 @@ import { installHostFs } from "../src/host-fs.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "hostfs-"));
 installHostFs({ 3: dir });
-const call = (method: string, ...args: unknown[]) => (globalThis as unknown as { __wasmerHostFileSystem: (m: number, f: string, a: unknown[]) => unknown }).__wasmerHostFileSystem(3, method, args);
+const call = (method: string, ...args: unknown[]) =>
+  (
+    globalThis as unknown as { __wasmerHostFileSystem: (m: number, f: string, a: unknown[]) => unknown }
+  ).__wasmerHostFileSystem(3, method, args);
 const code = (fn: () => unknown) => {
   try {
     fn();

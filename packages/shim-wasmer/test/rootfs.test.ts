@@ -45,7 +45,15 @@ const CHANGED = [
 describe("the wasmer guest's / is the container's root", () => {
   beforeAll(async () => {
     const wasm = join(dir, "rootfs-ops.wasm");
-    execFileSync("clang", ["--target=wasm32-wasi", "-O2", "-Wall", "-Werror", "-o", wasm, fileURLToPath(new URL("programs/rootfs-ops.c", import.meta.url))]);
+    execFileSync("clang", [
+      "--target=wasm32-wasi",
+      "-O2",
+      "-Wall",
+      "-Werror",
+      "-o",
+      wasm,
+      fileURLToPath(new URL("programs/rootfs-ops.c", import.meta.url)),
+    ]);
     const tarball = join(dir, "image.tar");
     await writeOciImage(tarball, {
       ref,
@@ -72,17 +80,28 @@ describe("the wasmer guest's / is the container's root", () => {
   it("creates, appends, renames and removes at the top of /, live for the next guest, and in a volume", async () => {
     const id = `wasmer-rootfs-${process.pid}`;
     const mount = ["--mount", `type=bind,src=${volume},dst=/vol,options=rbind:rw`];
-    expect(await ctr(["run", "-d", "--runtime", runtime, ...mount, ref, id, ...ops("sleep", "600")])).toMatchObject({ code: 0, stderr: "" });
-    await eventually(async () => expect((await ctr(["task", "ls"])).stdout).toMatch(new RegExp(`${id}\\s+\\d+\\s+RUNNING`)));
+    expect(await ctr(["run", "-d", "--runtime", runtime, ...mount, ref, id, ...ops("sleep", "600")])).toMatchObject({
+      code: 0,
+      stderr: "",
+    });
+    await eventually(async () =>
+      expect((await ctr(["task", "ls"])).stdout).toMatch(new RegExp(`${id}\\s+\\d+\\s+RUNNING`)),
+    );
     try {
-      expect(await ctr(["task", "exec", "--exec-id", "change", id, ...ops("change")])).toMatchObject({ code: 0, stdout: "", stderr: "" });
+      expect(await ctr(["task", "exec", "--exec-id", "change", id, ...ops("change")])).toMatchObject({
+        code: 0,
+        stdout: "",
+        stderr: "",
+      });
       const shown = await ctr(["task", "exec", "--exec-id", "show", id, ...ops("show")]);
       expect(shown).toMatchObject({ code: 0, stderr: "" });
       expect(shown.stdout.split("\n")).toEqual(CHANGED);
       expect(readFileSync(join(volume, "from-guest.txt"), "utf8")).toBe("into the volume\n");
     } finally {
       await ctr(["task", "kill", "-s", "SIGKILL", id]);
-      await eventually(async () => expect((await ctr(["task", "ls"])).stdout).not.toMatch(new RegExp(`${id}\\s+\\d+\\s+RUNNING`)));
+      await eventually(async () =>
+        expect((await ctr(["task", "ls"])).stdout).not.toMatch(new RegExp(`${id}\\s+\\d+\\s+RUNNING`)),
+      );
       await ctr(["task", "rm", id]);
       await ctr(["container", "rm", id]);
     }

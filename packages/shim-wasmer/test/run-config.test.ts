@@ -9,13 +9,58 @@ import type { LayerConfig } from "../src/wasi/preview1.ts";
 // A module with one import of each kind, written out by hand: (module (import "m1" "f" (func))
 // (import "m2" "t" (table 1 funcref)) (import "m3" "mem" (memory 1 2)) (import "m4" "g" (global i32))).
 const kinds = new Uint8Array([
-  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-  1, 4, 1, 0x60, 0, 0, // type section: () -> ()
-  2, 0x24, 4, // import section: 36 bytes, 4 imports
-  2, 0x6d, 0x31, 1, 0x66, 0, 0, // m1.f func 0
-  2, 0x6d, 0x32, 1, 0x74, 1, 0x70, 0, 1, // m2.t table funcref min 1
-  2, 0x6d, 0x33, 3, 0x6d, 0x65, 0x6d, 2, 1, 1, 2, // m3.mem memory 1..2
-  2, 0x6d, 0x34, 1, 0x67, 3, 0x7f, 0, // m4.g global i32 const
+  0,
+  0x61,
+  0x73,
+  0x6d,
+  1,
+  0,
+  0,
+  0,
+  1,
+  4,
+  1,
+  0x60,
+  0,
+  0, // type section: () -> ()
+  2,
+  0x24,
+  4, // import section: 36 bytes, 4 imports
+  2,
+  0x6d,
+  0x31,
+  1,
+  0x66,
+  0,
+  0, // m1.f func 0
+  2,
+  0x6d,
+  0x32,
+  1,
+  0x74,
+  1,
+  0x70,
+  0,
+  1, // m2.t table funcref min 1
+  2,
+  0x6d,
+  0x33,
+  3,
+  0x6d,
+  0x65,
+  0x6d,
+  2,
+  1,
+  1,
+  2, // m3.mem memory 1..2
+  2,
+  0x6d,
+  0x34,
+  1,
+  0x67,
+  3,
+  0x7f,
+  0, // m4.g global i32 const
 ]);
 
 describe("what the engine reads from and adds to a module", () => {
@@ -33,7 +78,31 @@ describe("what the engine reads from and adds to a module", () => {
     // A module importing one function from `m`.
     const named = (m: string) => {
       const name = new TextEncoder().encode(m);
-      return new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 2, 6 + name.length, 1, name.length, ...name, 1, 0x66, 0, 0]);
+      return new Uint8Array([
+        0,
+        0x61,
+        0x73,
+        0x6d,
+        1,
+        0,
+        0,
+        0,
+        1,
+        4,
+        1,
+        0x60,
+        0,
+        0,
+        2,
+        6 + name.length,
+        1,
+        name.length,
+        ...name,
+        1,
+        0x66,
+        0,
+        0,
+      ]);
     };
     expect(WebAssembly.validate(named("env"))).toBe(true);
     for (const m of ["wasix_32v1", "wasix_64v1", "wasi", "wasi_unstable"]) expect(layerServes(named(m)), m).toBe(false);
@@ -41,7 +110,14 @@ describe("what the engine reads from and adds to a module", () => {
   });
 
   it("carries the run's config in a custom section the module still validates with", async () => {
-    const config: LayerConfig = { args: ["/app.wasm", "ü"], root: "/", preopens: preopens(), hidden: ["/proc"], files: true, run: "r1" };
+    const config: LayerConfig = {
+      args: ["/app.wasm", "ü"],
+      root: "/",
+      preopens: preopens(),
+      hidden: ["/proc"],
+      files: true,
+      run: "r1",
+    };
     const module = withConfig(readFileSync(fixturePath("hello")), config);
     expect(readConfig(await WebAssembly.compile(module))).toEqual(config);
     expect(readConfig(await WebAssembly.compile(readFileSync(fixturePath("hello"))))).toBeUndefined();

@@ -1,4 +1,16 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -19,12 +31,48 @@ let baseCalls: [string, ...unknown[]][];
 let f: Record<string, Fn>;
 
 const base: Record<string, Fn> = Object.fromEntries(
-  ["fd_write", "fd_read", "fd_close", "fd_fdstat_get", "poll_oneoff", "proc_exit", "sock_shutdown", "environ_get", "path_open", "fd_renumber", "fd_prestat_get", "fd_prestat_dir_name", "fd_filestat_get", "fd_filestat_set_times", "path_filestat_get", "path_filestat_set_times", "path_symlink", "path_readlink", "path_create_directory", "path_remove_directory", "path_unlink_file", "path_rename", "fd_readdir", "fd_seek", "fd_tell", "args_get", "args_sizes_get"].map((name) => [name, (...a: unknown[]) => (baseCalls.push([name, ...a]), 0)]),
+  [
+    "fd_write",
+    "fd_read",
+    "fd_close",
+    "fd_fdstat_get",
+    "poll_oneoff",
+    "proc_exit",
+    "sock_shutdown",
+    "environ_get",
+    "path_open",
+    "fd_renumber",
+    "fd_prestat_get",
+    "fd_prestat_dir_name",
+    "fd_filestat_get",
+    "fd_filestat_set_times",
+    "path_filestat_get",
+    "path_filestat_set_times",
+    "path_symlink",
+    "path_readlink",
+    "path_create_directory",
+    "path_remove_directory",
+    "path_unlink_file",
+    "path_rename",
+    "fd_readdir",
+    "fd_seek",
+    "fd_tell",
+    "args_get",
+    "args_sizes_get",
+  ].map((name) => [name, (...a: unknown[]) => (baseCalls.push([name, ...a]), 0)]),
 );
 
 function start(extra: Partial<LayerConfig> = {}) {
   baseCalls = [];
-  layer = preview1Layer(base, () => memory, { args: ["/app/main.wasm", "x y", "ü"], root, preopens: [{ name: "/", path: "/" }], hidden: ["/proc", "/dev/.hidden"], files: true, run: "t", ...extra });
+  layer = preview1Layer(base, () => memory, {
+    args: ["/app/main.wasm", "x y", "ü"],
+    root,
+    preopens: [{ name: "/", path: "/" }],
+    hidden: ["/proc", "/dev/.hidden"],
+    files: true,
+    run: "t",
+    ...extra,
+  });
   f = layer.imports;
 }
 
@@ -40,8 +88,20 @@ function str(s: string): [number, number] {
 const u32 = (ptr: number) => view().getUint32(ptr, true);
 const u64 = (ptr: number) => view().getBigUint64(ptr, true);
 
-function open(path: string, opts: { dir?: number; oflags?: number; rights?: bigint; fdflags?: number; lookup?: number } = {}): number {
-  const errno = f.path_open!(opts.dir ?? 3, opts.lookup ?? LOOKUP_SYMLINK_FOLLOW, ...str(path), opts.oflags ?? 0, opts.rights ?? RIGHTS.FD_READ, 0n, opts.fdflags ?? 0, OUT);
+function open(
+  path: string,
+  opts: { dir?: number; oflags?: number; rights?: bigint; fdflags?: number; lookup?: number } = {},
+): number {
+  const errno = f.path_open!(
+    opts.dir ?? 3,
+    opts.lookup ?? LOOKUP_SYMLINK_FOLLOW,
+    ...str(path),
+    opts.oflags ?? 0,
+    opts.rights ?? RIGHTS.FD_READ,
+    0n,
+    opts.fdflags ?? 0,
+    OUT,
+  );
   if (errno !== 0) throw new Error(`path_open ${path}: errno ${errno}`);
   return u32(OUT);
 }
@@ -187,11 +247,15 @@ describe("the preview1 layer over a directory that stands for the container's ro
   it("sets a symlink's own times, or its target's, as the lookup flags say", () => {
     symlinkSync("top.txt", join(root, "link"));
     const target = lstatSync(join(root, "top.txt"), { bigint: true });
-    expect(f.path_filestat_set_times!(3, 0, ...str("link"), 1_000_000_007n, 2_000_000_009n, FSTFLAGS.ATIM | FSTFLAGS.MTIM)).toBe(0);
+    expect(
+      f.path_filestat_set_times!(3, 0, ...str("link"), 1_000_000_007n, 2_000_000_009n, FSTFLAGS.ATIM | FSTFLAGS.MTIM),
+    ).toBe(0);
     const link = lstatSync(join(root, "link"), { bigint: true });
     expect([link.atimeNs, link.mtimeNs]).toEqual([1_000_000_007n, 2_000_000_009n]);
     expect(lstatSync(join(root, "top.txt"), { bigint: true }).mtimeNs).toBe(target.mtimeNs);
-    expect(f.path_filestat_set_times!(3, LOOKUP_SYMLINK_FOLLOW, ...str("link"), 0n, 3_000_000_011n, FSTFLAGS.MTIM)).toBe(0);
+    expect(
+      f.path_filestat_set_times!(3, LOOKUP_SYMLINK_FOLLOW, ...str("link"), 0n, 3_000_000_011n, FSTFLAGS.MTIM),
+    ).toBe(0);
     expect(lstatSync(join(root, "top.txt"), { bigint: true }).mtimeNs).toBe(3_000_000_011n);
     expect(f.path_filestat_set_times!(3, 0, ...str("missing"), 0n, 0n, FSTFLAGS.MTIM_NOW)).toBe(E.NOENT);
   });
@@ -216,8 +280,16 @@ describe("the preview1 layer over a directory that stands for the container's ro
       expect(f[call]!(fd, OUT)).toBe(0);
       return bytes()[OUT + at];
     };
-    expect([0, 1, 2].map((fd) => type(fd, "fd_fdstat_get", 0))).toEqual([FILETYPE.UNKNOWN, FILETYPE.CHARACTER_DEVICE, FILETYPE.UNKNOWN]);
-    expect([0, 1, 2].map((fd) => type(fd, "fd_filestat_get", 16))).toEqual([FILETYPE.UNKNOWN, FILETYPE.CHARACTER_DEVICE, FILETYPE.UNKNOWN]);
+    expect([0, 1, 2].map((fd) => type(fd, "fd_fdstat_get", 0))).toEqual([
+      FILETYPE.UNKNOWN,
+      FILETYPE.CHARACTER_DEVICE,
+      FILETYPE.UNKNOWN,
+    ]);
+    expect([0, 1, 2].map((fd) => type(fd, "fd_filestat_get", 16))).toEqual([
+      FILETYPE.UNKNOWN,
+      FILETYPE.CHARACTER_DEVICE,
+      FILETYPE.UNKNOWN,
+    ]);
     // Renumbered, fd 1 is still the base's fd 1.
     expect(f.fd_renumber!(1, 0)).toBe(0);
     expect(type(0, "fd_fdstat_get", 0)).toBe(FILETYPE.CHARACTER_DEVICE);
@@ -260,7 +332,12 @@ describe("the preview1 layer over a directory that stands for the container's ro
 
   it("preopens the working directory as . when it is not /", () => {
     layer.close();
-    start({ preopens: [{ name: "/", path: "/" }, { name: ".", path: "/etc" }] });
+    start({
+      preopens: [
+        { name: "/", path: "/" },
+        { name: ".", path: "/etc" },
+      ],
+    });
     expect(f.fd_prestat_dir_name!(4, OUT, 1)).toBe(0);
     expect(bytes()[OUT]).toBe(".".charCodeAt(0));
     expect(read(open("app.conf", { dir: 4 }))).toBe("conf\n");

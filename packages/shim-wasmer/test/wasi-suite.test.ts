@@ -1,5 +1,16 @@
 import { execFileSync } from "node:child_process";
-import { closeSync, constants, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,11 +44,21 @@ async function runTest(t: WasiTest, n: number): Promise<{ code: number; stdout: 
   const args = [`/${t.name}.wasm`, ...t.args];
   const wasi = new WASI({ version: "preview1", args, env: t.env, returnOnExit: true, stdin, stdout, stderr });
   let memory: WebAssembly.Memory | undefined;
-  const base = (wasi.getImportObject() as { wasi_snapshot_preview1: Record<string, (...a: unknown[]) => number> }).wasi_snapshot_preview1;
-  const layer = preview1Layer(base, () => memory!, { args, root, preopens: [{ name: "/", path: "/" }], hidden: [], files: true, run: t.id });
+  const base = (wasi.getImportObject() as { wasi_snapshot_preview1: Record<string, (...a: unknown[]) => number> })
+    .wasi_snapshot_preview1;
+  const layer = preview1Layer(base, () => memory!, {
+    args,
+    root,
+    preopens: [{ name: "/", path: "/" }],
+    hidden: [],
+    files: true,
+    run: t.id,
+  });
   let code: number;
   try {
-    const instance = await WebAssembly.instantiate(await WebAssembly.compile(readFileSync(t.wasm)), { wasi_snapshot_preview1: layer.imports });
+    const instance = await WebAssembly.instantiate(await WebAssembly.compile(readFileSync(t.wasm)), {
+      wasi_snapshot_preview1: layer.imports,
+    });
     memory = instance.exports.memory as WebAssembly.Memory;
     code = wasi.start(instance);
   } catch (e) {

@@ -82,9 +82,15 @@ export async function buildFixtures(dirs: { wat?: string; wasm?: string } = {}):
 if (import.meta.main) {
   const started = performance.now();
   const { files, written } = await buildFixtures();
-  console.log(`built ${files.length} fixtures in ${wasmDir} (${written.length} changed, ${Math.round(performance.now() - started)} ms)`);
+  console.log(
+    `built ${files.length} fixtures in ${wasmDir} (${written.length} changed, ${Math.round(performance.now() - started)} ms)`,
+  );
   const programs = await buildPrograms();
-  console.log(`built ${programs.files.length} programs in ${programsOutDir} (${programs.written.length} changed, ${Math.round(performance.now() - started)} ms)`);
+  console.log(
+    `built ${programs.files.length} programs in ${programsOutDir} (${programs.written.length} changed, ${Math.round(performance.now() - started)} ms)`,
+  );
   const components = await buildComponents();
-  console.log(`built ${components.files.length} components in ${programsOutDir} (${components.written.length} changed, ${Math.round(performance.now() - started)} ms)`);
+  console.log(
+    `built ${components.files.length} components in ${programsOutDir} (${components.written.length} changed, ${Math.round(performance.now() - started)} ms)`,
+  );
 }

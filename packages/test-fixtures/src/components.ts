@@ -43,13 +43,19 @@ export async function buildComponents(): Promise<{ files: string[]; written: str
   const written: string[] = [];
   if (!existsSync(dir)) return { files, written };
   const sources = (await readdir(dir)).filter((f) => f.endsWith(".js")).sort();
-  const version = (JSON.parse(await readFile(join(packageRoot("@bytecodealliance/componentize-js"), "package.json"), "utf8")) as { version: string }).version;
+  const version = (
+    JSON.parse(await readFile(join(packageRoot("@bytecodealliance/componentize-js"), "package.json"), "utf8")) as {
+      version: string;
+    }
+  ).version;
   await mkdir(programsOutDir, { recursive: true });
   for (const file of sources) {
     const name = basename(file, ".js");
     const source = await readFile(join(dir, file), "utf8");
     const out = join(programsOutDir, `${name}-js.wasm`);
-    const stamp = createHash("sha256").update(`componentize-js ${version}\0${world(name, source)}\0${source}`).digest("hex");
+    const stamp = createHash("sha256")
+      .update(`componentize-js ${version}\0${world(name, source)}\0${source}`)
+      .digest("hex");
     files.push(out);
     if (existsSync(out) && (await readFile(`${out}.stamp`, "utf8").catch(() => "")) === stamp) continue;
     const component = await componentize(name, source);
@@ -64,7 +70,9 @@ export async function buildComponents(): Promise<{ files: string[]; written: str
 async function componentize(name: string, source: string): Promise<Uint8Array> {
   // componentize-js reads the WIT from inside Wasm through preview2-shim, which (since 0.26)
   // preopens nothing unless told to.
-  const { _setPreopens } = (await import("@bytecodealliance/preview2-shim/filesystem")) as unknown as { _setPreopens: (p: Record<string, string>) => void };
+  const { _setPreopens } = (await import("@bytecodealliance/preview2-shim/filesystem")) as unknown as {
+    _setPreopens: (p: Record<string, string>) => void;
+  };
   _setPreopens({ "/": "/" });
   const { componentize: build } = await import("@bytecodealliance/componentize-js");
   const wit = await mkdtemp(join(tmpdir(), "wit-"));

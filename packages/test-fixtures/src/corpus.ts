@@ -12,7 +12,10 @@ import { buildPrograms, programPath } from "./programs.ts";
  * preview1 command; `gen/yosys.core.wasm` is the module before YoWASP wraps it for jco).
  * All of them go into one image, in two variants: with WORKDIR /app and with none.
  */
-export const corpusImageRefs = { workdir: "localhost/wasm-corpus:workdir", root: "localhost/wasm-corpus:root" } as const;
+export const corpusImageRefs = {
+  workdir: "localhost/wasm-corpus:workdir",
+  root: "localhost/wasm-corpus:root",
+} as const;
 export type CorpusImage = keyof typeof corpusImageRefs;
 export const corpusWorkdir = "/app";
 
@@ -62,7 +65,10 @@ export const corpusDirs = ["/tmp", "/data"];
 export const corpusEnv = ["PATH=/bin", "CORPUS_FROM_IMAGE=yes"];
 
 function imageFiles(): ImageFile[] {
-  return [...corpusDataFiles.map((f) => ({ path: f.path, content: f.content })), ...corpusPrograms().map((p) => ({ path: programInImage(p.name), source: p.source, mode: 0o755 }))];
+  return [
+    ...corpusDataFiles.map((f) => ({ path: f.path, content: f.content })),
+    ...corpusPrograms().map((p) => ({ path: programInImage(p.name), source: p.source, mode: 0o755 })),
+  ];
 }
 
 /** Builds the programs (cached by stamps) and writes both image variants into `outDir`. */
@@ -70,11 +76,23 @@ export async function buildCorpusImages(outDir: string): Promise<Record<CorpusIm
   await buildPrograms();
   await buildComponents();
   const files = imageFiles();
-  const base = { files, dirs: corpusDirs, env: corpusEnv, os: "wasip1", architecture: "wasm", gzipLevel: 1, entrypoint: [programInImage("fs-tour-c")] };
+  const base = {
+    files,
+    dirs: corpusDirs,
+    env: corpusEnv,
+    os: "wasip1",
+    architecture: "wasm",
+    gzipLevel: 1,
+    entrypoint: [programInImage("fs-tour-c")],
+  };
   const out = {} as Record<CorpusImage, ImageRef>;
   for (const variant of ["workdir", "root"] as const) {
     const tarball = join(outDir, `wasm-corpus-${variant}.tar`);
-    await writeOciImage(tarball, { ...base, ref: corpusImageRefs[variant], ...(variant === "workdir" ? { workingDir: corpusWorkdir } : {}) });
+    await writeOciImage(tarball, {
+      ...base,
+      ref: corpusImageRefs[variant],
+      ...(variant === "workdir" ? { workingDir: corpusWorkdir } : {}),
+    });
     out[variant] = { ref: corpusImageRefs[variant], tarball };
   }
   return out;

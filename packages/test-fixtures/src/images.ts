@@ -41,7 +41,9 @@ async function staticBusybox(): Promise<Uint8Array> {
   });
   const problem = bytes ? notStatic(bytes) : "is missing";
   if (problem || !bytes) {
-    throw new Error(`${busyboxSource} ${problem}: the busybox test image needs Debian's static busybox (apt-get install busybox-static)`);
+    throw new Error(
+      `${busyboxSource} ${problem}: the busybox test image needs Debian's static busybox (apt-get install busybox-static)`,
+    );
   }
   return bytes;
 }

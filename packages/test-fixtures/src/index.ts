@@ -10,7 +10,17 @@ export { tarArchive } from "./tar.ts";
 export type { TarEntry } from "./tar.ts";
 export { buildPrograms, programNames, programPath, programsDir, programsOutDir } from "./programs.ts";
 export { buildComponents } from "./components.ts";
-export { buildCorpusImages, corpusDataFiles, corpusImageRefs, corpusModule, corpusPrograms, corpusWorkdir, layOutCorpusRoot, programInImage, yosysModule } from "./corpus.ts";
+export {
+  buildCorpusImages,
+  corpusDataFiles,
+  corpusImageRefs,
+  corpusModule,
+  corpusPrograms,
+  corpusWorkdir,
+  layOutCorpusRoot,
+  programInImage,
+  yosysModule,
+} from "./corpus.ts";
 export type { CorpusImage, CorpusProgram } from "./corpus.ts";
 export { descriptor, encodeManifest, filesystemLayer, sha256, writeOciLayout } from "./oci-image.ts";
 export type { Blob, ImageLayout } from "./oci-image.ts";

@@ -55,7 +55,11 @@ export interface WasmArtifactSpec {
 async function layerBlob(layer: WasmLayerSpec): Promise<Blob> {
   const data = layer.data ?? (layer.source ? new Uint8Array(await readFile(layer.source)) : undefined);
   if (!data) throw new Error("a Wasm layer needs data or a source");
-  return { mediaType: layer.mediaType ?? WASM_MEDIA_TYPES.wasm, data, ...(layer.title ? { annotations: { "org.opencontainers.image.title": layer.title } } : {}) };
+  return {
+    mediaType: layer.mediaType ?? WASM_MEDIA_TYPES.wasm,
+    data,
+    ...(layer.title ? { annotations: { "org.opencontainers.image.title": layer.title } } : {}),
+  };
 }
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
@@ -66,7 +70,12 @@ export async function wasmArtifactLayout(spec: WasmArtifactSpec): Promise<ImageL
   const os = spec.os ?? "wasip1";
   if ((spec.config ?? "wasm") === "wasm") {
     if (spec.files) throw new Error("a filesystem layer needs an OCI image config");
-    const config = json({ created: "2024-01-01T00:00:00Z", architecture: "wasm", os, layerDigests: wasmLayers.map((l) => sha256(l.data)) });
+    const config = json({
+      created: "2024-01-01T00:00:00Z",
+      architecture: "wasm",
+      os,
+      layerDigests: wasmLayers.map((l) => sha256(l.data)),
+    });
     return { ref: spec.ref, config: { mediaType: WASM_MEDIA_TYPES.config, data: config }, layers: wasmLayers };
   }
   const fs = spec.files ? await filesystemLayer({ files: spec.files, gzipLevel: 1 }) : undefined;
@@ -76,12 +85,22 @@ export async function wasmArtifactLayout(spec: WasmArtifactSpec): Promise<ImageL
   if (spec.cmd) config["Cmd"] = spec.cmd;
   if (spec.env) config["Env"] = spec.env;
   const configBlob = json({ architecture: "wasm", os, config, rootfs: { type: "layers", diff_ids: diffIds } });
-  return { ref: spec.ref, config: { mediaType: OCI_CONFIG, data: configBlob }, layers: [...(fs ? [fs.layer] : []), ...wasmLayers] };
+  return {
+    ref: spec.ref,
+    config: { mediaType: OCI_CONFIG, data: configBlob },
+    layers: [...(fs ? [fs.layer] : []), ...wasmLayers],
+  };
 }
 
 /** Writes `spec` as an OCI layout tarball and returns the manifest digest and the Wasm layers' digests. */
-export async function writeWasmArtifact(out: string, spec: WasmArtifactSpec): Promise<{ manifestDigest: string; layerDigests: string[] }> {
+export async function writeWasmArtifact(
+  out: string,
+  spec: WasmArtifactSpec,
+): Promise<{ manifestDigest: string; layerDigests: string[] }> {
   const layout = await wasmArtifactLayout(spec);
   const { manifestDigest } = await writeOciLayout(out, layout);
-  return { manifestDigest, layerDigests: layout.layers.slice(layout.layers.length - spec.layers.length).map((l) => sha256(l.data)) };
+  return {
+    manifestDigest,
+    layerDigests: layout.layers.slice(layout.layers.length - spec.layers.length).map((l) => sha256(l.data)),
+  };
 }

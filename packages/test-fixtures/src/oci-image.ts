@@ -95,12 +95,14 @@ async function layerEntries(spec: ImageSpec): Promise<TarEntry[]> {
   };
   for (const file of spec.files ?? []) {
     const path = layerPath(file.path);
-    if (file.source !== undefined && file.content !== undefined) throw new Error(`/${path}: give source or content, not both`);
+    if (file.source !== undefined && file.content !== undefined)
+      throw new Error(`/${path}: give source or content, not both`);
     if (file.source !== undefined) {
       const mode = file.mode ?? (await stat(file.source)).mode & 0o7777;
       add({ type: "file", path, mode, data: await readFile(file.source) });
     } else {
-      const data = typeof file.content === "string" ? new TextEncoder().encode(file.content) : (file.content ?? new Uint8Array());
+      const data =
+        typeof file.content === "string" ? new TextEncoder().encode(file.content) : (file.content ?? new Uint8Array());
       add({ type: "file", path, mode: file.mode ?? 0o644, data });
     }
   }
@@ -111,7 +113,8 @@ async function layerEntries(spec: ImageSpec): Promise<TarEntry[]> {
     for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
       const parent = path.slice(0, i);
       const existing = entries.get(parent);
-      if (existing && existing.type !== "dir") throw new Error(`/${parent} is both a ${existing.type} and a parent directory`);
+      if (existing && existing.type !== "dir")
+        throw new Error(`/${parent} is both a ${existing.type} and a parent directory`);
       if (!existing) entries.set(parent, { type: "dir", path: parent, mode: 0o755 });
     }
   }
@@ -158,7 +161,12 @@ export interface ImageLayout {
 }
 
 export function descriptor(blob: Blob): Record<string, unknown> {
-  return { mediaType: blob.mediaType, digest: sha256(blob.data), size: blob.data.length, ...(blob.annotations ? { annotations: blob.annotations } : {}) };
+  return {
+    mediaType: blob.mediaType,
+    digest: sha256(blob.data),
+    size: blob.data.length,
+    ...(blob.annotations ? { annotations: blob.annotations } : {}),
+  };
 }
 
 /** Writes the image tarball to `out` (atomically, creating its directory) and returns the manifest digest. */
@@ -166,18 +174,33 @@ export async function writeOciImage(out: string, spec: ImageSpec): Promise<{ man
   const layerTar = tarArchive(await layerEntries(spec));
   const layer = gzipDeterministic(layerTar, spec.gzipLevel);
   const config = json(imageConfig(spec, sha256(layerTar)));
-  return writeOciLayout(out, { ref: spec.ref, config: { mediaType: MEDIA.config, data: config }, layers: [{ mediaType: MEDIA.layer, data: layer }] });
+  return writeOciLayout(out, {
+    ref: spec.ref,
+    config: { mediaType: MEDIA.config, data: config },
+    layers: [{ mediaType: MEDIA.layer, data: layer }],
+  });
 }
 
 /** A gzipped filesystem layer of `spec`'s files and the diff id (digest of the uncompressed tar) its config names. */
-export async function filesystemLayer(spec: Pick<ImageSpec, "files" | "symlinks" | "dirs" | "gzipLevel">): Promise<{ layer: Blob; diffId: string }> {
+export async function filesystemLayer(
+  spec: Pick<ImageSpec, "files" | "symlinks" | "dirs" | "gzipLevel">,
+): Promise<{ layer: Blob; diffId: string }> {
   const layerTar = tarArchive(await layerEntries({ ref: "x", ...spec }));
-  return { layer: { mediaType: MEDIA.layer, data: gzipDeterministic(layerTar, spec.gzipLevel) }, diffId: sha256(layerTar) };
+  return {
+    layer: { mediaType: MEDIA.layer, data: gzipDeterministic(layerTar, spec.gzipLevel) },
+    diffId: sha256(layerTar),
+  };
 }
 
 /** The manifest of `image`, as stored: its sha256 is the image's digest. */
 export function encodeManifest(image: ImageLayout): Uint8Array {
-  return json({ schemaVersion: 2, mediaType: MEDIA.manifest, ...image.manifest, config: descriptor(image.config), layers: image.layers.map(descriptor) });
+  return json({
+    schemaVersion: 2,
+    mediaType: MEDIA.manifest,
+    ...image.manifest,
+    config: descriptor(image.config),
+    layers: image.layers.map(descriptor),
+  });
 }
 
 /** Any single-manifest image (an ordinary image or an OCI artifact) as an OCI layout tarball. */
@@ -199,11 +222,14 @@ export async function writeOciLayout(out: string, image: ImageLayout): Promise<{
   });
 
   const blobs = new Map<string, Uint8Array>();
-  for (const blob of [manifest, image.config.data, ...image.layers.map((l) => l.data)]) blobs.set(`blobs/sha256/${sha256(blob).slice(7)}`, blob);
+  for (const blob of [manifest, image.config.data, ...image.layers.map((l) => l.data)])
+    blobs.set(`blobs/sha256/${sha256(blob).slice(7)}`, blob);
   const entries: TarEntry[] = [
     { type: "dir", path: "blobs", mode: 0o755 },
     { type: "dir", path: "blobs/sha256", mode: 0o755 },
-    ...[...blobs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, data]): TarEntry => ({ type: "file", path, data, mode: 0o644 })),
+    ...[...blobs]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([path, data]): TarEntry => ({ type: "file", path, data, mode: 0o644 })),
     { type: "file", path: "index.json", data: index, mode: 0o644 },
     { type: "file", path: "oci-layout", data: json({ imageLayoutVersion: "1.0.0" }), mode: 0o644 },
   ];

@@ -24,8 +24,18 @@ interface Toolchain {
 // Debian's clang finds the multiarch wasi sysroot by itself; rustc must be Debian's (/usr/bin),
 // because a rustup toolchain earlier on PATH has no wasm32 std.
 const toolchains: Record<string, Toolchain> = {
-  c: { ext: ".c", packages: "clang lld wasi-libc libclang-rt-14-dev-wasm32", compiler: "clang", args: (src, out) => ["--target=wasm32-wasi", "-O2", "-Wall", "-Werror", "-o", out, src] },
-  rust: { ext: ".rs", packages: "rustc libstd-rust-dev-wasm32", compiler: "/usr/bin/rustc", args: (src, out) => ["--edition=2021", "--target", "wasm32-wasi", "-O", "-o", out, src] },
+  c: {
+    ext: ".c",
+    packages: "clang lld wasi-libc libclang-rt-14-dev-wasm32",
+    compiler: "clang",
+    args: (src, out) => ["--target=wasm32-wasi", "-O2", "-Wall", "-Werror", "-o", out, src],
+  },
+  rust: {
+    ext: ".rs",
+    packages: "rustc libstd-rust-dev-wasm32",
+    compiler: "/usr/bin/rustc",
+    args: (src, out) => ["--edition=2021", "--target", "wasm32-wasi", "-O", "-o", out, src],
+  },
 };
 
 function compilerVersion(t: Toolchain): string {
@@ -47,7 +57,8 @@ export async function programNames(): Promise<string[]> {
   for (const [lang, t] of Object.entries(toolchains)) {
     const dir = join(programsDir, lang);
     if (!existsSync(dir)) continue;
-    for (const f of (await readdir(dir)).filter((f) => extname(f) === t.ext).sort()) names.push(`${basename(f, t.ext)}-${lang}`);
+    for (const f of (await readdir(dir)).filter((f) => extname(f) === t.ext).sort())
+      names.push(`${basename(f, t.ext)}-${lang}`);
   }
   return names;
 }
@@ -69,7 +80,13 @@ export async function buildPrograms(): Promise<{ files: string[]; written: strin
     for (const file of sources) {
       const src = join(dir, file);
       const out = programPath(`${basename(file, t.ext)}-${lang}`);
-      const stamp = createHash("sha256").update(version).update("\0").update(t.args("", "").join(" ")).update("\0").update(await readFile(src)).digest("hex");
+      const stamp = createHash("sha256")
+        .update(version)
+        .update("\0")
+        .update(t.args("", "").join(" "))
+        .update("\0")
+        .update(await readFile(src))
+        .digest("hex");
       files.push(out);
       if (existsSync(out) && (await readFile(`${out}.stamp`, "utf8").catch(() => "")) === stamp) continue;
       const tmp = `${out}.${process.pid}.tmp`;

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildCorpusImages, corpusDataFiles, corpusPrograms, layOutCorpusRoot, yosysModule, type CorpusImage } from "../src/index.ts";
+import {
+  buildCorpusImages,
+  corpusDataFiles,
+  corpusPrograms,
+  layOutCorpusRoot,
+  yosysModule,
+  type CorpusImage,
+} from "../src/index.ts";
 import type { ImageRef } from "../src/images.ts";
 import { readImage } from "./read-image.ts";
 
@@ -18,7 +25,11 @@ describe("the corpus of real programs", () => {
   it("Yosys from npm is a WASI preview1 command, as its publisher built it", async () => {
     const module = await WebAssembly.compile(readFileSync(yosysModule));
     expect(WebAssembly.Module.imports(module).every((i) => i.module === "wasi_snapshot_preview1")).toBe(true);
-    expect(WebAssembly.Module.exports(module).map((e) => e.name).sort()).toEqual(["_start", "memory"]);
+    expect(
+      WebAssembly.Module.exports(module)
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(["_start", "memory"]);
   });
 
   it("builds the same files into an image with WORKDIR /app and one without", () => {
@@ -28,8 +39,10 @@ describe("the corpus of real programs", () => {
     expect((root.config.config as { WorkingDir?: string }).WorkingDir ?? "").toBe("");
     expect(workdir.layer.map((r) => r.name)).toEqual(root.layer.map((r) => r.name));
     const byName = new Map(workdir.layer.map((r) => [r.name, r]));
-    for (const p of corpusPrograms()) expect(Buffer.compare(byName.get(`bin/${p.name}.wasm`)!.data, readFileSync(p.source)), p.name).toBe(0);
-    for (const f of corpusDataFiles) expect(Buffer.from(byName.get(f.path.slice(1))!.data).toString(), f.path).toBe(f.content);
+    for (const p of corpusPrograms())
+      expect(Buffer.compare(byName.get(`bin/${p.name}.wasm`)!.data, readFileSync(p.source)), p.name).toBe(0);
+    for (const f of corpusDataFiles)
+      expect(Buffer.from(byName.get(f.path.slice(1))!.data).toString(), f.path).toBe(f.content);
     expect(byName.get("tmp/")).toMatchObject({ type: "5" });
   });
 

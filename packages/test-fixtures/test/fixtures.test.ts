@@ -31,7 +31,9 @@ describe("build", () => {
     await cp(watDir, wat, { recursive: true });
     await writeFile(join(wat, "extra.wat"), "(module)");
     await rm(join(wat, "hello.wat"));
-    await expect(buildFixtures({ wat, wasm: join(tmp, "wasm") })).rejects.toThrow("unlisted [extra.wat], missing [hello]");
+    await expect(buildFixtures({ wat, wasm: join(tmp, "wasm") })).rejects.toThrow(
+      "unlisted [extra.wat], missing [hello]",
+    );
   });
 
   it.each(fixtureNames)("%s is a WASI preview1 command", async (name) => {
@@ -44,7 +46,9 @@ describe("build", () => {
     );
     // bad-import imports beyond preview1 on purpose: shims must refuse it at Create.
     const modules = new Set(WebAssembly.Module.imports(mod).map((imp) => imp.module));
-    expect([...modules]).toEqual(name === "bad-import" ? ["wasi_snapshot_preview1", "env"] : ["wasi_snapshot_preview1"]);
+    expect([...modules]).toEqual(
+      name === "bad-import" ? ["wasi_snapshot_preview1", "env"] : ["wasi_snapshot_preview1"],
+    );
   });
 
   it("has negative fixtures that must be rejected", async () => {

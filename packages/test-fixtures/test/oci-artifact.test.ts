@@ -35,32 +35,63 @@ async function read(tar: string) {
 describe("writeWasmArtifact", () => {
   it("writes the CNCF artifact: wasm config, raw .wasm layers with their titles", async () => {
     const tar = join(tmp, "cncf.tar");
-    const { manifestDigest, layerDigests } = await writeWasmArtifact(tar, { ref: "localhost/a:1", layers: [{ data: wasm, title: "app.wasm" }] });
+    const { manifestDigest, layerDigests } = await writeWasmArtifact(tar, {
+      ref: "localhost/a:1",
+      layers: [{ data: wasm, title: "app.wasm" }],
+    });
     const { index, manifest, config, blob } = await read(tar);
     expect(index.manifests[0].digest).toBe(manifestDigest);
     expect(manifest.config.mediaType).toBe(WASM_MEDIA_TYPES.config);
-    expect(manifest.layers).toEqual([{ mediaType: "application/wasm", digest: layerDigests[0], size: wasm.length, annotations: { "org.opencontainers.image.title": "app.wasm" } }]);
+    expect(manifest.layers).toEqual([
+      {
+        mediaType: "application/wasm",
+        digest: layerDigests[0],
+        size: wasm.length,
+        annotations: { "org.opencontainers.image.title": "app.wasm" },
+      },
+    ]);
     expect(new Uint8Array(blob(layerDigests[0]!))).toEqual(wasm);
     expect(config).toMatchObject({ architecture: "wasm", os: "wasip1", layerDigests });
   });
 
   it("writes an OCI config with architecture wasm, a filesystem layer first, diff ids for it only unless asked", async () => {
-    const spec = { ref: "localhost/b:1", config: "oci" as const, files: [{ path: "/etc/x", content: "x" }], layers: [{ data: wasm }, { data: other, mediaType: WASM_MEDIA_TYPES.component }], entrypoint: ["app.wasm"] };
+    const spec = {
+      ref: "localhost/b:1",
+      config: "oci" as const,
+      files: [{ path: "/etc/x", content: "x" }],
+      layers: [{ data: wasm }, { data: other, mediaType: WASM_MEDIA_TYPES.component }],
+      entrypoint: ["app.wasm"],
+    };
     const tar = join(tmp, "oci.tar");
     const { layerDigests } = await writeWasmArtifact(tar, spec);
     const { manifest, config, blob } = await read(tar);
     expect(manifest.config.mediaType).toBe("application/vnd.oci.image.config.v1+json");
-    expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(["application/vnd.oci.image.layer.v1.tar+gzip", "application/wasm", WASM_MEDIA_TYPES.component]);
+    expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual([
+      "application/vnd.oci.image.layer.v1.tar+gzip",
+      "application/wasm",
+      WASM_MEDIA_TYPES.component,
+    ]);
     expect(manifest.layers.slice(1).map((l: { digest: string }) => l.digest)).toEqual(layerDigests);
     const fsTar = gunzipSync(blob(manifest.layers[0].digest));
     expect(readTar(fsTar).map((r) => r.name)).toEqual(["etc/", "etc/x"]);
-    expect(config).toMatchObject({ architecture: "wasm", os: "wasip1", config: { Entrypoint: ["app.wasm"] }, rootfs: { diff_ids: [sha256(fsTar)] } });
+    expect(config).toMatchObject({
+      architecture: "wasm",
+      os: "wasip1",
+      config: { Entrypoint: ["app.wasm"] },
+      rootfs: { diff_ids: [sha256(fsTar)] },
+    });
 
     await writeWasmArtifact(tar, { ...spec, diffIdsForWasm: true });
     expect((await read(tar)).config.rootfs.diff_ids).toEqual([sha256(fsTar), ...layerDigests]);
   });
 
   it("refuses a filesystem layer beside the CNCF config, which has no diff ids", async () => {
-    await expect(writeWasmArtifact(join(tmp, "bad.tar"), { ref: "localhost/c:1", files: [{ path: "/x", content: "" }], layers: [{ data: wasm }] })).rejects.toThrow(/needs an OCI image config/);
+    await expect(
+      writeWasmArtifact(join(tmp, "bad.tar"), {
+        ref: "localhost/c:1",
+        files: [{ path: "/x", content: "" }],
+        layers: [{ data: wasm }],
+      }),
+    ).rejects.toThrow(/needs an OCI image config/);
   });
 });

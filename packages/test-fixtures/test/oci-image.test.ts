@@ -42,7 +42,9 @@ describe("writeOciImage", () => {
     const { manifestDigest } = await writeOciImage(out, spec);
     const image = readImage(out);
 
-    expect(JSON.parse(new TextDecoder().decode(image.files.get("oci-layout")))).toEqual({ imageLayoutVersion: "1.0.0" });
+    expect(JSON.parse(new TextDecoder().decode(image.files.get("oci-layout")))).toEqual({
+      imageLayoutVersion: "1.0.0",
+    });
     expect([...image.files.keys()].filter((n) => n.startsWith("blobs/sha256/") && !n.endsWith("/"))).toHaveLength(3);
     expect(image.index.manifests).toHaveLength(1);
     const entry = image.index.manifests[0];
@@ -118,7 +120,11 @@ describe("writeOciImage", () => {
     await expect(writeOciImage(out, { ref: "x:y", dirs: ["/a", "/a/"] })).rejects.toThrow(/duplicate/);
     await expect(writeOciImage(out, { ref: "x:y", dirs: ["/a/../../etc"] })).rejects.toThrow(/invalid image path/);
     await expect(
-      writeOciImage(out, { ref: "x:y", symlinks: [{ path: "/l", target: "/" }], files: [{ path: "/l/f", content: "" }] }),
+      writeOciImage(out, {
+        ref: "x:y",
+        symlinks: [{ path: "/l", target: "/" }],
+        files: [{ path: "/l/f", content: "" }],
+      }),
     ).rejects.toThrow(/parent directory/);
   });
 });

@@ -14,13 +14,17 @@ describe("programs built by real toolchains", () => {
   it.each([
     ["hello-c", "hello from C, 2 args\n"],
     ["hello-rust", "hello from Rust, 2 args\n"],
-  ])("%s runs under node:wasi on the host with its output and exit status", async (name, stdout) => {
-    await buildPrograms();
-    const res = await runWasi(programPath(name), { args: ["7"] });
-    expect(res.error).toBeUndefined();
-    expect(res.stdout).toBe(stdout);
-    expect(res.code).toBe(7);
-  }, 120_000);
+  ])(
+    "%s runs under node:wasi on the host with its output and exit status",
+    async (name, stdout) => {
+      await buildPrograms();
+      const res = await runWasi(programPath(name), { args: ["7"] });
+      expect(res.error).toBeUndefined();
+      expect(res.stdout).toBe(stdout);
+      expect(res.code).toBe(7);
+    },
+    120_000,
+  );
 
   it("builds a WASI 0.2 command component from JavaScript with componentize-js", async () => {
     const { files } = await buildComponents();

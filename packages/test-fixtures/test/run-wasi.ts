@@ -26,7 +26,8 @@ const modules = new Map<string, WebAssembly.Module>();
 
 function compiled(name: string): WebAssembly.Module {
   let mod = modules.get(name);
-  if (!mod) modules.set(name, (mod = new WebAssembly.Module(readFileSync(isAbsolute(name) ? name : fixturePath(name)))));
+  if (!mod)
+    modules.set(name, (mod = new WebAssembly.Module(readFileSync(isAbsolute(name) ? name : fixturePath(name)))));
   return mod;
 }
 

@@ -4,7 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { afterAll, describe, expect, it } from "vitest";
-import { CreateTaskRequestSchema, DeleteResponseSchema, ShutdownRequestSchema } from "@wasm-shims/shim-core/src/gen/containerd/task/v2/shim_pb.ts";
+import {
+  CreateTaskRequestSchema,
+  DeleteResponseSchema,
+  ShutdownRequestSchema,
+} from "@wasm-shims/shim-core/src/gen/containerd/task/v2/shim_pb.ts";
 import { RuntimeInfoSchema } from "@wasm-shims/shim-core/src/gen/containerd/types/introspection_pb.ts";
 import { BootstrapResultSchema } from "@wasm-shims/shim-core/src/gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
 import { socketAlive, socketPath } from "@wasm-shims/shim-core/src/cli/socket.ts";
@@ -25,14 +29,23 @@ interface Run {
  */
 function runBinary(binary: string, args: string[], cwd: string, timeoutMs = 60_000, input?: Uint8Array): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { cwd, stdio: [input ? "pipe" : "ignore", "pipe", "pipe"], timeout: timeoutMs, env: { ...process.env, TTRPC_ADDRESS: join(cwd, "no-containerd.sock") } });
+    const child = spawn(binary, args, {
+      cwd,
+      stdio: [input ? "pipe" : "ignore", "pipe", "pipe"],
+      timeout: timeoutMs,
+      env: { ...process.env, TTRPC_ADDRESS: join(cwd, "no-containerd.sock") },
+    });
     child.stdin?.end(input);
     const out: Buffer[] = [];
     let err = "";
     child.stdout!.on("data", (d: Buffer) => out.push(d));
     child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
     child.on("error", reject);
-    child.on("close", (code, signal) => (signal ? reject(new Error(`${binary} ${args.join(" ")} killed by ${signal}`)) : resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err })));
+    child.on("close", (code, signal) =>
+      signal
+        ? reject(new Error(`${binary} ${args.join(" ")} killed by ${signal}`))
+        : resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err }),
+    );
   });
 }
 
@@ -43,7 +56,10 @@ export function binaryContract(binary: string, engine: string): void {
     const bundle = (sandbox: string) => {
       const dir = mkdtempSync(join(tmpdir(), "contract-"));
       dirs.push(dir);
-      writeFileSync(join(dir, "config.json"), JSON.stringify({ annotations: { "io.kubernetes.cri.sandbox-id": sandbox } }));
+      writeFileSync(
+        join(dir, "config.json"),
+        JSON.stringify({ annotations: { "io.kubernetes.cri.sandbox-id": sandbox } }),
+      );
       return dir;
     };
     afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -59,7 +75,17 @@ export function binaryContract(binary: string, engine: string): void {
 
     it("start prints only the address, shares one daemon per sandbox, and Shutdown ends it", async () => {
       const sandbox = `contract-${process.pid}-${Date.now()}`;
-      const flags = (id: string) => ["-namespace", "contract", "-address", "/run/contract-test.sock", "-publish-binary", "/usr/bin/containerd", "-id", id, "start"];
+      const flags = (id: string) => [
+        "-namespace",
+        "contract",
+        "-address",
+        "/run/contract-test.sock",
+        "-publish-binary",
+        "/usr/bin/containerd",
+        "-id",
+        id,
+        "start",
+      ];
       const first = await runBinary(binary, flags("a"), bundle(sandbox));
       expect(first).toMatchObject({ code: 0, stderr: "" });
       const address = first.stdout.toString();
@@ -70,7 +96,13 @@ export function binaryContract(binary: string, engine: string): void {
       const second = await runBinary(binary, flags("b"), bundle(sandbox));
       expect(second.stdout.toString()).toBe(address);
       const client = await TtrpcClient.connect(path);
-      await client.call("containerd.task.v2.Task", "Shutdown", toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" }))).catch(() => {});
+      await client
+        .call(
+          "containerd.task.v2.Task",
+          "Shutdown",
+          toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" })),
+        )
+        .catch(() => {});
       client.close();
       await eventually(async () => expect(await socketAlive(path)).toBe(false));
     });
@@ -80,8 +112,25 @@ export function binaryContract(binary: string, engine: string): void {
       dirs.push(socketDir);
       const sandbox = `contract23-${process.pid}-${Date.now()}`;
       const start = (id: string) => ({
-        args: ["-namespace", "contract", "-address", "/run/contract-test.sock", "-publish-binary", "/usr/local/bin/containerd", "-id", id, "start"],
-        stdin: bootstrapParamsBytes({ id, namespace: "contract", grpcAddress: "/run/contract-test.sock", ttrpcAddress: "/run/contract-test.sock.ttrpc", socketDir, options: runtimeOptions("/etc/containerd/wasm.toml") }),
+        args: [
+          "-namespace",
+          "contract",
+          "-address",
+          "/run/contract-test.sock",
+          "-publish-binary",
+          "/usr/local/bin/containerd",
+          "-id",
+          id,
+          "start",
+        ],
+        stdin: bootstrapParamsBytes({
+          id,
+          namespace: "contract",
+          grpcAddress: "/run/contract-test.sock",
+          ttrpcAddress: "/run/contract-test.sock.ttrpc",
+          socketDir,
+          options: runtimeOptions("/etc/containerd/wasm.toml"),
+        }),
       });
       const a = start("a");
       const first = await runBinary(binary, a.args, bundle(sandbox), 60_000, a.stdin);
@@ -92,14 +141,28 @@ export function binaryContract(binary: string, engine: string): void {
       expect(() => fromBinary(BootstrapResultSchema, first.stdout)).toThrow();
       expect(await socketAlive(path)).toBe(true);
       const b = start("b");
-      expect((await runBinary(binary, b.args, bundle(sandbox), 60_000, b.stdin)).stdout.toString()).toBe(`unix://${path}`);
+      expect((await runBinary(binary, b.args, bundle(sandbox), 60_000, b.stdin)).stdout.toString()).toBe(
+        `unix://${path}`,
+      );
       const other = start("c");
-      const wrong = await runBinary(binary, other.args.map((x) => (x === "c" ? "d" : x)), bundle("elsewhere"), 60_000, other.stdin);
+      const wrong = await runBinary(
+        binary,
+        other.args.map((x) => (x === "c" ? "d" : x)),
+        bundle("elsewhere"),
+        60_000,
+        other.stdin,
+      );
       expect(wrong.code).toBe(1);
       expect(wrong.stderr).toMatch(/BootstrapParams are for "c" in namespace "contract", but the flags say "d"/);
       expect(readdirSync(socketDir)).toEqual([path.slice(socketDir.length + 1)]);
       const client = await TtrpcClient.connect(path);
-      await client.call("containerd.task.v2.Task", "Shutdown", toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" }))).catch(() => {});
+      await client
+        .call(
+          "containerd.task.v2.Task",
+          "Shutdown",
+          toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" })),
+        )
+        .catch(() => {});
       client.close();
       await eventually(async () => expect(readdirSync(socketDir)).toEqual([]));
     });
@@ -107,22 +170,42 @@ export function binaryContract(binary: string, engine: string): void {
     it("a Create that races the last Shutdown gets UNAVAILABLE, and the socket goes as Shutdown is answered", async () => {
       const sandbox = `contract-race-${process.pid}-${Date.now()}`;
       const dir = bundle(sandbox);
-      const res = await runBinary(binary, ["-namespace", "contract", "-address", "/run/contract-test.sock", "-id", "a", "start"], dir);
+      const res = await runBinary(
+        binary,
+        ["-namespace", "contract", "-address", "/run/contract-test.sock", "-id", "a", "start"],
+        dir,
+      );
       const path = res.stdout.toString().slice("unix://".length);
       const client = await TtrpcClient.connect(path);
       // Both frames leave together, as when containerd reuses a pod's shim just as its last task goes.
-      const shutdown = client.call("containerd.task.v2.Task", "Shutdown", toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" })));
-      const createTask = client.call("containerd.task.v2.Task", "Create", toBinary(CreateTaskRequestSchema, create(CreateTaskRequestSchema, { id: "b", bundle: dir })));
+      const shutdown = client.call(
+        "containerd.task.v2.Task",
+        "Shutdown",
+        toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" })),
+      );
+      const createTask = client.call(
+        "containerd.task.v2.Task",
+        "Create",
+        toBinary(CreateTaskRequestSchema, create(CreateTaskRequestSchema, { id: "b", bundle: dir })),
+      );
       await shutdown;
       expect(existsSync(path)).toBe(false);
-      await expect(createTask).rejects.toMatchObject({ code: 14, message: "the shim is shutting down (it had no task left): create b through a new shim: unavailable" });
+      await expect(createTask).rejects.toMatchObject({
+        code: 14,
+        message: "the shim is shutting down (it had no task left): create b through a new shim: unavailable",
+      });
       client.close();
       expect(readdirSync(dir).sort()).toEqual(["address", "config.json"]);
     });
 
     it("delete cleans up and prints a DeleteResponse within containerd's 5 s", async () => {
       const dir = bundle("unused");
-      const res = await runBinary(binary, ["-namespace", "contract", "-address", "/run/contract-test.sock", "-id", "gone", "-bundle", dir, "delete"], dir, 5000);
+      const res = await runBinary(
+        binary,
+        ["-namespace", "contract", "-address", "/run/contract-test.sock", "-id", "gone", "-bundle", dir, "delete"],
+        dir,
+        5000,
+      );
       expect(res.code).toBe(0);
       const resp = fromBinary(DeleteResponseSchema, res.stdout);
       expect(resp.exitStatus).toBe(137);

@@ -35,11 +35,15 @@ export class PodNetwork {
   /** Writes the conflist and links the plugins into containerd's `cni/conf` and `cni/bin` under `cniDir`. */
   static create(cniDir: string): PodNetwork {
     for (const plugin of ["bridge", "host-local", "loopback"]) {
-      if (!existsSync(join(hostCniBinDir, plugin))) throw new Error(`no CNI plugin ${join(hostCniBinDir, plugin)}: install containernetworking-plugins (tools/build.sh does)`);
+      if (!existsSync(join(hostCniBinDir, plugin)))
+        throw new Error(
+          `no CNI plugin ${join(hostCniBinDir, plugin)}: install containernetworking-plugins (tools/build.sh does)`,
+        );
     }
     const net = new PodNetwork(cniDir);
     for (const sub of ["bin", "conf"]) mkdirSync(join(cniDir, sub), { recursive: true });
-    for (const plugin of ["bridge", "host-local", "loopback"]) symlinkSync(join(hostCniBinDir, plugin), join(cniDir, "bin", plugin));
+    for (const plugin of ["bridge", "host-local", "loopback"])
+      symlinkSync(join(hostCniBinDir, plugin), join(cniDir, "bin", plugin));
     const conflist = {
       cniVersion: "1.0.0",
       name: net.name,
@@ -63,7 +67,9 @@ export class PodNetwork {
     const ports = list(`/sys/class/net/${this.bridge}/brif`);
     found.push(...ports.map((port) => `interface ${port} on bridge ${this.bridge}`));
     // host-local keeps one file per reserved IP, plus its lock and last_reserved_ip.<range>.
-    const reserved = list(join(this.#ipamDir, this.name)).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip"));
+    const reserved = list(join(this.#ipamDir, this.name)).filter(
+      (f) => f !== "lock" && !f.startsWith("last_reserved_ip"),
+    );
     found.push(...reserved.map((ip) => `IP ${ip} still reserved in ${join(this.#ipamDir, this.name)}`));
     return found;
   }

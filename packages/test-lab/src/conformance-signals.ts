@@ -60,8 +60,20 @@ const STATES: GuestState[] = [
   { state: "sleeping in poll_oneoff", args: ["/sleep.wasm", "100000000", "sleeping"], ready: "sleeping" },
   // cat-stdin says nothing until it reads: it echoes a line, then is back in fd_read.
   { state: "blocked in fd_read on stdin", args: ["/cat-stdin.wasm"], input: "ping\n", ready: "ping" },
-  { state: "blocked in fd_read on a FIFO", args: ["/read-file.wasm", "/data/fifo"], ready: "opened", setUp: () => fifoMount(true), fifo: true },
-  { state: "inside a host call (path_open of a FIFO nobody writes)", args: ["/read-file.wasm", "/data/fifo"], ready: "opening", setUp: () => fifoMount(false), fifo: true },
+  {
+    state: "blocked in fd_read on a FIFO",
+    args: ["/read-file.wasm", "/data/fifo"],
+    ready: "opened",
+    setUp: () => fifoMount(true),
+    fifo: true,
+  },
+  {
+    state: "inside a host call (path_open of a FIFO nobody writes)",
+    args: ["/read-file.wasm", "/data/fifo"],
+    ready: "opening",
+    setUp: () => fifoMount(false),
+    fifo: true,
+  },
 ];
 
 const CASES: [GuestState, NodeJS.Signals, number][] = [
@@ -83,7 +95,9 @@ export function signalCases(c: CaseContext): void {
       const setUp = guest.setUp?.();
       try {
         const cid = c.id("signal");
-        const child = c.ctd().ctrSpawn(["run", "--rm", "--runtime", c.runtime, ...(setUp?.flags ?? []), c.image(), cid, ...guest.args]);
+        const child = c
+          .ctd()
+          .ctrSpawn(["run", "--rm", "--runtime", c.runtime, ...(setUp?.flags ?? []), c.image(), cid, ...guest.args]);
         let out = "";
         child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
         if (guest.input !== undefined) child.stdin?.write(guest.input);
@@ -93,7 +107,10 @@ export function signalCases(c: CaseContext): void {
         const pid = await c.taskPid(cid);
         const killed = Date.now();
         expect((await c.ctr(["task", "kill", "-s", signal, cid])).code).toBe(0);
-        expect(await waitGone(pid, Math.max(0, killed + 1000 - Date.now())), `the guest was still there 1 s after ${signal}`).toBe(true);
+        expect(
+          await waitGone(pid, Math.max(0, killed + 1000 - Date.now())),
+          `the guest was still there 1 s after ${signal}`,
+        ).toBe(true);
         const [code] = (await once(child, "exit")) as [number];
         expect(code).toBe(status);
       } finally {

@@ -48,12 +48,19 @@ export function engineConformance(opts: ConformanceOptions): void {
   let imageDir: string;
   let seq = 0;
   const id = (name: string) => `${opts.engine}-${name}-${process.pid}-${++seq}`;
-  const ctr = (args: string[], input?: string): Promise<CtrResult> => ctd.ctr(args, input === undefined ? { timeoutMs: 30_000 } : { input, timeoutMs: 30_000 });
-  const run = (name: string, args: string[], extra: string[] = [], input?: string) => ctr(["run", "--rm", "--runtime", runtime, ...extra, images.fixtures.ref, id(name), ...args], input);
+  const ctr = (args: string[], input?: string): Promise<CtrResult> =>
+    ctd.ctr(args, input === undefined ? { timeoutMs: 30_000 } : { input, timeoutMs: 30_000 });
+  const run = (name: string, args: string[], extra: string[] = [], input?: string) =>
+    ctr(["run", "--rm", "--runtime", runtime, ...extra, images.fixtures.ref, id(name), ...args], input);
   // `ctr task ls` columns: TASK PID STATUS.
-  const taskRow = async (cid: string) => (await ctr(["task", "ls"])).stdout.split("\n").map((l) => l.trim().split(/\s+/)).find((cols) => cols[0] === cid);
+  const taskRow = async (cid: string) =>
+    (await ctr(["task", "ls"])).stdout
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/))
+      .find((cols) => cols[0] === cid);
   const taskStatus = async (cid: string) => (await taskRow(cid))?.[2];
-  const waitStatus = (cid: string, status: string) => eventually(async () => expect(await taskStatus(cid)).toBe(status));
+  const waitStatus = (cid: string, status: string) =>
+    eventually(async () => expect(await taskStatus(cid)).toBe(status));
   const runDetached = async (name: string, args: string[], image = images.fixtures.ref) => {
     const cid = id(name);
     const res = await ctr(["run", "-d", "--runtime", runtime, image, cid, ...args]);
@@ -84,7 +91,13 @@ export function engineConformance(opts: ConformanceOptions): void {
       await ctd.importImage(images.busybox.tarball);
       // A native program in an image that claims to be Wasm must not run natively.
       const fake = join(imageDir, "fake-wasm.tar");
-      await writeOciImage(fake, { ref: fakeWasmRef, files: [{ path: "/app", source: "/bin/busybox", mode: 0o755 }], entrypoint: ["/app"], os: "wasip1", architecture: "wasm" });
+      await writeOciImage(fake, {
+        ref: fakeWasmRef,
+        files: [{ path: "/app", source: "/bin/busybox", mode: 0o755 }],
+        entrypoint: ["/app"],
+        os: "wasip1",
+        architecture: "wasm",
+      });
       await ctd.importImage(fake);
     });
 
@@ -111,13 +124,25 @@ export function engineConformance(opts: ConformanceOptions): void {
     it("passes args (argv[0] as the image gives it) and env to the guest", async () => {
       const res = await run("args", ["/args-env.wasm", "one", "two words"], ["--env", "FOO=bar baz"]);
       expect(res.code).toBe(0);
-      expect(res.stdout.split("\n")).toEqual(expect.arrayContaining([`arg:${(opts.argv0 ?? ((p: string) => p))("/args-env.wasm")}`, "arg:one", "arg:two words", "env:FOO=bar baz", "env:GREETING=hello"]));
+      expect(res.stdout.split("\n")).toEqual(
+        expect.arrayContaining([
+          `arg:${(opts.argv0 ?? ((p: string) => p))("/args-env.wasm")}`,
+          "arg:one",
+          "arg:two words",
+          "env:FOO=bar baz",
+          "env:GREETING=hello",
+        ]),
+      );
       expect(res.stderr).toBe("to-stderr\n");
     });
 
     it("writes into a bind mount and the file appears on the host", async () => {
       const host = mkdtempSync(join(tmpdir(), "mount-"));
-      const res = await run("mount", ["/write-file.wasm", "/data/out.txt", "from the guest\n"], ["--mount", `type=bind,src=${host},dst=/data,options=rbind:rw`]);
+      const res = await run(
+        "mount",
+        ["/write-file.wasm", "/data/out.txt", "from the guest\n"],
+        ["--mount", `type=bind,src=${host},dst=/data,options=rbind:rw`],
+      );
       expect(res).toMatchObject({ code: 0, stdout: "wrote /data/out.txt\n" });
       expect(readFileSync(join(host, "out.txt"), "utf8")).toBe("from the guest\n");
       rmSync(host, { recursive: true });
@@ -150,7 +175,15 @@ export function engineConformance(opts: ConformanceOptions): void {
       expect(res.stderr).toMatch(/wasm trap/);
     });
 
-    signalCases({ runtime, ctd: () => ctd, image: () => images.fixtures.ref, id, ctr, taskPid, readsFifos: opts.readsFifos ?? true });
+    signalCases({
+      runtime,
+      ctd: () => ctd,
+      image: () => images.fixtures.ref,
+      id,
+      ctr,
+      taskPid,
+      readsFifos: opts.readsFifos ?? true,
+    });
 
     it("lists, inspects, measures, pauses and resumes a running task", async () => {
       const cid = await runDetached("busy", ["/loop.wasm"]);
@@ -158,7 +191,10 @@ export function engineConformance(opts: ConformanceOptions): void {
       expect((await ctr(["task", "ps", cid])).stdout).toContain(String(pid));
       const cpu = async () => {
         const text = (await ctr(["task", "metrics", "--format", "json", cid])).stdout;
-        const m = JSON.parse(text) as { cpu?: { usage?: { total?: number }; usage_usec?: number }; CPU?: { usage_usec?: number } };
+        const m = JSON.parse(text) as {
+          cpu?: { usage?: { total?: number }; usage_usec?: number };
+          CPU?: { usage_usec?: number };
+        };
         return Number(m.cpu?.usage?.total ?? m.cpu?.usage_usec ?? m.CPU?.usage_usec ?? NaN);
       };
       expect(await cpu()).toBeGreaterThan(0);
@@ -187,10 +223,14 @@ export function engineConformance(opts: ConformanceOptions): void {
       // The fixtures image's config says architecture wasm, which the shim reads from containerd.
       const text = await run("text", ["/not-wasm.txt"]);
       expect(text.code).not.toBe(0);
-      expect(text.stderr).toMatch(/\/not-wasm\.txt is not a WebAssembly module, though the image's architecture is wasm/);
+      expect(text.stderr).toMatch(
+        /\/not-wasm\.txt is not a WebAssembly module, though the image's architecture is wasm/,
+      );
       const native = await ctr(["run", "--rm", "--runtime", runtime, fakeWasmRef, id("fake")]);
       expect(native.code).not.toBe(0);
-      expect(native.stderr).toMatch(/entrypoint \/app is not a WebAssembly module, though the image's architecture is wasm/);
+      expect(native.stderr).toMatch(
+        /entrypoint \/app is not a WebAssembly module, though the image's architecture is wasm/,
+      );
       const invalid = await run("invalid", ["/invalid.wasm"]);
       expect(invalid.code).not.toBe(0);
       expect(invalid.stderr).toMatch(/\/invalid\.wasm is not a valid WebAssembly module/);
@@ -200,7 +240,9 @@ export function engineConformance(opts: ConformanceOptions): void {
       const cid = id("bad-import");
       const res = await ctr(["run", "--rm", "--runtime", runtime, images.fixtures.ref, cid, "/bad-import.wasm"]);
       expect(res.code).not.toBe(0);
-      expect(res.stderr).toMatch(/\/bad-import\.wasm imports what the \w+ engine does not provide: [^\n]*\benv\.host_thing\b/);
+      expect(res.stderr).toMatch(
+        /\/bad-import\.wasm imports what the \w+ engine does not provide: [^\n]*\benv\.host_thing\b/,
+      );
       // Refused before a task existed: nothing ran.
       expect(res.stdout).toBe("");
       expect((await ctr(["task", "ls"])).stdout).not.toContain(cid);
@@ -229,7 +271,18 @@ export function engineConformance(opts: ConformanceOptions): void {
     });
 
     it("runs a native container (busybox) through the same shim", async () => {
-      const res = await ctr(["run", "--rm", "--runtime", runtime, images.busybox.ref, id("native"), "/bin/busybox", "sh", "-c", "echo native-hi; exit 3"]);
+      const res = await ctr([
+        "run",
+        "--rm",
+        "--runtime",
+        runtime,
+        images.busybox.ref,
+        id("native"),
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "echo native-hi; exit 3",
+      ]);
       expect(res).toMatchObject({ code: 3, stdout: "native-hi\n" });
     });
   });

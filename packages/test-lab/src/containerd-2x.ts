@@ -1,6 +1,9 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
-import { BootstrapParamsSchema, LogLevel } from "@wasm-shims/shim-core/src/gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
+import {
+  BootstrapParamsSchema,
+  LogLevel,
+} from "@wasm-shims/shim-core/src/gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
 import { OptionsSchema as RuntimeOptionsSchema } from "@wasm-shims/shim-core/src/gen/runtimeoptions/v1/options_pb.ts";
 
 /**
@@ -23,7 +26,13 @@ export interface Containerd23Start {
   options?: Any;
 }
 
-const levels = { trace: LogLevel.TRACE, debug: LogLevel.DEBUG, info: LogLevel.INFO, warn: LogLevel.WARN, error: LogLevel.ERROR };
+const levels = {
+  trace: LogLevel.TRACE,
+  debug: LogLevel.DEBUG,
+  info: LogLevel.INFO,
+  warn: LogLevel.WARN,
+  error: LogLevel.ERROR,
+};
 
 /** containerd 2.3+: a BootstrapParams for every shim except runc v1 and runhcs v1. */
 export function bootstrapParamsBytes(s: Containerd23Start): Uint8Array {

@@ -46,7 +46,8 @@ const maxSocketPath = 100;
 
 export function checkSocketPath(dir: string): void {
   const longest = join(dir, "run", "containerd.sock.ttrpc");
-  if (Buffer.byteLength(longest) >= maxSocketPath) throw new Error(`dir too long for a unix socket path (< ${maxSocketPath} bytes): ${longest}`);
+  if (Buffer.byteLength(longest) >= maxSocketPath)
+    throw new Error(`dir too long for a unix socket path (< ${maxSocketPath} bytes): ${longest}`);
 }
 
 export function prepareDir(dir: string | undefined): string {

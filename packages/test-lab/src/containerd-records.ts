@@ -33,7 +33,8 @@ export async function daemonRecords(ctr: Ctr): Promise<string[]> {
     return typeof r === "string" ? [] : r;
   };
   for (const ns of await lines(["namespaces", "ls", "-q"])) {
-    for (const row of (await lines(["tasks", "ls"], ns)).slice(1)) found.push(`task ${ns}/${row.split(/\s+/).join(" ")}`);
+    for (const row of (await lines(["tasks", "ls"], ns)).slice(1))
+      found.push(`task ${ns}/${row.split(/\s+/).join(" ")}`);
     for (const id of await lines(["containers", "ls", "-q"], ns)) found.push(`container ${ns}/${id}`);
   }
   return found;

@@ -66,7 +66,16 @@ export class Containerd {
     const path = opts.shimDir ? `${resolve(opts.shimDir)}:${systemPath}` : systemPath;
     const env = { ...opts.env, PATH: path };
     // A second early: mtimes and Date.now() need not agree to the millisecond.
-    const ctd = new Containerd({ pid: 0, dir, socket, ttrpcSocket, namespace: opts.namespace ?? uniqueNamespace(), env, cgroup2: opts.cgroup2 ?? false, startedAt: Date.now() - 1000 });
+    const ctd = new Containerd({
+      pid: 0,
+      dir,
+      socket,
+      ttrpcSocket,
+      namespace: opts.namespace ?? uniqueNamespace(),
+      env,
+      cgroup2: opts.cgroup2 ?? false,
+      startedAt: Date.now() - 1000,
+    });
     try {
       await ctd.#launch();
     } catch (e) {
@@ -110,7 +119,8 @@ export class Containerd {
    * either may be gone already, and what is really left shows up in leftovers().
    */
   async removeContainer(id: string, opts: { namespace?: string; timeoutMs?: number } = {}): Promise<void> {
-    const ctr = (args: string[]) => this.ctr(args, opts).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
+    const ctr = (args: string[]) =>
+      this.ctr(args, opts).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
     await ctr(["tasks", "kill", "-s", "SIGKILL", id]);
     // The task can only be deleted once its process has exited, a moment after the kill.
     await eventually(async () => {
@@ -125,7 +135,8 @@ export class Containerd {
       if (left.length > 0) throw new Error(left.join("\n"));
     }, opts.timeoutMs ?? 10_000).catch(() => undefined);
     // What a killed ctr could not remove itself: its FIFOs for this container.
-    for (const dir of ourFifoDirs(new Set([`${opts.namespace ?? this.namespace}/${id}`]), this.#startedAt)) rmSync(dir, { recursive: true, force: true });
+    for (const dir of ourFifoDirs(new Set([`${opts.namespace ?? this.namespace}/${id}`]), this.#startedAt))
+      rmSync(dir, { recursive: true, force: true });
   }
 
   /** Stops and starts the daemon on the same root and state; shims and their tasks keep running. */
@@ -180,7 +191,12 @@ export class Containerd {
     // daemon in turn starts each shim in its own process group, so they outlive a restart.
     const config = join(this.dir, "config.toml");
     // unshare and sh exec, so the pid is containerd's either way.
-    const [file, args] = this.#cgroup2 ? ["unshare", ["-m", "sh", "-c", 'mount -t cgroup2 none /sys/fs/cgroup && exec containerd --config "$0"', config]] as const : ["containerd", ["--config", config]] as const;
+    const [file, args] = this.#cgroup2
+      ? ([
+          "unshare",
+          ["-m", "sh", "-c", 'mount -t cgroup2 none /sys/fs/cgroup && exec containerd --config "$0"', config],
+        ] as const)
+      : (["containerd", ["--config", config]] as const);
     const child = spawn(file, args, {
       cwd: this.dir,
       detached: true,
@@ -191,7 +207,16 @@ export class Containerd {
     child.unref();
     const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
     this.#pid = child.pid ?? 0;
-    const state: HarnessState = { pid: this.#pid, dir: this.dir, socket: this.socket, ttrpcSocket: this.ttrpcSocket, namespace: this.namespace, env: this.#env, cgroup2: this.#cgroup2, startedAt: this.#startedAt };
+    const state: HarnessState = {
+      pid: this.#pid,
+      dir: this.dir,
+      socket: this.socket,
+      ttrpcSocket: this.ttrpcSocket,
+      namespace: this.namespace,
+      env: this.#env,
+      cgroup2: this.#cgroup2,
+      startedAt: this.#startedAt,
+    };
     writeFileSync(join(this.dir, "harness.json"), `${JSON.stringify(state, null, 2)}\n`);
     const ready = await Promise.race([this.#waitReady(20_000), spawnError]);
     if (ready instanceof Error) throw new Error(`cannot start containerd: ${ready.message}`);
@@ -203,7 +228,8 @@ export class Containerd {
       // Not #running(): until exec the child's cmdline is still node's.
       if (!isAlive(this.#pid)) throw new Error(`containerd exited during startup:\n${tail(this.logText())}`);
       if (existsSync(this.socket) && (await this.ctr(["version"], { timeoutMs: 5_000 })).code === 0) return true;
-      if (Date.now() > deadline) throw new Error(`containerd not ready after ${timeoutMs} ms:\n${tail(this.logText())}`);
+      if (Date.now() > deadline)
+        throw new Error(`containerd not ready after ${timeoutMs} ms:\n${tail(this.logText())}`);
       await sleep(existsSync(this.socket) ? 50 : 10);
     }
   }
@@ -230,7 +256,13 @@ export class Containerd {
   }
 
   async #footprint(): Promise<Footprint> {
-    const fp: Footprint = { dir: this.dir, socket: this.socket, namespaces: new Set([this.namespace]), ids: this.#seen, since: this.#startedAt };
+    const fp: Footprint = {
+      dir: this.dir,
+      socket: this.socket,
+      namespaces: new Set([this.namespace]),
+      ids: this.#seen,
+      since: this.#startedAt,
+    };
     for (const ns of this.#running() ? await this.#query(["namespaces", "ls", "-q"]) : []) {
       fp.namespaces.add(ns);
       for (const id of await this.#query(["containers", "ls", "-q"], ns)) this.#seen.add(`${ns}/${id}`);
@@ -238,8 +270,6 @@ export class Containerd {
     footprintFromDisk(fp, this.logText());
     return fp;
   }
-
-
 }
 
 function tail(text: string): string {

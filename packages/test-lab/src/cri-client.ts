@@ -1,12 +1,22 @@
 import { Client, credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
-import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { ImageService, RuntimeService } from "./gen/cri/runtime/v1/api_pb.ts";
 
 export * from "./gen/cri/runtime/v1/api_pb.ts";
 
 /** One unary CRI call: the request as a plain object, the decoded response back. */
-type Call<I extends DescMessage, O extends DescMessage> = (req: MessageInitShape<I>, timeoutMs?: number) => Promise<MessageShape<O>>;
+type Call<I extends DescMessage, O extends DescMessage> = (
+  req: MessageInitShape<I>,
+  timeoutMs?: number,
+) => Promise<MessageShape<O>>;
 export type Calls<S extends GenServiceMethods> = { [K in keyof S]: Call<S[K]["input"], S[K]["output"]> };
 
 /** A failed call: the gRPC status code (see `status` of @grpc/grpc-js) and containerd's message. */
@@ -55,7 +65,9 @@ export class CriClient {
 
   constructor(socket: string) {
     // The authority is irrelevant on a unix socket; grpc-js's default would be the percent-encoded path.
-    this.#client = new Client(`unix://${socket}`, credentials.createInsecure(), { "grpc.default_authority": "localhost" });
+    this.#client = new Client(`unix://${socket}`, credentials.createInsecure(), {
+      "grpc.default_authority": "localhost",
+    });
     this.runtime = bind(this.#client, RuntimeService as GenService<(typeof RuntimeService)["method"]>);
     this.image = bind(this.#client, ImageService as GenService<(typeof ImageService)["method"]>);
   }

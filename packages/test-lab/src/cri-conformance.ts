@@ -15,7 +15,6 @@ const rfc3339Nano = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d
 const eventually = <T>(check: () => Promise<T> | T, ms = 15_000) => poll(check, ms);
 const MiB = 1024 * 1024;
 
-
 async function rejection(p: Promise<unknown>): Promise<Error | undefined> {
   try {
     await p;
@@ -28,7 +27,8 @@ async function rejection(p: Promise<unknown>): Promise<Error | undefined> {
 /** Our shim daemons (`… -id <first container> -address <containerd> … serve`), by the id they were started for. */
 function shimDaemons(socket: string): Map<string, number[]> {
   const byId = new Map<string, number[]>();
-  for (const p of shimProcesses(socket).filter((s) => s.argv.at(-1) === "serve")) byId.set(p.id, [...(byId.get(p.id) ?? []), p.pid]);
+  for (const p of shimProcesses(socket).filter((s) => s.argv.at(-1) === "serve"))
+    byId.set(p.id, [...(byId.get(p.id) ?? []), p.pid]);
   return byId;
 }
 
@@ -44,7 +44,8 @@ function cpuThrottling(cgroup: string): { throttled: number; throttledNs: number
         .map((l) => l.split(" ") as [string, string]),
     );
     if (stat.nr_periods === undefined) continue;
-    const throttledNs = stat.throttled_time !== undefined ? Number(stat.throttled_time) : Number(stat.throttled_usec ?? 0) * 1000;
+    const throttledNs =
+      stat.throttled_time !== undefined ? Number(stat.throttled_time) : Number(stat.throttled_usec ?? 0) * 1000;
     return { throttled: Number(stat.nr_throttled ?? 0), throttledNs };
   }
   return undefined;
@@ -60,8 +61,17 @@ export function criConformance(opts: CriConformanceOptions): void {
   const runtimeType = `io.containerd.${opts.engine}.v1`;
   let node: CriNode;
   let optionsDir: string;
-  const wasm = (name: string, command: string[], extra: Partial<ContainerSpec> = {}): ContainerSpec => ({ name, image: node.images.fixtures.ref, command, ...extra });
-  const busybox = (name: string, script: string): ContainerSpec => ({ name, image: node.images.busybox.ref, command: ["/bin/sh", "-c", script] });
+  const wasm = (name: string, command: string[], extra: Partial<ContainerSpec> = {}): ContainerSpec => ({
+    name,
+    image: node.images.fixtures.ref,
+    command,
+    ...extra,
+  });
+  const busybox = (name: string, script: string): ContainerSpec => ({
+    name,
+    image: node.images.busybox.ref,
+    command: ["/bin/sh", "-c", script],
+  });
 
   describe(`CRI pods with RuntimeClass handler ${handler} (${runtimeType})`, () => {
     beforeAll(async () => {
@@ -163,10 +173,24 @@ export function criConformance(opts: CriConformanceOptions): void {
       const pod = await node.runPod("exec", handler);
       const guest = await pod.run(wasm("guest", ["/sleep.wasm", "100000000"]));
       const sidecar = await pod.run(busybox("sidecar", "exec sleep 100000"));
-      expect(await pod.execSync(sidecar, ["/bin/sh", "-c", "echo exec-ok; echo to-err >&2; exit 3"])).toEqual({ stdout: "exec-ok\n", stderr: "to-err\n", exitCode: 3 });
-      expect(await pod.execSync(guest, ["/hello.wasm"])).toEqual({ stdout: "hello from wasm\n", stderr: "", exitCode: 0 });
+      expect(await pod.execSync(sidecar, ["/bin/sh", "-c", "echo exec-ok; echo to-err >&2; exit 3"])).toEqual({
+        stdout: "exec-ok\n",
+        stderr: "to-err\n",
+        exitCode: 3,
+      });
+      expect(await pod.execSync(guest, ["/hello.wasm"])).toEqual({
+        stdout: "hello from wasm\n",
+        stderr: "",
+        exitCode: 0,
+      });
       const args = await pod.execSync(guest, ["/args-env.wasm", "x y"]);
-      expect(args.stdout.split("\n")).toEqual(expect.arrayContaining([`arg:${(opts.argv0 ?? ((p: string) => p))("/args-env.wasm")}`, "arg:x y", "env:GREETING=hello"]));
+      expect(args.stdout.split("\n")).toEqual(
+        expect.arrayContaining([
+          `arg:${(opts.argv0 ?? ((p: string) => p))("/args-env.wasm")}`,
+          "arg:x y",
+          "env:GREETING=hello",
+        ]),
+      );
       const exit = await pod.execSync(guest, ["/exit-code.wasm", "7"]);
       expect(exit.exitCode).toBe(7);
       const sh = await rejection(pod.execSync(guest, ["sh", "-c", "echo hi"]));
@@ -195,13 +219,19 @@ export function criConformance(opts: CriConformanceOptions): void {
     it("gives each pod its own shim daemon, shared by all of the pod's containers", async () => {
       const a = await node.runPod("pod-a", handler);
       const b = await node.runPod("pod-b", handler);
-      const aIds = [a.id, await a.run(wasm("one", ["/sleep.wasm", "100000000"])), await a.run(wasm("two", ["/sleep.wasm", "100000000"])), await a.run(busybox("three", "exec sleep 100000"))];
+      const aIds = [
+        a.id,
+        await a.run(wasm("one", ["/sleep.wasm", "100000000"])),
+        await a.run(wasm("two", ["/sleep.wasm", "100000000"])),
+        await a.run(busybox("three", "exec sleep 100000")),
+      ];
       const bIds = [b.id, await b.run(wasm("one", ["/sleep.wasm", "100000000"]))];
       const daemons = shimDaemons(node.ctd.socket);
       expect([...daemons.keys()].sort()).toEqual([a.id, b.id].sort());
       expect(daemons.get(a.id)).toHaveLength(1);
       expect(daemons.get(b.id)).toHaveLength(1);
-      const address = (id: string) => readFileSync(join(node.ctd.dir, "state/io.containerd.runtime.v2.task", criNamespace, id, "address"), "utf8");
+      const address = (id: string) =>
+        readFileSync(join(node.ctd.dir, "state/io.containerd.runtime.v2.task", criNamespace, id, "address"), "utf8");
       expect(new Set(aIds.map(address)).size).toBe(1);
       expect(new Set(bIds.map(address)).size).toBe(1);
       expect(address(a.id)).not.toBe(address(b.id));

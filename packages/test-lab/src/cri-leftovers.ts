@@ -17,7 +17,10 @@ function cgroupsUnder(root: string, mounts: readonly string[]): string[] {
 export function containerCgroupsUnder(root: string, podParents: ReadonlySet<string> = new Set()): string[] {
   const mounts = cgroupMounts();
   const parents = new Set(mounts.flatMap((m) => [...podParents].map((p) => join(m, p))));
-  return describeCgroups(cgroupsUnder(root, mounts).filter((d) => !parents.has(d)), mounts);
+  return describeCgroups(
+    cgroupsUnder(root, mounts).filter((d) => !parents.has(d)),
+    mounts,
+  );
 }
 
 /** Removes a pod's parent cgroup, as kubelet does once the pod is gone; false if something is still in it. */

@@ -48,7 +48,12 @@ export function criNetworkConformance(opts: CriNetworkOptions): void {
 
   describe(`CRI pod network and port-forward (handler ${handler})`, () => {
     beforeAll(async () => {
-      node = await CriNode.start({ shimDir: shimBinaryDir(opts), podNetwork: true, ...(opts.env ? { env: opts.env } : {}), runtimes: { [handler]: { type: `io.containerd.${opts.engine}.v1` } } });
+      node = await CriNode.start({
+        shimDir: shimBinaryDir(opts),
+        podNetwork: true,
+        ...(opts.env ? { env: opts.env } : {}),
+        runtimes: { [handler]: { type: `io.containerd.${opts.engine}.v1` } },
+      });
       imageDir = mkdtempSync(join(tmpdir(), "net-images-"));
       if (opts.httpGuest) {
         const tarball = join(imageDir, "http-guest.tar");
@@ -75,7 +80,11 @@ export function criNetworkConformance(opts: CriNetworkOptions): void {
 
     it("gives the pod a netns of its own, with an IP on the node's pod network, that its Wasm and native containers share", async () => {
       const pod = await node.runPod("own-netns", handler, { podNetwork: true });
-      const guest = await pod.run({ name: "guest", image: node.images.fixtures.ref, command: ["/sleep.wasm", "100000000"] });
+      const guest = await pod.run({
+        name: "guest",
+        image: node.images.fixtures.ref,
+        command: ["/sleep.wasm", "100000000"],
+      });
       const sidecar = await pod.run({ name: "sidecar", image: node.images.busybox.ref, command: ["sleep", "100000"] });
       const [guestNs, sidecarNs] = [netnsOf(await pidOf(node, guest)), netnsOf(await pidOf(node, sidecar))];
       expect(guestNs).toBe(sidecarNs);
@@ -96,7 +105,11 @@ export function criNetworkConformance(opts: CriNetworkOptions): void {
       const pod = await node.runPod("forward-native", handler, { podNetwork: true });
       await pod.run({ name: "guest", image: node.images.fixtures.ref, command: ["/sleep.wasm", "100000000"] });
       // An echo server: -ll keeps listening, and each connection gets a `cat` of its own.
-      await pod.run({ name: "echo", image: node.images.busybox.ref, command: ["busybox", "nc", "-ll", "-p", "8080", "-e", "/bin/cat"] });
+      await pod.run({
+        name: "echo",
+        image: node.images.busybox.ref,
+        command: ["busybox", "nc", "-ll", "-p", "8080", "-e", "/bin/cat"],
+      });
       for (const word of ["first", "second"]) {
         // The first attempt may come before nc listens: then the error channel says so, and we retry.
         await eventually(async () => {
@@ -118,13 +131,20 @@ export function criNetworkConformance(opts: CriNetworkOptions): void {
 
     it("reports a port nobody listens on over that port's error channel, and still serves the other port", async () => {
       const pod = await node.runPod("forward-refused", handler, { podNetwork: true });
-      await pod.run({ name: "echo", image: node.images.busybox.ref, command: ["busybox", "nc", "-ll", "-p", "8080", "-e", "/bin/cat"] });
+      await pod.run({
+        name: "echo",
+        image: node.images.busybox.ref,
+        command: ["busybox", "nc", "-ll", "-p", "8080", "-e", "/bin/cat"],
+      });
       await eventually(async () => {
         const s = await forward(pod, [8080, 8081]);
         try {
           s.write(0, "still here\n");
           s.write(1, "anyone?\n");
-          await eventually(() => expect(s.error(1)).toMatch(/error forwarding port 8081 to pod .*connection refused/), 10_000);
+          await eventually(
+            () => expect(s.error(1)).toMatch(/error forwarding port 8081 to pod .*connection refused/),
+            10_000,
+          );
           await eventually(() => expect(s.data(0)).toBe("still here\n"), 10_000);
           expect(s.data(1)).toBe("");
         } finally {
@@ -159,4 +179,3 @@ export function criNetworkConformance(opts: CriNetworkOptions): void {
     }
   });
 }
-

@@ -86,7 +86,8 @@ export class CriNode {
       ...(opts.env ? { env: opts.env } : {}),
     });
     try {
-      for (const tarball of [images.fixtures.tarball, images.busybox.tarball, pause]) await ctd.importImage(tarball, criNamespace);
+      for (const tarball of [images.fixtures.tarball, images.busybox.tarball, pause])
+        await ctd.importImage(tarball, criNamespace);
     } catch (e) {
       await ctd.stop();
       (network as PodNetwork | undefined)?.remove();
@@ -99,12 +100,22 @@ export class CriNode {
    * RunPodSandbox through `handler`, with the fields kubelet fills for a host-network pod, or with
    * `podNetwork` for a pod in a network namespace of its own (the node needs a pod network).
    */
-  async runPod(name: string, handler: string, opts: { sysctls?: Record<string, string>; podNetwork?: boolean } = {}): Promise<Pod> {
+  async runPod(
+    name: string,
+    handler: string,
+    opts: { sysctls?: Record<string, string>; podNetwork?: boolean } = {},
+  ): Promise<Pod> {
     if (opts.podNetwork && !this.network) throw new Error("runPod: podNetwork needs a node started with podNetwork");
     const uid = randomUUID();
     const logDir = join(this.ctd.dir, "pods", `default_${name}_${uid}`);
     mkdirSync(logDir, { recursive: true });
-    const config = podConfig(name, uid, logDir, `${this.cgroupRoot}/pod${uid}`, opts.podNetwork ? NamespaceMode.POD : NamespaceMode.NODE);
+    const config = podConfig(
+      name,
+      uid,
+      logDir,
+      `${this.cgroupRoot}/pod${uid}`,
+      opts.podNetwork ? NamespaceMode.POD : NamespaceMode.NODE,
+    );
     if (opts.sysctls) Object.assign(config.linux, { sysctls: opts.sysctls });
     const { podSandboxId } = await this.cri.runtime.runPodSandbox({ config, runtimeHandler: handler });
     const pod = new Pod(this, podSandboxId, config);
@@ -116,7 +127,9 @@ export class CriNode {
   /** The network namespace containerd made for a sandbox, from its verbose status (the OCI spec it ran). */
   async netnsPath(podSandboxId: string): Promise<string> {
     const { info } = await this.cri.runtime.podSandboxStatus({ podSandboxId, verbose: true });
-    const spec = JSON.parse(info.info ?? "{}") as { runtimeSpec?: { linux?: { namespaces?: { type: string; path?: string }[] } } };
+    const spec = JSON.parse(info.info ?? "{}") as {
+      runtimeSpec?: { linux?: { namespaces?: { type: string; path?: string }[] } };
+    };
     const path = spec.runtimeSpec?.linux?.namespaces?.find((n) => n.type === "network")?.path;
     if (!path) throw new Error(`sandbox ${podSandboxId} has no network namespace path in its status`);
     return path;
@@ -125,7 +138,11 @@ export class CriNode {
   /** What the harness finds, plus container cgroups under our pod parents and pod log directories. */
   async leftovers(): Promise<string[]> {
     const parents = new Set([...this.pods].map((p) => p.cgroupParent));
-    const found = [...(await this.ctd.leftovers()), ...containerCgroupsUnder(this.cgroupRoot, parents), ...(this.network?.leftovers() ?? [])];
+    const found = [
+      ...(await this.ctd.leftovers()),
+      ...containerCgroupsUnder(this.cgroupRoot, parents),
+      ...(this.network?.leftovers() ?? []),
+    ];
     for (const p of this.pods) found.push(`pod ${p.name} (${p.id}) not removed`);
     return found;
   }

@@ -131,9 +131,12 @@ export class Pod {
       const s = await this.status(id);
       if (s.state === state) return s;
       if (s.state === ContainerState.CONTAINER_EXITED && state !== ContainerState.CONTAINER_EXITED) {
-        throw new Error(`container ${s.metadata?.name} exited (${s.exitCode}, ${s.reason}: ${s.message}) instead of reaching ${ContainerState[state]}; log:\n${this.logText(s.metadata?.name ?? "")}`);
+        throw new Error(
+          `container ${s.metadata?.name} exited (${s.exitCode}, ${s.reason}: ${s.message}) instead of reaching ${ContainerState[state]}; log:\n${this.logText(s.metadata?.name ?? "")}`,
+        );
       }
-      if (Date.now() > deadline) throw new Error(`container ${s.metadata?.name} still ${ContainerState[s.state]} after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`container ${s.metadata?.name} still ${ContainerState[s.state]} after ${timeoutMs} ms`);
       await sleep(50);
     }
   }
@@ -154,8 +157,15 @@ export class Pod {
     return parseCriLog(this.logText(name));
   }
 
-  async execSync(id: string, cmd: string[], timeoutSeconds = 30): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-    const res: ExecSyncResponse = await this.#rt.execSync({ containerId: id, cmd, timeout: BigInt(timeoutSeconds) }, (timeoutSeconds + 30) * 1000);
+  async execSync(
+    id: string,
+    cmd: string[],
+    timeoutSeconds = 30,
+  ): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+    const res: ExecSyncResponse = await this.#rt.execSync(
+      { containerId: id, cmd, timeout: BigInt(timeoutSeconds) },
+      (timeoutSeconds + 30) * 1000,
+    );
     const text = new TextDecoder();
     return { stdout: text.decode(res.stdout), stderr: text.decode(res.stderr), exitCode: res.exitCode };
   }
@@ -174,7 +184,8 @@ export class Pod {
     await this.#rt.stopPodSandbox({ podSandboxId: this.id });
     await this.#rt.removePodSandbox({ podSandboxId: this.id });
     const leftInParent = containerCgroupsUnder(this.cgroupParent);
-    if (leftInParent.length > 0) throw new Error(`pod ${this.name} removed but its cgroup parent still holds:\n${leftInParent.join("\n")}`);
+    if (leftInParent.length > 0)
+      throw new Error(`pod ${this.name} removed but its cgroup parent still holds:\n${leftInParent.join("\n")}`);
     if (!removePodCgroup(this.cgroupParent)) throw new Error(`cannot remove the pod cgroup ${this.cgroupParent}`);
     rmSync(this.logDir, { recursive: true, force: true });
     this.#node.pods.delete(this);
@@ -182,7 +193,13 @@ export class Pod {
 }
 
 /** The PodSandboxConfig kubelet sends for a pod; containers get it again in CreateContainer. */
-export function podConfig(name: string, uid: string, logDirectory: string, cgroupParent: string, network: NamespaceMode = NamespaceMode.NODE) {
+export function podConfig(
+  name: string,
+  uid: string,
+  logDirectory: string,
+  cgroupParent: string,
+  network: NamespaceMode = NamespaceMode.NODE,
+) {
   return {
     metadata: { name, uid, namespace: "default", attempt: 0 },
     // A host-network pod shares the host's UTS namespace, where runc may not set a hostname.

@@ -25,12 +25,19 @@ export class PortForwardStream {
   readonly problems: string[] = [];
 
   constructor(url: string, portCount: number) {
-    this.#ports = Array.from({ length: portCount }, () => ({ port: undefined, data: [], error: "", headers: [false, false] }));
+    this.#ports = Array.from({ length: portCount }, () => ({
+      port: undefined,
+      data: [],
+      error: "",
+      headers: [false, false],
+    }));
     this.#ws = new WebSocket(url.replace(/^http/, "ws"), [PROTOCOL]);
     this.#ws.binaryType = "arraybuffer";
     this.opened = new Promise((resolve, reject) => {
       this.#ws.addEventListener("open", () => resolve(), { once: true });
-      this.#ws.addEventListener("error", () => reject(new Error(`cannot open the port-forward stream ${url}`)), { once: true });
+      this.#ws.addEventListener("error", () => reject(new Error(`cannot open the port-forward stream ${url}`)), {
+        once: true,
+      });
     });
     this.closed = new Promise((resolve) => this.#ws.addEventListener("close", () => resolve(), { once: true }));
     this.#ws.addEventListener("message", (ev: MessageEvent) => this.#receive(new Uint8Array(ev.data as ArrayBuffer)));
@@ -40,11 +47,15 @@ export class PortForwardStream {
     if (frame.length < 1) return;
     const channel = frame[0]!;
     const p = this.#ports[channel >> 1];
-    if (!p) return void this.problems.push(`a message on channel ${channel}, beyond the ${this.#ports.length} ports asked for`);
+    if (!p)
+      return void this.problems.push(
+        `a message on channel ${channel}, beyond the ${this.#ports.length} ports asked for`,
+      );
     const kind = channel & 1;
     let body = frame.subarray(1);
     if (!p.headers[kind]) {
-      if (body.length < 2) return void this.problems.push(`channel ${channel} opened with ${body.length} bytes, not a 2-byte port`);
+      if (body.length < 2)
+        return void this.problems.push(`channel ${channel} opened with ${body.length} bytes, not a 2-byte port`);
       p.port = body[0]! | (body[1]! << 8);
       p.headers[kind] = true;
       body = body.subarray(2);

@@ -12,7 +12,14 @@ const eventually = <T>(check: () => Promise<T> | T) => poll(check, 30_000);
 /** The real and effective uid and gid of a process, from /proc/<pid>/status. */
 function ids(pid: number): { uid: string; gid: string } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const field = (name: string) => /^(\S+)/.exec(status.split("\n").find((l) => l.startsWith(`${name}:`))!.slice(name.length + 1).trim())![1]!;
+  const field = (name: string) =>
+    /^(\S+)/.exec(
+      status
+        .split("\n")
+        .find((l) => l.startsWith(`${name}:`))!
+        .slice(name.length + 1)
+        .trim(),
+    )![1]!;
   return { uid: field("Uid"), gid: field("Gid") };
 }
 
@@ -28,7 +35,11 @@ export function criSecurityConformance(opts: ConformanceOptions): void {
 
   describe(`CRI security context and sysctls (handler ${handler})`, () => {
     beforeAll(async () => {
-      node = await CriNode.start({ shimDir: shimBinaryDir(opts), ...(opts.env ? { env: opts.env } : {}), runtimes: { [handler]: { type: `io.containerd.${opts.engine}.v1` } } });
+      node = await CriNode.start({
+        shimDir: shimBinaryDir(opts),
+        ...(opts.env ? { env: opts.env } : {}),
+        runtimes: { [handler]: { type: `io.containerd.${opts.engine}.v1` } },
+      });
     });
 
     afterAll(async () => {
@@ -47,8 +58,18 @@ export function criSecurityConformance(opts: ConformanceOptions): void {
       chmodSync(closed, 0o755);
       const pod = await node.runPod("run-as-user", handler);
       const asUser = { image: node.images.fixtures.ref, runAsUser: 1234, runAsGroup: 2345 };
-      const wrote = await pod.create({ name: "wrote", ...asUser, command: ["/write-file.wasm", "/data/out.txt", "mine\n"], mounts: [{ containerPath: "/data", hostPath: open }] });
-      const refused = await pod.create({ name: "refused", ...asUser, command: ["/write-file.wasm", "/data/out.txt", "mine\n"], mounts: [{ containerPath: "/data", hostPath: closed }] });
+      const wrote = await pod.create({
+        name: "wrote",
+        ...asUser,
+        command: ["/write-file.wasm", "/data/out.txt", "mine\n"],
+        mounts: [{ containerPath: "/data", hostPath: open }],
+      });
+      const refused = await pod.create({
+        name: "refused",
+        ...asUser,
+        command: ["/write-file.wasm", "/data/out.txt", "mine\n"],
+        mounts: [{ containerPath: "/data", hostPath: closed }],
+      });
       const sleeper = await pod.create({ name: "sleeper", ...asUser, command: ["/sleep.wasm", "100000000", "asleep"] });
       for (const id of [wrote, refused, sleeper]) await node.cri.runtime.startContainer({ containerId: id });
       expect((await pod.waitState(wrote, ContainerState.CONTAINER_EXITED)).exitCode).toBe(0);
@@ -68,8 +89,18 @@ export function criSecurityConformance(opts: ConformanceOptions): void {
 
     it("keeps a read-only root read-only for a Wasm guest and a native sidecar alike", async () => {
       const pod = await node.runPod("readonly-root", handler);
-      const guest = await pod.create({ name: "guest", image: node.images.fixtures.ref, readonlyRootfs: true, command: ["/write-file.wasm", "/data/out.txt"] });
-      const sidecar = await pod.create({ name: "sidecar", image: node.images.busybox.ref, readonlyRootfs: true, command: ["sh", "-c", "echo x > /data/out.txt"] });
+      const guest = await pod.create({
+        name: "guest",
+        image: node.images.fixtures.ref,
+        readonlyRootfs: true,
+        command: ["/write-file.wasm", "/data/out.txt"],
+      });
+      const sidecar = await pod.create({
+        name: "sidecar",
+        image: node.images.busybox.ref,
+        readonlyRootfs: true,
+        command: ["sh", "-c", "echo x > /data/out.txt"],
+      });
       for (const id of [guest, sidecar]) await node.cri.runtime.startContainer({ containerId: id });
       expect((await pod.waitState(guest, ContainerState.CONTAINER_EXITED)).exitCode).not.toBe(0);
       expect((await pod.waitState(sidecar, ContainerState.CONTAINER_EXITED)).exitCode).not.toBe(0);
@@ -79,7 +110,9 @@ export function criSecurityConformance(opts: ConformanceOptions): void {
 
     it("applies a pod's namespaced sysctls to its containers", async () => {
       // IPC sysctls need the pod's own IPC namespace, which these pods have (ipc: POD).
-      const pod = await node.runPod("sysctls", handler, { sysctls: { "kernel.shm_rmid_forced": "1", "kernel.msgmax": "12345" } });
+      const pod = await node.runPod("sysctls", handler, {
+        sysctls: { "kernel.shm_rmid_forced": "1", "kernel.msgmax": "12345" },
+      });
       const sidecar = await pod.run({ name: "sidecar", image: node.images.busybox.ref, command: ["sleep", "100000"] });
       const res = await pod.execSync(sidecar, ["cat", "/proc/sys/kernel/shm_rmid_forced", "/proc/sys/kernel/msgmax"]);
       expect(res).toMatchObject({ exitCode: 0, stdout: "1\n12345\n" });

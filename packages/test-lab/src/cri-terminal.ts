@@ -26,7 +26,11 @@ export function criTerminalConformance(opts: ConformanceOptions): void {
 
   describe(`CRI exec and attach with a terminal (handler ${handler})`, () => {
     beforeAll(async () => {
-      node = await CriNode.start({ shimDir: shimBinaryDir(opts), ...(opts.env ? { env: opts.env } : {}), runtimes: { [handler]: { type: `io.containerd.${opts.engine}.v1` } } });
+      node = await CriNode.start({
+        shimDir: shimBinaryDir(opts),
+        ...(opts.env ? { env: opts.env } : {}),
+        runtimes: { [handler]: { type: `io.containerd.${opts.engine}.v1` } },
+      });
       imageDir = mkdtempSync(join(tmpdir(), "tty-images-"));
       const probe = join(imageDir, "tty-probe.tar");
       await writeOciImage(probe, {
@@ -53,7 +57,14 @@ export function criTerminalConformance(opts: ConformanceOptions): void {
     });
 
     const exec = async (containerId: string, cmd: string[]) => {
-      const { url } = await node.cri.runtime.exec({ containerId, cmd, tty: true, stdin: true, stdout: true, stderr: false });
+      const { url } = await node.cri.runtime.exec({
+        containerId,
+        cmd,
+        tty: true,
+        stdin: true,
+        stdout: true,
+        stderr: false,
+      });
       const stream = new CriStream(url);
       await stream.opened;
       return stream;
@@ -62,7 +73,7 @@ export function criTerminalConformance(opts: ConformanceOptions): void {
     it("exec -it into a native sidecar: a pty, resized through the stream, fed from stdin", async () => {
       const pod: Pod = await node.runPod("tty-native", handler);
       const sidecar = await pod.run({ name: "sidecar", image: node.images.busybox.ref, command: ["sleep", "100000"] });
-      const s = await exec(sidecar, ["sh", "-c", "tty; while read x; do [ \"$x\" = q ] && exit 3; stty size; done"]);
+      const s = await exec(sidecar, ["sh", "-c", 'tty; while read x; do [ "$x" = q ] && exit 3; stty size; done']);
       await eventually(() => expect(lines(s.stdout)).toContain("/dev/pts/0\n"));
       s.resize(100, 30);
       // The resize travels apart from stdin: ask for the size until it has arrived.
@@ -94,7 +105,13 @@ export function criTerminalConformance(opts: ConformanceOptions): void {
       const pod = await node.runPod("tty-attach", handler);
       const guest = await pod.run({ name: "guest", image: probeRef, stdin: true, tty: true });
       await eventually(() => expect(pod.log("guest").map((l) => l.text.replace(/\r$/, ""))).toContain("isatty 1 1 1"));
-      const { url } = await node.cri.runtime.attach({ containerId: guest, stdin: true, tty: true, stdout: true, stderr: false });
+      const { url } = await node.cri.runtime.attach({
+        containerId: guest,
+        stdin: true,
+        tty: true,
+        stdout: true,
+        stderr: false,
+      });
       const s = new CriStream(url);
       await s.opened;
       s.resize(80, 24);

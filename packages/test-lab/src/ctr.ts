@@ -23,7 +23,11 @@ export function spawnCtr(target: { socket: string; namespace: string }, args: st
 }
 
 /** Runs ctr to completion. A non-zero exit resolves (callers decide); a timeout rejects. */
-export function runCtr(target: { socket: string; namespace: string }, args: string[], opts: CtrOptions): Promise<CtrResult> {
+export function runCtr(
+  target: { socket: string; namespace: string },
+  args: string[],
+  opts: CtrOptions,
+): Promise<CtrResult> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   return new Promise((resolve, reject) => {
     const child = spawnCtr(target, args);
@@ -33,7 +37,9 @@ export function runCtr(target: { socket: string; namespace: string }, args: stri
     child.stderr?.on("data", (d: Buffer) => err.push(d));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`ctr ${args.join(" ")} timed out after ${timeoutMs} ms; stderr: ${Buffer.concat(err).toString()}`));
+      reject(
+        new Error(`ctr ${args.join(" ")} timed out after ${timeoutMs} ms; stderr: ${Buffer.concat(err).toString()}`),
+      );
     }, timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);

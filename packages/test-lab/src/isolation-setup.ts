@@ -27,7 +27,10 @@ export const escapeRef = "localhost/escapes:test";
 /** The image's regular files: a guest may find these and its mounts' files, nothing else. */
 export const imageFiles = ["/snoop.wasm", "/sleep.wasm", "/etc/motd"];
 
-export async function writeImages(dir: string, opts: IsolationOptions): Promise<{ snoop: string; tenant: string; escapes: string }> {
+export async function writeImages(
+  dir: string,
+  opts: IsolationOptions,
+): Promise<{ snoop: string; tenant: string; escapes: string }> {
   await buildPrograms();
   await ensureFixtures();
   const own = async (file: string) => {
@@ -35,10 +38,18 @@ export async function writeImages(dir: string, opts: IsolationOptions): Promise<
     return opts.component ? opts.component(bytes) : bytes;
   };
   const snoop = { path: "/snoop.wasm", content: await own(programPath("snoop-c")), mode: 0o755 };
-  const tarballs = { snoop: join(dir, "snoop.tar"), tenant: join(dir, "tenant.tar"), escapes: join(dir, "escapes.tar") };
+  const tarballs = {
+    snoop: join(dir, "snoop.tar"),
+    tenant: join(dir, "tenant.tar"),
+    escapes: join(dir, "escapes.tar"),
+  };
   await writeOciImage(tarballs.snoop, {
     ref: snoopRef,
-    files: [snoop, { path: "/sleep.wasm", source: fixturePath("sleep"), mode: 0o755 }, { path: "/etc/motd", content: new TextEncoder().encode("the image's own file\n"), mode: 0o644 }],
+    files: [
+      snoop,
+      { path: "/sleep.wasm", source: fixturePath("sleep"), mode: 0o755 },
+      { path: "/etc/motd", content: new TextEncoder().encode("the image's own file\n"), mode: 0o644 },
+    ],
     dirs: ["/data"],
     entrypoint: ["/snoop.wasm"],
     env: ["PATH=/"],
@@ -46,7 +57,13 @@ export async function writeImages(dir: string, opts: IsolationOptions): Promise<
     architecture: "wasm",
   });
   // Another workload on the same node, whose files (and jco cache entry) the snoop must not find.
-  await writeOciImage(tarballs.tenant, { ref: tenantRef, files: [{ path: "/hello.wasm", content: await own(fixturePath("hello")), mode: 0o755 }], entrypoint: ["/hello.wasm"], os: "wasip1", architecture: "wasm" });
+  await writeOciImage(tarballs.tenant, {
+    ref: tenantRef,
+    files: [{ path: "/hello.wasm", content: await own(fixturePath("hello")), mode: 0o755 }],
+    entrypoint: ["/hello.wasm"],
+    os: "wasip1",
+    architecture: "wasm",
+  });
   // Entrypoints that are symlinks out of the rootfs; one that climbs but lands back inside it.
   await writeOciImage(tarballs.escapes, {
     ref: escapeRef,
@@ -77,10 +94,17 @@ export function makeVolume(dir: string, marker: string): string {
 }
 
 /** What the guest must never see on this node: the runner's files, the host's, other tenants'. */
-export function expectations(opts: IsolationOptions, allowedFiles: string[], allowedDevFiles: string[] = [], guest = "/snoop.wasm"): Expectations {
+export function expectations(
+  opts: IsolationOptions,
+  allowedFiles: string[],
+  allowedDevFiles: string[] = [],
+  guest = "/snoop.wasm",
+): Expectations {
   const binary = join(shimBinaryDir(opts), `containerd-shim-${opts.engine}-v1`);
   const host = hostRuntime(binary);
-  const assetDirs = readdirSync("/run/containerd-shim-assets").filter((d) => d.startsWith(`containerd-shim-${opts.engine}-v1-`)).map((d) => join("/run/containerd-shim-assets", d));
+  const assetDirs = readdirSync("/run/containerd-shim-assets")
+    .filter((d) => d.startsWith(`containerd-shim-${opts.engine}-v1-`))
+    .map((d) => join("/run/containerd-shim-assets", d));
   const privateDirs = opts.privateDirs ?? [];
   const privateNames = privateDirs.flatMap((d) => readdirSync(d).filter((n) => !n.startsWith(".")));
   return {

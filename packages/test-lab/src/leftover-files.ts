@@ -12,7 +12,11 @@ import { isUnder, listProcs, openFiles, subdirs, type ProcInfo } from "./procfs.
 export const fifoRoot = "/run/containerd/fifo";
 
 /** containerd's per-container dirs under its root and state: task bundles, CRI containers and sandboxes. */
-const perContainerDirs = ["io.containerd.runtime.v2.task/<ns>", "io.containerd.grpc.v1.cri/containers", "io.containerd.grpc.v1.cri/sandboxes"];
+const perContainerDirs = [
+  "io.containerd.runtime.v2.task/<ns>",
+  "io.containerd.grpc.v1.cri/containers",
+  "io.containerd.grpc.v1.cri/sandboxes",
+];
 
 /** Bare container ids ("<ns>/<id>" → id). */
 function bareIds(ids: ReadonlySet<string>): Set<string> {
@@ -25,7 +29,11 @@ function bareIds(ids: ReadonlySet<string>): Set<string> {
  * a dir counts as ours only if it names one of our ids, appeared after `since`, and no live
  * process holds one of its FIFOs (another instance's running client would).
  */
-export function ourFifoDirs(ids: ReadonlySet<string>, since: number, procs: readonly ProcInfo[] = listProcs()): string[] {
+export function ourFifoDirs(
+  ids: ReadonlySet<string>,
+  since: number,
+  procs: readonly ProcInfo[] = listProcs(),
+): string[] {
   const names = bareIds(ids);
   const candidates = subdirs(fifoRoot)
     .map((d) => join(fifoRoot, d))
@@ -37,7 +45,9 @@ export function ourFifoDirs(ids: ReadonlySet<string>, since: number, procs: read
       } catch {
         return false;
       }
-      return files.some((f) => names.has(f.replace(/-(stdin|stdout|stderr)$/, "")) && /-(stdin|stdout|stderr)$/.test(f));
+      return files.some(
+        (f) => names.has(f.replace(/-(stdin|stdout|stderr)$/, "")) && /-(stdin|stdout|stderr)$/.test(f),
+      );
     });
   if (candidates.length === 0) return [];
   const held = new Set(procs.filter((p) => p.state !== "Z").flatMap((p) => openFiles(p.pid)));
@@ -63,7 +73,13 @@ export function ourContainerDirs(dir: string, ids: ReadonlySet<string>): string[
 
 /** runc state dirs for our ids, whether or not runc got as far as writing state.json. */
 export function runcStateDirs(runcRoots: readonly string[], ids: ReadonlySet<string>): string[] {
-  return runcRoots.flatMap((root) => subdirs(root).flatMap((ns) => subdirs(join(root, ns)).filter((id) => ids.has(`${ns}/${id}`)).map((id) => join(root, ns, id))));
+  return runcRoots.flatMap((root) =>
+    subdirs(root).flatMap((ns) =>
+      subdirs(join(root, ns))
+        .filter((id) => ids.has(`${ns}/${id}`))
+        .map((id) => join(root, ns, id)),
+    ),
+  );
 }
 
 function cwdOf(pid: number): string {

@@ -4,9 +4,27 @@ import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SOCKET_DIR, socketPath } from "@wasm-shims/shim-core/src/cli/socket.ts";
 import { systemPath } from "./ctr.ts";
-import { fifoRoot, ourContainerDirs, ourFifoDirs, removeFiles, runcStateDirs, strayProcesses } from "./leftover-files.ts";
+import {
+  fifoRoot,
+  ourContainerDirs,
+  ourFifoDirs,
+  removeFiles,
+  runcStateDirs,
+  strayProcesses,
+} from "./leftover-files.ts";
 import { isPrivateNamespace } from "./namespace.ts";
-import { cgroupMounts, cgroupProcs, descendants, isUnder, listProcs, openFiles, readMounts, subdirs, waitGone, type ProcInfo } from "./procfs.ts";
+import {
+  cgroupMounts,
+  cgroupProcs,
+  descendants,
+  isUnder,
+  listProcs,
+  openFiles,
+  readMounts,
+  subdirs,
+  waitGone,
+  type ProcInfo,
+} from "./procfs.ts";
 
 /** What is known about one containerd instance; `ids` holds "<namespace>/<container id>". */
 export interface Footprint {
@@ -28,7 +46,10 @@ interface RuncEntry {
 // Paths hard-coded in containerd 1.6 and its runc shim, shared by every instance on the host.
 // runc's shim keeps runc state in /run/containerd/runc/<ns>; our shims in /run/containerd/<engine>/<ns>.
 const stateDir = "/run/containerd";
-const runcRoots = () => subdirs(stateDir).map((d) => join(stateDir, d)).filter((d) => d !== SOCKET_DIR && d !== fifoRoot);
+const runcRoots = () =>
+  subdirs(stateDir)
+    .map((d) => join(stateDir, d))
+    .filter((d) => d !== SOCKET_DIR && d !== fifoRoot);
 
 function argAfter(argv: readonly string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
@@ -42,7 +63,9 @@ export interface ShimProcess extends ProcInfo {
 
 /** Live shims of the containerd at `socket`, which starts every shim with `-address <grpc socket>`. */
 export function shimProcesses(socket: string, procs: readonly ProcInfo[] = listProcs()): ShimProcess[] {
-  return procs.filter((p) => p.state !== "Z" && argAfter(p.argv, "-address") === socket).map((p) => ({ ...p, id: argAfter(p.argv, "-id") ?? "" }));
+  return procs
+    .filter((p) => p.state !== "Z" && argAfter(p.argv, "-address") === socket)
+    .map((p) => ({ ...p, id: argAfter(p.argv, "-id") ?? "" }));
 }
 
 /** Shims, what they started, ctr clients (which get `--address` from us), and orphans still pointing into our dir. */
@@ -98,7 +121,8 @@ export function footprintFromDisk(fp: Footprint, logText: string): void {
     for (const ns of subdirs(tasks)) for (const id of subdirs(join(tasks, ns))) add(ns, id);
   }
   for (const r of ourRuncContainers(fp.dir)) add(r.ns, r.id);
-  for (const m of logText.matchAll(/io\.containerd\.runtime\.v2\.task\/([\w.-]+)\/([\w.-]+)/g)) add(m[1] ?? "", m[2] ?? "");
+  for (const m of logText.matchAll(/io\.containerd\.runtime\.v2\.task\/([\w.-]+)\/([\w.-]+)/g))
+    add(m[1] ?? "", m[2] ?? "");
   for (const m of logText.matchAll(/ id=([\w.-]+) namespace=([\w.-]+)/g)) add(m[2] ?? "", m[1] ?? "");
   // CRI always works in k8s.io and logs the ids it hands out.
   for (const m of logText.matchAll(/returns (?:sandbox|container) id \\?"([0-9a-f]{64})/g)) add("k8s.io", m[1] ?? "");
@@ -114,7 +138,9 @@ function ourCgroups(fp: Footprint, mounts: readonly string[]): string[] {
   for (const mount of mounts) {
     for (const ns of fp.namespaces) {
       const base = join(mount, ns);
-      const ids = isPrivateNamespace(ns) ? subdirs(base) : [...fp.ids].filter((k) => k.startsWith(`${ns}/`)).map((k) => k.slice(ns.length + 1));
+      const ids = isPrivateNamespace(ns)
+        ? subdirs(base)
+        : [...fp.ids].filter((k) => k.startsWith(`${ns}/`)).map((k) => k.slice(ns.length + 1));
       for (const id of ids) if (existsSync(join(base, id))) dirs.push(...cgroupTree(join(base, id)));
     }
   }
@@ -137,7 +163,10 @@ export function describeCgroups(dirs: readonly string[], mounts: readonly string
     for (const pid of cgroupProcs(dir)) entry.pids.add(pid);
     byPath.set(rel, entry);
   }
-  return [...byPath].map(([rel, e]) => `cgroup ${rel} (${e.pids.size > 0 ? `processes ${[...e.pids].join(" ")}` : "empty"}) in ${e.where.join(",")}`);
+  return [...byPath].map(
+    ([rel, e]) =>
+      `cgroup ${rel} (${e.pids.size > 0 ? `processes ${[...e.pids].join(" ")}` : "empty"}) in ${e.where.join(",")}`,
+  );
 }
 
 /** The socket containerd's shims listen on for `key` ("<namespace>/<id>"). */
@@ -164,7 +193,8 @@ export function findLeftovers(fp: Footprint): string[] {
   ];
   const mounts = cgroupMounts();
   out.push(...describeCgroups(ourCgroups(fp, mounts), mounts));
-  for (const key of fp.ids) if (existsSync(shimSocket(fp, key))) out.push(`shim socket ${shimSocket(fp, key)} (${key})`);
+  for (const key of fp.ids)
+    if (existsSync(shimSocket(fp, key))) out.push(`shim socket ${shimSocket(fp, key)} (${key})`);
   out.push(...ourFiles(fp).map((f) => `file ${f}`));
   return out;
 }

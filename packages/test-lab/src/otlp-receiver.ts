@@ -20,8 +20,20 @@ export interface ReceivedSpan {
 
 type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
 type KeyValue = { key: string; value?: AnyValue };
-type JsonSpan = { name: string; traceId: string; spanId: string; parentSpanId?: string; kind?: number; attributes?: KeyValue[]; status?: { code?: number; message?: string }; startTimeUnixNano: string | number; endTimeUnixNano: string | number };
-type ExportRequest = { resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { spans?: JsonSpan[] }[] }[] };
+type JsonSpan = {
+  name: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  kind?: number;
+  attributes?: KeyValue[];
+  status?: { code?: number; message?: string };
+  startTimeUnixNano: string | number;
+  endTimeUnixNano: string | number;
+};
+type ExportRequest = {
+  resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { spans?: JsonSpan[] }[] }[];
+};
 
 function attributes(list: KeyValue[] = []): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
@@ -51,7 +63,8 @@ export class OtlpReceiver {
           if (req.method !== "POST" || req.url !== "/v1/traces") throw new Error(`unexpected ${req.method} ${req.url}`);
           const raw = Buffer.concat(chunks);
           const body = req.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw;
-          if (!String(req.headers["content-type"]).startsWith("application/json")) throw new Error(`unexpected content-type ${req.headers["content-type"]}`);
+          if (!String(req.headers["content-type"]).startsWith("application/json"))
+            throw new Error(`unexpected content-type ${req.headers["content-type"]}`);
           this.#collect(JSON.parse(body.toString("utf8")) as ExportRequest);
           res.writeHead(200, { "content-type": "application/json" }).end("{}");
         } catch (err) {
@@ -73,12 +86,17 @@ export class OtlpReceiver {
   }
 
   /** Waits until spans named `names` (each at least once) have arrived and returns the first of each. */
-  async waitFor(names: readonly string[], filter: (s: ReceivedSpan) => boolean = () => true, timeoutMs = 15_000): Promise<Record<string, ReceivedSpan>> {
+  async waitFor(
+    names: readonly string[],
+    filter: (s: ReceivedSpan) => boolean = () => true,
+    timeoutMs = 15_000,
+  ): Promise<Record<string, ReceivedSpan>> {
     return eventually(() => {
       const found: Record<string, ReceivedSpan> = {};
       for (const name of names) {
         const span = this.spans.find((s) => s.name === name && filter(s));
-        if (!span) throw new Error(`no span ${name} yet; received: ${this.spans.map((s) => s.name).join(", ") || "none"}`);
+        if (!span)
+          throw new Error(`no span ${name} yet; received: ${this.spans.map((s) => s.name).join(", ") || "none"}`);
         found[name] = span;
       }
       return found;

@@ -55,11 +55,16 @@ export class TestRegistry {
     this.requests.push(`${req.method} ${req.url}`);
     const url = new URL(req.url ?? "/", "http://registry");
     const send = (status: number, body: Uint8Array, type: string, digest?: string) => {
-      res.writeHead(status, { "content-type": type, "content-length": body.length, ...(digest ? { "docker-content-digest": digest } : {}) });
+      res.writeHead(status, {
+        "content-type": type,
+        "content-length": body.length,
+        ...(digest ? { "docker-content-digest": digest } : {}),
+      });
       res.end(req.method === "HEAD" ? undefined : body);
     };
     const notFound = () => send(404, new TextEncoder().encode('{"errors":[{"code":"NOT_FOUND"}]}'), "application/json");
-    if (url.pathname === "/v2/" || url.pathname === "/v2") return send(200, new TextEncoder().encode("{}"), "application/json");
+    if (url.pathname === "/v2/" || url.pathname === "/v2")
+      return send(200, new TextEncoder().encode("{}"), "application/json");
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname);
     if (!m || (req.method !== "GET" && req.method !== "HEAD")) return notFound();
     const [, repository, kind, reference] = m as unknown as [string, string, string, string];

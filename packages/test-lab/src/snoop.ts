@@ -114,7 +114,19 @@ function canonical(path: string, aliases: readonly string[]): string {
 }
 
 /** What every container's /dev holds (an engine may show some as files of its own). */
-const STANDARD_DEVICES = new Set(["null", "zero", "full", "random", "urandom", "tty", "console", "ptmx", "stdin", "stdout", "stderr"]);
+const STANDARD_DEVICES = new Set([
+  "null",
+  "zero",
+  "full",
+  "random",
+  "urandom",
+  "tty",
+  "console",
+  "ptmx",
+  "stdin",
+  "stdout",
+  "stderr",
+]);
 
 /** Everything the guest saw that it should not have; [] when it is contained. */
 export function violations(report: SnoopReport, exp: Expectations): string[] {

@@ -21,7 +21,9 @@ class CtrOnPty {
   static started = new Set<CtrOnPty>();
   constructor(ctd: Containerd, args: string[]) {
     CtrOnPty.started.add(this);
-    const ctr = ["ctr", "--address", ctd.socket, "--connect-timeout", "5s", "--namespace", ctd.namespace, ...args].map(quote).join(" ");
+    const ctr = ["ctr", "--address", ctd.socket, "--connect-timeout", "5s", "--namespace", ctd.namespace, ...args]
+      .map(quote)
+      .join(" ");
     this.child = spawn("script", ["-qfec", ctr, "/dev/null"], { stdio: "pipe", env: { PATH: systemPath } });
     this.child.stdout?.on("data", (d: Buffer) => (this.out += d.toString()));
     this.child.stderr?.on("data", (d: Buffer) => (this.out += d.toString()));
@@ -35,7 +37,8 @@ class CtrOnPty {
     this.child.stdin?.write(`${line}\r`);
   }
   async exit(): Promise<number> {
-    const [code] = this.child.exitCode !== null ? [this.child.exitCode] : ((await once(this.child, "exit")) as [number | null]);
+    const [code] =
+      this.child.exitCode !== null ? [this.child.exitCode] : ((await once(this.child, "exit")) as [number | null]);
     CtrOnPty.started.delete(this);
     return code ?? -1;
   }
@@ -109,7 +112,18 @@ export function terminalConformance(opts: ConformanceOptions): void {
       ptysBefore = ptyDirs();
       const cid = id("native-run");
       containers.add(cid);
-      const ctr = new CtrOnPty(ctd, ["run", "-t", "--rm", "--runtime", runtime, images.busybox.ref, cid, "sh", "-c", "tty; read x; echo got $x; exit 5"]);
+      const ctr = new CtrOnPty(ctd, [
+        "run",
+        "-t",
+        "--rm",
+        "--runtime",
+        runtime,
+        images.busybox.ref,
+        cid,
+        "sh",
+        "-c",
+        "tty; read x; echo got $x; exit 5",
+      ]);
       await ctr.waitFor("/dev/pts/0\n");
       ctr.type("typed");
       await ctr.waitFor("got typed\n");
@@ -121,14 +135,28 @@ export function terminalConformance(opts: ConformanceOptions): void {
       const wasm = id("wasm-exec");
       const native = id("native-exec");
       containers.add(wasm).add(native);
-      expect(await ctd.ctr(["run", "-d", "--runtime", runtime, probeRef, wasm, "/sleep.wasm", "100000000"])).toMatchObject({ code: 0 });
-      expect(await ctd.ctr(["run", "-d", "--runtime", runtime, images.busybox.ref, native, "sleep", "100000"])).toMatchObject({ code: 0 });
+      expect(
+        await ctd.ctr(["run", "-d", "--runtime", runtime, probeRef, wasm, "/sleep.wasm", "100000000"]),
+      ).toMatchObject({ code: 0 });
+      expect(
+        await ctd.ctr(["run", "-d", "--runtime", runtime, images.busybox.ref, native, "sleep", "100000"]),
+      ).toMatchObject({ code: 0 });
       const intoWasm = new CtrOnPty(ctd, ["task", "exec", "-t", "--exec-id", "e1", wasm, "/tty-probe.wasm"]);
       await intoWasm.waitFor("isatty 1 1 1\n");
       intoWasm.type("from exec");
       await intoWasm.waitFor("read from exec\n");
       expect(await intoWasm.exit()).toBe(7);
-      const intoNative = new CtrOnPty(ctd, ["task", "exec", "-t", "--exec-id", "e2", native, "sh", "-c", "tty; read x; echo got $x; exit 4"]);
+      const intoNative = new CtrOnPty(ctd, [
+        "task",
+        "exec",
+        "-t",
+        "--exec-id",
+        "e2",
+        native,
+        "sh",
+        "-c",
+        "tty; read x; echo got $x; exit 4",
+      ]);
       await intoNative.waitFor("/dev/pts/");
       intoNative.type("typed");
       await intoNative.waitFor("got typed\n");

@@ -30,7 +30,13 @@ function shimPids(ctd: Containerd, id: string): number[] {
 
 async function taskRow(ctd: Containerd, id: string, namespace = ctd.namespace): Promise<string[]> {
   const r = await ctd.ctr(["tasks", "ls"], { namespace });
-  return r.stdout.split("\n").find((l) => l.startsWith(`${id} `))?.trim().split(/\s+/) ?? [];
+  return (
+    r.stdout
+      .split("\n")
+      .find((l) => l.startsWith(`${id} `))
+      ?.trim()
+      .split(/\s+/) ?? []
+  );
 }
 
 async function removeTask(ctd: Containerd, id: string, namespace = ctd.namespace): Promise<void> {
@@ -91,7 +97,9 @@ describe("Containerd harness", () => {
   });
 
   it("runs busybox echo through runc and leaves nothing behind", async () => {
-    const r = await timed("ctr run --rm", () => ctd.ctr(["run", "--rm", image.ref, "echo1", "/bin/busybox", "echo", "hi"]));
+    const r = await timed("ctr run --rm", () =>
+      ctd.ctr(["run", "--rm", image.ref, "echo1", "/bin/busybox", "echo", "hi"]),
+    );
     expect(r).toMatchObject({ code: 0, stdout: "hi\n" });
     expect(await ctd.leftovers()).toEqual([]);
   });
@@ -120,16 +128,28 @@ describe("Containerd harness", () => {
   it("reports a task left running, and only to the instance that owns it", async () => {
     const other = await Containerd.start();
     // runc leaves the namespace's parent dirs behind; remove them afterwards only if we made them.
-    const parents = [...cgroupMounts().map((m) => join(m, "default")), "/run/containerd/runc/default"].filter((p) => !existsSync(p));
+    const parents = [...cgroupMounts().map((m) => join(m, "default")), "/run/containerd/runc/default"].filter(
+      (p) => !existsSync(p),
+    );
     try {
       // "default" is a namespace every instance shares, including its runc cgroups.
       const id = `shared-${process.pid}`;
       await ctd.importImage(image.tarball, "default");
       // So that `other` has the shared namespace in its footprint, yet must not claim ctd's container there.
       await other.importImage(image.tarball, "default");
-      expect((await ctd.ctr(["run", "-d", image.ref, id, "/bin/busybox", "sleep", "1000"], { namespace: "default" })).code).toBe(0);
+      expect(
+        (await ctd.ctr(["run", "-d", image.ref, id, "/bin/busybox", "sleep", "1000"], { namespace: "default" })).code,
+      ).toBe(0);
       const found = (await ctd.leftovers()).join("\n");
-      for (const kind of ["task default/", "container default/", "shim pid", "shim child", "mount ", "runc container", `cgroup /default/${id} (processes`]) {
+      for (const kind of [
+        "task default/",
+        "container default/",
+        "shim pid",
+        "shim child",
+        "mount ",
+        "runc container",
+        `cgroup /default/${id} (processes`,
+      ]) {
         expect(found).toContain(kind);
       }
       expect(await other.leftovers()).toEqual([]);
@@ -151,10 +171,19 @@ describe("Containerd harness", () => {
     await waitGone(crashed.pid, 5_000);
 
     const found = (await crashed.leftovers()).join("\n");
-    for (const kind of ["shim pid", "shim child", "mount ", "runc container", `cgroup /${crashed.namespace}/orphan (processes`, `cgroup /${crashed.namespace}/stray (empty)`]) {
+    for (const kind of [
+      "shim pid",
+      "shim child",
+      "mount ",
+      "runc container",
+      `cgroup /${crashed.namespace}/orphan (processes`,
+      `cgroup /${crashed.namespace}/stray (empty)`,
+    ]) {
       expect(found).toContain(kind);
     }
-    const fifos = shimPids(crashed, "orphan").flatMap(openFiles).filter((f) => f.startsWith("/run/containerd/fifo/"));
+    const fifos = shimPids(crashed, "orphan")
+      .flatMap(openFiles)
+      .filter((f) => f.startsWith("/run/containerd/fifo/"));
     expect(fifos).not.toEqual([]);
     await timed("stop (crashed daemon)", () => crashed.stop());
     expect(await crashed.leftovers()).toEqual([]);
@@ -178,8 +207,11 @@ describe("Containerd harness", () => {
   });
 
   it("tools/containerd.ts starts a CRI-enabled daemon that outlives it, and stops it", async () => {
-    const cli = (args: string[]) => promisify(execFile)(process.execPath, [join(repoRoot, "tools/containerd.ts"), ...args]);
-    const started = await timed("cli start --cri", () => cli(["start", "--cri", "--runtime", "wasm-node=io.containerd.node.v1"]));
+    const cli = (args: string[]) =>
+      promisify(execFile)(process.execPath, [join(repoRoot, "tools/containerd.ts"), ...args]);
+    const started = await timed("cli start --cri", () =>
+      cli(["start", "--cri", "--runtime", "wasm-node=io.containerd.node.v1"]),
+    );
     const { dir, socket, pid } = JSON.parse(started.stdout) as { dir: string; socket: string; pid: number };
     expect(isAlive(pid)).toBe(true);
     const attached = Containerd.attach(dir);

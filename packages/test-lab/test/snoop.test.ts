@@ -48,15 +48,20 @@ describe("parseSnoop and violations", () => {
   });
 
   it("finds nothing wrong in a contained guest", () => {
-    expect(violations(report, { allowedFiles: ["/snoop.wasm", "/etc/motd"], forbidden: [], forbiddenNames: [".wasm-shim"] })).toEqual([]);
+    expect(
+      violations(report, { allowedFiles: ["/snoop.wasm", "/etc/motd"], forbidden: [], forbiddenNames: [".wasm-shim"] }),
+    ).toEqual([]);
   });
 
   it("reports a file outside the image, a host file's contents under any name, and forbidden names", () => {
-    const found = violations(parseSnoop(`${output}\nF /dev/.wasm-shim/lib0/libc.so.6 5 0000000000000003\nF /extra 1 0000000000000004`), {
-      allowedFiles: ["/snoop.wasm"],
-      forbidden: [{ path: "/usr/lib/ld.so", size: 1000, hash: "00000000000000ff" }],
-      forbiddenNames: [".wasm-shim", "WASM_SHIM_ENV_"],
-    });
+    const found = violations(
+      parseSnoop(`${output}\nF /dev/.wasm-shim/lib0/libc.so.6 5 0000000000000003\nF /extra 1 0000000000000004`),
+      {
+        allowedFiles: ["/snoop.wasm"],
+        forbidden: [{ path: "/usr/lib/ld.so", size: 1000, hash: "00000000000000ff" }],
+        forbiddenNames: [".wasm-shim", "WASM_SHIM_ENV_"],
+      },
+    );
     expect(found).toEqual([
       "file outside its image and mounts: /etc/motd",
       "file outside its image and mounts: /dev/.wasm-shim/lib0/libc.so.6",
@@ -69,10 +74,14 @@ describe("parseSnoop and violations", () => {
 
   it("fingerprints every file under the forbidden paths", () => {
     writeFileSync(join(tmp, "lib.so"), "library");
-    expect(forbiddenFiles([join(tmp, "lib.so"), join(tmp, "missing")])).toEqual([{ path: join(tmp, "lib.so"), size: 7, hash: sampleHash(join(tmp, "lib.so")) }]);
+    expect(forbiddenFiles([join(tmp, "lib.so"), join(tmp, "missing")])).toEqual([
+      { path: join(tmp, "lib.so"), size: 7, hash: sampleHash(join(tmp, "lib.so")) },
+    ]);
   });
 
   it("says when the walk did not finish", () => {
-    expect(violations(parseSnoop("D /\n"), { allowedFiles: [], forbidden: [], forbiddenNames: [] })).toEqual(["snoop did not finish its walk"]);
+    expect(violations(parseSnoop("D /\n"), { allowedFiles: [], forbidden: [], forbiddenNames: [] })).toEqual([
+      "snoop did not finish its walk",
+    ]);
   });
 });

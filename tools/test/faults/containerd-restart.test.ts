@@ -40,7 +40,16 @@ describe("containerd restarted during Create and during Start (ctr)", () => {
   /** `ctr run -d` whose daemon is frozen before it handles Create; returns the daemon and ctr's outcome. */
   async function createFrozen(id: string) {
     // No stdio: ctr removes its FIFOs when its Create fails, and Create (as runc's shim does) needs them.
-    const client = env.ctd.ctrSpawn(["run", "-d", "--null-io", ...rt, env.images.fixtures.ref, id, "/sleep.wasm", "100000000"]);
+    const client = env.ctd.ctrSpawn([
+      "run",
+      "-d",
+      "--null-io",
+      ...rt,
+      env.images.fixtures.ref,
+      id,
+      "/sleep.wasm",
+      "100000000",
+    ]);
     let stderr = "";
     client.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     const exited = once(client, "close") as Promise<[number]>;
@@ -97,7 +106,17 @@ describe("containerd restarted during Create and during Start (ctr)", () => {
   it("containerd restarts while runc create is under way in Start: the task comes up RUNNING and is deleted cleanly", async () => {
     const id = "start-restart";
     wrapper.block("create");
-    const client = env.ctd.ctrSpawn(["run", "-d", ...rt, "--runtime-config-path", wrapper.configFile, env.images.fixtures.ref, id, "/sleep.wasm", "100000000"]);
+    const client = env.ctd.ctrSpawn([
+      "run",
+      "-d",
+      ...rt,
+      "--runtime-config-path",
+      wrapper.configFile,
+      env.images.fixtures.ref,
+      id,
+      "/sleep.wasm",
+      "100000000",
+    ]);
     const exited = once(client, "close") as Promise<[number]>;
     await wrapper.blocked("create");
     await env.ctd.restart();

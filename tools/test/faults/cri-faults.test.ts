@@ -29,7 +29,10 @@ describe("runc failing, and containerd restarting, under CRI", () => {
   beforeAll(async () => {
     w = new RuncWrapper(join(mkdtempSync(join(tmpdir(), "cri-faults-")), "runc-wrapper"));
     // containerd 1.6 passes a non-runc runtime only ConfigPath/ConfigBody, so BinaryName goes by file.
-    node = await CriNode.start({ shimDir: binDir, runtimes: { [handler]: { type: runtimeOf("node"), options: { ConfigPath: w.configFile } } } });
+    node = await CriNode.start({
+      shimDir: binDir,
+      runtimes: { [handler]: { type: runtimeOf("node"), options: { ConfigPath: w.configFile } } },
+    });
   });
   afterAll(async () => node?.stop());
   afterEach(async () => {
@@ -50,7 +53,10 @@ describe("runc failing, and containerd restarting, under CRI", () => {
     expect(err).toBeInstanceOf(CriError);
     expect(err?.message).toContain(injected("create"));
     const s = await pod.status(id);
-    expect({ state: s.state, reason: s.reason }).toEqual({ state: ContainerState.CONTAINER_EXITED, reason: "StartError" });
+    expect({ state: s.state, reason: s.reason }).toEqual({
+      state: ContainerState.CONTAINER_EXITED,
+      reason: "StartError",
+    });
     w.clear();
     // kubelet creates the container anew; this one starts.
     await pod.run({ ...sleeper(), name: "guest-2" });
@@ -97,11 +103,18 @@ describe("runc failing, and containerd restarting, under CRI", () => {
     w.clear();
     // The failed StartContainer's own cleanup (containerd stopping runs it) kills the task, as it
     // would a runc shim's: the Kill waits for the Start under way, so the process does not run on.
-    const task = async () => (await node.ctd.ctr(["task", "ls"], { namespace: "k8s.io" })).stdout.split("\n").find((l) => l.startsWith(id))?.trim().split(/\s+/)[2];
+    const task = async () =>
+      (await node.ctd.ctr(["task", "ls"], { namespace: "k8s.io" })).stdout
+        .split("\n")
+        .find((l) => l.startsWith(id))
+        ?.trim()
+        .split(/\s+/)[2];
     await eventually(async () => expect(await task()).toBe("STOPPED"), 30_000);
     // CRI had recorded "starting" and, its FIFOs removed by that cleanup, cannot reload the task.
     expect((await pod.status(id)).state).toBe(ContainerState.CONTAINER_UNKNOWN);
-    expect((await rejection(node.cri.runtime.startContainer({ containerId: id })))?.message).toMatch(/CONTAINER_UNKNOWN/);
+    expect((await rejection(node.cri.runtime.startContainer({ containerId: id })))?.message).toMatch(
+      /CONTAINER_UNKNOWN/,
+    );
     // kubelet kills a container in an unknown state, then starts a new one.
     await node.cri.runtime.stopContainer({ containerId: id, timeout: 1n });
     expect((await pod.status(id)).state).toBe(ContainerState.CONTAINER_EXITED);

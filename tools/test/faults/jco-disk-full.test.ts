@@ -27,7 +27,13 @@ describe("the disk full while the jco transpile cache is written", () => {
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=512k,mode=0755", "tmpfs", cache]);
     env = await faultEnv({ env: { [CACHE_ENV]: cache } });
     const tarball = join(env.tmp, "hello-js.tar");
-    await writeOciImage(tarball, { ref: image, files: [{ path: "/hello-js.wasm", source: programPath("hello-js"), mode: 0o755 }], entrypoint: ["/hello-js.wasm"], os: "wasip1", architecture: "wasm" });
+    await writeOciImage(tarball, {
+      ref: image,
+      files: [{ path: "/hello-js.wasm", source: programPath("hello-js"), mode: 0o755 }],
+      entrypoint: ["/hello-js.wasm"],
+      os: "wasip1",
+      architecture: "wasm",
+    });
     await env.ctd.importImage(tarball);
   }, 300_000);
 

@@ -27,13 +27,16 @@ describe("runc failing at each step (ctr)", () => {
 
   async function running(name: string): Promise<string> {
     const cid = id(name);
-    expect((await env.ctr(["run", "-d", ...rt(), env.images.fixtures.ref, cid, "/sleep.wasm", "100000000"])).code).toBe(0);
+    expect((await env.ctr(["run", "-d", ...rt(), env.images.fixtures.ref, cid, "/sleep.wasm", "100000000"])).code).toBe(
+      0,
+    );
     await waitTask(env, cid, "RUNNING");
     return cid;
   }
 
   async function remove(cid: string): Promise<void> {
-    if ((await env.tasks()).get(cid)?.status !== "STOPPED") expect((await env.ctr(["task", "kill", "-s", "SIGKILL", cid])).code).toBe(0);
+    if ((await env.tasks()).get(cid)?.status !== "STOPPED")
+      expect((await env.ctr(["task", "kill", "-s", "SIGKILL", cid])).code).toBe(0);
     await waitTask(env, cid, "STOPPED");
     expect((await env.ctr(["task", "rm", cid])).code).toBe(0);
     expect((await env.ctr(["container", "rm", cid])).code).toBe(0);
@@ -50,7 +53,10 @@ describe("runc failing at each step (ctr)", () => {
       expect(r.stderr).toContain(injected(sub));
       expect((await env.ctr(["container", "ls", "-q"])).stdout).toBe("");
       w.clear();
-      expect(await env.ctr(["run", "--rm", ...rt(), env.images.fixtures.ref, id(sub), "/hello.wasm"])).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
+      expect(await env.ctr(["run", "--rm", ...rt(), env.images.fixtures.ref, id(sub), "/hello.wasm"])).toMatchObject({
+        code: 0,
+        stdout: "hello from wasm\n",
+      });
     });
   }
 
@@ -65,7 +71,10 @@ describe("runc failing at each step (ctr)", () => {
     expect((await env.tasks()).get(cid)?.status).toBe("RUNNING");
     expect(readdirSync(bundle).sort()).toEqual(before);
     w.clear();
-    expect(await env.ctr(["task", "exec", "--exec-id", "e2", cid, "/hello.wasm"])).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
+    expect(await env.ctr(["task", "exec", "--exec-id", "e2", cid, "/hello.wasm"])).toMatchObject({
+      code: 0,
+      stdout: "hello from wasm\n",
+    });
     await remove(cid);
   });
 

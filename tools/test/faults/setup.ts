@@ -38,9 +38,17 @@ export async function faultEnv(opts: ContainerdOptions = {}): Promise<FaultEnv> 
     ctr,
     tasks: async () => {
       const rows = (await ctr(["task", "ls"])).stdout.split("\n").slice(1);
-      return new Map(rows.map((r) => r.trim().split(/\s+/)).filter((c) => c.length === 3).map(([id, pid, status]) => [id!, { pid: Number(pid), status: status! }]));
+      return new Map(
+        rows
+          .map((r) => r.trim().split(/\s+/))
+          .filter((c) => c.length === 3)
+          .map(([id, pid, status]) => [id!, { pid: Number(pid), status: status! }]),
+      );
     },
-    daemons: (id) => shimProcesses(ctd.socket).filter((p) => p.argv.at(-1) === "serve" && (id === undefined || p.id === id)).map((p) => p.pid),
+    daemons: (id) =>
+      shimProcesses(ctd.socket)
+        .filter((p) => p.argv.at(-1) === "serve" && (id === undefined || p.id === id))
+        .map((p) => p.pid),
     close: async () => {
       await ctd.stop();
       rmSync(tmp, { recursive: true, force: true });

@@ -21,9 +21,17 @@ describe("a shim daemon killed with SIGKILL (ctr)", () => {
   for (const engine of ["node", "wasmer", "jco"]) {
     it(`${engine}: an attached client fails, the tasks end, delete cleans up, nothing is left`, async () => {
       const rt = ["--runtime", runtimeOf(engine)];
-      const [detached, native, attached] = ["detached", "native", "attached"].map((n) => `kill-${engine}-${n}`) as [string, string, string];
-      expect((await env.ctr(["run", "-d", ...rt, env.images.fixtures.ref, detached, "/sleep.wasm", "100000000"])).code).toBe(0);
-      expect((await env.ctr(["run", "-d", ...rt, env.images.busybox.ref, native, "/bin/sleep", "100000"])).code).toBe(0);
+      const [detached, native, attached] = ["detached", "native", "attached"].map((n) => `kill-${engine}-${n}`) as [
+        string,
+        string,
+        string,
+      ];
+      expect(
+        (await env.ctr(["run", "-d", ...rt, env.images.fixtures.ref, detached, "/sleep.wasm", "100000000"])).code,
+      ).toBe(0);
+      expect((await env.ctr(["run", "-d", ...rt, env.images.busybox.ref, native, "/bin/sleep", "100000"])).code).toBe(
+        0,
+      );
       const client = env.ctd.ctrSpawn(["run", "--rm", ...rt, env.images.fixtures.ref, attached, "/loop.wasm"]);
       let stdout = "";
       let stderr = "";
@@ -53,7 +61,9 @@ describe("a shim daemon killed with SIGKILL (ctr)", () => {
       // What ctr left (its FIFO dirs) is the client's; the shims left nothing.
       await clientFifosThenNothing(env.ctd);
       // The runtime works as before.
-      expect(await env.ctr(["run", "--rm", ...rt, env.images.fixtures.ref, `kill-${engine}-after`, "/hello.wasm"])).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
+      expect(
+        await env.ctr(["run", "--rm", ...rt, env.images.fixtures.ref, `kill-${engine}-after`, "/hello.wasm"]),
+      ).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
     });
   }
 });
@@ -67,8 +77,16 @@ describe("a pod's shim daemon killed with SIGKILL (CRI)", () => {
 
   it("reports every container of the pod exited and the sandbox not ready; the pod is removed cleanly and a new one runs", async () => {
     const pod = await node.runPod("killed", "wasm-node");
-    const guest = await pod.run({ name: "guest", image: node.images.fixtures.ref, command: ["/sleep.wasm", "100000000"] });
-    const sidecar = await pod.run({ name: "sidecar", image: node.images.busybox.ref, command: ["/bin/sh", "-c", "exec sleep 100000"] });
+    const guest = await pod.run({
+      name: "guest",
+      image: node.images.fixtures.ref,
+      command: ["/sleep.wasm", "100000000"],
+    });
+    const sidecar = await pod.run({
+      name: "sidecar",
+      image: node.images.busybox.ref,
+      command: ["/bin/sh", "-c", "exec sleep 100000"],
+    });
     const daemons = shimProcesses(node.ctd.socket).filter((p) => p.id === pod.id && p.argv.at(-1) === "serve");
     expect(daemons).toHaveLength(1);
     process.kill(daemons[0]!.pid, "SIGKILL");
@@ -78,7 +96,9 @@ describe("a pod's shim daemon killed with SIGKILL (CRI)", () => {
       // CRI's wait on the task fails when the shim's connection closes, and it records 255
       // ("unknown exit"); should containerd's TaskExit from `delete` come first, 137.
       expect([255, 137]).toContain(s.exitCode);
-      console.log(`CRI after the daemon's SIGKILL: exit ${s.exitCode}, reason ${s.reason}, message ${JSON.stringify(s.message)}`);
+      console.log(
+        `CRI after the daemon's SIGKILL: exit ${s.exitCode}, reason ${s.reason}, message ${JSON.stringify(s.message)}`,
+      );
     }
     await eventually(async () => {
       const { status } = await node.cri.runtime.podSandboxStatus({ podSandboxId: pod.id });
@@ -87,7 +107,10 @@ describe("a pod's shim daemon killed with SIGKILL (CRI)", () => {
     expect(isAlive(daemons[0]!.pid)).toBe(false);
     // containerd runs the shim's `delete` for each of the pod's containers, which kills what runc
     // still runs there: a moment after CRI reported the exits, no process is left in the pod.
-    await eventually(() => expect(containerCgroupsUnder(pod.cgroupParent).filter((c) => c.includes("(processes"))).toEqual([]), 30_000);
+    await eventually(
+      () => expect(containerCgroupsUnder(pod.cgroupParent).filter((c) => c.includes("(processes"))).toEqual([]),
+      30_000,
+    );
     await pod.remove();
     await eventually(async () => expect(await node.leftovers()).toEqual([]), 15_000);
 

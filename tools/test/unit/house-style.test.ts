@@ -5,7 +5,10 @@ import { repoRoot, sourceFiles } from "./source-files.ts";
 
 const MAX_LINES = 300;
 /** Hand-written sources: every package's and tool's code, tests, fixtures' programs and scripts. */
-const files = [...sourceFiles("packages", [".ts", ".mjs", ".js", ".c", ".rs", ".wat"]), ...sourceFiles("tools", [".ts", ".mjs", ".sh"])];
+const files = [
+  ...sourceFiles("packages", [".ts", ".mjs", ".js", ".c", ".rs", ".wat"]),
+  ...sourceFiles("tools", [".ts", ".mjs", ".sh"]),
+];
 const lines = (file: string) => readFileSync(join(repoRoot, file), "utf8").split("\n").length - 1;
 
 /**
@@ -34,8 +37,14 @@ describe("the house style", () => {
   it("uses #private, not TypeScript's private, for fields and methods (a private constructor has no # form)", () => {
     const found = files
       .filter((f) => f.endsWith(".ts"))
-      .flatMap((f) => readFileSync(join(repoRoot, f), "utf8").split("\n").map((line, i) => [f, i + 1, line] as const))
-      .filter(([, , line]) => /^\s+(?:(?:public|protected|static|readonly|override|async)\s+)*private\s+(?!constructor\b)/.test(line))
+      .flatMap((f) =>
+        readFileSync(join(repoRoot, f), "utf8")
+          .split("\n")
+          .map((line, i) => [f, i + 1, line] as const),
+      )
+      .filter(([, , line]) =>
+        /^\s+(?:(?:public|protected|static|readonly|override|async)\s+)*private\s+(?!constructor\b)/.test(line),
+      )
       .map(([f, n, line]) => `${f}:${n}: ${line.trim()}`);
     expect(found).toEqual([]);
   });

@@ -26,7 +26,8 @@ function layerOf(path: string): string {
       if ((path === key || path.startsWith(`${key}/`)) && key.length > (best?.[1].length ?? -1)) best = [layer, key];
     }
   }
-  if (!best) throw new Error(`${path} is in no layer: add it to tools/test/unit/layers.test.ts and docs/architecture.md`);
+  if (!best)
+    throw new Error(`${path} is in no layer: add it to tools/test/unit/layers.test.ts and docs/architecture.md`);
   return best[0];
 }
 
@@ -44,7 +45,8 @@ describe("shim-core's layers", () => {
       const from = relative(src, file);
       for (const spec of importSpecifiers(file).filter((s) => s.startsWith("."))) {
         const to = normalize(join(dirname(from), spec));
-        if (order.indexOf(layerOf(to)) < order.indexOf(layerOf(from))) upward.push(`${from} (${layerOf(from)}) imports ${to} (${layerOf(to)})`);
+        if (order.indexOf(layerOf(to)) < order.indexOf(layerOf(from)))
+          upward.push(`${from} (${layerOf(from)}) imports ${to} (${layerOf(to)})`);
       }
     }
     expect(upward).toEqual([]);
@@ -62,7 +64,11 @@ describe("the packages' boundaries", () => {
     for (const pkg of ["shim-node", "shim-jco", "shim-wasmer"]) {
       for (const file of sourceFiles(`packages/${pkg}`, [".ts", ".mjs"])) {
         for (const spec of importSpecifiers(file)) {
-          if (spec.startsWith("@wasm-shims/shim-core") && !["@wasm-shims/shim-core", "@wasm-shims/shim-core/native", "@wasm-shims/shim-core/testing"].includes(spec)) reached.push(`${file}: ${spec}`);
+          if (
+            spec.startsWith("@wasm-shims/shim-core") &&
+            !["@wasm-shims/shim-core", "@wasm-shims/shim-core/native", "@wasm-shims/shim-core/testing"].includes(spec)
+          )
+            reached.push(`${file}: ${spec}`);
         }
       }
     }
@@ -70,13 +76,17 @@ describe("the packages' boundaries", () => {
   });
 
   it("keeps the end-to-end lab out of every package's shipped source", () => {
-    const lab = sourceFiles("packages", [".ts", ".mjs"]).filter((f) => /^packages\/[^/]+\/src\//.test(f) && !f.startsWith("packages/test-lab/"));
+    const lab = sourceFiles("packages", [".ts", ".mjs"]).filter(
+      (f) => /^packages\/[^/]+\/src\//.test(f) && !f.startsWith("packages/test-lab/"),
+    );
     expect(lab.length).toBeGreaterThan(50);
     expect(lab.filter((f) => importSpecifiers(f).some((s) => s.startsWith("@wasm-shims/test-lab")))).toEqual([]);
   });
 
   it("reads every kind of import", () => {
-    expect(importSpecifiers("tools/test/unit/layers.test.ts")).toEqual(expect.arrayContaining(["node:path", "vitest", "./source-files.ts"]));
+    expect(importSpecifiers("tools/test/unit/layers.test.ts")).toEqual(
+      expect.arrayContaining(["node:path", "vitest", "./source-files.ts"]),
+    );
     expect(importSpecifiers("packages/shim-jco/src/engine.ts")).toContain("./http.ts");
   });
 });

@@ -26,6 +26,8 @@ export function sourceFiles(dir: string, exts: readonly string[]): string[] {
 /** The modules a TypeScript file imports (static, dynamic and type-only), as written. */
 export function importSpecifiers(file: string): string[] {
   const text = readFileSync(join(repoRoot, file), "utf8");
-  const found = text.matchAll(/(?:^|[\s;])(?:import|export)\b[^"';]*?\bfrom\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|^import\s+["']([^"']+)["']/gm);
+  const found = text.matchAll(
+    /(?:^|[\s;])(?:import|export)\b[^"';]*?\bfrom\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|^import\s+["']([^"']+)["']/gm,
+  );
   return [...found].map((m) => (m[1] ?? m[2] ?? m[3]) as string);
 }

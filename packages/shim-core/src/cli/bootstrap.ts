@@ -3,7 +3,11 @@ import { isatty } from "node:tty";
 import { fromBinary } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
-import { BootstrapParamsSchema, LogLevel, type BootstrapParams } from "../gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
+import {
+  BootstrapParamsSchema,
+  LogLevel,
+  type BootstrapParams,
+} from "../gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
 import type { ShimFlags } from "./flags.ts";
 
 /**
@@ -52,7 +56,9 @@ export function parseStartInput(bytes: Uint8Array, flags: Pick<ShimFlags, "id" |
   try {
     fields = topLevelFields(bytes);
   } catch (err) {
-    throw new Error(`cannot read containerd's start parameters on stdin (${describe(bytes)}): not protobuf (${(err as Error).message})`);
+    throw new Error(
+      `cannot read containerd's start parameters on stdin (${describe(bytes)}): not protobuf (${(err as Error).message})`,
+    );
   }
   const onlyAnyFields = [...fields].every((f) => f === 1 || f === 2);
   const params = decode(() => fromBinary(BootstrapParamsSchema, bytes));
@@ -61,13 +67,20 @@ export function parseStartInput(bytes: Uint8Array, flags: Pick<ShimFlags, "id" |
     if (!params) throw new Error(`cannot read containerd's BootstrapParams on stdin (${describe(bytes)})`);
     // Flags still come with 2.3 but are deprecated there: without them the parameters decide.
     if ((flags.id && params.instanceId !== flags.id) || (flags.namespace && params.namespace !== flags.namespace)) {
-      throw new Error(`containerd's BootstrapParams are for ${JSON.stringify(params.instanceId)} in namespace ${JSON.stringify(params.namespace)}, but the flags say ${JSON.stringify(flags.id)} in ${JSON.stringify(flags.namespace)}`);
+      throw new Error(
+        `containerd's BootstrapParams are for ${JSON.stringify(params.instanceId)} in namespace ${JSON.stringify(params.namespace)}, but the flags say ${JSON.stringify(flags.id)} in ${JSON.stringify(flags.namespace)}`,
+      );
     }
-    const options = params.extensions.map((e) => e.value).find((a) => a !== undefined && OPTIONS_TYPES.has(typeName(a.typeUrl)));
+    const options = params.extensions
+      .map((e) => e.value)
+      .find((a) => a !== undefined && OPTIONS_TYPES.has(typeName(a.typeUrl)));
     return { kind: "bootstrap", params, options };
   }
   const any = decode(() => fromBinary(AnySchema, bytes));
-  if (!any?.typeUrl) throw new Error(`cannot read containerd's start parameters on stdin (${describe(bytes)}): neither BootstrapParams nor runtime options`);
+  if (!any?.typeUrl)
+    throw new Error(
+      `cannot read containerd's start parameters on stdin (${describe(bytes)}): neither BootstrapParams nor runtime options`,
+    );
   return { kind: "options", options: any };
 }
 
@@ -139,7 +152,9 @@ export function startConfig(flags: ShimFlags, env: NodeJS.ProcessEnv, input: Sta
     socketDir: p?.socketDir || undefined,
     input,
   };
-  if (!config.id || !config.namespace) throw new Error("start needs -id and -namespace (or containerd's BootstrapParams on stdin)");
-  if (config.socketDir !== undefined && !config.socketDir.startsWith("/")) throw new Error(`socket_dir ${JSON.stringify(config.socketDir)} is not an absolute path`);
+  if (!config.id || !config.namespace)
+    throw new Error("start needs -id and -namespace (or containerd's BootstrapParams on stdin)");
+  if (config.socketDir !== undefined && !config.socketDir.startsWith("/"))
+    throw new Error(`socket_dir ${JSON.stringify(config.socketDir)} is not an absolute path`);
   return config;
 }

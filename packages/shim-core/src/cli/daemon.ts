@@ -22,8 +22,16 @@ import { containerdWasmImage } from "../wasm/image-entrypoint.ts";
  * its own log.
  */
 export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
-  const log = fdLogger(2, flags.debug ? "debug" : "info", { runtime: `io.containerd.${engine.name}.v1`, namespace: flags.namespace, pid: process.pid });
-  const events = new EventPublisher({ ttrpcAddress: process.env.TTRPC_ADDRESS ?? "", namespace: flags.namespace, log: (m) => log.warn(m) });
+  const log = fdLogger(2, flags.debug ? "debug" : "info", {
+    runtime: `io.containerd.${engine.name}.v1`,
+    namespace: flags.namespace,
+    pid: process.pid,
+  });
+  const events = new EventPublisher({
+    ttrpcAddress: process.env.TTRPC_ADDRESS ?? "",
+    namespace: flags.namespace,
+    log: (m) => log.warn(m),
+  });
   const server = new TtrpcServer({ log: (m) => log.warn(m) });
   let stopping = false;
   let flushTracing = (_ms: number): Promise<void> => Promise.resolve();
@@ -52,19 +60,33 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
     defaultRuncRoot: defaultRuncRoot(engine.name, flags.namespace),
     ociRuntime: runcRuntime,
     mounter: hostMounter,
-    ...(address ? { imageArchitecture: (id: string) => imageArchitecture(address, flags.namespace, id), wasmImage: containerdWasmImage(address, flags.namespace) } : {}),
+    ...(address
+      ? {
+          imageArchitecture: (id: string) => imageArchitecture(address, flags.namespace, id),
+          wasmImage: containerdWasmImage(address, flags.namespace),
+        }
+      : {}),
     events,
     log,
     onShutdown: exit,
   });
   watchOrphans({ service, connections: () => server.connections(), accepted: () => server.accepted(), log, exit });
   const tracing = tracingEnabled() ? await loadTracing(`containerd-shim-${engine.name}-v1`, shimVersion) : undefined;
-  const served = tracing ? traceTaskService(service, tracing, { engine: engine.name, namespace: flags.namespace, containerdAddress: flags.address, log }) : service;
+  const served = tracing
+    ? traceTaskService(service, tracing, {
+        engine: engine.name,
+        namespace: flags.namespace,
+        containerdAddress: flags.address,
+        log,
+      })
+    : service;
   flushTracing = (ms) => tracing?.flush(ms) ?? Promise.resolve();
   for (const name of ["containerd.task.v2.Task", "containerd.task.v3.Task"]) server.registerService(name, Task, served);
   // A client's mistake must never take down the containers this daemon serves.
   process.on("uncaughtException", (err) => log.error("uncaught exception", { error: err.stack ?? err.message }));
-  process.on("unhandledRejection", (err) => log.error("unhandled rejection", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+  process.on("unhandledRejection", (err) =>
+    log.error("unhandled rejection", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+  );
   for (const sig of ["SIGINT", "SIGHUP", "SIGTERM"] as const) process.on(sig, () => log.info(`ignoring ${sig}`));
   await server.listenFd(3);
   log.info("serving", { engine: engine.version, socket: flags.socket });

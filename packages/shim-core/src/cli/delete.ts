@@ -21,16 +21,29 @@ export const defaultRuncRoot = (engine: string, namespace: string) => `/run/cont
 export async function deleteAction(flags: ShimFlags, engine: string): Promise<Uint8Array> {
   const bundle = flags.bundle || process.cwd();
   const state = await readShimState(bundle);
-  const runc = new Runc(state?.runc ?? { binary: defaultOptions.runcBinary, root: defaultRuncRoot(engine, flags.namespace), systemdCgroup: defaultOptions.systemdCgroup });
+  const runc = new Runc(
+    state?.runc ?? {
+      binary: defaultOptions.runcBinary,
+      root: defaultRuncRoot(engine, flags.namespace),
+      systemdCgroup: defaultOptions.systemdCgroup,
+    },
+  );
   await runc.kill(flags.id, 9, true).catch(() => {});
   // A failure is reported after the rest is cleaned: containerd then keeps the bundle, and runs
   // delete again when it next loads its tasks.
-  const failed = await runc.delete(flags.id).then(() => undefined, (err: unknown) => err);
+  const failed = await runc.delete(flags.id).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   // Without a state (Create never got that far) the mount may still be there.
   if (state?.mountedRootfs !== false) await unmountAll(join(bundle, "rootfs"));
   // The daemon may have died without unlinking its socket (containerd calls delete when it does).
-  if (flags.address) await removeDeadSocket(socketPath(flags.address, flags.namespace, await groupId(bundle, flags.id)));
+  if (flags.address)
+    await removeDeadSocket(socketPath(flags.address, flags.namespace, await groupId(bundle, flags.id)));
   if (failed) throw failed;
   const pid = Number.parseInt(await readFile(join(bundle, bundleFiles.initPid), "utf8").catch(() => "0"), 10) || 0;
-  return toBinary(DeleteResponseSchema, create(DeleteResponseSchema, { pid, exitStatus: 137, exitedAt: timestampNow() }));
+  return toBinary(
+    DeleteResponseSchema,
+    create(DeleteResponseSchema, { pid, exitStatus: 137, exitedAt: timestampNow() }),
+  );
 }

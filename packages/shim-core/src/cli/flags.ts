@@ -29,7 +29,19 @@ const strings: Record<string, keyof ShimFlags> = {
  * Unknown flags are skipped rather than fatal, so a newer containerd's additions do not break us.
  */
 export function parseFlags(argv: readonly string[]): ShimFlags {
-  const flags: ShimFlags = { namespace: "", id: "", address: "", publishBinary: "", bundle: "", socket: "", debug: false, version: false, info: false, action: "", rest: [] };
+  const flags: ShimFlags = {
+    namespace: "",
+    id: "",
+    address: "",
+    publishBinary: "",
+    bundle: "",
+    socket: "",
+    debug: false,
+    version: false,
+    info: false,
+    action: "",
+    rest: [],
+  };
   const values = flags as unknown as Record<string, string | boolean>;
   let i = 0;
   for (; i < argv.length; i++) {
@@ -47,7 +59,12 @@ export function parseFlags(argv: readonly string[]): ShimFlags {
       values[name === "v" ? "version" : name] = inline === undefined ? true : inline !== "false";
     } else if (name in strings) {
       values[strings[name]!] = inline ?? argv[++i] ?? "";
-    } else if (inline === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("-") && !knownActions.has(argv[i + 1]!)) {
+    } else if (
+      inline === undefined &&
+      argv[i + 1] !== undefined &&
+      !argv[i + 1]!.startsWith("-") &&
+      !knownActions.has(argv[i + 1]!)
+    ) {
       i++; // an unknown flag that evidently takes a value
     }
   }

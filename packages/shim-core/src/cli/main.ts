@@ -6,7 +6,6 @@ import { parseFlags } from "./flags.ts";
 import { tracedStart } from "../telemetry/start-span.ts";
 import { shimRevision, shimVersion } from "../sea/version.ts";
 
-
 function fail(err: unknown): never {
   // For `start`, containerd shows this text as the reason the shim failed.
   writeSync(2, `${err instanceof Error ? err.message : String(err)}\n`);
@@ -37,7 +36,9 @@ export function runShim(engine: Engine): void {
   const flags = parseFlags(argv);
   const binary = `containerd-shim-${engine.name}-v1`;
   if (flags.version) {
-    process.stdout.write(`${binary}:\n  Version: ${shimVersion}\n  Revision: ${shimRevision}\n  Engine: ${engine.version}\n  Node: ${process.version}\n`);
+    process.stdout.write(
+      `${binary}:\n  Version: ${shimVersion}\n  Revision: ${shimRevision}\n  Engine: ${engine.version}\n  Node: ${process.version}\n`,
+    );
     return;
   }
   if (flags.info) {
@@ -46,7 +47,9 @@ export function runShim(engine: Engine): void {
   }
   switch (flags.action) {
     case "start":
-      import("./start.ts").then((m) => tracedStart(flags, engine.name, shimVersion, () => m.start(flags))).then(() => process.exit(0), fail);
+      import("./start.ts")
+        .then((m) => tracedStart(flags, engine.name, shimVersion, () => m.start(flags)))
+        .then(() => process.exit(0), fail);
       return;
     case "delete":
       import("./delete.ts")
@@ -60,6 +63,8 @@ export function runShim(engine: Engine): void {
       import("./daemon.ts").then((m) => m.serve(flags, engine)).catch(fail);
       return;
     default:
-      fail(`${binary}: unknown action "${flags.action}"; containerd runs this binary as \`${binary} [flags] start|delete\``);
+      fail(
+        `${binary}: unknown action "${flags.action}"; containerd runs this binary as \`${binary} [flags] start|delete\``,
+      );
   }
 }

@@ -52,7 +52,11 @@ export function watchOrphans(w: OrphanWatch): NodeJS.Timeout {
       for (const c of [...w.service.containers.values()]) {
         if (existsSync(join(c.bundle, "config.json"))) continue;
         w.log.warn("bundle removed by containerd: forgetting the container", { id: c.id });
-        await w.service.forget(c.id).catch((err: unknown) => w.log.warn("cannot clean up a forgotten container", { id: c.id, error: (err as Error).message }));
+        await w.service
+          .forget(c.id)
+          .catch((err: unknown) =>
+            w.log.warn("cannot clean up a forgotten container", { id: c.id, error: (err as Error).message }),
+          );
       }
       const clients = w.connections();
       const limit = w.accepted() > 0 ? laterLimit : firstLimit;

@@ -20,7 +20,12 @@ export async function groupId(bundle: string, id: string): Promise<string> {
 
 /** The same hash runc's shim uses, so the socket is unique per containerd, namespace and group. */
 export function socketPath(address: string, namespace: string, group: string, dir = SOCKET_DIR): string {
-  return join(dir, createHash("sha256").update(join(address, namespace, group)).digest("hex"));
+  return join(
+    dir,
+    createHash("sha256")
+      .update(join(address, namespace, group))
+      .digest("hex"),
+  );
 }
 
 /** True if a daemon answers on `path` (a connect that succeeds), false if the socket is dead or absent. */

@@ -57,7 +57,10 @@ export async function start(flags: ShimFlags, stdin: Uint8Array = readStdin()): 
   const bundle = flags.bundle || process.cwd();
   const dir = config.socketDir ?? SOCKET_DIR;
   const path = socketPath(config.address, config.namespace, await groupId(bundle, config.id), dir);
-  if (path.length > MAX_SOCKET_PATH) throw new Error(`the shim socket ${path} would be longer than ${MAX_SOCKET_PATH} bytes: choose a shorter socket_dir`);
+  if (path.length > MAX_SOCKET_PATH)
+    throw new Error(
+      `the shim socket ${path} would be longer than ${MAX_SOCKET_PATH} bytes: choose a shorter socket_dir`,
+    );
   mkdirSync(dir, { recursive: true, mode: 0o711 });
   const server = await bindOrReuse(path);
   if (server) spawnDaemon(server, path, bundle, config);
@@ -70,7 +73,18 @@ export async function start(flags: ShimFlags, stdin: Uint8Array = readStdin()): 
 function spawnDaemon(server: Server, path: string, bundle: string, config: StartConfig): void {
   const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
   const log = openLog(bundle);
-  const daemonArgs = ["-namespace", config.namespace, "-id", config.id, "-address", config.address, "-socket", path, ...(config.debug ? ["-debug"] : []), "serve"];
+  const daemonArgs = [
+    "-namespace",
+    config.namespace,
+    "-id",
+    config.id,
+    "-address",
+    config.address,
+    "-socket",
+    path,
+    ...(config.debug ? ["-debug"] : []),
+    "serve",
+  ];
   const cmd = selfCommand(daemonArgs);
   // The daemon publishes events to TTRPC_ADDRESS, which 2.3 also sends in the parameters.
   const env = config.ttrpcAddress ? { ...process.env, TTRPC_ADDRESS: config.ttrpcAddress } : process.env;
@@ -78,8 +92,20 @@ function spawnDaemon(server: Server, path: string, bundle: string, config: Start
   child.unref();
   if (typeof log === "number") {
     const input = config.input;
-    const from = input.kind === "bootstrap" ? `BootstrapParams from containerd ${input.params.containerdVersion}` : input.kind === "options" ? "runtime options" : "nothing";
-    fdLogger(log, config.debug ? "debug" : "info").debug("spawned daemon", { id: config.id, pid: child.pid, stdin: from, options: input.kind === "empty" ? "" : (input.options?.typeUrl ?? ""), socket: path, ms: Math.round(performance.now()) });
+    const from =
+      input.kind === "bootstrap"
+        ? `BootstrapParams from containerd ${input.params.containerdVersion}`
+        : input.kind === "options"
+          ? "runtime options"
+          : "nothing";
+    fdLogger(log, config.debug ? "debug" : "info").debug("spawned daemon", {
+      id: config.id,
+      pid: child.pid,
+      stdin: from,
+      options: input.kind === "empty" ? "" : (input.options?.typeUrl ?? ""),
+      socket: path,
+      ms: Math.round(performance.now()),
+    });
     closeSync(log);
   }
   // Not server.close(): libuv unlinks a closed listener's path, which the daemon now serves.

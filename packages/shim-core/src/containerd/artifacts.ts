@@ -14,7 +14,8 @@ export const WASM_CONFIG_TYPE = "application/vnd.wasm.config.v0+json";
 export const TITLE_ANNOTATION = "org.opencontainers.image.title";
 
 // What containerd unpacks into the snapshot: these stay its business.
-const FILESYSTEM_LAYER = /^application\/vnd\.(oci\.image\.layer\.(nondistributable\.)?v1\.tar(\+gzip|\+zstd)?|docker\.image\.rootfs\.(foreign\.)?diff\.tar(\.gzip)?)$/;
+const FILESYSTEM_LAYER =
+  /^application\/vnd\.(oci\.image\.layer\.(nondistributable\.)?v1\.tar(\+gzip|\+zstd)?|docker\.image\.rootfs\.(foreign\.)?diff\.tar(\.gzip)?)$/;
 
 export interface WasmLayer extends Descriptor {
   /** The layer's file name, when the image records one. */
@@ -34,7 +35,10 @@ export interface WasmImage {
  * container → image → manifest → config and layers, as runwasi reads them. An image that says it
  * is Wasm may hold Wasm layers and filesystem layers; any other layer is refused, naming it.
  */
-export async function containerWasmImage(client: ContainerdClient, containerId: string): Promise<WasmImage | undefined> {
+export async function containerWasmImage(
+  client: ContainerdClient,
+  containerId: string,
+): Promise<WasmImage | undefined> {
   const image = await client.containerImage(containerId);
   return image ? wasmImage(client, image) : undefined;
 }
@@ -44,15 +48,25 @@ export async function wasmImage(client: ContainerdClient, image: string): Promis
   if (!found?.manifest.config) return undefined;
   const { digest: manifestDigest, manifest } = found;
   const config = manifest.config!;
-  const isWasm = config.mediaType === WASM_CONFIG_TYPE || (await readChecked(() => client.readJson<ImageConfig>(config.digest), `the config of image ${image}`)).architecture === "wasm";
+  const isWasm =
+    config.mediaType === WASM_CONFIG_TYPE ||
+    (await readChecked(() => client.readJson<ImageConfig>(config.digest), `the config of image ${image}`))
+      .architecture === "wasm";
   if (!isWasm) return { image, manifestDigest, layers: [], isWasm };
   const layers: WasmLayer[] = [];
   for (const layer of manifest.layers ?? []) {
     if (WASM_LAYER_TYPES.includes(layer.mediaType)) {
       const title = layer.annotations?.[TITLE_ANNOTATION];
-      layers.push({ mediaType: layer.mediaType, digest: layer.digest, size: Number(layer.size), ...(title ? { title } : {}) });
+      layers.push({
+        mediaType: layer.mediaType,
+        digest: layer.digest,
+        size: Number(layer.size),
+        ...(title ? { title } : {}),
+      });
     } else if (!FILESYSTEM_LAYER.test(layer.mediaType)) {
-      throw invalidArgument(`image ${image}: layer ${layer.digest} has media type ${layer.mediaType}, which is neither a Wasm layer (${WASM_LAYER_TYPES.join(", ")}) nor a filesystem layer`);
+      throw invalidArgument(
+        `image ${image}: layer ${layer.digest} has media type ${layer.mediaType}, which is neither a Wasm layer (${WASM_LAYER_TYPES.join(", ")}) nor a filesystem layer`,
+      );
     }
   }
   return { image, manifestDigest, layers, isWasm };
@@ -69,8 +83,15 @@ async function readChecked<T>(read: () => Promise<T>, what: string): Promise<T> 
 }
 
 /** The layer's bytes from containerd's content store, checked against its digest and size. */
-export async function readWasmLayer(client: ContainerdClient, image: string, layer: WasmLayer): Promise<Uint8Array<ArrayBuffer>> {
-  const bytes = await readChecked(() => client.readVerified(layer.digest, layer.size), `Wasm layer ${layer.digest} (${layer.mediaType}) of image ${image}`);
+export async function readWasmLayer(
+  client: ContainerdClient,
+  image: string,
+  layer: WasmLayer,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const bytes = await readChecked(
+    () => client.readVerified(layer.digest, layer.size),
+    `Wasm layer ${layer.digest} (${layer.mediaType}) of image ${image}`,
+  );
   return new Uint8Array(bytes);
 }
 
@@ -92,9 +113,22 @@ export function selectLayer(img: WasmImage, name: string | undefined): WasmLayer
   const { layers } = img;
   if (layers.length === 1) return layers[0]!;
   const wanted = name ? basename(name) : undefined;
-  const match = wanted ? layers.filter((l) => l.digest === name || l.digest === `sha256:${wanted}` || (l.title !== undefined && basename(l.title) === wanted)) : [];
+  const match = wanted
+    ? layers.filter(
+        (l) =>
+          l.digest === name ||
+          l.digest === `sha256:${wanted}` ||
+          (l.title !== undefined && basename(l.title) === wanted),
+      )
+    : [];
   if (match.length === 1) return match[0]!;
   const list = layers.map((l) => `${l.digest} (${l.mediaType}${l.title ? `, ${l.title}` : ""})`).join(", ");
-  const why = name ? (match.length === 0 ? `the entrypoint ${name} names none of them` : `the entrypoint ${name} names more than one`) : "the container has no entrypoint to choose one";
-  throw invalidArgument(`image ${img.image} has ${layers.length} Wasm layers and ${why}: name one by its title or digest as the entrypoint (${list})`);
+  const why = name
+    ? match.length === 0
+      ? `the entrypoint ${name} names none of them`
+      : `the entrypoint ${name} names more than one`
+    : "the container has no entrypoint to choose one";
+  throw invalidArgument(
+    `image ${img.image} has ${layers.length} Wasm layers and ${why}: name one by its title or digest as the entrypoint (${list})`,
+  );
 }

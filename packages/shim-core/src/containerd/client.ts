@@ -1,5 +1,12 @@
 import { createHash } from "node:crypto";
-import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import { FieldMaskSchema } from "@bufbuild/protobuf/wkt";
 import * as md from "../gen/containerd/services/metadata_pb.ts";
 import { grpcCall, type GrpcOptions } from "./grpc.ts";
@@ -29,7 +36,13 @@ export class ContainerdClient {
     this.namespace = namespace;
   }
 
-  async #call<I extends DescMessage, O extends DescMessage>(path: string, input: I, req: MessageInitShape<I> | MessageInitShape<I>[], output: O, options: GrpcOptions = {}): Promise<MessageShape<O>[]> {
+  async #call<I extends DescMessage, O extends DescMessage>(
+    path: string,
+    input: I,
+    req: MessageInitShape<I> | MessageInitShape<I>[],
+    output: O,
+    options: GrpcOptions = {},
+  ): Promise<MessageShape<O>[]> {
     const messages = (Array.isArray(req) ? req : [req]).map((r) => toBinary(input, create(input, r)));
     const replies = await grpcCall(this.socket, path, messages, this.namespace, options);
     return replies.map((r) => fromBinary(output, r));
@@ -37,19 +50,35 @@ export class ContainerdClient {
 
   /** The image a container was created from (empty for `ctr run --rootfs`). */
   async containerImage(id: string): Promise<string | undefined> {
-    const [reply] = await this.#call("/containerd.services.containers.v1.Containers/Get", md.GetContainerRequestSchema, { id }, md.GetContainerResponseSchema);
+    const [reply] = await this.#call(
+      "/containerd.services.containers.v1.Containers/Get",
+      md.GetContainerRequestSchema,
+      { id },
+      md.GetContainerResponseSchema,
+    );
     return reply?.container?.image || undefined;
   }
 
   async imageTarget(name: string): Promise<Descriptor | undefined> {
-    const [reply] = await this.#call("/containerd.services.images.v1.Images/Get", md.GetImageRequestSchema, { name }, md.GetImageResponseSchema);
+    const [reply] = await this.#call(
+      "/containerd.services.images.v1.Images/Get",
+      md.GetImageRequestSchema,
+      { name },
+      md.GetImageResponseSchema,
+    );
     const target = reply?.image?.target;
     return target ? { mediaType: target.mediaType, digest: target.digest, size: Number(target.size) } : undefined;
   }
 
   /** The blob's bytes as the store returns them, unchecked. */
   async read(digest: string, timeoutMs = 30_000): Promise<Uint8Array> {
-    const parts = await this.#call("/containerd.services.content.v1.Content/Read", md.ReadContentRequestSchema, { digest }, md.ReadContentResponseSchema, { timeoutMs });
+    const parts = await this.#call(
+      "/containerd.services.content.v1.Content/Read",
+      md.ReadContentRequestSchema,
+      { digest },
+      md.ReadContentResponseSchema,
+      { timeoutMs },
+    );
     return parts.length === 1 ? parts[0]!.data : Buffer.concat(parts.map((p) => p.data));
   }
 
@@ -57,8 +86,10 @@ export class ContainerdClient {
   async readVerified(digest: string, size?: number, timeoutMs?: number): Promise<Uint8Array> {
     const bytes = await this.read(digest, timeoutMs);
     const actual = sha256Digest(bytes);
-    if (actual !== digest) throw new DigestMismatch(`content ${digest} in containerd's store is corrupt: its bytes hash to ${actual}`);
-    if (size !== undefined && bytes.length !== size) throw new DigestMismatch(`content ${digest} is ${bytes.length} bytes, its descriptor says ${size}`);
+    if (actual !== digest)
+      throw new DigestMismatch(`content ${digest} in containerd's store is corrupt: its bytes hash to ${actual}`);
+    if (size !== undefined && bytes.length !== size)
+      throw new DigestMismatch(`content ${digest} is ${bytes.length} bytes, its descriptor says ${size}`);
     return bytes;
   }
 
@@ -69,7 +100,12 @@ export class ContainerdClient {
   /** The blob's labels, or undefined when the store does not have it. */
   async labels(digest: string): Promise<Record<string, string> | undefined> {
     try {
-      const [reply] = await this.#call("/containerd.services.content.v1.Content/Info", md.InfoRequestSchema, { digest }, md.InfoResponseSchema);
+      const [reply] = await this.#call(
+        "/containerd.services.content.v1.Content/Info",
+        md.InfoRequestSchema,
+        { digest },
+        md.InfoResponseSchema,
+      );
       return reply?.info?.labels ?? {};
     } catch (err) {
       if (/not found/.test((err as Error).message)) return undefined;
@@ -81,7 +117,12 @@ export class ContainerdClient {
   async setLabels(digest: string, labels: Record<string, string>): Promise<void> {
     const updateMask = create(FieldMaskSchema, { paths: Object.keys(labels).map((k) => `labels.${k}`) });
     const kept = Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== ""));
-    await this.#call("/containerd.services.content.v1.Content/Update", md.UpdateRequestSchema, { info: { digest, labels: kept }, updateMask }, md.UpdateResponseSchema);
+    await this.#call(
+      "/containerd.services.content.v1.Content/Update",
+      md.UpdateRequestSchema,
+      { info: { digest, labels: kept }, updateMask },
+      md.UpdateResponseSchema,
+    );
   }
 
   /**
@@ -95,10 +136,24 @@ export class ContainerdClient {
     for (let offset = 0; offset < data.length || requests.length === 0; offset += WRITE_CHUNK) {
       const end = Math.min(offset + WRITE_CHUNK, data.length);
       const last = end >= data.length;
-      requests.push({ action: last ? md.WriteAction.COMMIT : md.WriteAction.WRITE, ref, total, expected: digest, offset: BigInt(offset), data: data.subarray(offset, end), ...(last ? { labels } : {}) });
+      requests.push({
+        action: last ? md.WriteAction.COMMIT : md.WriteAction.WRITE,
+        ref,
+        total,
+        expected: digest,
+        offset: BigInt(offset),
+        data: data.subarray(offset, end),
+        ...(last ? { labels } : {}),
+      });
     }
     try {
-      await this.#call("/containerd.services.content.v1.Content/Write", md.WriteContentRequestSchema, requests, md.WriteContentResponseSchema, { timeoutMs: 60_000, headers: { "containerd-lease": lease } });
+      await this.#call(
+        "/containerd.services.content.v1.Content/Write",
+        md.WriteContentRequestSchema,
+        requests,
+        md.WriteContentResponseSchema,
+        { timeoutMs: 60_000, headers: { "containerd-lease": lease } },
+      );
     } catch (err) {
       if (!/already exists/.test((err as Error).message)) throw err;
     }
@@ -108,12 +163,22 @@ export class ContainerdClient {
   /** A lease that keeps what is written under it from the GC until deleted or `expireSeconds` pass. */
   async createLease(expireSeconds: number): Promise<string> {
     const expire = new Date(Date.now() + expireSeconds * 1000).toISOString();
-    const [reply] = await this.#call("/containerd.services.leases.v1.Leases/Create", md.CreateLeaseRequestSchema, { labels: { "containerd.io/gc.expire": expire } }, md.CreateLeaseResponseSchema);
+    const [reply] = await this.#call(
+      "/containerd.services.leases.v1.Leases/Create",
+      md.CreateLeaseRequestSchema,
+      { labels: { "containerd.io/gc.expire": expire } },
+      md.CreateLeaseResponseSchema,
+    );
     if (!reply?.lease?.id) throw new Error("containerd created a lease without an id");
     return reply.lease.id;
   }
 
   async deleteLease(id: string): Promise<void> {
-    await this.#call("/containerd.services.leases.v1.Leases/Delete", md.DeleteLeaseRequestSchema, { id }, md.DeleteLeaseResponseSchema);
+    await this.#call(
+      "/containerd.services.leases.v1.Leases/Delete",
+      md.DeleteLeaseRequestSchema,
+      { id },
+      md.DeleteLeaseResponseSchema,
+    );
   }
 }

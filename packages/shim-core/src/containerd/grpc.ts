@@ -13,7 +13,13 @@ export interface GrpcOptions {
  * request message (or several, for a client stream) and returns the response messages of the
  * call (one for unary, several for a server stream).
  */
-export function grpcCall(socket: string, path: string, request: Uint8Array | Uint8Array[], namespace: string, options: number | GrpcOptions = {}): Promise<Uint8Array[]> {
+export function grpcCall(
+  socket: string,
+  path: string,
+  request: Uint8Array | Uint8Array[],
+  namespace: string,
+  options: number | GrpcOptions = {},
+): Promise<Uint8Array[]> {
   const { timeoutMs = 3000, headers = {} } = typeof options === "number" ? { timeoutMs: options } : options;
   return new Promise((resolve, reject) => {
     const session = http2Connect("http://containerd", { createConnection: () => netConnect(socket) });

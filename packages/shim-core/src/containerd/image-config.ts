@@ -14,7 +14,10 @@ export interface ImageConfig {
 }
 
 /** An image's manifest as containerd stores it: an index is followed to its wasm entry, if it has one. */
-export async function imageManifest(client: ContainerdClient, image: string): Promise<{ digest: string; manifest: ImageManifest } | undefined> {
+export async function imageManifest(
+  client: ContainerdClient,
+  image: string,
+): Promise<{ digest: string; manifest: ImageManifest } | undefined> {
   const target = await client.imageTarget(image);
   if (!target) return undefined;
   let digest = target.digest;
@@ -32,7 +35,11 @@ export async function imageManifest(client: ContainerdClient, image: string): Pr
  * The `architecture` of a container's image config: container → image → manifest (an index is
  * followed to its wasm entry, if it has one) → config.
  */
-export async function imageArchitecture(socket: string, namespace: string, containerId: string): Promise<string | undefined> {
+export async function imageArchitecture(
+  socket: string,
+  namespace: string,
+  containerId: string,
+): Promise<string | undefined> {
   const client = new ContainerdClient(socket, namespace);
   const image = await client.containerImage(containerId);
   const found = image ? await imageManifest(client, image) : undefined;

@@ -21,11 +21,15 @@ export function installCommand(engine: string, action: "install" | "uninstall", 
   const out = (text: string) => process.stdout.write(text);
   try {
     if (action === "install" && !isSea() && !argv.some((a) => /^--?h(elp)?$/.test(a))) {
-      throw new Error("install copies the running executable, so run it from the built single executable (containerd-shim-<engine>-v1), not from source");
+      throw new Error(
+        "install copies the running executable, so run it from the built single executable (containerd-shim-<engine>-v1), not from source",
+      );
     }
     runInstaller({ engine, action, argv, executable: process.execPath, out });
   } catch (err) {
-    process.stderr.write(`containerd-shim-${engine}-v1 ${action}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `containerd-shim-${engine}-v1 ${action}: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
     process.exitCode = 1;
   }
 }
@@ -39,13 +43,16 @@ export function runInstaller(run: InstallerRun): void {
   const target = join(resolve(flags.binDir), binary);
   const before = readConfig(config);
   if (before === undefined && run.action === "install" && !flags.create) {
-    throw new Error(`${config} does not exist (containerd then runs on its defaults): pass --create to write a new one with only this runtime, or --config PATH`);
+    throw new Error(
+      `${config} does not exist (containerd then runs on its defaults): pass --create to write a new one with only this runtime, or --config PATH`,
+    );
   }
-  const edit: Edit = run.action === "install"
-    ? addRuntime(before ?? "", spec, () => containerdVersion(flags))
-    : before === undefined
-      ? { text: "", changed: false, notes: [`${config} does not exist; nothing to remove`] }
-      : removeRuntime(before, spec);
+  const edit: Edit =
+    run.action === "install"
+      ? addRuntime(before ?? "", spec, () => containerdVersion(flags))
+      : before === undefined
+        ? { text: "", changed: false, notes: [`${config} does not exist; nothing to remove`] }
+        : removeRuntime(before, spec);
   const prefix = flags.dryRun ? "[dry run] " : "";
   const note = (line: string) => run.out(`${prefix}${line}\n`);
 
@@ -58,7 +65,13 @@ export function runInstaller(run: InstallerRun): void {
         mkdirSync(dirname(target), { recursive: true });
         installBinary(run.executable, target);
       }
-      const verb = flags.dryRun ? (state === "missing" ? "would copy" : "would replace") : state === "missing" ? "copied" : "replaced";
+      const verb = flags.dryRun
+        ? state === "missing"
+          ? "would copy"
+          : "would replace"
+        : state === "missing"
+          ? "copied"
+          : "replaced";
       note(`${verb} ${target} (from ${run.executable})`);
     }
   }
@@ -86,16 +99,24 @@ export function runInstaller(run: InstallerRun): void {
 
 function nextSteps(run: InstallerRun, spec: RuntimeSpec, configChanged: boolean): void {
   if (!configChanged) return;
-  run.out(`\ncontainerd reads config.toml only when it starts; restart it when convenient (running containers keep running):\n  sudo systemctl restart containerd\n`);
+  run.out(
+    `\ncontainerd reads config.toml only when it starts; restart it when convenient (running containers keep running):\n  sudo systemctl restart containerd\n`,
+  );
   if (run.action === "install") {
-    run.out(`then pods can use it with a RuntimeClass whose handler is ${spec.handler}:\n  apiVersion: node.k8s.io/v1\n  kind: RuntimeClass\n  metadata:\n    name: ${spec.handler}\n  handler: ${spec.handler}\n`);
+    run.out(
+      `then pods can use it with a RuntimeClass whose handler is ${spec.handler}:\n  apiVersion: node.k8s.io/v1\n  kind: RuntimeClass\n  metadata:\n    name: ${spec.handler}\n  handler: ${spec.handler}\n`,
+    );
   }
 }
 
 function containerdVersion(flags: InstallFlags): string | undefined {
   if (flags.containerdVersion !== undefined) return flags.containerdVersion;
   try {
-    return execFileSync("containerd", ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 });
+    return execFileSync("containerd", ["--version"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 10_000,
+    });
   } catch {
     return undefined;
   }

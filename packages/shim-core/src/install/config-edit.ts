@@ -31,7 +31,9 @@ export function parseToml(text: string, what: string): TomlTable {
     return parse(text);
   } catch (err) {
     const where = err instanceof TomlError ? ` (line ${err.line}, column ${err.column})` : "";
-    throw new Error(`${what} is not valid TOML${where}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+    throw new Error(
+      `${what} is not valid TOML${where}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
+    );
   }
 }
 
@@ -47,12 +49,24 @@ export function addRuntime(text: string, spec: RuntimeSpec, containerdVersion: (
   const existing = lookup(doc, path);
   if (existing !== undefined) {
     const type = (existing as TomlTable)["runtime_type"];
-    if (type !== spec.runtimeType) throw new Error(`runtime ${spec.handler} is already configured with runtime_type ${JSON.stringify(type)}; remove it first`);
-    return { text, changed: false, notes: [`${spec.handler} is already configured (not by this installer); leaving it as it is`] };
+    if (type !== spec.runtimeType)
+      throw new Error(
+        `runtime ${spec.handler} is already configured with runtime_type ${JSON.stringify(type)}; remove it first`,
+      );
+    return {
+      text,
+      changed: false,
+      notes: [`${spec.handler} is already configured (not by this installer); leaving it as it is`],
+    };
   }
   const nl = text.includes("\r\n") ? "\r" : "";
   const lines = stripped.text.split("\n");
-  if (choice.addVersion) lines.splice(firstContentLine(lines), 0, ...[begin(VERSION_BLOCK), `version = ${choice.schema}`, end(VERSION_BLOCK)].map((l) => l + nl));
+  if (choice.addVersion)
+    lines.splice(
+      firstContentLine(lines),
+      0,
+      ...[begin(VERSION_BLOCK), `version = ${choice.schema}`, end(VERSION_BLOCK)].map((l) => l + nl),
+    );
   const headers = findHeaders(lines);
   const at = insertionPoint(lines, headers, runtimesPath(choice.schema));
   const indent = siblingIndent(headers, runtimesPath(choice.schema)) ?? at.indent;
@@ -77,7 +91,9 @@ export function addRuntime(text: string, spec: RuntimeSpec, containerdVersion: (
     actual = undefined;
   }
   if (!actual || !isDeepStrictEqual(plain(actual), plain(expected))) {
-    throw new Error(`cannot add ${header} to this file without changing something else; add it by hand:\n  ${header}\n    runtime_type = ${JSON.stringify(spec.runtimeType)}`);
+    throw new Error(
+      `cannot add ${header} to this file without changing something else; add it by hand:\n  ${header}\n    runtime_type = ${JSON.stringify(spec.runtimeType)}`,
+    );
   }
   const changed = result !== text;
   const notes = changed
@@ -90,20 +106,29 @@ export function addRuntime(text: string, spec: RuntimeSpec, containerdVersion: (
 export function removeRuntime(text: string, spec: RuntimeSpec): Edit {
   parseToml(text, "the config");
   const stripped = removeBlocks(text, spec.binary);
-  if (!stripped.removed) return { text, changed: false, notes: [`no block managed by ${spec.binary} in the config; nothing to remove`] };
+  if (!stripped.removed)
+    return { text, changed: false, notes: [`no block managed by ${spec.binary} in the config; nothing to remove`] };
   parseToml(stripped.text, "the config without our block");
   return { text: stripped.text, changed: true, notes: [`removed the block managed by ${spec.binary}`] };
 }
 
 /** Our block, and the shared version block when no other shim's block is left. */
-function removeBlocks(text: string, binary: string): { text: string; removed: boolean; block?: string[]; version?: number } {
+function removeBlocks(
+  text: string,
+  binary: string,
+): { text: string; removed: boolean; block?: string[]; version?: number } {
   const lines = text.split("\n");
   const block = removeBlock(lines, binary);
   const removed = block !== undefined;
   const others = lines.some((l) => /^\s*# BEGIN containerd-shim-[^ ]+-v1 \(managed\)\s*$/.test(l));
   const versionBlock = removed && !others ? removeBlock(lines, VERSION_BLOCK) : undefined;
   const version = versionBlock?.map((l) => /^version = (\d)\r?$/.exec(l)?.[1]).find((v) => v !== undefined);
-  return { text: lines.join("\n"), removed, ...(block ? { block } : {}), ...(version === undefined ? {} : { version: Number(version) }) };
+  return {
+    text: lines.join("\n"),
+    removed,
+    ...(block ? { block } : {}),
+    ...(version === undefined ? {} : { version: Number(version) }),
+  };
 }
 
 /** Cuts the marked block out of `lines` and returns it. */
@@ -129,7 +154,12 @@ function insertionPoint(lines: string[], headers: Header[], runtimes: string[]):
     const next = headers[lastIndex + 1];
     if (!next) return { line: eof, indent: last.indent };
     let line = next.line;
-    while (line - 1 > last.line && isBlankOrComment(lines[line - 1]!) && !/^\s*# END .* \(managed\)/.test(lines[line - 1]!)) line--;
+    while (
+      line - 1 > last.line &&
+      isBlankOrComment(lines[line - 1]!) &&
+      !/^\s*# END .* \(managed\)/.test(lines[line - 1]!)
+    )
+      line--;
     return { line, indent: last.indent };
   }
   return { line: eof, indent: "" };
@@ -149,7 +179,8 @@ function firstContentLine(lines: string[]): number {
 function plain(value: unknown): unknown {
   if (value instanceof Date) return `date:${value.toISOString()}`;
   if (Array.isArray(value)) return value.map(plain);
-  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  if (typeof value === "object" && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   return value;
 }
 

@@ -16,7 +16,11 @@ export function unifiedDiff(before: string, after: string, name: string, context
   const oldLines = a.slice(start, a.length - tail + after_);
   const newLines = b.slice(start, b.length - tail + after_);
   const range = (from: number, count: number) => `${count === 0 ? from : from + 1},${count}`;
-  const out = [`--- a/${name}`, `+++ b/${name}`, `@@ -${range(start, oldLines.length)} +${range(start, newLines.length)} @@`];
+  const out = [
+    `--- a/${name}`,
+    `+++ b/${name}`,
+    `@@ -${range(start, oldLines.length)} +${range(start, newLines.length)} @@`,
+  ];
   for (let i = start; i < head; i++) out.push(` ${a[i]}`);
   for (let i = head; i < a.length - tail; i++) out.push(`-${a[i]}`);
   for (let i = head; i < b.length - tail; i++) out.push(`+${b[i]}`);

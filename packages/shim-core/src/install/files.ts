@@ -1,4 +1,19 @@
-import { chownSync, closeSync, fchmodSync, constants, copyFileSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from "node:fs";
+import {
+  chownSync,
+  closeSync,
+  fchmodSync,
+  constants,
+  copyFileSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+  type Stats,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 /** The file's text, or undefined when it does not exist; any other problem is an error that says so. */
@@ -29,7 +44,8 @@ export function writeAtomically(file: string, content: string | Buffer, like?: S
     } finally {
       closeSync(fd);
     }
-    if (like && (like.uid !== process.getuid?.() || like.gid !== process.getgid?.())) chownSync(tmp, like.uid, like.gid);
+    if (like && (like.uid !== process.getuid?.() || like.gid !== process.getgid?.()))
+      chownSync(tmp, like.uid, like.gid);
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
@@ -39,14 +55,18 @@ export function writeAtomically(file: string, content: string | Buffer, like?: S
 
 /** Copies `file` to `<file>.bak-<UTC time>` (never over an existing backup) and returns the name. */
 export function backup(file: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   for (let n = 0; ; n++) {
     const target = `${file}.bak-${stamp}${n === 0 ? "" : `.${n}`}`;
     try {
       copyFileSync(file, target, constants.COPYFILE_EXCL);
       return target;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new Error(`cannot back up ${file}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST")
+        throw new Error(`cannot back up ${file}: ${(err as Error).message}`);
     }
   }
 }

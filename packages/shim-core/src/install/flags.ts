@@ -26,11 +26,23 @@ const valued: Record<string, "config" | "binDir" | "containerdVersion"> = {
   "bin-dir": "binDir",
   "containerd-version": "containerdVersion",
 };
-const booleans: Record<string, "dryRun" | "create" | "help"> = { "dry-run": "dryRun", create: "create", help: "help", h: "help" };
+const booleans: Record<string, "dryRun" | "create" | "help"> = {
+  "dry-run": "dryRun",
+  create: "create",
+  help: "help",
+  h: "help",
+};
 
 /** `--flag value`, `--flag=value` and the single-dash forms, like the rest of the binary's flags. */
 export function parseInstallFlags(argv: readonly string[]): InstallFlags {
-  const flags: InstallFlags = { config: "/etc/containerd/config.toml", binDir: "/usr/local/bin", dryRun: false, create: false, containerdVersion: undefined, help: false };
+  const flags: InstallFlags = {
+    config: "/etc/containerd/config.toml",
+    binDir: "/usr/local/bin",
+    dryRun: false,
+    create: false,
+    containerdVersion: undefined,
+    help: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith("-")) throw new Error(`unexpected argument ${JSON.stringify(arg)}`);

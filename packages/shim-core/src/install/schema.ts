@@ -25,18 +25,26 @@ export interface SchemaChoice {
 export function chooseSchema(doc: TomlTable, containerdVersion: () => string | undefined): SchemaChoice {
   const version = doc["version"];
   if (version !== undefined) {
-    if (version === 1 || version === 2 || version === 3) return { schema: version, addVersion: false, why: `the file says version = ${version}` };
+    if (version === 1 || version === 2 || version === 3)
+      return { schema: version, addVersion: false, why: `the file says version = ${version}` };
     throw new Error(`unsupported config version ${JSON.stringify(version)} (this installer knows 1, 2 and 3)`);
   }
   if (doc["plugins"] !== undefined) {
-    return { schema: 1, addVersion: false, why: "the file has plugin sections but no version, which containerd reads as version 1" };
+    return {
+      schema: 1,
+      addVersion: false,
+      why: "the file has plugin sections but no version, which containerd reads as version 1",
+    };
   }
   const text = containerdVersion();
   if (text === undefined) {
-    throw new Error("the file has no `version = N` and containerd was not found on PATH: pass --containerd-version (e.g. 1.7.27 or 2.1.0)");
+    throw new Error(
+      "the file has no `version = N` and containerd was not found on PATH: pass --containerd-version (e.g. 1.7.27 or 2.1.0)",
+    );
   }
   const major = containerdMajor(text);
-  if (major === undefined) throw new Error(`cannot find a version number in ${JSON.stringify(text.trim())}: pass --containerd-version`);
+  if (major === undefined)
+    throw new Error(`cannot find a version number in ${JSON.stringify(text.trim())}: pass --containerd-version`);
   const schema = major >= 2 ? 3 : 2;
   return { schema, addVersion: true, why: `the file has no version and containerd is ${major}.x` };
 }

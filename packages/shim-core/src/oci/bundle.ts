@@ -34,7 +34,8 @@ export async function readSpec(bundle: string): Promise<Spec> {
     try {
       const stat = await handle.stat();
       if (!stat.isFile()) throw new Error("not a regular file");
-      if (stat.size > MAX_SPEC_BYTES) throw new Error(`${stat.size} bytes, more than the ${MAX_SPEC_BYTES} a spec may have`);
+      if (stat.size > MAX_SPEC_BYTES)
+        throw new Error(`${stat.size} bytes, more than the ${MAX_SPEC_BYTES} a spec may have`);
       bytes = await handle.readFile();
     } finally {
       await handle.close();

@@ -26,7 +26,8 @@ export interface RootfsMounter {
 async function run(args: string[]): Promise<void> {
   const result = await execFile("mount", ["-i", ...args]);
   // Everything mounted came from the request, so a mount the kernel refuses is the client's mistake.
-  if (result.code !== 0) throw invalidArgument(`cannot mount the rootfs: mount ${args.join(" ")}: ${result.stderr.trim()}`);
+  if (result.code !== 0)
+    throw invalidArgument(`cannot mount the rootfs: mount ${args.join(" ")}: ${result.stderr.trim()}`);
 }
 
 /** Mounts containerd's snapshot mounts (overlay or bind) onto `target`, in order; undoes them on failure. */

@@ -51,22 +51,37 @@ export function checkProcess(p: unknown, where = "process"): Process {
   const args = p.args === undefined ? [] : strings(p.args, `${where}.args`);
   if (args.length === 0) throw invalidArgument(`${where}.args is empty: the image sets no entrypoint or command`);
   const env = p.env === undefined ? [] : strings(p.env, `${where}.env`);
-  if (typeof p.cwd !== "string" || !posix.isAbsolute(p.cwd)) throw invalidArgument(`${where}.cwd must be an absolute path, not ${typeof p.cwd === "string" ? JSON.stringify(p.cwd) : kind(p.cwd)}`);
-  if (p.terminal !== undefined && typeof p.terminal !== "boolean") throw invalidArgument(`${where}.terminal must be true or false, not ${kind(p.terminal)}`);
+  if (typeof p.cwd !== "string" || !posix.isAbsolute(p.cwd))
+    throw invalidArgument(
+      `${where}.cwd must be an absolute path, not ${typeof p.cwd === "string" ? JSON.stringify(p.cwd) : kind(p.cwd)}`,
+    );
+  if (p.terminal !== undefined && typeof p.terminal !== "boolean")
+    throw invalidArgument(`${where}.terminal must be true or false, not ${kind(p.terminal)}`);
   let total = 0;
-  for (const [list, name] of [[args, "args"], [env, "env"]] as const) {
+  for (const [list, name] of [
+    [args, "args"],
+    [env, "env"],
+  ] as const) {
     list.forEach((s, i) => {
-      if (s.includes("\0")) throw invalidArgument(`${where}.${name}[${i}] contains a NUL byte, which execve cannot pass`);
+      if (s.includes("\0"))
+        throw invalidArgument(`${where}.${name}[${i}] contains a NUL byte, which execve cannot pass`);
       const bytes = utf8Length(s) + 1;
-      if (bytes > MAX_ARG_STRLEN) throw invalidArgument(`${where}.${name}[${i}] is ${bytes - 1} bytes long; the kernel passes at most ${MAX_ARG_STRLEN - 1} bytes in one argument or variable`);
+      if (bytes > MAX_ARG_STRLEN)
+        throw invalidArgument(
+          `${where}.${name}[${i}] is ${bytes - 1} bytes long; the kernel passes at most ${MAX_ARG_STRLEN - 1} bytes in one argument or variable`,
+        );
       total += bytes + 8;
     });
   }
   env.forEach((e, i) => {
-    if (e.indexOf("=") < 1) throw invalidArgument(`${where}.env[${i}] ${JSON.stringify(e.slice(0, 64))} is not NAME=value`);
+    if (e.indexOf("=") < 1)
+      throw invalidArgument(`${where}.env[${i}] ${JSON.stringify(e.slice(0, 64))} is not NAME=value`);
   });
   const space = argumentSpace(p);
-  if (total > space) throw invalidArgument(`${where}.args and .env take ${total} bytes; execve allows at most ${space} (a quarter of the stack limit)`);
+  if (total > space)
+    throw invalidArgument(
+      `${where}.args and .env take ${total} bytes; execve allows at most ${space} (a quarter of the stack limit)`,
+    );
   return p as unknown as Process;
 }
 
@@ -95,24 +110,31 @@ function checkMounts(v: unknown, where: string): void {
   v.forEach((m: unknown, i) => {
     const at = `${where}[${i}]`;
     if (!isObject(m)) throw invalidArgument(`${at} must be an object, not ${kind(m)}`);
-    if (typeof m.destination !== "string" || m.destination === "") throw invalidArgument(`${at}.destination must be a path`);
+    if (typeof m.destination !== "string" || m.destination === "")
+      throw invalidArgument(`${at}.destination must be a path`);
     const dest = `${at} (${m.destination.slice(0, 256)})`;
-    if (m.source !== undefined && typeof m.source !== "string") throw invalidArgument(`${dest}.source must be a string, not ${kind(m.source)}`);
+    if (m.source !== undefined && typeof m.source !== "string")
+      throw invalidArgument(`${dest}.source must be a string, not ${kind(m.source)}`);
     if (m.options !== undefined) strings(m.options, `${dest}.options`);
     if (m.type === undefined || m.type === "") return;
     if (typeof m.type !== "string") throw invalidArgument(`${dest}.type must be a string, not ${kind(m.type)}`);
-    if (!knownFilesystems().has(m.type)) throw invalidArgument(`${dest}: this kernel has no filesystem type ${JSON.stringify(m.type.slice(0, 64))}`);
+    if (!knownFilesystems().has(m.type))
+      throw invalidArgument(`${dest}: this kernel has no filesystem type ${JSON.stringify(m.type.slice(0, 64))}`);
   });
 }
 
 /** The spec as parsed from `file`: an object whose fields the shim reads have the right shapes. */
 export function checkSpec(value: unknown, file: string): Spec {
-  if (!isObject(value)) throw invalidArgument(`${file} is not an OCI runtime spec: it holds ${kind(value)}, not an object`);
+  if (!isObject(value))
+    throw invalidArgument(`${file} is not an OCI runtime spec: it holds ${kind(value)}, not an object`);
   if (value.process === undefined) throw invalidArgument(`${file} has no process to run`);
   checkProcess(value.process, `${file}: process`);
-  if (value.root !== undefined && (!isObject(value.root) || typeof value.root.path !== "string")) throw invalidArgument(`${file}: root must be an object with a path`);
+  if (value.root !== undefined && (!isObject(value.root) || typeof value.root.path !== "string"))
+    throw invalidArgument(`${file}: root must be an object with a path`);
   if (value.mounts !== undefined) checkMounts(value.mounts, `${file}: mounts`);
-  if (value.annotations !== undefined && !isObject(value.annotations)) throw invalidArgument(`${file}: annotations must be an object, not ${kind(value.annotations)}`);
-  if (value.linux !== undefined && !isObject(value.linux)) throw invalidArgument(`${file}: linux must be an object, not ${kind(value.linux)}`);
+  if (value.annotations !== undefined && !isObject(value.annotations))
+    throw invalidArgument(`${file}: annotations must be an object, not ${kind(value.annotations)}`);
+  if (value.linux !== undefined && !isObject(value.linux))
+    throw invalidArgument(`${file}: linux must be an object, not ${kind(value.linux)}`);
   return value as unknown as Spec;
 }

@@ -26,8 +26,24 @@ export interface RuntimeChild {
  */
 export interface OciRuntime {
   readonly config: RuncConfig;
-  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds?: number, consoleSocket?: string): RuntimeChild;
-  exec(id: string, processFile: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds?: number, consoleSocket?: string): RuntimeChild;
+  run(
+    id: string,
+    bundle: string,
+    pidFile: string,
+    logFile: string,
+    stdio: StdioOptions,
+    preserveFds?: number,
+    consoleSocket?: string,
+  ): RuntimeChild;
+  exec(
+    id: string,
+    processFile: string,
+    pidFile: string,
+    logFile: string,
+    stdio: StdioOptions,
+    preserveFds?: number,
+    consoleSocket?: string,
+  ): RuntimeChild;
   /** Signals the container's init, or with `all` every process in it. */
   kill(id: string, signal: number, all: boolean): Promise<void>;
   /** Signals one exec'd process by pid: runc has no command for that, runc's shim does the same. */

@@ -30,27 +30,99 @@ export class Runc implements OciRuntime {
    * delete. `preserveFds` of `stdio`'s entries after the first three reach the container's process
    * as fds 3… (how a Wasm container gets its runner, runner-files.ts).
    */
-  run(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0, consoleSocket?: string): RuntimeChild {
-    if (consoleSocket || !becomeSubreaper()) return this.#runForeground(id, bundle, pidFile, logFile, stdio, preserveFds, consoleSocket);
+  run(
+    id: string,
+    bundle: string,
+    pidFile: string,
+    logFile: string,
+    stdio: StdioOptions,
+    preserveFds = 0,
+    consoleSocket?: string,
+  ): RuntimeChild {
+    if (consoleSocket || !becomeSubreaper())
+      return this.#runForeground(id, bundle, pidFile, logFile, stdio, preserveFds, consoleSocket);
     const create = (createPidFile: string, fds: StdioOptions) =>
-      spawn(this.config.binary, [...this.#globals(logFile), "create", ...preserve(preserveFds), "--bundle", bundle, "--pid-file", createPidFile, id], { stdio: fds });
+      spawn(
+        this.config.binary,
+        [
+          ...this.#globals(logFile),
+          "create",
+          ...preserve(preserveFds),
+          "--bundle",
+          bundle,
+          "--pid-file",
+          createPidFile,
+          id,
+        ],
+        { stdio: fds },
+      );
     return new DetachedInit({ create, start: () => this.#call(["start", id]).then(() => {}) }, pidFile, stdio);
   }
 
-  #runForeground(id: string, bundle: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds: number, consoleSocket?: string): ChildProcess {
-    return spawn(this.config.binary, [...this.#globals(logFile), "run", "--keep", ...console(consoleSocket), ...preserve(preserveFds), "--bundle", bundle, "--pid-file", pidFile, id], { stdio });
+  #runForeground(
+    id: string,
+    bundle: string,
+    pidFile: string,
+    logFile: string,
+    stdio: StdioOptions,
+    preserveFds: number,
+    consoleSocket?: string,
+  ): ChildProcess {
+    return spawn(
+      this.config.binary,
+      [
+        ...this.#globals(logFile),
+        "run",
+        "--keep",
+        ...console(consoleSocket),
+        ...preserve(preserveFds),
+        "--bundle",
+        bundle,
+        "--pid-file",
+        pidFile,
+        id,
+      ],
+      { stdio },
+    );
   }
 
   /** `runc exec` in the foreground, for the same reason as run (detached with a terminal, as run). */
-  exec(id: string, processFile: string, pidFile: string, logFile: string, stdio: StdioOptions, preserveFds = 0, consoleSocket?: string): ChildProcess {
-    return spawn(this.config.binary, [...this.#globals(logFile), "exec", ...console(consoleSocket), ...preserve(preserveFds), "--process", processFile, "--pid-file", pidFile, id], { stdio });
+  exec(
+    id: string,
+    processFile: string,
+    pidFile: string,
+    logFile: string,
+    stdio: StdioOptions,
+    preserveFds = 0,
+    consoleSocket?: string,
+  ): ChildProcess {
+    return spawn(
+      this.config.binary,
+      [
+        ...this.#globals(logFile),
+        "exec",
+        ...console(consoleSocket),
+        ...preserve(preserveFds),
+        "--process",
+        processFile,
+        "--pid-file",
+        pidFile,
+        id,
+      ],
+      { stdio },
+    );
   }
 
   async #call(args: string[], input?: string): Promise<string> {
-    const result = await execFile(this.config.binary, [...this.#globals(), ...args], input === undefined ? {} : { input });
+    const result = await execFile(
+      this.config.binary,
+      [...this.#globals(), ...args],
+      input === undefined ? {} : { input },
+    );
     if (result.code === 0) return result.stdout;
     const message = result.stderr.trim() || `exit status ${result.code}`;
-    if (/does not exist|not running|container .* is stopped|no such process/i.test(message)) throw notFound(`runc ${args[0]}: ${message}`);
+    if (/does not exist|not running|container .* is stopped|no such process/i.test(message))
+      throw notFound(`runc ${args[0]}: ${message}`);
     throw new ShimError(Code.UNKNOWN, `runc ${args[0]}: ${message}`);
   }
 
@@ -103,7 +175,9 @@ export class Runc implements OciRuntime {
    */
   async cgroupPaths(id: string): Promise<Record<string, string>> {
     try {
-      const state = JSON.parse(await readFile(join(this.config.root, id, "state.json"), "utf8")) as { cgroup_paths?: Record<string, string> };
+      const state = JSON.parse(await readFile(join(this.config.root, id, "state.json"), "utf8")) as {
+        cgroup_paths?: Record<string, string>;
+      };
       return state.cgroup_paths ?? {};
     } catch {
       return {};

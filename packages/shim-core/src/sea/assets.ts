@@ -61,7 +61,11 @@ export function assetRoots(env: NodeJS.ProcessEnv = process.env): AssetRoot[] {
  * works, and returns that directory. `read(key)` gives an asset's bytes; it is only called for
  * files that are missing or have the wrong size.
  */
-export function extractAssets(manifest: AssetManifest, read: (key: string) => Uint8Array, roots: AssetRoot[] = assetRoots()): string {
+export function extractAssets(
+  manifest: AssetManifest,
+  read: (key: string) => Uint8Array,
+  roots: AssetRoot[] = assetRoots(),
+): string {
   const failures: string[] = [];
   for (const root of roots) {
     try {
@@ -118,7 +122,9 @@ type SeaModule = typeof import("node:sea");
 /** The bundle file when running as a plain dist/<name>.cjs (not in an eval worker, not a SEA). */
 function bundleFile(): string | undefined {
   if (isSea()) return undefined;
-  return typeof __filename === "string" && isAbsolute(__filename) && /\.c?js$/.test(__filename) ? __filename : undefined;
+  return typeof __filename === "string" && isAbsolute(__filename) && /\.c?js$/.test(__filename)
+    ? __filename
+    : undefined;
 }
 
 let assetDir: string | undefined;
@@ -149,7 +155,8 @@ export function releaseRunnerAssets(): void {
 function assetDirectory(): string {
   const runner = runnerAssetState();
   if (runner) {
-    if (runner.fd === undefined) throw new Error("the runner's files are closed once the guest runs: an engine must read its assets in load()");
+    if (runner.fd === undefined)
+      throw new Error("the runner's files are closed once the guest runs: an engine must read its assets in load()");
     return fdPath(runner.fd);
   }
   if (assetDir !== undefined) return assetDir;
@@ -159,7 +166,8 @@ function assetDirectory(): string {
     assetDir = extractAssets(manifest, (key) => new Uint8Array(sea.getAsset(key)));
   } else {
     const bundle = bundleFile();
-    if (bundle === undefined) throw new Error("embedded assets are only available in the built bundle (dist/*.cjs) or the single executable");
+    if (bundle === undefined)
+      throw new Error("embedded assets are only available in the built bundle (dist/*.cjs) or the single executable");
     assetDir = bundle.replace(/\.c?js$/, ".assets");
   }
   return assetDir;
@@ -194,7 +202,9 @@ function codeAssetURL(key: string): URL {
   if (!url) {
     const sea = process.getBuiltinModule("node:sea") as SeaModule;
     const prologue = `import.meta.url = ${JSON.stringify(`file:///proc/wasm-shim-assets/${key}`)};\n(${refuseContainerModules.toString()})();\n`;
-    url = new URL(`data:text/javascript;base64,${Buffer.concat([Buffer.from(prologue), Buffer.from(sea.getAsset(key))]).toString("base64")}`);
+    url = new URL(
+      `data:text/javascript;base64,${Buffer.concat([Buffer.from(prologue), Buffer.from(sea.getAsset(key))]).toString("base64")}`,
+    );
     codeUrls.set(key, url);
   }
   return url;
@@ -233,5 +243,7 @@ export function __importMetaResolve(specifier: string): string {
       return pathToFileURL(createRequire(bundle).resolve(specifier)).href;
     } catch {}
   }
-  throw new Error(`import.meta.resolve(${JSON.stringify(specifier)}): only built-in modules can be resolved from a bundled executable`);
+  throw new Error(
+    `import.meta.resolve(${JSON.stringify(specifier)}): only built-in modules can be resolved from a bundled executable`,
+  );
 }

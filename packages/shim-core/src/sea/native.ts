@@ -68,12 +68,15 @@ export function nativeAddonFile(): string | undefined {
 function load(): Native {
   // In a runner, the host's copy comes as an fd of its own (runner-layout.ts); releaseNativeFile closes it.
   const fd = runnerLayoutFromEnv()?.native;
-  const file = fd !== undefined ? fdPath(fd) : fileURLToPath(new URL("../../dist/native/shim-native.node", import.meta.url));
+  const file =
+    fd !== undefined ? fdPath(fd) : fileURLToPath(new URL("../../dist/native/shim-native.node", import.meta.url));
   const mod = { exports: {} as NativeAddon };
   try {
     process.dlopen(mod, file, constants.dlopen.RTLD_NOW);
   } catch (err) {
-    throw new Error(`cannot load the shim's native helper ${file} (build packages/shim-core first): ${(err as Error).message}`);
+    throw new Error(
+      `cannot load the shim's native helper ${file} (build packages/shim-core first): ${(err as Error).message}`,
+    );
   }
   const addon = mod.exports;
   return {

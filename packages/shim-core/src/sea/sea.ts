@@ -3,7 +3,6 @@
 // dist/<name>.cjs bundle, as TypeScript source (tests, `node src/main.ts`), or inside a container
 // where the binary is started through the host's dynamic loader.
 
-
 type SeaModule = typeof import("node:sea");
 
 // getBuiltinModule rather than require/createRequire: this file is bundled to CJS (where

@@ -32,7 +32,9 @@ export class CgroupMonitor {
     const watch = this.#watches.get(id);
     this.#watches.delete(id);
     await watch?.stop();
-    const final = await taskMetrics(runtime, id, false).catch((err: Error) => this.#log.warn("cannot read the final metrics", { id, error: err.message }));
+    const final = await taskMetrics(runtime, id, false).catch((err: Error) =>
+      this.#log.warn("cannot read the final metrics", { id, error: err.message }),
+    );
     if (!final) return false;
     this.#final.set(id, final.any);
     return final.oomKills > (watch?.seen ?? 0);

@@ -16,11 +16,14 @@ async function num(dir: string | undefined, file: string): Promise<number | unde
 }
 
 async function entry(dir: string | undefined, prefix: string) {
-  const [usage, limit, max, failcnt] = await Promise.all(["usage_in_bytes", "limit_in_bytes", "max_usage_in_bytes", "failcnt"].map((f) => num(dir, `${prefix}.${f}`)));
+  const [usage, limit, max, failcnt] = await Promise.all(
+    ["usage_in_bytes", "limit_in_bytes", "max_usage_in_bytes", "failcnt"].map((f) => num(dir, `${prefix}.${f}`)),
+  );
   return usage === undefined ? undefined : { usage, limit: limit ?? 0, max: max ?? 0, failcnt: failcnt ?? 0 };
 }
 
-const withEntry = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
+const withEntry = <K extends string, V>(key: K, value: V | undefined) =>
+  value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 
 /**
  * A cgroup v1 container's counters from its controllers' files, in the shape `runc events --stats`
@@ -32,13 +35,28 @@ export async function readCgroup1(paths: Record<string, string>): Promise<RuncSt
   const memory = paths["memory"];
   const ticks = parseKeyed((await text(cpuacct, "cpuacct.stat")) ?? "");
   const throttling = parseKeyed((await text(paths["cpu"], "cpu.stat")) ?? "");
-  const raw = Object.fromEntries([...parseKeyed((await text(memory, "memory.stat")) ?? "")].map(([k, v]) => [k, Number(v)]));
-  const percpu = ((await text(cpuacct, "cpuacct.usage_percpu")) ?? "").trim().split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number);
+  const raw = Object.fromEntries(
+    [...parseKeyed((await text(memory, "memory.stat")) ?? "")].map(([k, v]) => [k, Number(v)]),
+  );
+  const percpu = ((await text(cpuacct, "cpuacct.usage_percpu")) ?? "")
+    .trim()
+    .split(/\s+/)
+    .filter((s) => /^\d+$/.test(s))
+    .map(Number);
   const pidsMax = (await text(paths["pids"], "pids.max"))?.trim();
   return {
     cpu: {
-      usage: { total: (await num(cpuacct, "cpuacct.usage")) ?? 0, percpu, user: Number(ticks.get("user") ?? 0n) * NS_PER_TICK, kernel: Number(ticks.get("system") ?? 0n) * NS_PER_TICK },
-      throttling: { periods: Number(throttling.get("nr_periods") ?? 0n), throttled_periods: Number(throttling.get("nr_throttled") ?? 0n), throttled_time: Number(throttling.get("throttled_time") ?? 0n) },
+      usage: {
+        total: (await num(cpuacct, "cpuacct.usage")) ?? 0,
+        percpu,
+        user: Number(ticks.get("user") ?? 0n) * NS_PER_TICK,
+        kernel: Number(ticks.get("system") ?? 0n) * NS_PER_TICK,
+      },
+      throttling: {
+        periods: Number(throttling.get("nr_periods") ?? 0n),
+        throttled_periods: Number(throttling.get("nr_throttled") ?? 0n),
+        throttled_time: Number(throttling.get("throttled_time") ?? 0n),
+      },
     },
     memory: {
       cache: raw["cache"] ?? 0,
@@ -48,6 +66,9 @@ export async function readCgroup1(paths: Record<string, string>): Promise<RuncSt
       ...withEntry("kernelTCP", await entry(memory, "memory.kmem.tcp")),
       raw,
     },
-    pids: { current: (await num(paths["pids"], "pids.current")) ?? 0, limit: pidsMax && /^\d+$/.test(pidsMax) ? Number(pidsMax) : 0 },
+    pids: {
+      current: (await num(paths["pids"], "pids.current")) ?? 0,
+      limit: pidsMax && /^\d+$/.test(pidsMax) ? Number(pidsMax) : 0,
+    },
   };
 }

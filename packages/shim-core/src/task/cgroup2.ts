@@ -33,7 +33,10 @@ export async function readCgroup2(dir: string): Promise<v2.Metrics> {
     },
     // Absent, not zero, without the memory controller: "no OOM kill" must be a reading, not a default.
     ...(memoryEvents.size > 0 ? { memoryEvents: fromKeyed(v2.MemoryEventsSchema, memoryEvents) } : {}),
-    io: { usage: parseIoStat(await readFile(join(dir, "io.stat"), "utf8").catch(() => "")), psi: await psi("io.pressure") },
+    io: {
+      usage: parseIoStat(await readFile(join(dir, "io.stat"), "utf8").catch(() => "")),
+      psi: await psi("io.pressure"),
+    },
     hugetlb: await Promise.all(
       names
         .map((n) => /^hugetlb\.(.+)\.current$/.exec(n)?.[1])
@@ -89,7 +92,12 @@ export function parsePressure(text: string): MessageInitShape<typeof v2.PSIStats
     const [kind, ...pairs] = line.trim().split(/\s+/);
     if (kind !== "some" && kind !== "full") continue;
     const kv = new Map(pairs.map((p) => p.split("=") as [string, string]));
-    out[kind] = { avg10: Number(kv.get("avg10") ?? 0), avg60: Number(kv.get("avg60") ?? 0), avg300: Number(kv.get("avg300") ?? 0), total: BigInt(/^\d+$/.test(kv.get("total") ?? "") ? kv.get("total")! : 0) };
+    out[kind] = {
+      avg10: Number(kv.get("avg10") ?? 0),
+      avg60: Number(kv.get("avg60") ?? 0),
+      avg300: Number(kv.get("avg300") ?? 0),
+      total: BigInt(/^\d+$/.test(kv.get("total") ?? "") ? kv.get("total")! : 0),
+    };
   }
   return out.some || out.full ? out : undefined;
 }
@@ -108,7 +116,14 @@ export function parseIoStat(text: string): MessageInitShape<typeof v2.IOEntrySch
     if (!m) continue;
     const kv = new Map(pairs.map((p) => p.split("=") as [string, string]));
     const n = (k: string) => (/^\d+$/.test(kv.get(k) ?? "") ? BigInt(kv.get(k)!) : 0n);
-    entries.push({ major: BigInt(m[1]!), minor: BigInt(m[2]!), rbytes: n("rbytes"), wbytes: n("wbytes"), rios: n("rios"), wios: n("wios") });
+    entries.push({
+      major: BigInt(m[1]!),
+      minor: BigInt(m[2]!),
+      rbytes: n("rbytes"),
+      wbytes: n("wbytes"),
+      rios: n("rios"),
+      wios: n("wios"),
+    });
   }
   return entries;
 }

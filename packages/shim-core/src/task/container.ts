@@ -55,7 +55,18 @@ export class Container {
   /** Set when Create mounted the rootfs: Delete takes it off again. */
   readonly #mounter: RootfsMounter | undefined;
 
-  private constructor(fields: { id: string; bundle: string; spec: Spec; rootfs: string; entrypoint: Entrypoint; runtime: OciRuntime; runcBundle: string; init: TaskProcess; mounter?: RootfsMounter; runner?: RunnerLaunch }) {
+  private constructor(fields: {
+    id: string;
+    bundle: string;
+    spec: Spec;
+    rootfs: string;
+    entrypoint: Entrypoint;
+    runtime: OciRuntime;
+    runcBundle: string;
+    init: TaskProcess;
+    mounter?: RootfsMounter;
+    runner?: RunnerLaunch;
+  }) {
     this.id = fields.id;
     this.bundle = fields.bundle;
     this.spec = fields.spec;
@@ -90,8 +101,18 @@ export class Container {
     else await checkRootDirectory(rootfs);
     let runner: RunnerLaunch | undefined;
     try {
-      const entrypoint = await resolveImageEntrypoint(rootfs, spec, () => imageIsWasm(ctx.imageArchitecture, req.id, spec, ctx.log), imageLookup(ctx.wasmImage, req.id, spec), ctx.log);
-      const runtime = ctx.ociRuntime({ binary: options.runcBinary, root: options.runcRoot ?? ctx.defaultRuncRoot, systemdCgroup: options.systemdCgroup });
+      const entrypoint = await resolveImageEntrypoint(
+        rootfs,
+        spec,
+        () => imageIsWasm(ctx.imageArchitecture, req.id, spec, ctx.log),
+        imageLookup(ctx.wasmImage, req.id, spec),
+        ctx.log,
+      );
+      const runtime = ctx.ociRuntime({
+        binary: options.runcBinary,
+        root: options.runcRoot ?? ctx.defaultRuncRoot,
+        systemdCgroup: options.systemdCgroup,
+      });
       let runcBundle = req.bundle;
       if (entrypoint.kind === "wasm") {
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
@@ -99,8 +120,24 @@ export class Container {
       }
       const state: ShimState = { runc: runtime.config, mountedRootfs: mounted };
       await writeFile(join(req.bundle, bundleFiles.state), JSON.stringify(state));
-      const init = new TaskProcess(req.id, "", { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal });
-      return new Container({ id: req.id, bundle: req.bundle, spec, rootfs, entrypoint, runtime, runcBundle, init, ...(mounted ? { mounter: ctx.mounter } : {}), ...(runner ? { runner } : {}) });
+      const init = new TaskProcess(req.id, "", {
+        stdin: req.stdin,
+        stdout: req.stdout,
+        stderr: req.stderr,
+        terminal: req.terminal,
+      });
+      return new Container({
+        id: req.id,
+        bundle: req.bundle,
+        spec,
+        rootfs,
+        entrypoint,
+        runtime,
+        runcBundle,
+        init,
+        ...(mounted ? { mounter: ctx.mounter } : {}),
+        ...(runner ? { runner } : {}),
+      });
     } catch (err) {
       if (runner) closeLaunch(runner);
       if (mounted) await ctx.mounter.unmount(rootfs);
@@ -112,8 +149,13 @@ export class Container {
   initLaunch(): Launch {
     const pidFile = this.file(bundleFiles.initPid);
     const log = this.file(bundleFiles.runcLog);
-    const run = (stdio: StdioOptions, preserveFds = 0, consoleSocket?: string) => this.runtime.run(this.id, this.runcBundle, pidFile, log, stdio, preserveFds, consoleSocket);
-    return { launch: this.runner ? withRunnerFds(this.runner, run) : (stdio, consoleSocket) => run(stdio, 0, consoleSocket), pidFile, lastError: () => this.runtime.lastError(log) };
+    const run = (stdio: StdioOptions, preserveFds = 0, consoleSocket?: string) =>
+      this.runtime.run(this.id, this.runcBundle, pidFile, log, stdio, preserveFds, consoleSocket);
+    return {
+      launch: this.runner ? withRunnerFds(this.runner, run) : (stdio, consoleSocket) => run(stdio, 0, consoleSocket),
+      pidFile,
+      lastError: () => this.runtime.lastError(log),
+    };
   }
 
   /** How Start runs an exec: `runc exec` of the process `plan` names, written to the bundle; a runner (a Wasm command) gets its fds. */
@@ -121,8 +163,13 @@ export class Container {
     const { spec, pid: pidFile } = this.execFiles(execId);
     const log = this.file(bundleFiles.runcLog);
     await writeFile(spec, JSON.stringify(plan.process));
-    const exec = (stdio: StdioOptions, preserveFds = 0, consoleSocket?: string): RuntimeChild => this.runtime.exec(this.id, spec, pidFile, log, stdio, preserveFds, consoleSocket);
-    return { launch: plan.runner ? withRunnerFds(plan.runner, exec) : (stdio, consoleSocket) => exec(stdio, 0, consoleSocket), pidFile, lastError: () => this.runtime.lastError(log) };
+    const exec = (stdio: StdioOptions, preserveFds = 0, consoleSocket?: string): RuntimeChild =>
+      this.runtime.exec(this.id, spec, pidFile, log, stdio, preserveFds, consoleSocket);
+    return {
+      launch: plan.runner ? withRunnerFds(plan.runner, exec) : (stdio, consoleSocket) => exec(stdio, 0, consoleSocket),
+      pidFile,
+      lastError: () => this.runtime.lastError(log),
+    };
   }
 
   /** The process spec runc exec reads and the pid file it writes, one pair per exec in the bundle. */

@@ -9,8 +9,12 @@ export const MAX_IDENTIFIER_LENGTH = 76;
 
 export function checkIdentifier(id: string, what: string): void {
   if (id.length === 0) throw invalidArgument(`${what} must not be empty`);
-  if (id.length > MAX_IDENTIFIER_LENGTH) throw invalidArgument(`${what} is ${id.length} characters long; at most ${MAX_IDENTIFIER_LENGTH} are allowed`);
-  if (!identifier.test(id)) throw invalidArgument(`${what} ${JSON.stringify(id)} must be letters and digits, separated by single '.', '_' or '-'`);
+  if (id.length > MAX_IDENTIFIER_LENGTH)
+    throw invalidArgument(`${what} is ${id.length} characters long; at most ${MAX_IDENTIFIER_LENGTH} are allowed`);
+  if (!identifier.test(id))
+    throw invalidArgument(
+      `${what} ${JSON.stringify(id)} must be letters and digits, separated by single '.', '_' or '-'`,
+    );
 }
 
 /** JSON the client sent inside an Any (an exec's process, Update's resources), as UTF-8; anything else is its mistake. */
@@ -24,5 +28,6 @@ export function parseJson(bytes: Uint8Array, what: string): unknown {
 
 /** Linux signals are 1..64; runc would refuse anything else, after a process spawn. */
 export function checkSignal(signal: number): void {
-  if (!Number.isInteger(signal) || signal < 1 || signal > 64) throw invalidArgument(`signal ${signal} is not a Linux signal (1-64)`);
+  if (!Number.isInteger(signal) || signal < 1 || signal > 64)
+    throw invalidArgument(`signal ${signal} is not a Linux signal (1-64)`);
 }

@@ -14,14 +14,37 @@ import { failedPrecondition, notFound } from "../errors.ts";
  *   what runc reports while the freezer works; the others report as the state they leave.
  * - An exit is the kernel's word, not a request: it is accepted in every state.
  */
-export type State = "created" | "starting" | "running" | "pausing" | "paused" | "resuming" | "stopped" | "deleting" | "deleted";
+export type State =
+  | "created"
+  | "starting"
+  | "running"
+  | "pausing"
+  | "paused"
+  | "resuming"
+  | "stopped"
+  | "deleting"
+  | "deleted";
 
 /**
  * Requests (start, kill, pause, resume, delete; exec, startExec and update ask the init whether
  * an exec may be added or started, or resources changed) and what became of a runc call under
  * way: started, paused, resumed, deleted, or failed (nothing changed: back where it was).
  */
-export type Action = "start" | "started" | "exited" | "kill" | "pause" | "paused" | "resume" | "resumed" | "failed" | "delete" | "deleted" | "exec" | "startExec" | "update";
+export type Action =
+  | "start"
+  | "started"
+  | "exited"
+  | "kill"
+  | "pause"
+  | "paused"
+  | "resume"
+  | "resumed"
+  | "failed"
+  | "delete"
+  | "deleted"
+  | "exec"
+  | "startExec"
+  | "update";
 
 /** A signal to a process that has already exited: containerd's shim answers NotFound (runc's ESRCH). */
 const GONE = "gone";
@@ -31,7 +54,14 @@ type Cell = State | typeof GONE;
 const table: Record<State, Partial<Record<Action, Cell>>> = {
   created: { start: "starting", exited: "stopped", kill: "stopped", delete: "deleting", exec: "created" },
   starting: { started: "running", exited: "stopped", failed: "created", exec: "starting" },
-  running: { exited: "stopped", kill: "running", pause: "pausing", exec: "running", startExec: "running", update: "running" },
+  running: {
+    exited: "stopped",
+    kill: "running",
+    pause: "pausing",
+    exec: "running",
+    startExec: "running",
+    update: "running",
+  },
   pausing: { exited: "stopped", kill: "pausing", paused: "paused", failed: "running" },
   paused: { exited: "stopped", kill: "paused", resume: "resuming", update: "paused" },
   resuming: { exited: "stopped", kill: "resuming", resumed: "running", failed: "paused" },
@@ -42,7 +72,22 @@ const table: Record<State, Partial<Record<Action, Cell>>> = {
 };
 
 export const states = Object.keys(table) as State[];
-export const actions: readonly Action[] = ["start", "started", "exited", "kill", "pause", "paused", "resume", "resumed", "failed", "delete", "deleted", "exec", "startExec", "update"];
+export const actions: readonly Action[] = [
+  "start",
+  "started",
+  "exited",
+  "kill",
+  "pause",
+  "paused",
+  "resume",
+  "resumed",
+  "failed",
+  "delete",
+  "deleted",
+  "exec",
+  "startExec",
+  "update",
+];
 
 /** What containerd sees in State: a call under way reports the state it leaves, but for PAUSING. */
 const wire: Record<State, Status> = {
@@ -63,7 +108,15 @@ export const wireStatus = (s: State): Status => wire[s];
 export const isLive = (s: State): boolean => s === "running" || s === "pausing" || s === "paused" || s === "resuming";
 
 // An outcome is refused in the words of the request it ends.
-const verb: Partial<Record<Action, string>> = { started: "start", paused: "pause", resumed: "resume", deleted: "delete", failed: "fail", exec: "exec in", startExec: "start an exec in" };
+const verb: Partial<Record<Action, string>> = {
+  started: "start",
+  paused: "pause",
+  resumed: "resume",
+  deleted: "delete",
+  failed: "fail",
+  exec: "exec in",
+  startExec: "start an exec in",
+};
 
 /**
  * The state `action` leads to from `state`, or the error containerd expects: FailedPrecondition

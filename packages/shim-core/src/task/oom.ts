@@ -6,12 +6,18 @@ import { parseKeyed } from "./cgroup2.ts";
 export const memoryCgroup = (paths: Record<string, string>): string | undefined => paths["memory"] ?? paths[""];
 
 /** cgroup v1 `memory.oom_control`, which has carried the `oom_kill` count since Linux 4.13. */
-export async function oomControl(memoryDir: string | undefined): Promise<{ oomKillDisable: bigint; underOom: bigint; oomKill: bigint } | undefined> {
+export async function oomControl(
+  memoryDir: string | undefined,
+): Promise<{ oomKillDisable: bigint; underOom: bigint; oomKill: bigint } | undefined> {
   if (!memoryDir) return undefined;
   const text = await readFile(join(memoryDir, "memory.oom_control"), "utf8").catch(() => undefined);
   if (text === undefined) return undefined;
   const kv = parseKeyed(text);
-  return { oomKillDisable: kv.get("oom_kill_disable") ?? 0n, underOom: kv.get("under_oom") ?? 0n, oomKill: kv.get("oom_kill") ?? 0n };
+  return {
+    oomKillDisable: kv.get("oom_kill_disable") ?? 0n,
+    underOom: kv.get("under_oom") ?? 0n,
+    oomKill: kv.get("oom_kill") ?? 0n,
+  };
 }
 
 /** The kernel's count of OOM kills in a memory cgroup: v1 memory.oom_control, v2 memory.events. */

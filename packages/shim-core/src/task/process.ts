@@ -112,7 +112,11 @@ export class TaskProcess {
       if (this.stdio.terminal) {
         this.#terminal = Terminal.listen();
         if (this.#size) this.#terminal.resize(this.#size.width, this.#size.height);
-        child = this.#terminal.follow(how.launch(["ignore", "ignore", "ignore"], this.#terminal.socketPath), how.pidFile, this.stdio);
+        child = this.#terminal.follow(
+          how.launch(["ignore", "ignore", "ignore"], this.#terminal.socketPath),
+          how.pidFile,
+          this.stdio,
+        );
       } else {
         io = await openStdio(this.stdio);
         try {

@@ -59,7 +59,8 @@ export class TaskService {
 
   async create(req: pb.CreateTaskRequest): Promise<MessageInitShape<typeof pb.CreateTaskResponseSchema>> {
     // A Shutdown follows every Delete, so a pod's next Create can reach a daemon on its way out.
-    if (this.#shuttingDown) throw unavailable(`the shim is shutting down (it had no task left): create ${req.id} through a new shim`);
+    if (this.#shuttingDown)
+      throw unavailable(`the shim is shutting down (it had no task left): create ${req.id} through a new shim`);
     if (this.containers.has(req.id) || this.creating.has(req.id)) throw alreadyExists(`id ${req.id}`);
     const log = this.#deps.log.with({ id: req.id });
     const started = Date.now();
@@ -136,7 +137,19 @@ export class TaskService {
   async state(req: pb.StateRequest): Promise<MessageInitShape<typeof pb.StateResponseSchema>> {
     const { c, p } = this.#process(req.id, req.execId);
     const { stdin, stdout, stderr, terminal } = p.stdio;
-    return { id: req.execId || c.id, bundle: c.bundle, pid: p.pid, status: p.status, stdin, stdout, stderr, terminal, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt), execId: req.execId };
+    return {
+      id: req.execId || c.id,
+      bundle: c.bundle,
+      pid: p.pid,
+      status: p.status,
+      stdin,
+      stdout,
+      stderr,
+      terminal,
+      exitStatus: p.exitStatus,
+      exitedAt: ts(p.exitedAt),
+      execId: req.execId,
+    };
   }
 
   async kill(req: pb.KillRequest): Promise<Empty> {
@@ -210,7 +223,9 @@ export class TaskService {
     return {
       processes: pids.map((pid) => {
         const execId = byPid.get(pid);
-        return execId ? { pid, info: anyPack(ProcessDetailsSchema, create(ProcessDetailsSchema, { execId })) } : { pid };
+        return execId
+          ? { pid, info: anyPack(ProcessDetailsSchema, create(ProcessDetailsSchema, { execId })) }
+          : { pid };
       }),
     };
   }
@@ -245,7 +260,8 @@ export class TaskService {
     if (!req.resources) return {};
     c.init.to("update");
     const resources = parseJson(req.resources.value, "update: resources");
-    if (typeof resources !== "object" || resources === null || Array.isArray(resources)) throw invalidArgument("update: resources must be a JSON object");
+    if (typeof resources !== "object" || resources === null || Array.isArray(resources))
+      throw invalidArgument("update: resources must be a JSON object");
     // The client's own text goes to runc: re-serialising would round int64 limits past 2^53.
     await c.runtime.update(c.id, new TextDecoder().decode(req.resources.value));
     return {};
@@ -291,7 +307,8 @@ export class TaskService {
 
   async resizePty(req: pb.ResizePtyRequest): Promise<Empty> {
     const { p } = this.#process(req.id, req.execId);
-    if (req.width > 0xffff || req.height > 0xffff) throw invalidArgument(`resize: ${req.width}x${req.height} is not a window size`);
+    if (req.width > 0xffff || req.height > 0xffff)
+      throw invalidArgument(`resize: ${req.width}x${req.height} is not a window size`);
     p.resize(req.width, req.height);
     return {};
   }

@@ -21,8 +21,17 @@ export function v1(s: RuncStats, oom?: MessageInitShape<typeof V1Metrics>["memor
   const metrics = create(V1Metrics, {
     pids: { current: big(s.pids?.current), limit: big(s.pids?.limit) },
     cpu: {
-      usage: { total: big(s.cpu?.usage?.total), kernel: big(s.cpu?.usage?.kernel), user: big(s.cpu?.usage?.user), perCpu: (s.cpu?.usage?.percpu ?? []).map(big) },
-      throttling: { periods: big(s.cpu?.throttling?.periods), throttledPeriods: big(s.cpu?.throttling?.throttled_periods), throttledTime: big(s.cpu?.throttling?.throttled_time) },
+      usage: {
+        total: big(s.cpu?.usage?.total),
+        kernel: big(s.cpu?.usage?.kernel),
+        user: big(s.cpu?.usage?.user),
+        perCpu: (s.cpu?.usage?.percpu ?? []).map(big),
+      },
+      throttling: {
+        periods: big(s.cpu?.throttling?.periods),
+        throttledPeriods: big(s.cpu?.throttling?.throttled_periods),
+        throttledTime: big(s.cpu?.throttling?.throttled_time),
+      },
     },
     memory: {
       cache: big(raw.cache),
@@ -57,7 +66,11 @@ export function v1(s: RuncStats, oom?: MessageInitShape<typeof V1Metrics>["memor
 }
 
 function v2(metrics: V2Metrics): Any {
-  return { $typeName: "google.protobuf.Any", typeUrl: V2MetricsSchema.typeName, value: toBinary(V2MetricsSchema, metrics) };
+  return {
+    $typeName: "google.protobuf.Any",
+    typeUrl: V2MetricsSchema.typeName,
+    value: toBinary(V2MetricsSchema, metrics),
+  };
 }
 
 /** Which cgroup Metrics a task's Stats carries, and what the kernel counted as OOM kills there. */
@@ -72,7 +85,12 @@ export interface TaskMetrics {
  * while the task runs, from the files once it has stopped), each with the OOM kill count containerd
  * 2.3's CRI reads. The cgroups are the ones runc recorded for the container.
  */
-export async function taskMetrics(runtime: OciRuntime, id: string, running: boolean, unified = unifiedCgroups()): Promise<TaskMetrics | undefined> {
+export async function taskMetrics(
+  runtime: OciRuntime,
+  id: string,
+  running: boolean,
+  unified = unifiedCgroups(),
+): Promise<TaskMetrics | undefined> {
   const paths = await runtime.cgroupPaths(id);
   if (unified) {
     if (!paths[""]) return undefined;

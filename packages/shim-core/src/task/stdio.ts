@@ -60,7 +60,8 @@ async function openOutput(uri: string, openWith: Opener<unknown> = open): Promis
       return await openWith(path, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENXIO") throw err;
-      if (Date.now() > deadline) throw new Error(`nobody opened ${path} for reading within ${FIFO_READER_TIMEOUT_MS / 1000} s`);
+      if (Date.now() > deadline)
+        throw new Error(`nobody opened ${path} for reading within ${FIFO_READER_TIMEOUT_MS / 1000} s`);
       await sleep(20);
     }
   }
@@ -94,7 +95,11 @@ export const openTerminalInput = openInput;
  * before it asks, so a missing one is a mistake worth reporting before anything runs.
  */
 export async function checkStdio(paths: StdioPaths): Promise<void> {
-  for (const [name, uri] of [["stdin", paths.stdin], ["stdout", paths.stdout], ["stderr", paths.stderr]] as const) {
+  for (const [name, uri] of [
+    ["stdin", paths.stdin],
+    ["stdout", paths.stdout],
+    ["stderr", paths.stderr],
+  ] as const) {
     if (!uri) continue;
     try {
       const { kind, path } = parsePath(uri);
@@ -109,7 +114,8 @@ export async function openStdio(paths: StdioPaths): Promise<OpenedStdio> {
   const opened: OpenedStdio = { close: async () => {} };
   try {
     if (paths.stdout) opened.stdout = await openOutput(paths.stdout);
-    if (paths.stderr) opened.stderr = paths.stderr === paths.stdout && opened.stdout ? opened.stdout : await openOutput(paths.stderr);
+    if (paths.stderr)
+      opened.stderr = paths.stderr === paths.stdout && opened.stdout ? opened.stdout : await openOutput(paths.stderr);
     if (paths.stdin) opened.stdin = await openInput(paths.stdin);
   } catch (err) {
     await closeAll(opened);

@@ -21,11 +21,25 @@ export class TaskEvents {
 
   created(req: CreateTaskRequest): void {
     const io = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
-    this.#sink.publish(Topic.TaskCreate, packEvent(ev.TaskCreateSchema, { containerId: req.id, bundle: req.bundle, rootfs: req.rootfs, io, checkpoint: req.checkpoint, pid: 0 }));
+    this.#sink.publish(
+      Topic.TaskCreate,
+      packEvent(ev.TaskCreateSchema, {
+        containerId: req.id,
+        bundle: req.bundle,
+        rootfs: req.rootfs,
+        io,
+        checkpoint: req.checkpoint,
+        pid: 0,
+      }),
+    );
   }
 
   started(containerId: string, p: TaskProcess): void {
-    if (p.execId) this.#sink.publish(Topic.TaskExecStarted, packEvent(ev.TaskExecStartedSchema, { containerId, execId: p.execId, pid: p.pid }));
+    if (p.execId)
+      this.#sink.publish(
+        Topic.TaskExecStarted,
+        packEvent(ev.TaskExecStartedSchema, { containerId, execId: p.execId, pid: p.pid }),
+      );
     else this.#sink.publish(Topic.TaskStart, packEvent(ev.TaskStartSchema, { containerId, pid: p.pid }));
   }
 
@@ -34,12 +48,21 @@ export class TaskEvents {
   }
 
   exited(containerId: string, p: TaskProcess): void {
-    const exit = { containerId, id: p.execId || containerId, pid: p.pid, exitStatus: p.exitStatus, exitedAt: timestamp(p.exitedAt) };
+    const exit = {
+      containerId,
+      id: p.execId || containerId,
+      pid: p.pid,
+      exitStatus: p.exitStatus,
+      exitedAt: timestamp(p.exitedAt),
+    };
     this.#sink.publish(Topic.TaskExit, packEvent(ev.TaskExitSchema, exit));
   }
 
   deleted(containerId: string, init: TaskProcess, exitedAt: Timestamp | undefined): void {
-    this.#sink.publish(Topic.TaskDelete, packEvent(ev.TaskDeleteSchema, { containerId, pid: init.pid, exitStatus: init.exitStatus, exitedAt, id: "" }));
+    this.#sink.publish(
+      Topic.TaskDelete,
+      packEvent(ev.TaskDeleteSchema, { containerId, pid: init.pid, exitStatus: init.exitStatus, exitedAt, id: "" }),
+    );
   }
 
   paused(containerId: string): void {

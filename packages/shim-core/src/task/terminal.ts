@@ -49,7 +49,8 @@ export class Terminal {
    * The daemon becomes a subreaper first: the process is re-parented while runc still runs.
    */
   static listen(): Terminal {
-    if (!becomeSubreaper()) throw new Error("terminals need the daemon to be a child subreaper, which the native helper could not make it");
+    if (!becomeSubreaper())
+      throw new Error("terminals need the daemon to be a child subreaper, which the native helper could not make it");
     return new Terminal(mkdtempSync(join(tmpdir(), "wasm-shim-pty-")));
   }
 
@@ -175,5 +176,8 @@ function readPid(pidFile: string): number {
 
 /** A writer on our own stdin FIFO (a reader, ours, exists: the open does not block). */
 function holdOpen(uri: string): Promise<number> {
-  return promisify(openFd)(uri.startsWith("fifo://") ? uri.slice("fifo://".length) : uri, constants.O_WRONLY | constants.O_NONBLOCK);
+  return promisify(openFd)(
+    uri.startsWith("fifo://") ? uri.slice("fifo://".length) : uri,
+    constants.O_WRONLY | constants.O_NONBLOCK,
+  );
 }

@@ -6,7 +6,10 @@ import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import type { Attributes, SpanHandle, TraceContext, Tracing } from "./tracing.ts";
 
 const propagator = new W3CTraceContextPropagator();
-const getter = { get: (carrier: TraceContext, key: string) => (carrier as unknown as Record<string, string | undefined>)[key], keys: (carrier: TraceContext) => Object.keys(carrier) };
+const getter = {
+  get: (carrier: TraceContext, key: string) => (carrier as unknown as Record<string, string | undefined>)[key],
+  keys: (carrier: TraceContext) => Object.keys(carrier),
+};
 
 /**
  * The OpenTelemetry JS SDK: spans batched and exported as OTLP over HTTP (JSON) to the endpoint
@@ -16,14 +19,21 @@ const getter = { get: (carrier: TraceContext, key: string) => (carrier as unknow
  */
 export function createTracing(service: string, version: string): Tracing {
   const provider = new TracerProvider({
-    resource: resourceFromAttributes({ "service.name": process.env.OTEL_SERVICE_NAME || service, "service.version": version }),
+    resource: resourceFromAttributes({
+      "service.name": process.env.OTEL_SERVICE_NAME || service,
+      "service.version": version,
+    }),
     spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })],
   });
   const tracer = provider.getTracer(service, version);
   return {
     startSpan(name, attributes, parent, kind = "internal") {
       const parentContext = parent ? propagator.extract(ROOT_CONTEXT, parent, getter) : ROOT_CONTEXT;
-      const span = tracer.startSpan(name, { attributes, kind: kind === "server" ? SpanKind.SERVER : SpanKind.INTERNAL }, parentContext);
+      const span = tracer.startSpan(
+        name,
+        { attributes, kind: kind === "server" ? SpanKind.SERVER : SpanKind.INTERNAL },
+        parentContext,
+      );
       return handle(span);
     },
     async flush(timeoutMs) {
@@ -39,7 +49,9 @@ function handle(span: Span): SpanHandle {
   const carrier: Record<string, string> = {};
   propagator.inject(trace.setSpan(context.active(), span), carrier, { set: (c, k, v) => (c[k] = v) });
   return {
-    context: carrier.tracestate ? { traceparent: carrier.traceparent!, tracestate: carrier.tracestate } : { traceparent: carrier.traceparent! },
+    context: carrier.tracestate
+      ? { traceparent: carrier.traceparent!, tracestate: carrier.tracestate }
+      : { traceparent: carrier.traceparent! },
     setAttributes: (attributes: Attributes) => void span.setAttributes(attributes),
     end(error?: unknown) {
       if (error !== undefined) {

@@ -5,7 +5,15 @@ import type * as pb from "../gen/containerd/task/v2/shim_pb.ts";
 import type { Logger } from "../log.ts";
 import type { TaskService } from "../task/service.ts";
 import type { CallContext } from "../ttrpc/handler.ts";
-import { ATTR, TRACE_CONTEXT_FILE, traceContextOf, type Attributes, type SpanHandle, type TraceContext, type Tracing } from "./tracing.ts";
+import {
+  ATTR,
+  TRACE_CONTEXT_FILE,
+  traceContextOf,
+  type Attributes,
+  type SpanHandle,
+  type TraceContext,
+  type Tracing,
+} from "./tracing.ts";
 
 export interface TaskTracingInfo {
   engine: string;
@@ -38,7 +46,12 @@ export type TracedTaskService = Omit<TaskService, Rpc> & { [K in Rpc]: WithConte
  */
 export function traceTaskService(service: TaskService, tracing: Tracing, info: TaskTracingInfo): TracedTaskService {
   const containers = new Map<string, Traced>();
-  const base = (id: string): Attributes => ({ [ATTR.containerId]: id, [ATTR.namespace]: info.namespace, [ATTR.engine]: info.engine, [ATTR.runtime]: `io.containerd.${info.engine}.v1` });
+  const base = (id: string): Attributes => ({
+    [ATTR.containerId]: id,
+    [ATTR.namespace]: info.namespace,
+    [ATTR.engine]: info.engine,
+    [ATTR.runtime]: `io.containerd.${info.engine}.v1`,
+  });
 
   /** Ends a span once its container's attributes are complete, without holding up the call. */
   const end = (span: SpanHandle, t: Traced, error?: unknown) =>
@@ -47,12 +60,25 @@ export function traceTaskService(service: TaskService, tracing: Tracing, info: T
       span.end(error);
     });
 
-  async function traced<R>(method: Rpc, id: string, execId: string, ctx: CallContext | undefined, call: () => Promise<R>, parentOf?: (t: Traced) => TraceContext | undefined): Promise<{ result: R; span: SpanHandle; t: Traced }> {
+  async function traced<R>(
+    method: Rpc,
+    id: string,
+    execId: string,
+    ctx: CallContext | undefined,
+    call: () => Promise<R>,
+    parentOf?: (t: Traced) => TraceContext | undefined,
+  ): Promise<{ result: R; span: SpanHandle; t: Traced }> {
     const t = containers.get(id) ?? { attributes: base(id), root: undefined, ready: Promise.resolve() };
     const parent = (ctx && traceContextOf(ctx.metadata)) ?? parentOf?.(t) ?? t.root;
     const service = ctx?.service ?? "containerd.task.v2.Task";
     const rpcName = method[0]!.toUpperCase() + method.slice(1);
-    const attributes = { ...t.attributes, "rpc.system": "ttrpc", "rpc.service": service, "rpc.method": rpcName, ...(execId ? { [ATTR.execId]: execId } : {}) };
+    const attributes = {
+      ...t.attributes,
+      "rpc.system": "ttrpc",
+      "rpc.service": service,
+      "rpc.method": rpcName,
+      ...(execId ? { [ATTR.execId]: execId } : {}),
+    };
     const span = tracing.startSpan(`${service}/${rpcName}`, attributes, parent, "server");
     try {
       const result = await call();
@@ -66,12 +92,21 @@ export function traceTaskService(service: TaskService, tracing: Tracing, info: T
   const wrapped = {
     async create(req: pb.CreateTaskRequest, ctx?: CallContext) {
       const fromStart = await readStartContext(req.bundle);
-      const { result, span } = await traced("create", req.id, "", ctx, () => service.create(req), () => fromStart);
+      const { result, span } = await traced(
+        "create",
+        req.id,
+        "",
+        ctx,
+        () => service.create(req),
+        () => fromStart,
+      );
       const attributes = base(req.id);
       // Not awaited: the answer to containerd does not wait for the image's name.
       const ready = imageName(service, req.id, info)
         .then((image) => image && (attributes[ATTR.image] = image))
-        .catch((err: unknown) => info.log.debug("tracing: cannot name the container's image", { id: req.id, error: (err as Error).message }));
+        .catch((err: unknown) =>
+          info.log.debug("tracing: cannot name the container's image", { id: req.id, error: (err as Error).message }),
+        );
       const t: Traced = { attributes, root: fromStart ?? span.context, ready };
       containers.set(req.id, t);
       end(span, t);
@@ -83,7 +118,11 @@ export function traceTaskService(service: TaskService, tracing: Tracing, info: T
       const c = service.containers.get(req.id);
       const p = req.execId ? c?.execs.get(req.execId) : c?.init;
       if (p) {
-        const run = tracing.startSpan("guest run", { ...t.attributes, ...(req.execId ? { [ATTR.execId]: req.execId } : {}), "process.pid": result.pid ?? 0 }, span.context);
+        const run = tracing.startSpan(
+          "guest run",
+          { ...t.attributes, ...(req.execId ? { [ATTR.execId]: req.execId } : {}), "process.pid": result.pid ?? 0 },
+          span.context,
+        );
         void p.exited.then(() => {
           run.setAttributes({ [ATTR.exitStatus]: p.exitStatus });
           end(run, t);

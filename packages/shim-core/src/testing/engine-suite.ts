@@ -18,7 +18,8 @@ export function engineSuite(engine: Engine): void {
     let dir = "";
     let wasm = "";
     const fixture = (name: string) => join(wasm, name.includes(".") ? name : `${name}.wasm`);
-    const run = (name: string, opts: Omit<GuestOptions, "path"> = {}) => runGuest(engine, { path: fixture(name), ...opts });
+    const run = (name: string, opts: Omit<GuestOptions, "path"> = {}) =>
+      runGuest(engine, { path: fixture(name), ...opts });
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), `engine-suite-${engine.name}-`));
@@ -32,7 +33,10 @@ export function engineSuite(engine: Engine): void {
     });
 
     it("returns the guest's exit status (0 above)", async () => {
-      expect(await run("exit-code", { args: ["42"] })).toMatchObject({ code: 42, stderr: expect.stringContaining("exiting with 42") });
+      expect(await run("exit-code", { args: ["42"] })).toMatchObject({
+        code: 42,
+        stderr: expect.stringContaining("exiting with 42"),
+      });
     });
 
     it("throws a trap as a WebAssembly RuntimeError, after the output written before it", async () => {
@@ -44,7 +48,15 @@ export function engineSuite(engine: Engine): void {
     it("passes argv (argv[0] as the image gives it) and the environment", async () => {
       const res = await run("args-env", { args: ["one", "two words"], env: { FOO: "bar baz", EMPTY: "" } });
       expect(res).toMatchObject({ code: 0, stderr: "to-stderr\n" });
-      expect(res.stdout.split("\n")).toEqual(expect.arrayContaining([`arg:${fixture("args-env")}`, "arg:one", "arg:two words", "env:FOO=bar baz", "env:EMPTY="]));
+      expect(res.stdout.split("\n")).toEqual(
+        expect.arrayContaining([
+          `arg:${fixture("args-env")}`,
+          "arg:one",
+          "arg:two words",
+          "env:FOO=bar baz",
+          "env:EMPTY=",
+        ]),
+      );
     });
 
     it("reads the guest's stdin to its end", async () => {
@@ -55,7 +67,11 @@ export function engineSuite(engine: Engine): void {
     it("preopens the root: the guest reads and writes files by absolute path", async () => {
       const file = join(dir, "data.txt");
       writeFileSync(file, "from the host\n");
-      expect(await run("read-file", { args: [file] })).toEqual({ code: 0, stdout: "opening\nopened\nfrom the host\n", stderr: "" });
+      expect(await run("read-file", { args: [file] })).toEqual({
+        code: 0,
+        stdout: "opening\nopened\nfrom the host\n",
+        stderr: "",
+      });
       const written = join(dir, "written.txt");
       expect(await run("write-file", { args: [written, "from the guest\n"] })).toMatchObject({ code: 0 });
       expect(readFileSync(written, "utf8")).toBe("from the guest\n");
@@ -68,7 +84,9 @@ export function engineSuite(engine: Engine): void {
       let path = programPath("cwd-chdir-c");
       if (!existsSync(path)) {
         path = join(dir, "cwd-chdir.wasm");
-        execFileSync("clang", ["--target=wasm32-wasi", "-O2", "-o", path, join(programsDir, "c", "cwd-chdir.c")], { stdio: ["ignore", "pipe", "pipe"] });
+        execFileSync("clang", ["--target=wasm32-wasi", "-O2", "-o", path, join(programsDir, "c", "cwd-chdir.c")], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
       }
       const res = await runGuest(engine, { path, cwd: work });
       expect(res).toMatchObject({ code: 0 });
@@ -86,7 +104,9 @@ export function engineSuite(engine: Engine): void {
       const path = fixture("bad-import");
       const module = new Uint8Array(readFileSync(path));
       // An engine that declares its imports is checked at Create; one that does not must fail to link.
-      const failure = engine.imports ? checkModule(engine, module, path) : runGuest(engine, { path }).then((r) => ("error" in r ? Promise.reject(r.error) : r));
+      const failure = engine.imports
+        ? checkModule(engine, module, path)
+        : runGuest(engine, { path }).then((r) => ("error" in r ? Promise.reject(r.error) : r));
       await expect(failure).rejects.toThrow(/host_thing/);
     });
   });

@@ -46,7 +46,16 @@ export async function runGuest(engine: Engine, opts: GuestOptions): Promise<Gues
   const { module } = patchCwd(bytes, cwd);
   const io = openStdio(opts.stdin);
   try {
-    const ctx = { path: opts.path, module, args: [opts.argv0 ?? opts.path, ...(opts.args ?? [])], env: opts.env ?? {}, cwd, ...io.fds, data: prepared.data ?? {}, files };
+    const ctx = {
+      path: opts.path,
+      module,
+      args: [opts.argv0 ?? opts.path, ...(opts.args ?? [])],
+      env: opts.env ?? {},
+      cwd,
+      ...io.fds,
+      data: prepared.data ?? {},
+      files,
+    };
     try {
       await engine.load?.(ctx);
       const code = await engine.run(ctx);
@@ -64,11 +73,18 @@ export function openStdio(input?: string) {
   const dir = mkdtempSync(join(tmpdir(), "engine-stdio-"));
   const inFile = join(dir, "stdin");
   if (input !== undefined) writeFileSync(inFile, input);
-  const fds = { stdin: openSync(input === undefined ? "/dev/null" : inFile, "r"), stdout: openSync(join(dir, "stdout"), "w"), stderr: openSync(join(dir, "stderr"), "w") };
+  const fds = {
+    stdin: openSync(input === undefined ? "/dev/null" : inFile, "r"),
+    stdout: openSync(join(dir, "stdout"), "w"),
+    stderr: openSync(join(dir, "stderr"), "w"),
+  };
   let open = true;
   return {
     fds,
-    read: () => ({ stdout: readFileSync(join(dir, "stdout"), "utf8"), stderr: readFileSync(join(dir, "stderr"), "utf8") }),
+    read: () => ({
+      stdout: readFileSync(join(dir, "stdout"), "utf8"),
+      stderr: readFileSync(join(dir, "stderr"), "utf8"),
+    }),
     close() {
       if (!open) return;
       open = false;

@@ -83,7 +83,9 @@ export class TtrpcClient {
       if (opts.timeoutMs !== undefined) {
         pending.timer = setTimeout(() => {
           this.#pending.delete(streamId);
-          reject(new ShimError(Code.DEADLINE_EXCEEDED, `ttrpc: ${service}/${method} timed out after ${opts.timeoutMs} ms`));
+          reject(
+            new ShimError(Code.DEADLINE_EXCEEDED, `ttrpc: ${service}/${method} timed out after ${opts.timeoutMs} ms`),
+          );
         }, opts.timeoutMs);
       }
       this.#pending.set(streamId, pending);

@@ -69,9 +69,7 @@ export class TtrpcServer {
 
   async close(): Promise<void> {
     this.#closed = true;
-    const closing = [...this.#listeners].map(
-      (server) => new Promise<void>((resolve) => server.close(() => resolve())),
-    );
+    const closing = [...this.#listeners].map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     for (const conn of this.#connections) {
       conn.destroy();
       closing.push(conn.closed);

@@ -6,10 +6,7 @@ import { invalidArgument } from "../errors.ts";
 import type { CallContext, UnaryHandler } from "./handler.ts";
 
 export type ServiceImpl<T extends GenServiceMethods> = {
-  [K in keyof T]: (
-    req: MessageShape<T[K]["input"]>,
-    ctx: CallContext,
-  ) => Promise<MessageInitShape<T[K]["output"]>>;
+  [K in keyof T]: (req: MessageShape<T[K]["input"]>, ctx: CallContext) => Promise<MessageInitShape<T[K]["output"]>>;
 };
 
 type AnyTypedHandler = (req: unknown, ctx: CallContext) => Promise<unknown>;

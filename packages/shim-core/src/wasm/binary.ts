@@ -109,7 +109,21 @@ export function s32(n: number): number[] {
   }
 }
 
-export const SECTION = { custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 5, global: 6, export: 7, start: 8, element: 9, code: 10, data: 11, dataCount: 12 } as const;
+export const SECTION = {
+  custom: 0,
+  type: 1,
+  import: 2,
+  function: 3,
+  table: 4,
+  memory: 5,
+  global: 6,
+  export: 7,
+  start: 8,
+  element: 9,
+  code: 10,
+  data: 11,
+  dataCount: 12,
+} as const;
 
 export interface Section {
   id: number;
@@ -125,7 +139,14 @@ const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
 /** True for a core module (version 1); a component has version 0x0d and layer 1. */
 export function isCoreModule(bytes: Uint8Array): boolean {
-  return bytes.length >= 8 && MAGIC.every((b, i) => bytes[i] === b) && bytes[4] === 1 && bytes[5] === 0 && bytes[6] === 0 && bytes[7] === 0;
+  return (
+    bytes.length >= 8 &&
+    MAGIC.every((b, i) => bytes[i] === b) &&
+    bytes[4] === 1 &&
+    bytes[5] === 0 &&
+    bytes[6] === 0 &&
+    bytes[7] === 0
+  );
 }
 
 export function readSections(bytes: Uint8Array): Section[] {

@@ -1,4 +1,16 @@
-import { SECTION, WasmFormatError, Reader, isCoreModule, readSections, s32, u32, vector, vectorEntries, writeModule, type Section } from "./binary.ts";
+import {
+  SECTION,
+  WasmFormatError,
+  Reader,
+  isCoreModule,
+  readSections,
+  s32,
+  u32,
+  vector,
+  vectorEntries,
+  writeModule,
+  type Section,
+} from "./binary.ts";
 import { resolverBody, slotSize } from "./cwd-resolver.ts";
 import { OP, decodeBody } from "./instructions.ts";
 import { initialBytes, initialString, readLayout, skipConstExpr, type ModuleLayout } from "./module.ts";
@@ -47,7 +59,11 @@ function findCwdVariable(layout: ModuleLayout, names: Names): number | "ambiguou
 
 function definedFunction(layout: ModuleLayout, names: Names, name: string): number | undefined {
   const index = functionIndex(names, name);
-  return index !== undefined && index >= layout.importedFunctions && index < layout.importedFunctions + layout.bodies.length ? index : undefined;
+  return index !== undefined &&
+    index >= layout.importedFunctions &&
+    index < layout.importedFunctions + layout.bodies.length
+    ? index
+    : undefined;
 }
 
 /** Replaces a section's payload in place, keeping the order of sections. */
@@ -81,7 +97,8 @@ function sized(bytes: Uint8Array): Uint8Array {
   out.set(bytes, head.length);
   return out;
 }
-const activeSegment = (address: number, bytes: Uint8Array) => Uint8Array.from([0x00, 0x41, ...s32(address | 0), 0x0b, ...u32(bytes.length), ...bytes]);
+const activeSegment = (address: number, bytes: Uint8Array) =>
+  Uint8Array.from([0x00, 0x41, ...s32(address | 0), 0x0b, ...u32(bytes.length), ...bytes]);
 
 /** Returns the module unchanged with a note, or patched so that it starts in `cwd`. */
 export function patchCwd(module: Uint8Array<ArrayBuffer>, cwd: string): CwdPatch {
@@ -99,7 +116,11 @@ export function patchCwd(module: Uint8Array<ArrayBuffer>, cwd: string): CwdPatch
 }
 
 function patch(module: Uint8Array<ArrayBuffer>, dir: string): CwdPatch {
-  const unchanged = (why: string): CwdPatch => ({ module, note: `runs with the working directory /: ${why}`, patched: false });
+  const unchanged = (why: string): CwdPatch => ({
+    module,
+    note: `runs with the working directory /: ${why}`,
+    patched: false,
+  });
   const sections = readSections(module);
   const names = readNames(sections);
   if (!names) return unchanged("no name section, so wasi-libc's working directory cannot be found");
@@ -109,14 +130,18 @@ function patch(module: Uint8Array<ArrayBuffer>, dir: string): CwdPatch {
   const alloc = definedFunction(layout, names, "__wasilibc_find_relpath_alloc");
   const abspath = definedFunction(layout, names, "__wasilibc_find_abspath");
   const relpath = definedFunction(layout, names, "__wasilibc_find_relpath");
-  if (alloc !== undefined && cwdVar === undefined) return unchanged("chdir emulation is linked but __wasilibc_cwd was not found");
+  if (alloc !== undefined && cwdVar === undefined)
+    return unchanged("chdir emulation is linked but __wasilibc_cwd was not found");
   const inject = alloc === undefined && abspath !== undefined && relpath !== undefined;
-  if (!inject && cwdVar === undefined) return unchanged("it links neither getcwd nor wasi-libc's path resolution (nothing to patch)");
+  if (!inject && cwdVar === undefined)
+    return unchanged("it links neither getcwd nor wasi-libc's path resolution (nothing to patch)");
   if (layout.otherData) return unchanged("its data segments are not all active at constant addresses");
   const spIndex = [...names.globals].find(([, n]) => n === "__stack_pointer")?.[0];
   const sp = spIndex === undefined ? undefined : layout.globals[spIndex];
-  if (spIndex !== 0 || !sp || sp.type !== I32 || !sp.mutable || sp.i32 === undefined) return unchanged("no __stack_pointer as global 0 with a constant initial value");
-  if (inject && layout.types[layout.functionTypes[abspath! - layout.importedFunctions]!] !== "7f7f7f->7f") return unchanged("__wasilibc_find_abspath has an unexpected signature");
+  if (spIndex !== 0 || !sp || sp.type !== I32 || !sp.mutable || sp.i32 === undefined)
+    return unchanged("no __stack_pointer as global 0 with a constant initial value");
+  if (inject && layout.types[layout.functionTypes[abspath! - layout.importedFunctions]!] !== "7f7f7f->7f")
+    return unchanged("__wasilibc_find_abspath has an unexpected signature");
 
   // What goes at the top of the stack: the cwd for __wasilibc_cwd; with the resolver, its toggle and two slots.
   const text = new TextEncoder();
@@ -127,8 +152,12 @@ function patch(module: Uint8Array<ArrayBuffer>, dir: string): CwdPatch {
   const top = sp.i32 >>> 0;
   const base = top - reserved;
   const stackBottom = Math.max(0, ...layout.data.filter((d) => d.address < top).map((d) => d.address + d.bytes.length));
-  if (base - stackBottom < MIN_STACK_LEFT) return unchanged(`its stack (${top - stackBottom} bytes) is too small to give ${reserved} bytes to the working directory`);
-  if (layout.memoryPages !== undefined && top > layout.memoryPages * 65536) return unchanged("its stack pointer lies outside its initial memory");
+  if (base - stackBottom < MIN_STACK_LEFT)
+    return unchanged(
+      `its stack (${top - stackBottom} bytes) is too small to give ${reserved} bytes to the working directory`,
+    );
+  if (layout.memoryPages !== undefined && top > layout.memoryPages * 65536)
+    return unchanged("its stack pointer lies outside its initial memory");
   const toggle = base;
   const cwdAt = base + 16;
   const slots = base + align16(16 + cwdBytes.length);
@@ -152,7 +181,11 @@ function patch(module: Uint8Array<ArrayBuffer>, dir: string): CwdPatch {
   const dataCount = out.find((s) => s.id === SECTION.dataCount);
   if (dataCount) dataCount.payload = Uint8Array.from(u32(new Reader(dataCount.payload).u32() + segments.length));
   setStackPointer(out, base);
-  return { module: writeModule(out), note: `starts in ${dir}: ${notes.join(", ")}; ${reserved} bytes of stack reserved`, patched: true };
+  return {
+    module: writeModule(out),
+    note: `starts in ${dir}: ${notes.join(", ")}; ${reserved} bytes of stack reserved`,
+    patched: true,
+  };
 }
 
 function setStackPointer(sections: Section[], value: number): void {
@@ -163,15 +196,26 @@ function setStackPointer(sections: Section[], value: number): void {
   });
   const rest = globals.payload.subarray(first!.end);
   const count = new Reader(globals.payload).u32();
-  putSection(sections, SECTION.global, Uint8Array.from([...u32(count), I32, 1, 0x41, ...s32(value | 0), 0x0b, ...rest]));
+  putSection(
+    sections,
+    SECTION.global,
+    Uint8Array.from([...u32(count), I32, 1, 0x41, ...s32(value | 0), 0x0b, ...rest]),
+  );
 }
 
-function injectResolver(sections: Section[], layout: ModuleLayout, relpath: number, abspath: number, at: { toggle: number; slots: number; slotSize: number; prefixLength: number }): void {
+function injectResolver(
+  sections: Section[],
+  layout: ModuleLayout,
+  relpath: number,
+  abspath: number,
+  at: { toggle: number; slots: number; slotSize: number; prefixLength: number },
+): void {
   const resolver = layout.importedFunctions + layout.bodies.length;
   const caller = relpath - layout.importedFunctions;
   const body = layout.bodies[caller]!;
   const calls = decodeBody(body).instructions.filter((i) => i.op === OP.call && i.imm[0] === abspath);
-  if (calls.length !== 1) throw new WasmFormatError(`__wasilibc_find_relpath calls __wasilibc_find_abspath ${calls.length} times, not once`);
+  if (calls.length !== 1)
+    throw new WasmFormatError(`__wasilibc_find_relpath calls __wasilibc_find_abspath ${calls.length} times, not once`);
   const call = calls[0]!;
   const callBytes = Uint8Array.from([OP.call, ...u32(resolver)]);
   const newBody = new Uint8Array(body.length - (call.end - call.start) + callBytes.length);
@@ -181,5 +225,13 @@ function injectResolver(sections: Section[], layout: ModuleLayout, relpath: numb
   const bodies = layout.bodies.map((b, i) => sized(i === caller ? newBody : b));
   bodies.push(sized(resolverBody({ findAbspath: abspath, ...at })));
   putSection(sections, SECTION.code, vector(bodies));
-  putSection(sections, SECTION.function, vector([...layout.functionTypes, layout.functionTypes[abspath - layout.importedFunctions]!].map((t) => Uint8Array.from(u32(t)))));
+  putSection(
+    sections,
+    SECTION.function,
+    vector(
+      [...layout.functionTypes, layout.functionTypes[abspath - layout.importedFunctions]!].map((t) =>
+        Uint8Array.from(u32(t)),
+      ),
+    ),
+  );
 }

@@ -116,7 +116,9 @@ export interface RunContext {
 export async function compileCheck(module: Uint8Array<ArrayBuffer>, path: string): Promise<void> {
   // \0asm, version 0x0d, layer 1: V8 would only say it expected version 1.
   if (module.length >= 8 && module[4] === 0x0d && module[6] === 0x01) {
-    throw new Error(`${path} is a WebAssembly component (WASI 0.2); this engine runs core modules (WASI preview1) only: run components with the jco shim (io.containerd.jco.v1)`);
+    throw new Error(
+      `${path} is a WebAssembly component (WASI 0.2); this engine runs core modules (WASI preview1) only: run components with the jco shim (io.containerd.jco.v1)`,
+    );
   }
   try {
     await WebAssembly.compile(module);

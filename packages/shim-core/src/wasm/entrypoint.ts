@@ -15,7 +15,13 @@ export interface Entrypoint {
   /** The container's root on the host. */
   root: string;
   /** The image's Wasm layer this module is, when it is no file of the rootfs (hostPath is then ""). */
-  layer?: { digest: string; mediaType: string; image: string; bytes?: Uint8Array<ArrayBuffer>; store?: { socket: string; namespace: string } };
+  layer?: {
+    digest: string;
+    mediaType: string;
+    image: string;
+    bytes?: Uint8Array<ArrayBuffer>;
+    store?: { socket: string; namespace: string };
+  };
   /** The export to call instead of `_start` (`module.wasm#function`). */
   exportName?: string;
 }
@@ -68,7 +74,9 @@ async function locate(root: string, spec: Spec, arg0: string): Promise<string | 
   const cwd = spec.process?.cwd ?? "/";
   const candidates = arg0.includes("/")
     ? [posix.resolve(cwd, arg0)]
-    : (envRecord(spec.process?.env).PATH ?? "/usr/local/bin:/usr/bin:/bin").split(":").map((dir) => posix.resolve(cwd, dir || ".", arg0));
+    : (envRecord(spec.process?.env).PATH ?? "/usr/local/bin:/usr/bin:/bin")
+        .split(":")
+        .map((dir) => posix.resolve(cwd, dir || ".", arg0));
   for (const candidate of candidates) {
     const path = await resolveInRoot(root, candidate);
     if (path && (await isRegularFile(root, path))) return path;
@@ -85,7 +93,8 @@ async function openInRoot(root: string, path: string): Promise<FileHandle> {
   const handle = await open(root + path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const opened = await readlink(`/proc/self/fd/${handle.fd}`);
-    if (opened !== (await realpath(root)) + path) throw invalidArgument(`entrypoint ${path} leads out of the container's root filesystem`);
+    if (opened !== (await realpath(root)) + path)
+      throw invalidArgument(`entrypoint ${path} leads out of the container's root filesystem`);
     return handle;
   } catch (err) {
     await handle.close();
@@ -107,7 +116,8 @@ async function header(root: string, path: string): Promise<Uint8Array> {
 /** The entrypoint's bytes, read from the file resolved inside the container's root and nowhere else. */
 export async function readEntrypoint(entry: Entrypoint): Promise<Uint8Array<ArrayBuffer>> {
   if (entry.layer) {
-    if (!entry.layer.bytes) throw new Error(`internal: the bytes of Wasm layer ${entry.layer.digest} were already handed to the runner`);
+    if (!entry.layer.bytes)
+      throw new Error(`internal: the bytes of Wasm layer ${entry.layer.digest} were already handed to the runner`);
     return entry.layer.bytes;
   }
   const handle = await openInRoot(entry.root, entry.path);
@@ -132,7 +142,11 @@ export function classifyHeader(bytes: Uint8Array): EntrypointKind | undefined {
  * asked whether the image's config says architecture wasm: then a native file is an error, not a
  * program to run.
  */
-export async function resolveEntrypoint(root: string, spec: Spec, imageIsWasm: () => Promise<boolean> = async () => false): Promise<Entrypoint> {
+export async function resolveEntrypoint(
+  root: string,
+  spec: Spec,
+  imageIsWasm: () => Promise<boolean> = async () => false,
+): Promise<Entrypoint> {
   const arg0 = spec.process?.args?.[0];
   if (!arg0) throw invalidArgument("the container has no process args: the image sets no entrypoint or command");
   const path = await locate(root, spec, arg0);
@@ -142,6 +156,8 @@ export async function resolveEntrypoint(root: string, spec: Spec, imageIsWasm: (
   if (kind === "wasm") return { kind, path, hostPath, root };
   const imageSaysWasm = await imageIsWasm();
   if (kind === "native" && !imageSaysWasm) return { kind, path, hostPath, root };
-  const what = imageSaysWasm ? "not a WebAssembly module, though the image's architecture is wasm" : "neither a WebAssembly module (\\0asm) nor a native executable (ELF or #!)";
+  const what = imageSaysWasm
+    ? "not a WebAssembly module, though the image's architecture is wasm"
+    : "neither a WebAssembly module (\\0asm) nor a native executable (ELF or #!)";
   throw invalidArgument(`entrypoint ${path} is ${what}`);
 }

@@ -45,16 +45,26 @@ export function checkExport(engine: Engine, bytes: Uint8Array, entry: Entrypoint
   const name = entry.exportName;
   if (name === undefined) return;
   const where = `entrypoint ${entry.path}#${name}`;
-  if (isComponent(bytes)) throw invalidArgument(`${where}: ${entry.path} is a component, whose world decides what runs (wasi:cli/run, wasi:http); an export can be chosen for core modules only`);
-  if (!engine.callsExports) throw invalidArgument(`${where}: the ${engine.name} engine always starts a module at _start and cannot call another export`);
+  if (isComponent(bytes))
+    throw invalidArgument(
+      `${where}: ${entry.path} is a component, whose world decides what runs (wasi:cli/run, wasi:http); an export can be chosen for core modules only`,
+    );
+  if (!engine.callsExports)
+    throw invalidArgument(
+      `${where}: the ${engine.name} engine always starts a module at _start and cannot call another export`,
+    );
   const kind = moduleExports(bytes).get(name);
   if (kind !== "function") {
     const functions = [...moduleExports(bytes)].filter(([, k]) => k === "function").map(([n]) => n);
-    throw invalidArgument(`${where}: the module ${kind ? `exports ${name} as a ${kind}, not a function` : `has no export ${name}`} (its functions: ${functions.join(", ") || "none"})`);
+    throw invalidArgument(
+      `${where}: the module ${kind ? `exports ${name} as a ${kind}, not a function` : `has no export ${name}`} (its functions: ${functions.join(", ") || "none"})`,
+    );
   }
 }
 
 /** What `prepare` returned, plus the chosen export for the runner. */
 export function withExport(prepared: Prepared, entry: Entrypoint): Prepared {
-  return entry.exportName === undefined ? prepared : { ...prepared, data: { ...prepared.data, [EXPORT_DATA_KEY]: entry.exportName } };
+  return entry.exportName === undefined
+    ? prepared
+    : { ...prepared, data: { ...prepared.data, [EXPORT_DATA_KEY]: entry.exportName } };
 }

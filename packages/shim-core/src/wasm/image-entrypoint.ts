@@ -1,14 +1,20 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { containerWasmImage, readWasmLayer, selectLayer, splitExport, type WasmImage, type WasmLayer } from "../containerd/artifacts.ts";
+import {
+  containerWasmImage,
+  readWasmLayer,
+  selectLayer,
+  splitExport,
+  type WasmImage,
+  type WasmLayer,
+} from "../containerd/artifacts.ts";
 import { ContainerdClient } from "../containerd/client.ts";
 import { Code, isShimError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { resolveEntrypoint, type Entrypoint } from "./entrypoint.ts";
 import { CONTAINER_TYPE_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { LAYER_MODULE_FILE } from "./guest-entry.ts";
-
 
 /** What Create learns of a container's image when its rootfs lacks the entrypoint. */
 export interface FoundWasmImage {
@@ -27,7 +33,9 @@ export function containerdWasmImage(socket: string, namespace: string): WasmImag
   return async (id) => {
     const client = new ContainerdClient(socket, namespace);
     const image = await containerWasmImage(client, id);
-    return image && { image, readLayer: (layer) => readWasmLayer(client, image.image, layer), store: { socket, namespace } };
+    return (
+      image && { image, readLayer: (layer) => readWasmLayer(client, image.image, layer), store: { socket, namespace } }
+    );
   };
 }
 
@@ -49,7 +57,13 @@ export function imageLookup(query: WasmImageQuery | undefined, id: string, spec:
  * selects an export), or else the image's Wasm layer (several: argv[0] picks one). Only when the
  * rootfs does not tell is containerd asked, so an ordinary Wasm image pays nothing.
  */
-export async function resolveImageEntrypoint(rootfs: string, spec: Spec, saysWasm: () => Promise<boolean>, lookup: ImageLookup, log: Logger): Promise<Entrypoint> {
+export async function resolveImageEntrypoint(
+  rootfs: string,
+  spec: Spec,
+  saysWasm: () => Promise<boolean>,
+  lookup: ImageLookup,
+  log: Logger,
+): Promise<Entrypoint> {
   const arg0 = spec.process?.args?.[0];
   let missing: unknown;
   try {
@@ -81,7 +95,14 @@ export async function resolveImageEntrypoint(rootfs: string, spec: Spec, saysWas
   const bytes = await found.readLayer(layer);
   const path = name.startsWith("/") ? name : `/${name || layer.title || "module.wasm"}`;
   log.info(`running Wasm layer ${layer.digest} (${layer.mediaType}) of image ${img.image}`, { entrypoint: path });
-  return { kind: "wasm", path, hostPath: "", root: rootfs, layer: { ...layer, image: img.image, bytes, ...(found.store ? { store: found.store } : {}) }, ...(exportName ? { exportName } : {}) };
+  return {
+    kind: "wasm",
+    path,
+    hostPath: "",
+    root: rootfs,
+    layer: { ...layer, image: img.image, bytes, ...(found.store ? { store: found.store } : {}) },
+    ...(exportName ? { exportName } : {}),
+  };
 }
 
 /**
@@ -104,7 +125,11 @@ export function layerModuleFd(bytes: Uint8Array): number {
  * The files one runner process is handed: what `prepare` named (opened by `openPrepared`) and,
  * for a Wasm layer, the module. The layer's bytes are dropped here: the runner has them now.
  */
-export async function openRunnerFiles(prepared: Record<string, string> | undefined, entry: Entrypoint | undefined, openPrepared: (files: Record<string, string>) => Promise<Record<string, number>>): Promise<Record<string, number> | undefined> {
+export async function openRunnerFiles(
+  prepared: Record<string, string> | undefined,
+  entry: Entrypoint | undefined,
+  openPrepared: (files: Record<string, string>) => Promise<Record<string, number>>,
+): Promise<Record<string, number> | undefined> {
   const bytes = entry?.layer?.bytes;
   if (!bytes) return prepared ? openPrepared(prepared) : undefined;
   const fd = layerModuleFd(bytes);

@@ -37,10 +37,10 @@ function readImports(r: Reader): ModuleImport[] {
     const kind = KINDS[tag];
     if (kind === undefined) throw new WasmFormatError(`unknown import kind 0x${tag.toString(16)}`);
     if (kind === "function") r.u32();
-    else if (kind === "table") (skipValType(r), skipLimits(r));
+    else if (kind === "table") skipValType(r), skipLimits(r);
     else if (kind === "memory") skipLimits(r);
-    else if (kind === "global") (skipValType(r), r.byte());
-    else (r.byte(), r.u32());
+    else if (kind === "global") skipValType(r), r.byte();
+    else r.byte(), r.u32();
     out.push({ module, name, kind });
   }
   return out;
@@ -72,17 +72,27 @@ export function missingImports(imports: readonly ModuleImport[], provided: Provi
  * Rejects, naming what is missing, a core module that imports what `engine` cannot provide, so it
  * fails at Create rather than trap at Start. Components are left to the engine's own validation.
  */
-export async function checkImports(engine: { name: string; imports?: ProvidedImports }, bytes: Uint8Array<ArrayBuffer>, path: string): Promise<void> {
+export async function checkImports(
+  engine: { name: string; imports?: ProvidedImports },
+  bytes: Uint8Array<ArrayBuffer>,
+  path: string,
+): Promise<void> {
   if (!engine.imports || isComponent(bytes)) return;
   let imports: ModuleImport[];
   try {
     imports = moduleImports(bytes);
   } catch {
     // A form this reader does not know: ask V8, which has validated the module already.
-    imports = WebAssembly.Module.imports(await WebAssembly.compile(bytes)).map((i) => ({ module: i.module, name: i.name, kind: i.kind as ImportKind }));
+    imports = WebAssembly.Module.imports(await WebAssembly.compile(bytes)).map((i) => ({
+      module: i.module,
+      name: i.name,
+      kind: i.kind as ImportKind,
+    }));
   }
   const missing = missingImports(imports, engine.imports);
   if (missing.length === 0) return;
   const list = missing.map((m) => `${m.module}.${m.name}${m.kind === "function" ? "" : ` (${m.kind})`}`).join(", ");
-  throw new Error(`${path} imports what the ${engine.name} engine does not provide: ${list} (it provides ${Object.keys(engine.imports).join(", ")})`);
+  throw new Error(
+    `${path} imports what the ${engine.name} engine does not provide: ${list} (it provides ${Object.keys(engine.imports).join(", ")})`,
+  );
 }

@@ -82,7 +82,18 @@ function instruction(r: Reader): Instruction {
     sub = r.u32();
     if (sub === 3) r.skip(1);
     else memarg(r);
-  } else if (!(op <= 0x01 || op === 0x05 || op === 0x0b || op === 0x0f || op === 0x1a || op === 0x1b || (op >= 0x45 && op <= 0xc4) || op === 0xd1)) {
+  } else if (
+    !(
+      op <= 0x01 ||
+      op === 0x05 ||
+      op === 0x0b ||
+      op === 0x0f ||
+      op === 0x1a ||
+      op === 0x1b ||
+      (op >= 0x45 && op <= 0xc4) ||
+      op === 0xd1
+    )
+  ) {
     throw new WasmFormatError(`unknown instruction 0x${op.toString(16)} at byte ${start}`);
   }
   return sub === undefined ? { op, start, end: r.pos, imm } : { op, sub, start, end: r.pos, imm };

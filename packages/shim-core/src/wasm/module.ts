@@ -41,7 +41,8 @@ export function skipConstExpr(r: Reader): void {
     else if (op === 0x44) r.skip(8);
     else if (op === 0xd0) r.byte();
     else if (op === 0xfd) r.skip(r.u32() === 12 ? 16 : 0);
-    else if (op < 0x6a || op > 0x7e) throw new WasmFormatError(`unsupported constant expression opcode 0x${op.toString(16)}`);
+    else if (op < 0x6a || op > 0x7e)
+      throw new WasmFormatError(`unsupported constant expression opcode 0x${op.toString(16)}`);
   }
 }
 
@@ -81,15 +82,23 @@ function importedFunctionCount(section: Section | undefined): number {
     else if (kind === 4) {
       r.byte();
       r.u32();
-    }
-    else throw new WasmFormatError(`unknown import kind ${kind}`);
+    } else throw new WasmFormatError(`unknown import kind ${kind}`);
   }
   return functions;
 }
 
 export function readLayout(bytes: Uint8Array, sections: Section[] = readSections(bytes)): ModuleLayout {
   const find = (id: number) => sections.find((s) => s.id === id);
-  const layout: ModuleLayout = { sections, importedFunctions: importedFunctionCount(find(SECTION.import)), functionTypes: [], bodies: [], data: [], otherData: false, globals: [], types: [] };
+  const layout: ModuleLayout = {
+    sections,
+    importedFunctions: importedFunctionCount(find(SECTION.import)),
+    functionTypes: [],
+    bodies: [],
+    data: [],
+    otherData: false,
+    globals: [],
+    types: [],
+  };
   const types = find(SECTION.type);
   if (types) {
     const r = new Reader(types.payload);

@@ -27,11 +27,20 @@ interface Envelope {
 
 /** What a compiled form depends on besides the module: engine, its compiler, Node/V8 and the CPU architecture. */
 export function compilerKey(engine: Engine, shimVersion: string): string {
-  const parts = [shimVersion, engine.name, engine.version, engine.precompileKey ?? "", process.version, process.versions.v8, process.arch];
+  const parts = [
+    shimVersion,
+    engine.name,
+    engine.version,
+    engine.precompileKey ?? "",
+    process.version,
+    process.versions.v8,
+    process.arch,
+  ];
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32);
 }
 
-export const precompiledLabel = (engine: string, key: string) => `containerd.io/gc.ref.content.wasm-shims.${engine}.${key}`;
+export const precompiledLabel = (engine: string, key: string) =>
+  `containerd.io/gc.ref.content.wasm-shims.${engine}.${key}`;
 
 export function seal(envelope: Envelope, payload: Uint8Array, secret: Uint8Array): Uint8Array {
   const header = Buffer.from(JSON.stringify(envelope));
@@ -42,16 +51,25 @@ export function seal(envelope: Envelope, payload: Uint8Array, secret: Uint8Array
 }
 
 /** The payload, or why the blob is not one this shim made for this layer and compiler. */
-export function open(blob: Uint8Array, expected: Envelope, secret: Uint8Array): { payload: Uint8Array } | { refused: string } {
+export function open(
+  blob: Uint8Array,
+  expected: Envelope,
+  secret: Uint8Array,
+): { payload: Uint8Array } | { refused: string } {
   const bytes = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
-  if (bytes.length < MAGIC.length + 4 + MAC_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return { refused: "not a precompiled blob of this shim" };
+  if (bytes.length < MAGIC.length + 4 + MAC_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC))
+    return { refused: "not a precompiled blob of this shim" };
   const body = bytes.subarray(0, bytes.length - MAC_BYTES);
   const mac = createHmac("sha256", secret).update(body).digest();
-  if (!timingSafeEqual(mac, bytes.subarray(bytes.length - MAC_BYTES))) return { refused: "its seal does not match (tampered, or made by another node's shim)" };
+  if (!timingSafeEqual(mac, bytes.subarray(bytes.length - MAC_BYTES)))
+    return { refused: "its seal does not match (tampered, or made by another node's shim)" };
   const headerLength = body.readUInt32BE(MAGIC.length);
-  const header = JSON.parse(body.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength).toString("utf8")) as Envelope;
+  const header = JSON.parse(
+    body.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength).toString("utf8"),
+  ) as Envelope;
   for (const field of ["engine", "key", "source"] as const) {
-    if (header[field] !== expected[field]) return { refused: `it was made for ${field} ${header[field]}, not ${expected[field]}` };
+    if (header[field] !== expected[field])
+      return { refused: `it was made for ${field} ${header[field]}, not ${expected[field]}` };
   }
   return { payload: new Uint8Array(body.subarray(MAGIC.length + 4 + headerLength)) };
 }
@@ -66,7 +84,11 @@ export interface PrecompileContext {
  * otherwise: then it must validate and compile), and stores what it compiled when it had none.
  * Only for a Wasm layer; a file of the rootfs has no place in the content store.
  */
-export async function withPrecompiled(entry: Entrypoint, ctx: PrecompileContext, prepare: (precompiled: Uint8Array | undefined, wantsCompiled: boolean) => Promise<Prepared>): Promise<Prepared> {
+export async function withPrecompiled(
+  entry: Entrypoint,
+  ctx: PrecompileContext,
+  prepare: (precompiled: Uint8Array | undefined, wantsCompiled: boolean) => Promise<Prepared>,
+): Promise<Prepared> {
   const layer = entry.layer;
   if (!layer?.store) return prepare(undefined, false);
   const client = new ContainerdClient(layer.store.socket, layer.store.namespace);
@@ -87,13 +109,25 @@ export async function withPrecompiled(entry: Entrypoint, ctx: PrecompileContext,
   if (found === undefined) {
     // After the answer to Create: storing is for the next container, not this one.
     void store(client, layer.digest, label, seal(envelope, compiled ?? new Uint8Array(), secret), ctx.engine.name)
-      .then((digest) => ctx.log.info("stored the precompiled form in containerd's content store", { ...fields, blob: digest }))
-      .catch((err: unknown) => ctx.log.warn("cannot store the precompiled form", { ...fields, error: (err as Error).message }));
+      .then((digest) =>
+        ctx.log.info("stored the precompiled form in containerd's content store", { ...fields, blob: digest }),
+      )
+      .catch((err: unknown) =>
+        ctx.log.warn("cannot store the precompiled form", { ...fields, error: (err as Error).message }),
+      );
   }
   return rest;
 }
 
-async function load(client: ContainerdClient, layer: string, label: string, envelope: Envelope, secret: Uint8Array, log: Logger, fields: Record<string, string>): Promise<Uint8Array | undefined> {
+async function load(
+  client: ContainerdClient,
+  layer: string,
+  label: string,
+  envelope: Envelope,
+  secret: Uint8Array,
+  log: Logger,
+  fields: Record<string, string>,
+): Promise<Uint8Array | undefined> {
   let digest: string | undefined;
   try {
     digest = (await client.labels(layer))?.[label];
@@ -113,7 +147,13 @@ async function load(client: ContainerdClient, layer: string, label: string, enve
 }
 
 /** Writes the blob under a lease, points the layer's label at it (which makes the GC keep it), then drops the lease. */
-async function store(client: ContainerdClient, layer: string, label: string, blob: Uint8Array, engine: string): Promise<string> {
+async function store(
+  client: ContainerdClient,
+  layer: string,
+  label: string,
+  blob: Uint8Array,
+  engine: string,
+): Promise<string> {
   const lease = await client.createLease(LEASE_SECONDS);
   try {
     const digest = await client.write(`wasm-shims-precompiled-${engine}-${layer}`, blob, lease);

@@ -22,7 +22,14 @@ import { runnerSpec } from "./runner-spec.ts";
  * write the runner's own runc bundle (`dir`) beside containerd's. The caller keeps the launch
  * and closes it (closeLaunch) when the container goes.
  */
-export async function prepareWasmContainer(engine: Engine, entry: Entrypoint, spec: Spec, rootfs: string, dir: string, log: Logger): Promise<RunnerLaunch> {
+export async function prepareWasmContainer(
+  engine: Engine,
+  entry: Entrypoint,
+  spec: Spec,
+  rootfs: string,
+  dir: string,
+  log: Logger,
+): Promise<RunnerLaunch> {
   const prepared = await prepareModule(engine, entry, log, spec.process?.cwd);
   const runner = await runnerLaunch(prepared, entry);
   try {
@@ -31,7 +38,10 @@ export async function prepareWasmContainer(engine: Engine, entry: Entrypoint, sp
     await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "EEXIST") throw err;
     });
-    await writeFile(join(dir, "config.json"), JSON.stringify(runnerSpec(spec, rootfs, launchLayout(runner), entry.path, prepared.data)));
+    await writeFile(
+      join(dir, "config.json"),
+      JSON.stringify(runnerSpec(spec, rootfs, launchLayout(runner), entry.path, prepared.data)),
+    );
     return runner;
   } catch (err) {
     closeLaunch(runner);
@@ -52,7 +62,14 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
       checkExport(engine, bytes, entry);
       if (!engine.prepare) return {};
       const digest = createHash("sha256").update(bytes).digest("hex");
-      return engine.prepare({ module: bytes, path: entry.path, digest, log: (msg) => log.info(msg, { module: entry.path }), wantsCompiled, ...(precompiled?.length ? { precompiled } : {}) });
+      return engine.prepare({
+        module: bytes,
+        path: entry.path,
+        digest,
+        log: (msg) => log.info(msg, { module: entry.path }),
+        wantsCompiled,
+        ...(precompiled?.length ? { precompiled } : {}),
+      });
     });
     return withExport(prepared, entry);
   } catch (err) {
@@ -68,7 +85,12 @@ export async function runnerLaunch(prepared: Prepared, entry?: Entrypoint): Prom
 }
 
 /** Whether the image config says `architecture: wasm`, asked only when the entrypoint alone does not tell. */
-export async function imageIsWasm(imageArchitecture: ((id: string) => Promise<string | undefined>) | undefined, id: string, spec: Spec, log: Logger): Promise<boolean> {
+export async function imageIsWasm(
+  imageArchitecture: ((id: string) => Promise<string | undefined>) | undefined,
+  id: string,
+  spec: Spec,
+  log: Logger,
+): Promise<boolean> {
   // A pod's sandbox is the pause image: not worth four round trips to containerd on every pod start.
   if (!imageArchitecture || spec.annotations?.[CONTAINER_TYPE_ANNOTATION] === "sandbox") return false;
   try {

@@ -28,7 +28,9 @@ export async function openReadOnly(paths: readonly string[], timeoutMs = 10_000)
   if (paths.length === 0) return [];
   const dir = mkdtempSync(join(tmpdir(), "wasm-shim-ro-"));
   try {
-    paths.forEach((path, i) => (statSync(path).isDirectory() ? mkdirSync(join(dir, String(i))) : writeFileSync(join(dir, String(i)), "")));
+    paths.forEach((path, i) =>
+      statSync(path).isDirectory() ? mkdirSync(join(dir, String(i))) : writeFileSync(join(dir, String(i)), ""),
+    );
     return await withPrivateMounts(dir, paths, timeoutMs, (pid) => {
       const fds: number[] = [];
       try {
@@ -44,9 +46,16 @@ export async function openReadOnly(paths: readonly string[], timeoutMs = 10_000)
   }
 }
 
-function withPrivateMounts<T>(dir: string, paths: readonly string[], timeoutMs: number, use: (pid: number) => T): Promise<T> {
+function withPrivateMounts<T>(
+  dir: string,
+  paths: readonly string[],
+  timeoutMs: number,
+  use: (pid: number) => T,
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", SCRIPT, "sh", dir, ...paths], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", SCRIPT, "sh", dir, ...paths], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stderr = "";
     let settled = false;
     const finish = (err: Error | undefined, value?: T) => {
@@ -59,11 +68,20 @@ function withPrivateMounts<T>(dir: string, paths: readonly string[], timeoutMs: 
         reject(err);
       } else resolve(value as T);
     };
-    const timer = setTimeout(() => finish(new Error(`opening the runner's files read-only timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`opening the runner's files read-only timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     child.stdin.on("error", () => {});
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", (err) => finish(new Error(`cannot run unshare to open the runner's files read-only: ${err.message}`)));
-    child.on("exit", (code) => finish(new Error(`opening the runner's files read-only failed (status ${code}): ${stderr.trim() || "no output"}`)));
+    child.on("error", (err) =>
+      finish(new Error(`cannot run unshare to open the runner's files read-only: ${err.message}`)),
+    );
+    child.on("exit", (code) =>
+      finish(
+        new Error(`opening the runner's files read-only failed (status ${code}): ${stderr.trim() || "no output"}`),
+      ),
+    );
     child.stdout.on("data", (d: Buffer) => {
       if (!d.toString().includes("ready")) return;
       try {

@@ -25,12 +25,24 @@ let opened: { key: string; fds: Promise<RunnerFds> } | undefined;
 export function runnerFds(host: HostRuntime, assetDir: string | undefined, nativeFile?: string): Promise<RunnerFds> {
   const key = JSON.stringify([host, assetDir, nativeFile]);
   if (opened?.key === key) return opened.fds;
-  const fds = openReadOnly([host.loader, host.binary, ...host.libs, ...(assetDir ? [assetDir] : []), ...(nativeFile ? [nativeFile] : [])]).then(([loader, binary, ...rest]) => {
+  const fds = openReadOnly([
+    host.loader,
+    host.binary,
+    ...host.libs,
+    ...(assetDir ? [assetDir] : []),
+    ...(nativeFile ? [nativeFile] : []),
+  ]).then(([loader, binary, ...rest]) => {
     const libs = rest.slice(0, host.libs.length);
     const more = rest.slice(host.libs.length);
     const assets = assetDir ? more.shift() : undefined;
     const native = nativeFile ? more.shift() : undefined;
-    return { loader: loader!, binary: binary!, libs, ...(assets !== undefined ? { assets } : {}), ...(native !== undefined ? { native } : {}) };
+    return {
+      loader: loader!,
+      binary: binary!,
+      libs,
+      ...(assets !== undefined ? { assets } : {}),
+      ...(native !== undefined ? { native } : {}),
+    };
   });
   opened = { key, fds };
   // A failure is reported to this Create and retried by the next.
@@ -80,7 +92,12 @@ export interface RunnerLaunch {
 }
 
 export function launchLayout(launch: RunnerLaunch): RunnerLayout {
-  return runnerLayout(launch.fds.libs.length, launch.fds.assets !== undefined, Object.keys(launch.files ?? {}), launch.fds.native !== undefined);
+  return runnerLayout(
+    launch.fds.libs.length,
+    launch.fds.assets !== undefined,
+    Object.keys(launch.files ?? {}),
+    launch.fds.native !== undefined,
+  );
 }
 
 /** Closes a launch's own fds (its prepared files): once runc has them, or when it never will. Idempotent. */
@@ -98,11 +115,21 @@ export function closeLaunch(launch: RunnerLaunch): void {
  * receives the runner's fds at 3… in the order of its layout; the launch's own fds are closed
  * once runc holds its copies.
  */
-export function withRunnerFds<Child>(launch: RunnerLaunch, spawnRunc: (stdio: StdioOptions, preserveFds: number, consoleSocket?: string) => Child): (stdio: StdioOptions, consoleSocket?: string) => Child {
+export function withRunnerFds<Child>(
+  launch: RunnerLaunch,
+  spawnRunc: (stdio: StdioOptions, preserveFds: number, consoleSocket?: string) => Child,
+): (stdio: StdioOptions, consoleSocket?: string) => Child {
   return (stdio, consoleSocket) => {
     const base = (stdio as unknown[]).slice(0, 3);
     const { fds } = launch;
-    const extra = [fds.loader, fds.binary, ...fds.libs, ...(fds.assets !== undefined ? [fds.assets] : []), ...(fds.native !== undefined ? [fds.native] : []), ...Object.values(launch.files ?? {})];
+    const extra = [
+      fds.loader,
+      fds.binary,
+      ...fds.libs,
+      ...(fds.assets !== undefined ? [fds.assets] : []),
+      ...(fds.native !== undefined ? [fds.native] : []),
+      ...Object.values(launch.files ?? {}),
+    ];
     try {
       return spawnRunc([...base, ...extra] as StdioOptions, extra.length, consoleSocket);
     } finally {

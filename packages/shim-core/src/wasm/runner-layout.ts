@@ -27,7 +27,12 @@ export interface RunnerLayout {
   files?: Record<string, number>;
 }
 
-export function runnerLayout(libCount: number, assets: boolean, fileNames: readonly string[] = [], native = false): RunnerLayout {
+export function runnerLayout(
+  libCount: number,
+  assets: boolean,
+  fileNames: readonly string[] = [],
+  native = false,
+): RunnerLayout {
   let next = 3;
   const loader = next++;
   const binary = next++;
@@ -45,8 +50,16 @@ export function runnerLayoutFromEnv(env: NodeJS.ProcessEnv = process.env): Runne
   const text = env[RUNNER_ENV];
   if (!text) return undefined;
   const layout = JSON.parse(text) as RunnerLayout;
-  const fds = [layout.loader, layout.binary, ...layout.libs, layout.assets, layout.native, ...Object.values(layout.files ?? {})].filter((fd) => fd !== undefined);
-  if (fds.some((fd) => !Number.isInteger(fd) || fd < 3 || fd >= 3 + layout.count)) throw new Error(`${RUNNER_ENV}: bad layout ${text}`);
+  const fds = [
+    layout.loader,
+    layout.binary,
+    ...layout.libs,
+    layout.assets,
+    layout.native,
+    ...Object.values(layout.files ?? {}),
+  ].filter((fd) => fd !== undefined);
+  if (fds.some((fd) => !Number.isInteger(fd) || fd < 3 || fd >= 3 + layout.count))
+    throw new Error(`${RUNNER_ENV}: bad layout ${text}`);
   return layout;
 }
 
@@ -64,7 +77,9 @@ export function refuseContainerModules(): void {
   registerHooks({
     resolve(specifier, context, next) {
       if (isBuiltin(specifier) || specifier.startsWith("data:")) return next(specifier, context);
-      throw Object.assign(new Error(`the runner loads no module from the container's file system (${specifier})`), { code: "ERR_MODULE_NOT_FOUND" });
+      throw Object.assign(new Error(`the runner loads no module from the container's file system (${specifier})`), {
+        code: "ERR_MODULE_NOT_FOUND",
+      });
     },
   });
 }

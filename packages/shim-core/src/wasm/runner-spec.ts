@@ -26,7 +26,12 @@ export function runnerEnv(env: readonly string[], layout: RunnerLayout): string[
  * loader preloads every library from its fd (so no name is ever looked up in the image) and runs
  * the binary from its fd. The runner closes them all before the guest starts (runner.ts).
  */
-export function runnerProcess(process: Process, layout: RunnerLayout, wasmPath: string, data: Record<string, string> = {}): Process {
+export function runnerProcess(
+  process: Process,
+  layout: RunnerLayout,
+  wasmPath: string,
+  data: Record<string, string> = {},
+): Process {
   return {
     ...process,
     env: runnerEnv(process.env ?? [], layout),
@@ -49,7 +54,13 @@ export function runnerProcess(process: Process, layout: RunnerLayout, wasmPath: 
  * The Wasm container's spec: everything containerd wrote (namespaces, cgroups, user, seccomp, the
  * user's mounts) stays, nothing is mounted for the runner, and the process becomes the runner.
  */
-export function runnerSpec(spec: Spec, rootfs: string, layout: RunnerLayout, wasmPath: string, data: Record<string, string> = {}): Spec {
+export function runnerSpec(
+  spec: Spec,
+  rootfs: string,
+  layout: RunnerLayout,
+  wasmPath: string,
+  data: Record<string, string> = {},
+): Spec {
   const process = runnerProcess(spec.process ?? { cwd: "/" }, layout, wasmPath, data);
   // Unprefixed, so it is the runner's and never the guest's (a container cannot always read its cgroup).
   const quota = cpuQuota(spec);

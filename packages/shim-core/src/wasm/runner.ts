@@ -74,7 +74,17 @@ export function runWasm(argv: readonly string[], engine: Engine): void {
     process.exit(1);
   }
   preloadNative();
-  const ctx: Omit<RunContext, "module"> = { path, args, env: guestEnvironment(), cwd: process.cwd(), stdin: 0, stdout: 1, stderr: 2, data: JSON.parse(data) as Record<string, string>, files };
+  const ctx: Omit<RunContext, "module"> = {
+    path,
+    args,
+    env: guestEnvironment(),
+    cwd: process.cwd(),
+    stdin: 0,
+    stdout: 1,
+    stderr: 2,
+    data: JSON.parse(data) as Record<string, string>,
+    files,
+  };
   const quota = Number(process.env[CPU_QUOTA_ENV]);
   if (quota > 0) ctx.cpuQuota = quota;
   if (!engine.guestInWorker && exitOnSignalsNatively()) runHere(engine, ctx);
@@ -106,7 +116,11 @@ function runHere(engine: Engine, ctx: Omit<RunContext, "module">): void {
 }
 
 /** The guest, wherever it runs: from its module to its exit code. */
-async function runGuest(engine: Engine, ctx: Omit<RunContext, "module">, onSignal: NonNullable<RunContext["onSignal"]>): Promise<number> {
+async function runGuest(
+  engine: Engine,
+  ctx: Omit<RunContext, "module">,
+  onSignal: NonNullable<RunContext["onSignal"]>,
+): Promise<number> {
   refuseContainerModules();
   // WASI has no working directory: wasi-libc's own is set by rewriting the module (see wasm/cwd-patch.ts).
   const { module } = patchCwd(new Uint8Array(ctx.files[LAYER_MODULE_FILE] ?? readFileSync(ctx.path)), ctx.cwd);
@@ -125,10 +139,20 @@ function runInWorker(ctx: Omit<RunContext, "module">): void {
   const forwarded = new Set<string>();
   let worker: Worker | undefined;
   for (const name of TERMINATING) {
-    process.on(name, () => (worker && forwarded.has(name) ? worker.postMessage({ [SIGNAL_KEY]: name }) : exitNow(128 + constants.signals[name])));
+    process.on(name, () =>
+      worker && forwarded.has(name)
+        ? worker.postMessage({ [SIGNAL_KEY]: name })
+        : exitNow(128 + constants.signals[name]),
+    );
   }
   const transferList = Object.values(ctx.files).map((f) => f.buffer as ArrayBuffer);
-  worker = new Worker(mainSource(), { eval: true, workerData: { [WORKER_KEY]: ctx }, transferList, stdout: false, stderr: false });
+  worker = new Worker(mainSource(), {
+    eval: true,
+    workerData: { [WORKER_KEY]: ctx },
+    transferList,
+    stdout: false,
+    stderr: false,
+  });
   worker.on("message", (msg: { code: number } | { [SIGNAL_KEY]: string }) => {
     if (SIGNAL_KEY in msg) forwarded.add(msg[SIGNAL_KEY]);
     else process.exit(msg.code);
@@ -145,7 +169,8 @@ export function runGuestWorker(engine: Engine): boolean {
   const port = parentPort;
   const handlers = new Map<string, () => void>();
   const onSignal = (signal: "SIGTERM" | "SIGINT", handler: () => void) => {
-    if (handlers.size === 0) port.on("message", (msg: { [SIGNAL_KEY]?: string }) => msg[SIGNAL_KEY] && handlers.get(msg[SIGNAL_KEY])?.());
+    if (handlers.size === 0)
+      port.on("message", (msg: { [SIGNAL_KEY]?: string }) => msg[SIGNAL_KEY] && handlers.get(msg[SIGNAL_KEY])?.());
     handlers.set(signal, handler);
     port.postMessage({ [SIGNAL_KEY]: signal });
   };

@@ -5,16 +5,34 @@ import { parseStartInput, startConfig } from "../../src/cli/bootstrap.ts";
 import { parseFlags } from "../../src/cli/flags.ts";
 import { bootstrapParamsBytes, legacyOptionsBytes, runtimeOptions } from "@wasm-shims/test-lab/containerd-2x.ts";
 
-const flags = parseFlags(["-namespace", "k8s.io", "-address", "/run/containerd/containerd.sock", "-publish-binary", "/usr/local/bin/containerd", "-id", "c1", "start"]);
+const flags = parseFlags([
+  "-namespace",
+  "k8s.io",
+  "-address",
+  "/run/containerd/containerd.sock",
+  "-publish-binary",
+  "/usr/local/bin/containerd",
+  "-id",
+  "c1",
+  "start",
+]);
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
-const str = (field: number, s: string) => `${(field << 3 | 2).toString(16).padStart(2, "0")} ${s.length.toString(16).padStart(2, "0")} ${Buffer.from(s).toString("hex")}`;
-const ours = { id: "c1", namespace: "k8s.io", grpcAddress: "/run/containerd/containerd.sock", ttrpcAddress: "/run/containerd/containerd.sock.ttrpc" };
+const str = (field: number, s: string) =>
+  `${((field << 3) | 2).toString(16).padStart(2, "0")} ${s.length.toString(16).padStart(2, "0")} ${Buffer.from(s).toString("hex")}`;
+const ours = {
+  id: "c1",
+  namespace: "k8s.io",
+  grpcAddress: "/run/containerd/containerd.sock",
+  ttrpcAddress: "/run/containerd/containerd.sock.ttrpc",
+};
 
 describe("what start prints", () => {
   it("is an address that containerd 2.3 cannot take for a BootstrapResult, so it reads it as the address", () => {
     // 'u' opens field 14 (fixed32, "nix:"), then '/' is wire type 7, which does not exist.
     for (const dir of ["/run/containerd/s", "/run/ctd/s", "/tmp/containerd-s-0"]) {
-      expect(() => fromBinary(BootstrapResultSchema, new TextEncoder().encode(`unix://${dir}/${"ab".repeat(32)}`))).toThrow();
+      expect(() =>
+        fromBinary(BootstrapResultSchema, new TextEncoder().encode(`unix://${dir}/${"ab".repeat(32)}`)),
+      ).toThrow();
     }
   });
 });
@@ -26,7 +44,9 @@ describe("parseStartInput", () => {
 
   it("reads containerd 1.6's options Any, the bytes observed on the wire", () => {
     // Observed from containerd 1.6.20 for `ctr run --runtime-config-path /etc/probe.toml`.
-    const bytes = hex(`0a 19 ${Buffer.from("runtimeoptions.v1.Options").toString("hex")} 12 11 12 0f ${Buffer.from("/etc/probe.toml").toString("hex")}`);
+    const bytes = hex(
+      `0a 19 ${Buffer.from("runtimeoptions.v1.Options").toString("hex")} 12 11 12 0f ${Buffer.from("/etc/probe.toml").toString("hex")}`,
+    );
     const input = parseStartInput(bytes, flags);
     expect(input.kind).toBe("options");
     expect(input.kind === "options" && input.options.typeUrl).toBe("runtimeoptions.v1.Options");
@@ -49,36 +69,67 @@ describe("parseStartInput", () => {
     );
     expect(bootstrapParamsBytes({ ...ours, level: "debug", socketDir: "/run/ctd-s" })).toEqual(bytes);
     const input = parseStartInput(bytes, flags);
-    expect(input).toMatchObject({ kind: "bootstrap", params: { instanceId: "c1", namespace: "k8s.io", containerdVersion: "2.3.4", socketDir: "/run/ctd-s" }, options: undefined });
+    expect(input).toMatchObject({
+      kind: "bootstrap",
+      params: { instanceId: "c1", namespace: "k8s.io", containerdVersion: "2.3.4", socketDir: "/run/ctd-s" },
+      options: undefined,
+    });
     const config = startConfig(flags, {}, input);
-    expect(config).toMatchObject({ id: "c1", namespace: "k8s.io", address: ours.grpcAddress, ttrpcAddress: ours.ttrpcAddress, debug: true, socketDir: "/run/ctd-s" });
+    expect(config).toMatchObject({
+      id: "c1",
+      namespace: "k8s.io",
+      address: ours.grpcAddress,
+      ttrpcAddress: ours.ttrpcAddress,
+      debug: true,
+      socketDir: "/run/ctd-s",
+    });
   });
 
   it("finds the runtime options among the extensions, and leaves the socket dir unset when 2.3 sends none", () => {
     const input = parseStartInput(bootstrapParamsBytes({ ...ours, options: runtimeOptions("/etc/wasm.toml") }), flags);
     expect(input.kind === "bootstrap" && input.options?.typeUrl).toBe("runtimeoptions.v1.Options");
     expect(input.kind === "bootstrap" && input.params.socketDir).toBeUndefined();
-    expect(startConfig(flags, { TTRPC_ADDRESS: "/env/ttrpc" }, input)).toMatchObject({ socketDir: undefined, debug: false, ttrpcAddress: "/env/ttrpc" });
+    expect(startConfig(flags, { TTRPC_ADDRESS: "/env/ttrpc" }, input)).toMatchObject({
+      socketDir: undefined,
+      debug: false,
+      ttrpcAddress: "/env/ttrpc",
+    });
   });
 
   it("lets the parameters stand in for flags a later containerd may stop passing", () => {
     const bare = parseFlags(["start"]);
     const input = parseStartInput(bootstrapParamsBytes({ ...ours, grpcAddress: `unix://${ours.grpcAddress}` }), bare);
-    expect(startConfig(bare, {}, input)).toMatchObject({ id: "c1", namespace: "k8s.io", address: ours.grpcAddress, ttrpcAddress: ours.ttrpcAddress });
+    expect(startConfig(bare, {}, input)).toMatchObject({
+      id: "c1",
+      namespace: "k8s.io",
+      address: ours.grpcAddress,
+      ttrpcAddress: ours.ttrpcAddress,
+    });
   });
 
   it("does not mistake an Any whose type URL happens to fit for parameters, nor parameters for an Any", () => {
     // An Any decodes as BootstrapParams too; only our id and namespace in fields 1 and 2 make it one.
-    const any = parseStartInput(legacyOptionsBytes({ $typeName: "google.protobuf.Any", typeUrl: "containerd.runc.v1.Options", value: new Uint8Array() }), flags);
+    const any = parseStartInput(
+      legacyOptionsBytes({
+        $typeName: "google.protobuf.Any",
+        typeUrl: "containerd.runc.v1.Options",
+        value: new Uint8Array(),
+      }),
+      flags,
+    );
     expect(any.kind).toBe("options");
     const minimal = parseStartInput(hex(`${str(1, "c1")} ${str(2, "k8s.io")}`), flags);
     expect(minimal.kind).toBe("bootstrap");
   });
 
   it("refuses parameters for another container, and bytes that are not protobuf, with a clear error", () => {
-    expect(() => parseStartInput(bootstrapParamsBytes({ ...ours, id: "c2" }), flags)).toThrow(/BootstrapParams are for "c2" in namespace "k8s.io", but the flags say "c1" in "k8s.io"/);
+    expect(() => parseStartInput(bootstrapParamsBytes({ ...ours, id: "c2" }), flags)).toThrow(
+      /BootstrapParams are for "c2" in namespace "k8s.io", but the flags say "c1" in "k8s.io"/,
+    );
     expect(() => parseStartInput(new TextEncoder().encode('{"instance_id":"c1"}'), flags)).toThrow(/not protobuf/);
     expect(() => parseStartInput(hex("0a 05 61"), flags)).toThrow(/not protobuf/);
-    expect(() => startConfig(flags, {}, parseStartInput(bootstrapParamsBytes({ ...ours, socketDir: "relative/s" }), flags))).toThrow(/not an absolute path/);
+    expect(() =>
+      startConfig(flags, {}, parseStartInput(bootstrapParamsBytes({ ...ours, socketDir: "relative/s" }), flags)),
+    ).toThrow(/not an absolute path/);
   });
 });

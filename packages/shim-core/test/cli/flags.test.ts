@@ -3,17 +3,51 @@ import { parseFlags } from "../../src/cli/flags.ts";
 
 describe("parseFlags", () => {
   it("reads containerd 1.6's start invocation", () => {
-    const f = parseFlags(["-namespace", "default", "-address", "/run/c.sock", "-publish-binary", "/usr/bin/containerd", "-id", "c1", "-debug", "start"]);
-    expect(f).toMatchObject({ namespace: "default", address: "/run/c.sock", publishBinary: "/usr/bin/containerd", id: "c1", debug: true, action: "start" });
+    const f = parseFlags([
+      "-namespace",
+      "default",
+      "-address",
+      "/run/c.sock",
+      "-publish-binary",
+      "/usr/bin/containerd",
+      "-id",
+      "c1",
+      "-debug",
+      "start",
+    ]);
+    expect(f).toMatchObject({
+      namespace: "default",
+      address: "/run/c.sock",
+      publishBinary: "/usr/bin/containerd",
+      id: "c1",
+      debug: true,
+      action: "start",
+    });
   });
 
   it("reads the delete invocation with -bundle", () => {
-    const f = parseFlags(["-namespace", "k8s.io", "-address", "/a", "-publish-binary", "/b", "-id", "x", "-bundle", "/state/x", "delete"]);
+    const f = parseFlags([
+      "-namespace",
+      "k8s.io",
+      "-address",
+      "/a",
+      "-publish-binary",
+      "/b",
+      "-id",
+      "x",
+      "-bundle",
+      "/state/x",
+      "delete",
+    ]);
     expect(f).toMatchObject({ bundle: "/state/x", action: "delete", debug: false });
   });
 
   it("accepts -name=value and --name value, as Go's flag package does", () => {
-    expect(parseFlags(["--namespace", "ns", "-id=abc", "start"])).toMatchObject({ namespace: "ns", id: "abc", action: "start" });
+    expect(parseFlags(["--namespace", "ns", "-id=abc", "start"])).toMatchObject({
+      namespace: "ns",
+      id: "abc",
+      action: "start",
+    });
   });
 
   it("handles -v, -version and -info with no other flags", () => {

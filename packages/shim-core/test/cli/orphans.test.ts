@@ -26,7 +26,16 @@ describe("watchOrphans", () => {
     writeFileSync(join(kept, "config.json"), "{}");
     const f = fakeService({ kept, gone });
     const exit = vi.fn();
-    timers.push(watchOrphans({ service: f.service, connections: () => 0, accepted: () => 0, log: silentLogger, exit, idleMs: 300 }));
+    timers.push(
+      watchOrphans({
+        service: f.service,
+        connections: () => 0,
+        accepted: () => 0,
+        log: silentLogger,
+        exit,
+        idleMs: 300,
+      }),
+    );
     await vi.waitFor(() => expect(f.forget).toHaveBeenCalledWith("gone"));
     expect([...f.containers.keys()]).toEqual(["kept"]);
     // A container left: not idle, however long.
@@ -42,7 +51,16 @@ describe("watchOrphans", () => {
     const f = fakeService({});
     let clients = 1;
     const exit = vi.fn();
-    timers.push(watchOrphans({ service: f.service, connections: () => clients, accepted: () => 1, log: silentLogger, exit, idleMs: 200 }));
+    timers.push(
+      watchOrphans({
+        service: f.service,
+        connections: () => clients,
+        accepted: () => 1,
+        log: silentLogger,
+        exit,
+        idleMs: 200,
+      }),
+    );
     await sleep(600);
     expect(exit).not.toHaveBeenCalled();
     clients = 0;
@@ -57,7 +75,17 @@ describe("watchOrphans", () => {
     const f = fakeService({});
     let clients = 1;
     const exit = vi.fn();
-    timers.push(watchOrphans({ service: f.service, connections: () => clients, accepted: () => 1, log: silentLogger, exit, idleMs: 60_000, afterClientMs: 300 }));
+    timers.push(
+      watchOrphans({
+        service: f.service,
+        connections: () => clients,
+        accepted: () => 1,
+        log: silentLogger,
+        exit,
+        idleMs: 60_000,
+        afterClientMs: 300,
+      }),
+    );
     await sleep(500);
     expect(exit).not.toHaveBeenCalled();
     clients = 0;

@@ -41,7 +41,11 @@ describe("removeDeadSocket", () => {
     const path = join(dir, "s");
     expect(await removeDeadSocket(path)).toBe(false);
     // A listener killed with SIGKILL leaves its socket file, as a killed shim daemon does.
-    const child = spawn(process.execPath, ["-e", `require("node:net").createServer().listen(${JSON.stringify(path)}, () => console.log("up"))`], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(
+      process.execPath,
+      ["-e", `require("node:net").createServer().listen(${JSON.stringify(path)}, () => console.log("up"))`],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     await once(child.stdout!, "data");
     expect(await removeDeadSocket(path)).toBe(false);
     expect(existsSync(path)).toBe(true);

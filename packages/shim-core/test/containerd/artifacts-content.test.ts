@@ -1,7 +1,14 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fixturePath, wasmArtifactLayout, WASM_MEDIA_TYPES, writeOciLayout, writeWasmArtifact, type WasmArtifactSpec } from "@wasm-shims/test-fixtures";
+import {
+  fixturePath,
+  wasmArtifactLayout,
+  WASM_MEDIA_TYPES,
+  writeOciLayout,
+  writeWasmArtifact,
+  type WasmArtifactSpec,
+} from "@wasm-shims/test-fixtures";
 import { readWasmLayer, selectLayer, wasmImage } from "../../src/containerd/artifacts.ts";
 import { ContainerdClient } from "../../src/containerd/client.ts";
 import { Containerd } from "@wasm-shims/test-lab/containerd.ts";
@@ -16,7 +23,10 @@ let client: ContainerdClient;
 const hello = new Uint8Array(readFileSync(fixturePath("hello")));
 const exportsWasm = new Uint8Array(readFileSync(fixturePath("exports")));
 
-async function importArtifact(name: string, spec: Omit<WasmArtifactSpec, "ref">): Promise<{ ref: string; layerDigests: string[] }> {
+async function importArtifact(
+  name: string,
+  spec: Omit<WasmArtifactSpec, "ref">,
+): Promise<{ ref: string; layerDigests: string[] }> {
   const ref = `localhost/artifacts/${name}:1`;
   const tar = join(ctd.dir, `${name}.tar`);
   const { layerDigests } = await writeWasmArtifact(tar, { ref, ...spec });
@@ -38,7 +48,11 @@ describe("Wasm layers read from containerd's content store", () => {
   it("finds the layer of a CNCF artifact (wasm config) and reads it, checked", async () => {
     const { ref, layerDigests } = await importArtifact("cncf", { layers: [{ data: hello }] });
     const img = await wasmImage(client, ref);
-    expect(img).toMatchObject({ image: ref, isWasm: true, layers: [{ mediaType: WASM_MEDIA_TYPES.wasm, digest: layerDigests[0], size: hello.length }] });
+    expect(img).toMatchObject({
+      image: ref,
+      isWasm: true,
+      layers: [{ mediaType: WASM_MEDIA_TYPES.wasm, digest: layerDigests[0], size: hello.length }],
+    });
     expect(await readWasmLayer(client, ref, img!.layers[0]!)).toEqual(hello);
   });
 
@@ -59,26 +73,39 @@ describe("Wasm layers read from containerd's content store", () => {
       [layerDigests[1], WASM_MEDIA_TYPES.content, "exports.wasm"],
     ]);
     expect(await readWasmLayer(client, ref, selectLayer(img, "exports.wasm"))).toEqual(exportsWasm);
-    expect(() => selectLayer(img, undefined)).toThrow(new RegExp(`2 Wasm layers.*${layerDigests[0]}.*${layerDigests[1]}`));
+    expect(() => selectLayer(img, undefined)).toThrow(
+      new RegExp(`2 Wasm layers.*${layerDigests[0]}.*${layerDigests[1]}`),
+    );
   });
 
   it("leaves an ordinary image alone: no Wasm layers unless the image says wasm", async () => {
     const ref = "localhost/artifacts/linux:1";
     const tar = join(ctd.dir, "linux.tar");
-    const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }));
-    await writeOciLayout(tar, { ref, config: { mediaType: "application/vnd.oci.image.config.v1+json", data: config }, layers: [{ mediaType: WASM_MEDIA_TYPES.wasm, data: hello }] });
+    const config = new TextEncoder().encode(
+      JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }),
+    );
+    await writeOciLayout(tar, {
+      ref,
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", data: config },
+      layers: [{ mediaType: WASM_MEDIA_TYPES.wasm, data: hello }],
+    });
     expect((await ctd.ctr(["image", "import", "--no-unpack", tar])).code).toBe(0);
     expect(await wasmImage(client, ref)).toMatchObject({ isWasm: false, layers: [] });
   });
 
   it("refuses a layer of unknown media type, naming it and its digest", async () => {
     const layout = await wasmArtifactLayout({ ref: "x:1", layers: [{ data: hello }] });
-    layout.layers.push({ mediaType: "application/vnd.fermyon.spin.application.v1+config", data: new TextEncoder().encode("{}") });
+    layout.layers.push({
+      mediaType: "application/vnd.fermyon.spin.application.v1+config",
+      data: new TextEncoder().encode("{}"),
+    });
     const ref = "localhost/artifacts/unknown:1";
     const tar = join(ctd.dir, "unknown.tar");
     await writeOciLayout(tar, { ...layout, ref });
     expect((await ctd.ctr(["image", "import", "--no-unpack", tar])).code).toBe(0);
-    await expect(wasmImage(client, ref)).rejects.toThrow(/layer sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a has media type application\/vnd\.fermyon\.spin\.application\.v1\+config, which is neither a Wasm layer .* nor a filesystem layer: invalid argument$/);
+    await expect(wasmImage(client, ref)).rejects.toThrow(
+      /layer sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a has media type application\/vnd\.fermyon\.spin\.application\.v1\+config, which is neither a Wasm layer .* nor a filesystem layer: invalid argument$/,
+    );
   });
 
   it("refuses a layer whose bytes in the store are not its digest's, naming both", async () => {
@@ -89,6 +116,10 @@ describe("Wasm layers read from containerd's content store", () => {
     bad[bad.length - 1] = bad.at(-1)! ^ 0xff;
     writeFileSync(blob, bad);
     const img = (await wasmImage(client, ref))!;
-    await expect(readWasmLayer(client, ref, img.layers[0]!)).rejects.toThrow(new RegExp(`Wasm layer ${digest} \\(application/wasm\\) of image ${ref}: content ${digest} in containerd's store is corrupt: its bytes hash to sha256:[0-9a-f]{64}: failed precondition$`));
+    await expect(readWasmLayer(client, ref, img.layers[0]!)).rejects.toThrow(
+      new RegExp(
+        `Wasm layer ${digest} \\(application/wasm\\) of image ${ref}: content ${digest} in containerd's store is corrupt: its bytes hash to sha256:[0-9a-f]{64}: failed precondition$`,
+      ),
+    );
   });
 });

@@ -34,7 +34,10 @@ function tomlBlocks(markdown: string): { heading: string; body: string }[] {
 function registeredRuntimes(toml: string, prefix: string): Record<string, string> {
   const found: Record<string, string> = {};
   const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const table = new RegExp(`^\\[${escaped}\\.containerd\\.runtimes\\.([\\w-]+)\\]\\s*\\n\\s*runtime_type\\s*=\\s*["']([^"']+)["']`, "gm");
+  const table = new RegExp(
+    `^\\[${escaped}\\.containerd\\.runtimes\\.([\\w-]+)\\]\\s*\\n\\s*runtime_type\\s*=\\s*["']([^"']+)["']`,
+    "gm",
+  );
   for (const m of toml.matchAll(table)) found[m[1]!] = m[2]!;
   return found;
 }
@@ -55,8 +58,12 @@ describe("deploy/ manifests and docs/kubernetes.md", () => {
 
   it("registers exactly those handlers, with runtime_type io.containerd.<engine>.v1, for containerd 1.x and 2.x", () => {
     const blocks = tomlBlocks(docs);
-    const v1 = blocks.filter((b) => /1\.6/.test(b.heading)).map((b) => registeredRuntimes(b.body, `plugins."io.containerd.grpc.v1.cri"`));
-    const v2 = blocks.filter((b) => /2\.x/.test(b.heading)).map((b) => registeredRuntimes(b.body, `plugins.'io.containerd.cri.v1.runtime'`));
+    const v1 = blocks
+      .filter((b) => /1\.6/.test(b.heading))
+      .map((b) => registeredRuntimes(b.body, `plugins."io.containerd.grpc.v1.cri"`));
+    const v2 = blocks
+      .filter((b) => /2\.x/.test(b.heading))
+      .map((b) => registeredRuntimes(b.body, `plugins.'io.containerd.cri.v1.runtime'`));
     expect(v1).toEqual([expectedRuntimes]);
     expect(v2).toEqual([expectedRuntimes]);
   });
@@ -80,20 +87,31 @@ describe("deploy/ manifests and docs/kubernetes.md", () => {
   });
 
   // containerd parses its config and prints the merged result without starting anything.
-  it.skipIf(spawnSync("containerd", ["--version"]).status !== 0)("has a 1.x snippet that containerd accepts as it is", () => {
-    const snippet = tomlBlocks(docs).find((b) => /1\.6/.test(b.heading))!.body;
-    const dir = mkdtempSync(join(tmpdir(), "cri-docs-"));
-    try {
-      const config = join(dir, "config.toml");
-      writeFileSync(config, `version = 2\nroot = ${JSON.stringify(join(dir, "root"))}\nstate = ${JSON.stringify(join(dir, "state"))}\n\n${snippet}`);
-      const dump = spawnSync("containerd", ["--config", config, "config", "dump"], { encoding: "utf8", timeout: 30_000 });
-      expect(dump.stderr).not.toMatch(/level=(error|fatal)/);
-      expect(dump.status).toBe(0);
-      for (const [handler, type] of Object.entries(expectedRuntimes)) {
-        expect(dump.stdout).toMatch(new RegExp(`runtimes\\.${handler}\\]\\n(?:\\s+.*\\n)*?\\s+runtime_type = "${type.replaceAll(".", "\\.")}"`));
+  it.skipIf(spawnSync("containerd", ["--version"]).status !== 0)(
+    "has a 1.x snippet that containerd accepts as it is",
+    () => {
+      const snippet = tomlBlocks(docs).find((b) => /1\.6/.test(b.heading))!.body;
+      const dir = mkdtempSync(join(tmpdir(), "cri-docs-"));
+      try {
+        const config = join(dir, "config.toml");
+        writeFileSync(
+          config,
+          `version = 2\nroot = ${JSON.stringify(join(dir, "root"))}\nstate = ${JSON.stringify(join(dir, "state"))}\n\n${snippet}`,
+        );
+        const dump = spawnSync("containerd", ["--config", config, "config", "dump"], {
+          encoding: "utf8",
+          timeout: 30_000,
+        });
+        expect(dump.stderr).not.toMatch(/level=(error|fatal)/);
+        expect(dump.status).toBe(0);
+        for (const [handler, type] of Object.entries(expectedRuntimes)) {
+          expect(dump.stdout).toMatch(
+            new RegExp(`runtimes\\.${handler}\\]\\n(?:\\s+.*\\n)*?\\s+runtime_type = "${type.replaceAll(".", "\\.")}"`),
+          );
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

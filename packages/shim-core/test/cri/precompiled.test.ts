@@ -2,7 +2,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fixturePath, programPath, WASM_MEDIA_TYPES, writeWasmArtifact, type WasmArtifactSpec } from "@wasm-shims/test-fixtures";
+import {
+  fixturePath,
+  programPath,
+  WASM_MEDIA_TYPES,
+  writeWasmArtifact,
+  type WasmArtifactSpec,
+} from "@wasm-shims/test-fixtures";
 import { ContainerdClient } from "../../src/containerd/client.ts";
 import { shimBinaryDir } from "@wasm-shims/test-lab/conformance.ts";
 import { ContainerState } from "@wasm-shims/test-lab/cri-client.ts";
@@ -55,7 +61,9 @@ async function imported(spec: Omit<WasmArtifactSpec, "ref">): Promise<{ ref: str
   const { layerDigests } = await writeWasmArtifact(tar, { ref, ...spec });
   const r = await node.ctd.ctr(["image", "import", "--no-unpack", tar], { namespace: "k8s.io" });
   if (r.code !== 0) throw new Error(r.stderr);
-  await eventually(async () => expect((await node.cri.image.imageStatus({ image: { image: ref } })).image).toBeDefined());
+  await eventually(async () =>
+    expect((await node.cri.image.imageStatus({ image: { image: ref } })).image).toBeDefined(),
+  );
   return { ref, layer: layerDigests[0]! };
 }
 
@@ -72,7 +80,9 @@ async function run(engine: (typeof engines)[number], image: string, command: str
 async function precompiledOf(layer: string, engine: string): Promise<string> {
   return eventually(async () => {
     const labels = (await client.labels(layer)) ?? {};
-    const found = Object.entries(labels).find(([k]) => k.startsWith(`containerd.io/gc.ref.content.wasm-shims.${engine}.`));
+    const found = Object.entries(labels).find(([k]) =>
+      k.startsWith(`containerd.io/gc.ref.content.wasm-shims.${engine}.`),
+    );
     if (!found) throw new Error(`layer ${layer} has no precompiled label yet: ${JSON.stringify(labels)}`);
     return found[1];
   }, 20_000);
@@ -96,7 +106,11 @@ describe("precompiled Wasm layers in containerd's content store", () => {
   let blob: string;
 
   it("jco: the first container transpiles and stores the output; the next, with no cache on disk, transpiles nothing", async () => {
-    component = await imported({ config: "oci", entrypoint: ["/hello.wasm"], layers: [{ source: programPath("hello-js"), mediaType: WASM_MEDIA_TYPES.component }] });
+    component = await imported({
+      config: "oci",
+      entrypoint: ["/hello.wasm"],
+      layers: [{ source: programPath("hello-js"), mediaType: WASM_MEDIA_TYPES.component }],
+    });
     expect(await run("jco", component.ref, [])).toEqual({ exitCode: 0, out: ["hello from a JavaScript component"] });
     blob = await precompiledOf(component.layer, "jco");
     const transpiles = count(/transpiled in \d+ ms/);
@@ -121,10 +135,21 @@ describe("precompiled Wasm layers in containerd's content store", () => {
     const good = await client.readVerified(blob);
     const tampered = Buffer.from(good);
     tampered[tampered.length - 100] = tampered.at(-100)! ^ 1;
-    const compiler = Object.keys((await client.labels(component.layer))!).find((k) => k.includes(".wasm-shims.jco."))!.split(".").at(-1)!;
+    const compiler = Object.keys((await client.labels(component.layer))!)
+      .find((k) => k.includes(".wasm-shims.jco."))!
+      .split(".")
+      .at(-1)!;
     const nodeKey = new Uint8Array(readFileSync(keyFile));
-    const foreign = seal({ engine: "jco", key: compiler, source: component.layer }, new Uint8Array(), new Uint8Array(32).fill(9));
-    const otherLayer = seal({ engine: "jco", key: compiler, source: `sha256:${"0".repeat(64)}` }, new Uint8Array(), nodeKey);
+    const foreign = seal(
+      { engine: "jco", key: compiler, source: component.layer },
+      new Uint8Array(),
+      new Uint8Array(32).fill(9),
+    );
+    const otherLayer = seal(
+      { engine: "jco", key: compiler, source: `sha256:${"0".repeat(64)}` },
+      new Uint8Array(),
+      nodeKey,
+    );
     const cases = [
       ["tampered", tampered, /its seal does not match/],
       ["foreign", foreign, /its seal does not match/],
@@ -135,7 +160,10 @@ describe("precompiled Wasm layers in containerd's content store", () => {
       const transpiles = count(/transpiled in \d+ ms/);
       wipeJcoCache();
       expect(await run("jco", component.ref, [])).toEqual({ exitCode: 0, out: ["hello from a JavaScript component"] });
-      const said = node.ctd.logText().split("\n").filter((l) => l.includes(`precompiled blob ${planted}`));
+      const said = node.ctd
+        .logText()
+        .split("\n")
+        .filter((l) => l.includes(`precompiled blob ${planted}`));
       expect(said.join("\n"), what).toMatch(new RegExp(`is not trusted: ${why.source}[^;]*; compiling again`));
       expect(count(/transpiled in \d+ ms/), what).toBe(transpiles + 1);
       await eventually(async () => expect(await precompiledOf(component.layer, "jco")).not.toBe(planted), 20_000);
@@ -148,7 +176,9 @@ describe("precompiled Wasm layers in containerd's content store", () => {
     wipeJcoCache();
     const transpiles = count(/transpiled in \d+ ms/);
     expect(await run("jco", component.ref, [])).toEqual({ exitCode: 0, out: ["hello from a JavaScript component"] });
-    expect(node.ctd.logText()).toMatch(new RegExp(`precompiled blob ${current} is not used: content ${current} in containerd's store is corrupt`));
+    expect(node.ctd.logText()).toMatch(
+      new RegExp(`precompiled blob ${current} is not used: content ${current} in containerd's store is corrupt`),
+    );
     expect(count(/transpiled in \d+ ms/)).toBe(transpiles + 1);
   });
 

@@ -79,10 +79,15 @@ function block(lines: Line[], pos: { i: number }, indent: number): Value {
     if (key in map) throw new Error(`line ${line.no}: duplicate key ${key}`);
     pos.i++;
     if (rest !== "") map[key] = scalar(rest, line.no);
-    else if (pos.i < lines.length && (lines[pos.i]!.indent > indent || (lines[pos.i]!.indent === indent && lines[pos.i]!.text.startsWith("-")))) map[key] = block(lines, pos, lines[pos.i]!.indent);
+    else if (
+      pos.i < lines.length &&
+      (lines[pos.i]!.indent > indent || (lines[pos.i]!.indent === indent && lines[pos.i]!.text.startsWith("-")))
+    )
+      map[key] = block(lines, pos, lines[pos.i]!.indent);
     else map[key] = null;
   }
-  if (pos.i < lines.length && lines[pos.i]!.indent > indent) throw new Error(`line ${lines[pos.i]!.no}: unexpected indentation`);
+  if (pos.i < lines.length && lines[pos.i]!.indent > indent)
+    throw new Error(`line ${lines[pos.i]!.no}: unexpected indentation`);
   return map;
 }
 

@@ -20,8 +20,17 @@ async function setup(opts: Partial<EventPublisherOptions> = {}) {
   const sock = tempSocketPath();
   const fake = await FakeContainerd.start(sock);
   const logs: string[] = [];
-  const publisher = new EventPublisher({ ttrpcAddress: sock, namespace: "default", retryDelayMs: 5, log: (m) => logs.push(m), ...opts });
-  cleanups.push(() => fake.close(), () => publisher.close());
+  const publisher = new EventPublisher({
+    ttrpcAddress: sock,
+    namespace: "default",
+    retryDelayMs: 5,
+    log: (m) => logs.push(m),
+    ...opts,
+  });
+  cleanups.push(
+    () => fake.close(),
+    () => publisher.close(),
+  );
   return { sock, fake, publisher, logs };
 }
 
@@ -40,15 +49,25 @@ describe("EventPublisher", () => {
     const sock = tempSocketPath();
     const fake = await FakeContainerd.start(sock);
     const publisher = new EventPublisher({ ttrpcAddress: `unix://${sock}`, namespace: "k8s.io" });
-    cleanups.push(() => fake.close(), () => publisher.close());
+    cleanups.push(
+      () => fake.close(),
+      () => publisher.close(),
+    );
     const before = Date.now();
-    publisher.publish(Topic.TaskExit, packEvent(TaskExitSchema, { containerId: "c1", id: "c1", pid: 7, exitStatus: 3 }));
+    publisher.publish(
+      Topic.TaskExit,
+      packEvent(TaskExitSchema, { containerId: "c1", id: "c1", pid: 7, exitStatus: 3 }),
+    );
     await publisher.flush(5000);
     const [r] = fake.received;
     expect(r!.envelope.namespace).toBe("k8s.io");
     expect(r!.envelope.topic).toBe("/tasks/exit");
     expect(r!.envelope.event?.typeUrl).toBe("containerd.events.TaskExit");
-    expect(fromBinary(TaskExitSchema, r!.envelope.event!.value)).toMatchObject({ containerId: "c1", pid: 7, exitStatus: 3 });
+    expect(fromBinary(TaskExitSchema, r!.envelope.event!.value)).toMatchObject({
+      containerId: "c1",
+      pid: 7,
+      exitStatus: 3,
+    });
     const ts = timestampDate(r!.envelope.timestamp!).getTime();
     expect(ts).toBeGreaterThanOrEqual(before);
     expect(ts).toBeLessThanOrEqual(Date.now());

@@ -1,5 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -11,7 +21,13 @@ let output: string;
 
 const run = (action: "install" | "uninstall", ...argv: string[]) => {
   output = "";
-  runInstaller({ engine: "node", action, argv: ["--config", join(dir, "config.toml"), "--bin-dir", join(dir, "bin"), ...argv], executable: join(dir, "shim"), out: (t) => (output += t) });
+  runInstaller({
+    engine: "node",
+    action,
+    argv: ["--config", join(dir, "config.toml"), "--bin-dir", join(dir, "bin"), ...argv],
+    executable: join(dir, "shim"),
+    out: (t) => (output += t),
+  });
 };
 const files = () => readdirSync(dir).sort();
 const config = () => readFileSync(join(dir, "config.toml"), "utf8");
@@ -29,7 +45,7 @@ describe("install and uninstall on disk", () => {
     run("install");
     expect(readFileSync(join(dir, "bin/containerd-shim-node-v1"), "utf8")).toContain("pretend shim");
     expect(statSync(join(dir, "bin/containerd-shim-node-v1")).mode & 0o777).toBe(0o755);
-    expect(config()).toContain("[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.wasm-node]");
+    expect(config()).toContain('[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.wasm-node]');
     const backups = files().filter((f) => f.startsWith("config.toml.bak-"));
     expect(backups).toHaveLength(1);
     expect(readFileSync(join(dir, backups[0]!), "utf8")).toBe(original);

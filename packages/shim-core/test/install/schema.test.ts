@@ -16,7 +16,12 @@ describe("the config schema for each containerd", () => {
       expect(containerdMajor(text)).toBe(major);
       const choice = chooseSchema({}, () => text);
       expect(choice).toMatchObject({ schema: major === 2 ? 3 : 2, addVersion: true });
-      expect(runtimesPath(choice.schema)).toEqual(["plugins", major === 2 ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri", "containerd", "runtimes"]);
+      expect(runtimesPath(choice.schema)).toEqual([
+        "plugins",
+        major === 2 ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri",
+        "containerd",
+        "runtimes",
+      ]);
     }
   });
 

@@ -13,7 +13,12 @@ import { readMounts } from "@wasm-shims/test-lab/procfs.ts";
 
 let dir: string;
 let layer: string;
-const bind = (over: Partial<RootfsMount> = {}): RootfsMount => ({ type: "bind", source: layer, options: ["rbind", "ro"], ...over });
+const bind = (over: Partial<RootfsMount> = {}): RootfsMount => ({
+  type: "bind",
+  source: layer,
+  options: ["rbind", "ro"],
+  ...over,
+});
 const overlay = (options: string[]): RootfsMount => ({ type: "overlay", source: "overlay", options });
 
 beforeAll(() => {
@@ -31,34 +36,62 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe("checkRootfsMounts", () => {
   it("accepts what containerd's native and overlay snapshotters produce", async () => {
     await checkRootfsMounts([bind()]);
-    await checkRootfsMounts([overlay(["index=off", `workdir=${dir}/work`, `upperdir=${dir}/upper`, `lowerdir=${layer}:${dir}/outside`])]);
+    await checkRootfsMounts([
+      overlay(["index=off", `workdir=${dir}/work`, `upperdir=${dir}/upper`, `lowerdir=${layer}:${dir}/outside`]),
+    ]);
     await checkRootfsMounts([overlay(["ro", `lowerdir=${layer}`, "userxattr", "volatile"])]);
   });
 
   it("refuses other filesystem types, naming the mount", async () => {
     for (const type of ["ext4", "tmpfs", "proc", "nfs", "fuse.sshfs", "", "../bind"]) {
-      await expect(checkRootfsMounts([bind(), { type, source: `${dir}/image.ext4`, options: [] }])).rejects.toThrow(/rootfs mount 1 .*is not supported: the shim mounts only overlay and bind snapshots: invalid argument/);
+      await expect(checkRootfsMounts([bind(), { type, source: `${dir}/image.ext4`, options: [] }])).rejects.toThrow(
+        /rootfs mount 1 .*is not supported: the shim mounts only overlay and bind snapshots: invalid argument/,
+      );
     }
   });
 
   it("refuses options that make devices, run helpers, remount or smuggle more options", async () => {
-    for (const option of ["loop", "offset=0", "remount", "move", "X-mount.mkdir", "x-systemd.automount", "helper=foo", "lowerdir=/a,remount", "nosuid,loop"]) {
-      await expect(checkRootfsMounts([overlay([`lowerdir=${layer}`, option])]), option).rejects.toThrow(/option .* is not allowed for a overlay rootfs/);
+    for (const option of [
+      "loop",
+      "offset=0",
+      "remount",
+      "move",
+      "X-mount.mkdir",
+      "x-systemd.automount",
+      "helper=foo",
+      "lowerdir=/a,remount",
+      "nosuid,loop",
+    ]) {
+      await expect(checkRootfsMounts([overlay([`lowerdir=${layer}`, option])]), option).rejects.toThrow(
+        /option .* is not allowed for a overlay rootfs/,
+      );
     }
-    await expect(checkRootfsMounts([bind({ options: ["rbind", `lowerdir=${layer}`] })])).rejects.toThrow(/not allowed for a bind rootfs/);
+    await expect(checkRootfsMounts([bind({ options: ["rbind", `lowerdir=${layer}`] })])).rejects.toThrow(
+      /not allowed for a bind rootfs/,
+    );
   });
 
   it("refuses sources mount(8) would read as flags, and binds of what is not a directory", async () => {
     await expect(checkRootfsMounts([bind({ source: "--bind" })])).rejects.toThrow(/source "--bind" is not valid/);
-    await expect(checkRootfsMounts([overlay([`lowerdir=${layer}`]), { ...overlay([]), source: "-a" }])).rejects.toThrow(/source "-a" is not valid/);
-    await expect(checkRootfsMounts([bind({ source: "relative" })])).rejects.toThrow(/bind source relative is not a directory/);
+    await expect(checkRootfsMounts([overlay([`lowerdir=${layer}`]), { ...overlay([]), source: "-a" }])).rejects.toThrow(
+      /source "-a" is not valid/,
+    );
+    await expect(checkRootfsMounts([bind({ source: "relative" })])).rejects.toThrow(
+      /bind source relative is not a directory/,
+    );
     await expect(checkRootfsMounts([bind({ source: `${dir}/image.ext4` })])).rejects.toThrow(/is not a directory/);
   });
 
   it("refuses overlay layers that are not absolute directories", async () => {
-    await expect(checkRootfsMounts([overlay(["lowerdir=relative"])])).rejects.toThrow(/lowerdir "relative" is not an absolute path/);
-    await expect(checkRootfsMounts([overlay([`lowerdir=${layer}:/nonexistent`])])).rejects.toThrow(/lowerdir \/nonexistent is not a directory/);
-    await expect(checkRootfsMounts([overlay([`upperdir=${dir}/image.ext4`])])).rejects.toThrow(/upperdir .* is not a directory/);
+    await expect(checkRootfsMounts([overlay(["lowerdir=relative"])])).rejects.toThrow(
+      /lowerdir "relative" is not an absolute path/,
+    );
+    await expect(checkRootfsMounts([overlay([`lowerdir=${layer}:/nonexistent`])])).rejects.toThrow(
+      /lowerdir \/nonexistent is not a directory/,
+    );
+    await expect(checkRootfsMounts([overlay([`upperdir=${dir}/image.ext4`])])).rejects.toThrow(
+      /upperdir .* is not a directory/,
+    );
   });
 
   it("refuses an absurd number of mounts", async () => {
@@ -84,7 +117,10 @@ describe("mountRootfs, as root", () => {
   const mountsUnder = (path: string) => readMounts().filter((m) => m.target.startsWith(path));
 
   it("binds a layer read-only and a second one on a target inside it", async () => {
-    await mountRootfs([bind(), { type: "bind", source: join(dir, "upper"), target: "/bin", options: ["rbind"] }], rootfs());
+    await mountRootfs(
+      [bind(), { type: "bind", source: join(dir, "upper"), target: "/bin", options: ["rbind"] }],
+      rootfs(),
+    );
     try {
       expect(await isMountPoint(rootfs())).toBe(true);
       expect(await isMountPoint(join(rootfs(), "bin"))).toBe(true);
@@ -96,13 +132,20 @@ describe("mountRootfs, as root", () => {
   });
 
   it("mounts nothing, anywhere, for a target that follows the image's symlink out", async () => {
-    await expect(mountRootfs([bind(), { type: "bind", source: join(dir, "upper"), target: "escape", options: ["rbind"] }], rootfs())).rejects.toThrow(/rootfs mount 1: target escape goes through a symlink/);
+    await expect(
+      mountRootfs(
+        [bind(), { type: "bind", source: join(dir, "upper"), target: "escape", options: ["rbind"] }],
+        rootfs(),
+      ),
+    ).rejects.toThrow(/rootfs mount 1: target escape goes through a symlink/);
     // The first mount was undone, and nothing landed on the symlink's target.
     expect(mountsUnder(dir)).toEqual([]);
   });
 
   it("runs no mount at all when any entry is refused", async () => {
-    await expect(mountRootfs([bind(), { type: "ext4", source: join(dir, "image.ext4"), options: ["loop"] }], rootfs())).rejects.toThrow(/type "ext4" is not supported/);
+    await expect(
+      mountRootfs([bind(), { type: "ext4", source: join(dir, "image.ext4"), options: ["loop"] }], rootfs()),
+    ).rejects.toThrow(/type "ext4" is not supported/);
     expect(mountsUnder(dir)).toEqual([]);
   });
 });

@@ -30,23 +30,36 @@ describe("a container init under the subreaper (runc create + start)", () => {
 
   it("reports the pid once started and the exit status of the orphaned process", async () => {
     const pidFile = join(dir, "a.pid");
-    const init = new DetachedInit({ create: creator("sleep 0.3; exit 7"), start: async () => {} }, pidFile, ["ignore", "ignore", "ignore"]);
+    const init = new DetachedInit({ create: creator("sleep 0.3; exit 7"), start: async () => {} }, pidFile, [
+      "ignore",
+      "ignore",
+      "ignore",
+    ]);
     expect(await outcome(init)).toEqual({ exit: 7 });
     expect(Number(readFileSync(pidFile, "utf8"))).toBeGreaterThan(0);
   });
 
   it("reports death by a signal as 128+signal", async () => {
     const pidFile = join(dir, "b.pid");
-    const init = new DetachedInit({ create: creator("exec sleep 30"), start: async () => {} }, pidFile, ["ignore", "ignore", "ignore"]);
+    const init = new DetachedInit({ create: creator("exec sleep 30"), start: async () => {} }, pidFile, [
+      "ignore",
+      "ignore",
+      "ignore",
+    ]);
     const done = outcome(init);
-    for (let i = 0; i < 200 && !Number(readFileSync(pidFile, { encoding: "utf8", flag: "a+" })); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && !Number(readFileSync(pidFile, { encoding: "utf8", flag: "a+" })); i++)
+      await new Promise((r) => setTimeout(r, 10));
     process.kill(Number(readFileSync(pidFile, "utf8")), "SIGTERM");
     expect(await done).toEqual({ exit: 143 });
   });
 
   it("feeds stdin through a pipe that outlives the creating process", async () => {
     const out = join(dir, "stdin-copy");
-    const init = new DetachedInit({ create: creator(`cat <&3 > ${out}`, "exec 3<&0;"), start: async () => {} }, join(dir, "c.pid"), ["pipe", "ignore", "ignore"]);
+    const init = new DetachedInit(
+      { create: creator(`cat <&3 > ${out}`, "exec 3<&0;"), start: async () => {} },
+      join(dir, "c.pid"),
+      ["pipe", "ignore", "ignore"],
+    );
     const done = outcome(init);
     await new Promise((r) => setTimeout(r, 200));
     init.stdin?.end("hello through the pipe\n");
@@ -56,9 +69,17 @@ describe("a container init under the subreaper (runc create + start)", () => {
 
   it("fails without a pid file when create or start fails, and ends what create left", async () => {
     const pidFile = join(dir, "d.pid");
-    const failedCreate = new DetachedInit({ create: (_p, stdio) => spawn("sh", ["-c", "exit 3"], { stdio }), start: async () => {} }, pidFile, ["ignore", "ignore", "ignore"]);
+    const failedCreate = new DetachedInit(
+      { create: (_p, stdio) => spawn("sh", ["-c", "exit 3"], { stdio }), start: async () => {} },
+      pidFile,
+      ["ignore", "ignore", "ignore"],
+    );
     expect(await outcome(failedCreate)).toEqual({ exit: 3 });
-    const failedStart = new DetachedInit({ create: creator("exec sleep 30"), start: () => Promise.reject(new Error("runc start: no")) }, pidFile, ["ignore", "ignore", "ignore"]);
+    const failedStart = new DetachedInit(
+      { create: creator("exec sleep 30"), start: () => Promise.reject(new Error("runc start: no")) },
+      pidFile,
+      ["ignore", "ignore", "ignore"],
+    );
     expect(await outcome(failedStart)).toEqual({ error: "runc start: no" });
     expect(() => readFileSync(pidFile)).toThrow();
   });

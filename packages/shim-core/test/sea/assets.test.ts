@@ -1,11 +1,24 @@
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AssetManifest, assetRoots, DEFAULT_ASSET_ROOT, extractAssets } from "../../src/sea/assets.ts";
 
 const files: Record<string, string> = { "a-111.wasm": "wasm bytes", "w-222.mjs": "export default 1;\n" };
-const manifest: AssetManifest = { dir: "shim-x-0123456789abcdef", files: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Buffer.byteLength(v)])) };
+const manifest: AssetManifest = {
+  dir: "shim-x-0123456789abcdef",
+  files: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Buffer.byteLength(v)])),
+};
 
 describe("extractAssets", () => {
   let tmp: string;
@@ -60,7 +73,9 @@ describe("extractAssets", () => {
     chmodSync(loose, 0o777);
     const roots = [{ path: loose, shared: true }];
     expect(() => extractAssets(manifest, read, roots)).toThrow(/writable by others/);
-    expect(extractAssets(manifest, read, [...roots, { path: join(tmp, "ok"), shared: true }])).toBe(join(tmp, "ok", manifest.dir));
+    expect(extractAssets(manifest, read, [...roots, { path: join(tmp, "ok"), shared: true }])).toBe(
+      join(tmp, "ok", manifest.dir),
+    );
   });
 
   it.skipIf(process.getuid?.() !== 0)("refuses a shared root that belongs to someone else", () => {
@@ -72,9 +87,12 @@ describe("extractAssets", () => {
 
   it("says where it tried when nothing works", () => {
     writeFileSync(join(tmp, "file"), "");
-    expect(() => extractAssets(manifest, read, [{ path: join(tmp, "file/a"), shared: false }, { path: join(tmp, "file/b"), shared: true }])).toThrow(
-      /cannot extract the executable's assets \(.*file\/a: .*; .*file\/b: /,
-    );
+    expect(() =>
+      extractAssets(manifest, read, [
+        { path: join(tmp, "file/a"), shared: false },
+        { path: join(tmp, "file/b"), shared: true },
+      ]),
+    ).toThrow(/cannot extract the executable's assets \(.*file\/a: .*; .*file\/b: /);
   });
 });
 

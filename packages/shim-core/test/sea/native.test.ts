@@ -41,7 +41,9 @@ describe("the native helper", () => {
   });
 
   it("reports the system's error as a code, and refuses arguments it cannot use", () => {
-    expect(() => native().utimensat(join(dir, "missing"), UTIME_NOW, UTIME_NOW)).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    expect(() => native().utimensat(join(dir, "missing"), UTIME_NOW, UTIME_NOW)).toThrow(
+      expect.objectContaining({ code: "ENOENT" }),
+    );
     expect(() => native().utimensat(join(dir, "f"), -5n, UTIME_NOW)).toThrow(TypeError);
     expect(() => native().utimensat(join(dir, "f"), 1 as unknown as bigint, UTIME_NOW)).toThrow(TypeError);
   });

@@ -50,7 +50,11 @@ if (isMainThread) {
   parentPort!.postMessage(own());
 }
 `,
-  "node_modules/fake-engine/package.json": JSON.stringify({ name: "fake-engine", type: "module", exports: "./index.js" }),
+  "node_modules/fake-engine/package.json": JSON.stringify({
+    name: "fake-engine",
+    type: "module",
+    exports: "./index.js",
+  }),
   "node_modules/fake-engine/index.js": `import { readFile } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 export async function engine() {
@@ -94,10 +98,23 @@ describe("sea-build with embedded assets", () => {
   let empty: string;
 
   const seaBuild = (...args: string[]) =>
-    execFileSync(process.execPath, [join(repoRoot, "tools/sea-build.mjs"), "src/main.ts", NAME, ...args], { cwd: pkg, encoding: "utf8", stdio: "pipe" });
+    execFileSync(process.execPath, [join(repoRoot, "tools/sea-build.mjs"), "src/main.ts", NAME, ...args], {
+      cwd: pkg,
+      encoding: "utf8",
+      stdio: "pipe",
+    });
   const run = (cmd: string, args: string[], env: Record<string, string> = {}) => {
-    const r = spawnSync(cmd, args, { cwd: empty, encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: r.status === 0 ? JSON.parse(r.stdout) : undefined };
+    const r = spawnSync(cmd, args, {
+      cwd: empty,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+    });
+    return {
+      status: r.status,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      json: r.status === 0 ? JSON.parse(r.stdout) : undefined,
+    };
   };
 
   beforeAll(() => {
@@ -118,7 +135,13 @@ describe("sea-build with embedded assets", () => {
   it("bundles the referenced files as assets that a plain bundle finds beside it", () => {
     seaBuild("--bundle-only");
     const assets = readdirSync(join(pkg, "dist", `${NAME}.assets`)).sort();
-    expect(assets.map((f) => f.replace(/-[0-9a-f]{12}\./, "-HASH."))).toEqual(["core-HASH.wasm", "data-HASH.txt", "own-HASH.txt", "sea-assets.json", "worker-HASH.mjs"]);
+    expect(assets.map((f) => f.replace(/-[0-9a-f]{12}\./, "-HASH."))).toEqual([
+      "core-HASH.wasm",
+      "data-HASH.txt",
+      "own-HASH.txt",
+      "sea-assets.json",
+      "worker-HASH.mjs",
+    ]);
     const r = run(process.execPath, [join(pkg, "dist", `${NAME}.cjs`)]);
     expect(r.json).toEqual(expected);
     // Plain node prints the warning the executables are built to suppress (checked below).
@@ -148,7 +171,10 @@ describe("sea-build with embedded assets", () => {
     const exe = join(tmp, "bin1", NAME);
     writeFileSync(join(tmp, "not-a-dir"), "");
     mkdirSync(join(tmp, "t"));
-    const r = run(HOST_LOADER, ["--library-path", "/lib/x86_64-linux-gnu", exe], { WASM_SHIM_ASSET_DIR: join(tmp, "not-a-dir/x"), TMPDIR: join(tmp, "t") });
+    const r = run(HOST_LOADER, ["--library-path", "/lib/x86_64-linux-gnu", exe], {
+      WASM_SHIM_ASSET_DIR: join(tmp, "not-a-dir/x"),
+      TMPDIR: join(tmp, "t"),
+    });
     expect(r.stderr).toBe("");
     expect(r.json).toEqual(expected);
     expect(readdirSync(join(tmp, "t", `containerd-shim-assets-${process.getuid?.() ?? 0}`))).toHaveLength(1);

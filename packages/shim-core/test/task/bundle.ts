@@ -5,7 +5,11 @@ import { join } from "node:path";
 import type { Spec } from "../../src/oci/spec.ts";
 
 /** A runc bundle with a static busybox root, made the way containerd would (minus the snapshot mount). */
-export function busyboxBundle(id: string, args: string[], tweak: (spec: Spec) => void = () => {}): { bundle: string; out: string; err: string } {
+export function busyboxBundle(
+  id: string,
+  args: string[],
+  tweak: (spec: Spec) => void = () => {},
+): { bundle: string; out: string; err: string } {
   const bundle = mkdtempSync(join(tmpdir(), `bundle-${id}-`));
   const root = join(bundle, "root");
   mkdirSync(join(root, "bin"), { recursive: true });

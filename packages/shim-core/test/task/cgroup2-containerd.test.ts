@@ -49,7 +49,9 @@ describe("containerd 1.6 on a cgroup v2 hierarchy", () => {
   ] as const) {
     it(`reports ${kind} container's cgroup v2 metrics through ctr`, async () => {
       const id = `cg2-${process.pid}-${++seq}`;
-      const run = await ctd.ctr(["run", "-d", "--cpu-shares", "0", "--runtime", runtime, image(), id, ...args], { timeoutMs: 30_000 });
+      const run = await ctd.ctr(["run", "-d", "--cpu-shares", "0", "--runtime", runtime, image(), id, ...args], {
+        timeoutMs: 30_000,
+      });
       try {
         expect(run.stderr).toBe("");
         // v2 Metrics name CPU time usage_usec; v1 Metrics would have cpu.usage.total.
@@ -58,7 +60,9 @@ describe("containerd 1.6 on a cgroup v2 hierarchy", () => {
         expect(first.cpu).not.toHaveProperty("usage");
         expect(first.cpu).toHaveProperty("user_usec");
         // A spinning task: the count is the kernel's, live.
-        await eventually(async () => expect((await metrics(id)).cpu!.usage_usec).toBeGreaterThan(first.cpu!.usage_usec!));
+        await eventually(async () =>
+          expect((await metrics(id)).cpu!.usage_usec).toBeGreaterThan(first.cpu!.usage_usec!),
+        );
       } finally {
         await ctd.removeContainer(id);
       }

@@ -12,7 +12,8 @@ const dir = join(process.argv[2]!, `shim-cg2probe-${process.pid}`);
 mkdirSync(dir);
 try {
   const controllers = readFileSync(join(dir, "cgroup.controllers"), "utf8").trim().split(/\s+/).filter(Boolean);
-  const inside = (command: string) => spawnSync("sh", ["-c", `echo $$ > ${dir}/cgroup.procs && exec ${command}`], { stdio: "ignore" });
+  const inside = (command: string) =>
+    spawnSync("sh", ["-c", `echo $$ > ${dir}/cgroup.procs && exec ${command}`], { stdio: "ignore" });
   inside(`sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'`);
   let oom: string | null = null;
   if (controllers.includes("memory")) {

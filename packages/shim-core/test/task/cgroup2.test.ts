@@ -30,10 +30,18 @@ describe("cgroup v2 metrics from a live v2 hierarchy", () => {
     // v2 host also delegates memory, and the probe then has the kernel OOM-kill a process there.
     const mnt = mkdtempSync(join(scratch, "mnt-"));
     const probe = fileURLToPath(new URL("cgroup2-probe.ts", import.meta.url));
-    const run = spawnSync("unshare", ["-m", "sh", "-c", 'mount -t cgroup2 none "$1" && exec "$0" "$2" "$1"', process.execPath, mnt, probe], { encoding: "utf8", timeout: 60_000 });
+    const run = spawnSync(
+      "unshare",
+      ["-m", "sh", "-c", 'mount -t cgroup2 none "$1" && exec "$0" "$2" "$1"', process.execPath, mnt, probe],
+      { encoding: "utf8", timeout: 60_000 },
+    );
     expect(run.stderr.replace(/.*ExperimentalWarning.*\n|.*--trace-warnings.*\n/g, "")).toBe("");
     expect(run.status).toBe(0);
-    const { controllers, oom, metrics } = JSON.parse(run.stdout) as { controllers: string[]; oom: string | null; metrics: unknown };
+    const { controllers, oom, metrics } = JSON.parse(run.stdout) as {
+      controllers: string[];
+      oom: string | null;
+      metrics: unknown;
+    };
     const m = fromJson(V2, metrics as never);
     // The probe's shell loop ran in the cgroup: the kernel counted its CPU time.
     expect(m.cpu?.usageUsec).toBeGreaterThan(10_000n);
@@ -54,14 +62,34 @@ describe("cgroup v2 metrics from the files of an OOM-killed container", () => {
   it("fills Metrics the way containerd's runc shim does, memory events included", async () => {
     const m = await readCgroup2(fixture);
     expect(m.memoryEvents).toMatchObject({ low: 0n, high: 0n, max: 41n, oom: 1n, oomKill: 1n, oomGroupKill: 0n });
-    expect(m.memory).toMatchObject({ anon: 69_632n, file: 1_232_896n, inactiveFile: 1_191_936n, pgfault: 17_614n, pgmajfault: 24n, usage: 1_642_496n, usageLimit: 33_554_432n, maxUsage: 33_554_432n, swapUsage: 0n, workingsetRefaultFile: 131n });
+    expect(m.memory).toMatchObject({
+      anon: 69_632n,
+      file: 1_232_896n,
+      inactiveFile: 1_191_936n,
+      pgfault: 17_614n,
+      pgmajfault: 24n,
+      usage: 1_642_496n,
+      usageLimit: 33_554_432n,
+      maxUsage: 33_554_432n,
+      swapUsage: 0n,
+      workingsetRefaultFile: 131n,
+    });
     expect(m.memory?.swapLimit).toBe(2n ** 64n - 1n);
     expect(m.memory?.psi?.full).toMatchObject({ avg10: 1.21, total: 40_017n });
-    expect(m.cpu).toMatchObject({ usageUsec: 412_730n, userUsec: 101_204n, systemUsec: 311_526n, nrPeriods: 31n, nrThrottled: 4n, throttledUsec: 91_233n });
+    expect(m.cpu).toMatchObject({
+      usageUsec: 412_730n,
+      userUsec: 101_204n,
+      systemUsec: 311_526n,
+      nrPeriods: 31n,
+      nrThrottled: 4n,
+      throttledUsec: 91_233n,
+    });
     expect(m.pids).toMatchObject({ current: 0n, limit: 128n });
     expect(m.io?.usage).toHaveLength(2);
     expect(m.io?.usage[1]).toMatchObject({ major: 254n, minor: 1n, rbytes: 4096n, wbytes: 8192n, rios: 1n, wios: 2n });
-    expect(m.hugetlb).toEqual([expect.objectContaining({ pagesize: "2MB", current: 0n, max: 2n ** 64n - 1n, failcnt: 0n })]);
+    expect(m.hugetlb).toEqual([
+      expect.objectContaining({ pagesize: "2MB", current: 0n, max: 2n ** 64n - 1n, failcnt: 0n }),
+    ]);
     expect(await oomKills(fixture)).toBe(1);
   });
 
@@ -92,16 +120,30 @@ describe("cgroup v2 metrics from the files of an OOM-killed container", () => {
     expect(m.memoryOomControl).toMatchObject({ oomKill: 2n, underOom: 0n });
     expect(m.memory?.usage).toMatchObject({ usage: 1_048_576n, max: 33_554_432n, limit: 33_554_432n });
     expect(m.memory?.totalRss).toBe(8192n);
-    expect(m.cpu?.usage).toMatchObject({ total: 123_456_789n, perCpu: [100_000_000n, 23_456_789n], user: 30_000_000n, kernel: 90_000_000n });
+    expect(m.cpu?.usage).toMatchObject({
+      total: 123_456_789n,
+      perCpu: [100_000_000n, 23_456_789n],
+      user: 30_000_000n,
+      kernel: 90_000_000n,
+    });
   });
 });
 
 describe("cgroup v2 file formats", () => {
   it("parses flat-keyed files, pressure lines and io.stat, skipping what does not fit", () => {
-    expect(parseKeyed("oom 1\noom_kill 18446744073709551615\nbroken\n\n")).toEqual(new Map([["oom", 1n], ["oom_kill", 18_446_744_073_709_551_615n]]));
-    expect(parsePressure("some avg10=0.50 avg60=0.10 avg300=0.00 total=42\n")).toEqual({ some: { avg10: 0.5, avg60: 0.1, avg300: 0, total: 42n } });
+    expect(parseKeyed("oom 1\noom_kill 18446744073709551615\nbroken\n\n")).toEqual(
+      new Map([
+        ["oom", 1n],
+        ["oom_kill", 18_446_744_073_709_551_615n],
+      ]),
+    );
+    expect(parsePressure("some avg10=0.50 avg60=0.10 avg300=0.00 total=42\n")).toEqual({
+      some: { avg10: 0.5, avg60: 0.1, avg300: 0, total: 42n },
+    });
     expect(parsePressure("")).toBeUndefined();
-    expect(parseIoStat("8:16 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\nnonsense\n")).toEqual([{ major: 8n, minor: 16n, rbytes: 10n, wbytes: 20n, rios: 1n, wios: 2n }]);
+    expect(parseIoStat("8:16 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\nnonsense\n")).toEqual([
+      { major: 8n, minor: 16n, rbytes: 10n, wbytes: 20n, rios: 1n, wios: 2n },
+    ]);
   });
 
   it("reads a directory without controllers as zeros, with no memory events at all", async () => {

@@ -4,7 +4,20 @@
  * leaves no container, mount, runc state or stray file behind.
  */
 import { execFileSync } from "node:child_process";
-import { closeSync, constants, existsSync, mkdirSync, openSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -62,11 +75,19 @@ function request(args: string[] = ["/bin/busybox", "true"], tweak?: Tweak) {
   const id = `hostile-${process.pid}-${++seq}`;
   const b = busyboxBundle(id, args, tweak);
   bundles.push(b.bundle);
-  return { id, bundle: b.bundle, out: b.out, req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: `file://${b.out}` }) };
+  return {
+    id,
+    bundle: b.bundle,
+    out: b.out,
+    req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: `file://${b.out}` }),
+  };
 }
 
 async function refused(p: Promise<unknown>, message: RegExp): Promise<void> {
-  const err = await p.then(() => undefined, (e: ShimError) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: ShimError) => e,
+  );
   expect(err, "the request was accepted").toBeDefined();
   expect(err!.message).toMatch(message);
   expect(err!.code).toBe(Code.INVALID_ARGUMENT);
@@ -108,23 +129,37 @@ describe("Create refuses a spec runc could not run", () => {
   });
 
   it("with a huge argv or env", async () => {
-    await refused(svc.create(request(["/bin/busybox", "echo", "x".repeat(200_000)]).req), /process.args\[2\] is 200000 bytes long; the kernel passes at most 131071/);
+    await refused(
+      svc.create(request(["/bin/busybox", "echo", "x".repeat(200_000)]).req),
+      /process.args\[2\] is 200000 bytes long; the kernel passes at most 131071/,
+    );
     const env = Array.from({ length: 20 }, (_, i) => `V${i}=${"x".repeat(120_000)}`);
-    await refused(svc.create(request(undefined, (s) => (s.process!.env = env)).req), /process.args and .env take \d+ bytes; execve allows at most 2097152/);
+    await refused(
+      svc.create(request(undefined, (s) => (s.process!.env = env)).req),
+      /process.args and .env take \d+ bytes; execve allows at most 2097152/,
+    );
   });
 
   it("with no args, a relative cwd, a NUL in an argument, or env without '='", async () => {
     await refused(svc.create(request([]).req), /process.args is empty: the image sets no entrypoint or command/);
-    await refused(svc.create(request(undefined, (s) => (s.process!.cwd = "relative")).req), /process.cwd must be an absolute path, not "relative"/);
+    await refused(
+      svc.create(request(undefined, (s) => (s.process!.cwd = "relative")).req),
+      /process.cwd must be an absolute path, not "relative"/,
+    );
     await refused(svc.create(request(["/bin/busybox", "echo", "a\0b"]).req), /process.args\[2\] contains a NUL byte/);
-    await refused(svc.create(request(undefined, (s) => (s.process!.env = ["PATH"])).req), /process.env\[0\] "PATH" is not NAME=value/);
+    await refused(
+      svc.create(request(undefined, (s) => (s.process!.env = ["PATH"])).req),
+      /process.env\[0\] "PATH" is not NAME=value/,
+    );
   });
 
   it("with an absurd mount type, in the spec or in the request's rootfs", async () => {
     const spec = request(undefined, (s) => s.mounts!.push({ destination: "/x", type: "frobfs", source: "none" }));
     await refused(svc.create(spec.req), /mounts\[\d+\] \(\/x\): this kernel has no filesystem type "frobfs"/);
     const rootfs = request();
-    rootfs.req.rootfs = [{ $typeName: "containerd.types.Mount", type: "ext4", source: "/dev/null", target: "", options: ["loop"] }];
+    rootfs.req.rootfs = [
+      { $typeName: "containerd.types.Mount", type: "ext4", source: "/dev/null", target: "", options: ["loop"] },
+    ];
     await refused(svc.create(rootfs.req), /rootfs mount 0 \(ext4\): type "ext4" is not supported/);
     expect(existsSync(join(rootfs.bundle, "rootfs"))).toBe(false);
   });
@@ -153,7 +188,13 @@ describe("Create refuses requests that would make the shim act outside the bundl
     const link = `${bundle}-link`;
     symlinkSync(bundle, link);
     bundles.push(link);
-    for (const [path, message] of [["relative", /is not a clean absolute path/], [`${bundle}/../${bundle.split("/").at(-1)}`, /is not a clean absolute path/], [`${bundle}/`, /is not a clean absolute path/], [join(bundle, "config.json"), /is not a directory/], [link, /is not a directory/]] as const) {
+    for (const [path, message] of [
+      ["relative", /is not a clean absolute path/],
+      [`${bundle}/../${bundle.split("/").at(-1)}`, /is not a clean absolute path/],
+      [`${bundle}/`, /is not a clean absolute path/],
+      [join(bundle, "config.json"), /is not a directory/],
+      [link, /is not a directory/],
+    ] as const) {
       await refused(svc.create({ ...req, bundle: path }), message);
     }
   });
@@ -161,16 +202,32 @@ describe("Create refuses requests that would make the shim act outside the bundl
   it("stdio that is a regular file given as a FIFO path, or a FIFO given as a file:// log", async () => {
     const { bundle, req } = request();
     writeFileSync(join(bundle, "precious"), "keep me");
-    await refused(svc.create({ ...req, stdout: join(bundle, "precious") }), /stdout ".*precious": .*precious is not a FIFO/);
+    await refused(
+      svc.create({ ...req, stdout: join(bundle, "precious") }),
+      /stdout ".*precious": .*precious is not a FIFO/,
+    );
     execFileSync("mkfifo", [join(bundle, "fifo")]);
-    await refused(svc.create({ ...req, stderr: `file://${join(bundle, "fifo")}` }), /stderr ".*fifo": .*fifo is not a regular file/);
+    await refused(
+      svc.create({ ...req, stderr: `file://${join(bundle, "fifo")}` }),
+      /stderr ".*fifo": .*fifo is not a regular file/,
+    );
     await refused(svc.create({ ...req, stdin: join(bundle, "nonexistent") }), /stdin .*ENOENT/);
     expect(readFileSync(join(bundle, "precious"), "utf8")).toBe("keep me");
   });
 
   it("runtime options that do not decode, or name a file that is not one", async () => {
     const { bundle, req } = request();
-    await refused(svc.create({ ...req, options: { $typeName: "google.protobuf.Any", typeUrl: "containerd.runc.v1.Options", value: new Uint8Array([0x52, 0x01, 0xff]) } }), /cannot decode the runtime options \(containerd.runc.v1.Options\)/);
+    await refused(
+      svc.create({
+        ...req,
+        options: {
+          $typeName: "google.protobuf.Any",
+          typeUrl: "containerd.runc.v1.Options",
+          value: new Uint8Array([0x52, 0x01, 0xff]),
+        },
+      }),
+      /cannot decode the runtime options \(containerd.runc.v1.Options\)/,
+    );
     execFileSync("mkfifo", [join(bundle, "options.fifo")]);
     for (const path of ["/dev/zero", join(bundle, "options.fifo")]) {
       const options = anyPack(RuntimeOptions, create(RuntimeOptions, { configPath: path }));
@@ -186,17 +243,47 @@ describe("the other handlers refuse what would otherwise crash or escape", () =>
     await svc.start(create(pb.StartRequestSchema, { id: r.id }));
     return r;
   }
-  const execSpec = (bytes: Uint8Array) => ({ $typeName: "google.protobuf.Any" as const, typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process", value: bytes });
+  const execSpec = (bytes: Uint8Array) => ({
+    $typeName: "google.protobuf.Any" as const,
+    typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process",
+    value: bytes,
+  });
   const good = new TextEncoder().encode(JSON.stringify({ args: ["/bin/busybox", "true"], cwd: "/" }));
 
   it("Exec: an exec id that would name a file outside the bundle, and a spec that is not a process", async () => {
     const { id, bundle } = await running();
     try {
-      await refused(svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "../../escape", spec: execSpec(good) })), /exec id "..\/..\/escape" must be letters and digits/);
+      await refused(
+        svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "../../escape", spec: execSpec(good) })),
+        /exec id "..\/..\/escape" must be letters and digits/,
+      );
       expect(existsSync(join(dirname(dirname(bundle)), "escape.json"))).toBe(false);
-      await refused(svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "e1", spec: execSpec(new TextEncoder().encode("{not json")) })), /exec e1: process spec is not valid JSON/);
-      await refused(svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "e2", spec: execSpec(new TextEncoder().encode("null")) })), /exec e2: process must be an object, not null/);
-      await refused(svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "e3", spec: execSpec(new TextEncoder().encode('{"args":[],"cwd":"/"}')) })), /exec e3: process.args is empty/);
+      await refused(
+        svc.exec(
+          create(pb.ExecProcessRequestSchema, {
+            id,
+            execId: "e1",
+            spec: execSpec(new TextEncoder().encode("{not json")),
+          }),
+        ),
+        /exec e1: process spec is not valid JSON/,
+      );
+      await refused(
+        svc.exec(
+          create(pb.ExecProcessRequestSchema, { id, execId: "e2", spec: execSpec(new TextEncoder().encode("null")) }),
+        ),
+        /exec e2: process must be an object, not null/,
+      );
+      await refused(
+        svc.exec(
+          create(pb.ExecProcessRequestSchema, {
+            id,
+            execId: "e3",
+            spec: execSpec(new TextEncoder().encode('{"args":[],"cwd":"/"}')),
+          }),
+        ),
+        /exec e3: process.args is empty/,
+      );
     } finally {
       await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
       await svc.wait(create(pb.WaitRequestSchema, { id }));
@@ -207,10 +294,21 @@ describe("the other handlers refuse what would otherwise crash or escape", () =>
   it("Kill: signals Linux does not have; Update: resources that are not an object", async () => {
     const { id } = await running();
     try {
-      for (const signal of [0, 65, 0xffffffff]) await refused(svc.kill(create(pb.KillRequestSchema, { id, signal })), /signal \d+ is not a Linux signal/);
-      const resources = (text: string) => ({ $typeName: "google.protobuf.Any" as const, typeUrl: "x", value: new TextEncoder().encode(text) });
-      await refused(svc.update(create(pb.UpdateTaskRequestSchema, { id, resources: resources("[1]") })), /resources must be a JSON object/);
-      await refused(svc.update(create(pb.UpdateTaskRequestSchema, { id, resources: resources("{") })), /resources is not valid JSON/);
+      for (const signal of [0, 65, 0xffffffff])
+        await refused(svc.kill(create(pb.KillRequestSchema, { id, signal })), /signal \d+ is not a Linux signal/);
+      const resources = (text: string) => ({
+        $typeName: "google.protobuf.Any" as const,
+        typeUrl: "x",
+        value: new TextEncoder().encode(text),
+      });
+      await refused(
+        svc.update(create(pb.UpdateTaskRequestSchema, { id, resources: resources("[1]") })),
+        /resources must be a JSON object/,
+      );
+      await refused(
+        svc.update(create(pb.UpdateTaskRequestSchema, { id, resources: resources("{") })),
+        /resources is not valid JSON/,
+      );
     } finally {
       await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
       await svc.wait(create(pb.WaitRequestSchema, { id }));

@@ -23,7 +23,8 @@ let dir: string;
 let seq = 0;
 
 const ctr = (args: string[]): Promise<CtrResult> => ctd.ctr(args, { timeoutMs: 60_000 });
-const run = (extra: string[], image: string, args: string[] = []) => ctr(["run", "--rm", "--runtime", runtime, ...extra, image, `hostile-${process.pid}-${++seq}`, ...args]);
+const run = (extra: string[], image: string, args: string[] = []) =>
+  ctr(["run", "--rm", "--runtime", runtime, ...extra, image, `hostile-${process.pid}-${++seq}`, ...args]);
 
 /** ctr failed at Create with our message, as containerd passes it on. */
 function refused(res: CtrResult, message: RegExp): void {
@@ -39,7 +40,10 @@ beforeAll(async () => {
   await ctd.importImage(images.busybox.tarball);
   await ctd.importImage(images.fixtures.tarball);
   const noArgs = join(dir, "no-args.tar");
-  await writeOciImage(noArgs, { ref: noArgsRef, files: [{ path: "/bin/busybox", source: "/bin/busybox", mode: 0o755 }] });
+  await writeOciImage(noArgs, {
+    ref: noArgsRef,
+    files: [{ path: "/bin/busybox", source: "/bin/busybox", mode: 0o755 }],
+  });
   await ctd.importImage(noArgs);
 }, 300_000);
 
@@ -56,24 +60,44 @@ afterEach(async () => {
 
 describe("Create through containerd refuses hostile specs", () => {
   it("a root filesystem that does not exist", async () => {
-    refused(await run(["--rootfs"], "/nonexistent/rootfs", ["/bin/busybox", "true"]), /the root filesystem \/nonexistent\/rootfs does not exist/);
+    refused(
+      await run(["--rootfs"], "/nonexistent/rootfs", ["/bin/busybox", "true"]),
+      /the root filesystem \/nonexistent\/rootfs does not exist/,
+    );
   });
 
   it("an env larger than execve takes", async () => {
     const envFile = join(dir, "huge.env");
     // ctr reads lines of at most 64 KiB; 40 of 60 KB pass that and exceed execve's 2 MiB.
     writeFileSync(envFile, Array.from({ length: 40 }, (_, i) => `HUGE${i}=${"x".repeat(60_000)}`).join("\n"));
-    refused(await run(["--env-file", envFile], images.busybox.ref, ["/bin/busybox", "true"]), /process.args and .env take \d+ bytes; execve allows at most 2097152/);
+    refused(
+      await run(["--env-file", envFile], images.busybox.ref, ["/bin/busybox", "true"]),
+      /process.args and .env take \d+ bytes; execve allows at most 2097152/,
+    );
   });
 
   it("an argument longer than the kernel passes, in a whole spec given to ctr", async () => {
     const spec = join(dir, "huge-arg.json");
-    writeFileSync(spec, JSON.stringify({ ociVersion: "1.0.2", process: { args: ["/bin/busybox", "echo", "x".repeat(200_000)], cwd: "/", env: ["PATH=/bin"] }, root: { path: dir }, linux: {} }));
-    refused(await ctr(["run", "--rm", "--runtime", runtime, "--config", spec, `hostile-${process.pid}-${++seq}`]), /process.args\[2\] is 200000 bytes long/);
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        ociVersion: "1.0.2",
+        process: { args: ["/bin/busybox", "echo", "x".repeat(200_000)], cwd: "/", env: ["PATH=/bin"] },
+        root: { path: dir },
+        linux: {},
+      }),
+    );
+    refused(
+      await ctr(["run", "--rm", "--runtime", runtime, "--config", spec, `hostile-${process.pid}-${++seq}`]),
+      /process.args\[2\] is 200000 bytes long/,
+    );
   });
 
   it("an absurd mount type", async () => {
-    refused(await run(["--mount", "type=frobfs,src=none,dst=/x,options=rw"], images.fixtures.ref), /this kernel has no filesystem type "frobfs"/);
+    refused(
+      await run(["--mount", "type=frobfs,src=none,dst=/x,options=rw"], images.fixtures.ref),
+      /this kernel has no filesystem type "frobfs"/,
+    );
   });
 
   it("an image that sets no entrypoint or command", async () => {
@@ -81,11 +105,20 @@ describe("Create through containerd refuses hostile specs", () => {
   });
 
   it("a relative working directory", async () => {
-    refused(await run(["--cwd", "relative/dir"], images.fixtures.ref), /process.cwd must be an absolute path, not "relative\/dir"/);
+    refused(
+      await run(["--cwd", "relative/dir"], images.fixtures.ref),
+      /process.cwd must be an absolute path, not "relative\/dir"/,
+    );
   });
 
   it("but runs a Wasm guest and a native process whose working directory runc has to create", async () => {
-    expect(await run(["--cwd", "/made/by/runc"], images.fixtures.ref)).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
-    expect(await run(["--cwd", "/made/by/runc"], images.busybox.ref, ["/bin/busybox", "pwd"])).toMatchObject({ code: 0, stdout: "/made/by/runc\n" });
+    expect(await run(["--cwd", "/made/by/runc"], images.fixtures.ref)).toMatchObject({
+      code: 0,
+      stdout: "hello from wasm\n",
+    });
+    expect(await run(["--cwd", "/made/by/runc"], images.busybox.ref, ["/bin/busybox", "pwd"])).toMatchObject({
+      code: 0,
+      stdout: "/made/by/runc\n",
+    });
   });
 });

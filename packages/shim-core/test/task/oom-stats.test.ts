@@ -30,7 +30,10 @@ const limited = (spec: Parameters<Parameters<RuncService["request"]>[1] & object
 
 describe("Stats and OOM kills", () => {
   it("answers Stats after an OOM kill, until Delete, with the kernel's oom_kill count", async () => {
-    const { id, req } = rs.request(["/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"], limited);
+    const { id, req } = rs.request(
+      ["/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"],
+      limited,
+    );
     await rs.svc.create(req);
     await rs.svc.start(create(pb.StartRequestSchema, { id }));
     expect(await rs.svc.wait(create(pb.WaitRequestSchema, { id }))).toMatchObject({ exitStatus: 137 });
@@ -56,7 +59,15 @@ describe("Stats and OOM kills", () => {
   });
 
   it("publishes TaskOOM when the kernel kills a process while the task goes on, and not again at its exit", async () => {
-    const { id, req } = rs.request(["/bin/busybox", "sh", "-c", "/bin/busybox dd if=/dev/zero of=/dev/null bs=200M count=1; exec /bin/busybox sleep 100"], limited);
+    const { id, req } = rs.request(
+      [
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "/bin/busybox dd if=/dev/zero of=/dev/null bs=200M count=1; exec /bin/busybox sleep 100",
+      ],
+      limited,
+    );
     const before = rs.events.length;
     await rs.svc.create(req);
     await rs.svc.start(create(pb.StartRequestSchema, { id }));

@@ -6,7 +6,8 @@ import { OomWatch } from "../../src/task/oom-watch.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "oom-watch-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const events = (oomKill: number) => writeFileSync(join(dir, "memory.events"), `low 0\nhigh 0\nmax 3\noom 1\noom_kill ${oomKill}\noom_group_kill 0\n`);
+const events = (oomKill: number) =>
+  writeFileSync(join(dir, "memory.events"), `low 0\nhigh 0\nmax 3\noom 1\noom_kill ${oomKill}\noom_group_kill 0\n`);
 
 describe("OomWatch", () => {
   it("reports each rise of the kernel's oom_kill count once, and nothing after stop", async () => {

@@ -34,7 +34,13 @@ describe("parseRuntimeOptions", () => {
   });
 
   it("ignores option types it does not know", () => {
-    expect(parseRuntimeOptions({ $typeName: "google.protobuf.Any", typeUrl: "example.Unknown", value: toBinary(RuncOptions, create(RuncOptions)) })).toEqual({ runcBinary: "runc", systemdCgroup: false });
+    expect(
+      parseRuntimeOptions({
+        $typeName: "google.protobuf.Any",
+        typeUrl: "example.Unknown",
+        value: toBinary(RuncOptions, create(RuncOptions)),
+      }),
+    ).toEqual({ runcBinary: "runc", systemdCgroup: false });
   });
 });
 

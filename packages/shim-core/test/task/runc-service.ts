@@ -33,7 +33,11 @@ export class RuncService {
     const id = `svc-${process.pid}-${Date.now() % 100_000}-${++this.#seq}`;
     const b = busyboxBundle(id, args, tweak);
     writeFileSync(b.out, "");
-    return { id, bundle: b.bundle, req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: `file://${b.out}` }) };
+    return {
+      id,
+      bundle: b.bundle,
+      req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: `file://${b.out}` }),
+    };
   }
 
   topics(): string[] {

@@ -52,7 +52,16 @@ function createReq(args: string[], tweak?: Parameters<typeof busyboxBundle>[2]) 
   const b = busyboxBundle(id, args, tweak);
   writeFileSync(b.out, "");
   writeFileSync(b.err, "");
-  return { id, ...b, req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: `file://${b.out}`, stderr: `file://${b.err}` }) };
+  return {
+    id,
+    ...b,
+    req: create(pb.CreateTaskRequestSchema, {
+      id,
+      bundle: b.bundle,
+      stdout: `file://${b.out}`,
+      stderr: `file://${b.err}`,
+    }),
+  };
 }
 
 const code = async (p: Promise<unknown>) => {
@@ -74,7 +83,11 @@ describe("TaskService with runc", () => {
     const { pid } = await svc.start(create(pb.StartRequestSchema, { id }));
     expect(pid).toBeGreaterThan(0);
     expect(await waiting).toMatchObject({ exitStatus: 3 });
-    expect(await svc.state(create(pb.StateRequestSchema, { id }))).toMatchObject({ status: Status.STOPPED, exitStatus: 3, pid });
+    expect(await svc.state(create(pb.StateRequestSchema, { id }))).toMatchObject({
+      status: Status.STOPPED,
+      exitStatus: 3,
+      pid,
+    });
     expect(readFileSync(out, "utf8")).toBe("hello\n");
     expect(await svc.delete(create(pb.DeleteRequestSchema, { id }))).toMatchObject({ pid, exitStatus: 3 });
     expect(topics()).toEqual(["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"]);
@@ -108,13 +121,30 @@ describe("TaskService with runc", () => {
     const { id, req, bundle } = createReq(["/bin/busybox", "sleep", "100"]);
     await svc.create(req);
     await svc.start(create(pb.StartRequestSchema, { id }));
-    const spec = { args: ["/bin/busybox", "sh", "-c", "echo from-exec; exit 5"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } };
+    const spec = {
+      args: ["/bin/busybox", "sh", "-c", "echo from-exec; exit 5"],
+      cwd: "/",
+      env: ["PATH=/bin"],
+      user: { uid: 0, gid: 0 },
+    };
     const execOut = join(bundle, "exec.out");
     writeFileSync(execOut, "");
-    const execReq = create(pb.ExecProcessRequestSchema, { id, execId: "e1", stdout: `file://${execOut}`, spec: { $typeName: "google.protobuf.Any", typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process", value: new TextEncoder().encode(JSON.stringify(spec)) } });
+    const execReq = create(pb.ExecProcessRequestSchema, {
+      id,
+      execId: "e1",
+      stdout: `file://${execOut}`,
+      spec: {
+        $typeName: "google.protobuf.Any",
+        typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process",
+        value: new TextEncoder().encode(JSON.stringify(spec)),
+      },
+    });
     await svc.exec(execReq);
     expect(await code(svc.exec(execReq))).toBe(Code.ALREADY_EXISTS);
-    expect(await svc.state(create(pb.StateRequestSchema, { id, execId: "e1" }))).toMatchObject({ status: Status.CREATED, id: "e1" });
+    expect(await svc.state(create(pb.StateRequestSchema, { id, execId: "e1" }))).toMatchObject({
+      status: Status.CREATED,
+      id: "e1",
+    });
     const waiting = svc.wait(create(pb.WaitRequestSchema, { id, execId: "e1" }));
     await svc.start(create(pb.StartRequestSchema, { id, execId: "e1" }));
     expect(await waiting).toMatchObject({ exitStatus: 5 });
@@ -127,7 +157,15 @@ describe("TaskService with runc", () => {
     await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
     await svc.wait(create(pb.WaitRequestSchema, { id }));
     await svc.delete(create(pb.DeleteRequestSchema, { id }));
-    expect(topics()).toEqual(["/tasks/create", "/tasks/start", "/tasks/exec-added", "/tasks/exec-started", "/tasks/exit", "/tasks/exit", "/tasks/delete"]);
+    expect(topics()).toEqual([
+      "/tasks/create",
+      "/tasks/start",
+      "/tasks/exec-added",
+      "/tasks/exec-started",
+      "/tasks/exit",
+      "/tasks/exit",
+      "/tasks/delete",
+    ]);
   });
 
   it("pauses and resumes, and reports PAUSED", async () => {
@@ -143,14 +181,24 @@ describe("TaskService with runc", () => {
     await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
     await svc.wait(create(pb.WaitRequestSchema, { id }));
     await svc.delete(create(pb.DeleteRequestSchema, { id }));
-    expect(topics()).toEqual(["/tasks/create", "/tasks/start", "/tasks/paused", "/tasks/resumed", "/tasks/exit", "/tasks/delete"]);
+    expect(topics()).toEqual([
+      "/tasks/create",
+      "/tasks/start",
+      "/tasks/paused",
+      "/tasks/resumed",
+      "/tasks/exit",
+      "/tasks/delete",
+    ]);
   });
 
   it("publishes TaskOOM before TaskExit when the memory limit kills the task", async () => {
     const limit = 32 * 1024 * 1024;
-    const { id, req } = createReq(["/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"], (spec) => {
-      spec.linux = { ...spec.linux, resources: { ...spec.linux?.resources, memory: { limit, swap: limit } } };
-    });
+    const { id, req } = createReq(
+      ["/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"],
+      (spec) => {
+        spec.linux = { ...spec.linux, resources: { ...spec.linux?.resources, memory: { limit, swap: limit } } };
+      },
+    );
     await svc.create(req);
     await svc.start(create(pb.StartRequestSchema, { id }));
     expect(await svc.wait(create(pb.WaitRequestSchema, { id }))).toMatchObject({ exitStatus: 137 });
@@ -181,7 +229,11 @@ describe("TaskService with runc", () => {
     // A runc whose `delete` fails while the file `broken` exists beside it.
     const dir = mkdtempSync(join(tmpdir(), "runc-wrapper-"));
     const wrapper = join(dir, "runc");
-    writeFileSync(wrapper, `#!/bin/sh\nfor a in "$@"; do [ "$a" = delete ] && [ -e ${dir}/broken ] && { echo "delete broke" >&2; exit 1; }; done\nexec runc "$@"\n`, { mode: 0o755 });
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nfor a in "$@"; do [ "$a" = delete ] && [ -e ${dir}/broken ] && { echo "delete broke" >&2; exit 1; }; done\nexec runc "$@"\n`,
+      { mode: 0o755 },
+    );
     writeFileSync(join(dir, "broken"), "");
     const { id, req } = createReq(["/bin/busybox", "true"]);
     req.options = anyPack(OptionsSchema, create(OptionsSchema, { binaryName: wrapper }));
@@ -221,14 +273,20 @@ describe("TaskService with runc", () => {
     const { id, req } = createReq(["/bin/busybox", "sleep", "100"]);
     await svc.create(req);
     await svc.start(create(pb.StartRequestSchema, { id }));
-    const spec = { $typeName: "google.protobuf.Any" as const, typeUrl: "x", value: new TextEncoder().encode(JSON.stringify({ args: ["/bin/busybox", "true"], cwd: "/" })) };
+    const spec = {
+      $typeName: "google.protobuf.Any" as const,
+      typeUrl: "x",
+      value: new TextEncoder().encode(JSON.stringify({ args: ["/bin/busybox", "true"], cwd: "/" })),
+    };
     await svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "never", spec }));
     const execWait = svc.wait(create(pb.WaitRequestSchema, { id, execId: "never" }));
     await svc.delete(create(pb.DeleteRequestSchema, { id, execId: "never" }));
     expect(await execWait).toMatchObject({ exitStatus: 137 });
     await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
     await svc.wait(create(pb.WaitRequestSchema, { id }));
-    expect(await code(svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "late", spec })))).toBe(Code.FAILED_PRECONDITION);
+    expect(await code(svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "late", spec })))).toBe(
+      Code.FAILED_PRECONDITION,
+    );
     await svc.delete(create(pb.DeleteRequestSchema, { id }));
   });
 

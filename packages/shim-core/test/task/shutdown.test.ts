@@ -46,7 +46,10 @@ describe("Shutdown and Create crossing", () => {
     await rs.svc.shutdown(create(pb.ShutdownRequestSchema, { id: "last" }));
     expect(rs.onShutdown).toHaveBeenCalledOnce();
     const { id, req, bundle } = rs.request(["/bin/busybox", "true"]);
-    expect(await failure(rs.svc.create(req))).toEqual({ code: Code.UNAVAILABLE, message: `the shim is shutting down (it had no task left): create ${id} through a new shim: unavailable` });
+    expect(await failure(rs.svc.create(req))).toEqual({
+      code: Code.UNAVAILABLE,
+      message: `the shim is shutting down (it had no task left): create ${id} through a new shim: unavailable`,
+    });
     expect(rs.svc.containers.size).toBe(0);
     expect(existsSync(join(bundle, bundleFiles.state))).toBe(false);
     expect(existsSync(join(rs.runcRoot, id))).toBe(false);

@@ -5,8 +5,22 @@ import { v1 } from "../../src/task/stats.ts";
 import type { RuncStats } from "../../src/runc/oci-runtime.ts";
 
 const stats: RuncStats = {
-  cpu: { usage: { total: 14_799_009, percpu: [11_263_682, 3_535_327], kernel: 0, user: 10_000_000 }, throttling: { periods: 10, throttled_periods: 4, throttled_time: 745_000_000 } },
-  memory: { usage: { limit: 67_108_864, usage: 458_752, max: 2_777_088, failcnt: 1 }, raw: { total_rss: 300_000, total_inactive_file: 4096, total_pgfault: 77, rss: 1, anon: 200_000, inactive_file: 8192, pgfault: 9 } },
+  cpu: {
+    usage: { total: 14_799_009, percpu: [11_263_682, 3_535_327], kernel: 0, user: 10_000_000 },
+    throttling: { periods: 10, throttled_periods: 4, throttled_time: 745_000_000 },
+  },
+  memory: {
+    usage: { limit: 67_108_864, usage: 458_752, max: 2_777_088, failcnt: 1 },
+    raw: {
+      total_rss: 300_000,
+      total_inactive_file: 4096,
+      total_pgfault: 77,
+      rss: 1,
+      anon: 200_000,
+      inactive_file: 8192,
+      pgfault: 9,
+    },
+  },
   pids: { current: 1, limit: 100 },
 };
 
@@ -28,7 +42,9 @@ describe("cgroup v1 Metrics from runc's stats", () => {
 
   it("adds memory.oom_control, whose oom_kill containerd 2.3's CRI reads after an exit", () => {
     expect(fromBinary(V1, v1(stats).value).memoryOomControl).toBeUndefined();
-    expect(fromBinary(V1, v1(stats, { oomKill: 1n, underOom: 0n, oomKillDisable: 0n }).value).memoryOomControl?.oomKill).toBe(1n);
+    expect(
+      fromBinary(V1, v1(stats, { oomKill: 1n, underOom: 0n, oomKillDisable: 0n }).value).memoryOomControl?.oomKill,
+    ).toBe(1n);
   });
 
   it("treats missing numbers as zero", () => {

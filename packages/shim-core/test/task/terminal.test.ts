@@ -15,7 +15,8 @@ afterAll(() => shim.close());
 const ptyDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith("wasm-shim-pty-"));
 const start = (id: string, execId = "") => svc.start(create(pb.StartRequestSchema, { id, execId }));
 const wait = (id: string, execId = "") => svc.wait(create(pb.WaitRequestSchema, { id, execId }));
-const resize = (id: string, width: number, height: number, execId = "") => svc.resizePty(create(pb.ResizePtyRequestSchema, { id, execId, width, height }));
+const resize = (id: string, width: number, height: number, execId = "") =>
+  svc.resizePty(create(pb.ResizePtyRequestSchema, { id, execId, width, height }));
 
 /** A FIFO in the bundle, as containerd makes them, and a reader that collects what arrives. */
 function fifo(bundle: string, name: string): string {
@@ -37,8 +38,12 @@ describe("terminals (runc's console socket)", () => {
     // `runc run -d` starts the process before the shim has the master to set the size on, so the
     // size set before Start arrives just after the process does (docs/architecture.md, terminals):
     // the guest polls for it, for at most 5 s.
-    const waitSize = 'i=0; until s=$(/bin/busybox stty size 2>/dev/null) && [ "$s" != "0 0" ] || [ $i -ge 100 ]; do i=$((i+1)); /bin/busybox sleep 0.05; done; echo "$s"';
-    const { id, req, bundle } = shim.request(["/bin/busybox", "sh", "-c", `/bin/busybox tty; ${waitSize}; echo to-stderr >&2; exit 3`], (s) => (s.process!.terminal = true));
+    const waitSize =
+      'i=0; until s=$(/bin/busybox stty size 2>/dev/null) && [ "$s" != "0 0" ] || [ $i -ge 100 ]; do i=$((i+1)); /bin/busybox sleep 0.05; done; echo "$s"';
+    const { id, req, bundle } = shim.request(
+      ["/bin/busybox", "sh", "-c", `/bin/busybox tty; ${waitSize}; echo to-stderr >&2; exit 3`],
+      (s) => (s.process!.terminal = true),
+    );
     const out = fifo(bundle, "tty-out");
     const reader = collect(out);
     await svc.create({ ...req, stdout: out, stderr: "", terminal: true });
@@ -59,8 +64,25 @@ describe("terminals (runc's console socket)", () => {
     const stdin = fifo(bundle, "e1-in");
     const out = fifo(bundle, "e1-out");
     const reader = collect(out);
-    const spec = { args: ["/bin/busybox", "sh", "-c", "read a; /bin/busybox stty size; read b; echo got $a $b"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } };
-    await svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "e1", terminal: true, stdin, stdout: out, spec: { typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process", value: new TextEncoder().encode(JSON.stringify(spec)) } }));
+    const spec = {
+      args: ["/bin/busybox", "sh", "-c", "read a; /bin/busybox stty size; read b; echo got $a $b"],
+      cwd: "/",
+      env: ["PATH=/bin"],
+      user: { uid: 0, gid: 0 },
+    };
+    await svc.exec(
+      create(pb.ExecProcessRequestSchema, {
+        id,
+        execId: "e1",
+        terminal: true,
+        stdin,
+        stdout: out,
+        spec: {
+          typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process",
+          value: new TextEncoder().encode(JSON.stringify(spec)),
+        },
+      }),
+    );
     const waiting = wait(id, "e1");
     await start(id, "e1");
     // The client's writer comes and goes twice: the shim's own writer keeps it from being an EOF.
@@ -106,7 +128,8 @@ describe("terminals (runc's console socket)", () => {
     const waiting = wait(id);
     await start(id);
     execFileSync("sh", ["-c", "printf 'hi\\n' >&3"], { stdio: ["ignore", "ignore", "inherit", client] });
-    for (let i = 0; i < 200 && !reader.text().includes("hi\r\nhi\r\n"); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && !reader.text().includes("hi\r\nhi\r\n"); i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect(reader.text()).toBe("hi\r\nhi\r\n");
     await svc.closeIO(create(pb.CloseIORequestSchema, { id, stdin: true }));
     closeSync(client);

@@ -23,9 +23,17 @@ let ctd: Containerd;
 
 beforeAll(async () => {
   receiver = await OtlpReceiver.start();
-  ctd = await Containerd.start({ shimDir: shimBinaryDir({ engine: "node" }), env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint } });
+  ctd = await Containerd.start({
+    shimDir: shimBinaryDir({ engine: "node" }),
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
+  });
   const tar = join(ctd.dir, "traces.tar");
-  await writeOciImage(tar, { ref: image, os: "wasip1", architecture: "wasm", files: [{ path: "/sleep.wasm", source: fixturePath("sleep"), mode: 0o755 }] });
+  await writeOciImage(tar, {
+    ref: image,
+    os: "wasip1",
+    architecture: "wasm",
+    files: [{ path: "/sleep.wasm", source: fixturePath("sleep"), mode: 0o755 }],
+  });
   await ctd.importImage(tar);
 });
 
@@ -43,11 +51,26 @@ const ctr = async (args: string[]) => {
 /** Runs a sleeping guest until it says it sleeps; `kill` ends it, then the task and container are removed. */
 async function lifecycle(id: string, kill: () => Promise<unknown>) {
   const out = join(ctd.dir, `${id}.out`);
-  await ctr(["run", "-d", "--log-uri", `file://${out}`, "--runtime", "io.containerd.node.v1", image, id, "/sleep.wasm", "60000", "sleeping"]);
+  await ctr([
+    "run",
+    "-d",
+    "--log-uri",
+    `file://${out}`,
+    "--runtime",
+    "io.containerd.node.v1",
+    image,
+    id,
+    "/sleep.wasm",
+    "60000",
+    "sleeping",
+  ]);
   // Before the runner's handler is in place, PID 1 ignores SIGTERM.
   await eventually(() => expect(readFileSync(out, "utf8")).toContain("sleeping"), 20_000);
   await kill();
-  await eventually(async () => expect((await ctr(["task", "ls"])).stdout).toMatch(new RegExp(`^${id}\\s+\\d+\\s+STOPPED`, "m")), 20_000);
+  await eventually(
+    async () => expect((await ctr(["task", "ls"])).stdout).toMatch(new RegExp(`^${id}\\s+\\d+\\s+STOPPED`, "m")),
+    20_000,
+  );
   await ctr(["task", "rm", id]);
   await ctr(["container", "rm", id]);
 }
@@ -63,10 +86,17 @@ describe("OpenTelemetry through containerd", () => {
     for (const name of names) {
       const span = spans[name]!;
       expect(span.traceId).toBe(start.traceId);
-      expect({ name, ...span.attributes }).toMatchObject({ name, "container.id": id, "containerd.namespace": ctd.namespace, "wasm.engine": "node", "container.image.name": image });
+      expect({ name, ...span.attributes }).toMatchObject({
+        name,
+        "container.id": id,
+        "containerd.namespace": ctd.namespace,
+        "wasm.engine": "node",
+        "container.image.name": image,
+      });
       expect(span.resource["service.name"]).toBe("containerd-shim-node-v1");
     }
-    for (const name of [`${Task}/Create`, `${Task}/Start`, `${Task}/Kill`, `${Task}/Delete`]) expect(spans[name]!.parentSpanId).toBe(start.spanId);
+    for (const name of [`${Task}/Create`, `${Task}/Start`, `${Task}/Kill`, `${Task}/Delete`])
+      expect(spans[name]!.parentSpanId).toBe(start.spanId);
     expect(spans["guest run"]!.parentSpanId).toBe(spans[`${Task}/Start`]!.spanId);
     expect(spans["guest run"]!.attributes["process.exit.code"]).toBe(143);
     expect(spans[`${Task}/Kill`]!.attributes["process.signal"]).toBe(15);
@@ -79,16 +109,24 @@ describe("OpenTelemetry through containerd", () => {
     const trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     const caller = "00f067aa0ba902b7";
     await lifecycle(id, async () => {
-      const address = readFileSync(join(ctd.dir, "state", "io.containerd.runtime.v2.task", ctd.namespace, id, "address"), "utf8");
+      const address = readFileSync(
+        join(ctd.dir, "state", "io.containerd.runtime.v2.task", ctd.namespace, id, "address"),
+        "utf8",
+      );
       const client = await TtrpcClient.connect(address);
       try {
         const kill = create(pb.KillRequestSchema, { id, signal: 15 });
-        await client.call(Task, "Kill", toBinary(pb.KillRequestSchema, kill), { metadata: { traceparent: `00-${trace}-${caller}-01` } });
+        await client.call(Task, "Kill", toBinary(pb.KillRequestSchema, kill), {
+          metadata: { traceparent: `00-${trace}-${caller}-01` },
+        });
       } finally {
         client.close();
       }
     });
-    const spans = await receiver.waitFor([`${Task}/Kill`, `${Task}/Create`], (s: ReceivedSpan) => s.attributes["container.id"] === id);
+    const spans = await receiver.waitFor(
+      [`${Task}/Kill`, `${Task}/Create`],
+      (s: ReceivedSpan) => s.attributes["container.id"] === id,
+    );
     expect(spans[`${Task}/Kill`]).toMatchObject({ traceId: trace, parentSpanId: caller });
     expect(spans[`${Task}/Create`]!.traceId).not.toBe(trace);
   });

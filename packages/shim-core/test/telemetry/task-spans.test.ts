@@ -67,7 +67,10 @@ describe("tracedStart", () => {
       await tracedStart(flags, "test", "1", async () => void ran++);
       expect(ran).toBe(2);
       const written = JSON.parse(readFileSync(join(bundle, TRACE_CONTEXT_FILE), "utf8")) as { traceparent: string };
-      const { "shim start": span } = await receiver.waitFor(["shim start"], (s) => s.attributes["container.id"] === "c1");
+      const { "shim start": span } = await receiver.waitFor(
+        ["shim start"],
+        (s) => s.attributes["container.id"] === "c1",
+      );
       expect(written.traceparent).toBe(`00-${span!.traceId}-${span!.spanId}-01`);
     } finally {
       process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint;
@@ -79,7 +82,10 @@ describe("tracedStart", () => {
 describe("traceTaskService", () => {
   it("spans Create, Start, Kill, Delete and the run; a traceparent in the ttrpc metadata is the parent", async () => {
     const svc = traceTaskService(runc.svc, tracing, { engine: "test", namespace: "tracing-ns", log: silentLogger });
-    const { id, req } = runc.request(["/bin/busybox", "sleep", "100"], (spec) => (spec.annotations = { "io.kubernetes.cri.image-name": "localhost/app:1" }));
+    const { id, req } = runc.request(
+      ["/bin/busybox", "sleep", "100"],
+      (spec) => (spec.annotations = { "io.kubernetes.cri.image-name": "localhost/app:1" }),
+    );
     await svc.create(req, ctx("Create", { traceparent: `00-${TRACE}-${CALLER}-01` }));
     await svc.start(create(pb.StartRequestSchema, { id }), ctx("Start"));
     await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }), ctx("Kill"));
@@ -88,15 +94,32 @@ describe("traceTaskService", () => {
     await tracing.flush(5000);
 
     const mine = (s: { attributes: Record<string, unknown> }) => s.attributes["container.id"] === id;
-    const spans = await receiver.waitFor([`${Task}/Create`, `${Task}/Start`, `${Task}/Kill`, `${Task}/Delete`, "guest run"], mine);
+    const spans = await receiver.waitFor(
+      [`${Task}/Create`, `${Task}/Start`, `${Task}/Kill`, `${Task}/Delete`, "guest run"],
+      mine,
+    );
     const createSpan = spans[`${Task}/Create`]!;
     expect(createSpan).toMatchObject({ traceId: TRACE, parentSpanId: CALLER, kind: 2 });
-    expect(createSpan.attributes).toMatchObject({ "container.id": id, "containerd.namespace": "tracing-ns", "wasm.engine": "test", "container.image.name": "localhost/app:1", "rpc.system": "ttrpc", "rpc.method": "Create" });
-    expect(createSpan.resource).toMatchObject({ "service.name": "containerd-shim-test-v1", "service.version": "1.2.3" });
+    expect(createSpan.attributes).toMatchObject({
+      "container.id": id,
+      "containerd.namespace": "tracing-ns",
+      "wasm.engine": "test",
+      "container.image.name": "localhost/app:1",
+      "rpc.system": "ttrpc",
+      "rpc.method": "Create",
+    });
+    expect(createSpan.resource).toMatchObject({
+      "service.name": "containerd-shim-test-v1",
+      "service.version": "1.2.3",
+    });
     // Calls without a context join the container's trace under Create; the run is Start's child.
-    for (const name of ["Start", "Kill", "Delete"]) expect(spans[`${Task}/${name}`]).toMatchObject({ traceId: TRACE, parentSpanId: createSpan.spanId });
+    for (const name of ["Start", "Kill", "Delete"])
+      expect(spans[`${Task}/${name}`]).toMatchObject({ traceId: TRACE, parentSpanId: createSpan.spanId });
     expect(spans["guest run"]).toMatchObject({ traceId: TRACE, parentSpanId: spans[`${Task}/Start`]!.spanId });
-    expect(spans["guest run"]!.attributes).toMatchObject({ "container.image.name": "localhost/app:1", "process.exit.code": 137 });
+    expect(spans["guest run"]!.attributes).toMatchObject({
+      "container.image.name": "localhost/app:1",
+      "process.exit.code": 137,
+    });
     expect(spans[`${Task}/Kill`]!.attributes).toMatchObject({ "process.signal": 9 });
     expect(spans["guest run"]!.endNs).toBeGreaterThanOrEqual(spans[`${Task}/Start`]!.endNs);
   });

@@ -55,11 +55,22 @@ describe("TtrpcClient", () => {
   it("uses odd, strictly increasing stream ids and sends metadata and timeout_nano", async () => {
     const client = await TtrpcClient.connect(sock);
     const calls = [0, 1, 2, 3].map((i) =>
-      client.call("svc", `M${i}`, Uint8Array.of(i), i === 2 ? { timeoutMs: 5000, metadata: { "containerd-namespace-ttrpc": "default" } } : {}),
+      client.call(
+        "svc",
+        `M${i}`,
+        Uint8Array.of(i),
+        i === 2 ? { timeoutMs: 5000, metadata: { "containerd-namespace-ttrpc": "default" } } : {},
+      ),
     );
     const got = await waitReceived(4);
     expect(got.map((r) => r.streamId)).toEqual([1, 3, 5, 7]);
-    expect(got[0]!.req).toMatchObject({ service: "svc", method: "M0", payload: Uint8Array.of(0), timeoutNano: 0n, metadata: [] });
+    expect(got[0]!.req).toMatchObject({
+      service: "svc",
+      method: "M0",
+      payload: Uint8Array.of(0),
+      timeoutNano: 0n,
+      metadata: [],
+    });
     expect(got[2]!.req.timeoutNano).toBe(5_000_000_000n);
     expect(got[2]!.req.metadata.map((kv) => [kv.key, kv.value])).toEqual([["containerd-namespace-ttrpc", "default"]]);
     for (const r of [...got].reverse()) respond(r, { payload: Uint8Array.of(r.streamId) });
@@ -87,7 +98,8 @@ describe("TtrpcClient", () => {
     const [first] = await waitReceived(2);
     first!.socket.destroy();
     const settled = await Promise.allSettled(pending);
-    for (const s of settled) expect(s).toMatchObject({ status: "rejected", reason: { message: expect.stringContaining("ttrpc: closed") } });
+    for (const s of settled)
+      expect(s).toMatchObject({ status: "rejected", reason: { message: expect.stringContaining("ttrpc: closed") } });
     expect(client.closed).toBe(true);
     await expect(client.call("svc", "C", new Uint8Array(0))).rejects.toThrow(/ttrpc: closed/);
   });

@@ -48,7 +48,9 @@ describe("encodeFrame golden bytes", () => {
   it("Kill error status bytes from the protocol notes", () => {
     const status = toStatus(notFound("process already finished"));
     const response = toBinary(ResponseSchema, create(ResponseSchema, { status }));
-    const msg = Buffer.from("process already finished: not found").toString("hex").replace(/(..)(?!$)/g, "$1 ");
+    const msg = Buffer.from("process already finished: not found")
+      .toString("hex")
+      .replace(/(..)(?!$)/g, "$1 ");
     expect(hex(response)).toBe(`0a 27 08 05 12 23 ${msg}`);
   });
 
@@ -109,7 +111,12 @@ describe("FrameDecoder", () => {
     const rand = rng(42);
     for (let round = 0; round < 30; round++) {
       const frames = Array.from({ length: 1 + Math.floor(rand() * 20) }, () =>
-        frame(Math.floor(rand() * 2 ** 32), Math.floor(rand() * 256), Uint8Array.from({ length: Math.floor(rand() * 300) }, () => Math.floor(rand() * 256)), Math.floor(rand() * 256)),
+        frame(
+          Math.floor(rand() * 2 ** 32),
+          Math.floor(rand() * 256),
+          Uint8Array.from({ length: Math.floor(rand() * 300) }, () => Math.floor(rand() * 256)),
+          Math.floor(rand() * 256),
+        ),
       );
       const all = Buffer.concat(frames.map(encodeFrame));
       const d = new FrameDecoder();
@@ -126,7 +133,11 @@ describe("FrameDecoder", () => {
   it("skips an oversize frame split across chunks, reports it once, then decodes the next frame", () => {
     const length = MAX_MESSAGE_LENGTH + 1;
     const next = frame(7, MessageType.Request, [0x0a, 0x01, 0x78]);
-    const stream = Buffer.concat([header(length, 5, MessageType.Request), new Uint8Array(length).fill(0xee), encodeFrame(next)]);
+    const stream = Buffer.concat([
+      header(length, 5, MessageType.Request),
+      new Uint8Array(length).fill(0xee),
+      encodeFrame(next),
+    ]);
     for (const chunkSize of [3, 4096, 65536, 1_000_003, stream.length]) {
       const d = new FrameDecoder();
       const got: DecodedFrame[] = [];
@@ -139,7 +150,9 @@ describe("FrameDecoder", () => {
   it("reports the oversize frame as soon as its header is complete", () => {
     const d = new FrameDecoder();
     expect(d.push(header(0xffffffff, 9, 1).subarray(0, 7))).toEqual([]);
-    expect(d.push(header(0xffffffff, 9, 1).subarray(7))).toEqual([{ streamId: 9, type: 1, flags: 0, oversize: 0xffffffff }]);
+    expect(d.push(header(0xffffffff, 9, 1).subarray(7))).toEqual([
+      { streamId: 9, type: 1, flags: 0, oversize: 0xffffffff },
+    ]);
     expect(d.push(new Uint8Array(1000))).toEqual([]);
     expect(d.pending).toBe(0xffffffff - 1000);
   });

@@ -24,7 +24,9 @@ export function removeTempDirs(): void {
 }
 
 export function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString("hex").replace(/(..)(?!$)/g, "$1 ");
+  return Buffer.from(bytes)
+    .toString("hex")
+    .replace(/(..)(?!$)/g, "$1 ");
 }
 
 export function requestFrame(streamId: number, init: MessageInitShape<typeof RequestSchema>): Uint8Array {

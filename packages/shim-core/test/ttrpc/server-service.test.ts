@@ -18,7 +18,9 @@ afterEach(() => removeTempDirs());
 const forward = (topic: string) =>
   toBinary(
     ForwardRequestSchema,
-    create(ForwardRequestSchema, { envelope: { topic, namespace: "default", timestamp: timestampFromDate(new Date()) } }),
+    create(ForwardRequestSchema, {
+      envelope: { topic, namespace: "default", timestamp: timestampFromDate(new Date()) },
+    }),
   );
 
 describe("registerService", () => {
@@ -41,7 +43,9 @@ describe("registerService", () => {
     expect(fromBinary(EmptySchema, out)).toBeDefined();
     await client.call("other.Events", "Forward", forward("/tasks/exit"));
     expect(seen.map((r) => r.envelope?.topic)).toEqual(["/tasks/start", "/tasks/exit"]);
-    await expect(client.call("other.Events", "Forward", forward("bad"))).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
+    await expect(client.call("other.Events", "Forward", forward("bad"))).rejects.toMatchObject({
+      code: Code.INVALID_ARGUMENT,
+    });
     await expect(client.call("other.Events", "Forward", Uint8Array.of(0x0a, 0x05))).rejects.toMatchObject({
       code: Code.INVALID_ARGUMENT,
     });
@@ -62,8 +66,15 @@ describe("registerService", () => {
     await server.listen(sock);
     const client = await TtrpcClient.connect(sock);
     // envelope (1) { namespace (2): 0xff 0xfe }
-    const call = client.call("containerd.services.events.ttrpc.v1.Events", "Forward", Uint8Array.of(0x0a, 0x04, 0x12, 0x02, 0xff, 0xfe));
-    await expect(call).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT, message: expect.stringMatching(/decode containerd.services.events.ttrpc.v1.ForwardRequest: .*UTF-8/i) });
+    const call = client.call(
+      "containerd.services.events.ttrpc.v1.Events",
+      "Forward",
+      Uint8Array.of(0x0a, 0x04, 0x12, 0x02, 0xff, 0xfe),
+    );
+    await expect(call).rejects.toMatchObject({
+      code: Code.INVALID_ARGUMENT,
+      message: expect.stringMatching(/decode containerd.services.events.ttrpc.v1.ForwardRequest: .*UTF-8/i),
+    });
     expect(called).toBe(false);
     client.close();
     await server.close();
@@ -76,7 +87,10 @@ describe("registerService", () => {
     await server.listen(sock);
     const client = await TtrpcClient.connect(sock);
     const call = client.call("containerd.services.events.ttrpc.v1.Events", "Forward", forward("/x"));
-    await expect(call).rejects.toMatchObject({ code: Code.UNIMPLEMENTED, message: expect.stringMatching(/^method Forward/) });
+    await expect(call).rejects.toMatchObject({
+      code: Code.UNIMPLEMENTED,
+      message: expect.stringMatching(/^method Forward/),
+    });
     client.close();
     await server.close();
   });

@@ -51,7 +51,9 @@ describe("TtrpcServer on the wire", () => {
   it("maps a rejected handler to status only, with no payload (golden bytes)", async () => {
     peer.send(requestFrame(3, { service: "test.Svc", method: "Kill" }));
     const [f] = await peer.waitFrames(1);
-    const msg = Buffer.from("process already finished: not found").toString("hex").replace(/(..)(?!$)/g, "$1 ");
+    const msg = Buffer.from("process already finished: not found")
+      .toString("hex")
+      .replace(/(..)(?!$)/g, "$1 ");
     expect(hex(f!.payload)).toBe(`0a 27 08 05 12 23 ${msg}`);
     expect(f!.type).toBe(MessageType.Response);
   });
@@ -82,7 +84,9 @@ describe("TtrpcServer on the wire", () => {
   });
 
   it("answers an undecodable Request with INVALID_ARGUMENT and keeps the connection", async () => {
-    peer.send(encodeFrame({ streamId: 1, type: MessageType.Request, flags: 0, payload: Uint8Array.of(0xff, 0xff, 0xff) }));
+    peer.send(
+      encodeFrame({ streamId: 1, type: MessageType.Request, flags: 0, payload: Uint8Array.of(0xff, 0xff, 0xff) }),
+    );
     const [f] = await peer.waitFrames(1);
     expect(decodeResponse(f!).status?.code).toBe(Code.INVALID_ARGUMENT);
     await expectEcho(3, "ok", 1);

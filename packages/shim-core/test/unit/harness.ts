@@ -65,11 +65,18 @@ export class UnitShim {
   #seq = 0;
 
   /** A Create request for a bundle whose spec runs `args` in a root made by appRoot. */
-  request(args: string[] = ["/bin/app"], tweak: (spec: Spec) => void = () => {}): { id: string; bundle: string; req: pb.CreateTaskRequest } {
+  request(
+    args: string[] = ["/bin/app"],
+    tweak: (spec: Spec) => void = () => {},
+  ): { id: string; bundle: string; req: pb.CreateTaskRequest } {
     const id = `c${++this.#seq}`;
     const bundle = join(this.dir, id);
     appRoot(join(bundle, "root"));
-    const spec: Spec = { ociVersion: "1.0.2", process: { args, cwd: "/", env: ["PATH=/bin"] }, root: { path: "root" } } as Spec;
+    const spec: Spec = {
+      ociVersion: "1.0.2",
+      process: { args, cwd: "/", env: ["PATH=/bin"] },
+      root: { path: "root" },
+    } as Spec;
     tweak(spec);
     writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
     return { id, bundle, req: create(pb.CreateTaskRequestSchema, { id, bundle }) };
@@ -85,7 +92,11 @@ export class UnitShim {
 
   /** Adds exec `execId` to task `id`, running /bin/app. */
   async exec(id: string, execId: string): Promise<void> {
-    const spec = { $typeName: "google.protobuf.Any" as const, typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process", value: new TextEncoder().encode(JSON.stringify({ args: ["/bin/app"], cwd: "/" })) };
+    const spec = {
+      $typeName: "google.protobuf.Any" as const,
+      typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process",
+      value: new TextEncoder().encode(JSON.stringify({ args: ["/bin/app"], cwd: "/" })),
+    };
     await this.svc.exec(create(pb.ExecProcessRequestSchema, { id, execId, spec }));
   }
 
@@ -99,7 +110,10 @@ export class UnitShim {
 
   /** The exit statuses TaskExit reported, as "id=status" (id is the exec id for an exec). */
   exits(): string[] {
-    return this.events.filter((e) => e.topic === "/tasks/exit").map((e) => fromBinary(ev.TaskExitSchema, e.event.value)).map((x) => `${x.id}=${x.exitStatus}`);
+    return this.events
+      .filter((e) => e.topic === "/tasks/exit")
+      .map((e) => fromBinary(ev.TaskExitSchema, e.event.value))
+      .map((x) => `${x.id}=${x.exitStatus}`);
   }
 
   close(): void {

@@ -40,7 +40,8 @@ describe("the task lifecycle table", () => {
       ["stopped", "update"],
       ["deleted", "delete"],
     ];
-    for (const [state, action] of refused) expect(outcome(state, action), `${action} in ${state}`).toBe(Code.FAILED_PRECONDITION);
+    for (const [state, action] of refused)
+      expect(outcome(state, action), `${action} in ${state}`).toBe(Code.FAILED_PRECONDITION);
   });
 
   it("answers a signal to a process that has finished with NotFound, as runc's shim does", () => {
@@ -67,7 +68,8 @@ describe("the task lifecycle table", () => {
     expect(outcome("deleting", "failed")).toBe("stopped");
     expect(outcome("stopped", "failed")).toBe("stopped");
     // A stable state has no call to fail.
-    for (const s of ["created", "running", "paused"] as const) expect(outcome(s, "failed")).toBe(Code.FAILED_PRECONDITION);
+    for (const s of ["created", "running", "paused"] as const)
+      expect(outcome(s, "failed")).toBe(Code.FAILED_PRECONDITION);
   });
 
   it("accepts an exit in every state: it is the kernel's word, not a request", () => {
@@ -79,9 +81,15 @@ describe("the task lifecycle table", () => {
   });
 
   it("lets outcomes happen only from the call they end", () => {
-    const from: Partial<Record<Action, State>> = { started: "starting", paused: "pausing", resumed: "resuming", deleted: "deleting" };
+    const from: Partial<Record<Action, State>> = {
+      started: "starting",
+      paused: "pausing",
+      resumed: "resuming",
+      deleted: "deleting",
+    };
     for (const [action, only] of Object.entries(from) as [Action, State][]) {
-      for (const s of states) if (s !== only) expect(outcome(s, action), `${action} in ${s}`).toBe(Code.FAILED_PRECONDITION);
+      for (const s of states)
+        if (s !== only) expect(outcome(s, action), `${action} in ${s}`).toBe(Code.FAILED_PRECONDITION);
     }
   });
 
@@ -97,12 +105,15 @@ describe("the task lifecycle table", () => {
     const seen = new Set<State>(["created"]);
     for (let grew = true; grew; ) {
       grew = false;
-      for (const s of [...seen]) for (const a of actions) {
-        const to = outcome(s, a);
-        if (typeof to === "string" && !seen.has(to)) (seen.add(to), (grew = true));
-      }
+      for (const s of [...seen])
+        for (const a of actions) {
+          const to = outcome(s, a);
+          if (typeof to === "string" && !seen.has(to)) seen.add(to), (grew = true);
+        }
     }
     expect([...seen].sort()).toEqual([...states].sort());
-    expect(() => next("paused", "exec", "task c1")).toThrow("cannot exec in task c1: it is paused: failed precondition");
+    expect(() => next("paused", "exec", "task c1")).toThrow(
+      "cannot exec in task c1: it is paused: failed precondition",
+    );
   });
 });

@@ -17,14 +17,27 @@ afterEach(() => shim.close());
 
 const state = (id: string, execId = "") => shim.svc.state(create(pb.StateRequestSchema, { id, execId }));
 const start = (id: string, execId = "") => shim.svc.start(create(pb.StartRequestSchema, { id, execId }));
-const kill = (id: string, signal = 9, execId = "") => shim.svc.kill(create(pb.KillRequestSchema, { id, signal, execId }));
+const kill = (id: string, signal = 9, execId = "") =>
+  shim.svc.kill(create(pb.KillRequestSchema, { id, signal, execId }));
 const del = (id: string, execId = "") => shim.svc.delete(create(pb.DeleteRequestSchema, { id, execId }));
 const wait = (id: string, execId = "") => shim.svc.wait(create(pb.WaitRequestSchema, { id, execId }));
-const json = (v: unknown) => ({ $typeName: "google.protobuf.Any" as const, typeUrl: "x", value: new TextEncoder().encode(typeof v === "string" ? v : JSON.stringify(v)) });
+const json = (v: unknown) => ({
+  $typeName: "google.protobuf.Any" as const,
+  typeUrl: "x",
+  value: new TextEncoder().encode(typeof v === "string" ? v : JSON.stringify(v)),
+});
 
 describe("Task handler error codes (fake runtime)", () => {
   it("NOT_FOUND: an unknown container or exec, a signal to a finished task, a missing entrypoint", async () => {
-    for (const call of [state("nope"), start("nope"), kill("nope"), del("nope"), wait("nope"), shim.svc.pids(create(pb.PidsRequestSchema, { id: "nope" }))]) expect(await code(call)).toBe(Code.NOT_FOUND);
+    for (const call of [
+      state("nope"),
+      start("nope"),
+      kill("nope"),
+      del("nope"),
+      wait("nope"),
+      shim.svc.pids(create(pb.PidsRequestSchema, { id: "nope" })),
+    ])
+      expect(await code(call)).toBe(Code.NOT_FOUND);
     const id = await shim.running();
     expect(await code(state(id, "nope"))).toBe(Code.NOT_FOUND);
     await kill(id);
@@ -50,7 +63,9 @@ describe("Task handler error codes (fake runtime)", () => {
     const { id, req } = shim.request();
     await shim.svc.create(req);
     expect(await code(shim.svc.pause(create(pb.PauseRequestSchema, { id })))).toBe(Code.FAILED_PRECONDITION);
-    expect(await code(shim.svc.update(create(pb.UpdateTaskRequestSchema, { id, resources: json({}) })))).toBe(Code.FAILED_PRECONDITION);
+    expect(await code(shim.svc.update(create(pb.UpdateTaskRequestSchema, { id, resources: json({}) })))).toBe(
+      Code.FAILED_PRECONDITION,
+    );
     await shim.exec(id, "early");
     // Nothing runs before Start (runc runs in the foreground): nothing to exec into yet.
     expect(await code(start(id, "early"))).toBe(Code.FAILED_PRECONDITION);
@@ -75,16 +90,34 @@ describe("Task handler error codes (fake runtime)", () => {
     writeFileSync(join(broken.bundle, "config.json"), "{not json");
     expect(await code(shim.svc.create(broken.req))).toBe(Code.INVALID_ARGUMENT);
     const id = await shim.running();
-    expect(await code(shim.svc.resizePty(create(pb.ResizePtyRequestSchema, { id, width: 70_000, height: 20 })))).toBe(Code.INVALID_ARGUMENT);
-    expect(await code(shim.svc.resizePty(create(pb.ResizePtyRequestSchema, { id: "nope", width: 80, height: 20 })))).toBe(Code.NOT_FOUND);
+    expect(await code(shim.svc.resizePty(create(pb.ResizePtyRequestSchema, { id, width: 70_000, height: 20 })))).toBe(
+      Code.INVALID_ARGUMENT,
+    );
+    expect(
+      await code(shim.svc.resizePty(create(pb.ResizePtyRequestSchema, { id: "nope", width: 80, height: 20 }))),
+    ).toBe(Code.NOT_FOUND);
     // No terminal, nothing to size: accepted, as containerd's runc shim does.
-    expect(await code(shim.svc.resizePty(create(pb.ResizePtyRequestSchema, { id, width: 80, height: 20 })))).toBe(Code.OK);
+    expect(await code(shim.svc.resizePty(create(pb.ResizePtyRequestSchema, { id, width: 80, height: 20 })))).toBe(
+      Code.OK,
+    );
     expect(await code(kill(id, 0))).toBe(Code.INVALID_ARGUMENT);
     expect(await code(kill(id, 65))).toBe(Code.INVALID_ARGUMENT);
-    expect(await code(shim.svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "nospec" })))).toBe(Code.INVALID_ARGUMENT);
-    expect(await code(shim.svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "bad", spec: json("{nope") })))).toBe(Code.INVALID_ARGUMENT);
-    expect(await code(shim.svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "bad id", spec: json({ args: ["/bin/app"], cwd: "/" }) })))).toBe(Code.INVALID_ARGUMENT);
-    expect(await code(shim.svc.update(create(pb.UpdateTaskRequestSchema, { id, resources: json([1]) })))).toBe(Code.INVALID_ARGUMENT);
+    expect(await code(shim.svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "nospec" })))).toBe(
+      Code.INVALID_ARGUMENT,
+    );
+    expect(
+      await code(shim.svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "bad", spec: json("{nope") }))),
+    ).toBe(Code.INVALID_ARGUMENT);
+    expect(
+      await code(
+        shim.svc.exec(
+          create(pb.ExecProcessRequestSchema, { id, execId: "bad id", spec: json({ args: ["/bin/app"], cwd: "/" }) }),
+        ),
+      ),
+    ).toBe(Code.INVALID_ARGUMENT);
+    expect(await code(shim.svc.update(create(pb.UpdateTaskRequestSchema, { id, resources: json([1]) })))).toBe(
+      Code.INVALID_ARGUMENT,
+    );
     // Nothing of a refused Create stays.
     expect([...shim.svc.containers.keys()]).toEqual([id]);
   });
@@ -92,8 +125,13 @@ describe("Task handler error codes (fake runtime)", () => {
   it("INVALID_ARGUMENT: a native entrypoint in an image whose config says wasm; a sandbox is never asked about", async () => {
     const wasm = shim.request();
     shim.architectures.set(wasm.id, "wasm");
-    await expect(shim.svc.create(wasm.req)).rejects.toThrow(/not a WebAssembly module, though the image's architecture is wasm/);
-    const sandbox = shim.request(["/bin/app"], (spec) => (spec.annotations = { [CONTAINER_TYPE_ANNOTATION]: "sandbox" }));
+    await expect(shim.svc.create(wasm.req)).rejects.toThrow(
+      /not a WebAssembly module, though the image's architecture is wasm/,
+    );
+    const sandbox = shim.request(
+      ["/bin/app"],
+      (spec) => (spec.annotations = { [CONTAINER_TYPE_ANNOTATION]: "sandbox" }),
+    );
     shim.architectures.set(sandbox.id, "wasm");
     expect(await code(shim.svc.create(sandbox.req))).toBe(Code.OK);
   });
@@ -120,7 +158,9 @@ describe("Task handler error codes (fake runtime)", () => {
 
   it("mounts the rootfs through the mounter, and takes it off when Create fails or at Delete", async () => {
     const source = appRoot(mkdtempSync(join(shim.dir, "snapshot-")));
-    const { rootfs } = create(pb.CreateTaskRequestSchema, { rootfs: [{ type: "bind", source, options: ["rbind", "ro"] }] });
+    const { rootfs } = create(pb.CreateTaskRequestSchema, {
+      rootfs: [{ type: "bind", source, options: ["rbind", "ro"] }],
+    });
     const ok = shim.request(["/bin/app"], (spec) => (spec.root = { path: "rootfs" }));
     await shim.svc.create({ ...ok.req, rootfs });
     expect([...shim.mounter.mounted]).toEqual([join(ok.bundle, "rootfs")]);

@@ -11,7 +11,8 @@ beforeEach(() => {
 afterEach(() => shim.close());
 
 const start = (id: string, execId = "") => shim.svc.start(create(pb.StartRequestSchema, { id, execId }));
-const kill = (id: string, signal = 9, execId = "") => shim.svc.kill(create(pb.KillRequestSchema, { id, signal, execId }));
+const kill = (id: string, signal = 9, execId = "") =>
+  shim.svc.kill(create(pb.KillRequestSchema, { id, signal, execId }));
 const del = (id: string, execId = "") => shim.svc.delete(create(pb.DeleteRequestSchema, { id, execId }));
 const wait = (id: string, execId = "") => shim.svc.wait(create(pb.WaitRequestSchema, { id, execId }));
 
@@ -43,7 +44,18 @@ describe("Task events (fake runtime)", () => {
     await wait(id);
     expect(await wait(id, "e2")).toMatchObject({ exitStatus: 137 });
     await del(id);
-    expect(shim.topics()).toEqual(["create", "start", "exec-added", "exec-started", "exit", "exec-added", "exec-started", "exit", "exit", "delete"]);
+    expect(shim.topics()).toEqual([
+      "create",
+      "start",
+      "exec-added",
+      "exec-started",
+      "exit",
+      "exec-added",
+      "exec-started",
+      "exit",
+      "exit",
+      "delete",
+    ]);
     // e2 and the init end together (the PID namespace goes); which exit comes first is a race.
     expect(shim.exits().sort()).toEqual([`${id}=137`, "e1=5", "e2=137"]);
   });

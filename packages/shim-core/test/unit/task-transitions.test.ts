@@ -16,7 +16,8 @@ beforeEach(() => {
 afterEach(() => shim.close());
 
 const start = (id: string, execId = "") => shim.svc.start(create(pb.StartRequestSchema, { id, execId }));
-const kill = (id: string, signal = 9, execId = "") => shim.svc.kill(create(pb.KillRequestSchema, { id, signal, execId }));
+const kill = (id: string, signal = 9, execId = "") =>
+  shim.svc.kill(create(pb.KillRequestSchema, { id, signal, execId }));
 const del = (id: string, execId = "") => shim.svc.delete(create(pb.DeleteRequestSchema, { id, execId }));
 const wait = (id: string, execId = "") => shim.svc.wait(create(pb.WaitRequestSchema, { id, execId }));
 const pause = (id: string) => shim.svc.pause(create(pb.PauseRequestSchema, { id }));
@@ -49,8 +50,14 @@ describe("task state transitions (fake runtime)", () => {
     expect(await code(pause(id))).toBe(Code.FAILED_PRECONDITION);
     expect(await code(resume(id))).toBe(Code.FAILED_PRECONDITION);
     expect(await code(shim.exec(id, "e1"))).toBe(Code.FAILED_PRECONDITION);
-    const resources = { $typeName: "google.protobuf.Any" as const, typeUrl: "x", value: new TextEncoder().encode("{}") };
-    expect(await code(shim.svc.update(create(pb.UpdateTaskRequestSchema, { id, resources })))).toBe(Code.FAILED_PRECONDITION);
+    const resources = {
+      $typeName: "google.protobuf.Any" as const,
+      typeUrl: "x",
+      value: new TextEncoder().encode("{}"),
+    };
+    expect(await code(shim.svc.update(create(pb.UpdateTaskRequestSchema, { id, resources })))).toBe(
+      Code.FAILED_PRECONDITION,
+    );
     release();
     await pausing;
     expect(await shim.status(id)).toBe(Status.PAUSED);

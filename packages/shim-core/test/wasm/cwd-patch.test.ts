@@ -15,8 +15,18 @@ let root: string;
 function run(module: Uint8Array<ArrayBuffer>, args: string[]): { code: number; stdout: string } {
   const out = join(root, "..", `stdout-${process.pid}`);
   const fd = openSync(out, "w");
-  const wasi = new WASI({ version: "preview1", args: ["prog", ...args], env: {}, preopens: { "/": root }, stdout: fd, returnOnExit: true });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(module), wasi.getImportObject() as WebAssembly.Imports);
+  const wasi = new WASI({
+    version: "preview1",
+    args: ["prog", ...args],
+    env: {},
+    preopens: { "/": root },
+    stdout: fd,
+    returnOnExit: true,
+  });
+  const instance = new WebAssembly.Instance(
+    new WebAssembly.Module(module),
+    wasi.getImportObject() as WebAssembly.Imports,
+  );
   const code = wasi.start(instance);
   closeSync(fd);
   return { code, stdout: readFileSync(out, "utf8") };
@@ -73,7 +83,9 @@ describe("the working-directory patch, on modules from Debian's toolchains", () 
     expect(note).toMatch(/chdir emulation/);
     expect(readLayout(module).bodies.length).toBe(readLayout(original).bodies.length);
     const { code, stdout } = run(module, ["/tmp"]);
-    expect(stdout).toBe("getcwd: /app\ndata.txt: app data\n/etc/corpus/app.conf: conf\nafter chdir: /tmp\n/tmp/here.txt: written after chdir\n");
+    expect(stdout).toBe(
+      "getcwd: /app\ndata.txt: app data\n/etc/corpus/app.conf: conf\nafter chdir: /tmp\n/tmp/here.txt: written after chdir\n",
+    );
     expect(code).toBe(0);
   });
 
@@ -88,17 +100,36 @@ describe("the working-directory patch, on modules from Debian's toolchains", () 
 
   it("leaves alone what it cannot or need not patch, saying why", () => {
     const hello = load("hello-c");
-    expect(patchCwd(hello, "/app")).toMatchObject({ module: hello, patched: false, note: expect.stringMatching(/nothing to patch/) });
-    expect(patchCwd(load("fs-tour-c"), "/")).toMatchObject({ patched: false, note: expect.stringMatching(/working directory is \//) });
-    expect(patchCwd(new Uint8Array(readFileSync(programPath("hello-js"))), "/app")).toMatchObject({ patched: false, note: expect.stringMatching(/not a core module/) });
+    expect(patchCwd(hello, "/app")).toMatchObject({
+      module: hello,
+      patched: false,
+      note: expect.stringMatching(/nothing to patch/),
+    });
+    expect(patchCwd(load("fs-tour-c"), "/")).toMatchObject({
+      patched: false,
+      note: expect.stringMatching(/working directory is \//),
+    });
+    expect(patchCwd(new Uint8Array(readFileSync(programPath("hello-js"))), "/app")).toMatchObject({
+      patched: false,
+      note: expect.stringMatching(/not a core module/),
+    });
     // A stripped module (no name section) cannot be patched: wasi-libc's variable cannot be found.
     const sections = readSections(load("fs-tour-c"));
     const nameless = sections.filter((s) => s.name !== "name");
-    const stripped = Buffer.concat([Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), ...nameless.map((s) => Buffer.concat([Buffer.from([s.id, ...leb(s.payload.length)]), s.payload]))]);
+    const stripped = Buffer.concat([
+      Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
+      ...nameless.map((s) => Buffer.concat([Buffer.from([s.id, ...leb(s.payload.length)]), s.payload])),
+    ]);
     expect(WebAssembly.validate(stripped)).toBe(true);
-    expect(patchCwd(new Uint8Array(stripped), "/app")).toMatchObject({ patched: false, note: expect.stringMatching(/no name section/) });
+    expect(patchCwd(new Uint8Array(stripped), "/app")).toMatchObject({
+      patched: false,
+      note: expect.stringMatching(/no name section/),
+    });
     const truncated = load("fs-tour-c").subarray(0, 5000);
-    expect(patchCwd(new Uint8Array(truncated), "/app")).toMatchObject({ patched: false, note: expect.stringMatching(/cannot read the module/) });
+    expect(patchCwd(new Uint8Array(truncated), "/app")).toMatchObject({
+      patched: false,
+      note: expect.stringMatching(/cannot read the module/),
+    });
   });
 
   it("never throws, whatever the bytes: damaged modules go to the engine as they came", () => {

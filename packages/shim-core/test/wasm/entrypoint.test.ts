@@ -35,11 +35,18 @@ describe("classifyHeader", () => {
 
 describe("resolveEntrypoint", () => {
   it("finds an absolute Wasm path", async () => {
-    expect(await resolveEntrypoint(root, spec(["/app/main.wasm"]))).toMatchObject({ kind: "wasm", path: "/app/main.wasm", hostPath: join(root, "app/main.wasm") });
+    expect(await resolveEntrypoint(root, spec(["/app/main.wasm"]))).toMatchObject({
+      kind: "wasm",
+      path: "/app/main.wasm",
+      hostPath: join(root, "app/main.wasm"),
+    });
   });
 
   it("searches $PATH for a bare name and follows symlinks inside the root", async () => {
-    expect(await resolveEntrypoint(root, spec(["app"], ["PATH=/usr/bin:/bin"]))).toMatchObject({ kind: "wasm", path: "/app/main.wasm" });
+    expect(await resolveEntrypoint(root, spec(["app"], ["PATH=/usr/bin:/bin"]))).toMatchObject({
+      kind: "wasm",
+      path: "/app/main.wasm",
+    });
     expect(await resolveEntrypoint(root, spec(["/bin/relative"]))).toMatchObject({ path: "/app/main.wasm" });
   });
 
@@ -53,14 +60,20 @@ describe("resolveEntrypoint", () => {
   });
 
   it("names the file that is missing or of unknown kind", async () => {
-    await expect(resolveEntrypoint(root, spec(["/nope.wasm"]))).rejects.toThrow(/entrypoint \/nope.wasm does not exist.*: not found$/);
-    await expect(resolveEntrypoint(root, spec(["/notes.txt"]))).rejects.toThrow(/entrypoint \/notes.txt is neither a WebAssembly module.*: invalid argument$/);
+    await expect(resolveEntrypoint(root, spec(["/nope.wasm"]))).rejects.toThrow(
+      /entrypoint \/nope.wasm does not exist.*: not found$/,
+    );
+    await expect(resolveEntrypoint(root, spec(["/notes.txt"]))).rejects.toThrow(
+      /entrypoint \/notes.txt is neither a WebAssembly module.*: invalid argument$/,
+    );
     await expect(resolveEntrypoint(root, spec(["/escape"]))).rejects.toThrow(/does not exist/);
     await expect(resolveEntrypoint(root, spec([]))).rejects.toThrow(/no process args/);
   });
 
   it("refuses a native file when the image says it is Wasm", async () => {
-    await expect(resolveEntrypoint(root, spec(["/bin/tool"]), async () => true)).rejects.toThrow(/not a WebAssembly module, though the image's architecture is wasm/);
+    await expect(resolveEntrypoint(root, spec(["/bin/tool"]), async () => true)).rejects.toThrow(
+      /not a WebAssembly module, though the image's architecture is wasm/,
+    );
     let asked = false;
     await resolveEntrypoint(root, spec(["/app/main.wasm"]), async () => (asked = true));
     expect(asked).toBe(false);
@@ -81,7 +94,9 @@ describe("readEntrypoint", () => {
     symlinkSync(outside, join(root, "swapped"));
     symlinkSync(join(outside, "x.wasm"), join(root, "swapped-file.wasm"));
     const at = (path: string) => ({ kind: "wasm" as const, path, hostPath: root + path, root });
-    await expect(readEntrypoint(at("/swapped/x.wasm"))).rejects.toThrow(/entrypoint \/swapped\/x\.wasm leads out of the container's root filesystem/);
+    await expect(readEntrypoint(at("/swapped/x.wasm"))).rejects.toThrow(
+      /entrypoint \/swapped\/x\.wasm leads out of the container's root filesystem/,
+    );
     await expect(readEntrypoint(at("/swapped-file.wasm"))).rejects.toThrow(/ELOOP/);
   });
 });

@@ -4,7 +4,9 @@
 import { hardenPreview1, type Preview1Imports } from "../../src/wasm/preview1/harden.ts";
 
 /** (module (memory (export "memory") 2)) */
-const MEMORY_ONLY = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 3, 1, 0, 2, 7, 10, 1, 6, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 2, 0]);
+const MEMORY_ONLY = new Uint8Array([
+  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 3, 1, 0, 2, 7, 10, 1, 6, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 2, 0,
+]);
 
 export const ROOT_FD = 3;
 
@@ -25,7 +27,11 @@ export class Guest {
     const preopens = { "/": root };
     const stdin = opts.stdin ?? 0;
     const wasi = new WASI({ version: "preview1", preopens, returnOnExit: true, stdin });
-    const layer = hardenPreview1((wasi.getImportObject() as { wasi_snapshot_preview1: Preview1Imports }).wasi_snapshot_preview1, preopens, [stdin, 1, 2]);
+    const layer = hardenPreview1(
+      (wasi.getImportObject() as { wasi_snapshot_preview1: Preview1Imports }).wasi_snapshot_preview1,
+      preopens,
+      [stdin, 1, 2],
+    );
     const instance = new WebAssembly.Instance(new WebAssembly.Module(MEMORY_ONLY), {});
     layer.attach(instance);
     wasi.initialize(instance);
@@ -74,13 +80,28 @@ export class Guest {
    * path_open; rights default to all that `dirfd` can hand down, less (for O_DIRECTORY) those
    * that make uvwasi open for writing, which a directory refuses.
    */
-  open(dirfd: number, path: string | Uint8Array, opts: { oflags?: number; fdflags?: number; follow?: boolean; rights?: bigint } = {}): { rc: number; fd: number } {
+  open(
+    dirfd: number,
+    path: string | Uint8Array,
+    opts: { oflags?: number; fdflags?: number; follow?: boolean; rights?: bigint } = {},
+  ): { rc: number; fd: number } {
     const [p, l] = this.put(path);
     const out = this.alloc(4);
     const inheriting = this.rights(dirfd)[1];
     const writing = 1n | (1n << 6n) | (1n << 8n) | (1n << 22n);
     const rights = opts.rights ?? ((opts.oflags ?? 0) & 2 ? inheriting & ~writing : inheriting);
-    const rc = this.call("path_open", dirfd, opts.follow ? 1 : 0, p, l, opts.oflags ?? 0, rights, inheriting, opts.fdflags ?? 0, out);
+    const rc = this.call(
+      "path_open",
+      dirfd,
+      opts.follow ? 1 : 0,
+      p,
+      l,
+      opts.oflags ?? 0,
+      rights,
+      inheriting,
+      opts.fdflags ?? 0,
+      out,
+    );
     return { rc, fd: this.view.getUint32(out, true) };
   }
 
@@ -109,7 +130,11 @@ export class Guest {
     const rc = this.call("poll_oneoff", subs, out, n, nevents);
     const events: [bigint, number, number][] = [];
     for (let i = 0; i < (rc === 0 ? this.view.getUint32(nevents, true) : 0); i++) {
-      events.push([this.view.getBigUint64(out + 32 * i, true), this.view.getUint8(out + 32 * i + 10), this.view.getUint16(out + 32 * i + 8, true)]);
+      events.push([
+        this.view.getBigUint64(out + 32 * i, true),
+        this.view.getUint8(out + 32 * i + 10),
+        this.view.getUint16(out + 32 * i + 8, true),
+      ]);
     }
     return { rc, events };
   }

@@ -24,10 +24,18 @@ describe("seal and open", () => {
     const tampered = Buffer.from(blob);
     tampered[tampered.length - 40] = tampered.at(-40)! ^ 1;
     expect(open(tampered, envelope, secret)).toEqual({ refused: expect.stringMatching(/seal does not match/) });
-    expect(open(blob, envelope, new Uint8Array(32).fill(8))).toEqual({ refused: expect.stringMatching(/seal does not match/) });
-    expect(open(seal({ ...envelope, source: "sha256:other" }, payload, secret), envelope, secret)).toEqual({ refused: expect.stringMatching(/made for source sha256:other/) });
-    expect(open(seal({ ...envelope, key: "k0" }, payload, secret), envelope, secret)).toEqual({ refused: expect.stringMatching(/made for key k0, not k1/) });
-    expect(open(new TextEncoder().encode("\0asm plus anything at all, long enough to hold a mac......"), envelope, secret)).toEqual({ refused: "not a precompiled blob of this shim" });
+    expect(open(blob, envelope, new Uint8Array(32).fill(8))).toEqual({
+      refused: expect.stringMatching(/seal does not match/),
+    });
+    expect(open(seal({ ...envelope, source: "sha256:other" }, payload, secret), envelope, secret)).toEqual({
+      refused: expect.stringMatching(/made for source sha256:other/),
+    });
+    expect(open(seal({ ...envelope, key: "k0" }, payload, secret), envelope, secret)).toEqual({
+      refused: expect.stringMatching(/made for key k0, not k1/),
+    });
+    expect(
+      open(new TextEncoder().encode("\0asm plus anything at all, long enough to hold a mac......"), envelope, secret),
+    ).toEqual({ refused: "not a precompiled blob of this shim" });
   });
 });
 

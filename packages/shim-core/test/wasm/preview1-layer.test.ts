@@ -1,4 +1,16 @@
-import { closeSync, existsSync, lstatSync, openSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  openSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -115,10 +127,14 @@ describe("the preview1 layer over node:wasi", () => {
     expect([st.mtimeNs, st.atimeNs]).toEqual([1_600_000_000_123_456_789n, atime]);
     symlinkSync("f", host("l"));
     const [p, l] = g.put("l");
-    expect(g.call("path_filestat_set_times", ROOT_FD, 0, p, l, 0n, 1_500_000_000_000_000_001n, Fstflags.MTIM)).toBe(Errno.SUCCESS);
+    expect(g.call("path_filestat_set_times", ROOT_FD, 0, p, l, 0n, 1_500_000_000_000_000_001n, Fstflags.MTIM)).toBe(
+      Errno.SUCCESS,
+    );
     expect(lstatSync(host("l"), { bigint: true }).mtimeNs).toBe(1_500_000_000_000_000_001n);
     expect(lstatSync(host("f"), { bigint: true }).mtimeNs).toBe(1_600_000_000_123_456_789n);
-    expect(g.call("path_filestat_set_times", ROOT_FD, 1, p, l, 1_400_000_000_000_000_003n, 0n, Fstflags.ATIM)).toBe(Errno.SUCCESS);
+    expect(g.call("path_filestat_set_times", ROOT_FD, 1, p, l, 1_400_000_000_000_000_003n, 0n, Fstflags.ATIM)).toBe(
+      Errno.SUCCESS,
+    );
     st = lstatSync(host("f"), { bigint: true });
     expect([st.atimeNs, st.mtimeNs]).toEqual([1_400_000_000_000_000_003n, 1_600_000_000_123_456_789n]);
   });
@@ -126,8 +142,12 @@ describe("the preview1 layer over node:wasi", () => {
   it("refuses bad fstflags with INVAL and the directory stays usable (uvwasi: keeps it locked for ever)", () => {
     writeFileSync(host("f"), "");
     const [p, l] = g.put("f");
-    expect(g.call("path_filestat_set_times", ROOT_FD, 0, p, l, 0n, 0n, Fstflags.MTIM | Fstflags.MTIM_NOW)).toBe(Errno.INVAL);
-    expect(g.call("path_filestat_set_times", ROOT_FD, 0, p, l, 0n, 0n, Fstflags.ATIM | Fstflags.ATIM_NOW)).toBe(Errno.INVAL);
+    expect(g.call("path_filestat_set_times", ROOT_FD, 0, p, l, 0n, 0n, Fstflags.MTIM | Fstflags.MTIM_NOW)).toBe(
+      Errno.INVAL,
+    );
+    expect(g.call("path_filestat_set_times", ROOT_FD, 0, p, l, 0n, 0n, Fstflags.ATIM | Fstflags.ATIM_NOW)).toBe(
+      Errno.INVAL,
+    );
     expect(g.call("path_filestat_set_times", ROOT_FD, 0, p, l, 0n, 0n, 0x10)).toBe(Errno.INVAL);
     // Would never return had the call above left the preopen's lock held.
     expect(g.call("path_filestat_get", ROOT_FD, 0, p, l, g.alloc(64))).toBe(Errno.SUCCESS);
@@ -182,7 +202,21 @@ describe("the preview1 layer over node:wasi", () => {
       expect(guest.poll([[0, 1]], 10_000_000_000n)).toEqual({ rc: Errno.SUCCESS, events: [[100n, 1, 0]] });
       writeFileSync(host("f"), "data");
       const { fd } = guest.open(ROOT_FD, "f");
-      expect(guest.poll([[fd, 1], [fd, 2]], 10_000_000_000n)).toEqual({ rc: Errno.SUCCESS, events: [[100n, 1, 0], [101n, 2, 0]] });
+      expect(
+        guest.poll(
+          [
+            [fd, 1],
+            [fd, 2],
+          ],
+          10_000_000_000n,
+        ),
+      ).toEqual({
+        rc: Errno.SUCCESS,
+        events: [
+          [100n, 1, 0],
+          [101n, 2, 0],
+        ],
+      });
       // The 10 s clocks above did not fire; anything else is uvwasi's answer: a clock alone still fires.
       expect(guest.poll([], 1_000_000n)).toEqual({ rc: Errno.SUCCESS, events: [[1n, 0, 0]] });
     } finally {

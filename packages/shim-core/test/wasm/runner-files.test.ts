@@ -1,6 +1,18 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readlinkSync, readSync, rmSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  mkdirSync,
+  readdirSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -11,7 +23,10 @@ const tmp = mkdtempSync(join(tmpdir(), "runner-files-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The host's mounts of the paths under test (other tests on the machine mount and unmount their own meanwhile). */
-const mountInfo = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((line) => line.includes(tmp) || line.includes("wasm-shim-ro-"));
+const mountInfo = () =>
+  readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter((line) => line.includes(tmp) || line.includes("wasm-shim-ro-"));
 const isRoot = process.getuid?.() === 0;
 
 describe.skipIf(!isRoot)("openReadOnly", () => {
@@ -72,14 +87,20 @@ describe("withRunnerFds", () => {
   it("hands the runner's fds to the child at 3… in layout order and closes the launch's own", async () => {
     const names = ["loader", "binary", "lib1", "lib2", "assets", "component.mjs", "core.wasm"];
     for (const n of names) writeFileSync(join(tmp, `fd-${n}`), n);
-    const [loader, binary, lib1, lib2, assets, mjs, core] = names.map((n) => openSync(join(tmp, `fd-${n}`), "r")) as number[] as [number, number, number, number, number, number, number];
-    const launch = { fds: { loader, binary, libs: [lib1, lib2], assets }, files: { "component.mjs": mjs, "core.wasm": core } };
+    const [loader, binary, lib1, lib2, assets, mjs, core] = names.map((n) =>
+      openSync(join(tmp, `fd-${n}`), "r"),
+    ) as number[] as [number, number, number, number, number, number, number];
+    const launch = {
+      fds: { loader, binary, libs: [lib1, lib2], assets },
+      files: { "component.mjs": mjs, "core.wasm": core },
+    };
     expect(launchLayout(launch)).toMatchObject({ count: 7, files: { "component.mjs": 8, "core.wasm": 9 } });
     let preserved = -1;
     // As runc would pass them: the child reads fds 3..9 by path.
     const child = withRunnerFds(launch, (stdio, n) => {
       preserved = n;
-      const script = "const fs = require('fs'); console.log([3,4,5,6,7,8,9].map((fd) => fs.readFileSync('/proc/self/fd/' + fd, 'utf8')).join(' '))";
+      const script =
+        "const fs = require('fs'); console.log([3,4,5,6,7,8,9].map((fd) => fs.readFileSync('/proc/self/fd/' + fd, 'utf8')).join(' '))";
       return spawn(process.execPath, ["-e", script], { stdio });
     })(["ignore", "pipe", "inherit"]);
     let out = "";

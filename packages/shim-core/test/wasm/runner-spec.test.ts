@@ -5,10 +5,21 @@ import { hostRuntime, elfInterpreter, listedLibraries } from "../../src/wasm/hos
 import { runnerSpec } from "../../src/wasm/runner-spec.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 import { guestEnvironment } from "../../src/wasm/runner-boot.ts";
-import { CPU_QUOTA_ENV, GUEST_ENV_PREFIX, RUNNER_ENV, runnerLayout, runnerLayoutFromEnv } from "../../src/wasm/runner-layout.ts";
+import {
+  CPU_QUOTA_ENV,
+  GUEST_ENV_PREFIX,
+  RUNNER_ENV,
+  runnerLayout,
+  runnerLayoutFromEnv,
+} from "../../src/wasm/runner-layout.ts";
 
 const spec: Spec = {
-  process: { args: ["/app.wasm", "a b"], env: ["PATH=/", "NODE_OPTIONS=--guest", "LD_PRELOAD=/evil.so"], cwd: "/work", user: { uid: 1000, gid: 1000 } },
+  process: {
+    args: ["/app.wasm", "a b"],
+    env: ["PATH=/", "NODE_OPTIONS=--guest", "LD_PRELOAD=/evil.so"],
+    cwd: "/work",
+    user: { uid: 1000, gid: 1000 },
+  },
   root: { path: "rootfs", readonly: true },
   mounts: [{ destination: "/data", type: "bind", source: "/host/data", options: ["rbind", "rw"] }],
   linux: { namespaces: [{ type: "pid" }, { type: "network", path: "/proc/1/ns/net" }], cgroupsPath: "/default/c1" },
@@ -17,9 +28,24 @@ const spec: Spec = {
 
 describe("runnerLayout", () => {
   it("numbers the loader, the binary, each library, then assets and each prepared file from fd 3", () => {
-    expect(runnerLayout(2, true, ["a.mjs", "b.wasm"])).toEqual({ count: 7, loader: 3, binary: 4, libs: [5, 6], assets: 7, files: { "a.mjs": 8, "b.wasm": 9 } });
+    expect(runnerLayout(2, true, ["a.mjs", "b.wasm"])).toEqual({
+      count: 7,
+      loader: 3,
+      binary: 4,
+      libs: [5, 6],
+      assets: 7,
+      files: { "a.mjs": 8, "b.wasm": 9 },
+    });
     expect(runnerLayout(1, false)).toEqual({ count: 3, loader: 3, binary: 4, libs: [5] });
-    expect(runnerLayout(1, true, ["m.wasm"], true)).toEqual({ count: 6, loader: 3, binary: 4, libs: [5], assets: 6, native: 7, files: { "m.wasm": 8 } });
+    expect(runnerLayout(1, true, ["m.wasm"], true)).toEqual({
+      count: 6,
+      loader: 3,
+      binary: 4,
+      libs: [5],
+      assets: 6,
+      native: 7,
+      files: { "m.wasm": 8 },
+    });
   });
 
   it("is read back from the environment, and a layout naming fds it does not pass is refused", () => {
@@ -27,7 +53,9 @@ describe("runnerLayout", () => {
     expect(runnerLayoutFromEnv({ [RUNNER_ENV]: JSON.stringify(layout) })).toEqual(layout);
     expect(runnerLayoutFromEnv({})).toBeUndefined();
     expect(() => runnerLayoutFromEnv({ [RUNNER_ENV]: JSON.stringify({ ...layout, assets: 9 }) })).toThrow(/bad layout/);
-    expect(() => runnerLayoutFromEnv({ [RUNNER_ENV]: JSON.stringify({ ...layout, files: { x: 2 } }) })).toThrow(/bad layout/);
+    expect(() => runnerLayoutFromEnv({ [RUNNER_ENV]: JSON.stringify({ ...layout, files: { x: 2 } }) })).toThrow(
+      /bad layout/,
+    );
     expect(() => runnerLayoutFromEnv({ [RUNNER_ENV]: JSON.stringify({ ...layout, native: 7 }) })).toThrow(/bad layout/);
   });
 });
@@ -65,20 +93,38 @@ describe("runnerSpec", () => {
   });
 
   it("renames the guest's env so the loader and Node ignore it, and tells the runner its layout", () => {
-    expect(out.process?.env).toEqual([`${GUEST_ENV_PREFIX}PATH=/`, `${GUEST_ENV_PREFIX}NODE_OPTIONS=--guest`, `${GUEST_ENV_PREFIX}LD_PRELOAD=/evil.so`, `${RUNNER_ENV}=${JSON.stringify(layout)}`]);
+    expect(out.process?.env).toEqual([
+      `${GUEST_ENV_PREFIX}PATH=/`,
+      `${GUEST_ENV_PREFIX}NODE_OPTIONS=--guest`,
+      `${GUEST_ENV_PREFIX}LD_PRELOAD=/evil.so`,
+      `${RUNNER_ENV}=${JSON.stringify(layout)}`,
+    ]);
   });
 
   it("gives the guest back exactly its env, without what runc added (HOME) or the runner's own", () => {
-    const env = Object.fromEntries(out.process!.env!.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
-    expect(guestEnvironment({ ...env, HOME: "/root" })).toEqual({ PATH: "/", NODE_OPTIONS: "--guest", LD_PRELOAD: "/evil.so" });
+    const env = Object.fromEntries(
+      out.process!.env!.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+    );
+    expect(guestEnvironment({ ...env, HOME: "/root" })).toEqual({
+      PATH: "/",
+      NODE_OPTIONS: "--guest",
+      LD_PRELOAD: "/evil.so",
+    });
     // Outside a container (no layout), the process's env is the guest's.
     expect(guestEnvironment({ A: "1" })).toEqual({ A: "1" });
   });
 
   it("tells the runner the container's CPU quota, unprefixed so that the guest's env does not get it", () => {
-    const limited = runnerSpec({ ...spec, linux: { ...spec.linux, resources: { cpu: { quota: 150_000, period: 100_000 } } } }, "/bundle/rootfs", layout, "/app.wasm");
+    const limited = runnerSpec(
+      { ...spec, linux: { ...spec.linux, resources: { cpu: { quota: 150_000, period: 100_000 } } } },
+      "/bundle/rootfs",
+      layout,
+      "/app.wasm",
+    );
     expect(limited.process?.env).toContain(`${CPU_QUOTA_ENV}=1.5`);
-    const env = Object.fromEntries(limited.process!.env!.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+    const env = Object.fromEntries(
+      limited.process!.env!.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+    );
     expect(guestEnvironment(env)).toEqual({ PATH: "/", NODE_OPTIONS: "--guest", LD_PRELOAD: "/evil.so" });
     expect(out.process?.env?.some((e) => e.startsWith(`${CPU_QUOTA_ENV}=`))).toBe(false);
   });
@@ -102,6 +148,11 @@ describe("hostRuntime", () => {
   });
 
   it("refuses a listing with a library the loader cannot find", () => {
-    expect(() => listedLibraries("\tlibfoo.so.1 => not found\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x1)\n", "/lib64/ld.so")).toThrow(/cannot find libfoo\.so\.1/);
+    expect(() =>
+      listedLibraries(
+        "\tlibfoo.so.1 => not found\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x1)\n",
+        "/lib64/ld.so",
+      ),
+    ).toThrow(/cannot find libfoo\.so\.1/);
   });
 });

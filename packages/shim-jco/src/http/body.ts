@@ -51,7 +51,8 @@ export class BodySource {
       notify();
     });
     src.on("close", () => {
-      if (!this.#ended && src.complete === false) this.#error ??= failed("the connection closed before the body was complete", { tag: "connection-terminated" });
+      if (!this.#ended && src.complete === false)
+        this.#error ??= failed("the connection closed before the body was complete", { tag: "connection-terminated" });
       notify();
     });
   }
@@ -157,7 +158,10 @@ export class BodySink {
   write(buf: Uint8Array): void {
     this.check();
     if (this.contentLength !== undefined && this.written + buf.length > this.contentLength) {
-      this.#error = failed(`the body is longer than its content-length (${this.contentLength})`, { tag: this.#sizeError, val: BigInt(this.written + buf.length) });
+      this.#error = failed(`the body is longer than its content-length (${this.contentLength})`, {
+        tag: this.#sizeError,
+        val: BigInt(this.written + buf.length),
+      });
       throw this.#error;
     }
     this.written += buf.length;

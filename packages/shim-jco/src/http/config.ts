@@ -45,7 +45,8 @@ function parseBool(name: string, value: string | undefined): boolean {
 function parseCount(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined || value.trim() === "") return fallback;
   const n = Number(value.trim());
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${value}: expected a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${name}=${value}: expected a whole number from ${min} to ${max}`);
   return n;
 }
 

@@ -1,4 +1,13 @@
-import { encodeU32, isCoreModule, moduleImports, Reader, readSections, SECTION, writeModule, type Section } from "@wasm-shims/shim-core";
+import {
+  encodeU32,
+  isCoreModule,
+  moduleImports,
+  Reader,
+  readSections,
+  SECTION,
+  writeModule,
+  type Section,
+} from "@wasm-shims/shim-core";
 
 /**
  * Makes a fresh instance cheap: a core module that defines its memory is rewritten to import it,
@@ -47,7 +56,10 @@ interface Segment {
  * (no memory, several, shared or 64-bit memories, an imported one, or a segment whose offset is
  * not a constant): those modules are instantiated as they are.
  */
-export function rewriteMemory(bytes: Uint8Array, validate: (b: Uint8Array<ArrayBuffer>) => boolean = (b) => WebAssembly.validate(b)): Rewritten | undefined {
+export function rewriteMemory(
+  bytes: Uint8Array,
+  validate: (b: Uint8Array<ArrayBuffer>) => boolean = (b) => WebAssembly.validate(b),
+): Rewritten | undefined {
   if (!isCoreModule(bytes)) return undefined;
   const all = readSections(bytes);
   const memory = all.filter((s) => s.id === SECTION.memory);
@@ -131,7 +143,9 @@ export function rewriteMemory(bytes: Uint8Array, validate: (b: Uint8Array<ArrayB
 
 /** The stretches segments cover, merged across small gaps so that a fresh memory needs few copies. */
 function runsOf(segments: Segment[], gap = 4096): { start: number; end: number }[] {
-  const spans = segments.filter((s) => s.bytes.length > 0).map((s) => ({ start: s.offset, end: s.offset + s.bytes.length }));
+  const spans = segments
+    .filter((s) => s.bytes.length > 0)
+    .map((s) => ({ start: s.offset, end: s.offset + s.bytes.length }));
   spans.sort((a, b) => a.start - b.start);
   const runs: { start: number; end: number }[] = [];
   for (const s of spans) {

@@ -20,7 +20,9 @@ function candidates(read: Read, v1Controller: string | undefined): string[] {
     .split("\n")
     .map((line) => line.split(":"))
     .find(([, controllers]) => (v1Controller ? controllers?.split(",").includes(v1Controller) : controllers === ""));
-  const base = v1Controller ? `/sys/fs/cgroup/${v1Controller === "cpu" ? "cpu,cpuacct" : v1Controller}` : "/sys/fs/cgroup";
+  const base = v1Controller
+    ? `/sys/fs/cgroup/${v1Controller === "cpu" ? "cpu,cpuacct" : v1Controller}`
+    : "/sys/fs/cgroup";
   const path = own?.slice(2).join(":");
   return [...(path && path !== "/" ? [`${base}${path}`] : []), base];
 }
@@ -50,7 +52,11 @@ export function cgroupCpuQuota(read: Read = tryRead): number | undefined {
  * its CPU quota (the spec's, which the runner passes on, else the cgroup's), rounded up so that a
  * quota of 1.5 CPUs is used in full.
  */
-export function usableCpus(specQuota: number | undefined, read: Read = tryRead, parallelism = availableParallelism()): number {
+export function usableCpus(
+  specQuota: number | undefined,
+  read: Read = tryRead,
+  parallelism = availableParallelism(),
+): number {
   const quota = specQuota ?? cgroupCpuQuota(read);
   return Math.max(1, quota === undefined ? parallelism : Math.min(parallelism, Math.ceil(quota)));
 }

@@ -9,7 +9,18 @@ export type HeaderError = { tag: "invalid-syntax" | "forbidden" | "immutable" };
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Hop-by-hop and connection-level headers that the server owns (the list wasmtime forbids). */
-export const FORBIDDEN = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "transfer-encoding", "upgrade", "host", "http2-settings"]);
+export const FORBIDDEN = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "http2-settings",
+]);
 
 function validValue(value: Uint8Array): boolean {
   for (const b of value) if ((b < 0x20 && b !== 0x09) || b === 0x7f) return false;
@@ -17,7 +28,8 @@ function validValue(value: Uint8Array): boolean {
 }
 
 function check(name: string, values: Uint8Array[]): void {
-  if (typeof name !== "string" || !TOKEN.test(name) || !values.every((v) => v instanceof Uint8Array && validValue(v))) throw { tag: "invalid-syntax" } satisfies HeaderError;
+  if (typeof name !== "string" || !TOKEN.test(name) || !values.every((v) => v instanceof Uint8Array && validValue(v)))
+    throw { tag: "invalid-syntax" } satisfies HeaderError;
   if (FORBIDDEN.has(name.toLowerCase())) throw { tag: "forbidden" } satisfies HeaderError;
 }
 
@@ -118,6 +130,7 @@ export function fromRawHeaders(raw: string[]): Fields {
  */
 export function toRawHeaders(fields: Fields): string[] {
   const out: string[] = [];
-  for (const [name, value] of fields.raw()) out.push(name, Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("latin1"));
+  for (const [name, value] of fields.raw())
+    out.push(name, Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("latin1"));
   return out;
 }

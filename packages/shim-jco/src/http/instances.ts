@@ -37,14 +37,19 @@ export class MemoryBank {
       new Uint8Array(reused.buffer).set(image.pristine);
       return reused;
     }
-    const memory = new WebAssembly.Memory(image.maximumPages === undefined ? { initial: image.initialPages } : { initial: image.initialPages, maximum: image.maximumPages });
+    const memory = new WebAssembly.Memory(
+      image.maximumPages === undefined
+        ? { initial: image.initialPages }
+        : { initial: image.initialPages, maximum: image.maximumPages },
+    );
     const bytes = new Uint8Array(memory.buffer);
     for (const run of image.runs) bytes.set(image.pristine.subarray(run.start, run.end), run.start);
     return memory;
   }
   /** Only a memory that did not grow can pass for a fresh one. */
   give(memory: WebAssembly.Memory): void {
-    if (memory.buffer.byteLength === this.#image.initialPages * PAGE && this.#free.length < this.#keep) this.#free.push(memory);
+    if (memory.buffer.byteLength === this.#image.initialPages * PAGE && this.#free.length < this.#keep)
+      this.#free.push(memory);
   }
 }
 
@@ -63,9 +68,16 @@ type Instantiate = (
 ) => Promise<Instance> | Instance;
 
 /** Makes instances of one component on this thread, synchronously. */
-export function instanceFactory(instantiate: Instantiate, imports: Record<string, unknown>, core: CoreModules, keepMemories: number): () => Live {
+export function instanceFactory(
+  instantiate: Instantiate,
+  imports: Record<string, unknown>,
+  core: CoreModules,
+  keepMemories: number,
+): () => Live {
   const names = new Map<WebAssembly.Module, string>(Object.entries(core.modules).map(([n, m]) => [m, n]));
-  const banks = new Map<string, MemoryBank>(Object.entries(core.images).map(([n, image]) => [n, new MemoryBank(image, keepMemories)]));
+  const banks = new Map<string, MemoryBank>(
+    Object.entries(core.images).map(([n, image]) => [n, new MemoryBank(image, keepMemories)]),
+  );
   return () => {
     const taken: [MemoryBank, WebAssembly.Memory][] = [];
     const instance = instantiate(
@@ -76,7 +88,10 @@ export function instanceFactory(instantiate: Instantiate, imports: Record<string
         if (!bank) return new WebAssembly.Instance(module, moduleImports);
         const memory = bank.take();
         taken.push([bank, memory]);
-        return new WebAssembly.Instance(module, { ...moduleImports, [IMAGE_IMPORT_MODULE]: { [IMAGE_IMPORT_NAME]: memory } });
+        return new WebAssembly.Instance(module, {
+          ...moduleImports,
+          [IMAGE_IMPORT_MODULE]: { [IMAGE_IMPORT_NAME]: memory },
+        });
       },
     );
     if (instance instanceof Promise) throw new Error("jco: the component did not instantiate synchronously");

@@ -37,7 +37,11 @@ export class RequestOptions {
   setBetweenBytesTimeout(d: bigint | undefined): void {
     this.#betweenBytes = d;
   }
-  static timeouts(o: RequestOptions | undefined): { connect?: number | undefined; firstByte?: number | undefined; betweenBytes?: number | undefined } {
+  static timeouts(o: RequestOptions | undefined): {
+    connect?: number | undefined;
+    firstByte?: number | undefined;
+    betweenBytes?: number | undefined;
+  } {
     const ms = (d: bigint | undefined) => (d === undefined ? undefined : Math.max(1, Number(d / 1_000_000n)));
     if (!o) return {};
     return { connect: ms(o.#connect), firstByte: ms(o.#firstByte), betweenBytes: ms(o.#betweenBytes) };
@@ -96,7 +100,8 @@ export class OutgoingRequest {
 
   static send(r: OutgoingRequest, options: RequestOptions | undefined): FutureIncomingResponse {
     const future = new FutureIncomingResponse();
-    const scheme = r.#scheme?.tag === "HTTP" ? "http" : r.#scheme === undefined || r.#scheme.tag === "HTTPS" ? "https" : undefined;
+    const scheme =
+      r.#scheme?.tag === "HTTP" ? "http" : r.#scheme === undefined || r.#scheme.tag === "HTTPS" ? "https" : undefined;
     if (!scheme) throw { tag: "HTTP-protocol-error" } satisfies ErrorCode;
     if (!r.#authority) throw { tag: "HTTP-request-URI-invalid" } satisfies ErrorCode;
     const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(r.#authority)!;
@@ -123,13 +128,15 @@ export class OutgoingRequest {
       else connected();
     });
     req.on("finish", () => {
-      if (timeouts.firstByte) firstByteTimer = setTimeout(() => fail({ tag: "HTTP-response-timeout" }), timeouts.firstByte);
+      if (timeouts.firstByte)
+        firstByteTimer = setTimeout(() => fail({ tag: "HTTP-response-timeout" }), timeouts.firstByte);
     });
     req.on("error", (err: NodeJS.ErrnoException) => future.settle({ tag: "err", val: errorCode(err) }));
     req.on("response", (res: IncomingMessage) => {
       clearTimeout(connectTimer);
       clearTimeout(firstByteTimer);
-      if (timeouts.betweenBytes) res.setTimeout(timeouts.betweenBytes, () => res.destroy(new Error("between-bytes timeout")));
+      if (timeouts.betweenBytes)
+        res.setTimeout(timeouts.betweenBytes, () => res.destroy(new Error("between-bytes timeout")));
       future.settle({ tag: "ok", val: new IncomingResponse(res) });
     });
     r.#sink.connect = () => req;
@@ -208,5 +215,6 @@ export class IncomingResponse {
 }
 
 export const outgoingHandler = {
-  handle: (request: OutgoingRequest, options: RequestOptions | undefined): FutureIncomingResponse => OutgoingRequest.send(request, options),
+  handle: (request: OutgoingRequest, options: RequestOptions | undefined): FutureIncomingResponse =>
+    OutgoingRequest.send(request, options),
 };

@@ -40,10 +40,13 @@ export class Pollable {
 
 // jco checks `instanceof Pollable` when the guest gets a pollable; preview2-shim's must pass too.
 Object.defineProperty(Pollable, Symbol.hasInstance, {
-  value: (x: unknown) => x instanceof P2Pollable || (typeof x === "object" && x !== null && Object.prototype.isPrototypeOf.call(Pollable.prototype, x)),
+  value: (x: unknown) =>
+    x instanceof P2Pollable ||
+    (typeof x === "object" && x !== null && Object.prototype.isPrototypeOf.call(Pollable.prototype, x)),
 });
 
-const isOurs = (p: unknown): p is Pollable => typeof p === "object" && p !== null && Object.prototype.isPrototypeOf.call(Pollable.prototype, p);
+const isOurs = (p: unknown): p is Pollable =>
+  typeof p === "object" && p !== null && Object.prototype.isPrototypeOf.call(Pollable.prototype, p);
 const readyNow = (p: unknown) => (isOurs(p) ? p.ready() : (p as { ready(): boolean }).ready());
 
 function subscribeAny(p: unknown, wake: Wake): Cancel {
@@ -78,7 +81,11 @@ export function poll(list: unknown[]): Uint32Array | Promise<Uint32Array> {
 }
 
 /** A pollable that is always ready. */
-export const readyPollable = (): Pollable => new Pollable(() => true, () => () => {});
+export const readyPollable = (): Pollable =>
+  new Pollable(
+    () => true,
+    () => () => {},
+  );
 
 /** A pollable for a monotonic-clock instant (nanoseconds of process.hrtime). */
 export function instantPollable(instant: bigint): Pollable {

@@ -27,7 +27,12 @@ export class InstancePool {
   #refilling = false;
   #closed = false;
 
-  constructor(create: () => Live, opts: PoolOptions, onError: (err: unknown) => void, schedule: (fn: () => void) => void = setImmediate) {
+  constructor(
+    create: () => Live,
+    opts: PoolOptions,
+    onError: (err: unknown) => void,
+    schedule: (fn: () => void) => void = setImmediate,
+  ) {
     this.#create = create;
     this.#opts = opts;
     this.#reuse = opts.reuse;

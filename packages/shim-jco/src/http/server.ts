@@ -24,7 +24,10 @@ export interface RunningServer {
 }
 
 /** A trap's message without the "wasm trap: " jco's glue puts in front (the log line says it). */
-const describe = (err: unknown) => (err instanceof Error ? `${err.name === "RuntimeError" ? "" : `${err.name}: `}${err.message.replace(/^wasm trap: /, "")}` : String(err));
+const describe = (err: unknown) =>
+  err instanceof Error
+    ? `${err.name === "RuntimeError" ? "" : `${err.name}: `}${err.message.replace(/^wasm trap: /, "")}`
+    : String(err);
 
 function fail(res: ServerResponse, status: number): void {
   if (res.headersSent) {
@@ -32,15 +35,22 @@ function fail(res: ServerResponse, status: number): void {
     return;
   }
   const body = status === 503 ? "service unavailable\n" : "internal server error\n";
-  res.writeHead(status, ["content-type", "text/plain; charset=utf-8", "content-length", String(Buffer.byteLength(body))]);
+  res.writeHead(status, [
+    "content-type",
+    "text/plain; charset=utf-8",
+    "content-length",
+    String(Buffer.byteLength(body)),
+  ]);
   res.end(body);
 }
 
 /** One thread's HTTP server: a request gets an instance from the pool and its handler's answer. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { config, log } = opts;
-  const pool = new InstancePool(opts.create, { reuse: config.reuse, size: Math.max(config.pool, config.reuse ? 1 : 0), concurrency: config.concurrency }, (err) =>
-    log(`wasi:http: could not make an instance ahead of requests: ${describe(err)}`),
+  const pool = new InstancePool(
+    opts.create,
+    { reuse: config.reuse, size: Math.max(config.pool, config.reuse ? 1 : 0), concurrency: config.concurrency },
+    (err) => log(`wasi:http: could not make an instance ahead of requests: ${describe(err)}`),
   );
   pool.prime();
   pool.fill();
@@ -83,21 +93,30 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (config.reuse && clean && !answered && uses > 1 && pool.reuse) {
       // e.g. componentize-js's fetch event, which answers only the first request of an instance
       pool.stopReuse();
-      log(`wasi:http: ${REUSE_ENV} is set, but this component did not answer a request on an instance it had used before; serving a fresh instance per request from now on`);
+      log(
+        `wasi:http: ${REUSE_ENV} is set, but this component did not answer a request on an instance it had used before; serving a fresh instance per request from now on`,
+      );
     }
     pool.release(live, clean && answered);
     if (stopping) res.once("finish", () => setImmediate(() => server.closeIdleConnections()));
   }
 
   /** Completes the response after the handler returned; whether the handler gave a whole one. */
-  function finish(req: IncomingMessage, res: ServerResponse, result: ResponseResult | undefined, clean: boolean): boolean {
+  function finish(
+    req: IncomingMessage,
+    res: ServerResponse,
+    result: ResponseResult | undefined,
+    clean: boolean,
+  ): boolean {
     if (!result) {
       if (clean) log(`wasi:http: the handler for ${req.method} ${req.url} returned without setting a response`);
       fail(res, 500);
       return false;
     }
     if (result.tag === "err") {
-      log(`wasi:http: the handler for ${req.method} ${req.url} answered with error ${JSON.stringify(result.val, (_, v) => (typeof v === "bigint" ? Number(v) : v))}`);
+      log(
+        `wasi:http: the handler for ${req.method} ${req.url} answered with error ${JSON.stringify(result.val, (_, v) => (typeof v === "bigint" ? Number(v) : v))}`,
+      );
       fail(res, 500);
       return false;
     }
@@ -113,7 +132,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return true;
     }
     if (!sink.finished) {
-      if (clean) log(`wasi:http: the handler for ${req.method} ${req.url} returned without finishing the response body`);
+      if (clean)
+        log(`wasi:http: the handler for ${req.method} ${req.url} returned without finishing the response body`);
       sink.abort();
       if (!sink.target) fail(res, 500);
       return false;
@@ -135,7 +155,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   function informational(res: ServerResponse, status: number, headers: Fields): void {
     if (status === 100) res.writeContinue();
     else if (status === 102) res.writeProcessing();
-    else if (status === 103) res.writeEarlyHints(Object.fromEntries(headers.entries().map(([n, v]) => [n, Buffer.from(v).toString("latin1")])));
+    else if (status === 103)
+      res.writeEarlyHints(
+        Object.fromEntries(headers.entries().map(([n, v]) => [n, Buffer.from(v).toString("latin1")])),
+      );
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -155,7 +178,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()))));
+      const timedOut = new Promise<boolean>(
+        (resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()))),
+      );
       const late = await Promise.race([closed.then(() => false), timedOut]);
       clearTimeout(timer);
       const cut = late ? inFlight.size : 0;

@@ -74,7 +74,10 @@ export class BodyOutputStream extends OutputBase {
     if (bytes.length > 0) this.#sink.write(bytes);
     return BigInt(bytes.length);
   }
-  async blockingSplice(src: { blockingRead(len: bigint): Uint8Array | Promise<Uint8Array> }, len: bigint): Promise<bigint> {
+  async blockingSplice(
+    src: { blockingRead(len: bigint): Uint8Array | Promise<Uint8Array> },
+    len: bigint,
+  ): Promise<bigint> {
     await this.#sink.drained();
     const room = BigInt(Math.max(1, this.#sink.budget()));
     const bytes = await src.blockingRead(len < room ? len : room);

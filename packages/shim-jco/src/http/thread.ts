@@ -6,11 +6,24 @@ import { httpErrorCode } from "./body.ts";
 import type { HttpConfig } from "./config.ts";
 import { Fields } from "./fields.ts";
 import { instanceFactory, type CoreModules } from "./instances.ts";
-import { FutureIncomingResponse, IncomingResponse, OutgoingRequest, outgoingHandler, RequestOptions } from "./outgoing.ts";
+import {
+  FutureIncomingResponse,
+  IncomingResponse,
+  OutgoingRequest,
+  outgoingHandler,
+  RequestOptions,
+} from "./outgoing.ts";
 import { monotonicClock, poll, Pollable, readyPollable } from "./pollable.ts";
 import { startServer, type RunningServer } from "./server.ts";
 import { ENTRY_MODULE } from "../transpile.ts";
-import { FutureTrailers, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam } from "./types.ts";
+import {
+  FutureTrailers,
+  IncomingBody,
+  IncomingRequest,
+  OutgoingBody,
+  OutgoingResponse,
+  ResponseOutparam,
+} from "./types.ts";
 
 /** What a server thread needs of the guest's context: its files come as `entry` and compiled modules. */
 export type GuestContext = Omit<RunContext, "module" | "onSignal" | "cpuQuota" | "files">;

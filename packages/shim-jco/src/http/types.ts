@@ -9,7 +9,9 @@ import type { Pollable } from "./pollable.ts";
  * Results and errors follow jco's conventions: an `err` is thrown as its payload (`undefined` for
  * a bare `result`), and an option is `undefined` or the value.
  */
-export type Method = { tag: "get" | "head" | "post" | "put" | "delete" | "connect" | "options" | "trace" | "patch" } | { tag: "other"; val: string };
+export type Method =
+  | { tag: "get" | "head" | "post" | "put" | "delete" | "connect" | "options" | "trace" | "patch" }
+  | { tag: "other"; val: string };
 const METHODS = new Set(["get", "head", "post", "put", "delete", "connect", "options", "trace", "patch"]);
 
 export function methodOf(name: string): Method {
@@ -47,7 +49,9 @@ export class IncomingBody {
   [Symbol.dispose](): void {}
 }
 
-type TrailerResult = { tag: "ok"; val: { tag: "ok"; val: Fields | undefined } | { tag: "err"; val: ErrorCode } } | { tag: "err"; val: undefined };
+type TrailerResult =
+  | { tag: "ok"; val: { tag: "ok"; val: Fields | undefined } | { tag: "err"; val: ErrorCode } }
+  | { tag: "err"; val: undefined };
 
 export class FutureTrailers {
   readonly #source: BodySource;
@@ -63,7 +67,8 @@ export class FutureTrailers {
     if (this.#taken) return { tag: "err", val: undefined };
     this.#taken = true;
     const error = this.#source.error;
-    if (error?.tag === "last-operation-failed") return { tag: "ok", val: { tag: "err", val: { tag: "connection-terminated" } } };
+    if (error?.tag === "last-operation-failed")
+      return { tag: "ok", val: { tag: "err", val: { tag: "connection-terminated" } } };
     const raw = trailersOf.get(this.#source)?.() ?? [];
     return { tag: "ok", val: { tag: "ok", val: raw.length ? fromRawHeaders(raw) : undefined } };
   }
@@ -170,7 +175,10 @@ export type ResponseResult = { tag: "ok"; val: OutgoingResponse } | { tag: "err"
 export class ResponseOutparam {
   #onSet: ((r: ResponseResult) => void) | undefined;
   #onInformational: ((status: number, headers: Fields) => void) | undefined;
-  static create(onSet: (r: ResponseResult) => void, onInformational: (status: number, headers: Fields) => void): ResponseOutparam {
+  static create(
+    onSet: (r: ResponseResult) => void,
+    onInformational: (status: number, headers: Fields) => void,
+  ): ResponseOutparam {
     const param = new ResponseOutparam();
     param.#onSet = onSet;
     param.#onInformational = onInformational;
@@ -183,7 +191,8 @@ export class ResponseOutparam {
     onSet(response);
   }
   sendInformational(status: number, headers: Fields): void {
-    if (!this.#onSet || status < 100 || status > 199 || status === 101) throw { tag: "HTTP-protocol-error" } satisfies ErrorCode;
+    if (!this.#onSet || status < 100 || status > 199 || status === 101)
+      throw { tag: "HTTP-protocol-error" } satisfies ErrorCode;
     this.#onInformational?.(status, headers);
   }
   [Symbol.dispose](): void {}

@@ -1,6 +1,16 @@
 import * as fs from "node:fs";
 import { dirname, join } from "node:path";
-import { ALL_RIGHTS, DIR_BASE_RIGHTS, DIR_INHERITING_RIGHTS, E, fail, FDFLAGS, FILETYPE, RIGHTS, WHENCE } from "./abi.ts";
+import {
+  ALL_RIGHTS,
+  DIR_BASE_RIGHTS,
+  DIR_INHERITING_RIGHTS,
+  E,
+  fail,
+  FDFLAGS,
+  FILETYPE,
+  RIGHTS,
+  WHENCE,
+} from "./abi.ts";
 import type { HostFd } from "./fds.ts";
 import type { Resolver } from "./resolve.ts";
 
@@ -19,7 +29,16 @@ export interface Filestat {
 }
 
 export function filestat(st: fs.BigIntStats, filetype: number): Filestat {
-  return { dev: st.dev, ino: st.ino, filetype, nlink: st.nlink, size: st.size, atim: st.atimeNs, mtim: st.mtimeNs, ctim: st.ctimeNs };
+  return {
+    dev: st.dev,
+    ino: st.ino,
+    filetype,
+    nlink: st.nlink,
+    size: st.size,
+    atim: st.atimeNs,
+    mtim: st.mtimeNs,
+    ctim: st.ctimeNs,
+  };
 }
 
 const isDir = (e: HostFd) => e.type === FILETYPE.DIRECTORY;
@@ -54,7 +73,8 @@ export function write(e: HostFd, bufs: Uint8Array[], at?: number): number {
 export function seek(e: HostFd, offset: bigint, whence: number): number {
   notDir(e);
   if (!seekable(e)) fail(E.SPIPE);
-  const from = whence === WHENCE.SET ? 0 : whence === WHENCE.CUR ? e.pos : whence === WHENCE.END ? size(e) : fail(E.INVAL);
+  const from =
+    whence === WHENCE.SET ? 0 : whence === WHENCE.CUR ? e.pos : whence === WHENCE.END ? size(e) : fail(E.INVAL);
   const to = from + Number(offset);
   if (to < 0 || !Number.isSafeInteger(to)) fail(E.INVAL);
   e.pos = to;
@@ -141,7 +161,8 @@ function direntType(d: fs.Dirent): number {
  */
 export function readdir(e: HostFd, cookie: bigint, max: number, resolver: Resolver): Uint8Array {
   if (!isDir(e)) fail(E.NOTDIR);
-  if (cookie === 0n || !e.listing) e.listing = fs.readdirSync(e.path, { withFileTypes: true }).filter((d) => !resolver.isHidden(join(e.path, d.name)));
+  if (cookie === 0n || !e.listing)
+    e.listing = fs.readdirSync(e.path, { withFileTypes: true }).filter((d) => !resolver.isHidden(join(e.path, d.name)));
   const ino = (p: string) => {
     try {
       return fs.lstatSync(p, { bigint: true }).ino;

@@ -16,7 +16,15 @@ export interface PathCtx {
   utimensat: times.Utimensat;
 }
 
-export function open(ctx: PathCtx, dir: HostFd, lookup: number, path: string, oflags: number, rights: bigint, fdflags: number): Omit<HostFd, "kind"> {
+export function open(
+  ctx: PathCtx,
+  dir: HostFd,
+  lookup: number,
+  path: string,
+  oflags: number,
+  rights: bigint,
+  fdflags: number,
+): Omit<HostFd, "kind"> {
   const res = ctx.resolver.resolve(dir.path, path, (lookup & LOOKUP_SYMLINK_FOLLOW) !== 0);
   const read = (rights & (RIGHTS.FD_READ | RIGHTS.FD_READDIR)) !== 0n;
   const write = (rights & RIGHTS.FD_WRITE) !== 0n;
@@ -101,7 +109,15 @@ export function stat(ctx: PathCtx, dir: HostFd, lookup: number, path: string): F
   return filestat(st, filetype(st as unknown as fs.Stats));
 }
 
-export function setTimes(ctx: PathCtx, dir: HostFd, lookup: number, path: string, atim: bigint, mtim: bigint, flags: number): void {
+export function setTimes(
+  ctx: PathCtx,
+  dir: HostFd,
+  lookup: number,
+  path: string,
+  atim: bigint,
+  mtim: bigint,
+  flags: number,
+): void {
   const follow = (lookup & LOOKUP_SYMLINK_FOLLOW) !== 0;
   const res = ctx.resolver.resolve(dir.path, path, follow);
   times.setTimes(ctx.utimensat, res.host, follow, atim, mtim, flags);

@@ -14,7 +14,13 @@ const FD_WRITE = 2;
  * to the base, renumbered in place for the call. Files and directories never block, so if any
  * subscription names one of ours (or no open fd), those are answered at once and nothing waits.
  */
-export function pollOneoff(ctx: { mem: GuestMemory; table: FdTable; base: Record<string, Fn> }, inPtr: number, outPtr: number, n: number, nevents: number): number {
+export function pollOneoff(
+  ctx: { mem: GuestMemory; table: FdTable; base: Record<string, Fn> },
+  inPtr: number,
+  outPtr: number,
+  n: number,
+  nevents: number,
+): number {
   const { mem, table, base } = ctx;
   const ready: number[] = [];
   const renumbered: [ptr: number, guest: number, base: number][] = [];
@@ -46,7 +52,8 @@ export function pollOneoff(ctx: { mem: GuestMemory; table: FdTable; base: Record
       const tag = mem.view.getUint8(s + 8);
       const e = table.find(mem.u32(s + 16));
       let nbytes = 0;
-      if (e?.kind === "host" && tag === FD_READ && e.type === FILETYPE.REGULAR_FILE) nbytes = Math.max(0, fstatSync(e.fd).size - e.pos);
+      if (e?.kind === "host" && tag === FD_READ && e.type === FILETYPE.REGULAR_FILE)
+        nbytes = Math.max(0, fstatSync(e.fd).size - e.pos);
       mem.bytes(ev, EVENT).fill(0);
       mem.setU64(ev, mem.view.getBigUint64(s, true));
       mem.setU16(ev + 8, e ? E.SUCCESS : E.BADF);

@@ -57,14 +57,22 @@ function guard(fn: () => unknown): number {
  * are set with `utimensat`: the native helper itself where this thread can load it, otherwise a
  * relay to a thread that did (native-relay.ts).
  */
-export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembly.Memory, config: LayerConfig, utimensat: Utimensat = directUtimensat): Layer {
+export function preview1Layer(
+  base: Record<string, Fn>,
+  memory: () => WebAssembly.Memory,
+  config: LayerConfig,
+  utimensat: Utimensat = directUtimensat,
+): Layer {
   const mem = new GuestMemory(memory);
   const args = config.args.map(encode);
   const argv: Record<string, Fn> = {
     args_sizes_get: (argc: number, size: number) =>
       guard(() => {
         mem.setU32(argc, args.length);
-        mem.setU32(size, args.reduce((n, a) => n + a.length + 1, 0));
+        mem.setU32(
+          size,
+          args.reduce((n, a) => n + a.length + 1, 0),
+        );
       }),
     args_get: (argvPtr: number, buf: number) =>
       guard(() => {
@@ -94,7 +102,17 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
     } catch {
       continue; // not a directory, or not ours to open: the guest goes without it, as with a missing one
     }
-    table.add({ kind: "host", fd, path: host, type: FILETYPE.DIRECTORY, read: true, write: false, flags: 0, pos: 0, preopen: p.name });
+    table.add({
+      kind: "host",
+      fd,
+      path: host,
+      type: FILETYPE.DIRECTORY,
+      read: true,
+      write: false,
+      flags: 0,
+      pos: 0,
+      preopen: p.name,
+    });
   }
 
   /**
@@ -144,7 +162,10 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
   const stdio = (n: number): Entry => {
     const e = table.find(n) ?? fail(E.NOENT);
     if (e.kind === "base") return { ...e };
-    const fd = openSync(`/proc/self/fd/${e.fd}`, e.write ? (e.read ? constants.O_RDWR : constants.O_WRONLY) : constants.O_RDONLY);
+    const fd = openSync(
+      `/proc/self/fd/${e.fd}`,
+      e.write ? (e.read ? constants.O_RDWR : constants.O_WRONLY) : constants.O_RDONLY,
+    );
     const { preopen: _p, listing: _l, ...rest } = e;
     return { ...rest, fd, pos: 0 };
   };
@@ -164,26 +185,42 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
     },
     fd_datasync: onFd("fd_datasync", (e) => files.sync(e, true)),
     fd_sync: onFd("fd_sync", (e) => files.sync(e, false)),
-    fd_fdstat_get: onFd("fd_fdstat_get", (e, ptr: number) => {
-      const s = files.fdstat(e);
-      mem.bytes(ptr, 24).fill(0);
-      mem.setU8(ptr, s.filetype);
-      mem.setU16(ptr + 2, s.flags);
-      mem.setU64(ptr + 8, s.base);
-      mem.setU64(ptr + 16, s.inheriting);
-    }, stdioType(0)),
+    fd_fdstat_get: onFd(
+      "fd_fdstat_get",
+      (e, ptr: number) => {
+        const s = files.fdstat(e);
+        mem.bytes(ptr, 24).fill(0);
+        mem.setU8(ptr, s.filetype);
+        mem.setU16(ptr + 2, s.flags);
+        mem.setU64(ptr + 8, s.base);
+        mem.setU64(ptr + 16, s.inheriting);
+      },
+      stdioType(0),
+    ),
     fd_fdstat_set_flags: onFd("fd_fdstat_set_flags", (e, flags: number) => files.setFlags(e, flags)),
     // Rights are reported, not kept (as in wasmtime): a guest that would drop some is told NOTSUP.
     fd_fdstat_set_rights: onFd("fd_fdstat_set_rights", () => E.NOTSUP),
-    fd_filestat_get: onFd("fd_filestat_get", (e, ptr: number) => writeFilestat(ptr, paths.fdFilestat(e)), stdioType(16)),
+    fd_filestat_get: onFd(
+      "fd_filestat_get",
+      (e, ptr: number) => writeFilestat(ptr, paths.fdFilestat(e)),
+      stdioType(16),
+    ),
     fd_filestat_set_size: onFd("fd_filestat_set_size", (e, size: bigint) => files.setSize(e, u64(size))),
     fd_filestat_set_times: onFd("fd_filestat_set_times", (e, atim: bigint, mtim: bigint, flags: number) =>
       setTimes(utimensat, fdPath(e.fd), true, u64(atim), u64(mtim), flags),
     ),
-    fd_pread: onFd("fd_pread", (e, iovs: number, n: number, off: bigint, out: number) => mem.setU32(out, files.read(e, mem.iovecs(iovs, n), Number(u64(off))))),
-    fd_pwrite: onFd("fd_pwrite", (e, iovs: number, n: number, off: bigint, out: number) => mem.setU32(out, files.write(e, mem.iovecs(iovs, n), Number(u64(off))))),
-    fd_read: onFd("fd_read", (e, iovs: number, n: number, out: number) => mem.setU32(out, files.read(e, mem.iovecs(iovs, n)))),
-    fd_write: onFd("fd_write", (e, iovs: number, n: number, out: number) => mem.setU32(out, files.write(e, mem.iovecs(iovs, n)))),
+    fd_pread: onFd("fd_pread", (e, iovs: number, n: number, off: bigint, out: number) =>
+      mem.setU32(out, files.read(e, mem.iovecs(iovs, n), Number(u64(off)))),
+    ),
+    fd_pwrite: onFd("fd_pwrite", (e, iovs: number, n: number, off: bigint, out: number) =>
+      mem.setU32(out, files.write(e, mem.iovecs(iovs, n), Number(u64(off)))),
+    ),
+    fd_read: onFd("fd_read", (e, iovs: number, n: number, out: number) =>
+      mem.setU32(out, files.read(e, mem.iovecs(iovs, n))),
+    ),
+    fd_write: onFd("fd_write", (e, iovs: number, n: number, out: number) =>
+      mem.setU32(out, files.write(e, mem.iovecs(iovs, n))),
+    ),
     fd_prestat_get: (fd: number, ptr: number) => {
       const e = table.find(fd);
       if (e?.kind !== "host" || e.preopen === undefined) return E.BADF;
@@ -198,7 +235,9 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
       const name = encode(e.preopen);
       return len < name.length ? E.NAMETOOLONG : guard(() => mem.write(ptr, name) && undefined);
     },
-    fd_readdir: onFd("fd_readdir", (e, buf: number, len: number, cookie: bigint, used: number) => mem.setU32(used, mem.write(buf, files.readdir(e, u64(cookie), len, resolver)))),
+    fd_readdir: onFd("fd_readdir", (e, buf: number, len: number, cookie: bigint, used: number) =>
+      mem.setU32(used, mem.write(buf, files.readdir(e, u64(cookie), len, resolver))),
+    ),
     fd_renumber: (from: number, to: number) => {
       if (!table.find(from) || !table.find(to)) return E.BADF;
       let handed: number | undefined;
@@ -207,33 +246,57 @@ export function preview1Layer(base: Record<string, Fn>, memory: () => WebAssembl
       });
       return err || closeBase(handed);
     },
-    fd_seek: onFd("fd_seek", (e, off: bigint, whence: number, out: number) => mem.setU64(out, files.seek(e, off, whence))),
+    fd_seek: onFd("fd_seek", (e, off: bigint, whence: number, out: number) =>
+      mem.setU64(out, files.seek(e, off, whence)),
+    ),
     fd_tell: onFd("fd_tell", (e, out: number) => mem.setU64(out, files.tell(e))),
     path_create_directory: onDir((d, p: number, l: number) => paths.mkdir(ctx, d, str(p, l))),
-    path_filestat_get: onDir((d, flags: number, p: number, l: number, buf: number) => writeFilestat(buf, paths.stat(ctx, d, flags, str(p, l)))),
+    path_filestat_get: onDir((d, flags: number, p: number, l: number, buf: number) =>
+      writeFilestat(buf, paths.stat(ctx, d, flags, str(p, l))),
+    ),
     path_filestat_set_times: onDir((d, flags: number, p: number, l: number, atim: bigint, mtim: bigint, fst: number) =>
       paths.setTimes(ctx, d, flags, str(p, l), u64(atim), u64(mtim), fst),
     ),
     path_link: (from: number, flags: number, op: number, ol: number, to: number, np: number, nl: number) =>
       guard(() => paths.link(ctx, table.dir(from), flags, str(op, ol), table.dir(to), str(np, nl))),
-    path_open: onDir((d, lookup: number, p: number, l: number, oflags: number, rights: bigint, _inherit: bigint, fdflags: number, out: number) => {
-      const path = str(p, l);
-      const std = paths.stdioAlias(ctx, d, path);
-      const fd = table.add(std === undefined ? { kind: "host", ...paths.open(ctx, d, lookup, path, oflags, u64(rights), fdflags) } : stdio(std));
-      try {
-        mem.setU32(out, fd);
-      } catch (err) {
-        table.close(fd);
-        throw err;
-      }
-    }),
-    path_readlink: onDir((d, p: number, l: number, buf: number, len: number, used: number) => mem.setU32(used, mem.write(buf, paths.readlink(ctx, d, str(p, l)), len))),
+    path_open: onDir(
+      (
+        d,
+        lookup: number,
+        p: number,
+        l: number,
+        oflags: number,
+        rights: bigint,
+        _inherit: bigint,
+        fdflags: number,
+        out: number,
+      ) => {
+        const path = str(p, l);
+        const std = paths.stdioAlias(ctx, d, path);
+        const fd = table.add(
+          std === undefined
+            ? { kind: "host", ...paths.open(ctx, d, lookup, path, oflags, u64(rights), fdflags) }
+            : stdio(std),
+        );
+        try {
+          mem.setU32(out, fd);
+        } catch (err) {
+          table.close(fd);
+          throw err;
+        }
+      },
+    ),
+    path_readlink: onDir((d, p: number, l: number, buf: number, len: number, used: number) =>
+      mem.setU32(used, mem.write(buf, paths.readlink(ctx, d, str(p, l)), len)),
+    ),
     path_remove_directory: onDir((d, p: number, l: number) => paths.rmdir(ctx, d, str(p, l))),
     path_rename: (from: number, op: number, ol: number, to: number, np: number, nl: number) =>
       guard(() => paths.rename(ctx, table.dir(from), str(op, ol), table.dir(to), str(np, nl))),
-    path_symlink: (op: number, ol: number, fd: number, np: number, nl: number) => guard(() => paths.symlink(ctx, str(op, ol), table.dir(fd), str(np, nl))),
+    path_symlink: (op: number, ol: number, fd: number, np: number, nl: number) =>
+      guard(() => paths.symlink(ctx, str(op, ol), table.dir(fd), str(np, nl))),
     path_unlink_file: onDir((d, p: number, l: number) => paths.unlink(ctx, d, str(p, l))),
-    poll_oneoff: (inPtr: number, outPtr: number, n: number, nevents: number) => pollOneoff({ mem, table, base }, inPtr, outPtr, n, nevents),
+    poll_oneoff: (inPtr: number, outPtr: number, n: number, nevents: number) =>
+      pollOneoff({ mem, table, base }, inPtr, outPtr, n, nevents),
     // A preview1 guest has no way to get a socket (nothing is preopened as one, and the SDK's
     // stdio are pipes), so every open fd is not a socket.
     sock_accept: notSocket,

@@ -8,7 +8,8 @@ import { E, fail, FSTFLAGS } from "./abi.ts";
 export type Utimensat = (path: string, atime: bigint, mtime: bigint, nofollow: boolean) => void;
 
 /** The shim's native helper, loaded in this thread: for a layer that runs where it can be loaded. */
-export const directUtimensat: Utimensat = (path, atime, mtime, nofollow) => native().utimensat(path, atime, mtime, { nofollow });
+export const directUtimensat: Utimensat = (path, atime, mtime, nofollow) =>
+  native().utimensat(path, atime, mtime, { nofollow });
 
 /** The largest time the native helper takes: nanoseconds since the epoch in an i64 (the year 2262). */
 const MAX_NS = (1n << 63n) - 1n;
@@ -20,7 +21,14 @@ const MAX_NS = (1n << 63n) - 1n;
  * what the fd holds even after a rename. `follow`: a final symlink is followed. An omitted time is
  * left as it is (UTIME_OMIT), not read and written back.
  */
-export function setTimes(utimensat: Utimensat, path: string, follow: boolean, atim: bigint, mtim: bigint, flags: number): void {
+export function setTimes(
+  utimensat: Utimensat,
+  path: string,
+  follow: boolean,
+  atim: bigint,
+  mtim: bigint,
+  flags: number,
+): void {
   if (flags & ~0xf) fail(E.INVAL);
   const pick = (set: number, now: number, value: bigint) => {
     if (flags & set && flags & now) fail(E.INVAL);

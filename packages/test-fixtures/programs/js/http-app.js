@@ -54,7 +54,11 @@ async function handle(request) {
     return new Response(body, { headers: { "content-type": "application/octet-stream" } });
   }
   if (path === "/fetch") {
-    const upstream = await fetch(url.searchParams.get("url"), { method: "POST", body: "from the component", headers: { "x-from": "component" } });
+    const upstream = await fetch(url.searchParams.get("url"), {
+      method: "POST",
+      body: "from the component",
+      headers: { "x-from": "component" },
+    });
     const text = await upstream.text();
     return Response.json({ status: upstream.status, body: text, header: upstream.headers.get("x-upstream") });
   }

@@ -13,7 +13,10 @@ export const incomingHandler = {
   handle(request, responseOut) {
     const entries = request.headers().entries();
     served++;
-    const echoed = [...entries.filter(([name]) => name.toLowerCase().startsWith("x-")), ["x-served", encoder.encode(String(served))]];
+    const echoed = [
+      ...entries.filter(([name]) => name.toLowerCase().startsWith("x-")),
+      ["x-served", encoder.encode(String(served))],
+    ];
     const status = entries.find(([name]) => name.toLowerCase() === "x-status");
     const response = new OutgoingResponse(Fields.fromList(echoed));
     if (status) response.setStatusCode(Number(decoder.decode(status[1])));

@@ -18,14 +18,24 @@ const say = (s) => lines.push(s);
 
 function root() {
   const found = getDirectories().find(([, path]) => path === "/");
-  if (!found) throw new Error(`no "/" preopen (preopens: ${getDirectories().map(([, p]) => p).join(", ")})`);
+  if (!found)
+    throw new Error(
+      `no "/" preopen (preopens: ${getDirectories()
+        .map(([, p]) => p)
+        .join(", ")})`,
+    );
   return found[0];
 }
 
 // Paths relative to "/" for the root descriptor; a relative DIR is taken from initial-cwd.
 function rel(path) {
   const abs = path.startsWith("/") ? path : `${initialCwd() ?? "/"}/${path}`;
-  return abs.split("/").filter((p) => p && p !== ".").join("/") || ".";
+  return (
+    abs
+      .split("/")
+      .filter((p) => p && p !== ".")
+      .join("/") || "."
+  );
 }
 
 function writeAt(dir, path, text, append) {
@@ -103,7 +113,10 @@ export const run = {
         say(`image /etc/corpus/app.conf: ${readAt(root(), "etc/corpus/app.conf").trimEnd()}`);
       } else if (command === "args") {
         rest.forEach((a, i) => say(`arg[${i + 1}]=<${a}> (${[...a].length} chars)`));
-        for (const [k, v] of getEnvironment().filter(([k]) => k.startsWith("CORPUS_")).sort()) say(`env <${k}=${v}>`);
+        for (const [k, v] of getEnvironment()
+          .filter(([k]) => k.startsWith("CORPUS_"))
+          .sort())
+          say(`env <${k}=${v}>`);
         say(`initial-cwd: ${initialCwd()}`);
       } else if (command === "clock") {
         const ms = Number(rest[0] ?? 100);
@@ -117,8 +130,7 @@ export const run = {
         // wasi:cli/exit@0.2 carries only ok or err: any non-zero code leaves as 1.
         code = Number(rest[0] ?? 0);
         say(`exiting with ${code}`);
-      }
-      else {
+      } else {
         say(`usage: tour fs|args|clock|stdin|exit (got ${command})`);
         code = 2;
       }

@@ -9,7 +9,10 @@ import type { CorpusCase } from "./cases.ts";
 import { readTree, type CaseOutput } from "./reference.ts";
 
 /** A fresh host directory for the case's volume at /data, read back and removed after the run. */
-async function withVolume(c: CorpusCase, run: (dir: string | undefined) => Promise<Omit<CaseOutput, "volume">>): Promise<CaseOutput> {
+async function withVolume(
+  c: CorpusCase,
+  run: (dir: string | undefined) => Promise<Omit<CaseOutput, "volume">>,
+): Promise<CaseOutput> {
   const dir = c.volume ? mkdtempSync(join(tmpdir(), "corpus-volume-")) : undefined;
   try {
     const out = await run(dir);
@@ -26,7 +29,10 @@ export function runWithCtr(ctd: Containerd, runtime: string, c: CorpusCase, id: 
     for (const [k, v] of Object.entries(c.env ?? {})) flags.push("--env", `${k}=${v}`);
     if (volume) flags.push("--mount", `type=bind,src=${volume},dst=/data,options=rbind:rw`);
     if (c.workingDir) flags.push("--cwd", c.workingDir);
-    const res = await ctd.ctr(["run", "--rm", ...flags, corpusImageRefs[c.image], id, programInImage(c.program), ...c.args], { timeoutMs: 240_000 });
+    const res = await ctd.ctr(
+      ["run", "--rm", ...flags, corpusImageRefs[c.image], id, programInImage(c.program), ...c.args],
+      { timeoutMs: 240_000 },
+    );
     return { exit: res.code, stdout: res.stdout, stderr: res.stderr };
   });
 }
@@ -43,13 +49,21 @@ export function streamsFromLog(pod: Pod, name: string): { stdout: string; stderr
  * a WebSocket with the channel.k8s.io protocol: one leading byte per frame names the stream, 0 is
  * stdin), writes `text`, and closes: with stdin_once, containerd then closes the container's stdin.
  */
-export async function attachStdin(pod: Pod, rt: CriClient["runtime"], containerId: string, text: string): Promise<void> {
+export async function attachStdin(
+  pod: Pod,
+  rt: CriClient["runtime"],
+  containerId: string,
+  text: string,
+): Promise<void> {
   const { url } = await rt.attach({ containerId, stdin: true, stdout: false, stderr: false, tty: false });
   const ws = new WebSocket(url.replace(/^http/, "ws"), ["channel.k8s.io"]);
   ws.binaryType = "arraybuffer";
   await new Promise<void>((resolve, reject) => {
     ws.onopen = () => resolve();
-    ws.onerror = (e) => reject(new Error(`attach to ${pod.name}/${containerId} failed: ${(e as ErrorEvent).message ?? "websocket error"}`));
+    ws.onerror = (e) =>
+      reject(
+        new Error(`attach to ${pod.name}/${containerId} failed: ${(e as ErrorEvent).message ?? "websocket error"}`),
+      );
   });
   const data = new TextEncoder().encode(text);
   const frame = new Uint8Array(data.length + 1);

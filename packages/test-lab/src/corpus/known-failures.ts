@@ -5,7 +5,8 @@
  */
 export type KnownFailures = Record<string, Record<string, string>>;
 
-const stripped = "Yosys as published on npm has no name section, so the runner cannot find wasi-libc's working directory to patch it (docs/architecture.md, Paths): relative paths resolve from /, on every engine and on the host alike.";
+const stripped =
+  "Yosys as published on npm has no name section, so the runner cannot find wasi-libc's working directory to patch it (docs/architecture.md, Paths): relative paths resolve from /, on every engine and on the host alike.";
 
 export const knownFailures: KnownFailures = {
   node: { "yosys-relative": stripped },

@@ -49,8 +49,19 @@ export async function runReference(c: CorpusCase): Promise<CaseOutput> {
     let module = modules.get(key);
     if (!module) modules.set(key, (module = await WebAssembly.compile(bytes)));
     writeFileSync(join(dir, "stdin"), c.stdin ?? "");
-    const fds = { stdin: openSync(join(dir, "stdin"), "r"), stdout: openSync(join(dir, "stdout"), "w"), stderr: openSync(join(dir, "stderr"), "w") };
-    const wasi = new WASI({ version: "preview1", args: [programInImage(c.program), ...c.args], env: caseEnv(c), preopens: { "/": root }, returnOnExit: true, ...fds });
+    const fds = {
+      stdin: openSync(join(dir, "stdin"), "r"),
+      stdout: openSync(join(dir, "stdout"), "w"),
+      stderr: openSync(join(dir, "stderr"), "w"),
+    };
+    const wasi = new WASI({
+      version: "preview1",
+      args: [programInImage(c.program), ...c.args],
+      env: caseEnv(c),
+      preopens: { "/": root },
+      returnOnExit: true,
+      ...fds,
+    });
     let exit: number;
     try {
       exit = wasi.start(await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports));
@@ -58,7 +69,12 @@ export async function runReference(c: CorpusCase): Promise<CaseOutput> {
       // A guest may close its stdio itself (fd_close closes the host fd under node:wasi).
       for (const fd of Object.values(fds)) tryClose(fd);
     }
-    return { exit, stdout: readFileSync(join(dir, "stdout"), "utf8"), stderr: readFileSync(join(dir, "stderr"), "utf8"), volume: readTree(join(root, "data")) };
+    return {
+      exit,
+      stdout: readFileSync(join(dir, "stdout"), "utf8"),
+      stderr: readFileSync(join(dir, "stderr"), "utf8"),
+      volume: readTree(join(root, "data")),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -75,11 +91,14 @@ export function problems(c: CorpusCase, got: CaseOutput, reference?: CaseOutput)
   for (const [file, want] of Object.entries(c.volumeFiles ?? {})) {
     const have = got.volume[file];
     if (have === undefined) out.push(`volume lacks ${file}`);
-    else if (typeof want === "string" ? have !== want : !want.test(have)) out.push(`volume ${file} is ${JSON.stringify(have.slice(0, 200))}`);
+    else if (typeof want === "string" ? have !== want : !want.test(have))
+      out.push(`volume ${file} is ${JSON.stringify(have.slice(0, 200))}`);
   }
   if (reference) {
-    if (got.stdout !== reference.stdout) out.push(`stdout differs from the host's: ${firstDifference(got.stdout, reference.stdout)}`);
-    if (got.stderr !== reference.stderr) out.push(`stderr differs from the host's: ${firstDifference(got.stderr, reference.stderr)}`);
+    if (got.stdout !== reference.stdout)
+      out.push(`stdout differs from the host's: ${firstDifference(got.stdout, reference.stdout)}`);
+    if (got.stderr !== reference.stderr)
+      out.push(`stderr differs from the host's: ${firstDifference(got.stderr, reference.stderr)}`);
     if (got.exit !== reference.exit) out.push(`exit ${got.exit}, the host's ${reference.exit}`);
   }
   return out;
@@ -89,7 +108,8 @@ function firstDifference(got: string, want: string): string {
   const a = got.split("\n");
   const b = want.split("\n");
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    if (a[i] !== b[i]) return `line ${i + 1} is ${JSON.stringify(a[i]?.slice(0, 200) ?? "(none)")}, the host's ${JSON.stringify(b[i]?.slice(0, 200) ?? "(none)")}`;
+    if (a[i] !== b[i])
+      return `line ${i + 1} is ${JSON.stringify(a[i]?.slice(0, 200) ?? "(none)")}, the host's ${JSON.stringify(b[i]?.slice(0, 200) ?? "(none)")}`;
   }
   return "(same lines)";
 }

@@ -50,12 +50,18 @@ export async function judgeCase(engine: string, c: CorpusCase, client: Client, o
 }
 
 /** Runs the whole corpus through one engine, with ctr and with CRI, outside any test framework. */
-export async function runCorpus(e: CorpusEngine, shimDir: string, log: (line: string) => void = () => {}): Promise<CaseResult[]> {
+export async function runCorpus(
+  e: CorpusEngine,
+  shimDir: string,
+  log: (line: string) => void = () => {},
+): Promise<CaseResult[]> {
   const runtime = `io.containerd.${e.engine}.v1`;
   const results: CaseResult[] = [];
   const record = (r: CaseResult) => {
     results.push(r);
-    log(`${r.engine} ${r.client} ${r.id}: ${r.problems.length === 0 ? "pass" : `FAIL${r.known ? " (known)" : ""}: ${r.problems.join("; ").slice(0, 300)}`}`);
+    log(
+      `${r.engine} ${r.client} ${r.id}: ${r.problems.length === 0 ? "pass" : `FAIL${r.known ? " (known)" : ""}: ${r.problems.join("; ").slice(0, 300)}`}`,
+    );
   };
   const dir = mkdtempSync(join(tmpdir(), "corpus-run-"));
   try {
@@ -64,17 +70,23 @@ export async function runCorpus(e: CorpusEngine, shimDir: string, log: (line: st
     try {
       for (const image of Object.values(images)) await ctd.importImage(image.tarball);
       let n = 0;
-      for (const c of casesFor(e, "ctr")) record(await judgeCase(e.engine, c, "ctr", await runWithCtr(ctd, runtime, c, `corpus-${e.engine}-${++n}`)));
+      for (const c of casesFor(e, "ctr"))
+        record(await judgeCase(e.engine, c, "ctr", await runWithCtr(ctd, runtime, c, `corpus-${e.engine}-${++n}`)));
     } finally {
       await ctd.stop();
     }
     const handler = `wasm-${e.engine}`;
-    const node = await CriNode.start({ shimDir, ...(e.env ? { env: e.env } : {}), runtimes: { [handler]: { type: runtime } } });
+    const node = await CriNode.start({
+      shimDir,
+      ...(e.env ? { env: e.env } : {}),
+      runtimes: { [handler]: { type: runtime } },
+    });
     try {
       for (const image of Object.values(images)) await node.ctd.importImage(image.tarball, criNamespace);
       const pod = await node.runPod("corpus", handler);
       let n = 0;
-      for (const c of casesFor(e, "cri")) record(await judgeCase(e.engine, c, "cri", await runWithCri(pod, node.cri.runtime, c, `c${++n}`)));
+      for (const c of casesFor(e, "cri"))
+        record(await judgeCase(e.engine, c, "cri", await runWithCri(pod, node.cri.runtime, c, `c${++n}`)));
       await pod.remove();
     } finally {
       await node.stop();

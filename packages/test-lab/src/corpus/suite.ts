@@ -23,7 +23,11 @@ const CASE_TIMEOUT = 300_000;
 async function judge(opts: CorpusOptions, c: CorpusCase, client: Client, out: CaseOutput): Promise<void> {
   const r = await judgeCase(opts.engine, c, client, out);
   const context = `stdout:\n${out.stdout.slice(-3000)}\nstderr:\n${out.stderr.slice(-3000)}`;
-  if (r.known) expect(r.problems, `${c.id} now passes on ${opts.engine} through ${client}: remove it from corpus/known-failures.ts\n${context}`).not.toEqual([]);
+  if (r.known)
+    expect(
+      r.problems,
+      `${c.id} now passes on ${opts.engine} through ${client}: remove it from corpus/known-failures.ts\n${context}`,
+    ).not.toEqual([]);
   else expect(r.problems, context).toEqual([]);
 }
 
@@ -59,7 +63,18 @@ export function corpusConformance(opts: CorpusOptions): void {
 
     if (!opts.components) {
       it("refuses a WASI 0.2 component at Create with an error that says so", async () => {
-        const res = await ctd.ctr(["run", "--rm", "--runtime", runtime, corpusImageRefs.workdir, `corpus-${opts.engine}-component-${process.pid}`, programInImage("tour-js")], { timeoutMs: 60_000 });
+        const res = await ctd.ctr(
+          [
+            "run",
+            "--rm",
+            "--runtime",
+            runtime,
+            corpusImageRefs.workdir,
+            `corpus-${opts.engine}-component-${process.pid}`,
+            programInImage("tour-js"),
+          ],
+          { timeoutMs: 60_000 },
+        );
         expect(res.code).not.toBe(0);
         expect(res.stderr).toMatch(/\/bin\/tour-js\.wasm is a WebAssembly component/);
       });
@@ -73,8 +88,13 @@ export function corpusConformance(opts: CorpusOptions): void {
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), "corpus-cri-images-"));
       const handler = `wasm-${opts.engine}`;
-      node = await CriNode.start({ shimDir: shimBinaryDir(opts), ...(opts.env ? { env: opts.env } : {}), runtimes: { [handler]: { type: runtime } } });
-      for (const image of Object.values(await buildCorpusImages(dir))) await node.ctd.importImage(image.tarball, criNamespace);
+      node = await CriNode.start({
+        shimDir: shimBinaryDir(opts),
+        ...(opts.env ? { env: opts.env } : {}),
+        runtimes: { [handler]: { type: runtime } },
+      });
+      for (const image of Object.values(await buildCorpusImages(dir)))
+        await node.ctd.importImage(image.tarball, criNamespace);
       pod = await node.runPod("corpus", handler);
     }, CASE_TIMEOUT);
     afterAll(async () => {
@@ -84,7 +104,11 @@ export function corpusConformance(opts: CorpusOptions): void {
     });
 
     for (const c of casesFor(opts, "cri")) {
-      it(c.id, async () => judge(opts, c, "cri", await runWithCri(pod, node.cri.runtime, c, `c${++seq}`)), CASE_TIMEOUT);
+      it(
+        c.id,
+        async () => judge(opts, c, "cri", await runWithCri(pod, node.cri.runtime, c, `c${++seq}`)),
+        CASE_TIMEOUT,
+      );
     }
   });
 }

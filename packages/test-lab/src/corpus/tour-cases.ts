@@ -5,8 +5,19 @@ import type { CorpusCase } from "./cases.ts";
 const dataTxt = (cwd: string) => (cwd === "/app" ? "data.txt in /app" : "data.txt at the top of /");
 
 export const args = ["two words", 'a "quoted" arg', "it's", "ünïcödé ✓", "", "  padded  "];
-export const env = { CORPUS_SPACE: "a b  c", CORPUS_QUOTE: `say "hi" 'there'`, CORPUS_UTF8: "grüße ✓", CORPUS_EMPTY: "" };
-export const envLines = ["env <CORPUS_EMPTY=>", "env <CORPUS_FROM_IMAGE=yes>", `env <CORPUS_QUOTE=say "hi" 'there'>`, "env <CORPUS_SPACE=a b  c>", "env <CORPUS_UTF8=grüße ✓>"];
+export const env = {
+  CORPUS_SPACE: "a b  c",
+  CORPUS_QUOTE: `say "hi" 'there'`,
+  CORPUS_UTF8: "grüße ✓",
+  CORPUS_EMPTY: "",
+};
+export const envLines = [
+  "env <CORPUS_EMPTY=>",
+  "env <CORPUS_FROM_IMAGE=yes>",
+  `env <CORPUS_QUOTE=say "hi" 'there'>`,
+  "env <CORPUS_SPACE=a b  c>",
+  "env <CORPUS_UTF8=grüße ✓>",
+];
 export const stdinText = "first line\nsecond: ünïcödé\n\nlast line without newline";
 
 /** The top of /, /tmp, the volume, and (where it is not /) the working directory by a relative path. */
@@ -30,7 +41,9 @@ export function fsTourC(image: CorpusImage): CorpusCase {
       `getcwd: ${cwd}`,
       "image /etc/corpus/app.conf: app.conf from the image",
       `relative data.txt: ${dataTxt(cwd)}`,
-      cwd === "/app" ? "relative nested/deep/file.txt: a nested file in /app" : "relative nested/deep/file.txt: No such file or directory",
+      cwd === "/app"
+        ? "relative nested/deep/file.txt: a nested file in /app"
+        : "relative nested/deep/file.txt: No such file or directory",
     ],
     volumeFiles: { "tour-c/kept.txt": "alpha\nbeta\n" },
   };
@@ -45,7 +58,12 @@ export function cwdChdirC(image: CorpusImage, workingDir?: string): CorpusCase {
     image,
     ...(workingDir ? { workingDir } : {}),
     exit: 0,
-    stdout: [`getcwd: ${cwd}`, cwd === "/app/nested" ? "data.txt: No such file or directory" : `data.txt: ${dataTxt(cwd)}`, "after chdir: /tmp", "/tmp/here.txt: written after chdir"],
+    stdout: [
+      `getcwd: ${cwd}`,
+      cwd === "/app/nested" ? "data.txt: No such file or directory" : `data.txt: ${dataTxt(cwd)}`,
+      "after chdir: /tmp",
+      "/tmp/here.txt: written after chdir",
+    ],
   };
 }
 
@@ -58,7 +76,13 @@ export function tourRust(image: CorpusImage): CorpusCase {
     image,
     volume: true,
     exit: 0,
-    stdout: ["list: copy.txt(23) kept.txt(23) sub/", "list: kept.txt(23)", `current_dir: ${cwd}`, `relative data.txt: ${dataTxt(cwd)}`, "image /etc/corpus/app.conf: app.conf from the image"],
+    stdout: [
+      "list: copy.txt(23) kept.txt(23) sub/",
+      "list: kept.txt(23)",
+      `current_dir: ${cwd}`,
+      `relative data.txt: ${dataTxt(cwd)}`,
+      "image /etc/corpus/app.conf: app.conf from the image",
+    ],
     volumeFiles: { "tour-rust/kept.txt": "alpha\nbeta ünïcödé\n" },
   };
 }
@@ -73,7 +97,12 @@ export function tourJs(image: CorpusImage): CorpusCase {
     volume: true,
     component: true,
     exit: 0,
-    stdout: ["list: copy.txt(23) kept.txt(23) sub/", "list: kept.txt(23)", `initial-cwd: ${cwd}`, "image /etc/corpus/app.conf: app.conf from the image"],
+    stdout: [
+      "list: copy.txt(23) kept.txt(23) sub/",
+      "list: kept.txt(23)",
+      `initial-cwd: ${cwd}`,
+      "image /etc/corpus/app.conf: app.conf from the image",
+    ],
     volumeFiles: { "tour-js/kept.txt": "alpha\nbeta ünïcödé\n" },
   };
 }

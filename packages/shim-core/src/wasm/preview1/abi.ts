@@ -41,7 +41,15 @@ export function wasiErrno(err: unknown): number {
   return HOST_ERRNO[(err as NodeJS.ErrnoException).code ?? ""] ?? Errno.IO;
 }
 
-export const Filetype = { UNKNOWN: 0, BLOCK_DEVICE: 1, CHARACTER_DEVICE: 2, DIRECTORY: 3, REGULAR_FILE: 4, SOCKET_STREAM: 6, SYMBOLIC_LINK: 7 } as const;
+export const Filetype = {
+  UNKNOWN: 0,
+  BLOCK_DEVICE: 1,
+  CHARACTER_DEVICE: 2,
+  DIRECTORY: 3,
+  REGULAR_FILE: 4,
+  SOCKET_STREAM: 6,
+  SYMBOLIC_LINK: 7,
+} as const;
 export const Fdflags = { APPEND: 1, DSYNC: 2, NONBLOCK: 4, RSYNC: 8, SYNC: 16 } as const;
 export const Oflags = { CREAT: 1, DIRECTORY: 2, EXCL: 4, TRUNC: 8 } as const;
 export const LOOKUP_SYMLINK_FOLLOW = 1;
@@ -80,7 +88,11 @@ export class GuestMemory {
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** A guest path: its bytes, and its text when they are UTF-8 (WASI paths are UTF-8). */
-export function guestPath(mem: GuestMemory, ptr: number, len: number): { bytes: Uint8Array; text: string | undefined } | undefined {
+export function guestPath(
+  mem: GuestMemory,
+  ptr: number,
+  len: number,
+): { bytes: Uint8Array; text: string | undefined } | undefined {
   const bytes = mem.bytes(ptr, len);
   if (!bytes) return undefined;
   let text: string | undefined;

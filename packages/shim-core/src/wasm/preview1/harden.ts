@@ -1,5 +1,14 @@
 import { constants, lstatSync, readlinkSync } from "node:fs";
-import { Errno, FDSTAT_FLAGS_OFFSET, Fdflags, GuestMemory, guestPath, LOOKUP_SYMLINK_FOLLOW, Oflags, wasiErrno } from "./abi.ts";
+import {
+  Errno,
+  FDSTAT_FLAGS_OFFSET,
+  Fdflags,
+  GuestMemory,
+  guestPath,
+  LOOKUP_SYMLINK_FOLLOW,
+  Oflags,
+  wasiErrno,
+} from "./abi.ts";
 import { FdTable } from "./fd-table.ts";
 import { pollOneoff } from "./poll.ts";
 import { readdir } from "./readdir.ts";
@@ -21,12 +30,21 @@ const PATH_ARGS: Record<string, [number, number][]> = {
   path_create_directory: [[1, 2]],
   path_filestat_get: [[2, 3]],
   path_filestat_set_times: [[2, 3]],
-  path_link: [[2, 3], [5, 6]],
+  path_link: [
+    [2, 3],
+    [5, 6],
+  ],
   path_open: [[2, 3]],
   path_readlink: [[1, 2]],
   path_remove_directory: [[1, 2]],
-  path_rename: [[1, 2], [4, 5]],
-  path_symlink: [[0, 1], [3, 4]],
+  path_rename: [
+    [1, 2],
+    [4, 5],
+  ],
+  path_symlink: [
+    [0, 1],
+    [3, 4],
+  ],
   path_unlink_file: [[1, 2]],
 };
 
@@ -72,7 +90,11 @@ function followsAnyway(path: string): boolean {
  *   - poll_oneoff on a regular file or /dev/null is ready at once (uvwasi: PERM; see poll.ts).
  * uvwasi still does every check of rights, flags and paths first: the layer acts after it agreed.
  */
-export function hardenPreview1(base: Preview1Imports, preopens: Record<string, string>, stdio?: readonly [number, number, number]): Hardened {
+export function hardenPreview1(
+  base: Preview1Imports,
+  preopens: Record<string, string>,
+  stdio?: readonly [number, number, number],
+): Hardened {
   const mem = new GuestMemory();
   const fds = new FdTable(preopens, stdio);
   const imports: Preview1Imports = { ...base };
@@ -92,7 +114,17 @@ export function hardenPreview1(base: Preview1Imports, preopens: Record<string, s
   }
 
   const pathOpen = orig("path_open");
-  imports.path_open = (dirfd: number, dirflags: number, pathPtr: number, pathLen: number, oflags: number, base: bigint, inheriting: bigint, fdflags: number, fdPtr: number) => {
+  imports.path_open = (
+    dirfd: number,
+    dirflags: number,
+    pathPtr: number,
+    pathLen: number,
+    oflags: number,
+    base: bigint,
+    inheriting: bigint,
+    fdflags: number,
+    fdPtr: number,
+  ) => {
     const path = guestPath(mem, pathPtr, pathLen)?.text;
     const exclusive = (oflags & Oflags.CREAT) !== 0 && (oflags & Oflags.EXCL) !== 0;
     if (path !== undefined && !(dirflags & LOOKUP_SYMLINK_FOLLOW) && !exclusive && !followsAnyway(path)) {
@@ -123,7 +155,11 @@ export function hardenPreview1(base: Preview1Imports, preopens: Record<string, s
     const rc = fdstatGet(fd, ptr);
     if (rc === Errno.SUCCESS) {
       const view = mem.view();
-      view.setUint16(ptr + FDSTAT_FLAGS_OFFSET, wasiFdflags(view.getUint16(ptr + FDSTAT_FLAGS_OFFSET, true), fds.get(fd)?.fdflags ?? 0), true);
+      view.setUint16(
+        ptr + FDSTAT_FLAGS_OFFSET,
+        wasiFdflags(view.getUint16(ptr + FDSTAT_FLAGS_OFFSET, true), fds.get(fd)?.fdflags ?? 0),
+        true,
+      );
     }
     return rc;
   };
@@ -148,7 +184,8 @@ export function hardenPreview1(base: Preview1Imports, preopens: Record<string, s
   const fdSetTimes = orig("fd_filestat_set_times");
   imports.fd_filestat_set_times = (fd: number, atim: bigint, mtim: bigint, fst: number) => {
     const entry = fds.get(fd);
-    const host = entry?.host !== undefined && !invalidFstflags(fst) && FdTable.same(entry, entry.host) ? entry.host : undefined;
+    const host =
+      entry?.host !== undefined && !invalidFstflags(fst) && FdTable.same(entry, entry.host) ? entry.host : undefined;
     const before = host === undefined ? undefined : timesBefore(host, false);
     const rc = fdSetTimes(fd, atim, mtim, fst);
     if (rc !== Errno.SUCCESS || host === undefined || !before) return rc;
@@ -156,7 +193,15 @@ export function hardenPreview1(base: Preview1Imports, preopens: Record<string, s
   };
 
   const pathSetTimes = orig("path_filestat_set_times");
-  imports.path_filestat_set_times = (dirfd: number, lookup: number, pathPtr: number, pathLen: number, atim: bigint, mtim: bigint, fst: number) => {
+  imports.path_filestat_set_times = (
+    dirfd: number,
+    lookup: number,
+    pathPtr: number,
+    pathLen: number,
+    atim: bigint,
+    mtim: bigint,
+    fst: number,
+  ) => {
     if (invalidFstflags(fst)) return Errno.INVAL;
     const nofollow = !(lookup & LOOKUP_SYMLINK_FOLLOW);
     const path = guestPath(mem, pathPtr, pathLen)?.text;
@@ -168,7 +213,14 @@ export function hardenPreview1(base: Preview1Imports, preopens: Record<string, s
   };
 
   const readlink = orig("path_readlink");
-  imports.path_readlink = (dirfd: number, pathPtr: number, pathLen: number, buf: number, bufLen: number, bufusedPtr: number) => {
+  imports.path_readlink = (
+    dirfd: number,
+    pathPtr: number,
+    pathLen: number,
+    buf: number,
+    bufLen: number,
+    bufusedPtr: number,
+  ) => {
     const rc = readlink(dirfd, pathPtr, pathLen, buf, bufLen, bufusedPtr);
     const path = guestPath(mem, pathPtr, pathLen)?.text;
     const host = path === undefined ? undefined : fds.resolve(dirfd, path);
@@ -193,7 +245,8 @@ export function hardenPreview1(base: Preview1Imports, preopens: Record<string, s
   };
 
   const poll = orig("poll_oneoff");
-  imports.poll_oneoff = (inPtr: number, outPtr: number, nsubs: number, neventsPtr: number) => pollOneoff(mem, fds, poll, inPtr, outPtr, nsubs, neventsPtr);
+  imports.poll_oneoff = (inPtr: number, outPtr: number, nsubs: number, neventsPtr: number) =>
+    pollOneoff(mem, fds, poll, inPtr, outPtr, nsubs, neventsPtr);
 
   imports.sock_shutdown = (fd: number) => (fds.has(fd) ? Errno.NOTSOCK : Errno.BADF);
 

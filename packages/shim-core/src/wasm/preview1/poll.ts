@@ -11,7 +11,9 @@ const EVENT_FD_WRITE = 2;
 
 /** Files poll(2) calls always ready, and epoll refuses: regular files, directories, /dev/null and the other memory devices. */
 function alwaysReady(st: Stats): boolean {
-  return st.isFile() || st.isDirectory() || st.isBlockDevice() || (st.isCharacterDevice() && ((st.rdev >> 8) & 0xfff) === 1);
+  return (
+    st.isFile() || st.isDirectory() || st.isBlockDevice() || (st.isCharacterDevice() && ((st.rdev >> 8) & 0xfff) === 1)
+  );
 }
 
 function hostStat(fds: FdTable, fd: number): Stats | undefined {
@@ -29,7 +31,15 @@ function hostStat(fds: FdTable, fd: number): Stats | undefined {
  * with PERM. poll(2), and wasmtime, call such an fd always ready: so are they here, reported at
  * once (with nbytes 0) in place of uvwasi's failure. Other errors and results are uvwasi's.
  */
-export function pollOneoff(mem: GuestMemory, fds: FdTable, poll: (...args: number[]) => number, inPtr: number, outPtr: number, nsubs: number, neventsPtr: number): number {
+export function pollOneoff(
+  mem: GuestMemory,
+  fds: FdTable,
+  poll: (...args: number[]) => number,
+  inPtr: number,
+  outPtr: number,
+  nsubs: number,
+  neventsPtr: number,
+): number {
   const rc = poll(inPtr, outPtr, nsubs, neventsPtr);
   const subs = mem.bytes(inPtr, nsubs * SUBSCRIPTION_SIZE);
   if (rc !== Errno.PERM || !subs || !mem.bytes(outPtr, nsubs * EVENT_SIZE) || !mem.bytes(neventsPtr, 4)) return rc;

@@ -47,7 +47,15 @@ function lstatEntry(entry: FdEntry, dir: string, name: Buffer): BigIntStats | un
  * Entries are written whole until the buffer is full; a last partial entry tells the guest there
  * is more (bufused == buf_len), as the spec says.
  */
-export function readdir(mem: GuestMemory, entry: FdEntry, dir: string, buf: number, bufLen: number, cookie: bigint, bufusedPtr: number): number {
+export function readdir(
+  mem: GuestMemory,
+  entry: FdEntry,
+  dir: string,
+  buf: number,
+  bufLen: number,
+  cookie: bigint,
+  bufusedPtr: number,
+): number {
   let names = cookie === 0n ? undefined : entry.listing;
   try {
     names ??= entry.listing = list(dir);

@@ -17,7 +17,10 @@ export interface Preview1Options {
  * Runs a WASI preview1 core module on node:wasi (uvwasi) through the hardening layer and returns
  * its exit status (proc_exit's code, or 0). A trap is thrown as a WebAssembly.RuntimeError.
  */
-export async function runPreview1Module(module: WebAssembly.Module | Uint8Array<ArrayBuffer>, opts: Preview1Options): Promise<number> {
+export async function runPreview1Module(
+  module: WebAssembly.Module | Uint8Array<ArrayBuffer>,
+  opts: Preview1Options,
+): Promise<number> {
   // Loaded here, not imported: node:wasi warns on load, and a shim's `start` must print only the address.
   const { WASI } = process.getBuiltinModule("node:wasi");
   const wasi = new WASI({ version: "preview1", returnOnExit: true, ...opts });
@@ -46,5 +49,13 @@ function chosenExport(instance: WebAssembly.Instance, name: string): WebAssembly
 
 /** The runner's guest: the container's root is the guest's `/`, and nothing else is preopened. */
 export function runPreview1(ctx: RunContext): Promise<number> {
-  return runPreview1Module(ctx.module, { args: ctx.args, env: ctx.env, preopens: { "/": "/" }, stdin: ctx.stdin, stdout: ctx.stdout, stderr: ctx.stderr, ...(ctx.exportName ? { exportName: ctx.exportName } : {}) });
+  return runPreview1Module(ctx.module, {
+    args: ctx.args,
+    env: ctx.env,
+    preopens: { "/": "/" },
+    stdin: ctx.stdin,
+    stdout: ctx.stdout,
+    stderr: ctx.stderr,
+    ...(ctx.exportName ? { exportName: ctx.exportName } : {}),
+  });
 }

@@ -26,8 +26,16 @@ export function timesBefore(host: string, nofollow: boolean): BigIntStats | unde
  * and for an omitted time by writing back the old one, also to the second: sets them again to the
  * nanosecond, each as the guest asked (a value, now, or what it was before).
  */
-export function setTimesExactly(host: string, before: BigIntStats, atim: bigint, mtim: bigint, fst: number, nofollow: boolean): number {
-  const pick = (set: number, now: number, value: bigint, old: bigint) => (fst & set ? value : fst & now ? UTIME_NOW : old);
+export function setTimesExactly(
+  host: string,
+  before: BigIntStats,
+  atim: bigint,
+  mtim: bigint,
+  fst: number,
+  nofollow: boolean,
+): number {
+  const pick = (set: number, now: number, value: bigint, old: bigint) =>
+    fst & set ? value : fst & now ? UTIME_NOW : old;
   const atime = pick(Fstflags.ATIM, Fstflags.ATIM_NOW, atim, before.atimeNs);
   const mtime = pick(Fstflags.MTIM, Fstflags.MTIM_NOW, mtim, before.mtimeNs);
   // An i64 past 2262 arrives negative: leave uvwasi's result.
