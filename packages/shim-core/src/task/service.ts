@@ -1,18 +1,15 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { anyPack, type EmptySchema } from "@bufbuild/protobuf/wkt";
-import { ProcessDetailsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { EmptySchema } from "@bufbuild/protobuf/wkt";
 import type * as pb from "../gen/containerd/task/v2/shim_pb.ts";
 type Empty = MessageInitShape<typeof EmptySchema>;
 import { alreadyExists, invalidArgument, notFound, unavailable, unimplemented } from "../errors.ts";
 import type { EventSink } from "../events/sink.ts";
 import type { Logger } from "../log.ts";
-import { checkProcess } from "../oci/validate-spec.ts";
 import { Container, type CreateContext } from "./container.ts";
-import { execProcessSpec } from "./exec-plan.ts";
-import { closeLaunch, type RunnerLaunch } from "../wasm/runner-files.ts";
-import { checkIdentifier, checkSignal, parseJson } from "./identifiers.ts";
-import { TaskProcess } from "./process.ts";
-import { checkStdio } from "./stdio.ts";
+import { newExec, startExec } from "./exec.ts";
+import { checkSignal } from "./identifiers.ts";
+import type { TaskProcess } from "./process.ts";
+import { listPids, updateResources } from "./resources.ts";
 import { CgroupMonitor } from "./cgroup-monitor.ts";
 import { TaskEvents, timestamp as ts } from "./task-events.ts";
 
@@ -78,7 +75,9 @@ export class TaskService {
   async start(req: pb.StartRequest): Promise<MessageInitShape<typeof pb.StartResponseSchema>> {
     const { c, p } = this.#process(req.id, req.execId);
     const started = Date.now();
-    const { pid, exit } = req.execId ? await this.#startExec(c, p) : await p.start(async () => c.initLaunch());
+    const { pid, exit } = req.execId
+      ? await startExec(c, p, this.#deps.engine, this.#deps.log)
+      : await p.start(async () => c.initLaunch());
     this.#deps.log.info("started", { id: c.id, exec: req.execId, pid, ms: Date.now() - started });
     this.#events.started(c.id, p);
     if (req.execId) {
@@ -109,21 +108,6 @@ export class TaskService {
   #oomKilled(c: Container): void {
     this.#deps.log.warn("out of memory", { id: c.id });
     this.#events.oom(c.id);
-  }
-
-  async #startExec(c: Container, p: TaskProcess) {
-    c.init.to("startExec");
-    let runner: RunnerLaunch | undefined;
-    try {
-      return await p.start(async () => {
-        const plan = await execProcessSpec(c, p.spec!, this.#deps.engine, this.#deps.log);
-        runner = plan.runner;
-        return c.execLaunch(p.execId, plan);
-      });
-    } finally {
-      // The runner's own fds (its prepared files) are runc's once it started, or nobody's.
-      if (runner) closeLaunch(runner);
-    }
   }
 
   #exited(c: Container, p: TaskProcess, status: number): void {
@@ -198,16 +182,7 @@ export class TaskService {
 
   async exec(req: pb.ExecProcessRequest): Promise<Empty> {
     const c = this.#container(req.id);
-    if (c.execs.has(req.execId)) throw alreadyExists(`id ${req.execId}`);
-    c.init.to("exec");
-    checkIdentifier(req.execId, "exec id");
-    if (!req.spec) throw invalidArgument("exec has no process spec");
-    const stdio = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
-    await checkStdio(stdio);
-    const p = new TaskProcess(c.id, req.execId, stdio);
-    p.spec = checkProcess(parseJson(req.spec.value, `exec ${req.execId}: process spec`), `exec ${req.execId}: process`);
-    // runc reads the terminal from the process; the request is what containerd's runc shim obeys too.
-    p.spec.terminal = req.terminal;
+    const p = await newExec(c, req);
     // Checked again: another Exec of this id may have got here while the stdio was checked.
     if (c.execs.has(req.execId)) throw alreadyExists(`id ${req.execId}`);
     c.execs.set(req.execId, p);
@@ -216,18 +191,7 @@ export class TaskService {
   }
 
   async pids(req: pb.PidsRequest): Promise<MessageInitShape<typeof pb.PidsResponseSchema>> {
-    const c = this.#container(req.id);
-    if (!c.init.running) return { processes: [] };
-    const byPid = new Map([...c.execs.values()].map((e) => [e.pid, e.execId]));
-    const pids = await c.runtime.ps(c.id);
-    return {
-      processes: pids.map((pid) => {
-        const execId = byPid.get(pid);
-        return execId
-          ? { pid, info: anyPack(ProcessDetailsSchema, create(ProcessDetailsSchema, { execId })) }
-          : { pid };
-      }),
-    };
+    return listPids(this.#container(req.id));
   }
 
   async pause(req: pb.PauseRequest): Promise<Empty> {
@@ -256,14 +220,7 @@ export class TaskService {
   }
 
   async update(req: pb.UpdateTaskRequest): Promise<Empty> {
-    const c = this.#container(req.id);
-    if (!req.resources) return {};
-    c.init.to("update");
-    const resources = parseJson(req.resources.value, "update: resources");
-    if (typeof resources !== "object" || resources === null || Array.isArray(resources))
-      throw invalidArgument("update: resources must be a JSON object");
-    // The client's own text goes to runc: re-serialising would round int64 limits past 2^53.
-    await c.runtime.update(c.id, new TextDecoder().decode(req.resources.value));
+    await updateResources(this.#container(req.id), req);
     return {};
   }
 

@@ -1,97 +1,28 @@
 /**
- * Hostile and broken requests straight to the Task handlers, with real runc: each gets a clear
- * INVALID_ARGUMENT naming the problem at Create (or Exec, Kill, Update), before anything runs, and
- * leaves no container, mount, runc state or stray file behind.
+ * Hostile and broken requests to Create, with real runc: each gets a clear INVALID_ARGUMENT naming
+ * the problem before anything runs, and leaves no container, mount, runc state or stray file
+ * behind. The handlers after Create: hostile-handlers.test.ts.
  */
 import { execFileSync } from "node:child_process";
-import {
-  closeSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  openSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import { OptionsSchema as RuntimeOptions } from "../../src/gen/runtimeoptions/v1/options_pb.ts";
-import { Code, type ShimError } from "../../src/errors.ts";
-import { silentLogger } from "../../src/log.ts";
-import { hostMounter } from "../../src/oci/mount.ts";
-import { runcRuntime } from "../../src/runc/runc.ts";
-import { TaskService } from "../../src/task/service.ts";
-import { readMounts } from "@wasm-shims/test-lab/procfs.ts";
-import { busyboxBundle } from "./bundle.ts";
+import type { TaskService } from "../../src/task/service.ts";
+import { HostileService, refused } from "./hostile-service.ts";
 
-const runcRoot = mkdtempSync(join(tmpdir(), "runc-root-"));
-const bundles: string[] = [];
+const hs = new HostileService();
+const request = hs.request;
 let svc: TaskService;
-let seq = 0;
-
 beforeEach(() => {
-  svc = new TaskService({
-    engine: { name: "test", version: "test", run: async () => 0 },
-    ociRuntime: runcRuntime,
-    mounter: hostMounter,
-    defaultRuncRoot: runcRoot,
-    events: { publish: () => {} },
-    log: silentLogger,
-    onShutdown: () => {},
-  });
+  svc = hs.service();
 });
-
 // Nothing of a refused request may stay: no container in the shim or in runc, no mount.
-afterEach(async () => {
-  for (const c of svc.containers.values()) await c.destroy();
-  expect(svc.containers.size).toBe(0);
-  expect(readdirSync(runcRoot)).toEqual([]);
-  expect(readMounts().filter((m) => bundles.some((b) => m.target.startsWith(b)))).toEqual([]);
-});
-
-afterAll(() => {
-  for (const b of bundles) rmSync(b, { recursive: true, force: true });
-  rmSync(runcRoot, { recursive: true, force: true });
-  for (const h of ["", ...readdirSync("/sys/fs/cgroup")]) {
-    try {
-      rmdirSync(join("/sys/fs/cgroup", h, `shimtest-${process.pid}`));
-    } catch {
-      // not a hierarchy, or nothing there
-    }
-  }
-});
-
-type Tweak = Parameters<typeof busyboxBundle>[2];
-function request(args: string[] = ["/bin/busybox", "true"], tweak?: Tweak) {
-  const id = `hostile-${process.pid}-${++seq}`;
-  const b = busyboxBundle(id, args, tweak);
-  bundles.push(b.bundle);
-  return {
-    id,
-    bundle: b.bundle,
-    out: b.out,
-    req: create(pb.CreateTaskRequestSchema, { id, bundle: b.bundle, stdout: `file://${b.out}` }),
-  };
-}
-
-async function refused(p: Promise<unknown>, message: RegExp): Promise<void> {
-  const err = await p.then(
-    () => undefined,
-    (e: ShimError) => e,
-  );
-  expect(err, "the request was accepted").toBeDefined();
-  expect(err!.message).toMatch(message);
-  expect(err!.code).toBe(Code.INVALID_ARGUMENT);
-}
+afterEach(() => hs.leftNothing(svc));
+afterAll(() => hs.close());
 
 describe("Create refuses a broken config.json", () => {
   it("that is not JSON, not UTF-8, or JSON but not a spec", async () => {
@@ -187,7 +118,7 @@ describe("Create refuses requests that would make the shim act outside the bundl
     const { bundle, req } = request();
     const link = `${bundle}-link`;
     symlinkSync(bundle, link);
-    bundles.push(link);
+    hs.bundles.push(link);
     for (const [path, message] of [
       ["relative", /is not a clean absolute path/],
       [`${bundle}/../${bundle.split("/").at(-1)}`, /is not a clean absolute path/],
@@ -233,110 +164,5 @@ describe("Create refuses requests that would make the shim act outside the bundl
       const options = anyPack(RuntimeOptions, create(RuntimeOptions, { configPath: path }));
       await refused(svc.create({ ...req, options }), /runtime options file .*: not a regular file/);
     }
-  });
-});
-
-describe("the other handlers refuse what would otherwise crash or escape", () => {
-  async function running() {
-    const r = request(["/bin/busybox", "sleep", "100"]);
-    await svc.create(r.req);
-    await svc.start(create(pb.StartRequestSchema, { id: r.id }));
-    return r;
-  }
-  const execSpec = (bytes: Uint8Array) => ({
-    $typeName: "google.protobuf.Any" as const,
-    typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process",
-    value: bytes,
-  });
-  const good = new TextEncoder().encode(JSON.stringify({ args: ["/bin/busybox", "true"], cwd: "/" }));
-
-  it("Exec: an exec id that would name a file outside the bundle, and a spec that is not a process", async () => {
-    const { id, bundle } = await running();
-    try {
-      await refused(
-        svc.exec(create(pb.ExecProcessRequestSchema, { id, execId: "../../escape", spec: execSpec(good) })),
-        /exec id "..\/..\/escape" must be letters and digits/,
-      );
-      expect(existsSync(join(dirname(dirname(bundle)), "escape.json"))).toBe(false);
-      await refused(
-        svc.exec(
-          create(pb.ExecProcessRequestSchema, {
-            id,
-            execId: "e1",
-            spec: execSpec(new TextEncoder().encode("{not json")),
-          }),
-        ),
-        /exec e1: process spec is not valid JSON/,
-      );
-      await refused(
-        svc.exec(
-          create(pb.ExecProcessRequestSchema, { id, execId: "e2", spec: execSpec(new TextEncoder().encode("null")) }),
-        ),
-        /exec e2: process must be an object, not null/,
-      );
-      await refused(
-        svc.exec(
-          create(pb.ExecProcessRequestSchema, {
-            id,
-            execId: "e3",
-            spec: execSpec(new TextEncoder().encode('{"args":[],"cwd":"/"}')),
-          }),
-        ),
-        /exec e3: process.args is empty/,
-      );
-    } finally {
-      await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
-      await svc.wait(create(pb.WaitRequestSchema, { id }));
-      await svc.delete(create(pb.DeleteRequestSchema, { id }));
-    }
-  });
-
-  it("Kill: signals Linux does not have; Update: resources that are not an object", async () => {
-    const { id } = await running();
-    try {
-      for (const signal of [0, 65, 0xffffffff])
-        await refused(svc.kill(create(pb.KillRequestSchema, { id, signal })), /signal \d+ is not a Linux signal/);
-      const resources = (text: string) => ({
-        $typeName: "google.protobuf.Any" as const,
-        typeUrl: "x",
-        value: new TextEncoder().encode(text),
-      });
-      await refused(
-        svc.update(create(pb.UpdateTaskRequestSchema, { id, resources: resources("[1]") })),
-        /resources must be a JSON object/,
-      );
-      await refused(
-        svc.update(create(pb.UpdateTaskRequestSchema, { id, resources: resources("{") })),
-        /resources is not valid JSON/,
-      );
-    } finally {
-      await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
-      await svc.wait(create(pb.WaitRequestSchema, { id }));
-      await svc.delete(create(pb.DeleteRequestSchema, { id }));
-    }
-  });
-
-  it("Start with an output FIFO nobody reads waits without stopping the daemon's file operations", async () => {
-    const stuck = Array.from({ length: 6 }, () => request());
-    for (const s of stuck) {
-      execFileSync("mkfifo", [join(s.bundle, "out.fifo")]);
-      await svc.create({ ...s.req, stdout: join(s.bundle, "out.fifo") });
-    }
-    // More Starts than libuv has threads: a blocking open in each would stop every fs call below.
-    const starts = stuck.map((s) => svc.start(create(pb.StartRequestSchema, { id: s.id })));
-    const other = request(["/bin/busybox", "echo", "still here"]);
-    await svc.create(other.req);
-    await svc.start(create(pb.StartRequestSchema, { id: other.id }));
-    await svc.wait(create(pb.WaitRequestSchema, { id: other.id }));
-    expect(readFileSync(other.out, "utf8")).toBe("still here\n");
-    await svc.delete(create(pb.DeleteRequestSchema, { id: other.id }));
-    // A reader comes: each Start goes ahead.
-    const readers = stuck.map((s) => openSync(join(s.bundle, "out.fifo"), constants.O_RDONLY | constants.O_NONBLOCK));
-    await Promise.all(starts);
-    for (const s of stuck) {
-      await svc.wait(create(pb.WaitRequestSchema, { id: s.id }));
-      await svc.delete(create(pb.DeleteRequestSchema, { id: s.id }));
-    }
-    readers.forEach((fd) => closeSync(fd));
   });
 });

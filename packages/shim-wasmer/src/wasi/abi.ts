@@ -77,6 +77,16 @@ export function errnoOf(err: unknown): number {
   return E.IO;
 }
 
+/** Runs an import's work: its errno, SUCCESS if it returned none, or the errno of what it threw. */
+export function guard(fn: () => unknown): number {
+  try {
+    const r = fn();
+    return typeof r === "number" ? r : E.SUCCESS;
+  } catch (err) {
+    return errnoOf(err);
+  }
+}
+
 export const FILETYPE = {
   UNKNOWN: 0,
   BLOCK_DEVICE: 1,

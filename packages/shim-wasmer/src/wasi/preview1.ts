@@ -1,9 +1,11 @@
 import { constants, openSync, realpathSync } from "node:fs";
-import { E, errnoOf, fail, FILETYPE } from "./abi.ts";
+import { E, fail, guard } from "./abi.ts";
+import { argvImports } from "./argv.ts";
 import { type Entry, FdTable, type HostFd } from "./fds.ts";
 import * as files from "./files.ts";
 import { encode, GuestMemory } from "./memory.ts";
 import * as paths from "./paths.ts";
+import { openPreopens } from "./preopens.ts";
 import { Resolver } from "./resolve.ts";
 import { directUtimensat, fdPath, setTimes, type Utimensat } from "./times.ts";
 import { pollOneoff } from "./poll.ts";
@@ -40,15 +42,6 @@ export interface Layer {
 
 const u64 = (v: bigint) => BigInt.asUintN(64, v);
 
-function guard(fn: () => unknown): number {
-  try {
-    const r = fn();
-    return typeof r === "number" ? r : E.SUCCESS;
-  } catch (err) {
-    return errnoOf(err);
-  }
-}
-
 /**
  * WASI preview1's file system over Node's fs, layered onto another implementation's imports
  * (`base`: the SDK's, in the SDK worker). The guest's fd numbers are this layer's: stdio stays
@@ -64,56 +57,13 @@ export function preview1Layer(
   utimensat: Utimensat = directUtimensat,
 ): Layer {
   const mem = new GuestMemory(memory);
-  const args = config.args.map(encode);
-  const argv: Record<string, Fn> = {
-    args_sizes_get: (argc: number, size: number) =>
-      guard(() => {
-        mem.setU32(argc, args.length);
-        mem.setU32(
-          size,
-          args.reduce((n, a) => n + a.length + 1, 0),
-        );
-      }),
-    args_get: (argvPtr: number, buf: number) =>
-      guard(() => {
-        let at = buf;
-        args.forEach((a, i) => {
-          mem.setU32(argvPtr + 4 * i, at);
-          at += mem.write(at, a);
-          mem.setU8(at++, 0);
-        });
-      }),
-  };
+  const argv = argvImports(mem, config.args);
   if (!config.files) return { imports: overlay(base, argv), close: () => {} };
 
   const resolver = new Resolver(realpathSync(config.root), config.hidden);
   const ctx = { resolver, utimensat };
   const table = new FdTable([0, 1, 2]);
-  for (const p of config.preopens) {
-    let host: string;
-    try {
-      host = realpathSync(resolver.host(p.path));
-    } catch {
-      continue;
-    }
-    let fd: number;
-    try {
-      fd = openSync(host, constants.O_RDONLY | constants.O_DIRECTORY);
-    } catch {
-      continue; // not a directory, or not ours to open: the guest goes without it, as with a missing one
-    }
-    table.add({
-      kind: "host",
-      fd,
-      path: host,
-      type: FILETYPE.DIRECTORY,
-      read: true,
-      write: false,
-      flags: 0,
-      pos: 0,
-      preopen: p.name,
-    });
-  }
+  openPreopens(table, resolver, config.preopens);
 
   /**
    * An fd_* call: a base fd goes to the base under its own number (then `after` may correct what
