@@ -141,7 +141,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteRun> {
       return r;
     });
     opts.signal?.throwIfAborted();
-    const leftovers = await settledLeftovers(ctd);
+    const leftovers = await ctd.leftovers();
     await stop();
     leftovers.push(...(await ctd.leftovers()));
     return {
@@ -157,18 +157,4 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteRun> {
     await stop();
     rmSync(work, { recursive: true, force: true });
   }
-}
-
-/**
- * What is still there once the last test's cleanup has had time to finish: a shim daemon exits
- * on the Shutdown that follows its last Delete, which under load can come a moment after ctr's
- * own exit. Whatever is left after 10 s is left for good.
- */
-async function settledLeftovers(ctd: { leftovers(): Promise<string[]> }): Promise<string[]> {
-  let found = await ctd.leftovers();
-  for (let i = 0; i < 20 && found.length > 0; i++) {
-    await new Promise((r) => setTimeout(r, 500));
-    found = await ctd.leftovers();
-  }
-  return found;
 }

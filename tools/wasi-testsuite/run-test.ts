@@ -75,7 +75,9 @@ export async function runTest(test: WasiTest, opts: RunOptions): Promise<TestRes
   const r = await ctrNoThrow(opts.ctd, args, opts.timeoutMs);
   if (r instanceof Error) {
     // The timed-out ctr is dead, but its task may not be.
-    await opts.ctd.removeContainer(id, { timeoutMs: 10_000 });
+    // After a kill the daemon exits on the Shutdown that follows Delete; in a full run one jco
+    // daemon was seen still there after 10 s (and gone moments later), so wait longer here.
+    await opts.ctd.removeContainer(id, { timeoutMs: 30_000 });
     return result(false, `timed out after ${opts.timeoutMs} ms (killed)`, true);
   }
   const problems = check(test, r);

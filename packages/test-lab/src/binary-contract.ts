@@ -95,15 +95,7 @@ export function binaryContract(binary: string, engine: string): void {
       expect(await socketAlive(path)).toBe(true);
       const second = await runBinary(binary, flags("b"), bundle(sandbox));
       expect(second.stdout.toString()).toBe(address);
-      const client = await TtrpcClient.connect(path);
-      await client
-        .call(
-          "containerd.task.v2.Task",
-          "Shutdown",
-          toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" })),
-        )
-        .catch(() => {});
-      client.close();
+      await shutdownDaemon(path);
       await eventually(async () => expect(await socketAlive(path)).toBe(false));
     });
 
@@ -155,15 +147,7 @@ export function binaryContract(binary: string, engine: string): void {
       expect(wrong.code).toBe(1);
       expect(wrong.stderr).toMatch(/BootstrapParams are for "c" in namespace "contract", but the flags say "d"/);
       expect(readdirSync(socketDir)).toEqual([path.slice(socketDir.length + 1)]);
-      const client = await TtrpcClient.connect(path);
-      await client
-        .call(
-          "containerd.task.v2.Task",
-          "Shutdown",
-          toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" })),
-        )
-        .catch(() => {});
-      client.close();
+      await shutdownDaemon(path);
       await eventually(async () => expect(readdirSync(socketDir)).toEqual([]));
     });
 
@@ -229,4 +213,17 @@ export function binaryContract(binary: string, engine: string): void {
       expect(res.stderr).toMatch(/unknown action "frobnicate"/);
     });
   });
+}
+
+/** Asks the daemon at `path` to shut down, as containerd does after its last Delete; its answer does not matter. */
+async function shutdownDaemon(path: string): Promise<void> {
+  const client = await TtrpcClient.connect(path);
+  await client
+    .call(
+      "containerd.task.v2.Task",
+      "Shutdown",
+      toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" })),
+    )
+    .catch(() => {});
+  client.close();
 }

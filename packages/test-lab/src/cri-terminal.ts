@@ -2,14 +2,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { fixturePath, programPath, writeOciImage } from "@wasm-shims/test-fixtures";
 import { shimBinaryDir, type ConformanceOptions } from "./conformance.ts";
+import { probeRef, writeTtyProbeImage } from "./tty-probe-image.ts";
 import { ContainerState } from "./cri-client.ts";
 import { CriNode, criNamespace, type Pod } from "./cri-node.ts";
 import { CriStream } from "./cri-stream.ts";
 import { eventually as poll } from "./eventually.ts";
 
-const probeRef = "localhost/tty-probe:test";
 const lines = (s: string) => s.replace(/\r+\n/g, "\n");
 // Generous: an exec of a Wasm command prepares its module first, slow on a loaded machine (wasmer).
 const eventually = <T>(check: () => Promise<T> | T, ms = 45_000) => poll(check, ms);
@@ -32,17 +31,7 @@ export function criTerminalConformance(opts: ConformanceOptions): void {
         runtimes: { [handler]: { type: `io.containerd.${opts.engine}.v1` } },
       });
       imageDir = mkdtempSync(join(tmpdir(), "tty-images-"));
-      const probe = join(imageDir, "tty-probe.tar");
-      await writeOciImage(probe, {
-        ref: probeRef,
-        files: [
-          { path: "/tty-probe.wasm", source: programPath("tty-probe-c"), mode: 0o755 },
-          { path: "/sleep.wasm", source: fixturePath("sleep"), mode: 0o755 },
-        ],
-        entrypoint: ["/tty-probe.wasm"],
-        os: "wasip1",
-        architecture: "wasm",
-      });
+      const probe = await writeTtyProbeImage(imageDir);
       await node.ctd.importImage(probe, criNamespace);
     });
 

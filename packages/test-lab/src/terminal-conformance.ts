@@ -4,13 +4,13 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildTestImages, fixturePath, programPath, writeOciImage, type TestImages } from "@wasm-shims/test-fixtures";
+import { buildTestImages, type TestImages } from "@wasm-shims/test-fixtures";
 import { Containerd } from "./containerd.ts";
 import { systemPath } from "./ctr.ts";
 import { eventually } from "./eventually.ts";
 import { shimBinaryDir, type ConformanceOptions } from "./conformance.ts";
+import { probeRef, writeTtyProbeImage } from "./tty-probe-image.ts";
 
-const probeRef = "localhost/tty-probe:test";
 const ptyDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith("wasm-shim-pty-"));
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -63,17 +63,7 @@ export function terminalConformance(opts: ConformanceOptions): void {
       images = await buildTestImages(imageDir);
       ctd = await Containerd.start({ shimDir: shimBinaryDir(opts), ...(opts.env ? { env: opts.env } : {}) });
       await ctd.importImage(images.busybox.tarball);
-      const probe = join(imageDir, "tty-probe.tar");
-      await writeOciImage(probe, {
-        ref: probeRef,
-        files: [
-          { path: "/tty-probe.wasm", source: programPath("tty-probe-c"), mode: 0o755 },
-          { path: "/sleep.wasm", source: fixturePath("sleep"), mode: 0o755 },
-        ],
-        entrypoint: ["/tty-probe.wasm"],
-        os: "wasip1",
-        architecture: "wasm",
-      });
+      const probe = await writeTtyProbeImage(imageDir);
       await ctd.importImage(probe);
     });
 
