@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
@@ -17,12 +17,8 @@ import { HostileService, refused } from "./hostile-service.ts";
 const hs = new HostileService();
 const request = hs.request;
 let svc: TaskService;
-beforeEach(() => {
-  svc = hs.service();
-});
 // Nothing of a refused request may stay: no container in the shim or in runc, no mount.
-afterEach(() => hs.leftNothing(svc));
-afterAll(() => hs.close());
+hs.hooks((s) => (svc = s));
 
 describe("Create refuses a broken config.json", () => {
   it("that is not JSON, not UTF-8, or JSON but not a spec", async () => {

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { closeSync, constants, existsSync, openSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import type { TaskService } from "../../src/task/service.ts";
@@ -15,12 +15,8 @@ import { HostileService, refused } from "./hostile-service.ts";
 const hs = new HostileService();
 const request = hs.request;
 let svc: TaskService;
-beforeEach(() => {
-  svc = hs.service();
-});
 // Nothing of a refused request may stay: no container in the shim or in runc, no mount.
-afterEach(() => hs.leftNothing(svc));
-afterAll(() => hs.close());
+hs.hooks((s) => (svc = s));
 
 describe("the other handlers refuse what would otherwise crash or escape", () => {
   async function running() {

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { expect } from "vitest";
+import { afterAll, afterEach, beforeEach, expect } from "vitest";
 import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import { Code, type ShimError } from "../../src/errors.ts";
 import { silentLogger } from "../../src/log.ts";
@@ -23,6 +23,20 @@ export class HostileService {
   /** Every bundle made (and any path a test adds beside one): mounts under them must be gone, and so must they. */
   readonly bundles: string[] = [];
   #seq = 0;
+
+  /**
+   * The hooks every hostile suite runs: a fresh service per test (handed to `use`), the check that
+   * nothing of a refused request stayed, and the cleanup at the end.
+   */
+  hooks(use: (svc: TaskService) => void): void {
+    let svc: TaskService;
+    beforeEach(() => {
+      svc = this.service();
+      use(svc);
+    });
+    afterEach(() => this.leftNothing(svc));
+    afterAll(() => this.close());
+  }
 
   /** A fresh service, publishing nowhere. */
   service(): TaskService {
