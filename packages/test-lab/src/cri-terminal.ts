@@ -79,8 +79,8 @@ export function criTerminalConformance(opts: ConformanceOptions): void {
 
     it("exec -it into a Wasm container: the Wasm command sees a terminal and reads the typed line", async () => {
       const pod = await node.runPod("tty-wasm-exec", handler);
-      const guest = await pod.run({ name: "guest", image: probeRef, command: ["/sleep.wasm", "100000000"] });
-      const s = await exec(guest, ["/tty-probe.wasm"]);
+      const guest = await pod.run({ name: "guest", image: probeRef, command: ["/app/sleep.wasm", "100000000"] });
+      const s = await exec(guest, ["/app/tty-probe.wasm"]);
       await eventually(() => expect(lines(s.stdout)).toContain("isatty 1 1 1\n"));
       s.resize(90, 20);
       s.write("hello\r");

@@ -126,12 +126,12 @@ export function terminalConformance(opts: ConformanceOptions): void {
       const native = id("native-exec");
       containers.add(wasm).add(native);
       expect(
-        await ctd.ctr(["run", "-d", "--runtime", runtime, probeRef, wasm, "/sleep.wasm", "100000000"]),
+        await ctd.ctr(["run", "-d", "--runtime", runtime, probeRef, wasm, "/app/sleep.wasm", "100000000"]),
       ).toMatchObject({ code: 0 });
       expect(
         await ctd.ctr(["run", "-d", "--runtime", runtime, images.busybox.ref, native, "sleep", "100000"]),
       ).toMatchObject({ code: 0 });
-      const intoWasm = new CtrOnPty(ctd, ["task", "exec", "-t", "--exec-id", "e1", wasm, "/tty-probe.wasm"]);
+      const intoWasm = new CtrOnPty(ctd, ["task", "exec", "-t", "--exec-id", "e1", wasm, "/app/tty-probe.wasm"]);
       await intoWasm.waitFor("isatty 1 1 1\n");
       intoWasm.type("from exec");
       await intoWasm.waitFor("read from exec\n");
