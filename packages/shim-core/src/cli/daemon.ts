@@ -10,6 +10,7 @@ import { TtrpcServer } from "../ttrpc/server.ts";
 import { TaskService } from "../task/service.ts";
 import { defaultRuncRoot } from "./delete.ts";
 import type { ShimFlags } from "./flags.ts";
+import { trimHeapWhenGrown } from "./heap-trim.ts";
 import { watchOrphans } from "./orphans.ts";
 import { shimVersion } from "../sea/version.ts";
 import { traceTaskService } from "../telemetry/task-spans.ts";
@@ -89,5 +90,6 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
   );
   for (const sig of ["SIGINT", "SIGHUP", "SIGTERM"] as const) process.on(sig, () => log.info(`ignoring ${sig}`));
   await server.listenFd(3);
+  trimHeapWhenGrown();
   log.info("serving", { engine: engine.version, socket: flags.socket });
 }

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { fullCollection, HeapTrim } from "../../src/cli/heap-trim.ts";
+
+describe("the daemon's heap trim", () => {
+  it("collects only once the heap has grown by the threshold since the last full collection", () => {
+    let used = 10_000;
+    let collections = 0;
+    const trim = new HeapTrim({
+      used: () => used,
+      collect: () => {
+        collections++;
+        used -= 600;
+      },
+      growthBytes: 1000,
+    });
+    used += 999;
+    expect(trim.check()).toBe(false);
+    used += 1;
+    expect(trim.check()).toBe(true);
+    expect(collections).toBe(1);
+    // The new baseline is what the collection left (10,400), not the start.
+    used += 999;
+    expect(trim.check()).toBe(false);
+    used += 1;
+    expect(trim.check()).toBe(true);
+    // An idle heap never grows, so nothing is collected.
+    for (let i = 0; i < 5; i++) expect(trim.check()).toBe(false);
+    expect(collections).toBe(2);
+  });
+
+  it("reaches V8's full collection without --expose-gc", () => {
+    const gc = fullCollection();
+    expect(typeof gc).toBe("function");
+    const before = process.memoryUsage().heapUsed;
+    let garbage: unknown[] | undefined = Array.from({ length: 100_000 }, (_, i) => ({ i }));
+    expect(garbage.length).toBe(100_000);
+    expect(process.memoryUsage().heapUsed).toBeGreaterThan(before);
+    garbage = undefined;
+    gc?.();
+    // What the list held is gone at once, not at V8's next scheduled collection.
+    expect(process.memoryUsage().heapUsed).toBeLessThan(before + 1024 * 1024);
+  });
+});
