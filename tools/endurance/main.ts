@@ -17,7 +17,7 @@ import { runCriPart, type CriPartResult } from "./cri.ts";
 import { runCycles, type CyclesResult } from "./cycles.ts";
 import { leftoversOf, taggedFiles } from "./host.ts";
 import { report, splice } from "./report.ts";
-import { problems, type Results, type Settings } from "./results.ts";
+import { mergeResults, problems, type Results, type Settings } from "./results.ts";
 import { flatRule } from "./sample.ts";
 import { snapshotShims, writeEnduranceImage } from "./setup.ts";
 import { runSoak, type SoakResult } from "./soak.ts";
@@ -34,10 +34,12 @@ const { values } = parseArgs({
     "cri-containers": { type: "string" },
     "soak-minutes": { type: "string" },
     "sample-seconds": { type: "string" },
+    "line-ms": { type: "string" },
+    "exec-every": { type: "string" },
     "bin-dir": { type: "string" },
     sequential: { type: "boolean", default: false },
     json: { type: "string" },
-    render: { type: "string" },
+    render: { type: "string", multiple: true },
   },
 });
 
@@ -67,7 +69,8 @@ function writeDocs(results: Results, withJson: boolean): void {
 
 async function main(): Promise<number> {
   if (values.render) {
-    writeDocs(JSON.parse(readFileSync(values.render, "utf8")) as Results, false);
+    const runs = values.render.map((f) => JSON.parse(readFileSync(f, "utf8")) as Results);
+    writeDocs(runs.length === 1 ? runs[0]! : mergeResults(runs), false);
     return 0;
   }
   if (process.getuid?.() !== 0) {
@@ -81,8 +84,8 @@ async function main(): Promise<number> {
     probeIntervalS: 1,
     soakS: Math.round(num(values["soak-minutes"], quick ? 1 : 60) * 60),
     sampleS: num(values["sample-seconds"], quick ? 5 : 10),
-    lineIntervalMs: 100,
-    execEverySamples: 6,
+    lineIntervalMs: num(values["line-ms"], 100),
+    execEverySamples: num(values["exec-every"], 6),
   };
   const wanted = new Set(values.part ?? parts);
   for (const p of wanted)

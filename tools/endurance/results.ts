@@ -73,3 +73,36 @@ export function describe(
     return `PSS ${f.pssSlopeMBPerHour} MB/h, RSS ${f.rssSlopeMBPerHour} MB/h, fds ${f.fdGrowth >= 0 ? "+" : ""}${f.fdGrowth} over ${f.spanS} s`;
   return `${f.rssMB} MB RSS, ${f.fds} fds`;
 }
+
+/**
+ * One report from runs made side by side, one per engine (`--engine E` each, on the same machine
+ * at the same time): a full run of every engine in turn takes longer than a working session.
+ */
+export function mergeResults(runs: readonly Results[]): Results {
+  const [first, ...rest] = runs;
+  if (!first) throw new Error("no runs to merge");
+  for (const r of rest)
+    if (JSON.stringify(r.settings) !== JSON.stringify(first.settings))
+      throw new Error(`runs with different settings: ${first.command} and ${r.command}`);
+  const base: Omit<Results, "problems"> = {
+    ...first,
+    date: runs.map((r) => r.date).sort()[0]!,
+    command: runs.map((r) => r.command).join(" & "),
+    quick: runs.some((r) => r.quick),
+    durationS: Math.max(...runs.map((r) => r.durationS)),
+    engines: runs.flatMap((r) => r.engines),
+    versions: Object.assign({}, ...runs.map((r) => r.versions)),
+    sequential: runs.some((r) => r.sequential),
+    cycles: runs.flatMap((r) => r.cycles),
+    cri: runs.flatMap((r) => r.cri),
+    soak: runs.flatMap((r) => r.soak),
+    soakLeftovers: runs.flatMap((r) => r.soakLeftovers),
+    afterStop: Object.fromEntries(
+      runs.flatMap((r) =>
+        Object.entries(r.afterStop).map(([part, left]) => [`${part} (${r.engines.join(", ")})`, left]),
+      ),
+    ),
+    errors: runs.flatMap((r) => r.errors),
+  };
+  return { ...base, problems: problems(base) };
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { beginMarker, endMarker, splice } from "../endurance/report.ts";
+import { mergeResults, type Results } from "../endurance/results.ts";
 import { flatness, flatRule, slope, type ProcSample } from "../endurance/sample.ts";
 
 /** Samples every `every` seconds for `hours`, PSS = base + growth per hour (+ a saw tooth), fds fixed. */
@@ -63,5 +64,54 @@ describe("splice", () => {
     const out = splice(doc, `${beginMarker}\nnew\n${endMarker}`);
     expect(out).toBe(`# Title\n\nhand-written\n\n${beginMarker}\nnew\n${endMarker}\n\nafter\n`);
     expect(splice("# Title\n", `${beginMarker}\nx\n${endMarker}`)).toBe(`# Title\n\n${beginMarker}\nx\n${endMarker}\n`);
+  });
+});
+
+describe("mergeResults", () => {
+  const run = (engine: string, date: string, durationS: number, left: string[] = []): Results =>
+    ({
+      schema: 1,
+      date,
+      command: `tools/reliability --engine ${engine}`,
+      quick: false,
+      durationS,
+      machine: {},
+      engines: [engine],
+      versions: { [engine]: `v-${engine}` },
+      settings: {
+        cycles: 1000,
+        criContainers: 200,
+        probeIntervalS: 1,
+        soakS: 3600,
+        sampleS: 10,
+        lineIntervalMs: 100,
+        execEverySamples: 6,
+      },
+      sequential: false,
+      flatRule,
+      cycles: [{ engine, cycles: 1000, ok: 1000, failed: 0, failures: [], checkpoints: [], leftovers: left }],
+      cri: [],
+      soak: [],
+      soakLeftovers: [],
+      afterStop: { cycles: [] },
+      errors: [],
+      problems: [],
+    }) as unknown as Results;
+
+  it("joins runs made side by side, one per engine, and judges them again", () => {
+    const m = mergeResults([run("jco", "2026-12-05T13:00:00Z", 100), run("node", "2026-12-05T12:59:00Z", 300, ["x"])]);
+    expect(m.engines).toEqual(["jco", "node"]);
+    expect(m.versions).toEqual({ jco: "v-jco", node: "v-node" });
+    expect(m.date).toBe("2026-12-05T12:59:00Z");
+    expect(m.durationS).toBe(300);
+    expect(m.command).toBe("tools/reliability --engine jco & tools/reliability --engine node");
+    expect(Object.keys(m.afterStop)).toEqual(["cycles (jco)", "cycles (node)"]);
+    expect(m.problems).toEqual(["cycles node: left x"]);
+  });
+
+  it("refuses runs with different settings", () => {
+    const other = run("node", "2026-12-05T13:00:00Z", 1);
+    other.settings = { ...other.settings, cycles: 5 };
+    expect(() => mergeResults([run("jco", "2026-12-05T13:00:00Z", 1), other])).toThrow(/different settings/);
   });
 });
