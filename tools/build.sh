@@ -54,6 +54,10 @@ fi
 pnpm install --frozen-lockfile
 
 # Builds the fixtures too (test-fixtures has a build script; the shims that use it list it as a dependency).
+# The executables carry the commit they were built from: part of turbo's cache key, so a build
+# from the cache never carries an older commit's label.
+SHIM_REVISION="${SHIM_REVISION:-$(git -C "$root" rev-parse HEAD 2>/dev/null || true)}"
+export SHIM_REVISION
 pnpm exec turbo run build
 
 echo "dist/bin:"
