@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -28,13 +29,19 @@ export async function deleteAction(flags: ShimFlags, engine: string): Promise<Ui
       systemdCgroup: defaultOptions.systemdCgroup,
     },
   );
-  await runc.kill(flags.id, 9, true).catch(() => {});
+  // containerd runs delete after every daemon exit, the clean ones too, when runc has long since
+  // deleted the container. runc keeps a container's state in <root>/<id>: without that there is
+  // nothing for runc to kill or delete, and two boots of runc are saved on every container's exit.
+  const known = existsSync(join(runc.config.root, flags.id));
+  if (known) await runc.kill(flags.id, 9, true).catch(() => {});
   // A failure is reported after the rest is cleaned: containerd then keeps the bundle, and runs
   // delete again when it next loads its tasks.
-  const failed = await runc.delete(flags.id).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
+  const failed = known
+    ? await runc.delete(flags.id).then(
+        () => undefined,
+        (err: unknown) => err,
+      )
+    : undefined;
   // Without a state (Create never got that far) the mount may still be there.
   if (state?.mountedRootfs !== false) await unmountAll(join(bundle, "rootfs"));
   // The daemon may have died without unlinking its socket (containerd calls delete when it does).
