@@ -157,7 +157,8 @@ export class Runc implements OciRuntime {
     });
   }
   async ps(id: string): Promise<number[]> {
-    return JSON.parse((await this.#call(["ps", "--format", "json", id])) || "[]") as number[];
+    // runc prints `null` for a container with no process left.
+    return (JSON.parse((await this.#call(["ps", "--format", "json", id])) || "[]") as number[] | null) ?? [];
   }
   /** One sample of cgroup statistics, in runc's own JSON (libcontainer types.Stats). */
   async stats(id: string): Promise<RuncStats> {
