@@ -6,6 +6,9 @@ export interface ProcMem {
   rss: number;
   hwm: number;
   pss: number;
+  /** The part of rss that is the process's own memory (heap, malloc), and the part mapped from files. */
+  rssAnon: number;
+  rssFile: number;
 }
 
 function read(path: string): string {
@@ -23,7 +26,14 @@ function kB(text: string, key: string): number {
 
 export function procMem(pid: number): ProcMem {
   const status = read(`/proc/${pid}/status`);
-  return { pid, rss: kB(status, "VmRSS"), hwm: kB(status, "VmHWM"), pss: kB(read(`/proc/${pid}/smaps_rollup`), "Pss") };
+  return {
+    pid,
+    rss: kB(status, "VmRSS"),
+    hwm: kB(status, "VmHWM"),
+    pss: kB(read(`/proc/${pid}/smaps_rollup`), "Pss"),
+    rssAnon: kB(status, "RssAnon"),
+    rssFile: kB(status, "RssFile"),
+  };
 }
 
 export interface ProcEntry {

@@ -8,6 +8,9 @@ export interface ProcSample {
   t: number;
   rssMB: number;
   pssMB: number;
+  /** RSS split: the process's own memory, and pages mapped from files (its executable). Absent in older runs. */
+  anonMB?: number;
+  fileMB?: number;
   fds: number;
 }
 
@@ -22,7 +25,14 @@ export function fdCount(pid: number): number {
 export function sampleProc(pid: number, t: number): ProcSample {
   const m = procMem(pid);
   const mb = (kb: number) => round((kb * 1024) / 1e6, 2);
-  return { t: round(t, 1), rssMB: mb(m.rss), pssMB: mb(m.pss), fds: fdCount(pid) };
+  return {
+    t: round(t, 1),
+    rssMB: mb(m.rss),
+    pssMB: mb(m.pss),
+    anonMB: mb(m.rssAnon),
+    fileMB: mb(m.rssFile),
+    fds: fdCount(pid),
+  };
 }
 
 /** Least-squares slope of y over x. NaN with fewer than two distinct x. */
@@ -56,6 +66,9 @@ export interface Flatness {
   spanS: number;
   pssSlopeMBPerHour: number;
   rssSlopeMBPerHour: number;
+  /** The slopes of RSS's two parts, when the samples have them. */
+  anonSlopeMBPerHour?: number;
+  fileSlopeMBPerHour?: number;
   fdGrowth: number;
   /** Mean PSS after warm-up, MB. */
   meanPssMB: number;
@@ -70,13 +83,26 @@ export function flatness(samples: readonly ProcSample[]): Flatness {
   const live = samples.filter((s) => s.rssMB > 0);
   const start = live.length > 0 ? live[0]!.t + (live.at(-1)!.t - live[0]!.t) * flatRule.warmupFraction : 0;
   const rest = live.filter((s) => s.t >= start);
-  const perHour = (key: "pssMB" | "rssMB") => round(slope(rest.map((s) => ({ x: s.t / 3600, y: s[key] }))), 2);
+  const perHour = (key: "pssMB" | "rssMB" | "anonMB" | "fileMB") =>
+    round(slope(rest.map((s) => ({ x: s.t / 3600, y: s[key] ?? Number.NaN }))), 2);
   const pss = perHour("pssMB");
   const rss = perHour("rssMB");
   const fdGrowth = rest.length > 0 ? rest.at(-1)!.fds - rest[0]!.fds : 0;
   const spanS = rest.length > 1 ? round(rest.at(-1)!.t - rest[0]!.t, 0) : 0;
   const meanPssMB = round(rest.reduce((s, x) => s + x.pssMB, 0) / Math.max(1, rest.length), 1);
-  const base = { samples: rest.length, spanS, pssSlopeMBPerHour: pss, rssSlopeMBPerHour: rss, fdGrowth, meanPssMB };
+  const split =
+    rest.length > 0 && rest.every((s) => s.anonMB !== undefined)
+      ? { anonSlopeMBPerHour: perHour("anonMB"), fileSlopeMBPerHour: perHour("fileMB") }
+      : {};
+  const base = {
+    samples: rest.length,
+    spanS,
+    pssSlopeMBPerHour: pss,
+    rssSlopeMBPerHour: rss,
+    ...split,
+    fdGrowth,
+    meanPssMB,
+  };
   if (rest.length < flatRule.minSamples || spanS < flatRule.minSpanS) return { verdict: "too short", ...base };
   const flat =
     pss <= flatRule.maxSlopeMBPerHour && rss <= flatRule.maxSlopeMBPerHour && fdGrowth <= flatRule.maxFdGrowth;

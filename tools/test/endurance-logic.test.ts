@@ -58,6 +58,16 @@ describe("flatness", () => {
   });
 });
 
+describe("flatness's split of RSS", () => {
+  it("gives the slopes of the anonymous and the file-backed part when the samples have them", () => {
+    const split = samples(1, 10, 2).map((s) => ({ ...s, anonMB: 20 + (s.t / 3600) * 2, fileMB: 30 }));
+    const f = flatness(split);
+    expect(f.anonSlopeMBPerHour).toBeCloseTo(2, 1);
+    expect(f.fileSlopeMBPerHour).toBeCloseTo(0, 1);
+    expect(flatness(samples(1, 10, 2)).anonSlopeMBPerHour).toBeUndefined();
+  });
+});
+
 describe("splice", () => {
   it("replaces only the generated section, or appends one", () => {
     const doc = `# Title\n\nhand-written\n\n${beginMarker}\nold\n${endMarker}\n\nafter\n`;
