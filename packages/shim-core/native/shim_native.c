@@ -28,9 +28,17 @@
  *   setChildSubreaper()                  prctl(PR_SET_CHILD_SUBREAPER); throws on failure.
  *   reap(pid) -> status | -1             waitid(P_PID, pid, WEXITED|WNOHANG): -1 while it runs (or
  *                                        is not our child), else its exit code, or 128+signal.
+ * Memory:
+ *   mallocTrim() -> 1 | 0                glibc's malloc_trim(0): hands free heap pages back to the
+ *                                        kernel (1 if any went). The daemon calls it after a full
+ *                                        collection; glibc keeps freed memory otherwise, and a
+ *                                        long-lived daemon's RSS ratchets up. 0 without glibc.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -260,6 +268,15 @@ static napi_value native_reap(napi_env env, napi_callback_info info) {
   return int_result(env, status);
 }
 
+static napi_value native_malloc_trim(napi_env env, napi_callback_info info) {
+  (void)info;
+#ifdef __GLIBC__
+  return int_result(env, malloc_trim(0));
+#else
+  return int_result(env, 0);
+#endif
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"exit", NULL, native_exit, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -272,6 +289,7 @@ NAPI_MODULE_INIT() {
       {"closeFd", NULL, native_close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setChildSubreaper", NULL, native_set_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reap", NULL, native_reap, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mallocTrim", NULL, native_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

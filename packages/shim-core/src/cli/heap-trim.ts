@@ -1,5 +1,6 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { native } from "../sea/native.ts";
 
 /** How often the daemon looks at its heap, and by how much it must have grown to be collected. */
 export const TRIM_EVERY_MS = 30_000;
@@ -18,7 +19,9 @@ export interface HeapTrimDeps {
  * execs). V8 collects old space only when it reaches a limit, so the process's RSS climbs for an
  * hour or more before it falls, and the pages it gained stay mapped: measured on a soak, a full
  * collection took 2–7 MB off the daemon's RSS. So once the heap has grown by `growthBytes` since
- * the last full collection, it is collected again. An idle daemon does not grow and pays nothing.
+ * the last full collection, it is collected again, and glibc is asked to hand back what malloc
+ * kept of the freed memory (1.4 MB of a daemon's 2.5 MB of growth in its first minutes, measured).
+ * An idle daemon does not grow and pays nothing.
  */
 export class HeapTrim {
   readonly #deps: HeapTrimDeps;
@@ -59,7 +62,13 @@ export function trimHeapWhenGrown(everyMs = TRIM_EVERY_MS): NodeJS.Timeout | und
     const m = process.memoryUsage();
     return m.heapUsed + m.external;
   };
-  const trim = new HeapTrim({ used, collect });
+  const trim = new HeapTrim({
+    used,
+    collect: () => {
+      collect();
+      native().mallocTrim();
+    },
+  });
   const timer = setInterval(() => trim.check(), everyMs);
   timer.unref();
   return timer;

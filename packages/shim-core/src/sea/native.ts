@@ -25,6 +25,7 @@ interface NativeAddon {
   consoleReceive(fd: number): number;
   setWinsize(fd: number, rows: number, cols: number): number;
   closeFd(fd: number): number;
+  mallocTrim(): number;
 }
 
 export interface Native {
@@ -46,6 +47,8 @@ export interface Native {
   /** TIOCSWINSZ on a pty master. */
   setWinsize(fd: number, rows: number, cols: number): void;
   closeFd(fd: number): void;
+  /** glibc's malloc_trim(0): free heap pages go back to the kernel; whether any did (false without glibc). */
+  mallocTrim(): boolean;
   /** Orphaned descendants (a detached container's init) become this process's children. */
   setChildSubreaper(): void;
   /** A child's exit code (128+signal when killed) once it has ended, -1 while it runs or is not ours. */
@@ -94,6 +97,7 @@ function load(): Native {
     consoleReceive: (fd) => fdOrThrow(addon.consoleReceive(fd), "receive the console from runc"),
     setWinsize: (fd, rows, cols) => okOrThrow(addon.setWinsize(fd, rows, cols), "set the window size"),
     closeFd: (fd) => okOrThrow(addon.closeFd(fd), `close fd ${fd}`),
+    mallocTrim: () => addon.mallocTrim() === 1,
   };
 }
 

@@ -48,6 +48,10 @@ describe("the native helper", () => {
     expect(() => native().utimensat(join(dir, "f"), 1 as unknown as bigint, UTIME_NOW)).toThrow(TypeError);
   });
 
+  it("asks glibc to hand back the memory malloc keeps (whether any went depends on the heap)", () => {
+    expect(typeof native().mallocTrim()).toBe("boolean");
+  });
+
   // The reason it exists: process.exit() joins worker threads, and one blocked in read(2) never
   // returns. A worker reading a pipe nobody writes stands for a guest waiting on stdin.
   it("ends the process at once with the code, even while a worker is blocked in a system call", () => {
