@@ -110,6 +110,7 @@ async function main(): Promise<number> {
   const failed = (part: string, e: unknown) =>
     errors.push(`${part}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   let shimDir = "";
+  const versions: Record<string, string> = {};
   let image = "";
   const withContainerd = async (part: string, body: (ctd: Containerd) => Promise<void>) => {
     let ctd: Containerd | undefined;
@@ -177,6 +178,8 @@ async function main(): Promise<number> {
   let soaking: Promise<void> = Promise.resolve();
   try {
     shimDir = snapshotShims(binDir, engines, join(tmp, "bin"));
+    // From the copies that run, not dist/bin: a rebuild during the hours of a run changes those.
+    for (const e of engines) versions[e] = version(shimDir, e);
     image = await writeEnduranceImage(tmp);
     log(`reliability: engines ${engines.join(", ")}; tag ${tag}; ${JSON.stringify(settings)}`);
     soaking = values.sequential ? Promise.resolve() : soakPart();
@@ -200,7 +203,7 @@ async function main(): Promise<number> {
     durationS: Math.round((Date.now() - started) / 1000),
     machine: machine(),
     engines,
-    versions: Object.fromEntries(engines.map((e) => [e, version(binDir, e)])),
+    versions,
     settings,
     sequential: values.sequential ?? false,
     flatRule,
