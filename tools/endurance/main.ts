@@ -25,7 +25,8 @@ import { runSoak, type SoakResult } from "./soak.ts";
 const root = resolve(import.meta.dirname, "../..");
 const parts = ["cycles", "cri", "soak"] as const;
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     quick: { type: "boolean", default: false },
     engine: { type: "string", multiple: true },
@@ -68,8 +69,13 @@ function writeDocs(results: Results, withJson: boolean): void {
 }
 
 async function main(): Promise<number> {
+  if (positionals.length > 0 && !values.render) {
+    log(`reliability: unexpected arguments ${positionals.join(" ")} (only --render takes several files)`);
+    return 1;
+  }
   if (values.render) {
-    const runs = values.render.map((f) => JSON.parse(readFileSync(f, "utf8")) as Results);
+    // `--render a.json b.json c.json`: the files after the first come as positionals.
+    const runs = [...values.render, ...positionals].map((f) => JSON.parse(readFileSync(f, "utf8")) as Results);
     writeDocs(runs.length === 1 ? runs[0]! : mergeResults(runs), false);
     return 0;
   }

@@ -146,7 +146,10 @@ export async function runSoak(
       const below = descendants(procs, [daemon.pid]);
       // Not a `runc exec` or `runc events` the daemon runs now and then, nor a probe's process.
       const runc = below.find((p) => p.ppid === daemon.pid && p.argv.includes("run") && p.argv.includes("--keep"));
-      const runner = runc ? below.find((p) => p.ppid === runc.pid && !p.argv[0]?.endsWith("runc")) : undefined;
+      // With `runc create`/`start` the daemon, as subreaper, is the runner's parent; under the older
+      // `runc run --keep` (a terminal), runc is.
+      const parent = runc?.pid ?? daemon.pid;
+      const runner = below.find((p) => p.ppid === parent && !p.argv[0]?.endsWith("runc"));
       if (runc) samples.runc.push(sampleProc(runc.pid, t));
       if (runner) samples.runner.push(sampleProc(runner.pid, t));
     }
