@@ -16,12 +16,12 @@ export interface HeapTrimDeps {
 
 /**
  * A daemon lives as long as its pod and allocates a little all the time (stdin lines, Stats,
- * execs). V8 collects old space only when it reaches a limit, so the process's RSS climbs for an
- * hour or more before it falls, and the pages it gained stay mapped: measured on a soak, a full
- * collection took 2–7 MB off the daemon's RSS. So once the heap has grown by `growthBytes` since
- * the last full collection, it is collected again, and glibc is asked to hand back what malloc
- * kept of the freed memory (1.4 MB of a daemon's 2.5 MB of growth in its first minutes, measured).
- * An idle daemon does not grow and pays nothing.
+ * execs). V8 collects old space only when it reaches a limit, and the pages it gained stay mapped:
+ * in a soak the daemon's RSS climbed for the whole hour, and a full collection took 1–7 MB off it
+ * (four tries through the inspector). So once the heap has grown by `growthBytes` since the last
+ * full collection, it is collected again, and glibc is asked to hand back what malloc kept of the
+ * freed memory (1.4 MB of a daemon's 2.5 MB of growth in its first minutes, with gdb). A heap that
+ * does not grow costs only the check.
  */
 export class HeapTrim {
   readonly #deps: HeapTrimDeps;
@@ -55,17 +55,18 @@ export function fullCollection(): (() => void) | undefined {
 }
 
 /** Starts the daemon's trim: checked every `everyMs` on an unref'd timer. */
-export function trimHeapWhenGrown(everyMs = TRIM_EVERY_MS): NodeJS.Timeout | undefined {
-  const collect = fullCollection();
-  if (!collect) return undefined;
-  const used = () => {
-    const m = process.memoryUsage();
-    return m.heapUsed + m.external;
-  };
+export function trimHeapWhenGrown(everyMs = TRIM_EVERY_MS): NodeJS.Timeout {
+  // Reached at the first collection, not at start: it makes a V8 context, and every container's
+  // daemon start would pay for it.
+  let gc: (() => void) | undefined;
   const trim = new HeapTrim({
-    used,
+    used: () => {
+      const m = process.memoryUsage();
+      return m.heapUsed + m.external;
+    },
     collect: () => {
-      collect();
+      gc ??= fullCollection();
+      gc?.();
       native().mallocTrim();
     },
   });
