@@ -1,5 +1,5 @@
 import type { StdioOptions } from "node:child_process";
-import { rm, writeFile } from "node:fs/promises";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CreateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
 import type { Logger } from "../log.ts";
@@ -17,7 +17,7 @@ import { bundleFiles, type ShimState } from "./bundle-files.ts";
 import type { ExecPlan } from "./exec-plan.ts";
 import { checkIdentifier } from "./identifiers.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
-import { TaskProcess, type Launch } from "./process.ts";
+import { TaskProcess, type Launch, type WindowSize } from "./process.ts";
 import { checkStdio } from "./stdio.ts";
 
 /** What Create needs from outside; the daemon hands in the real parts (cli/daemon.ts), unit tests fakes. */
@@ -146,7 +146,8 @@ export class Container {
   }
 
   /** How Start runs the init: `runc run` of the bundle; a Wasm container's runner gets its fds. */
-  initLaunch(): Launch {
+  async initLaunch(size?: WindowSize): Promise<Launch> {
+    if (size) await this.#setConsoleSize(size);
     const pidFile = this.file(bundleFiles.initPid);
     const log = this.file(bundleFiles.runcLog);
     const run = (stdio: StdioOptions, preserveFds = 0, consoleSocket?: string) =>
@@ -159,10 +160,10 @@ export class Container {
   }
 
   /** How Start runs an exec: `runc exec` of the process `plan` names, written to the bundle; a runner (a Wasm command) gets its fds. */
-  async execLaunch(execId: string, plan: ExecPlan): Promise<Launch> {
+  async execLaunch(execId: string, plan: ExecPlan, size?: WindowSize): Promise<Launch> {
     const { spec, pid: pidFile } = this.execFiles(execId);
     const log = this.file(bundleFiles.runcLog);
-    await writeFile(spec, JSON.stringify(plan.process));
+    await writeFile(spec, JSON.stringify(size ? { ...plan.process, consoleSize: size } : plan.process));
     const exec = (stdio: StdioOptions, preserveFds = 0, consoleSocket?: string): RuntimeChild =>
       this.runtime.exec(this.id, spec, pidFile, log, stdio, preserveFds, consoleSocket);
     return {
@@ -170,6 +171,16 @@ export class Container {
       pidFile,
       lastError: () => this.runtime.lastError(log),
     };
+  }
+
+  /** The init's first terminal size, in the config.json `runc run` reads (replaced whole, never half-written). */
+  async #setConsoleSize(size: WindowSize): Promise<void> {
+    const spec = await readSpec(this.runcBundle);
+    if (!spec.process) return;
+    spec.process.consoleSize = size;
+    const path = join(this.runcBundle, "config.json");
+    await writeFile(`${path}.tmp`, JSON.stringify(spec));
+    await rename(`${path}.tmp`, path);
   }
 
   /** The process spec runc exec reads and the pid file it writes, one pair per exec in the bundle. */

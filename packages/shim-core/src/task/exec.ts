@@ -33,10 +33,10 @@ export async function startExec(c: Container, p: TaskProcess, engine: Engine, lo
   c.init.to("startExec");
   let runner: RunnerLaunch | undefined;
   try {
-    return await p.start(async () => {
+    return await p.start(async (size) => {
       const plan = await execProcessSpec(c, p.spec!, engine, log);
       runner = plan.runner;
-      return c.execLaunch(p.execId, plan);
+      return c.execLaunch(p.execId, plan, size);
     });
   } finally {
     // The runner's own fds (its prepared files) are runc's once it started, or nobody's.

@@ -9,6 +9,12 @@ import { isLive, next, wireStatus, type Action, type State } from "./lifecycle.t
 import { openStdio, type StdioPaths } from "./stdio.ts";
 import { Terminal } from "./terminal.ts";
 
+/** A terminal's size as ResizePty gives it. */
+export interface WindowSize {
+  width: number;
+  height: number;
+}
+
 /** How Start runs a process: prepared once the lifecycle has let the Start through. */
 export interface Launch {
   /** With a `consoleSocket` the process gets a terminal (task/terminal.ts). */
@@ -40,7 +46,7 @@ export class TaskProcess {
   /** Set for a process with a terminal once it is launched. */
   #terminal: Terminal | undefined;
   /** A ResizePty before Start: the terminal gets it once there is one. */
-  #size: { width: number; height: number } | undefined;
+  #size: WindowSize | undefined;
   #startError: string | undefined;
 
   constructor(containerId: string, execId: string, stdio: StdioPaths) {
@@ -96,19 +102,21 @@ export class TaskProcess {
    * failure before anything was launched leaves the process created (Start may be tried again); a
    * runtime that ran and failed ends it.
    */
-  start(prepare: () => Promise<Launch>): Promise<{ pid: number; exit: Promise<number> }> {
+  start(prepare: (size?: WindowSize) => Promise<Launch>): Promise<{ pid: number; exit: Promise<number> }> {
     this.to("start");
     const starting = this.#start(prepare);
     this.#starting = starting;
     return starting;
   }
 
-  async #start(prepare: () => Promise<Launch>): Promise<{ pid: number; exit: Promise<number> }> {
+  async #start(prepare: (size?: WindowSize) => Promise<Launch>): Promise<{ pid: number; exit: Promise<number> }> {
     let child: RuntimeChild;
     let how: Launch;
     let io: Awaited<ReturnType<typeof openStdio>> | undefined;
     try {
-      how = await prepare();
+      // A size set before Start goes into the process spec: runc sizes the pty before the process
+      // exists, where the master (received once runc returns) would come a moment too late.
+      how = await prepare(this.stdio.terminal ? this.#size : undefined);
       if (this.stdio.terminal) {
         this.#terminal = Terminal.listen();
         if (this.#size) this.#terminal.resize(this.#size.width, this.#size.height);

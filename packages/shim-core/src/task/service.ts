@@ -77,7 +77,7 @@ export class TaskService {
     const started = Date.now();
     const { pid, exit } = req.execId
       ? await startExec(c, p, this.#deps.engine, this.#deps.log)
-      : await p.start(async () => c.initLaunch());
+      : await p.start((size) => c.initLaunch(size));
     this.#deps.log.info("started", { id: c.id, exec: req.execId, pid, ms: Date.now() - started });
     this.#events.started(c.id, p);
     if (req.execId) {

@@ -35,13 +35,9 @@ function collect(path: string): { text: () => string; ended: Promise<void> } {
 describe("terminals (runc's console socket)", () => {
   it("gives the init a pty on 0–2 with the size ResizePty set, one output stream, and leaves no console socket", async () => {
     const before = ptyDirs();
-    // `runc run -d` starts the process before the shim has the master to set the size on, so the
-    // size set before Start arrives just after the process does (docs/architecture.md, terminals):
-    // the guest polls for it, for at most 5 s.
-    const waitSize =
-      'i=0; until s=$(/bin/busybox stty size 2>/dev/null) && [ "$s" != "0 0" ] || [ $i -ge 100 ]; do i=$((i+1)); /bin/busybox sleep 0.05; done; echo "$s"';
+    // The size set before Start is the pty's from the first instruction on: no polling.
     const { id, req, bundle } = shim.request(
-      ["/bin/busybox", "sh", "-c", `/bin/busybox tty; ${waitSize}; echo to-stderr >&2; exit 3`],
+      ["/bin/busybox", "sh", "-c", "/bin/busybox tty; /bin/busybox stty size; echo to-stderr >&2; exit 3"],
       (s) => (s.process!.terminal = true),
     );
     const out = fifo(bundle, "tty-out");
@@ -57,7 +53,7 @@ describe("terminals (runc's console socket)", () => {
     await svc.delete(create(pb.DeleteRequestSchema, { id }));
   });
 
-  it("runs an exec with a terminal, copies stdin to it, and resizes it while it runs", async () => {
+  it("runs an exec with a terminal sized before Start, copies stdin to it, and resizes it while it runs", async () => {
     const { id, req, bundle } = shim.request(["/bin/busybox", "sleep", "100"]);
     await svc.create(req);
     await start(id);
@@ -65,7 +61,12 @@ describe("terminals (runc's console socket)", () => {
     const out = fifo(bundle, "e1-out");
     const reader = collect(out);
     const spec = {
-      args: ["/bin/busybox", "sh", "-c", "read a; /bin/busybox stty size; read b; echo got $a $b"],
+      args: [
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "/bin/busybox stty size; read a; /bin/busybox stty size; read b; echo got $a $b",
+      ],
       cwd: "/",
       env: ["PATH=/bin"],
       user: { uid: 0, gid: 0 },
@@ -83,8 +84,12 @@ describe("terminals (runc's console socket)", () => {
         },
       }),
     );
+    await resize(id, 70, 20, "e1");
     const waiting = wait(id, "e1");
     await start(id, "e1");
+    const until = async (text: string) => {
+      for (let i = 0; i < 500 && !reader.text().includes(text); i++) await new Promise((r) => setTimeout(r, 10));
+    };
     // The client's writer comes and goes twice: the shim's own writer keeps it from being an EOF.
     const write = async (text: string) => {
       // Asynchronous: a blocking open would wait for the shim's reader, in this very process.
@@ -92,15 +97,16 @@ describe("terminals (runc's console socket)", () => {
       await client.write(text);
       await client.close();
     };
+    // Echo and output interleave however the process is scheduled: each line waits for the answer before it.
+    await until("20 70\r\n");
     await resize(id, 99, 11, "e1");
     await write("one\n");
-    // Echo and output interleave however the process is scheduled: the second line waits for the first's answer.
-    for (let i = 0; i < 500 && !reader.text().includes("11 99\r\n"); i++) await new Promise((r) => setTimeout(r, 10));
+    await until("11 99\r\n");
     await write("two\n");
     expect(await waiting).toMatchObject({ exitStatus: 0 });
     await reader.ended;
     // The pty echoes what it reads (one, two), then the exec prints.
-    expect(reader.text()).toBe("one\r\n11 99\r\ntwo\r\ngot one two\r\n");
+    expect(reader.text()).toBe("20 70\r\none\r\n11 99\r\ntwo\r\ngot one two\r\n");
     await svc.delete(create(pb.DeleteRequestSchema, { id, execId: "e1" }));
     await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
     await wait(id);
