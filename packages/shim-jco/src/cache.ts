@@ -67,6 +67,7 @@ export async function ensureTranspiled(
   digest: string,
   log: (msg: string) => void,
   precompiled?: Transpiled,
+  transpile: (module: Uint8Array, path: string) => Promise<Transpiled> = transpileModule,
 ): Promise<CacheResult> {
   const key = cacheKey(digest);
   const dir = join(root, key);
@@ -81,9 +82,9 @@ export async function ensureTranspiled(
     return { key, manifest, hit: false };
   }
   const t0 = performance.now();
-  const out = await transpileModule(module, path);
+  const out = await transpile(module, path);
   const manifest = await writeEntry(root, key, digest, out);
-  log(`transpiled in ${Math.round(performance.now() - t0)} ms into ${key}`);
+  log(`transpiled in ${Math.round(performance.now() - t0)} ms by process ${out.pid ?? process.pid} into ${key}`);
   return { key, manifest, hit: false };
 }
 

@@ -4,6 +4,7 @@ import { cacheRoot, ensureTranspiled, readTranspiled } from "./cache.ts";
 import { packTranspiled, unpackTranspiled } from "./precompiled.ts";
 import { runCommand } from "./run.ts";
 import { ENTRY_MODULE } from "./transpile.ts";
+import { transpileInChild } from "./transpile-child.ts";
 import { ENGINE_VERSION } from "./version.ts";
 
 /**
@@ -38,6 +39,7 @@ export const jcoEngine: Engine = {
       ctx.digest,
       ctx.log,
       ctx.precompiled && unpackTranspiled(ctx.precompiled),
+      transpileInChild,
     );
     const has = (iface: string) => manifest.exports.some((name) => name.startsWith(`${iface}@`));
     const kind = has("wasi:cli/run") ? "command" : has("wasi:http/incoming-handler") ? "http" : undefined;

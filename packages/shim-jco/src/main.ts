@@ -1,6 +1,7 @@
-import { workerData } from "node:worker_threads";
+import { isMainThread, workerData } from "node:worker_threads";
 import { refuseContainerModules, runShim } from "@wasm-shims/shim-core";
 import { jcoEngine } from "./engine.ts";
+import { runTranspileChild, TRANSPILE_FLAG } from "./transpile-child.ts";
 
 /** Must match SERVER_WORKER_KEY in http/thread.ts, which is loaded only in such a thread. */
 const HTTP_SERVER_WORKER = "wasmShimHttpServer";
@@ -16,6 +17,9 @@ if ((workerData as Record<string, unknown> | null)?.[HTTP_SERVER_WORKER]) {
         throw err;
       }),
   );
+} else if (isMainThread && process.argv[2] === TRANSPILE_FLAG) {
+  // A cache miss's transpile, in a process of its own (transpile-child.ts).
+  runTranspileChild();
 } else {
   runShim(jcoEngine);
 }

@@ -7,6 +7,8 @@ export interface Transpiled {
   files: Record<string, Uint8Array>;
   /** The component's exports, e.g. "wasi:cli/run@0.2.12". */
   exports: string[];
+  /** The process that transpiled it, when not this one (transpile-child.ts). */
+  pid?: number;
 }
 
 /**

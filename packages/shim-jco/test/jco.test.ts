@@ -1,11 +1,14 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Containerd, eventually } from "@wasm-shims/test-lab";
 import { ensureFixtures, fixturePath, writeOciImage } from "@wasm-shims/test-fixtures";
+import { shimProcesses } from "@wasm-shims/test-lab/leftovers.ts";
+import { descendants, listProcs } from "@wasm-shims/test-lab/procfs.ts";
 import { ENTRY_MODULE } from "../src/transpile.ts";
+import { TRANSPILE_FLAG } from "../src/transpile-child.ts";
 import { buildComponents } from "./components.ts";
 import { createServer } from "node:net";
 import { once } from "node:events";
@@ -41,6 +44,17 @@ describe(`${runtime}: components and the transpile cache`, () => {
         { path: "/hello.component.wasm", content: hello, mode: 0o755 },
         { path: "/exit42.component.wasm", content: exit42, mode: 0o755 },
         { path: "/http.component.wasm", content: http, mode: 0o755 },
+        // hello with a custom section: another digest, so another transpile.
+        {
+          path: "/fresh.component.wasm",
+          content: Buffer.concat([hello, Buffer.from([0, 5, 3, 0x70, 0x61, 0x64, 1])]),
+          mode: 0o755,
+        },
+        {
+          path: "/broken.component.wasm",
+          content: new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0, 0xff, 0xff]),
+          mode: 0o755,
+        },
         { path: "/hello.wasm", source: fixturePath("hello"), mode: 0o755 },
         { path: "/sleep.wasm", source: fixturePath("sleep"), mode: 0o755 },
       ],
@@ -97,6 +111,44 @@ describe(`${runtime}: components and the transpile cache`, () => {
       expect(exec.code).toBe(42);
       const hello = await ctd.ctr(["task", "exec", "--exec-id", "e2", cid, "/hello.wasm"], { timeoutMs: 60_000 });
       expect(hello).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
+    } finally {
+      await ctd.removeContainer(cid);
+    }
+  });
+
+  it("transpiles in a process of its own, gone once the entry is written; one jco refuses fails with jco's reason", async () => {
+    const cid = id("child");
+    const transpilers = () =>
+      descendants(
+        listProcs(),
+        shimProcesses(ctd.socket).map((p) => p.pid),
+      ).filter((p) => p.argv.includes(TRANSPILE_FLAG) && p.state !== "Z");
+    expect((await ctd.ctr(["run", "-d", "--runtime", runtime, image, cid, "/sleep.wasm", "100000000"])).code).toBe(0);
+    try {
+      const before = count(/transpiled in \d+ ms/);
+      const exec = (execId: string, path: string) =>
+        ctd.ctr(["task", "exec", "--exec-id", execId, cid, path], { timeoutMs: 60_000 });
+      expect(await exec("e1", "/fresh.component.wasm")).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
+      expect(count(/transpiled in \d+ ms/)).toBe(before + 1);
+      // Not the daemon: a process of its own, gone by now.
+      const by = Number(
+        /transpiled in \d+ ms by process (\d+)/.exec(
+          ctd
+            .logText()
+            .split("\n")
+            .findLast((l) => /transpiled in/.test(l)) ?? "",
+        )?.[1],
+      );
+      expect(by).toBeGreaterThan(0);
+      expect(shimProcesses(ctd.socket).map((p) => p.pid)).not.toContain(by);
+      expect(existsSync(`/proc/${by}`)).toBe(false);
+      expect(transpilers()).toEqual([]);
+      const broken = await exec("e2", "/broken.component.wasm");
+      expect(broken.code).not.toBe(0);
+      expect(broken.stderr).toMatch(/\/broken\.component\.wasm cannot be transpiled by jco/);
+      expect(transpilers()).toEqual([]);
+      // The daemon lives on and still serves its container.
+      expect(await exec("e3", "/hello.wasm")).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
     } finally {
       await ctd.removeContainer(cid);
     }
