@@ -1,9 +1,10 @@
 // Endurance: many container lifecycles, one CRI pod with hundreds of containers, long-running
 // tasks; after each, nothing may be left on the host and long-lived daemons' memory must be flat.
-// Usage: tools/reliability [--quick] [--engine E]... [--part cycles|cri|soak]... [--cycles N]
-//        [--cri-containers N] [--soak-minutes M] [--sample-seconds S] [--sequential] [--json FILE]
-//        | --render FILE
-// The soak runs beside the other parts (its own containerd; it is mostly idle) unless --sequential.
+// Usage: tools/reliability [--quick] [--engine E]... [--part cycles|cri|soak|idle]... [--cycles N]
+//        [--cri-containers N] [--soak-minutes M] [--idle-minutes M] [--sample-seconds S]
+//        [--sequential] [--json FILE] | --render FILE
+// The soak and the idle tasks run beside the other parts (each in its own containerd; they are
+// mostly idle) unless --sequential.
 // Without --json it writes docs/reliability.json and the generated section of docs/reliability.md.
 // Exits 1 when a check failed (the report says which).
 import { execFileSync } from "node:child_process";
@@ -20,10 +21,11 @@ import { report, splice } from "./report.ts";
 import { mergeResults, problems, type Results, type Settings } from "./results.ts";
 import { flatRule } from "./sample.ts";
 import { snapshotShims, writeEnduranceImage } from "./setup.ts";
+import { runIdle, type IdleResult } from "./idle.ts";
 import { runSoak, type SoakResult } from "./soak.ts";
 
 const root = resolve(import.meta.dirname, "../..");
-const parts = ["cycles", "cri", "soak"] as const;
+const parts = ["cycles", "cri", "soak", "idle"] as const;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -34,6 +36,7 @@ const { values, positionals } = parseArgs({
     cycles: { type: "string" },
     "cri-containers": { type: "string" },
     "soak-minutes": { type: "string" },
+    "idle-minutes": { type: "string" },
     "sample-seconds": { type: "string" },
     "line-ms": { type: "string" },
     "exec-every": { type: "string" },
@@ -84,11 +87,12 @@ async function main(): Promise<number> {
     return 1;
   }
   const quick = values.quick ?? false;
-  const settings: Settings = {
+  const settings: Settings & { idleS: number } = {
     cycles: num(values.cycles, quick ? 20 : 1000),
     criContainers: num(values["cri-containers"], quick ? 20 : 200),
     probeIntervalS: 1,
     soakS: Math.round(num(values["soak-minutes"], quick ? 1 : 60) * 60),
+    idleS: Math.round(num(values["idle-minutes"], quick ? 1 : 60) * 60),
     sampleS: num(values["sample-seconds"], quick ? 5 : 10),
     lineIntervalMs: num(values["line-ms"], 100),
     execEverySamples: num(values["exec-every"], 6),
@@ -111,6 +115,7 @@ async function main(): Promise<number> {
   const cri: CriPartResult[] = [];
   const soak: SoakResult[] = [];
   let soakLeftovers: string[] = [];
+  let idle: IdleResult | undefined;
   const afterStop: Record<string, string[]> = {};
   const errors: string[] = [];
   const failed = (part: string, e: unknown) =>
@@ -143,6 +148,12 @@ async function main(): Promise<number> {
       };
       soak.push(...(await Promise.all(engines.map((e) => runSoak(ctd, e, s, `${tag}s`, log)))));
       soakLeftovers = await leftoversOf(ctd, `${tag}s`);
+    });
+  };
+  const idlePart = async () => {
+    if (!wanted.has("idle")) return;
+    await withContainerd("idle", async (ctd) => {
+      idle = await runIdle(ctd, engines, { durationS: settings.idleS, sampleS: settings.sampleS }, `${tag}i`, log);
     });
   };
   const cyclesPart = async () => {
@@ -188,11 +199,14 @@ async function main(): Promise<number> {
     for (const e of engines) versions[e] = version(shimDir, e);
     image = await writeEnduranceImage(tmp);
     log(`reliability: engines ${engines.join(", ")}; tag ${tag}; ${JSON.stringify(settings)}`);
-    soaking = values.sequential ? Promise.resolve() : soakPart();
+    soaking = values.sequential ? Promise.resolve() : Promise.all([soakPart(), idlePart()]).then(() => {});
     await cyclesPart();
     await criPart();
     await soaking;
-    if (values.sequential) await soakPart();
+    if (values.sequential) {
+      await soakPart();
+      await idlePart();
+    }
   } catch (e) {
     failed("setup", e);
   } finally {
@@ -217,6 +231,7 @@ async function main(): Promise<number> {
     cri,
     soak,
     soakLeftovers,
+    ...(idle ? { idle } : {}),
     afterStop,
     errors,
   };

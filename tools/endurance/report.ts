@@ -20,14 +20,14 @@ const firstLast = (xs: readonly ProcSample[], key: "rssMB" | "pssMB" | "fds", di
   xs.length === 0 ? "–" : `${f(xs[0]![key], digits)} → ${f(xs.at(-1)![key], digits)}`;
 const dur = (s: number): string => (s >= 3600 ? `${f(s / 3600, 2)} h` : s >= 120 ? `${f(s / 60, 1)} min` : `${s} s`);
 
-/** PSS at eleven evenly spaced moments, so the shape is visible without a chart. */
-function curve(samples: readonly ProcSample[]): string {
+/** PSS (or another figure) at eleven evenly spaced moments, so the shape is visible without a chart. */
+function curve(samples: readonly ProcSample[], key: "pssMB" | "anonMB" = "pssMB"): string {
   if (samples.length === 0) return "–";
   const picks = Array.from(
     { length: Math.min(11, samples.length) },
     (_, i) => samples[Math.round((i * (samples.length - 1)) / Math.max(1, Math.min(10, samples.length - 1)))]!,
   );
-  return picks.map((s) => f(s.pssMB, 1)).join(" ");
+  return picks.map((s) => f(s[key], 1)).join(" ");
 }
 
 function cyclesSection(r: Results): string {
@@ -165,6 +165,36 @@ function soakSection(r: Results): string {
   ].join("\n");
 }
 
+function idleSection(r: Results): string {
+  if (!r.idle) return "Not run.";
+  const rows = r.idle.processes.map((p) => {
+    const fl = p.flatness;
+    return [
+      p.name,
+      String(p.samples.length),
+      f(fl.meanPssMB, 1),
+      f(fl.anonSlopeMBPerHour, 2),
+      f(fl.fileSlopeMBPerHour, 2),
+      f(fl.pssSlopeMBPerHour, 2),
+      `**${fl.verdict}**`,
+      curve(p.samples, "anonMB"),
+    ];
+  });
+  return table(
+    [
+      "process",
+      "samples",
+      "PSS MB (mean after warm-up)",
+      "RSS anon MB/h",
+      "RSS file MB/h",
+      "PSS MB/h",
+      "memory",
+      "RSS anon MB from start to end (eleven samples)",
+    ],
+    rows,
+  );
+}
+
 function failures(r: Results): string {
   const lines: string[] = [];
   for (const c of r.cycles) for (const x of c.failures) lines.push(`- cycles ${c.engine} #${x.at}: ${x.what}`);
@@ -206,6 +236,12 @@ ${criSection(r)}
 Samples every ${s.sampleS} s (with a Stats call each, and an exec every ${s.execEverySamples} samples). Memory counts as flat when, after leaving out the first ${rule.warmupFraction * 100} % of the samples, the least-squares line of PSS and of RSS rises by at most ${rule.maxSlopeMBPerHour} MB per hour and the open fds grow by at most ${rule.maxFdGrowth}; with fewer than ${rule.minSamples} samples or ${rule.minSpanS / 60} minutes after warm-up the verdict is "too short".
 
 ${soakSection(r)}
+
+#### Idle: one task per engine that does nothing, for ${r.idle ? dur(r.idle.durationS) : "–"}, beside bare Node
+
+Each engine's daemon with one task running the sleep guest (nothing reaches the daemon), next to two processes of the Node the shims embed started bare: one with nothing to do, one with a timer as often as the daemon's orphan watch (0.7 s). The controls show what Node and glibc gain over time with none of the shim's code; only the daemons are judged, by the rule above. jco's cache starts empty, so its daemon's Create transpiles.
+
+${idleSection(r)}
 
 #### Failures (first ones, verbatim)
 

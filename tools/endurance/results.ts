@@ -2,6 +2,7 @@ import type { RunHeader } from "../benchmark/machine.ts";
 import type { CriPartResult } from "./cri.ts";
 import type { CyclesResult } from "./cycles.ts";
 import type { flatRule } from "./sample.ts";
+import type { IdleResult } from "./idle.ts";
 import type { SoakResult } from "./soak.ts";
 
 export interface Settings {
@@ -9,6 +10,8 @@ export interface Settings {
   criContainers: number;
   probeIntervalS: number;
   soakS: number;
+  /** Absent in runs made before the idle part existed. */
+  idleS?: number;
   sampleS: number;
   lineIntervalMs: number;
   execEverySamples: number;
@@ -24,6 +27,8 @@ export interface Results extends RunHeader {
   soak: SoakResult[];
   /** What the soak's containerd had left once every soak task was gone (they share it). */
   soakLeftovers: string[];
+  /** Idle tasks' daemons beside bare-Node controls; absent when the part did not run. */
+  idle?: IdleResult;
   /** What each private containerd left on the host after it was stopped (the harness removes it then). */
   afterStop: Record<string, string[]>;
   /** A part that could not run to its end, and why. */
@@ -61,6 +66,10 @@ export function problems(r: Omit<Results, "problems">): string[] {
     else if (s.exitCode !== 143) out.push(`soak ${s.engine}: the task ended with ${s.exitCode} on SIGTERM, not 143`);
   }
   if (r.soakLeftovers.length > 0) out.push(`soak: left ${r.soakLeftovers.join("; ")}`);
+  // The controls are Node's own and are reported, not judged.
+  for (const p of r.idle?.processes ?? [])
+    if (p.name.endsWith(" daemon") && p.flatness.verdict === "growing")
+      out.push(`idle: the ${p.name} grows (${describe(p.flatness)})`);
   for (const [part, left] of Object.entries(r.afterStop))
     if (left.length > 0) out.push(`${part}: after containerd stopped, left ${left.join("; ")}`);
   return out;
@@ -97,6 +106,7 @@ export function mergeResults(runs: readonly Results[]): Results {
     cri: runs.flatMap((r) => r.cri),
     soak: runs.flatMap((r) => r.soak),
     soakLeftovers: runs.flatMap((r) => r.soakLeftovers),
+    ...mergedIdle(runs),
     afterStop: Object.fromEntries(
       runs.flatMap((r) =>
         Object.entries(r.afterStop).map(([part, left]) => [`${part} (${r.engines.join(", ")})`, left]),
@@ -105,4 +115,13 @@ export function mergeResults(runs: readonly Results[]): Results {
     errors: runs.flatMap((r) => r.errors),
   };
   return { ...base, problems: problems(base) };
+}
+
+function mergedIdle(runs: readonly Results[]): { idle?: IdleResult } {
+  const withIdle = runs.flatMap((r) => (r.idle ? [r.idle] : []));
+  if (withIdle.length === 0) return {};
+  // Every run starts its own controls: keep the first run's, and every run's daemons.
+  const controls = withIdle[0]!.processes.filter((p) => !p.name.endsWith(" daemon"));
+  const daemons = withIdle.flatMap((i) => i.processes.filter((p) => p.name.endsWith(" daemon")));
+  return { idle: { durationS: Math.max(...withIdle.map((i) => i.durationS)), processes: [...daemons, ...controls] } };
 }

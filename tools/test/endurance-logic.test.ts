@@ -119,6 +119,21 @@ describe("mergeResults", () => {
     expect(m.problems).toEqual(["cycles node: left x"]);
   });
 
+  it("keeps every run's idle daemons and the first run's controls, and judges only the daemons", () => {
+    const proc = (name: string, growth: number) => {
+      const xs = samples(1, 30, growth);
+      return { name, samples: xs, flatness: flatness(xs) };
+    };
+    const a = run("jco", "2026-12-05T13:00:00Z", 100);
+    a.idle = { durationS: 3600, processes: [proc("jco daemon", 0), proc("bare Node", 5)] };
+    const b = run("node", "2026-12-05T13:00:00Z", 100);
+    b.idle = { durationS: 3500, processes: [proc("node daemon", 5), proc("bare Node", 0)] };
+    const m = mergeResults([a, b]);
+    expect(m.idle?.processes.map((p) => p.name)).toEqual(["jco daemon", "node daemon", "bare Node"]);
+    expect(m.idle?.processes[2]?.flatness.verdict).toBe("growing");
+    expect(m.problems).toEqual([expect.stringMatching(/^idle: the node daemon grows \(PSS 5 MB\/h/)]);
+  });
+
   it("refuses runs with different settings", () => {
     const other = run("node", "2026-12-05T13:00:00Z", 1);
     other.settings = { ...other.settings, cycles: 5 };

@@ -39,6 +39,10 @@ describe(
       expect(r.cycles.map((c) => c.engine).sort()).toEqual([...engines].sort());
       expect(r.cri.map((c) => c.engine).sort()).toEqual([...engines].sort());
       expect(r.soak.map((s) => s.engine).sort()).toEqual([...engines].sort());
+      expect(r.idle?.processes.map((p) => p.name).sort()).toEqual(
+        [...engines.map((e) => `${e} daemon`), "bare Node", "bare Node + 0.7 s timer"].sort(),
+      );
+      for (const p of r.idle?.processes ?? []) expect(p.samples.length, p.name).toBeGreaterThan(2);
     });
 
     it("ran every ctr run --rm cycle to hello's output, and left nothing after any tenth of them", () => {
