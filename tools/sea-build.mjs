@@ -145,6 +145,18 @@ async function bundle(entry, outfile, info, collector) {
     logOverride: { "empty-import-meta": "warning" },
     logLevel: "warning",
   });
+  asciiOnly(outfile);
+}
+
+// V8 keeps a script's source for as long as the script lives, as one byte per character when it
+// is all Latin-1 and two otherwise. esbuild escapes non-ASCII in code but copies the comments it
+// keeps (JSDoc on class members) as they are, and one "…" doubled the source every shim process
+// holds: 1.3 MB instead of 0.65 for node, 3.8 instead of 1.9 for jco, in the daemon and again in
+// every runner. An escape is harmless in a comment and means the same character anywhere else.
+function asciiOnly(file) {
+  const text = readFileSync(file, "utf8");
+  const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  if (ascii !== text) writeFileSync(file, ascii);
 }
 
 // Written afresh each build so no stale asset survives; the manifest is what the runtime reads.

@@ -29,6 +29,11 @@ import { mainSource } from ${JSON.stringify(seaModule)};
 
 const own = () => readFileSync(new URL("./own.txt", import.meta.url), "utf8").trim();
 
+class Text {
+  /** A comment esbuild keeps, with non-ASCII… in it — which would make V8 store the source at two bytes a character. */
+  get value() { return "naïve — 😀"; }
+}
+
 if (isMainThread) {
   (async () => {
     process.emitWarning("should not be printed", "ExperimentalWarning");
@@ -44,6 +49,7 @@ if (isMainThread) {
       resolve: import.meta.resolve("node:fs"),
       dynamicImport: typeof (await import("node:os")).tmpdir,
       stub,
+      text: new Text().value,
     }));
   })();
 } else {
@@ -88,6 +94,7 @@ const expected = {
   resolve: "node:fs",
   dynamicImport: "function",
   stub: "oxc-minify.minify: oxc-minify is not embedded in this executable (stubbed by tools/sea-assets.mjs)",
+  text: "naïve — 😀",
 };
 
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
@@ -142,6 +149,9 @@ describe("sea-build with embedded assets", () => {
       "sea-assets.json",
       "worker-HASH.mjs",
     ]);
+    const bundle = readFileSync(join(pkg, "dist", `${NAME}.cjs`), "utf8");
+    expect(bundle).toContain("A comment esbuild keeps");
+    expect(bundle.match(/[^\x00-\x7f]/g)).toBeNull();
     const r = run(process.execPath, [join(pkg, "dist", `${NAME}.cjs`)]);
     expect(r.json).toEqual(expected);
     // Plain node prints the warning the executables are built to suppress (checked below).
