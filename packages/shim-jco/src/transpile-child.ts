@@ -40,6 +40,8 @@ export function transpileInChild(component: Uint8Array, path: string): Promise<T
 
 /** The transpiler process: one job from its parent, one answer, then it exits. */
 export function runTranspileChild(): void {
+  // A daemon that died (SIGKILL) wants no answer: stop at once rather than finish for nobody.
+  process.once("disconnect", () => process.exit(1));
   process.once("message", (job: Job) => {
     void transpileModule(job.component, job.path)
       .then(
