@@ -155,7 +155,7 @@ async function bundle(entry, outfile, info, collector) {
 // every runner. An escape is harmless in a comment and means the same character anywhere else.
 function asciiOnly(file) {
   const text = readFileSync(file, "utf8");
-  const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  const ascii = text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   if (ascii !== text) writeFileSync(file, ascii);
 }
 
