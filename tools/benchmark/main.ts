@@ -33,6 +33,7 @@ import { findEngines, machine, shimBinary } from "./machine.ts";
 import { density, longCases, memory } from "./memory.ts";
 import { report } from "./report.ts";
 import { flatMetrics, type Results } from "./results.ts";
+import { formatDocs } from "./format-docs.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const binDir = join(root, "dist", "bin");
@@ -67,6 +68,7 @@ function writeDocs(results: Results, withJson: boolean): void {
   if (withJson) writeFileSync(join(docs, "benchmarks.json"), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(docs, "benchmarks.svg"), chart(results));
   writeFileSync(join(docs, "benchmarks.md"), report(results));
+  formatDocs([join(docs, "benchmarks.md"), ...(withJson ? [join(docs, "benchmarks.json")] : [])]);
   log(`wrote docs/benchmarks.md, docs/benchmarks.svg${withJson ? ", docs/benchmarks.json" : ""}`);
 }
 

@@ -13,6 +13,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Containerd } from "@wasm-shims/test-lab/containerd.ts";
 import { CriNode, criNamespace } from "@wasm-shims/test-lab/cri-node.ts";
+import { formatDocs } from "../benchmark/format-docs.ts";
 import { findEngines, machine, runtimeOf, shimBinary } from "../benchmark/machine.ts";
 import { runCriPart, type CriPartResult } from "./cri.ts";
 import { runCycles, type CyclesResult } from "./cycles.ts";
@@ -68,6 +69,7 @@ function writeDocs(results: Results, withJson: boolean): void {
   const md = join(root, "docs", "reliability.md");
   if (withJson) writeFileSync(join(root, "docs", "reliability.json"), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(md, splice(existsSync(md) ? readFileSync(md, "utf8") : "# Reliability\n", report(results)));
+  formatDocs([md, ...(withJson ? [join(root, "docs", "reliability.json")] : [])]);
   log(`wrote docs/reliability.md${withJson ? " and docs/reliability.json" : ""}`);
 }
 
