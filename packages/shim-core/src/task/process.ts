@@ -45,7 +45,7 @@ export class TaskProcess {
   #child: RuntimeChild | undefined;
   /** Set for a process with a terminal once it is launched. */
   #terminal: Terminal | undefined;
-  /** A ResizePty before Start: the terminal gets it once there is one. */
+  /** A ResizePty before Start: the spec gets it as the first size, the master once there is one. */
   #size: WindowSize | undefined;
   #startError: string | undefined;
 
