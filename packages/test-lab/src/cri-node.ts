@@ -7,6 +7,7 @@ import { Containerd } from "./containerd.ts";
 import { CriClient, NamespaceMode } from "./cri-client.ts";
 import { containerCgroupsUnder, removeCgroupsUnder } from "./cri-leftovers.ts";
 import { PodNetwork } from "./cni.ts";
+import { eventually } from "./eventually.ts";
 import { Pod, podConfig } from "./cri-pod.ts";
 
 export { parseCriLog, Pod, type ContainerSpec, type LogLine } from "./cri-pod.ts";
@@ -145,6 +146,17 @@ export class CriNode {
     ];
     for (const p of this.pods) found.push(`pod ${p.name} (${p.id}) not removed`);
     return found;
+  }
+
+  /**
+   * Restarts containerd (shims and their tasks keep running) and waits until CRI answers, as
+   * kubelet waits by retrying: CRI loads its containers after the daemon's socket is up and until
+   * then answers every call with "server is not initialized yet". Under a CI run's load that took
+   * long enough for the next call to meet it.
+   */
+  async restart(): Promise<void> {
+    await this.ctd.restart();
+    await eventually(() => this.cri.runtime.listContainers({}), 60_000);
   }
 
   async stop(): Promise<void> {

@@ -97,7 +97,7 @@ describe("runc failing, and containerd restarting, under CRI", () => {
     w.block("create");
     const starting = rejection(node.cri.runtime.startContainer({ containerId: id }));
     await w.blocked("create");
-    await node.ctd.restart();
+    await node.restart();
     const err = await starting;
     expect(err).toBeInstanceOf(CriError);
     w.clear();
