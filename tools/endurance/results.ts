@@ -10,8 +10,7 @@ export interface Settings {
   criContainers: number;
   probeIntervalS: number;
   soakS: number;
-  /** Absent in runs made before the idle part existed. */
-  idleS?: number;
+  idleS: number;
   sampleS: number;
   lineIntervalMs: number;
   execEverySamples: number;
