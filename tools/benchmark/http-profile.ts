@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { parseHttpConfig } from "../../packages/shim-jco/src/http/config.ts";
 import { loadCoreModules } from "../../packages/shim-jco/src/http/instances.ts";
 import { serveOnThisThread } from "../../packages/shim-jco/src/http/thread.ts";
+import { GLUE_URL } from "../../packages/shim-jco/src/run.ts";
 import { ENTRY_MODULE, transpileModule } from "../../packages/shim-jco/src/transpile.ts";
 import { round } from "./stats.ts";
 
@@ -49,7 +50,7 @@ interface Profile {
 export function partOf({ functionName: fn, url }: CallFrame): (typeof PARTS)[number] | undefined {
   if (fn === "(idle)") return undefined;
   if (fn === "(garbage collector)") return "GC";
-  if (url.startsWith("data:")) return "jco glue"; // the transpiled component's JS, imported as a data: URL
+  if (url === GLUE_URL) return "jco glue"; // the transpiled component's JS
   if (url.startsWith("wasm:")) return "guest wasm";
   if (url.endsWith("/http/instances.ts")) return "memory images"; // copying the image into a recycled memory
   if (url.includes("/packages/shim-jco/src/") || url.includes("preview2-shim")) return "shim server and WASI";

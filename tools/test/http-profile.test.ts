@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { GLUE_URL } from "../../packages/shim-jco/src/run.ts";
 import { partOf } from "../benchmark/http-profile.ts";
 
 describe("the HTTP profile's parts", () => {
@@ -8,7 +9,7 @@ describe("the HTTP profile's parts", () => {
     expect(partOf({ functionName: "Instance", url: "" })).toBe("core instances (V8)");
     expect(partOf({ functionName: "writev", url: "" })).toBe("socket writes");
     expect(partOf({ functionName: "(program)", url: "" })).toBe("V8 and native, other");
-    expect(partOf({ functionName: "AsyncTask", url: "data:text/javascript;base64,AAAA" })).toBe("jco glue");
+    expect(partOf({ functionName: "AsyncTask", url: GLUE_URL })).toBe("jco glue");
     expect(partOf({ functionName: "wasm-function[3]", url: "wasm://wasm/0a1b" })).toBe("guest wasm");
     expect(partOf({ functionName: "take", url: "file:///r/packages/shim-jco/src/http/instances.ts" })).toBe(
       "memory images",

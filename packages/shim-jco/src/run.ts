@@ -27,12 +27,16 @@ type Instantiate = (
  * module is evaluated as a strict function body instead: its two export statements become plain
  * declarations, and `import.meta` (only read when no getCoreModule is given, which never happens
  * here) becomes an object of its own. Anything else module-only in it is refused by the parser.
+ * It is named GLUE_URL, so that stack traces and profiles tell its frames from the shim's own.
  */
 export async function loadComponent(files: RunContext["files"]): Promise<Instantiate> {
   const source = files[ENTRY_MODULE];
   if (!source) throw new Error(`jco: ${ENTRY_MODULE} is missing from the transpiled component`);
   return moduleFunction(Buffer.from(source).toString("utf8"));
 }
+
+/** The URL stack traces and CPU profiles give the transpiled component's JavaScript. */
+export const GLUE_URL = `jco-glue:///${ENTRY_MODULE}`;
 
 export function moduleFunction(source: string): Instantiate {
   const body = source
@@ -45,7 +49,7 @@ export function moduleFunction(source: string): Instantiate {
     );
   }
   return new Function(
-    `"use strict";\nconst __moduleMeta = { url: "file:///${ENTRY_MODULE}" };\n${body}\nreturn instantiate;`,
+    `"use strict";\nconst __moduleMeta = { url: "file:///${ENTRY_MODULE}" };\n${body}\nreturn instantiate;\n//# sourceURL=${GLUE_URL}`,
   )() as Instantiate;
 }
 
