@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { fdLogger } from "../log.ts";
 import { selfCommand } from "../sea/sea.ts";
-import { parseStartInput, readStdin, startConfig, type StartConfig } from "./bootstrap.ts";
+import { EMPTY_INPUT, readStdin, startConfig, type StartConfig } from "./bootstrap.ts";
 import type { ShimFlags } from "./flags.ts";
 import { groupId, socketAlive, socketPath, SOCKET_DIR } from "./socket.ts";
 
@@ -53,7 +53,8 @@ const MAX_SOCKET_PATH = 107;
  * containerd from 1.6 to 2.3+ accepts (2.3 tries a BootstrapResult first, then falls back to it).
  */
 export async function start(flags: ShimFlags, stdin: Uint8Array = readStdin()): Promise<void> {
-  const config = startConfig(flags, process.env, parseStartInput(stdin, flags));
+  const input = stdin.length === 0 ? EMPTY_INPUT : (await import("./start-input.ts")).parseStartInput(stdin, flags);
+  const config = startConfig(flags, process.env, input);
   const bundle = flags.bundle || process.cwd();
   const dir = config.socketDir ?? SOCKET_DIR;
   const path = socketPath(config.address, config.namespace, await groupId(bundle, config.id), dir);
@@ -104,7 +105,8 @@ function spawnDaemon(server: Server, path: string, bundle: string, config: Start
       stdin: from,
       options: input.kind === "empty" ? "" : (input.options?.typeUrl ?? ""),
       socket: path,
-      ms: Math.round(performance.now()),
+      // Not performance.now(): its first use loads perf_hooks, a few ms of every container's start.
+      ms: Math.round(process.uptime() * 1000),
     });
     closeSync(log);
   }

@@ -1,4 +1,3 @@
-import { connect as http2Connect, constants } from "node:http2";
 import { connect as netConnect } from "node:net";
 
 export interface GrpcOptions {
@@ -21,6 +20,9 @@ export function grpcCall(
   options: number | GrpcOptions = {},
 ): Promise<Uint8Array[]> {
   const { timeoutMs = 3000, headers = {} } = typeof options === "number" ? { timeoutMs: options } : options;
+  // Loaded on first use: node:http2 costs a daemon tens of ms to load at boot, on the path of
+  // every container's start, and an ordinary Wasm image never needs containerd's API.
+  const { connect: http2Connect, constants } = process.getBuiltinModule("node:http2");
   return new Promise((resolve, reject) => {
     const session = http2Connect("http://containerd", { createConnection: () => netConnect(socket) });
     const fail = (err: Error) => {

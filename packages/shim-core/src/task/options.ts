@@ -4,15 +4,9 @@ import type { Any } from "@bufbuild/protobuf/wkt";
 import { OptionsSchema as RuncOptionsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
 import { OptionsSchema as RuntimeOptionsSchema } from "../gen/runtimeoptions/v1/options_pb.ts";
 import { invalidArgument } from "../errors.ts";
+import { defaultOptions, type RuntimeOptions } from "./default-options.ts";
 
-/** What the runtime options (config.toml's `options` table) can change about how containers run. */
-export interface RuntimeOptions {
-  runcBinary: string;
-  runcRoot?: string;
-  systemdCgroup: boolean;
-}
-
-export const defaultOptions: RuntimeOptions = { runcBinary: "runc", systemdCgroup: false };
+export { defaultOptions, type RuntimeOptions };
 
 /**
  * The handful of `key = value` lines CRI serializes from a runtime's options table. A full TOML

@@ -1,7 +1,8 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { BootstrapResultSchema } from "../../src/gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
-import { parseStartInput, startConfig } from "../../src/cli/bootstrap.ts";
+import { startConfig } from "../../src/cli/bootstrap.ts";
+import { parseStartInput } from "../../src/cli/start-input.ts";
 import { parseFlags } from "../../src/cli/flags.ts";
 import { bootstrapParamsBytes, legacyOptionsBytes, runtimeOptions } from "@wasm-shims/test-lab/containerd-2x.ts";
 

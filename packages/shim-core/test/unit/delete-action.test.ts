@@ -1,9 +1,10 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { afterAll, describe, expect, it } from "vitest";
-import { deleteAction } from "../../src/cli/delete.ts";
+import { deleteAction, deleteResponse } from "../../src/cli/delete.ts";
 import { parseFlags } from "../../src/cli/flags.ts";
 import { DeleteResponseSchema } from "../../src/gen/containerd/task/v2/shim_pb.ts";
 
@@ -43,5 +44,24 @@ describe("delete", () => {
     mkdirSync(join(b.root, "left"), { recursive: true });
     await deleteAction(b.flags, "test");
     expect(b.calls()).toEqual([`--root ${b.root} kill --all left 9`, `--root ${b.root} delete --force left`]);
+  });
+});
+
+describe("the DeleteResponse `delete` writes by hand", () => {
+  it("is the bytes the generated schema writes, zero fields and all", () => {
+    for (const [pid, status, ms] of [
+      [4242, 137, 1_764_950_400_123],
+      [0, 0, 1_764_950_400_000],
+      [2 ** 31 + 5, 255, 999],
+      [1, 137, 0],
+    ] as const) {
+      const seconds = Math.floor(ms / 1000);
+      const exitedAt = create(TimestampSchema, { seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1_000_000 });
+      const expected = toBinary(
+        DeleteResponseSchema,
+        create(DeleteResponseSchema, { pid, exitStatus: status, exitedAt }),
+      );
+      expect(Buffer.from(deleteResponse(pid, status, ms)).toString("hex")).toBe(Buffer.from(expected).toString("hex"));
+    }
   });
 });
