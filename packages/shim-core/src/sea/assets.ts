@@ -20,7 +20,6 @@
 //
 // Nothing here runs unless a bundle uses it: everything is lazy or marked pure.
 
-import { randomBytes } from "node:crypto";
 import { closeSync, lstatSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
@@ -105,6 +104,9 @@ function ensureFile(dir: string, key: string, size: number, read: (key: string) 
     const st = statSync(file);
     if (st.isFile() && st.size === size) return;
   } catch {}
+  // node:crypto on first use only: every boot of the executable evaluates this module, and most
+  // (the runner, `-v`) never extract anything.
+  const { randomBytes } = process.getBuiltinModule("node:crypto");
   const tmp = join(dir, `.${key}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     writeFileSync(tmp, read(key), { flag: "wx", mode: 0o644 });
