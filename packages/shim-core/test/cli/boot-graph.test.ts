@@ -47,7 +47,10 @@ describe("what each boot of the shim loads", () => {
     for (const file of ["start.ts", "delete.ts"]) {
       const { inputs } = await staticGraph(file);
       expect(inputs.length).toBeGreaterThan(3);
-      expect(inputs.filter((i) => /\/gen\/|protobuf\/dist\/esm\/(wkt|codegenv2)\//.test(i)), file).toEqual([]);
+      expect(
+        inputs.filter((i) => /\/gen\/|protobuf\/dist\/esm\/(wkt|codegenv2)\//.test(i)),
+        file,
+      ).toEqual([]);
     }
   });
 
