@@ -21,6 +21,8 @@ import type { ShimFlags } from "./flags.ts";
 export type StartInput =
   | { kind: "empty" }
   | { kind: "options"; options: Any }
+  // debug is params.logLevel read here, because the LogLevel enum is generated code that
+  // bootstrap.ts (loaded on every start) must not import.
   | { kind: "bootstrap"; params: BootstrapParams; options: Any | undefined; debug: boolean };
 
 /** The options tables containerd turns into an Any; other extensions are someone else's. */
