@@ -71,7 +71,14 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
     log,
     onShutdown: exit,
   });
-  watchOrphans({ service, connections: () => server.connections(), accepted: () => server.accepted(), log, exit });
+  watchOrphans({
+    service,
+    connections: () => server.connections(),
+    accepted: () => server.accepted(),
+    log,
+    exit,
+    bundle: flags.bundle || process.cwd(),
+  });
   const tracing = tracingEnabled() ? await loadTracing(`containerd-shim-${engine.name}-v1`, shimVersion) : undefined;
   const served = tracing
     ? traceTaskService(service, tracing, {

@@ -25,6 +25,11 @@ export interface OrphanWatch {
   idleMs?: number;
   /** The wait once a client has come and gone. */
   afterClientMs?: number;
+  /**
+   * The bundle `start` ran in. When containerd removes it before ever connecting (a client killed
+   * between `start` and Create), it has run `delete` and will not come: the short wait applies.
+   */
+  bundle?: string;
 }
 
 export function idleMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -59,7 +64,8 @@ export function watchOrphans(w: OrphanWatch): NodeJS.Timeout {
           );
       }
       const clients = w.connections();
-      const limit = w.accepted() > 0 ? laterLimit : firstLimit;
+      const abandoned = w.bundle !== undefined && !existsSync(join(w.bundle, "config.json"));
+      const limit = w.accepted() > 0 || abandoned ? laterLimit : firstLimit;
       const idle = w.service.containers.size === 0 && w.service.creating.size === 0 && clients === 0;
       idleSince = idle ? (idleSince ?? Date.now()) : undefined;
       if (idleSince !== undefined && Date.now() - idleSince >= limit) {

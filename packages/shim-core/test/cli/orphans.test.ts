@@ -92,6 +92,30 @@ describe("watchOrphans", () => {
     await vi.waitFor(() => expect(exit).toHaveBeenCalled(), { timeout: 3000 });
   });
 
+  it("exits sooner when its bundle is removed before any client came", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "orphans-"));
+    writeFileSync(join(dir, "config.json"), "{}");
+    const f = fakeService({});
+    const exit = vi.fn();
+    timers.push(
+      watchOrphans({
+        service: f.service,
+        connections: () => 0,
+        accepted: () => 0,
+        log: silentLogger,
+        exit,
+        idleMs: 60_000,
+        afterClientMs: 300,
+        bundle: dir,
+      }),
+    );
+    // containerd may still connect: the bundle is there, so the long wait holds.
+    await sleep(700);
+    expect(exit).not.toHaveBeenCalled();
+    rmSync(dir, { recursive: true, force: true });
+    await vi.waitFor(() => expect(exit).toHaveBeenCalled(), { timeout: 3000 });
+  });
+
   it("waits 30 s unless the environment says otherwise", () => {
     expect(idleMs({})).toBe(30_000);
     expect(idleMs({ [IDLE_EXIT_ENV]: "1500" })).toBe(1500);
