@@ -26,6 +26,7 @@ interface NativeAddon {
   setWinsize(fd: number, rows: number, cols: number): number;
   closeFd(fd: number): number;
   mallocTrim(): number;
+  openReadOnlyMount(path: string): number;
 }
 
 export interface Native {
@@ -49,6 +50,11 @@ export interface Native {
   closeFd(fd: number): void;
   /** glibc's malloc_trim(0): free heap pages go back to the kernel; whether any did (false without glibc). */
   mallocTrim(): boolean;
+  /**
+   * `path` opened through a detached read-only bind mount of it (Linux 5.12): in no mount table,
+   * gone with its last fd; a reopen for writing through /proc is EROFS. Throws with `code`.
+   */
+  openReadOnlyMount(path: string): number;
   /** Orphaned descendants (a detached container's init) become this process's children. */
   setChildSubreaper(): void;
   /** A child's exit code (128+signal when killed) once it has ended, -1 while it runs or is not ours. */
@@ -98,6 +104,7 @@ function load(): Native {
     setWinsize: (fd, rows, cols) => okOrThrow(addon.setWinsize(fd, rows, cols), "set the window size"),
     closeFd: (fd) => okOrThrow(addon.closeFd(fd), `close fd ${fd}`),
     mallocTrim: () => addon.mallocTrim() === 1,
+    openReadOnlyMount: (path) => fdOrThrow(addon.openReadOnlyMount(path), `open ${path} on a read-only mount`),
   };
 }
 
