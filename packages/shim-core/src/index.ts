@@ -1,7 +1,7 @@
 export { runShim } from "./cli/main.ts";
 export { compileCheck, type Engine, type PrepareContext, type Prepared, type RunContext } from "./wasm/engine.ts";
 export { ShimError, Code } from "./errors.ts";
-export { mainSource, selfCommand } from "./sea/sea.ts";
+export { isBundleThread, mainSource, selfCommand, THREAD_ARGV } from "./sea/sea.ts";
 export { refuseContainerModules } from "./wasm/runner-layout.ts";
 export { PREVIEW1_IMPORTS } from "./wasm/preview1/functions.ts";
 export { runPreview1 } from "./wasm/preview1/run.ts";

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { constants } from "node:os";
 
 export interface ExecResult {
@@ -13,6 +12,8 @@ export function execFile(
   args: readonly string[],
   opts: { input?: string; timeoutMs?: number } = {},
 ): Promise<ExecResult> {
+  // Loaded on first use: `delete` usually runs nothing, and node:child_process costs a boot ~7 ms.
+  const { spawn } = process.getBuiltinModule("node:child_process");
   return new Promise((resolve) => {
     const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], timeout: opts.timeoutMs ?? 30_000 });
     const out: Buffer[] = [];

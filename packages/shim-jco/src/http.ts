@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { mainSource, type RunContext } from "@wasm-shims/shim-core";
+import { mainSource, THREAD_ARGV, type RunContext } from "@wasm-shims/shim-core";
 import { writeAll } from "./stdio.ts";
 import { parseHttpConfig, type HttpConfig } from "./http/config.ts";
 import { usableCpus } from "./http/cpus.ts";
@@ -23,6 +23,7 @@ interface Server {
 function spawnWorker(setup: ThreadSetup, failed: (err: Error) => void): Promise<Server> {
   const worker = new Worker(mainSource(), {
     eval: true,
+    argv: [THREAD_ARGV],
     workerData: { [SERVER_WORKER_KEY]: setup },
     stdout: false,
     stderr: false,

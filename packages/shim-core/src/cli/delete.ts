@@ -3,7 +3,6 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { unmountAll } from "../oci/mount.ts";
-import { Runc } from "../runc/runc.ts";
 import { bundleFiles, readShimState } from "../task/bundle-files.ts";
 import { defaultOptions } from "../task/default-options.ts";
 import type { ShimFlags } from "./flags.ts";
@@ -20,26 +19,26 @@ export const defaultRuncRoot = (engine: string, namespace: string) => `/run/cont
 export async function deleteAction(flags: ShimFlags, engine: string): Promise<Uint8Array> {
   const bundle = flags.bundle || process.cwd();
   const state = await readShimState(bundle);
-  const runc = new Runc(
-    state?.runc ?? {
-      binary: defaultOptions.runcBinary,
-      root: defaultRuncRoot(engine, flags.namespace),
-      systemdCgroup: defaultOptions.systemdCgroup,
-    },
-  );
+  const config = state?.runc ?? {
+    binary: defaultOptions.runcBinary,
+    root: defaultRuncRoot(engine, flags.namespace),
+    systemdCgroup: defaultOptions.systemdCgroup,
+  };
   // containerd runs delete after every daemon exit, the clean ones too, when runc has long since
   // deleted the container. runc keeps a container's state in <root>/<id>: without that there is
-  // nothing for runc to kill or delete, and two boots of runc are saved on every container's exit.
-  const known = existsSync(join(runc.config.root, flags.id));
-  if (known) await runc.kill(flags.id, 9, true).catch(() => {});
-  // A failure is reported after the rest is cleaned: containerd then keeps the bundle, and runs
-  // delete again when it next loads its tasks.
-  const failed = known
-    ? await runc.delete(flags.id).then(
-        () => undefined,
-        (err: unknown) => err,
-      )
-    : undefined;
+  // nothing for runc to kill or delete, and two boots of runc (and loading the code that runs
+  // them) are saved on every container's exit.
+  let failed: unknown;
+  if (existsSync(join(config.root, flags.id))) {
+    const runc = new (await import("../runc/runc.ts")).Runc(config);
+    await runc.kill(flags.id, 9, true).catch(() => {});
+    // A failure is reported after the rest is cleaned: containerd then keeps the bundle, and runs
+    // delete again when it next loads its tasks.
+    failed = await runc.delete(flags.id).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+  }
   // Without a state (Create never got that far) the mount may still be there.
   if (state?.mountedRootfs !== false) await unmountAll(join(bundle, "rootfs"));
   // The daemon may have died without unlinking its socket (containerd calls delete when it does).

@@ -1,9 +1,9 @@
 import { writeSync } from "node:fs";
-import { isMainThread } from "node:worker_threads";
 import type { Engine } from "../wasm/engine.ts";
 import { RUN_WASM_FLAG } from "../wasm/runner-spec.ts";
 import { parseFlags } from "./flags.ts";
 import { tracedStart } from "../telemetry/start-span.ts";
+import { isBundleThread } from "../sea/sea.ts";
 import { shimRevision, shimVersion } from "../sea/version.ts";
 
 function fail(err: unknown): never {
@@ -18,7 +18,7 @@ function fail(err: unknown): never {
  * and the runner, and none of them needs the Task service or the protobuf tables.
  */
 export function runShim(engine: Engine): void {
-  if (!isMainThread) {
+  if (isBundleThread()) {
     import("../wasm/runner.ts").then((r) => r.runGuestWorker(engine), fail);
     return;
   }

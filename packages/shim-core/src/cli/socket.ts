@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import { lstatSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SANDBOX_ID_ANNOTATION, type Spec } from "../oci/spec.ts";
+import { sha256Hex } from "./sha256.ts";
 
 /** Fixed by containerd's shims (not under containerd's state dir): unix socket paths are short. */
 export const SOCKET_DIR = "/run/containerd/s";
@@ -20,12 +20,7 @@ export async function groupId(bundle: string, id: string): Promise<string> {
 
 /** The same hash runc's shim uses, so the socket is unique per containerd, namespace and group. */
 export function socketPath(address: string, namespace: string, group: string, dir = SOCKET_DIR): string {
-  return join(
-    dir,
-    createHash("sha256")
-      .update(join(address, namespace, group))
-      .digest("hex"),
-  );
+  return join(dir, sha256Hex(join(address, namespace, group)));
 }
 
 /** True if a daemon answers on `path` (a connect that succeeds), false if the socket is dead or absent. */

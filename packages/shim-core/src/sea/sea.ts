@@ -10,6 +10,16 @@ type SeaModule = typeof import("node:sea");
 // both, in SEA main scripts and in eval workers. It returns undefined on a Node built without SEA.
 const sea = process.getBuiltinModule("node:sea") as SeaModule | undefined;
 
+/**
+ * The first argument of every worker thread that runs this bundle again (mainSource()): how the
+ * bundle tells such a thread from a process's main thread without loading node:worker_threads,
+ * which would cost every boot (`start`, `delete`) about 7 ms.
+ */
+export const THREAD_ARGV = "--wasm-shim-thread";
+
+/** Whether this is a worker thread started on mainSource() (with `argv: [THREAD_ARGV]`). */
+export const isBundleThread = (): boolean => process.argv[2] === THREAD_ARGV;
+
 // tools/sea-build.mjs embeds the bundle under this asset name.
 export const MAIN_ASSET = "main.cjs";
 

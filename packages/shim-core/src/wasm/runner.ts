@@ -4,7 +4,7 @@ import { parentPort, Worker, workerData } from "node:worker_threads";
 import type { Engine, RunContext } from "./engine.ts";
 import { releaseRunnerAssets } from "../sea/assets.ts";
 import { native, releaseNativeFile } from "../sea/native.ts";
-import { mainSource } from "../sea/sea.ts";
+import { mainSource, THREAD_ARGV } from "../sea/sea.ts";
 import { patchCwd } from "./cwd-patch.ts";
 import { guestEnvironment, takeRunnerFiles } from "./runner-boot.ts";
 import { EXPORT_DATA_KEY, LAYER_MODULE_FILE } from "./guest-entry.ts";
@@ -148,6 +148,7 @@ function runInWorker(ctx: Omit<RunContext, "module">): void {
   const transferList = Object.values(ctx.files).map((f) => f.buffer as ArrayBuffer);
   worker = new Worker(mainSource(), {
     eval: true,
+    argv: [THREAD_ARGV],
     workerData: { [WORKER_KEY]: ctx },
     transferList,
     stdout: false,

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isSea, mainSource, seaAsset, selfCommand } from "../../src/sea/sea.ts";
+import { Worker } from "node:worker_threads";
+import { isBundleThread, isSea, mainSource, seaAsset, selfCommand, THREAD_ARGV } from "../../src/sea/sea.ts";
 
 const seaModule = fileURLToPath(new URL("../../src/sea/sea.ts", import.meta.url));
 
@@ -23,6 +24,22 @@ describe("sea helpers outside a single executable", () => {
       file: process.execPath,
       args: [process.argv[1], "start", "-id", "c1"],
     });
+  });
+
+  // main.ts tells the bundle's own worker threads by their first argument, not by loading
+  // node:worker_threads: that must hold for threads started as runner.ts and the HTTP server do.
+  it("tells a thread started with THREAD_ARGV from the main thread", async () => {
+    expect(isBundleThread()).toBe(false);
+    const w = new Worker("require('node:worker_threads').parentPort.postMessage(process.argv.slice(2))", {
+      eval: true,
+      argv: [THREAD_ARGV],
+    });
+    const argv = await new Promise((resolve, reject) => {
+      w.once("message", resolve);
+      w.once("error", reject);
+    });
+    expect(argv).toEqual([THREAD_ARGV]);
+    await w.terminate();
   });
 
   it("has no bundle source when run from TypeScript source", () => {
