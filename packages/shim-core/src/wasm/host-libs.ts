@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, realpathSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 
 /** Exactly the files a container needs to run this very binary with the host's dynamic loader. */
 export interface HostRuntime {
@@ -58,11 +58,42 @@ export function listedLibraries(listing: string, loader: string): string[] {
  */
 export function hostRuntime(binary = process.execPath): HostRuntime {
   if (cached?.for === binary) return cached.runtime;
+  const loader = loaderOf(binary);
+  return remember(binary, loader, execFileSync(loader, ["--list", binary], { encoding: "utf8" }));
+}
+
+function loaderOf(binary: string): string {
   const interp = elfInterpreter(binary);
   if (!interp) throw new Error(`${binary} is not a dynamically linked ELF64 executable`);
-  const loader = realpathSync(interp);
-  const listing = execFileSync(loader, ["--list", binary], { encoding: "utf8" });
+  return realpathSync(interp);
+}
+
+function remember(binary: string, loader: string, listing: string): HostRuntime {
   const runtime = { binary: realpathSync(binary), loader, libs: listedLibraries(listing, loader) };
   cached = { for: binary, runtime };
+  return runtime;
+}
+
+let pending: { for: string; runtime: Promise<HostRuntime> } | undefined;
+
+/**
+ * hostRuntime() without blocking: the loader runs as a child process, so a daemon can start it as
+ * it boots and have the answer by its first Create (the listing takes 10-25 ms, on the other core
+ * while the daemon loads its code). Failures surface when the runtime is asked for, not here.
+ */
+export function hostRuntimeAsync(binary = process.execPath): Promise<HostRuntime> {
+  if (cached?.for === binary) return Promise.resolve(cached.runtime);
+  if (pending?.for === binary) return pending.runtime;
+  const runtime = new Promise<HostRuntime>((resolve, reject) => {
+    const loader = loaderOf(binary);
+    execFile(loader, ["--list", binary], { encoding: "utf8" }, (err, listing) =>
+      err ? reject(err) : resolve(remember(binary, loader, listing)),
+    );
+  });
+  pending = { for: binary, runtime };
+  // A failure is for the Create that asks, and the next one tries again.
+  runtime.catch(() => {
+    if (pending?.runtime === runtime) pending = undefined;
+  });
   return runtime;
 }

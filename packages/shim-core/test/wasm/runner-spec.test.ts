@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { realpathSync } from "node:fs";
-import { hostRuntime, elfInterpreter, listedLibraries } from "../../src/wasm/host-libs.ts";
+import { hostRuntime, hostRuntimeAsync, elfInterpreter, listedLibraries } from "../../src/wasm/host-libs.ts";
 import { runnerSpec } from "../../src/wasm/runner-spec.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 import { guestEnvironment } from "../../src/wasm/runner-boot.ts";
@@ -145,6 +145,16 @@ describe("hostRuntime", () => {
     const listing = execFileSync(rt.loader, ["--list", process.execPath], { encoding: "utf8" });
     for (const lib of rt.libs) expect(listing).toContain(lib.split("/").at(-1)!.split(".so")[0]);
     expect(rt.libs.some((l) => /\/libc\.so\.6$/.test(l))).toBe(true);
+  });
+
+  it("gives the same answer without blocking, and reports a binary the loader cannot list", async () => {
+    // Another binary than the one cached above, so the child process really runs.
+    const other = realpathSync("/bin/sh");
+    const rt = await hostRuntimeAsync(other);
+    expect(rt.binary).toBe(other);
+    expect(rt.libs.some((l) => /\/libc\.so\.6$/.test(l))).toBe(true);
+    expect(rt).toEqual(hostRuntime(other));
+    await expect(hostRuntimeAsync("/nonexistent-binary")).rejects.toThrow(/ENOENT/);
   });
 
   it("refuses a listing with a library the loader cannot find", () => {
