@@ -77,7 +77,7 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
     accepted: () => server.accepted(),
     log,
     exit,
-    bundle: flags.bundle || process.cwd(),
+    ...(flags.bundle ? { bundle: flags.bundle } : {}),
   });
   const tracing = tracingEnabled() ? await loadTracing(`containerd-shim-${engine.name}-v1`, shimVersion) : undefined;
   const served = tracing

@@ -83,6 +83,9 @@ function spawnDaemon(server: Server, path: string, bundle: string, config: Start
     config.address,
     "-socket",
     path,
+    // The daemon's cwd is the bundle too, but once containerd removes it process.cwd() throws.
+    "-bundle",
+    bundle,
     ...(config.debug ? ["-debug"] : []),
     "serve",
   ];
