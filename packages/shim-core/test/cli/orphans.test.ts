@@ -18,6 +18,13 @@ function fakeService(bundles: Record<string, string>) {
 const timers: NodeJS.Timeout[] = [];
 afterEach(() => timers.splice(0).forEach(clearInterval));
 
+/** A watch on `service` that no client has ever dialled; returns its exit. */
+function watchUnvisited(service: TaskService, opts: { idleMs: number; afterClientMs?: number; bundle?: string }) {
+  const exit = vi.fn();
+  timers.push(watchOrphans({ service, connections: () => 0, accepted: () => 0, log: silentLogger, exit, ...opts }));
+  return exit;
+}
+
 describe("watchOrphans", () => {
   it("forgets a container whose bundle containerd removed, then exits once idle", async () => {
     const dir = mkdtempSync(join(tmpdir(), "orphans-"));
@@ -25,17 +32,7 @@ describe("watchOrphans", () => {
     mkdirSync(kept);
     writeFileSync(join(kept, "config.json"), "{}");
     const f = fakeService({ kept, gone });
-    const exit = vi.fn();
-    timers.push(
-      watchOrphans({
-        service: f.service,
-        connections: () => 0,
-        accepted: () => 0,
-        log: silentLogger,
-        exit,
-        idleMs: 300,
-      }),
-    );
+    const exit = watchUnvisited(f.service, { idleMs: 300 });
     await vi.waitFor(() => expect(f.forget).toHaveBeenCalledWith("gone"));
     expect([...f.containers.keys()]).toEqual(["kept"]);
     // A container left: not idle, however long.
@@ -95,20 +92,7 @@ describe("watchOrphans", () => {
   it("exits sooner when its bundle is removed before any client came", async () => {
     const dir = mkdtempSync(join(tmpdir(), "orphans-"));
     writeFileSync(join(dir, "config.json"), "{}");
-    const f = fakeService({});
-    const exit = vi.fn();
-    timers.push(
-      watchOrphans({
-        service: f.service,
-        connections: () => 0,
-        accepted: () => 0,
-        log: silentLogger,
-        exit,
-        idleMs: 60_000,
-        afterClientMs: 300,
-        bundle: dir,
-      }),
-    );
+    const exit = watchUnvisited(fakeService({}).service, { idleMs: 60_000, afterClientMs: 300, bundle: dir });
     // containerd may still connect: the bundle is there, so the long wait holds.
     await sleep(700);
     expect(exit).not.toHaveBeenCalled();
