@@ -1,19 +1,9 @@
-import {
-  closeSync,
-  copyFileSync,
-  fstatSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readSync,
-  rmSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, openSync, readSync, closeSync, fstatSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Containerd } from "@wasm-shims/test-lab/containerd.ts";
 import { buildTestImages, busyboxImageRef, fixturesImageRef } from "@wasm-shims/test-fixtures";
 import { wallMs } from "./clock.ts";
-import { runtimeOf } from "./machine.ts";
+import { copyShims, findEngines, runtimeOf } from "./machine.ts";
 
 export { busyboxImageRef, fixturesImageRef };
 
@@ -48,19 +38,6 @@ export interface Bench {
   seq: number;
 }
 
-/**
- * The shims the run measures, copied into its own folder: a rebuild of dist/bin during the run
- * cannot mix two versions, and every run maps executables written the same way. How a file was
- * written decides the size of its page-cache folios, and a fault maps a whole folio: the same idle
- * node task measured 151 MB RSS (94.6 PSS) from the build's own file and 124 (83.5) from a copy.
- */
-function copyShims(binDir: string, into: string): string {
-  mkdirSync(into);
-  for (const name of readdirSync(binDir).filter((n) => /^containerd-shim-.+-v\d+$/.test(n)))
-    copyFileSync(join(binDir, name), join(into, name));
-  return into;
-}
-
 export async function openBench(binDir: string): Promise<Bench> {
   // A short base: containerd's socket paths must fit in sun_path.
   const tmp = mkdtempSync("/tmp/bench-");
@@ -68,7 +45,7 @@ export async function openBench(binDir: string): Promise<Bench> {
   mkdirSync(jcoCache);
   const images = await buildTestImages(tmp);
   const ctd = await Containerd.start({
-    shimDir: copyShims(binDir, join(tmp, "bin")),
+    shimDir: copyShims(binDir, findEngines(binDir), join(tmp, "bin")),
     logLevel: "debug",
     env: { WASM_SHIM_JCO_CACHE: jcoCache },
   });

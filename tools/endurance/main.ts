@@ -14,14 +14,14 @@ import { parseArgs } from "node:util";
 import { Containerd } from "@wasm-shims/test-lab/containerd.ts";
 import { CriNode, criNamespace } from "@wasm-shims/test-lab/cri-node.ts";
 import { formatDocs } from "../benchmark/format-docs.ts";
-import { findEngines, machine, runtimeOf, shimBinary } from "../benchmark/machine.ts";
+import { copyShims, findEngines, machine, runtimeOf, shimBinary } from "../benchmark/machine.ts";
 import { runCriPart, type CriPartResult } from "./cri.ts";
 import { runCycles, type CyclesResult } from "./cycles.ts";
 import { leftoversOf, taggedFiles } from "./host.ts";
 import { report, splice } from "./report.ts";
 import { mergeResults, problems, type Results, type Settings } from "./results.ts";
 import { flatRule } from "./sample.ts";
-import { snapshotShims, writeEnduranceImage } from "./setup.ts";
+import { writeEnduranceImage } from "./setup.ts";
 import { runIdle, type IdleResult } from "./idle.ts";
 import { runSoak, type SoakResult } from "./soak.ts";
 
@@ -196,7 +196,7 @@ async function main(): Promise<number> {
   };
   let soaking: Promise<void> = Promise.resolve();
   try {
-    shimDir = snapshotShims(binDir, engines, join(tmp, "bin"));
+    shimDir = copyShims(binDir, engines, join(tmp, "bin"));
     // From the copies that run, not dist/bin: a rebuild during the hours of a run changes those.
     for (const e of engines) versions[e] = version(shimDir, e);
     image = await writeEnduranceImage(tmp);

@@ -1,10 +1,8 @@
-import { copyFileSync, mkdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ensureFixtures, fixturePath, writeOciImage } from "@wasm-shims/test-fixtures";
-import { shimBinary } from "../benchmark/machine.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -24,16 +22,6 @@ export function programFor(engine: string, program: Program): string {
 
 /** What `program` prints first, so a run can be checked and not just counted. */
 export const helloText = "hello from wasm\n";
-
-/**
- * Copies the shims the run measures into its own folder: a rebuild of dist/bin during a run of
- * hours would otherwise mix two versions of a shim.
- */
-export function snapshotShims(binDir: string, engines: readonly string[], into: string): string {
-  mkdirSync(into, { recursive: true });
-  for (const e of engines) copyFileSync(shimBinary(binDir, e), shimBinary(into, e));
-  return into;
-}
 
 /** The WASI preview1 command adapter that the locked @bytecodealliance/jco ships (a dependency of shim-jco). */
 function commandAdapter(): Promise<Uint8Array> {

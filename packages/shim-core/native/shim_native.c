@@ -28,7 +28,7 @@
  *   setChildSubreaper()                  prctl(PR_SET_CHILD_SUBREAPER); throws on failure.
  *   reap(pid) -> status | -1             waitid(P_PID, pid, WEXITED|WNOHANG): -1 while it runs (or
  *                                        is not our child), else its exit code, or 128+signal.
- *   openReadOnlyMount(path) -> fd | -errno   read_only_mount.c
+ * Files for containers: openReadOnlyMount(path) -> fd | -errno, in read_only_mount.c.
  * Memory:
  *   mallocTrim() -> 1 | 0                glibc's malloc_trim(0): hands free heap pages back to the
  *                                        kernel (1 if any went). The daemon calls it after a full

@@ -23,7 +23,7 @@ if (isHttpServerThread()) {
         throw err;
       }),
   );
-} else if (!isBundleThread() && process.argv[2] === TRANSPILE_FLAG) {
+} else if (process.argv[2] === TRANSPILE_FLAG) {
   // A cache miss's transpile, in a process of its own (transpile-child.ts).
   runTranspileChild();
 } else {

@@ -94,14 +94,14 @@ export function makeVolume(dir: string, marker: string): string {
 }
 
 /** What the guest must never see on this node: the runner's files, the host's, other tenants'. */
-export function expectations(
+export async function expectations(
   opts: IsolationOptions,
   allowedFiles: string[],
   allowedDevFiles: string[] = [],
   guest = "/snoop.wasm",
-): Expectations {
+): Promise<Expectations> {
   const binary = join(shimBinaryDir(opts), `containerd-shim-${opts.engine}-v1`);
-  const host = hostRuntime(binary);
+  const host = await hostRuntime(binary);
   const assetDirs = readdirSync("/run/containerd-shim-assets")
     .filter((d) => d.startsWith(`containerd-shim-${opts.engine}-v1-`))
     .map((d) => join("/run/containerd-shim-assets", d));

@@ -40,13 +40,13 @@ export function engineIsolation(opts: IsolationOptions): void {
   const mount = () => ["--mount", `type=bind,src=${volume},dst=/data,options=rbind:rw`];
   const snoop = (name: string, args: string[], extra: string[] = []) =>
     ctr(["run", "--rm", "--runtime", runtime, ...mount(), ...extra, snoopRef, id(name), "/snoop.wasm", ...args]);
-  const contained = (res: CtrResult, allowed = [...imageFiles, "/data/note.txt"]) => {
+  const contained = async (res: CtrResult, allowed = [...imageFiles, "/data/note.txt"]) => {
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
     const report = parseSnoop(res.stdout);
     // The walk really read files: its image's and its volume's, at least.
     expect(report.contents.map((c) => c.path)).toEqual(expect.arrayContaining(["/etc/motd", "/data/note.txt"]));
-    return violations(report, expectations(opts, allowed));
+    return violations(report, await expectations(opts, allowed));
   };
 
   describe(`${runtime}: a guest sees only its own image and mounts`, () => {
@@ -75,7 +75,7 @@ export function engineIsolation(opts: IsolationOptions): void {
     it(
       "walks its whole container and finds nothing of the runner, the host or another tenant",
       async () => {
-        expect(contained(await snoop("walk", ["walk"]))).toEqual([]);
+        expect(await contained(await snoop("walk", ["walk"]))).toEqual([]);
       },
       WALK_TIMEOUT,
     );
@@ -92,7 +92,7 @@ export function engineIsolation(opts: IsolationOptions): void {
         );
         try {
           const res = await ctr(["task", "exec", "--exec-id", "snoop", cid, "/snoop.wasm", "walk"]);
-          expect(contained(res)).toEqual([]);
+          expect(await contained(res)).toEqual([]);
         } finally {
           await ctd.removeContainer(cid);
         }
@@ -239,9 +239,9 @@ export function criIsolation(opts: IsolationOptions): void {
         const criFiles = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"];
         const report = parseSnoop(out);
         expect(report.contents.map((c) => c.path)).toContain("/etc/motd");
-        expect(violations(report, expectations(opts, [...imageFiles, ...criFiles], ["/dev/termination-log"]))).toEqual(
-          [],
-        );
+        expect(
+          violations(report, await expectations(opts, [...imageFiles, ...criFiles], ["/dev/termination-log"])),
+        ).toEqual([]);
         await pod.remove();
         await eventually(async () => expect(await node.leftovers()).toEqual([]));
       },

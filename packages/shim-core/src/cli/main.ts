@@ -62,7 +62,7 @@ export function runShim(engine: Engine): void {
     case "serve":
       // The host loader's listing of this executable (for the runner's files) runs as a child on
       // the other core while the daemon loads its code; the first Create would otherwise wait for it.
-      import("../wasm/host-libs.ts").then((m) => m.hostRuntimeAsync().catch(() => {}), fail);
+      import("../wasm/host-libs.ts").then((m) => m.hostRuntime().catch(() => {}), fail);
       import("./daemon.ts").then((m) => m.serve(flags, engine)).catch(fail);
       return;
     default:

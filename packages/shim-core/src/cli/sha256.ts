@@ -53,7 +53,7 @@ export function sha256Hex(text: string): string {
       hh = g;
       g = f;
       f = e;
-      e = (d! + t1) >>> 0;
+      e = (d + t1) >>> 0;
       d = c;
       c = b;
       b = a;

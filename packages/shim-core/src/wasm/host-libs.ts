@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, realpathSync } from "node:fs";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 
 /** Exactly the files a container needs to run this very binary with the host's dynamic loader. */
 export interface HostRuntime {
@@ -39,8 +39,6 @@ export function elfInterpreter(file: string): string | undefined {
   }
 }
 
-let cached: { for: string; runtime: HostRuntime } | undefined;
-
 /**
  * The libraries in an `ld.so --list` listing (`name => /path (0x…)` lines), resolved to real
  * files; the loader itself and the vDSO have no `=>`. A library the loader cannot find is an error.
@@ -52,48 +50,33 @@ export function listedLibraries(listing: string, loader: string): string[] {
   return [...new Set(libs)].filter((lib) => lib !== loader);
 }
 
+let listing: { for: string; runtime: Promise<HostRuntime> } | undefined;
+
 /**
  * Discovers the loader and the exact library files of `binary` by asking the loader itself
- * (`ld.so --list`), so the result is right on any glibc distribution and architecture.
+ * (`ld.so --list`), so the result is right on any glibc distribution and architecture. Once per
+ * binary, as a child process that does not block: a daemon starts it as it boots (main.ts) and has
+ * the answer by its first Create (the listing takes 10-25 ms, on the other core while the daemon
+ * loads its code). A failure is for the Create that asks, and the next one tries again.
  */
-export function hostRuntime(binary = process.execPath): HostRuntime {
-  if (cached?.for === binary) return cached.runtime;
-  const loader = loaderOf(binary);
-  return remember(binary, loader, execFileSync(loader, ["--list", binary], { encoding: "utf8" }));
-}
-
-function loaderOf(binary: string): string {
-  const interp = elfInterpreter(binary);
-  if (!interp) throw new Error(`${binary} is not a dynamically linked ELF64 executable`);
-  return realpathSync(interp);
-}
-
-function remember(binary: string, loader: string, listing: string): HostRuntime {
-  const runtime = { binary: realpathSync(binary), loader, libs: listedLibraries(listing, loader) };
-  cached = { for: binary, runtime };
-  return runtime;
-}
-
-let pending: { for: string; runtime: Promise<HostRuntime> } | undefined;
-
-/**
- * hostRuntime() without blocking: the loader runs as a child process, so a daemon can start it as
- * it boots and have the answer by its first Create (the listing takes 10-25 ms, on the other core
- * while the daemon loads its code). Failures surface when the runtime is asked for, not here.
- */
-export function hostRuntimeAsync(binary = process.execPath): Promise<HostRuntime> {
-  if (cached?.for === binary) return Promise.resolve(cached.runtime);
-  if (pending?.for === binary) return pending.runtime;
+export function hostRuntime(binary = process.execPath): Promise<HostRuntime> {
+  if (listing?.for === binary) return listing.runtime;
   const runtime = new Promise<HostRuntime>((resolve, reject) => {
-    const loader = loaderOf(binary);
-    execFile(loader, ["--list", binary], { encoding: "utf8" }, (err, listing) =>
-      err ? reject(err) : resolve(remember(binary, loader, listing)),
-    );
+    const interp = elfInterpreter(binary);
+    if (!interp) throw new Error(`${binary} is not a dynamically linked ELF64 executable`);
+    const loader = realpathSync(interp);
+    execFile(loader, ["--list", binary], { encoding: "utf8" }, (err, out) => {
+      if (err) return reject(err);
+      try {
+        resolve({ binary: realpathSync(binary), loader, libs: listedLibraries(out, loader) });
+      } catch (e) {
+        reject(e);
+      }
+    });
   });
-  pending = { for: binary, runtime };
-  // A failure is for the Create that asks, and the next one tries again.
+  listing = { for: binary, runtime };
   runtime.catch(() => {
-    if (pending?.runtime === runtime) pending = undefined;
+    if (listing?.runtime === runtime) listing = undefined;
   });
   return runtime;
 }

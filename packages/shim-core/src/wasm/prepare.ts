@@ -10,7 +10,7 @@ import { patchCwd } from "./cwd-patch.ts";
 import { compileCheck, type Engine, type Prepared } from "./engine.ts";
 import { readEntrypoint, type Entrypoint } from "./entrypoint.ts";
 import { checkExport, withExport } from "./guest-entry.ts";
-import { hostRuntimeAsync } from "./host-libs.ts";
+import { hostRuntime } from "./host-libs.ts";
 import { openRunnerFiles } from "./image-entrypoint.ts";
 import { checkImports } from "./imports.ts";
 import { withPrecompiled } from "./precompiled.ts";
@@ -79,7 +79,7 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
 
 /** The runner's files (opened once per daemon) and the files `prepare` named (and a Wasm layer), opened for this one process. */
 export async function runnerLaunch(prepared: Prepared, entry?: Entrypoint): Promise<RunnerLaunch> {
-  const fds = await runnerFds(await hostRuntimeAsync(), embeddedAssetDirectory(), nativeAddonFile());
+  const fds = await runnerFds(await hostRuntime(), embeddedAssetDirectory(), nativeAddonFile());
   const files = await openRunnerFiles(prepared.files, entry, openPrepared);
   return files ? { fds, files } : { fds };
 }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { realpathSync } from "node:fs";
-import { hostRuntime, hostRuntimeAsync, elfInterpreter, listedLibraries } from "../../src/wasm/host-libs.ts";
+import { copyFileSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hostRuntime, elfInterpreter, listedLibraries } from "../../src/wasm/host-libs.ts";
 import { runnerSpec } from "../../src/wasm/runner-spec.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 import { guestEnvironment } from "../../src/wasm/runner-boot.ts";
@@ -136,8 +138,8 @@ describe("runnerSpec", () => {
 });
 
 describe("hostRuntime", () => {
-  it("finds this Node's loader and exactly the library files it maps, not directories", () => {
-    const rt = hostRuntime(process.execPath);
+  it("finds this Node's loader and exactly the library files it maps, not directories", async () => {
+    const rt = await hostRuntime(process.execPath);
     expect(elfInterpreter(process.execPath)).toMatch(/ld-linux.*\.so/);
     expect(rt.binary).toBe(realpathSync(process.execPath));
     expect(rt.libs.length).toBeGreaterThan(0);
@@ -145,16 +147,23 @@ describe("hostRuntime", () => {
     const listing = execFileSync(rt.loader, ["--list", process.execPath], { encoding: "utf8" });
     for (const lib of rt.libs) expect(listing).toContain(lib.split("/").at(-1)!.split(".so")[0]);
     expect(rt.libs.some((l) => /\/libc\.so\.6$/.test(l))).toBe(true);
+    // One listing per binary: a second ask is the same answer, not a second child process.
+    expect(hostRuntime(process.execPath)).toBe(hostRuntime(process.execPath));
   });
 
-  it("gives the same answer without blocking, and reports a binary the loader cannot list", async () => {
-    // Another binary than the one cached above, so the child process really runs.
-    const other = realpathSync("/bin/sh");
-    const rt = await hostRuntimeAsync(other);
-    expect(rt.binary).toBe(other);
-    expect(rt.libs.some((l) => /\/libc\.so\.6$/.test(l))).toBe(true);
-    expect(rt).toEqual(hostRuntime(other));
-    await expect(hostRuntimeAsync("/nonexistent-binary")).rejects.toThrow(/ENOENT/);
+  it("rejects a binary the loader cannot list, and lists it once it can", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "host-libs-"));
+    const binary = join(dir, "sh");
+    try {
+      await expect(hostRuntime(binary)).rejects.toThrow(/ENOENT/);
+      // A failure is not kept: the next Create asks again.
+      copyFileSync("/bin/sh", binary);
+      const rt = await hostRuntime(binary);
+      expect(rt.binary).toBe(binary);
+      expect(rt.libs.some((l) => /\/libc\.so\.6$/.test(l))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses a listing with a library the loader cannot find", () => {
