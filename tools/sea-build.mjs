@@ -148,6 +148,33 @@ async function bundle(entry, outfile, info, collector) {
   asciiOnly(outfile);
 }
 
+// A shim executable's main script (containerd-shim-<engine>-v<N>; other programs run their bundle): shim-core's boot, which runs containerd's `start` and `delete`
+// itself and compiles the whole bundle (the "main.cjs" asset) for anything else. It is built
+// without the asset collector, and an empty import.meta is an error here: nothing it reaches may
+// need an asset.
+const BOOT_ENTRY = join(repoRoot, "packages/shim-core/src/cli/boot-main.ts");
+
+async function bundleBoot(outfile, info, engine) {
+  await build({
+    entryPoints: [BOOT_ENTRY],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: nodeTarget(),
+    sourcemap: false,
+    legalComments: "none",
+    define: {
+      __SHIM_ENGINE__: JSON.stringify(engine),
+      __SHIM_VERSION__: JSON.stringify(info.version),
+      __SHIM_REVISION__: JSON.stringify(info.revision),
+    },
+    logOverride: { "empty-import-meta": "error" },
+    logLevel: "warning",
+  });
+  asciiOnly(outfile);
+}
+
 // V8 keeps a script's source for as long as the script lives, as one byte per character when it
 // is all Latin-1 and two otherwise. esbuild escapes non-ASCII in code but copies the comments it
 // keeps (JSDoc on class members) as they are, and one "…" doubled the source every shim process
@@ -200,6 +227,8 @@ const [entry, name] = opts.positional;
 const pkgDir = process.cwd();
 const distDir = join(pkgDir, "dist");
 const bundleFile = join(distDir, `${name}.cjs`);
+const shimEngine = /^containerd-shim-(.+)-v\d+$/.exec(name)?.[1];
+const bootFile = shimEngine ? join(distDir, `${name}.boot.cjs`) : undefined;
 const assetsDir = join(distDir, `${name}.assets`);
 const t0 = performance.now();
 
@@ -214,6 +243,7 @@ try {
 const collector = createAssetCollector({ target: nodeTarget(), stubs: opts.stubs, replace });
 try {
   await bundle(entry, bundleFile, info, collector);
+  if (bootFile) await bundleBoot(bootFile, info, shimEngine);
 } catch {
   fail("esbuild failed (errors above)");
 }
@@ -222,7 +252,7 @@ const manifest = writeAssets(assetsDir, collector, name);
 const assetBytes = Object.values(manifest?.files ?? {}).reduce((a, b) => a + b, 0);
 const assetNote = manifest ? `, ${collector.assets.size} assets ${mb(assetBytes)}` : "";
 log(
-  `bundled ${relative(repoRoot, bundleFile)} (${mb(statSync(bundleFile).size)}${assetNote}, version ${info.version}, ${ms(t0)})`,
+  `bundled ${relative(repoRoot, bundleFile)} (${mb(statSync(bundleFile).size)}${bootFile ? `, boot ${mb(statSync(bootFile).size)}` : ""}${assetNote}, version ${info.version}, ${ms(t0)})`,
 );
 if (opts.bundleOnly) process.exit(0);
 
@@ -245,7 +275,7 @@ mkdirSync(outDir, { recursive: true });
 // main script's path as written, and the executable must not depend on where the repo lives.
 const rel = (p) => relative(pkgDir, p);
 const seaConfig = {
-  main: rel(bundleFile),
+  main: rel(bootFile ?? bundleFile),
   output: rel(blobFile),
   disableExperimentalSEAWarning: true,
   // Measured on Node 24.21 (shim-node, a snapshot with the whole bundle initialised): the daemon's

@@ -8,6 +8,8 @@ import { defaultOptions } from "../task/default-options.ts";
 import type { ShimFlags } from "./flags.ts";
 import { groupId, removeDeadSocket, socketPath } from "./socket.ts";
 
+export type RuncModule = typeof import("../runc/runc.ts");
+
 /** runc's state root for our containers when the runtime options name none. */
 export const defaultRuncRoot = (engine: string, namespace: string) => `/run/containerd/${engine}/${namespace}`;
 
@@ -16,7 +18,11 @@ export const defaultRuncRoot = (engine: string, namespace: string) => `/run/cont
  * removes whatever runc still has for this id and unmounts the rootfs — this container only, never
  * the shared daemon — then prints a DeleteResponse. containerd allows it 5 s.
  */
-export async function deleteAction(flags: ShimFlags, engine: string): Promise<Uint8Array> {
+export async function deleteAction(
+  flags: ShimFlags,
+  engine: string,
+  loadRunc: () => Promise<RuncModule>,
+): Promise<Uint8Array> {
   const bundle = flags.bundle || process.cwd();
   const state = await readShimState(bundle);
   const config = state?.runc ?? {
@@ -30,7 +36,7 @@ export async function deleteAction(flags: ShimFlags, engine: string): Promise<Ui
   // them) are saved on every container's exit.
   let failed: unknown;
   if (existsSync(join(config.root, flags.id))) {
-    const runc = new (await import("../runc/runc.ts")).Runc(config);
+    const runc = new (await loadRunc()).Runc(config);
     await runc.kill(flags.id, 9, true).catch(() => {});
     // A failure is reported after the rest is cleaned: containerd then keeps the bundle, and runs
     // delete again when it next loads its tasks.

@@ -1,16 +1,10 @@
-import { writeSync } from "node:fs";
 import type { Engine } from "../wasm/engine.ts";
 import { RUN_WASM_FLAG } from "../wasm/runner-spec.ts";
 import { parseFlags } from "./flags.ts";
-import { tracedStart } from "../telemetry/start-span.ts";
+import { fail, runLifecycleAction } from "./lifecycle.ts";
 import { isBundleThread } from "../sea/sea.ts";
+import { tracedStart } from "../telemetry/start-span.ts";
 import { shimRevision, shimVersion } from "../sea/version.ts";
-
-function fail(err: unknown): never {
-  // For `start`, containerd shows this text as the reason the shim failed.
-  writeSync(2, `${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-}
 
 /**
  * The whole shim binary: containerd's `start`/`delete`/daemon contract, `-v`, `-info`, and the
@@ -45,20 +39,8 @@ export function runShim(engine: Engine): void {
     import("./info.ts").then((m) => process.stdout.write(m.runtimeInfo(engine.name, shimVersion, shimRevision)), fail);
     return;
   }
+  if (runLifecycleAction(engine.name, flags, { tracedStart, loadRunc: () => import("../runc/runc.ts") })) return;
   switch (flags.action) {
-    case "start":
-      import("./start.ts")
-        .then((m) => tracedStart(flags, engine.name, shimVersion, () => m.start(flags)))
-        .then(() => process.exit(0), fail);
-      return;
-    case "delete":
-      import("./delete.ts")
-        .then((m) => m.deleteAction(flags, engine.name))
-        .then((bytes) => {
-          writeSync(1, bytes);
-          process.exit(0);
-        }, fail);
-      return;
     case "serve":
       // The host loader's listing of this executable (for the runner's files) runs as a child on
       // the other core while the daemon loads its code; the first Create would otherwise wait for it.

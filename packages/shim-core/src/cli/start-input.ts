@@ -1,16 +1,32 @@
-import { fromBinary } from "@bufbuild/protobuf";
-import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
-import {
-  BootstrapParamsSchema,
-  LogLevel,
-  type BootstrapParams,
-} from "../gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { ShimFlags } from "./flags.ts";
 
-// Apart from bootstrap.ts and loaded only when stdin holds something: decoding needs the
-// generated descriptors, which take tens of ms to build, and containerd 1.6 to 2.2 send nothing
-// for a runtime without an options table.
+// Read with the wire reader alone, not the generated BootstrapParams: building the generated
+// descriptors takes tens of ms, `start` runs for every container, and containerd 2.3 always
+// writes BootstrapParams (1.6 to 2.2 write the options Any when the runtime has options).
+
+/** A `google.protobuf.Any`: what containerd packs the runtime options in. */
+export interface PackedOptions {
+  typeUrl: string;
+  value: Uint8Array;
+}
+
+/** containerd.runtime.bootstrap.v1.BootstrapParams (proto/containerd/runtime/bootstrap/v1). */
+export interface BootstrapParams {
+  instanceId: string;
+  namespace: string;
+  /** LogLevel: DEBUG is -4, TRACE -8, INFO 0. */
+  logLevel: number;
+  containerdVersion: string;
+  containerdTtrpcAddress: string;
+  containerdGrpcAddress: string;
+  containerdBinary: string;
+  /** Each Extension's `value`. */
+  extensions: PackedOptions[];
+  socketDir?: string;
+}
+
+const LOG_LEVEL_DEBUG = -4;
 
 /**
  * What containerd wrote on the stdin of `start`:
@@ -20,10 +36,8 @@ import type { ShimFlags } from "./flags.ts";
  */
 export type StartInput =
   | { kind: "empty" }
-  | { kind: "options"; options: Any }
-  // debug is params.logLevel read here, because the LogLevel enum is generated code that
-  // bootstrap.ts (loaded on every start) must not import.
-  | { kind: "bootstrap"; params: BootstrapParams; options: Any | undefined; debug: boolean };
+  | { kind: "options"; options: PackedOptions }
+  | { kind: "bootstrap"; params: BootstrapParams; options: PackedOptions | undefined; debug: boolean };
 
 /** The options tables containerd turns into an Any; other extensions are someone else's. */
 const OPTIONS_TYPES = new Set(["runtimeoptions.v1.Options", "containerd.runc.v1.Options"]);
@@ -65,7 +79,7 @@ export function parseStartInput(bytes: Uint8Array, flags: Pick<ShimFlags, "id" |
     );
   }
   const onlyAnyFields = [...fields].every((f) => f === 1 || f === 2);
-  const params = decode(() => fromBinary(BootstrapParamsSchema, bytes));
+  const params = decode(() => readBootstrapParams(bytes));
   const ours = params !== undefined && params.instanceId === flags.id && params.namespace === flags.namespace;
   if (!onlyAnyFields || ours) {
     if (!params) throw new Error(`cannot read containerd's BootstrapParams on stdin (${describe(bytes)})`);
@@ -75,12 +89,10 @@ export function parseStartInput(bytes: Uint8Array, flags: Pick<ShimFlags, "id" |
         `containerd's BootstrapParams are for ${JSON.stringify(params.instanceId)} in namespace ${JSON.stringify(params.namespace)}, but the flags say ${JSON.stringify(flags.id)} in ${JSON.stringify(flags.namespace)}`,
       );
     }
-    const options = params.extensions
-      .map((e) => e.value)
-      .find((a) => a !== undefined && OPTIONS_TYPES.has(typeName(a.typeUrl)));
-    return { kind: "bootstrap", params, options, debug: params.logLevel <= LogLevel.DEBUG };
+    const options = params.extensions.find((a) => OPTIONS_TYPES.has(typeName(a.typeUrl)));
+    return { kind: "bootstrap", params, options, debug: params.logLevel <= LOG_LEVEL_DEBUG };
   }
-  const any = decode(() => fromBinary(AnySchema, bytes));
+  const any = decode(() => readAny(bytes));
   if (!any?.typeUrl)
     throw new Error(
       `cannot read containerd's start parameters on stdin (${describe(bytes)}): neither BootstrapParams nor runtime options`,
@@ -94,4 +106,61 @@ function decode<T>(f: () => T): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+type Fields = Record<number, readonly [WireType, (reader: BinaryReader) => void]>;
+
+/** Reads the `fields` it is given and skips the rest; a known field of another wire type is an error, as in fromBinary. */
+function readMessage(bytes: Uint8Array, fields: Fields): void {
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    const known = fields[field];
+    if (!known) {
+      reader.skip(wireType, field);
+      continue;
+    }
+    if (wireType !== known[0]) throw new Error(`field ${field} has wire type ${wireType}`);
+    known[1](reader);
+  }
+}
+
+const text = (set: (s: string) => void) => [WireType.LengthDelimited, (r: BinaryReader) => set(r.string())] as const;
+
+function readAny(bytes: Uint8Array): PackedOptions {
+  const any: PackedOptions = { typeUrl: "", value: new Uint8Array() };
+  readMessage(bytes, {
+    1: text((s) => (any.typeUrl = s)),
+    2: [WireType.LengthDelimited, (r) => (any.value = r.bytes())],
+  });
+  return any;
+}
+
+function readBootstrapParams(bytes: Uint8Array): BootstrapParams {
+  const p: BootstrapParams = {
+    instanceId: "",
+    namespace: "",
+    logLevel: 0,
+    containerdVersion: "",
+    containerdTtrpcAddress: "",
+    containerdGrpcAddress: "",
+    containerdBinary: "",
+    extensions: [],
+  };
+  readMessage(bytes, {
+    1: text((s) => (p.instanceId = s)),
+    2: text((s) => (p.namespace = s)),
+    3: [WireType.Varint, (r) => (p.logLevel = r.int32())],
+    4: text((s) => (p.containerdVersion = s)),
+    5: text((s) => (p.containerdTtrpcAddress = s)),
+    6: text((s) => (p.containerdGrpcAddress = s)),
+    7: text((s) => (p.containerdBinary = s)),
+    // Extension { google.protobuf.Any value = 1; }
+    8: [
+      WireType.LengthDelimited,
+      (r) => readMessage(r.bytes(), { 1: [WireType.LengthDelimited, (e) => p.extensions.push(readAny(e.bytes()))] }),
+    ],
+    9: text((s) => (p.socketDir = s)),
+  });
+  return p;
 }

@@ -68,6 +68,22 @@ export function mainSource(): string {
   return cachedMainSource;
 }
 
+/**
+ * Compiles and runs the whole bundle in this process, as if it were the main script: the SEA's
+ * main script is the small boot script (cli/boot.ts), and the bundle is its asset. Its import()
+ * goes to Node's own loader, as the main script's does.
+ */
+export function runMainAsset(): void {
+  const vm = process.getBuiltinModule("node:vm") as typeof import("node:vm");
+  const run = vm.compileFunction(seaAsset(MAIN_ASSET), ["exports", "require", "module", "__filename", "__dirname"], {
+    filename: process.execPath,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  const mod = { exports: {} };
+  const dir = process.execPath.slice(0, process.execPath.lastIndexOf("/")) || "/";
+  run.call(mod.exports, mod.exports, require, mod, process.execPath, dir);
+}
+
 // The bundle is one CommonJS file, so __filename is the bundle itself. As ESM source __filename is
 // undefined; in an eval worker it is "[worker eval]"; test runners may define it for a .ts file.
 function runningAsCjsBundle(): boolean {

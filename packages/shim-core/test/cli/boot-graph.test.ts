@@ -39,6 +39,27 @@ async function staticGraph(file: string): Promise<{ inputs: string[]; builtins: 
   return { inputs: [...inputs], builtins: [...builtins] };
 }
 
+/** Everything a one-file CommonJS bundle of `file` holds: esbuild inlines what import() reaches too. */
+async function wholeGraph(file: string): Promise<{ inputs: string[]; builtins: string[] }> {
+  const { metafile } = await build({
+    entryPoints: [resolve(src, file)],
+    bundle: true,
+    format: "cjs",
+    platform: "node",
+    outfile: "/nonexistent/boot.cjs",
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+  });
+  // What the output holds (bytesInOutput), not every file esbuild read and then shook out.
+  const output = Object.values((metafile as Metafile).outputs)[0]!;
+  const inputs = Object.entries(output.inputs)
+    .filter(([, i]) => i.bytesInOutput > 0)
+    .map(([name]) => name);
+  const builtins = output.imports.filter((imp) => imp.external).map((imp) => imp.path);
+  return { inputs, builtins: [...new Set(builtins)] };
+}
+
 const GENERATED = /\/gen\/|protobuf\/dist\/esm\/(wkt|codegenv2)\//;
 
 // Every container boots the executable for `start`, the daemon (once per pod), the runner and
@@ -83,10 +104,28 @@ describe("what each boot of the shim loads", () => {
   });
 
   // So that the checks above cannot pass by seeing nothing: the same walk finds the generated
-  // code in start's stdin decoder, which start imports only when containerd wrote something.
+  // code the daemon's Task service loads.
   it("finds generated code where it is loaded", async () => {
-    const { inputs } = await staticGraph("cli/start-input.ts");
-    expect(inputs.some((i) => GENERATED.test(i) && i.includes("/gen/containerd/runtime/bootstrap/"))).toBe(true);
+    const { inputs } = await staticGraph("cli/daemon.ts");
+    expect(inputs.some((i) => GENERATED.test(i) && i.includes("/gen/containerd/task/v2/"))).toBe(true);
+  });
+
+  // The executable's main script is the boot script: `start` and `delete` compile only it. It is
+  // one file, so whatever it reaches even through import() is compiled with it; what start and
+  // delete seldom need (tracing, runc) comes from the bundle instead.
+  it("the boot script holds start and delete and none of the rest", async () => {
+    const { inputs, builtins } = await wholeGraph("cli/boot-main.ts");
+    for (const file of ["cli/start.ts", "cli/delete.ts", "cli/start-input.ts"])
+      expect(inputs.some((i) => i.endsWith(`src/${file}`))).toBe(true);
+    const unwanted =
+      /\/gen\/|protobuf\/dist\/esm\/(wkt|codegenv2|registry)|opentelemetry|\/runc\/|\/task\/service|\/wasm\/runner\.ts|sea\/native/;
+    expect(inputs.filter((i) => unwanted.test(i))).toEqual([]);
+    expect(builtins.filter((b) => ["node:crypto", "node:http2", "node:worker_threads", "node:vm"].includes(b))).toEqual(
+      [],
+    );
+    // And the same check sees the rest where it is: the whole bundle holds runc and the Task service.
+    const whole = await wholeGraph("cli/main.ts");
+    expect(whole.inputs.filter((i) => unwanted.test(i)).length).toBeGreaterThan(20);
   });
 
   it("the daemon loads node:http2 only when it calls containerd's API", async () => {

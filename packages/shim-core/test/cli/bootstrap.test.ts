@@ -1,6 +1,11 @@
-import { fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { anyPack, AnySchema, StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { BootstrapResultSchema } from "../../src/gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
+import {
+  BootstrapParamsSchema,
+  BootstrapResultSchema,
+  ExtensionSchema,
+} from "../../src/gen/containerd/runtime/bootstrap/v1/bootstrap_pb.ts";
 import { startConfig } from "../../src/cli/bootstrap.ts";
 import { parseStartInput } from "../../src/cli/start-input.ts";
 import { parseFlags } from "../../src/cli/flags.ts";
@@ -132,5 +137,42 @@ describe("parseStartInput", () => {
     expect(() =>
       startConfig(flags, {}, parseStartInput(bootstrapParamsBytes({ ...ours, socketDir: "relative/s" }), flags)),
     ).toThrow(/not an absolute path/);
+  });
+
+  // start reads stdin with the wire reader (the generated descriptors cost every start tens of ms):
+  // it must agree with the generated decoder on every field.
+  it("reads BootstrapParams exactly as the generated decoder does", () => {
+    const message = create(BootstrapParamsSchema, {
+      instanceId: "c1",
+      namespace: "k8s.io",
+      logLevel: -8,
+      containerdVersion: "2.3.0-\u00e9",
+      containerdTtrpcAddress: ours.ttrpcAddress,
+      containerdGrpcAddress: ours.grpcAddress,
+      containerdBinary: "/usr/bin/containerd",
+      extensions: [
+        create(ExtensionSchema, { value: anyPack(StringValueSchema, create(StringValueSchema, { value: "x" })) }),
+        create(ExtensionSchema, {}),
+        create(ExtensionSchema, { value: runtimeOptions("/etc/wasm.toml") }),
+      ],
+      socketDir: "/run/ctd-s",
+    });
+    const bytes = toBinary(BootstrapParamsSchema, message);
+    const input = parseStartInput(bytes, flags);
+    const generated = fromBinary(BootstrapParamsSchema, bytes);
+    if (input.kind !== "bootstrap") throw new Error(input.kind);
+    const { $typeName: _, extensions, ...fields } = generated;
+    expect(input.params).toEqual({
+      ...fields,
+      extensions: extensions.flatMap((e) => (e.value ? [{ typeUrl: e.value.typeUrl, value: e.value.value }] : [])),
+    });
+    expect(input.options?.typeUrl).toBe("runtimeoptions.v1.Options");
+    expect(input.debug).toBe(true);
+    const any = toBinary(AnySchema, runtimeOptions("/etc/x.toml"));
+    const asOptions = parseStartInput(any, flags);
+    expect(asOptions).toEqual({
+      kind: "options",
+      options: { typeUrl: "runtimeoptions.v1.Options", value: fromBinary(AnySchema, any).value },
+    });
   });
 });

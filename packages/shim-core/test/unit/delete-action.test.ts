@@ -8,6 +8,7 @@ import { deleteAction, deleteResponse } from "../../src/cli/delete.ts";
 import { parseFlags } from "../../src/cli/flags.ts";
 import { DeleteResponseSchema } from "../../src/gen/containerd/task/v2/shim_pb.ts";
 
+const loadRunc = () => import("../../src/runc/runc.ts");
 const dir = mkdtempSync(join(tmpdir(), "delete-action-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -33,7 +34,7 @@ function bundleWithRecordingRunc(id: string) {
 describe("delete", () => {
   it("does not start runc for a container runc no longer has (the clean exit, every time)", async () => {
     const b = bundleWithRecordingRunc("gone");
-    const res = fromBinary(DeleteResponseSchema, await deleteAction(b.flags, "test"));
+    const res = fromBinary(DeleteResponseSchema, await deleteAction(b.flags, "test", loadRunc));
     expect(b.calls()).toEqual([]);
     expect(res.pid).toBe(4242);
     expect(res.exitStatus).toBe(137);
@@ -42,7 +43,7 @@ describe("delete", () => {
   it("kills and deletes a container runc still has (the daemon died)", async () => {
     const b = bundleWithRecordingRunc("left");
     mkdirSync(join(b.root, "left"), { recursive: true });
-    await deleteAction(b.flags, "test");
+    await deleteAction(b.flags, "test", loadRunc);
     expect(b.calls()).toEqual([`--root ${b.root} kill --all left 9`, `--root ${b.root} delete --force left`]);
   });
 });
