@@ -262,6 +262,20 @@ const t1 = performance.now();
 const builder = nodePackage("x64");
 const base = strippedBase(nodePackage(opts.arch), opts.arch);
 
+// The bundle's code cache (a shim's boot script compiles the bundle with it, sea/sea.ts): made by
+// the same Node as the executable's, with the same compile parameters, and only for the host's
+// architecture, since V8 accepts only a cache of its own. --random-seed keeps builds repeatable.
+const cacheFile = bootFile && opts.arch === hostArch() ? `${bundleFile}.cache` : undefined;
+if (cacheFile) {
+  const script = `const vm = require("node:vm"), fs = require("node:fs");
+const f = vm.compileFunction(fs.readFileSync(process.argv[1], "utf8"), ["exports", "require", "module", "__filename", "__dirname"],
+  { filename: "bundle", produceCachedData: true, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+if (!f.cachedDataProduced) throw new Error("V8 made no code cache");
+fs.writeFileSync(process.argv[2], f.cachedData);`;
+  const r = spawnSync(builder.binary, ["--random-seed=1", "-e", script, bundleFile, cacheFile], { encoding: "utf8" });
+  if (r.status !== 0) fail(`making the bundle's code cache failed: ${r.error?.message ?? ""}${r.stderr}`.trim());
+}
+
 const outDir =
   opts.outDir ?? (opts.arch === "x64" ? join(repoRoot, "dist/bin") : join(repoRoot, `dist/bin/linux-${opts.arch}`));
 const outFile = join(outDir, name);
@@ -285,7 +299,8 @@ const seaConfig = {
   // Measured on Node 24.21 (hyperfine, shim-node): with the code cache `-v` took 90-98 ms against
   // 76-83 ms without, the runner's hello 182-191 against 157-180 ms, peak RSS +3 MB; jco's 1.4 MB
   // bundle gained nothing either. It works (import() and eval workers are fine with it), it just
-  // does not pay. V8 only accepts a cache made for its own CPU architecture.
+  // does not pay. V8 only accepts a cache made for its own CPU architecture. A shim's main script
+  // is its small boot script now; the bundle it compiles has a cache of its own (cacheFile above).
   useCodeCache: opts.codeCache && opts.arch === hostArch(),
   execArgv: opts.execArgv,
   // The runtime re-reads the bundle from "main.cjs" to start worker threads (see
@@ -293,6 +308,7 @@ const seaConfig = {
   // The rest are what the bundle loads by URL, extracted by packages/shim-core/src/sea/assets.ts.
   assets: {
     "main.cjs": rel(bundleFile),
+    ...(cacheFile ? { "main.cjs.cache": rel(cacheFile) } : {}),
     ...(manifest ? { [MANIFEST_ASSET]: rel(join(assetsDir, MANIFEST_ASSET)) } : {}),
     ...Object.fromEntries(Object.keys(manifest?.files ?? {}).map((k) => [k, rel(join(assetsDir, k))])),
   },

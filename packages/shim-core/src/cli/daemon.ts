@@ -12,6 +12,7 @@ import { defaultRuncRoot } from "./delete.ts";
 import type { ShimFlags } from "./flags.ts";
 import { trimHeapWhenGrown } from "./heap-trim.ts";
 import { watchOrphans } from "./orphans.ts";
+import { bundleCodeCache } from "../sea/sea.ts";
 import { shimVersion } from "../sea/version.ts";
 import { traceTaskService } from "../telemetry/task-spans.ts";
 import { loadTracing, tracingEnabled } from "../telemetry/tracing.ts";
@@ -98,5 +99,5 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
   for (const sig of ["SIGINT", "SIGHUP", "SIGTERM"] as const) process.on(sig, () => log.info(`ignoring ${sig}`));
   await server.listenFd(3);
   trimHeapWhenGrown();
-  log.info("serving", { engine: engine.version, socket: flags.socket });
+  log.info("serving", { engine: engine.version, socket: flags.socket, codeCache: bundleCodeCache() ?? "" });
 }

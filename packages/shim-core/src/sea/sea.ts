@@ -68,17 +68,41 @@ export function mainSource(): string {
   return cachedMainSource;
 }
 
+/** The bundle's code cache, made by tools/sea-build.mjs with the same parameters as below. */
+export const MAIN_CACHE_ASSET = "main.cjs.cache";
+const BUNDLE_PARAMS = ["exports", "require", "module", "__filename", "__dirname"];
+
+/** How this process compiled the bundle: from the build's code cache, or from its source. */
+export type CodeCache = "used" | "rejected" | "none";
+// The boot script and the bundle each hold their own copy of this module.
+const BOOT_KEY = Symbol.for("containerd-shim.boot");
+
+export const bundleCodeCache = (): CodeCache | undefined =>
+  (globalThis as Record<symbol, { codeCache: CodeCache } | undefined>)[BOOT_KEY]?.codeCache;
+
 /**
  * Compiles and runs the whole bundle in this process, as if it were the main script: the SEA's
- * main script is the small boot script (cli/boot.ts), and the bundle is its asset. Its import()
- * goes to Node's own loader, as the main script's does.
+ * main script is the small boot script (cli/boot.ts), and the bundle is its asset. With the
+ * build's code cache V8 skips scanning the source: 1.4 against 10 ms for node's bundle, 2 against
+ * 21 ms for jco's, in the daemon and in every runner. V8 refuses a cache made by another V8 or
+ * with other flags, and then compiles the source. Its import() goes to Node's own loader, as the
+ * main script's does.
  */
 export function runMainAsset(): void {
   const vm = process.getBuiltinModule("node:vm") as typeof import("node:vm");
-  const run = vm.compileFunction(seaAsset(MAIN_ASSET), ["exports", "require", "module", "__filename", "__dirname"], {
+  let cachedData: Uint8Array | undefined;
+  try {
+    cachedData = new Uint8Array(sea!.getAsset(MAIN_CACHE_ASSET));
+  } catch {
+    // built without one (another architecture's executable)
+  }
+  const run = vm.compileFunction(seaAsset(MAIN_ASSET), BUNDLE_PARAMS, {
     filename: process.execPath,
+    cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
+  const codeCache: CodeCache = cachedData === undefined ? "none" : run.cachedDataRejected ? "rejected" : "used";
+  (globalThis as Record<symbol, unknown>)[BOOT_KEY] = { codeCache };
   const mod = { exports: {} };
   const dir = process.execPath.slice(0, process.execPath.lastIndexOf("/")) || "/";
   run.call(mod.exports, mod.exports, require, mod, process.execPath, dir);

@@ -2,7 +2,9 @@
 // dependency loads a wasm file, a worker and the worker's own side files by URL, the way
 // @wasmer/sdk and preview2-shim do: as a plain bundle, as a single executable run from an empty
 // folder (directly and through the host's loader), with the preferred asset root unusable, and
-// built twice to the same bytes, with and without the code cache.
+// built twice to the same bytes, with and without the code cache. It is named as a shim is, so
+// its executable boots through shim-core's boot script, which compiles the bundle from its asset
+// with the bundle's code cache.
 
 import { createHash } from "node:crypto";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -14,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
 const seaModule = join(repoRoot, "packages/shim-core/src/sea/sea.ts");
-const NAME = "probe-shim";
+const NAME = "containerd-shim-probe-v1";
 const HOST_LOADER = "/lib64/ld-linux-x86-64.so.2";
 
 const sources: Record<string, string | Buffer> = {
@@ -25,7 +27,7 @@ import { createRequire } from "node:module";
 import { Worker, isMainThread, parentPort } from "node:worker_threads";
 import { minify } from "oxc-minify";
 import { engine } from "fake-engine";
-import { mainSource } from ${JSON.stringify(seaModule)};
+import { bundleCodeCache, mainSource } from ${JSON.stringify(seaModule)};
 
 const own = () => readFileSync(new URL("./own.txt", import.meta.url), "utf8").trim();
 
@@ -50,6 +52,7 @@ if (isMainThread) {
       dynamicImport: typeof (await import("node:os")).tmpdir,
       stub,
       text: new Text().value,
+      codeCache: bundleCodeCache() ?? "plain bundle",
     }));
   })();
 } else {
@@ -95,6 +98,8 @@ const expected = {
   dynamicImport: "function",
   stub: "oxc-minify.minify: oxc-minify is not embedded in this executable (stubbed by tools/sea-assets.mjs)",
   text: "naïve — 😀",
+  // How the executable's boot script compiled the bundle: with the build's code cache.
+  codeCache: "used",
 };
 
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
@@ -153,7 +158,7 @@ describe("sea-build with embedded assets", () => {
     expect(bundle).toContain("A comment esbuild keeps");
     expect(bundle.match(/[\u0080-\uffff]/g)).toBeNull();
     const r = run(process.execPath, [join(pkg, "dist", `${NAME}.cjs`)]);
-    expect(r.json).toEqual(expected);
+    expect(r.json).toEqual({ ...expected, codeCache: "plain bundle" });
     // Plain node prints the warning the executables are built to suppress (checked below).
     expect(r.stderr).toMatch(/ExperimentalWarning: should not be printed/);
   });
