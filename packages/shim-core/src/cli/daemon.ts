@@ -47,14 +47,16 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
     } catch {
       // already gone
     }
-    // Answer the Shutdown first; then deliver pending events and go.
-    setTimeout(async () => {
+    // Answer the Shutdown first (its answer is written in this turn of the event loop, and the
+    // server closes a connection only once its writes are out); then deliver pending events and
+    // go. containerd 1.6 waits for the disconnect before it runs `delete` and ctr exits.
+    setImmediate(async () => {
       await events.flush(3000).catch(() => {});
       await flushTracing(2000);
       await server.close();
       log.info("shim exiting");
       process.exit(0);
-    }, 20);
+    });
   };
   const address = flags.address;
   const service = new TaskService({

@@ -46,8 +46,22 @@ export class ServerConnection {
     });
   }
 
-  destroy(): void {
-    this.#socket.destroy();
+  /**
+   * Closes the connection once what was written to it has gone out to the kernel, or after
+   * `graceMs`: the daemon closes right after its answer to containerd's Shutdown, which must not
+   * be dropped.
+   */
+  destroy(graceMs = 1000): void {
+    const socket = this.#socket;
+    if (socket.writableLength === 0) {
+      socket.destroy();
+      return;
+    }
+    const timer = setTimeout(() => socket.destroy(), graceMs);
+    socket.once("drain", () => {
+      clearTimeout(timer);
+      socket.destroy();
+    });
   }
 
   #onData(chunk: Buffer): void {

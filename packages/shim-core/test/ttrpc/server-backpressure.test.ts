@@ -52,4 +52,21 @@ describe("TtrpcServer with a peer that does not read", () => {
     expect(new Set(peer.frames.map((f) => f.streamId)).size).toBe(REQUESTS);
     peer.close();
   });
+
+  // The daemon closes the server right after answering containerd's Shutdown: an answer still in
+  // the server's buffer (the peer has not read it yet) must go out before the connection closes.
+  it("closes a connection only once the answers already written to it have gone out", async () => {
+    server.register("test.Svc", "Huge", async () => new Uint8Array(3 << 20));
+    const peer = await RawPeer.connect(sock);
+    peer.socket.pause();
+    peer.send(requestFrame(1, { service: "test.Svc", method: "Huge" }));
+    await delay(200);
+    const closing = server.close();
+    await delay(50);
+    peer.socket.resume();
+    await peer.waitFrames(1, 10_000);
+    await closing;
+    expect(peer.frames[0]!.payload.length).toBeGreaterThan(3 << 20);
+    await peer.closed;
+  });
 });
