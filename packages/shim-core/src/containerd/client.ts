@@ -8,7 +8,7 @@ import {
   type MessageShape,
 } from "@bufbuild/protobuf";
 import { FieldMaskSchema } from "@bufbuild/protobuf/wkt";
-import * as md from "../gen/containerd/services/metadata_pb.ts";
+import type * as MD from "../gen/containerd/services/metadata_pb.ts";
 import { grpcCall, type GrpcOptions } from "./grpc.ts";
 
 export interface Descriptor {
@@ -25,6 +25,10 @@ export class DigestMismatch extends Error {}
 const WRITE_CHUNK = 4 << 20;
 
 export const sha256Digest = (bytes: Uint8Array): string => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+
+// Loaded on the first call: building its descriptors took a few ms of every daemon's boot, and
+// most images (an entrypoint that is a file in the rootfs) never call containerd.
+const metadata = () => import("../gen/containerd/services/metadata_pb.ts");
 
 /** The containerd gRPC calls the shim makes, in one namespace (`-address`, `-namespace`). */
 export class ContainerdClient {
@@ -50,6 +54,7 @@ export class ContainerdClient {
 
   /** The image a container was created from (empty for `ctr run --rootfs`). */
   async containerImage(id: string): Promise<string | undefined> {
+    const md = await metadata();
     const [reply] = await this.#call(
       "/containerd.services.containers.v1.Containers/Get",
       md.GetContainerRequestSchema,
@@ -60,6 +65,7 @@ export class ContainerdClient {
   }
 
   async imageTarget(name: string): Promise<Descriptor | undefined> {
+    const md = await metadata();
     const [reply] = await this.#call(
       "/containerd.services.images.v1.Images/Get",
       md.GetImageRequestSchema,
@@ -72,6 +78,7 @@ export class ContainerdClient {
 
   /** The blob's bytes as the store returns them, unchecked. */
   async read(digest: string, timeoutMs = 30_000): Promise<Uint8Array> {
+    const md = await metadata();
     const parts = await this.#call(
       "/containerd.services.content.v1.Content/Read",
       md.ReadContentRequestSchema,
@@ -99,6 +106,7 @@ export class ContainerdClient {
 
   /** The blob's labels, or undefined when the store does not have it. */
   async labels(digest: string): Promise<Record<string, string> | undefined> {
+    const md = await metadata();
     try {
       const [reply] = await this.#call(
         "/containerd.services.content.v1.Content/Info",
@@ -115,6 +123,7 @@ export class ContainerdClient {
 
   /** Sets (or, with "", removes) these labels of a blob, leaving its others alone. */
   async setLabels(digest: string, labels: Record<string, string>): Promise<void> {
+    const md = await metadata();
     const updateMask = create(FieldMaskSchema, { paths: Object.keys(labels).map((k) => `labels.${k}`) });
     const kept = Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== ""));
     await this.#call(
@@ -130,9 +139,10 @@ export class ContainerdClient {
    * references it) and returns its digest. A blob already there is not written again.
    */
   async write(ref: string, data: Uint8Array, lease: string, labels: Record<string, string> = {}): Promise<string> {
+    const md = await metadata();
     const digest = sha256Digest(data);
     const total = BigInt(data.length);
-    const requests: MessageInitShape<typeof md.WriteContentRequestSchema>[] = [];
+    const requests: MessageInitShape<typeof MD.WriteContentRequestSchema>[] = [];
     for (let offset = 0; offset < data.length || requests.length === 0; offset += WRITE_CHUNK) {
       const end = Math.min(offset + WRITE_CHUNK, data.length);
       const last = end >= data.length;
@@ -162,6 +172,7 @@ export class ContainerdClient {
 
   /** A lease that keeps what is written under it from the GC until deleted or `expireSeconds` pass. */
   async createLease(expireSeconds: number): Promise<string> {
+    const md = await metadata();
     const expire = new Date(Date.now() + expireSeconds * 1000).toISOString();
     const [reply] = await this.#call(
       "/containerd.services.leases.v1.Leases/Create",
@@ -174,6 +185,7 @@ export class ContainerdClient {
   }
 
   async deleteLease(id: string): Promise<void> {
+    const md = await metadata();
     await this.#call(
       "/containerd.services.leases.v1.Leases/Delete",
       md.DeleteLeaseRequestSchema,
