@@ -13,7 +13,7 @@ const remedies = (containerd: string): Partial<Record<PhaseName, string>> => ({
   shimStart:
     "`start` is a whole Node boot only to bind a socket and print an address; it runs from the executable's 55 kB boot script, not the bundle (no protobuf descriptors, none of node:crypto or node:worker_threads), so what is left is Node's own boot, which only a native `start` would remove",
   delete:
-    "Delete runs `runc delete`, then Shutdown waits for pending events to be flushed before the daemon exits; exiting right after answering shortens it",
+    "Delete runs `runc delete` and unmounts the rootfs (an exec of umount(8); a system call from the native helper would save the exec), then the daemon answers Shutdown, delivers its pending events and disconnects at once",
   cleanup: `After the daemon disconnects, ${containerd} runs \`<shim> delete\` ("cleaning up dead shim" in its log), one more boot of the executable, before it removes the snapshot and ctr exits. That \`delete\` runs from the executable's 55 kB boot script, not the bundle: no protobuf code (it writes its DeleteResponse field by field), none of node:crypto, node:worker_threads or node:child_process, and no runc for a container runc no longer has; what is left is Node's own boot, which only a native \`delete\` would remove`,
   start:
     "Start is `runc create` and `runc start` (the daemon is the init's subreaper): runc's own cost, the same for every engine",
