@@ -1,4 +1,5 @@
 import type { StdioOptions } from "node:child_process";
+import type { Socket } from "node:net";
 import { readFile } from "node:fs/promises";
 import type { Status } from "../gen/containerd/types/task_pb.ts";
 import { Code, ShimError } from "../errors.ts";
@@ -6,7 +7,7 @@ import { signalNumber } from "../run-helper.ts";
 import type { RuntimeChild } from "../runc/oci-runtime.ts";
 import type { Process } from "../oci/spec.ts";
 import { isLive, next, wireStatus, type Action, type State } from "./lifecycle.ts";
-import { openStdio, type StdioPaths } from "./stdio.ts";
+import { endInput, openStdio, type StdioPaths } from "./stdio.ts";
 import { Terminal } from "./terminal.ts";
 
 /** A terminal's size as ResizePty gives it. */
@@ -43,6 +44,8 @@ export class TaskProcess {
   #starting: Promise<unknown> | undefined;
   #markDone!: () => void;
   #child: RuntimeChild | undefined;
+  /** The client's stdin FIFO while it is copied to the child's stdin pipe. */
+  #stdinSource: Socket | undefined;
   /** Set for a process with a terminal once it is launched. */
   #terminal: Terminal | undefined;
   /** A ResizePty before Start: the spec gets it as the first size, the master once there is one. */
@@ -161,6 +164,7 @@ export class TaskProcess {
       stdin.on("error", () => {});
       io.stdin.on("error", () => stdin.end());
       io.stdin.pipe(stdin);
+      this.#stdinSource = io.stdin;
       child.once("exit", () => io?.stdin?.destroy());
     }
     const pid = await waitForPid(how.pidFile, () => finished);
@@ -186,7 +190,11 @@ export class TaskProcess {
   }
 
   closeStdin(): void {
-    this.#child?.stdin?.end();
+    const sink = this.#child?.stdin;
+    const source = this.#stdinSource;
+    this.#stdinSource = undefined;
+    if (sink && source && !source.destroyed) endInput(source, sink);
+    else sink?.end();
     this.#terminal?.closeStdin();
   }
 

@@ -1,4 +1,4 @@
-import { constants, createWriteStream, open as openFd } from "node:fs";
+import { constants, createWriteStream, open as openFd, readSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { open, stat, type FileHandle } from "node:fs/promises";
@@ -76,6 +76,33 @@ async function openInput(uri: string): Promise<Socket> {
   await checkKind(path, "fifo");
   const fd = await promisify(openFd)(path, constants.O_RDONLY | constants.O_NONBLOCK);
   return new Socket({ fd, readable: true, writable: false });
+}
+
+/**
+ * CloseIO for a piped stdin: what the client wrote before it asked is in the FIFO (or already in
+ * `source`'s buffer) but maybe not yet copied, since the FIFO is read only when the event loop
+ * gets to it. Under load containerd's CRI (stdin_once: write, close, CloseIO) lost all of it.
+ * Hands everything over, then ends the process's stdin.
+ */
+export function endInput(source: Socket, sink: Writable): void {
+  source.unpipe(sink);
+  for (let chunk = source.read() as Buffer | null; chunk !== null; chunk = source.read() as Buffer | null)
+    sink.write(chunk);
+  // The FIFO's own fd, as libuv polls it: the Socket has no synchronous read.
+  const fd = (source as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  const buf = Buffer.allocUnsafe(64 << 10);
+  for (;;) {
+    let n = 0;
+    try {
+      if (fd !== undefined && fd >= 0) n = readSync(fd, buf, 0, buf.length, null);
+    } catch {
+      // EAGAIN: empty, a writer still open; anything else: nothing more to read either way
+    }
+    if (n <= 0) break;
+    sink.write(Buffer.from(buf.subarray(0, n)));
+  }
+  source.destroy();
+  sink.end();
 }
 
 /**

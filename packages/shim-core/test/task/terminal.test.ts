@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { closeSync, constants, createReadStream, openSync, readdirSync } from "node:fs";
+import { closeSync, constants, openSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { open } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
+import { collect, fifo } from "./fifos.ts";
 import { RuncService } from "./runc-service.ts";
 
 const shim = new RuncService();
@@ -17,20 +17,6 @@ const start = (id: string, execId = "") => svc.start(create(pb.StartRequestSchem
 const wait = (id: string, execId = "") => svc.wait(create(pb.WaitRequestSchema, { id, execId }));
 const resize = (id: string, width: number, height: number, execId = "") =>
   svc.resizePty(create(pb.ResizePtyRequestSchema, { id, execId, width, height }));
-
-/** A FIFO in the bundle, as containerd makes them, and a reader that collects what arrives. */
-function fifo(bundle: string, name: string): string {
-  const path = join(bundle, name);
-  execFileSync("mkfifo", [path]);
-  return path;
-}
-
-function collect(path: string): { text: () => string; ended: Promise<void> } {
-  let text = "";
-  const stream = createReadStream(path, { encoding: "utf8" });
-  stream.on("data", (d) => (text += d));
-  return { text: () => text, ended: new Promise((r) => stream.once("close", () => r())) };
-}
 
 describe("terminals (runc's console socket)", () => {
   it("gives the init a pty on 0–2 with the size ResizePty set, one output stream, and leaves no console socket", async () => {
