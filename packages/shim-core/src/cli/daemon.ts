@@ -49,7 +49,8 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
     }
     // Answer the Shutdown first (its answer is written in this turn of the event loop, and the
     // server closes a connection only once its writes are out); then deliver pending events and
-    // go. containerd 1.6 waits for the disconnect before it runs `delete` and ctr exits.
+    // go, no later: containerd closes its side itself and runs `delete` at once, and a daemon
+    // still exiting competes with that boot for the CPU.
     setImmediate(async () => {
       await events.flush(3000).catch(() => {});
       await flushTracing(2000);
