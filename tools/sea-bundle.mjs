@@ -12,8 +12,8 @@ export function nodeTarget() {
   return `node${version}`;
 }
 
-export async function bundle(entry, outfile, info, collector) {
-  const { plugins, inject, define } = collector.esbuildOptions;
+// Both bundles are one CommonJS file for the executable's Node, ASCII only (asciiOnly below).
+async function bundleCjs(entry, outfile, info, options) {
   await build({
     entryPoints: [entry],
     outfile,
@@ -23,49 +23,38 @@ export async function bundle(entry, outfile, info, collector) {
     target: nodeTarget(),
     sourcemap: false,
     legalComments: "none",
-    plugins,
-    inject,
-    // import() works in the executable, with and without the code cache on Node 24 (built-ins,
-    // file: and data: URLs; Node 20 failed with the cache); bare specifiers fail in a SEA either
-    // way, and esbuild already inlines the bundled ones.
+    logLevel: "warning",
+    ...options,
     define: {
-      ...define,
+      ...options.define,
       __SHIM_VERSION__: JSON.stringify(info.version),
       __SHIM_REVISION__: JSON.stringify(info.revision),
     },
-    // esbuild empties import.meta in CJS output and only says so at debug level; whatever
-    // sea-assets does not define would then be undefined at run time, so make it visible here.
-    logOverride: { "empty-import-meta": "warning" },
-    logLevel: "warning",
   });
   asciiOnly(outfile);
 }
 
-// A shim executable's main script (containerd-shim-<engine>-v<N>; other programs run their bundle): shim-core's boot, which runs containerd's `start` and `delete`
-// itself and compiles the whole bundle (the "main.cjs" asset) for anything else. It is built
-// without the asset collector, and an empty import.meta is an error here: nothing it reaches may
-// need an asset.
+export async function bundle(entry, outfile, info, collector) {
+  const { plugins, inject, define } = collector.esbuildOptions;
+  // import() works in the executable, with and without the code cache on Node 24 (built-ins,
+  // file: and data: URLs; Node 20 failed with the cache); bare specifiers fail in a SEA either
+  // way, and esbuild already inlines the bundled ones. esbuild empties import.meta in CJS output
+  // and only says so at debug level; whatever sea-assets does not define would then be undefined
+  // at run time, so make it visible here.
+  await bundleCjs(entry, outfile, info, { plugins, inject, define, logOverride: { "empty-import-meta": "warning" } });
+}
+
+// A shim executable's main script (containerd-shim-<engine>-v<N>; other programs run their
+// bundle): shim-core's boot, which runs containerd's `start` and `delete` itself and compiles the
+// whole bundle (the "main.cjs" asset) for anything else. It is built without the asset
+// collector, and an empty import.meta is an error here: nothing it reaches may need an asset.
 const BOOT_ENTRY = join(repoRoot, "packages/shim-core/src/cli/boot-main.ts");
 
 export async function bundleBoot(outfile, info, engine) {
-  await build({
-    entryPoints: [BOOT_ENTRY],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "cjs",
-    target: nodeTarget(),
-    sourcemap: false,
-    legalComments: "none",
-    define: {
-      __SHIM_ENGINE__: JSON.stringify(engine),
-      __SHIM_VERSION__: JSON.stringify(info.version),
-      __SHIM_REVISION__: JSON.stringify(info.revision),
-    },
+  await bundleCjs(BOOT_ENTRY, outfile, info, {
+    define: { __SHIM_ENGINE__: JSON.stringify(engine) },
     logOverride: { "empty-import-meta": "error" },
-    logLevel: "warning",
   });
-  asciiOnly(outfile);
 }
 
 // V8 keeps a script's source for as long as the script lives, as one byte per character when it
