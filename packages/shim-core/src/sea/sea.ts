@@ -96,7 +96,7 @@ export function runMainAsset(): void {
   } catch {
     // built without one (another architecture's executable)
   }
-  const run = vm.compileFunction(seaAsset(MAIN_ASSET), BUNDLE_PARAMS, {
+  const run = vm.compileFunction(mainSource(), BUNDLE_PARAMS, {
     filename: process.execPath,
     cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
