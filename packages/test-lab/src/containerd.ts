@@ -171,7 +171,7 @@ export class Containerd {
 
   /** Human-readable list of what is left of this instance on the host; empty when all is clean. */
   async leftovers(): Promise<string[]> {
-    const found = findLeftovers(await this.#footprint());
+    const found = findLeftovers(await this.#footprint(), !this.#stopped && this.#running());
     if (this.#stopped && this.#running()) found.unshift(`containerd pid ${this.#pid} still running`);
     if (!this.#stopped && this.#running()) found.unshift(...(await daemonRecords((a, o) => this.ctr(a, o))));
     return found;

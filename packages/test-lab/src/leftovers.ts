@@ -68,14 +68,35 @@ export function shimProcesses(socket: string, procs: readonly ProcInfo[] = listP
     .map((p) => ({ ...p, id: argAfter(p.argv, "-id") ?? "" }));
 }
 
+/** A spare daemon (shim-core's cli/spare.ts): a shim waiting for containerd's next `start`. */
+export const isSpare = (p: ProcInfo): boolean => p.argv.at(-1) === "spare";
+
+/**
+ * While its containerd runs, each shim executable may keep one spare daemon waiting: that one is
+ * not left behind. A second spare of one executable is, and so is any spare once containerd is gone.
+ */
+function waitingSpares(shims: readonly ShimProcess[]): Set<number> {
+  // Its control socket is named for its executable and containerd.
+  const byControl = new Map<string, number>();
+  for (const p of shims.filter(isSpare)) {
+    const control = argAfter(p.argv, "-socket") ?? "";
+    if (!byControl.has(control)) byControl.set(control, p.pid);
+  }
+  return new Set(byControl.values());
+}
+
 /** Shims, what they started, ctr clients (which get `--address` from us), and orphans still pointing into our dir. */
-function ourProcesses(fp: Footprint) {
+function ourProcesses(fp: Footprint, allowSpares = false) {
   const procs = listProcs().filter((p) => p.state !== "Z");
-  const shims = shimProcesses(fp.socket, procs);
+  const all = shimProcesses(fp.socket, procs);
+  const spares = allowSpares ? waitingSpares(all) : new Set<number>();
+  const shims = all.filter((p) => !spares.has(p.pid));
   const shimPids = new Set(shims.map((p) => p.pid));
   const clients = procs.filter((p) => argAfter(p.argv, "--address") === fp.socket);
-  const children = descendants(procs, [...shimPids]).filter((c) => !shimPids.has(c.pid));
-  const known = new Set([...shims, ...clients, ...children].map((p) => p.pid));
+  const children = descendants(procs, [...shimPids, ...spares]).filter(
+    (c) => !shimPids.has(c.pid) && !spares.has(c.pid),
+  );
+  const known = new Set([...shims, ...clients, ...children].map((p) => p.pid).concat([...spares]));
   const strays = strayProcesses(fp.dir, procs).filter((p) => !known.has(p.pid));
   return { shims, clients, children, strays };
 }
@@ -179,8 +200,8 @@ function describe(kind: string, p: ProcInfo): string {
   return `${kind} pid ${p.pid}: ${p.argv.join(" ")}`;
 }
 
-export function findLeftovers(fp: Footprint): string[] {
-  const { shims, clients, children, strays } = ourProcesses(fp);
+export function findLeftovers(fp: Footprint, allowSpares = false): string[] {
+  const { shims, clients, children, strays } = ourProcesses(fp, allowSpares);
   const out = [
     ...shims.map((p) => describe("shim", p)),
     ...children.map((p) => describe(`shim child (ppid ${p.ppid})`, p)),
@@ -213,6 +234,9 @@ export async function removeLeftovers(fp: Footprint): Promise<void> {
   const fifoDirs = new Set(fifos.map((f) => join(fifoRoot, f.slice(fifoRoot.length + 1).split("/")[0] ?? "")));
   for (const p of victims) killQuietly(p.pid);
   await Promise.all(victims.map((p) => waitGone(p.pid, 3_000)));
+  // A spare unlinks its control socket when it exits by itself, not when killed.
+  for (const control of shims.filter(isSpare).map((p) => argAfter(p.argv, "-socket") ?? ""))
+    if (control) removeFiles([control, `${control}.claim`]);
   for (const dir of fifoDirs) rmSync(dir, { recursive: true, force: true });
   for (const r of ourRuncContainers(fp.dir)) run("runc", ["--root", r.root, "delete", "--force", r.id]);
   const mounts = readMounts().filter((m) => isUnder(m.target, fp.dir));

@@ -29,9 +29,17 @@ export function readProc(pid: number): ProcInfo | undefined {
   const close = stat.lastIndexOf(")");
   if (close < 0) return undefined;
   const [state = "?", ppid = "0"] = stat.slice(close + 2).split(" ");
-  const argv = readOr(`/proc/${pid}/cmdline`, "").split("\0");
+  return { pid, ppid: Number(ppid), state, argv: cmdlineArgv(readOr(`/proc/${pid}/cmdline`, "")) };
+}
+
+/** /proc/<pid>/cmdline as argv. */
+export function cmdlineArgv(cmdline: string): string[] {
+  let argv = cmdline.split("\0");
+  while (argv.length > 1 && argv.at(-1) === "") argv.pop();
+  // A process that set its title (an adopted spare daemon) has one string, padded with NULs.
+  if (argv.length === 1 && argv[0]!.includes(" -")) argv = argv[0]!.split(" ");
   if (argv.at(-1) === "") argv.pop();
-  return { pid, ppid: Number(ppid), state, argv };
+  return argv;
 }
 
 export function listProcs(): ProcInfo[] {

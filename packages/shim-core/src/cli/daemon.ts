@@ -17,14 +17,22 @@ import { shimVersion } from "../sea/version.ts";
 import { traceTaskService } from "../telemetry/task-spans.ts";
 import { loadTracing, tracingEnabled } from "../telemetry/tracing.ts";
 import { containerdWasmImage } from "../wasm/image-entrypoint.ts";
+import { spawnSpare } from "./spare.ts";
+
+/** How a daemon gets its socket and its log: by default as `start` spawns it, fd 3 and stderr. */
+export interface ServeOptions {
+  /** The first container's `log` FIFO, which containerd copies into its own log. */
+  logFd?: number;
+  listen?: (server: TtrpcServer) => Promise<void>;
+}
 
 /**
  * The long-lived shim: serves the Task API on the socket `start` bound (fd 3) until Shutdown finds
  * no container left. Its stderr is the first container's `log` FIFO, which containerd copies into
  * its own log.
  */
-export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
-  const log = fdLogger(2, flags.debug ? "debug" : "info", {
+export async function serve(flags: ShimFlags, engine: Engine, opts: ServeOptions = {}): Promise<void> {
+  const log = fdLogger(opts.logFd ?? 2, flags.debug ? "debug" : "info", {
     runtime: `io.containerd.${engine.name}.v1`,
     namespace: flags.namespace,
     pid: process.pid,
@@ -36,6 +44,8 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
   });
   const server = new TtrpcServer({ log: (m) => log.warn(m) });
   let stopping = false;
+  let spared: Promise<void> | undefined;
+  const spare = () => (spared ??= spawnSpare(flags.address, flags.socket, log));
   let flushTracing = (_ms: number): Promise<void> => Promise.resolve();
   const exit = () => {
     if (stopping) return;
@@ -55,6 +65,7 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
       await events.flush(3000).catch(() => {});
       await flushTracing(2000);
       await server.close();
+      await spare();
       log.info("shim exiting");
       process.exit(0);
     });
@@ -100,7 +111,10 @@ export async function serve(flags: ShimFlags, engine: Engine): Promise<void> {
     log.error("unhandled rejection", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   );
   for (const sig of ["SIGINT", "SIGHUP", "SIGTERM"] as const) process.on(sig, () => log.info(`ignoring ${sig}`));
-  await server.listenFd(3);
+  await (opts.listen ?? ((s) => s.listenFd(3)))(server);
   trimHeapWhenGrown();
   log.info("serving", { engine: engine.version, socket: flags.socket, codeCache: bundleCodeCache() ?? "" });
+  // The next pod's daemon, waiting at the lowest priority (none for a daemon started by hand). Not
+  // at once: measured, its boot beside this pod's Create and Start cost them 5-10 ms.
+  setTimeout(() => void spare(), 1000).unref();
 }

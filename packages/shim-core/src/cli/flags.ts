@@ -73,4 +73,4 @@ export function parseFlags(argv: readonly string[]): ShimFlags {
   return flags;
 }
 
-const knownActions = new Set(["start", "delete", "serve"]);
+const knownActions = new Set(["start", "delete", "serve", "spare"]);

@@ -47,6 +47,14 @@ export function runShim(engine: Engine): void {
       import("../wasm/host-libs.ts").then((m) => m.hostRuntime().catch(() => {}), fail);
       import("./daemon.ts").then((m) => m.serve(flags, engine)).catch(fail);
       return;
+    case "spare":
+      import("./spare.ts")
+        .then((m) => {
+          m.lowerPriority();
+          return m.runSpare(flags, engine);
+        })
+        .catch(fail);
+      return;
     default:
       fail(
         `${binary}: unknown action "${flags.action}"; containerd runs this binary as \`${binary} [flags] start|delete\``,

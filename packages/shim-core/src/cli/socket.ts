@@ -1,5 +1,5 @@
-import { lstatSync, unlinkSync } from "node:fs";
-import { connect } from "node:net";
+import { constants, lstatSync, openSync, unlinkSync } from "node:fs";
+import { connect, createServer, type Server } from "node:net";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SANDBOX_ID_ANNOTATION, type Spec } from "../oci/spec.ts";
@@ -57,4 +57,47 @@ export async function removeDeadSocket(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+function listen(path: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen({ path, backlog: 511 }, () => resolve(server));
+  });
+}
+
+/** Binds the group's socket, or returns undefined if a live daemon already serves it. */
+export async function bindOrReuse(path: string): Promise<Server | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    if (await socketAlive(path)) return undefined;
+    try {
+      unlinkSync(path);
+    } catch {
+      // no stale socket
+    }
+    try {
+      return await listen(path);
+    } catch (err) {
+      // Another `start` of the same pod won the race: its daemon's socket is live now.
+      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt >= 3) throw err;
+    }
+  }
+}
+
+/** The bundle's `log` FIFO, which containerd copies into its own log: the daemon's stderr. */
+export function openLog(bundle: string): number | "ignore" {
+  try {
+    return openSync(join(bundle, "log"), constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch {
+    return "ignore";
+  }
+}
+
+/**
+ * Where the spare daemon of this executable and this containerd waits (spare.ts): beside the pods'
+ * sockets, one per binary and containerd, so another build or another containerd never adopts it.
+ */
+export function spareSocketPath(dir: string, executable: string, address: string): string {
+  return join(dir, sha256Hex(join("spare", executable, address)));
 }

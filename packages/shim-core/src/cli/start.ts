@@ -1,46 +1,14 @@
 import { spawn } from "node:child_process";
-import { closeSync, constants, openSync, writeFileSync, renameSync, unlinkSync, mkdirSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { closeSync, writeFileSync, renameSync, mkdirSync } from "node:fs";
+import type { Server } from "node:net";
+import { getPriority } from "node:os";
 import { join } from "node:path";
 import { fdLogger } from "../log.ts";
 import { selfCommand } from "../sea/sea.ts";
 import { EMPTY_INPUT, readStdin, startConfig, type StartConfig } from "./bootstrap.ts";
 import type { ShimFlags } from "./flags.ts";
-import { groupId, socketAlive, socketPath, SOCKET_DIR } from "./socket.ts";
-
-function listen(path: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen({ path, backlog: 511 }, () => resolve(server));
-  });
-}
-
-/** Binds the group's socket, or returns undefined if a live daemon already serves it. */
-async function bindOrReuse(path: string): Promise<Server | undefined> {
-  for (let attempt = 0; ; attempt++) {
-    if (await socketAlive(path)) return undefined;
-    try {
-      unlinkSync(path);
-    } catch {
-      // no stale socket
-    }
-    try {
-      return await listen(path);
-    } catch (err) {
-      // Another `start` of the same pod won the race: its daemon's socket is live now.
-      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt >= 3) throw err;
-    }
-  }
-}
-
-function openLog(bundle: string): number | "ignore" {
-  try {
-    return openSync(join(bundle, "log"), constants.O_WRONLY | constants.O_NONBLOCK);
-  } catch {
-    return "ignore";
-  }
-}
+import { bindOrReuse, groupId, openLog, socketAlive, socketPath, SOCKET_DIR, spareSocketPath } from "./socket.ts";
+import { adoptSpare, CONTAINERD_PID_ENV, sparesEnabled, type SpareAnswer } from "./spare-client.ts";
 
 /** The longest unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -63,18 +31,29 @@ export async function start(flags: ShimFlags, stdin: Uint8Array = readStdin()): 
       `the shim socket ${path} would be longer than ${MAX_SOCKET_PATH} bytes: choose a shorter socket_dir`,
     );
   mkdirSync(dir, { recursive: true, mode: 0o711 });
-  const server = await bindOrReuse(path);
-  if (server) spawnDaemon(server, path, bundle, config);
+  const env = daemonEnv(config);
+  const spare =
+    sparesEnabled(env) && !(await socketAlive(path)) ? await askSpare(dir, path, bundle, config, env) : undefined;
+  if (!spare || !("pid" in spare)) {
+    const server = await bindOrReuse(path);
+    if (server) spawnDaemon(server, path, bundle, config, env, spare);
+  }
   const address = `unix://${path}`;
   writeFileSync(join(bundle, ".address"), address);
   renameSync(join(bundle, ".address"), join(bundle, "address"));
   process.stdout.write(address);
 }
 
-function spawnDaemon(server: Server, path: string, bundle: string, config: StartConfig): void {
-  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
-  const log = openLog(bundle);
-  const daemonArgs = [
+function daemonEnv(config: StartConfig): NodeJS.ProcessEnv {
+  // The daemon publishes events to TTRPC_ADDRESS, which 2.3 also sends in the parameters.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (config.ttrpcAddress) env.TTRPC_ADDRESS = config.ttrpcAddress;
+  if (sparesEnabled(env)) env[CONTAINERD_PID_ENV] = String(process.ppid);
+  return env;
+}
+
+function daemonArgs(path: string, bundle: string, config: StartConfig): string[] {
+  return [
     "-namespace",
     config.namespace,
     "-id",
@@ -89,30 +68,67 @@ function spawnDaemon(server: Server, path: string, bundle: string, config: Start
     ...(config.debug ? ["-debug"] : []),
     "serve",
   ];
-  const cmd = selfCommand(daemonArgs);
-  // The daemon publishes events to TTRPC_ADDRESS, which 2.3 also sends in the parameters.
-  const env = config.ttrpcAddress ? { ...process.env, TTRPC_ADDRESS: config.ttrpcAddress } : process.env;
+}
+
+/** A spare daemon (spare.ts) of this executable and containerd, if one waits, becomes this pod's. */
+async function askSpare(
+  dir: string,
+  path: string,
+  bundle: string,
+  config: StartConfig,
+  env: NodeJS.ProcessEnv,
+): Promise<SpareAnswer> {
+  const answer = await adoptSpare(spareSocketPath(dir, process.execPath, config.address), {
+    argv: daemonArgs(path, bundle, config),
+    env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
+    priority: getPriority(),
+  });
+  if ("pid" in answer) logStart(bundle, config, "adopted a spare daemon", { pid: answer.pid });
+  return answer;
+}
+
+function spawnDaemon(
+  server: Server,
+  path: string,
+  bundle: string,
+  config: StartConfig,
+  env: NodeJS.ProcessEnv,
+  spare: SpareAnswer | undefined,
+): void {
+  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+  const log = openLog(bundle);
+  const cmd = selfCommand(daemonArgs(path, bundle, config));
   const child = spawn(cmd.file, cmd.args, { cwd: bundle, detached: true, env, stdio: ["ignore", "ignore", log, fd] });
   child.unref();
-  if (typeof log === "number") {
-    const input = config.input;
-    const from =
-      input.kind === "bootstrap"
-        ? `BootstrapParams from containerd ${input.params.containerdVersion}`
-        : input.kind === "options"
-          ? "runtime options"
-          : "nothing";
-    fdLogger(log, config.debug ? "debug" : "info").debug("spawned daemon", {
-      id: config.id,
-      pid: child.pid,
-      stdin: from,
-      options: input.kind === "empty" ? "" : (input.options?.typeUrl ?? ""),
-      socket: path,
-      // Not performance.now(): its first use loads perf_hooks, a few ms of every container's start.
-      ms: Math.round(process.uptime() * 1000),
-    });
-    closeSync(log);
-  }
+  if (typeof log === "number") closeSync(log);
+  logStart(bundle, config, "spawned daemon", {
+    pid: child.pid,
+    socket: path,
+    ...(spare && "refused" in spare ? { spare: spare.refused } : {}),
+  });
   // Not server.close(): libuv unlinks a closed listener's path, which the daemon now serves.
   server.unref();
+}
+
+/** One debug line in containerd's log for each `start`, written to the bundle's log FIFO. */
+function logStart(bundle: string, config: StartConfig, msg: string, fields: Record<string, unknown>): void {
+  if (!config.debug) return;
+  const log = openLog(bundle);
+  if (log === "ignore") return;
+  const input = config.input;
+  const from =
+    input.kind === "bootstrap"
+      ? `BootstrapParams from containerd ${input.params.containerdVersion}`
+      : input.kind === "options"
+        ? "runtime options"
+        : "nothing";
+  fdLogger(log, "debug").debug(msg, {
+    id: config.id,
+    ...fields,
+    stdin: from,
+    options: input.kind === "empty" ? "" : (input.options?.typeUrl ?? ""),
+    // Not performance.now(): its first use loads perf_hooks, a few ms of every container's start.
+    ms: Math.round(process.uptime() * 1000),
+  });
+  closeSync(log);
 }

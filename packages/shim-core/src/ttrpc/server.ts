@@ -58,6 +58,11 @@ export class TtrpcServer {
     return this.#listen((server, done) => server.listen({ fd }, done));
   }
 
+  /** Serves a net.Server that is already listening (a spare daemon binds its pod's socket itself). */
+  serveListening(server: net.Server): void {
+    this.#adopt(server);
+  }
+
   /** Connections open now, and accepted since the server started. */
   connections(): number {
     return this.#connections.size;
