@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { wallMs } from "./clock.ts";
 import { busyboxImageRef, fixturesImageRef, nextId, runtimeFlag, taskStates, type Bench } from "./harness.ts";
-import { cgroupMemory, processTable, shimPid, tree, treeMem, type TreeMem } from "./procmem.ts";
+import { cgroupMemory, processTable, shimPid, sparePids, tree, treeMem, type TreeMem } from "./procmem.ts";
 import { median, round } from "./stats.ts";
 
 /** A task that stays up and idle: sleep.wasm blocks in poll_oneoff, busybox in nanosleep. */
@@ -62,12 +62,19 @@ async function startDetached(b: Bench, c: LongCase, id: string): Promise<{ ok: b
   return { ok: r.code === 0, err: r.stderr.trim() };
 }
 
-/** Memory of each task's shim tree (shim, runc, container processes) and of its cgroup, summed. */
-async function measure(b: Bench, ids: readonly string[]): Promise<MemorySample & { parts: MemoryParts }> {
+/**
+ * Memory of each task's shim tree (shim, runc, container processes) and of its cgroup, summed, and
+ * of the engine's spare daemon if one waits (counted as shim).
+ */
+async function measure(
+  b: Bench,
+  ids: readonly string[],
+  engine: string,
+): Promise<MemorySample & { parts: MemoryParts }> {
   const states = await taskStates(b);
   const table = processTable();
-  const pids: number[] = [];
-  const shims: number[] = [];
+  const shims = sparePids(table, b.ctd.socket, engine);
+  const pids: number[] = [...shims];
   let cgroup = 0;
   for (const id of ids) {
     const shim = shimPid(table, b.ctd.socket, id);
@@ -128,7 +135,7 @@ export async function memory(b: Bench, cases: readonly LongCase[], log: (m: stri
       await sleep(2000);
       const samples: Awaited<ReturnType<typeof measure>>[] = [];
       for (let i = 0; i < 6; i++) {
-        samples.push(await measure(b, [id]));
+        samples.push(await measure(b, [id], c.engine));
         await sleep(500);
       }
       const pick = (k: keyof MemorySample) => median(samples.map((s) => s[k]));
@@ -195,7 +202,7 @@ export async function density(
         }
         const allRunningMs = Math.max(...outcomes.map((o) => o.t)) - t0;
         await sleep(2000);
-        const m = await measure(b, ids);
+        const m = await measure(b, ids, c.engine);
         const total: MemorySample = { processes: m.processes, rss: m.rss, hwm: m.hwm, pss: m.pss, cgroup: m.cgroup };
         const perTask: MemorySample = {
           processes: m.processes / n,

@@ -22,7 +22,7 @@ export const phaseLabels: Record<PhaseName, string> = {
   client: "ctr → snapshot prepared",
   toShim: "containerd → shim exec",
   shimStart: "shim `start` (exec → address)",
-  daemonUp: "daemon up (spawn → serving)",
+  daemonUp: "daemon up (spawn → serving; 0 for an adopted spare)",
   create: "Create",
   start: "Start (runc run → pid)",
   firstOutput: "guest first output",
@@ -34,16 +34,20 @@ export const phaseLabels: Record<PhaseName, string> = {
 const first = (lines: readonly LogLine[], pred: (l: LogLine) => boolean): number | undefined => lines.find(pred)?.t;
 
 /**
- * Boundaries come from the shim's own lines where it writes them (`spawned daemon`, `serving`,
- * `created`, `started`, `exited`), from containerd's for runc's shim (`starting signal loop`, the
- * forwarded /tasks/* events), and from this process's clock for ctr's start, first output and exit.
+ * Boundaries come from the shim's own lines where it writes them (`spawned daemon` or `adopted a
+ * spare daemon`, `serving`, `created`, `started`, `exited`), from containerd's for runc's shim
+ * (`starting signal loop`, the forwarded /tasks/* events), and from this process's clock for ctr's
+ * start, first output and exit.
  * Runs are sequential, so a line without an id belongs to the run whose window holds it.
  */
 export function phasesOf(run: RunResult, lines: readonly LogLine[]): Phases {
   const id = run.id;
   const win = lines.filter((l) => l.t >= run.t0 - 5 && l.t <= run.tEnd + 5);
   const prepare = first(win, (l) => l.msg === "prepare snapshot" && l.fields.key === id);
-  const spawnedLine = win.find((l) => l.msg === "spawned daemon" && l.fields.id === id);
+  // A spare daemon that `start` adopted was serving before `start` wrote its line: daemonUp is 0.
+  const spawnedLine = win.find(
+    (l) => (l.msg === "spawned daemon" || l.msg === "adopted a spare daemon") && l.fields.id === id,
+  );
   const created = win.find((l) => l.msg === "created" && l.fields.id === id);
   const ours = created !== undefined;
   const serving = ours ? first(win, (l) => l.msg === "serving" && l.fields.pid === created.fields.pid) : undefined;

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { cmdlineArgv } from "@wasm-shims/test-lab/procfs.ts";
 
 export interface ProcMem {
   pid: number;
@@ -51,9 +52,7 @@ export function processTable(): ProcEntry[] {
     if (close < 0) continue;
     const [state, ppid] = stat.slice(close + 2).split(" ");
     if (state === "Z") continue;
-    const argv = read(`/proc/${name}/cmdline`).split("\0");
-    if (argv.at(-1) === "") argv.pop();
-    out.push({ pid: Number(name), ppid: Number(ppid), argv });
+    out.push({ pid: Number(name), ppid: Number(ppid), argv: cmdlineArgv(read(`/proc/${name}/cmdline`)) });
   }
   return out;
 }
@@ -74,6 +73,18 @@ export function shimPid(table: readonly ProcEntry[], socket: string, id: string)
       !a.includes("delete")
     );
   })?.pid;
+}
+
+/**
+ * The spare daemons (shim-core's cli/spare.ts) of `engine`'s shim waiting for the containerd at
+ * `socket`: a cost of the node, counted with its tasks.
+ */
+export function sparePids(table: readonly ProcEntry[], socket: string, engine: string): number[] {
+  const binary = `containerd-shim-${engine}-v1`;
+  return table
+    .filter((p) => p.argv.at(-1) === "spare" && p.argv[p.argv.indexOf("-address") + 1] === socket)
+    .filter((p) => p.argv[0]?.trim().split("/").at(-1) === binary)
+    .map((p) => p.pid);
 }
 
 /** `root` and all its descendants: for the shims here, the runc process and the container's processes. */
