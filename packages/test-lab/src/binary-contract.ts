@@ -182,6 +182,22 @@ export function binaryContract(binary: string, engine: string): void {
       expect(readdirSync(dir).sort()).toEqual(["address", "config.json"]);
     });
 
+    it("a Create sent just after Shutdown's answer is refused with UNAVAILABLE, not cut off", async () => {
+      const dir = bundle(`contract-late-${process.pid}-${Date.now()}`);
+      const res = await runBinary(
+        binary,
+        ["-namespace", "contract", "-address", "/run/contract-test.sock", "-id", "a", "start"],
+        dir,
+      );
+      const client = await TtrpcClient.connect(res.stdout.toString().slice("unix://".length));
+      const call = (method: string, bytes: Uint8Array) => client.call("containerd.task.v2.Task", method, bytes);
+      await call("Shutdown", toBinary(ShutdownRequestSchema, create(ShutdownRequestSchema, { id: "a" })));
+      await expect(
+        call("Create", toBinary(CreateTaskRequestSchema, create(CreateTaskRequestSchema, { id: "b", bundle: dir }))),
+      ).rejects.toMatchObject({ code: 14, message: expect.stringMatching(/the shim is shutting down/) });
+      client.close();
+    });
+
     it("delete cleans up and prints a DeleteResponse within containerd's 5 s", async () => {
       const dir = bundle("unused");
       const res = await runBinary(

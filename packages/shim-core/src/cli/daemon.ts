@@ -1,4 +1,5 @@
 import { unlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import { Task } from "../gen/containerd/task/v2/shim_pb.ts";
 import type { Engine } from "../wasm/engine.ts";
 import { imageArchitecture } from "../containerd/image-config.ts";
@@ -17,7 +18,11 @@ import { shimVersion } from "../sea/version.ts";
 import { traceTaskService } from "../telemetry/task-spans.ts";
 import { loadTracing, tracingEnabled } from "../telemetry/tracing.ts";
 import { containerdWasmImage } from "../wasm/image-entrypoint.ts";
-import { spawnSpare } from "./spare.ts";
+import { CONTAINERD_PID_ENV } from "./spare-client.ts";
+import { spawnSpare } from "./spare-spawn.ts";
+
+/** How long an exiting daemon waits for its clients to close their connections. */
+const CLIENT_LINGER_MS = 100;
 
 /** How a daemon gets its socket and its log: by default as `start` spawns it, fd 3 and stderr. */
 export interface ServeOptions {
@@ -45,7 +50,8 @@ export async function serve(flags: ShimFlags, engine: Engine, opts: ServeOptions
   const server = new TtrpcServer({ log: (m) => log.warn(m) });
   let stopping = false;
   let spared: Promise<void> | undefined;
-  const spare = () => (spared ??= spawnSpare(flags.address, flags.socket, log));
+  const spare = () =>
+    (spared ??= spawnSpare(flags.address, dirname(flags.socket), process.env[CONTAINERD_PID_ENV], log).then(() => {}));
   let flushTracing = (_ms: number): Promise<void> => Promise.resolve();
   const exit = () => {
     if (stopping) return;
@@ -64,6 +70,9 @@ export async function serve(flags: ShimFlags, engine: Engine, opts: ServeOptions
     setImmediate(async () => {
       await events.flush(3000).catch(() => {});
       await flushTracing(2000);
+      // containerd closes its side as soon as Shutdown is answered. Until it has, what it sent
+      // just after (a pod's next Create) is still read and refused with UNAVAILABLE, not cut off.
+      await server.clientsGone(CLIENT_LINGER_MS);
       await server.close();
       await spare();
       log.info("shim exiting");

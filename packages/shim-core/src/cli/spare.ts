@@ -1,17 +1,14 @@
-import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { setPriority } from "node:os";
-import { basename, dirname } from "node:path";
-import type { Logger } from "../log.ts";
 import { native } from "../sea/native.ts";
-import { selfCommand } from "../sea/sea.ts";
 import type { Engine } from "../wasm/engine.ts";
 import type { ShimFlags } from "./flags.ts";
 import { fullCollection } from "./heap-trim.ts";
-import { removeDeadSocket, socketAlive, spareSocketPath } from "./socket.ts";
+import { socketAlive } from "./socket.ts";
 import { adopt, invalid, readRequest } from "./spare-adopt.ts";
-import { CONTAINERD_PID_ENV, sparesEnabled } from "./spare-client.ts";
+import { CONTAINERD_PID_ENV } from "./spare-client.ts";
+import { claimPath } from "./spare-spawn.ts";
 
 /**
  * A spare daemon: the daemon's code loaded and waiting, so that containerd's next `start` hands
@@ -22,52 +19,7 @@ import { CONTAINERD_PID_ENV, sparesEnabled } from "./spare-client.ts";
  * containerd or its executable is replaced. It is what `start` would spawn in every respect but its code's age: argv, environment,
  * cwd, log and priority are taken from `start` when it is adopted.
  */
-export const SPARE_ACTION = "spare";
 const WATCH_MS = 2_000;
-/** Room in the spare's argv for the daemon's command line, which the adopted spare writes over it. */
-const TITLE_ROOM = 1_024;
-
-/** The daemon of this executable for `address`'s containerd starts a spare, unless one waits. */
-export async function spawnSpare(address: string, socket: string, log: Logger): Promise<void> {
-  if (!address || !process.env[CONTAINERD_PID_ENV] || !sparesEnabled(process.env)) return;
-  const control = spareSocketPath(dirname(socket), process.execPath, address);
-  // A spare killed while it waited cannot remove its socket.
-  await removeDeadSocket(control);
-  if (existsSync(control) || !claim(control)) return;
-  const cmd = selfCommand(["-address", address, "-socket", control, SPARE_ACTION]);
-  try {
-    const argv0 = basename(process.execPath).padEnd(TITLE_ROOM);
-    const child = spawn(cmd.file, cmd.args, { argv0, cwd: "/", detached: true, stdio: "ignore" });
-    child.unref();
-    log.debug("started a spare daemon", { pid: child.pid, control });
-  } catch (err) {
-    rmSync(claimPath(control), { force: true });
-    log.warn("no spare daemon", { error: (err as Error).message });
-  }
-}
-
-/** How long a claim may stand before it is taken for a spare that died booting. */
-const CLAIM_MS = 60_000;
-const claimPath = (control: string) => `${control}.claim`;
-
-/**
- * The right to start the spare, held from its spawn until it listens: when many daemons come up at
- * once (a node filling with pods), one spare boots, not one per daemon.
- */
-function claim(control: string): boolean {
-  const path = claimPath(control);
-  try {
-    closeSync(openSync(path, "wx"));
-    return true;
-  } catch {
-    try {
-      if (Date.now() - statSync(path).mtimeMs > CLAIM_MS) unlinkSync(path);
-    } catch {
-      // released meanwhile
-    }
-    return false;
-  }
-}
 
 /**
  * Linux's nice values run from -20 to 19; the spare boots and waits at 19. Only root (or
@@ -96,8 +48,11 @@ export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> 
   const server = await bindControl(flags.socket);
   release();
   if (!server) process.exit(0);
+  const control = inode(flags.socket);
+  // Gone with its containerd, its executable, or its socket (removed: no `start` can reach it).
   const watch = setInterval(() => {
-    if (startTime(containerd) === born && fileIdentity(process.execPath) === exe) return;
+    const same = startTime(containerd) === born && fileIdentity(process.execPath) === exe;
+    if (same && inode(flags.socket) === control) return;
     server.close(() => process.exit(0));
   }, WATCH_MS);
   let adopted = false;
@@ -146,6 +101,14 @@ function startTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function inode(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
   } catch {
     return undefined;
   }

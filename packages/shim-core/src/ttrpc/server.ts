@@ -22,6 +22,7 @@ export class TtrpcServer {
   readonly #services = new Map<string, Map<string, UnaryHandler>>();
   readonly #listeners = new Set<net.Server>();
   readonly #connections = new Set<ServerConnection>();
+  readonly #onConnectionClosed = new Set<() => void>();
   #accepted = 0;
   readonly #log: (msg: string) => void;
   #closed = false;
@@ -70,6 +71,24 @@ export class TtrpcServer {
 
   accepted(): number {
     return this.#accepted;
+  }
+
+  /** Resolves once no client connection is open, or after `ms`. */
+  clientsGone(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.#connections.size > 0) return;
+        clearTimeout(timer);
+        this.#onConnectionClosed.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#onConnectionClosed.delete(check);
+        resolve();
+      }, ms);
+      this.#onConnectionClosed.add(check);
+      check();
+    });
   }
 
   async close(): Promise<void> {
@@ -121,7 +140,10 @@ export class TtrpcServer {
         socket.destroy();
         return;
       }
-      const conn = new ServerConnection(socket, this.#lookup, () => this.#connections.delete(conn));
+      const conn = new ServerConnection(socket, this.#lookup, () => {
+        this.#connections.delete(conn);
+        for (const check of this.#onConnectionClosed) check();
+      });
       this.#connections.add(conn);
       this.#accepted++;
     });

@@ -1,0 +1,66 @@
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, openSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { basename } from "node:path";
+import type { Logger } from "../log.ts";
+import { selfCommand } from "../sea/sea.ts";
+import { removeDeadSocket, spareSocketPath } from "./socket.ts";
+import { CONTAINERD_PID_ENV, sparesEnabled } from "./spare-client.ts";
+
+// Starting a spare daemon (spare.ts): what a daemon does a second after it serves, or as it exits.
+
+export const SPARE_ACTION = "spare";
+/** Room in the spare's argv for the daemon's command line, which the adopted spare writes over it. */
+const TITLE_ROOM = 1_024;
+
+/**
+ * Starts a spare of this executable for `address`'s containerd (pid `containerd`) in `dir`, unless
+ * one waits or is booting; the spare's pid, if it started one.
+ */
+export async function spawnSpare(
+  address: string,
+  dir: string,
+  containerd: string | undefined,
+  log?: Logger,
+): Promise<number | undefined> {
+  if (!address || !containerd || !sparesEnabled(process.env)) return undefined;
+  const control = spareSocketPath(dir, process.execPath, address);
+  // A spare killed while it waited cannot remove its socket.
+  await removeDeadSocket(control);
+  if (existsSync(control) || !claim(control)) return undefined;
+  const cmd = selfCommand(["-address", address, "-socket", control, SPARE_ACTION]);
+  try {
+    const argv0 = basename(process.execPath).padEnd(TITLE_ROOM);
+    const env = { ...process.env, [CONTAINERD_PID_ENV]: containerd };
+    const child = spawn(cmd.file, cmd.args, { argv0, cwd: "/", detached: true, env, stdio: "ignore" });
+    child.unref();
+    log?.debug("started a spare daemon", { pid: child.pid, control });
+    return child.pid;
+  } catch (err) {
+    rmSync(claimPath(control), { force: true });
+    log?.warn("no spare daemon", { error: (err as Error).message });
+    return undefined;
+  }
+}
+
+/** How long a claim may stand before it is taken for a spare that died booting. */
+const CLAIM_MS = 60_000;
+export const claimPath = (control: string) => `${control}.claim`;
+
+/**
+ * The right to start the spare, held from its spawn until it listens: when many daemons come up at
+ * once (a node filling with pods), one spare boots, not one per daemon.
+ */
+function claim(control: string): boolean {
+  const path = claimPath(control);
+  try {
+    closeSync(openSync(path, "wx"));
+    return true;
+  } catch {
+    try {
+      if (Date.now() - statSync(path).mtimeMs > CLAIM_MS) unlinkSync(path);
+    } catch {
+      // released meanwhile
+    }
+    return false;
+  }
+}
