@@ -1,6 +1,7 @@
 /** What the daemon holds, read from /proc: memory, fds, children, mounts, and its files under /run. */
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { isSpare } from "@wasm-shims/test-lab/leftovers.ts";
 import { cgroupMounts, descendants, isUnder, listProcs } from "@wasm-shims/test-lab/procfs.ts";
 
 export interface Sample {
@@ -35,7 +36,10 @@ export function sample(pid: number): Sample {
     rssKiB: status(pid, "VmRSS"),
     fds: fdTargets.length,
     fdTargets,
-    children: descendants(listProcs(), [pid]).map((p) => `pid ${p.pid}: ${p.argv.join(" ").slice(0, 200)}`),
+    // A spare daemon is the next pod's daemon, started on purpose (shim-core's cli/spare.ts).
+    children: descendants(listProcs(), [pid])
+      .filter((p) => !isSpare(p))
+      .map((p) => `pid ${p.pid}: ${p.argv.join(" ").slice(0, 200)}`),
     mounts,
   };
 }

@@ -159,6 +159,15 @@ describe("spare daemons", () => {
     expect((await oneSpare(ctd)).pid).not.toBe(old.pid);
   });
 
+  it("a spare whose control socket is removed exits", async () => {
+    const spare = await oneSpare(ctd);
+    rmSync(control(spare));
+    await eventually(async () => expect(existsSync(`/proc/${spare.pid}`)).toBe(false), 10_000);
+    const run = await ctd.ctr(["run", "--rm", "--runtime", runtime, images.fixtures.ref, `spare-${++seq}`]);
+    expect(run).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
+    expect((await oneSpare(ctd)).pid).not.toBe(spare.pid);
+  });
+
   it("a spare exits with its containerd, and takes its socket with it", async () => {
     const spare = await oneSpare(ctd);
     await ctd.down();
