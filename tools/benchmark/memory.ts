@@ -73,14 +73,16 @@ async function measure(
 ): Promise<MemorySample & { parts: MemoryParts }> {
   const states = await taskStates(b);
   const table = processTable();
-  const shims = sparePids(table, b.ctd.socket, engine);
-  const pids: number[] = [...shims];
+  const spares = sparePids(table, b.ctd.socket, engine);
+  const shims = [...spares];
+  const pids: number[] = [...spares];
   let cgroup = 0;
   for (const id of ids) {
     const shim = shimPid(table, b.ctd.socket, id);
     if (shim !== undefined) {
       shims.push(shim);
-      pids.push(...tree(table, shim));
+      // The spare is the child of the daemon that started it, and already counted.
+      pids.push(...tree(table, shim).filter((p) => !spares.includes(p)));
     }
     const init = states.get(id)?.pid;
     if (init !== undefined) cgroup += cgroupMemory(init);
