@@ -16,8 +16,9 @@ import { claimPath } from "./spare-spawn.ts";
  * daemon starts one if none waits, a second after it serves or as it exits if that is sooner (not
  * at once: the spare's boot would compete with the pod's Create and Start); the spare binds its
  * control socket only once it is ready, adopts the first request, and exits as soon as its
- * containerd or its executable is replaced. It is what `start` would spawn in every respect but its code's age: argv, environment,
- * cwd, log and priority are taken from `start` when it is adopted.
+ * containerd, its executable or its control socket is replaced. It is what `start` would spawn in
+ * every respect but its code's age: argv, environment, cwd, log and priority are taken from
+ * `start` when it is adopted.
  */
 const WATCH_MS = 2_000;
 
@@ -72,10 +73,8 @@ export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> 
       server.close();
       adopt(request, engine, daemon.serve).then(
         () => sock.end(`ok ${process.pid}\n`),
-        (err: Error) => {
-          sock.end(`failed: ${err.message}\n`);
-          process.exit(1);
-        },
+        // `start` reads the reason, then spawns a daemon as it would without a spare.
+        (err: Error) => sock.end(`failed: ${err.message}\n`, () => process.exit(1)),
       );
     }),
   );
