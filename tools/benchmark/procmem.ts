@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { isSpare } from "@wasm-shims/test-lab/leftovers.ts";
 import { cmdlineArgv } from "@wasm-shims/test-lab/procfs.ts";
 
 export interface ProcMem {
@@ -82,7 +83,7 @@ export function shimPid(table: readonly ProcEntry[], socket: string, id: string)
 export function sparePids(table: readonly ProcEntry[], socket: string, engine: string): number[] {
   const binary = `containerd-shim-${engine}-v1`;
   return table
-    .filter((p) => p.argv.at(-1) === "spare" && p.argv[p.argv.indexOf("-address") + 1] === socket)
+    .filter((p) => isSpare(p) && p.argv[p.argv.indexOf("-address") + 1] === socket)
     .filter((p) => p.argv[0]?.trim().split("/").at(-1) === binary)
     .map((p) => p.pid);
 }

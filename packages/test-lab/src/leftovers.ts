@@ -69,7 +69,7 @@ export function shimProcesses(socket: string, procs: readonly ProcInfo[] = listP
 }
 
 /** A spare daemon (shim-core's cli/spare.ts): a shim waiting for containerd's next `start`. */
-export const isSpare = (p: ProcInfo): boolean => p.argv.at(-1) === "spare";
+export const isSpare = (p: Pick<ProcInfo, "argv">): boolean => p.argv.at(-1) === "spare";
 
 /**
  * While its containerd runs, each shim executable may keep one spare daemon waiting: that one is

@@ -51,7 +51,7 @@ export async function serve(flags: ShimFlags, engine: Engine, opts: ServeOptions
   let stopping = false;
   let spared: Promise<void> | undefined;
   const spare = () =>
-    (spared ??= spawnSpare(flags.address, dirname(flags.socket), process.env[CONTAINERD_PID_ENV], log).then(() => {}));
+    (spared ??= spawnSpare(flags.address, dirname(flags.socket), process.env[CONTAINERD_PID_ENV], log));
   let flushTracing = (_ms: number): Promise<void> => Promise.resolve();
   const exit = () => {
     if (stopping) return;

@@ -2,6 +2,7 @@ import type { Engine } from "../wasm/engine.ts";
 import { RUN_WASM_FLAG } from "../wasm/runner-spec.ts";
 import { parseFlags } from "./flags.ts";
 import { fail, runLifecycleAction } from "./lifecycle.ts";
+import { SPARE_ACTION } from "./spare-spawn.ts";
 import { isBundleThread } from "../sea/sea.ts";
 import { tracedStart } from "../telemetry/start-span.ts";
 import { shimRevision, shimVersion } from "../sea/version.ts";
@@ -47,7 +48,7 @@ export function runShim(engine: Engine): void {
       import("../wasm/host-libs.ts").then((m) => m.hostRuntime().catch(() => {}), fail);
       import("./daemon.ts").then((m) => m.serve(flags, engine)).catch(fail);
       return;
-    case "spare":
+    case SPARE_ACTION:
       import("./spare.ts")
         .then((m) => {
           m.lowerPriority();

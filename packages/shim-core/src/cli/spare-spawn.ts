@@ -14,31 +14,29 @@ const TITLE_ROOM = 1_024;
 
 /**
  * Starts a spare of this executable for `address`'s containerd (pid `containerd`) in `dir`, unless
- * one waits or is booting; the spare's pid, if it started one.
+ * one waits or is booting.
  */
 export async function spawnSpare(
   address: string,
   dir: string,
   containerd: string | undefined,
-  log?: Logger,
-): Promise<number | undefined> {
-  if (!address || !containerd || !sparesEnabled(process.env)) return undefined;
+  log: Logger,
+): Promise<void> {
+  if (!address || !containerd || !sparesEnabled(process.env)) return;
   const control = spareSocketPath(dir, process.execPath, address);
   // A spare killed while it waited cannot remove its socket.
   await removeDeadSocket(control);
-  if (existsSync(control) || !claim(control)) return undefined;
+  if (existsSync(control) || !claim(control)) return;
   const cmd = selfCommand(["-address", address, "-socket", control, SPARE_ACTION]);
   try {
     const argv0 = basename(process.execPath).padEnd(TITLE_ROOM);
     const env = { ...process.env, [CONTAINERD_PID_ENV]: containerd };
     const child = spawn(cmd.file, cmd.args, { argv0, cwd: "/", detached: true, env, stdio: "ignore" });
     child.unref();
-    log?.debug("started a spare daemon", { pid: child.pid, control });
-    return child.pid;
+    log.debug("started a spare daemon", { pid: child.pid, control });
   } catch (err) {
     rmSync(claimPath(control), { force: true });
-    log?.warn("no spare daemon", { error: (err as Error).message });
-    return undefined;
+    log.warn("no spare daemon", { error: (err as Error).message });
   }
 }
 

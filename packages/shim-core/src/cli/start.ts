@@ -83,7 +83,7 @@ async function askSpare(
     env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
     priority: getPriority(),
   });
-  if ("pid" in answer) logStart(bundle, config, "adopted a spare daemon", { pid: answer.pid });
+  if ("pid" in answer && config.debug) logStart(openLog(bundle), config, "adopted a spare daemon", { pid: answer.pid });
   return answer;
 }
 
@@ -100,8 +100,7 @@ function spawnDaemon(
   const cmd = selfCommand(daemonArgs(path, bundle, config));
   const child = spawn(cmd.file, cmd.args, { cwd: bundle, detached: true, env, stdio: ["ignore", "ignore", log, fd] });
   child.unref();
-  if (typeof log === "number") closeSync(log);
-  logStart(bundle, config, "spawned daemon", {
+  logStart(log, config, "spawned daemon", {
     pid: child.pid,
     socket: path,
     ...(spare && "refused" in spare ? { spare: spare.refused } : {}),
@@ -110,11 +109,10 @@ function spawnDaemon(
   server.unref();
 }
 
-/** One debug line in containerd's log for each `start`, written to the bundle's log FIFO. */
-function logStart(bundle: string, config: StartConfig, msg: string, fields: Record<string, unknown>): void {
-  if (!config.debug) return;
-  const log = openLog(bundle);
+/** One debug line in containerd's log for each `start`, written to the bundle's log FIFO, which it closes. */
+function logStart(log: number | "ignore", config: StartConfig, msg: string, fields: Record<string, unknown>): void {
   if (log === "ignore") return;
+  if (!config.debug) return closeSync(log);
   const input = config.input;
   const from =
     input.kind === "bootstrap"
