@@ -142,9 +142,10 @@ describe("spare daemons", () => {
     );
     for (const run of runs) expect(run).toMatchObject({ code: 0, stdout: "hello from wasm\n" });
     await oneSpare(ctd);
-    // The one waiting before was adopted, and each spare started since was adopted but the one
-    // that waits now: as many started as adopted.
-    expect(count("started a spare daemon") - started).toBe(count("adopted a spare daemon") - adopted);
+    // Not one per daemon: the claim holds from a spare's spawn until it listens. Between an
+    // adoption (the control socket goes) and the adopted daemon's new claim, another daemon may
+    // start one too; the loser of the bind exits. Without the claim, each of the six would start one.
+    expect(count("started a spare daemon") - started).toBeLessThan(ids.length);
     expect(count("adopted a spare daemon") - adopted).toBeGreaterThanOrEqual(1);
   });
 
