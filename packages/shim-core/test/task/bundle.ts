@@ -1,5 +1,14 @@
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Spec } from "../../src/oci/spec.ts";
@@ -22,4 +31,20 @@ export function busyboxBundle(
   tweak(spec);
   writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
   return { bundle, out: join(bundle, "stdout"), err: join(bundle, "stderr") };
+}
+
+/**
+ * Removes `bundles`, `runcRoot`, and the cgroup parent runc leaves behind. Each bundle holds a copy
+ * of busybox: suites that forgot them left hundreds of megabytes in /tmp.
+ */
+export function removeBundles(runcRoot: string, bundles: string[]): void {
+  for (const b of bundles.splice(0)) rmSync(b, { recursive: true, force: true });
+  rmSync(runcRoot, { recursive: true, force: true });
+  for (const hierarchy of ["", ...readdirSync("/sys/fs/cgroup")]) {
+    try {
+      rmdirSync(join("/sys/fs/cgroup", hierarchy, `shimtest-${process.pid}`));
+    } catch {
+      // not a hierarchy, or nothing there
+    }
+  }
 }

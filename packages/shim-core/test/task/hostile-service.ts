@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -10,7 +10,7 @@ import { hostMounter } from "../../src/oci/mount.ts";
 import { runcRuntime } from "../../src/runc/runc.ts";
 import { TaskService } from "../../src/task/service.ts";
 import { readMounts } from "@wasm-shims/test-lab/procfs.ts";
-import { busyboxBundle } from "./bundle.ts";
+import { busyboxBundle, removeBundles } from "./bundle.ts";
 
 type Tweak = Parameters<typeof busyboxBundle>[2];
 
@@ -73,15 +73,7 @@ export class HostileService {
   }
 
   close(): void {
-    for (const b of this.bundles) rmSync(b, { recursive: true, force: true });
-    rmSync(this.runcRoot, { recursive: true, force: true });
-    for (const h of ["", ...readdirSync("/sys/fs/cgroup")]) {
-      try {
-        rmdirSync(join("/sys/fs/cgroup", h, `shimtest-${process.pid}`));
-      } catch {
-        // not a hierarchy, or nothing there
-      }
-    }
+    removeBundles(this.runcRoot, this.bundles);
   }
 }
 

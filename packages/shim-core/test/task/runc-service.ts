@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -10,7 +10,7 @@ import type { Spec } from "../../src/oci/spec.ts";
 import { hostMounter } from "../../src/oci/mount.ts";
 import { runcRuntime } from "../../src/runc/runc.ts";
 import { TaskService } from "../../src/task/service.ts";
-import { busyboxBundle } from "./bundle.ts";
+import { busyboxBundle, removeBundles } from "./bundle.ts";
 
 /** A TaskService on real runc with busybox bundles, for tests that call its handlers directly. */
 export class RuncService {
@@ -27,11 +27,13 @@ export class RuncService {
     onShutdown: this.onShutdown,
   });
   #seq = 0;
+  readonly #bundles: string[] = [];
 
   /** A Create request for a busybox container running `args`, its bundle and its stdout file. */
   request(args: string[], tweak?: (spec: Spec) => void) {
     const id = `svc-${process.pid}-${Date.now() % 100_000}-${++this.#seq}`;
     const b = busyboxBundle(id, args, tweak);
+    this.#bundles.push(b.bundle);
     writeFileSync(b.out, "");
     return {
       id,
@@ -46,14 +48,6 @@ export class RuncService {
 
   async close(): Promise<void> {
     for (const c of this.svc.containers.values()) await c.destroy();
-    rmSync(this.runcRoot, { recursive: true, force: true });
-    // runc removes each container's cgroup but not the parent busyboxBundle names.
-    for (const hierarchy of ["", ...readdirSync("/sys/fs/cgroup")]) {
-      try {
-        rmdirSync(join("/sys/fs/cgroup", hierarchy, `shimtest-${process.pid}`));
-      } catch {
-        // not a hierarchy, or nothing there
-      }
-    }
+    removeBundles(this.runcRoot, this.#bundles);
   }
 }

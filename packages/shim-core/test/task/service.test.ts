@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it, vi, type Mock } from "vitest";
@@ -12,9 +12,10 @@ import type { PackedEvent } from "../../src/events/sink.ts";
 import { hostMounter } from "../../src/oci/mount.ts";
 import { runcRuntime } from "../../src/runc/runc.ts";
 import { TaskService } from "../../src/task/service.ts";
-import { busyboxBundle } from "./bundle.ts";
+import { busyboxBundle, removeBundles } from "./bundle.ts";
 
 const runcRoot = mkdtempSync(join(tmpdir(), "runc-root-"));
+const bundles: string[] = [];
 let events: { topic: string; event: PackedEvent }[];
 let onShutdown: Mock<() => void>;
 let svc: TaskService;
@@ -36,20 +37,13 @@ beforeEach(() => {
 
 afterAll(async () => {
   for (const c of svc.containers.values()) await c.destroy();
-  rmSync(runcRoot, { recursive: true, force: true });
-  // runc removes each container's cgroup but not the parent the tests named.
-  for (const hierarchy of ["", ...readdirSync("/sys/fs/cgroup")]) {
-    try {
-      rmdirSync(join("/sys/fs/cgroup", hierarchy, `shimtest-${process.pid}`));
-    } catch {
-      // not a hierarchy, or nothing there
-    }
-  }
+  removeBundles(runcRoot, bundles);
 });
 
 function createReq(args: string[], tweak?: Parameters<typeof busyboxBundle>[2]) {
   const id = `svc-${process.pid}-${++seq}`;
   const b = busyboxBundle(id, args, tweak);
+  bundles.push(b.bundle);
   writeFileSync(b.out, "");
   writeFileSync(b.err, "");
   return {
