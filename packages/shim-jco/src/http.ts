@@ -78,7 +78,7 @@ export async function serveHttp(ctx: RunContext): Promise<number> {
   ctx.onSignal?.("SIGINT", () => stop());
 
   // Each thread gets the component's JS and the compiled core modules (shared, not copied), not the files.
-  const { module: _, onSignal: __, cpuQuota: ___, files, ...guest } = ctx;
+  const { module: _, onSignal: __, onWait: ____, cpuQuota: ___, files, ...guest } = ctx;
   const entry = files[ENTRY_MODULE]!;
   const core = await loadCoreModules(files);
   const setup = (port: number, shared: boolean): ThreadSetup => ({ ctx: guest, entry, config, core, port, shared });

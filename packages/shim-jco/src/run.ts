@@ -1,4 +1,4 @@
-import type { RunContext } from "@wasm-shims/shim-core";
+import { IDLE_WAIT_NS, type RunContext } from "@wasm-shims/shim-core";
 import { fdOutputStream } from "./stdio.ts";
 import { ENTRY_MODULE } from "./transpile.ts";
 
@@ -94,10 +94,39 @@ export async function guestImports(
   return imports;
 }
 
+type MonotonicClock = { now(): bigint; subscribeDuration(ns: bigint): unknown; subscribeInstant(at: bigint): unknown };
+
+/**
+ * A command's sleep blocks the runner's thread (preview2-shim waits on its I/O worker), so the
+ * runner's own timer never fires: a subscription to a long enough wait is the guest settling down
+ * (RunContext.onWait). The clock's other functions stay as they are (jco lowers them directly).
+ */
+export function settleOnLongWaits(imports: Record<string, unknown>, onWait: () => void): void {
+  for (const [name, value] of Object.entries(imports)) {
+    if (!name.startsWith("wasi:clocks/monotonic-clock")) continue;
+    const clock = value as MonotonicClock;
+    const waiting = (ns: bigint) => {
+      if (ns >= IDLE_WAIT_NS) onWait();
+    };
+    imports[name] = {
+      ...clock,
+      subscribeDuration: (ns: bigint) => {
+        waiting(BigInt(ns));
+        return clock.subscribeDuration(ns);
+      },
+      subscribeInstant: (at: bigint) => {
+        waiting(BigInt(at) - clock.now());
+        return clock.subscribeInstant(at);
+      },
+    };
+  }
+}
+
 /** Runs the transpiled wasi:cli command in `ctx.files` to its exit code. */
 export async function runCommand(ctx: RunContext): Promise<number> {
   const instantiate = await loadComponent(ctx.files);
   const imports = await guestImports(ctx);
+  if (ctx.onWait) settleOnLongWaits(imports, ctx.onWait);
   const instance = await instantiate((name) => coreModule(ctx.files, name), imports);
   const run = exported(instance, "wasi:cli/run")?.run;
   if (!run) throw new Error(`${ctx.path} does not export wasi:cli/run`);

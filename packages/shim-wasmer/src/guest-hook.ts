@@ -1,4 +1,5 @@
 import { BroadcastChannel } from "node:worker_threads";
+import { compactHeap, pollWaits, SUBSCRIPTION_SIZE } from "@wasm-shims/shim-core/worker";
 import { relayedUtimensat } from "./native-relay.ts";
 import { CHANNEL, readConfig } from "./run-config.ts";
 import { type Fn, type Layer, preview1Layer } from "./wasi/preview1.ts";
@@ -44,7 +45,7 @@ export function installGuestHook(): void {
       track(config.run, layer);
       const instance = Reflect.construct(
         target,
-        [module, { ...imports, [PREVIEW1]: layer.imports }],
+        [module, { ...imports, [PREVIEW1]: settleOnLongWaits(layer.imports, () => memory) }],
         newTarget,
       ) as WebAssembly.Instance;
       memory ??= instance.exports.memory as WebAssembly.Memory | undefined;
@@ -52,6 +53,37 @@ export function installGuestHook(): void {
     },
   });
   Object.defineProperty(WebAssembly, "Instance", { configurable: true, writable: true, value: Hooked });
+}
+
+/**
+ * The guest holds this SDK worker's thread, so its first long wait (a sleep, a server's wait for
+ * input) is when this worker's heap, grown by starting the SDK's runtime, is compacted.
+ */
+export function settleOnLongWaits(
+  imports: Record<string, Fn>,
+  memory: () => WebAssembly.Memory | undefined,
+  settle: () => void = compactHeap,
+): Record<string, Fn> {
+  const poll = imports.poll_oneoff;
+  if (!poll) return imports;
+  let settled = false;
+  const subscriptions = (ptr: number, n: number) => {
+    const buffer = memory()?.buffer;
+    const len = n * SUBSCRIPTION_SIZE;
+    return buffer && ptr >= 0 && len >= 0 && ptr + len <= buffer.byteLength
+      ? new Uint8Array(buffer, ptr, len)
+      : undefined;
+  };
+  return {
+    ...imports,
+    poll_oneoff: (inPtr: number, outPtr: number, n: number, nevents: number) => {
+      if (!settled && pollWaits(subscriptions(inPtr, n))) {
+        settled = true;
+        settle();
+      }
+      return poll(inPtr, outPtr, n, nevents);
+    },
+  };
 }
 
 function noMemory(): never {

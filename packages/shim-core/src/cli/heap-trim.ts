@@ -1,9 +1,9 @@
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
-import { native } from "../sea/native.ts";
+import { compactHeap } from "../sea/compact-heap.ts";
 
 /** How often the daemon looks at its heap, and by how much it must have grown to be collected. */
 export const TRIM_EVERY_MS = 30_000;
+/** The first collection, unconditional: a pod's Create and Start are answered by then. */
+export const FIRST_TRIM_MS = 2_000;
 export const TRIM_GROWTH_BYTES = 1024 * 1024;
 
 export interface HeapTrimDeps {
@@ -43,34 +43,20 @@ export class HeapTrim {
   }
 }
 
-/** V8's full collection, reached without starting Node with --expose-gc (unavailable to a single executable's daemon). */
-export function fullCollection(): (() => void) | undefined {
-  try {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as unknown;
-    return typeof gc === "function" ? (gc as () => void) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Starts the daemon's trim: checked every `everyMs` on an unref'd timer. */
-export function trimHeapWhenGrown(everyMs = TRIM_EVERY_MS): NodeJS.Timeout {
-  // Reached at the first collection, not at start: it makes a V8 context, and every container's
-  // daemon start would pay for it.
-  let gc: (() => void) | undefined;
-  const trim = new HeapTrim({
-    used: () => {
-      const m = process.memoryUsage();
-      return m.heapUsed + m.external;
-    },
-    collect: () => {
-      gc ??= fullCollection();
-      gc?.();
-      native().mallocTrim();
-    },
-  });
-  const timer = setInterval(() => trim.check(), everyMs);
-  timer.unref();
-  return timer;
+/**
+ * Starts the daemon's trim: one collection `firstMs` after it serves (loading and the pod's first
+ * requests grew the young generation; no request is expected then), and from then on checked
+ * every `everyMs`, on unref'd timers.
+ */
+export function trimHeapWhenGrown(firstMs = FIRST_TRIM_MS, everyMs = TRIM_EVERY_MS): void {
+  const used = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  };
+  const first = setTimeout(() => {
+    compactHeap();
+    const trim = new HeapTrim({ used, collect: compactHeap });
+    setInterval(() => trim.check(), everyMs).unref();
+  }, firstMs);
+  first.unref();
 }

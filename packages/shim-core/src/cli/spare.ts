@@ -1,10 +1,9 @@
 import { readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { setPriority } from "node:os";
-import { native } from "../sea/native.ts";
 import type { Engine } from "../wasm/engine.ts";
 import type { ShimFlags } from "./flags.ts";
-import { fullCollection } from "./heap-trim.ts";
+import { compactHeap } from "../sea/compact-heap.ts";
 import { socketAlive } from "./socket.ts";
 import { adopt, invalid, readRequest } from "./spare-adopt.ts";
 import { CONTAINERD_PID_ENV } from "./spare-client.ts";
@@ -44,8 +43,7 @@ export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> 
   // The listing the first Create would wait for (main.ts does the same for a daemon).
   await (await import("../wasm/host-libs.ts")).hostRuntime().catch(() => {});
   // What loading left behind need not stay resident while the spare waits.
-  fullCollection()?.();
-  native().mallocTrim();
+  compactHeap();
   const server = await bindControl(flags.socket);
   release();
   if (!server) process.exit(0);

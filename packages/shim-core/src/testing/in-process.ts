@@ -22,6 +22,8 @@ export interface GuestOptions {
   cwd?: string;
   /** The guest's whole stdin; none: /dev/null. */
   stdin?: string;
+  /** RunContext.onWait: what the runner does when the guest settles down to wait. */
+  onWait?: () => void;
 }
 
 /** Create's checks on the host, as shim-core's prepareModule makes them: the engine's validation and its imports. */
@@ -55,6 +57,7 @@ export async function runGuest(engine: Engine, opts: GuestOptions): Promise<Gues
       ...io.fds,
       data: prepared.data ?? {},
       files,
+      ...(opts.onWait ? { onWait: opts.onWait } : {}),
     };
     try {
       await engine.load?.(ctx);

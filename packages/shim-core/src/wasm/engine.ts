@@ -110,6 +110,13 @@ export interface RunContext {
    * return value becomes the exit status. SIGKILL still ends everything at once.
    */
   onSignal?(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
+  /**
+   * For an engine to call when the guest settles down to wait (a long sleep, a server waiting for
+   * its first request) while it holds the runner's thread: the runner compacts its heap then, off
+   * the start-up path. Only the first call does anything; a runner whose event loop is free does
+   * it on its own.
+   */
+  onWait?(): void;
 }
 
 /** The default Create-time check: the module must at least compile, and a component is named as such. */

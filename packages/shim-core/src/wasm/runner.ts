@@ -3,6 +3,7 @@ import { constants } from "node:os";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import type { Engine, RunContext } from "./engine.ts";
 import { releaseRunnerAssets } from "../sea/assets.ts";
+import { compactHeap } from "../sea/compact-heap.ts";
 import { native, releaseNativeFile } from "../sea/native.ts";
 import { mainSource, THREAD_ARGV } from "../sea/sea.ts";
 import { patchCwd } from "./cwd-patch.ts";
@@ -13,6 +14,8 @@ import { CPU_QUOTA_ENV, refuseContainerModules } from "./runner-layout.ts";
 const WORKER_KEY = "wasmShimGuest";
 /** Guest → runner: "send me this signal"; runner → guest: "this signal arrived". */
 const SIGNAL_KEY = "wasmShimSignal";
+/** When a guest that leaves the event loop free has its runner's heap compacted (RunContext.onWait). */
+const SETTLE_MS = 2_000;
 /** What the runner exits with when the guest traps: 128 + SIGABRT, as wasmtime does. */
 export const TRAP_EXIT = 134;
 
@@ -125,12 +128,20 @@ async function runGuest(
   // WASI has no working directory: wasi-libc's own is set by rewriting the module (see wasm/cwd-patch.ts).
   const { module } = patchCwd(new Uint8Array(ctx.files[LAYER_MODULE_FILE] ?? readFileSync(ctx.path)), ctx.cwd);
   const { [EXPORT_DATA_KEY]: exportName, ...data } = ctx.data;
-  const run: RunContext = { ...ctx, module, data, onSignal, ...(exportName ? { exportName } : {}) };
+  let settle: (() => void) | undefined = () => {
+    settle = undefined;
+    compactHeap();
+  };
+  const onWait = () => settle?.();
+  const run: RunContext = { ...ctx, module, data, onSignal, onWait, ...(exportName ? { exportName } : {}) };
   preloadNative();
   await engine.load?.(run);
   // Nothing of the runner's stays reachable once the guest can run.
   releaseRunnerAssets();
   releaseNativeFile();
+  // Loading grew the young generation, whose pages stay resident for the container's life; a
+  // guest that waits, or leaves this thread's event loop free, gives the time to shrink it.
+  setTimeout(onWait, SETTLE_MS).unref();
   return engine.run(run);
 }
 

@@ -1,4 +1,35 @@
-import { engineSuite } from "@wasm-shims/shim-core/testing";
+import { buildFixtures } from "@wasm-shims/test-fixtures";
+import { engineSuite, runGuest } from "@wasm-shims/shim-core/testing";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeEngine } from "../../src/engine.ts";
 
 engineSuite(nodeEngine);
+
+describe("a node guest settling down to wait", () => {
+  let dir = "";
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "node-wait-"));
+    await buildFixtures({ wasm: dir });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const waits = async (name: string, args: string[] = []) => {
+    let calls = 0;
+    const res = await runGuest(nodeEngine, { path: join(dir, `${name}.wasm`), args, onWait: () => calls++ });
+    expect(res).toMatchObject({ code: 0 });
+    return calls;
+  };
+
+  // The runner compacts its heap then (RunContext.onWait): once, and never on the start-up path.
+  it("tells the runner once when it sleeps for long", async () => {
+    expect(await waits("sleep", ["150"])).toBe(1);
+  });
+
+  it("says nothing for a guest that never waits, or only briefly", async () => {
+    expect(await waits("hello")).toBe(0);
+    expect(await waits("sleep", ["20"])).toBe(0);
+  });
+});

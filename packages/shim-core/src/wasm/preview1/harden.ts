@@ -12,6 +12,7 @@ import {
 import { FdTable } from "./fd-table.ts";
 import { pollOneoff } from "./poll.ts";
 import { readdir } from "./readdir.ts";
+import { pollWaits, SUBSCRIPTION_SIZE } from "./wait.ts";
 import { invalidFstflags, setTimesExactly, timesBefore } from "./times.ts";
 
 // Wasm passes i32 as number and i64 as bigint; every preview1 function returns an errno.
@@ -94,6 +95,7 @@ export function hardenPreview1(
   base: Preview1Imports,
   preopens: Record<string, string>,
   stdio?: readonly [number, number, number],
+  onWait?: () => void,
 ): Hardened {
   const mem = new GuestMemory();
   const fds = new FdTable(preopens, stdio);
@@ -245,8 +247,14 @@ export function hardenPreview1(
   };
 
   const poll = orig("poll_oneoff");
-  imports.poll_oneoff = (inPtr: number, outPtr: number, nsubs: number, neventsPtr: number) =>
-    pollOneoff(mem, fds, poll, inPtr, outPtr, nsubs, neventsPtr);
+  let waited = onWait;
+  imports.poll_oneoff = (inPtr: number, outPtr: number, nsubs: number, neventsPtr: number) => {
+    if (waited && pollWaits(mem.bytes(inPtr, nsubs * SUBSCRIPTION_SIZE))) {
+      waited();
+      waited = undefined;
+    }
+    return pollOneoff(mem, fds, poll, inPtr, outPtr, nsubs, neventsPtr);
+  };
 
   imports.sock_shutdown = (fd: number) => (fds.has(fd) ? Errno.NOTSOCK : Errno.BADF);
 

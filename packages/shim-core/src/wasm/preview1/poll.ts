@@ -1,9 +1,9 @@
 import { fstatSync, statSync, type Stats } from "node:fs";
 import { Errno, type GuestMemory } from "./abi.ts";
 import type { FdTable } from "./fd-table.ts";
+import { SUBSCRIPTION_SIZE } from "./wait.ts";
 
-/** `subscription`: userdata u64 @0, tag u8 @8, fd u32 @16 (fd_read / fd_write); 48 bytes. */
-const SUBSCRIPTION_SIZE = 48;
+// A `subscription` (SUBSCRIPTION_SIZE bytes): userdata u64 @0, tag u8 @8, fd u32 @16 (fd_read / fd_write).
 /** `event`: userdata u64 @0, error u16 @8, type u8 @10, nbytes u64 @16, flags u16 @24; 32 bytes. */
 const EVENT_SIZE = 32;
 const EVENT_FD_READ = 1;

@@ -11,6 +11,8 @@ export interface Preview1Options {
   stderr: number;
   /** Call this export instead of `_start` (`module.wasm#function`). */
   exportName?: string;
+  /** Called when the guest first settles down to wait (see RunContext.onWait). */
+  onWait?: () => void;
 }
 
 /**
@@ -25,7 +27,12 @@ export async function runPreview1Module(
   const { WASI } = process.getBuiltinModule("node:wasi");
   const wasi = new WASI({ version: "preview1", returnOnExit: true, ...opts });
   const base = wasi.getImportObject() as { wasi_snapshot_preview1: Preview1Imports };
-  const layer = hardenPreview1(base.wasi_snapshot_preview1, opts.preopens, [opts.stdin, opts.stdout, opts.stderr]);
+  const layer = hardenPreview1(
+    base.wasi_snapshot_preview1,
+    opts.preopens,
+    [opts.stdin, opts.stdout, opts.stderr],
+    opts.onWait,
+  );
   const compiled = module instanceof WebAssembly.Module ? module : await WebAssembly.compile(module);
   const instance = await WebAssembly.instantiate(compiled, { wasi_snapshot_preview1: layer.imports });
   layer.attach(instance);
@@ -57,5 +64,6 @@ export function runPreview1(ctx: RunContext): Promise<number> {
     stdout: ctx.stdout,
     stderr: ctx.stderr,
     ...(ctx.exportName ? { exportName: ctx.exportName } : {}),
+    ...(ctx.onWait ? { onWait: ctx.onWait } : {}),
   });
 }

@@ -1,0 +1,38 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { native } from "./native.ts";
+
+type GcFunction = (options?: { type: "major"; execution: "sync"; flavor: "last-resort" }) => void;
+
+/**
+ * V8's last-resort collection, reached without starting Node with --expose-gc (unavailable to a
+ * single executable's daemon). Unlike a plain full collection it also shrinks the young
+ * generation, whose pages stay resident once loading has grown it: measured with Node 24, a
+ * process that had loaded a module went from 17 to 9 MB private dirty memory, a plain `gc()`
+ * left it at 18 (new space 8 MB before and after, 1 MB after this), for about 10 ms of CPU.
+ */
+export function fullCollection(): (() => void) | undefined {
+  try {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as unknown;
+    if (typeof gc !== "function") return undefined;
+    return () => (gc as GcFunction)({ type: "major", execution: "sync", flavor: "last-resort" });
+  } catch {
+    return undefined;
+  }
+}
+
+let gc: (() => void) | undefined;
+
+/** A last-resort collection, then glibc hands back what malloc kept of the freed memory. */
+export function compactHeap(): void {
+  // Reached at the first collection, not at start: it makes a V8 context, and every container's
+  // daemon start would pay for it.
+  gc ??= fullCollection();
+  gc?.();
+  try {
+    native().mallocTrim();
+  } catch {
+    // no native helper (or none loaded before the runner closed its file): V8's part is done
+  }
+}
