@@ -16,7 +16,11 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "../../..");
-export const NATIVE_SOURCES = [join(here, "shim_native.c"), join(here, "read_only_mount.c")];
+export const NATIVE_SOURCES = [
+  join(here, "shim_native.c"),
+  join(here, "read_only_mount.c"),
+  join(here, "rootfs_mount.c"),
+];
 export const NATIVE_OUTPUT = resolve(here, "../dist/native/shim-native.node");
 
 const CROSS = { x64: "x86_64-linux-gnu-gcc", arm64: "aarch64-linux-gnu-gcc" };

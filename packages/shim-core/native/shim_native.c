@@ -2,9 +2,8 @@
  * The shim's native needs, as a Node-API addon that links only libc. Loaded with process.dlopen
  * (packages/shim-core/src/sea/native.ts), built by native/build.mjs at build time.
  *
- *   exit(code)                           _exit(2) at once: no exit handlers, no joining threads.
- *                                        The runner ends the container on SIGTERM with it while the
- *                                        guest's worker may be blocked inside a system call.
+ *   exit(code)                           _exit(2) at once: no exit handlers, no joining threads
+ *                                        (a guest's thread may be blocked in a system call).
  *   exitOnSignals([signo...])            for each signal, a sigaction handler that calls _exit(2)
  *                                        with 128+signo at once. The runner runs a guest on its
  *                                        main thread: a JS handler could not run while the guest
@@ -23,17 +22,13 @@
  *                                        never blocks (-EAGAIN when nothing is there yet).
  *   setWinsize(fd, rows, cols) -> errno  TIOCSWINSZ on a pty master.
  *   closeFd(fd) -> errno
- * Processes runc leaves behind (`runc create`, and `runc run -d` for a terminal: the container's
- * process becomes our child):
+ * Processes runc leaves behind (`runc create`, `runc run -d`: the container's process is ours):
  *   setChildSubreaper()                  prctl(PR_SET_CHILD_SUBREAPER); throws on failure.
  *   reap(pid) -> status | -1             waitid(P_PID, pid, WEXITED|WNOHANG): -1 while it runs (or
  *                                        is not our child), else its exit code, or 128+signal.
- * Files for containers: openReadOnlyMount(path) -> fd | -errno, in read_only_mount.c.
- * Memory:
- *   mallocTrim() -> 1 | 0                glibc's malloc_trim(0): hands free heap pages back to the
- *                                        kernel (1 if any went). The daemon calls it after a full
- *                                        collection; glibc keeps freed memory otherwise, and a
- *                                        long-lived daemon's RSS ratchets up. 0 without glibc.
+ * Files for containers: openReadOnlyMount(path) -> fd | -errno, in read_only_mount.c; the
+ * rootfs: mount(...) and umount(...), in rootfs_mount.c.
+ *   mallocTrim() -> 1 | 0                glibc's malloc_trim(0): free heap pages back to the kernel.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -279,6 +274,8 @@ static napi_value native_malloc_trim(napi_env env, napi_callback_info info) {
 }
 
 napi_value native_open_read_only_mount(napi_env env, napi_callback_info info);
+napi_value native_mount(napi_env env, napi_callback_info info);
+napi_value native_umount(napi_env env, napi_callback_info info);
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
@@ -294,6 +291,8 @@ NAPI_MODULE_INIT() {
       {"reap", NULL, native_reap, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mallocTrim", NULL, native_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openReadOnlyMount", NULL, native_open_read_only_mount, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mount", NULL, native_mount, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"umount", NULL, native_umount, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -5,7 +5,7 @@ import type { Engine } from "../wasm/engine.ts";
 import { imageArchitecture } from "../containerd/image-config.ts";
 import { EventPublisher } from "../events/publisher.ts";
 import { fdLogger } from "../log.ts";
-import { hostMounter } from "../oci/mount.ts";
+import { hostMounter } from "../oci/host-mounter.ts";
 import { runcRuntime } from "../runc/runc.ts";
 import { TtrpcServer } from "../ttrpc/server.ts";
 import { TaskService } from "../task/service.ts";
@@ -124,6 +124,6 @@ export async function serve(flags: ShimFlags, engine: Engine, opts: ServeOptions
   trimHeapWhenGrown();
   log.info("serving", { engine: engine.version, socket: flags.socket, codeCache: bundleCodeCache() ?? "" });
   // The next pod's daemon, waiting at the lowest priority (none for a daemon started by hand). Not
-  // at once: measured, its boot beside this pod's Create and Start cost them 5-10 ms.
+  // at once: measured, its boot beside this pod's Create and Start cost them 5-18 ms.
   setTimeout(() => void spare(), 1000).unref();
 }

@@ -12,7 +12,8 @@ export interface RootfsMount {
 
 /**
  * Puts containerd's snapshot mounts on a container's rootfs and takes them off again. The Task
- * service is handed one: the host's mount(8) in the daemon (hostMounter), a fake in unit tests.
+ * service is handed one: the host's in the daemon (host-mounter.ts: system calls through the
+ * native helper, mount(8) without it), a fake in unit tests.
  */
 export interface RootfsMounter {
   /** Refuses mounts the policy does not allow (mount-policy.ts); undoes its own work on failure. */
@@ -30,14 +31,30 @@ async function run(args: string[]): Promise<void> {
     throw invalidArgument(`cannot mount the rootfs: mount ${args.join(" ")}: ${result.stderr.trim()}`);
 }
 
+/**
+ * Mount and unmount by system call (host-mounter.ts): false / undefined where it cannot, and
+ * mount(8) / umount(8) do it. Handed in so that `delete`, which runs from the executable's small
+ * boot script, never loads the native helper.
+ */
+export interface SystemCalls {
+  mount(m: RootfsMount, dest: string): boolean;
+  /** umount2 with `flags`: "done" (also when nothing was mounted), "busy", "failed". */
+  unmount(path: string, flags?: number): "done" | "busy" | "failed" | undefined;
+}
+const MNT_DETACH = 2;
+
 /** Mounts containerd's snapshot mounts (overlay or bind) onto `target`, in order; undoes them on failure. */
-export async function mountRootfs(mounts: readonly RootfsMount[], target: string): Promise<void> {
+export async function mountRootfs(mounts: readonly RootfsMount[], target: string, calls?: SystemCalls): Promise<void> {
   await checkRootfsMounts(mounts);
   await mkdir(target, { recursive: true, mode: 0o711 });
   const done: string[] = [];
   try {
     for (const [i, m] of mounts.entries()) {
       const dest = await mountPoint(target, m.target, `rootfs mount ${i}`);
+      if (calls && mountedNatively(calls, m, dest)) {
+        done.push(dest);
+        continue;
+      }
       if (isBindMount(m)) {
         await run([m.options.includes("rbind") ? "--rbind" : "--bind", "--", m.source, dest]);
         if (m.options.includes("ro")) await run(["-o", "remount,bind,ro", "--", dest]);
@@ -49,7 +66,7 @@ export async function mountRootfs(mounts: readonly RootfsMount[], target: string
       done.push(dest);
     }
   } catch (err) {
-    for (const dest of done.reverse()) await unmountAll(dest);
+    for (const dest of done.reverse()) await unmountAll(dest, calls);
     throw err;
   }
 }
@@ -61,9 +78,22 @@ export async function isMountPoint(path: string): Promise<boolean> {
   return info.split("\n").some((line) => line.split(" ")[4] === escaped);
 }
 
+function mountedNatively(calls: SystemCalls, m: RootfsMount, dest: string): boolean {
+  try {
+    return calls.mount(m, dest);
+  } catch (err) {
+    // As with mount(8): everything mounted came from the request.
+    throw invalidArgument(`cannot mount the rootfs: ${m.type} ${m.source} on ${dest}: ${(err as Error).message}`);
+  }
+}
+
 /** Unmounts every layer stacked on `path`, retrying while busy (as runc's shim does). */
-export async function unmountAll(path: string): Promise<void> {
+export async function unmountAll(path: string, calls?: SystemCalls): Promise<void> {
   for (let attempt = 0; attempt < 50 && (await isMountPoint(path)); attempt++) {
+    const natively = calls?.unmount(path);
+    if (natively === "busy") await new Promise((r) => setTimeout(r, 50));
+    else if (natively === "failed") calls?.unmount(path, MNT_DETACH);
+    if (natively !== undefined) continue;
     const result = await execFile("umount", [path]);
     if (result.code !== 0) {
       if (!/busy/i.test(result.stderr)) {
@@ -75,4 +105,5 @@ export async function unmountAll(path: string): Promise<void> {
   }
 }
 
-export const hostMounter: RootfsMounter = { mount: mountRootfs, unmount: unmountAll };
+/** mount(8) and umount(8) only: the host's mounter without the native helper (host-mounter.ts has both). */
+export const commandMounter: RootfsMounter = { mount: mountRootfs, unmount: unmountAll };

@@ -27,6 +27,10 @@ interface NativeAddon {
   closeFd(fd: number): number;
   mallocTrim(): number;
   openReadOnlyMount(path: string): number;
+  /** 0 or an errno. */
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): number;
+  /** 0 or an errno. */
+  umount(target: string, flags: number): number;
 }
 
 export interface Native {
@@ -55,6 +59,10 @@ export interface Native {
    * gone with its last fd; a reopen for writing through /proc is EROFS. Throws with `code`.
    */
   openReadOnlyMount(path: string): number;
+  /** mount(2) (null: no source, type or data); throws an Error with `code` (e.g. "EINVAL"). */
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  /** umount2(2); throws an Error with `code` ("EINVAL": nothing mounted there, "EBUSY"). */
+  umount(target: string, flags: number): void;
   /** Orphaned descendants (a detached container's init) become this process's children. */
   setChildSubreaper(): void;
   /** A child's exit code (128+signal when killed) once it has ended, -1 while it runs or is not ours. */
@@ -105,6 +113,14 @@ function load(): Native {
     closeFd: (fd) => okOrThrow(addon.closeFd(fd), `close fd ${fd}`),
     mallocTrim: () => addon.mallocTrim() === 1,
     openReadOnlyMount: (path) => fdOrThrow(addon.openReadOnlyMount(path), `open ${path} on a read-only mount`),
+    mount(source, target, fstype, flags, data) {
+      const errno = addon.mount(source, target, fstype, flags, data);
+      if (errno !== 0) throw errnoError(-errno, `mount ${target}`);
+    },
+    umount(target, flags) {
+      const errno = addon.umount(target, flags);
+      if (errno !== 0) throw errnoError(-errno, `umount ${target}`);
+    },
   };
 }
 

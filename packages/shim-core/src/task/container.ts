@@ -28,7 +28,7 @@ export interface CreateContext {
   log: Logger;
   /** The OCI runtime for the runc options a Create selects (runc.ts's runcRuntime). */
   ociRuntime: OciRuntimeFactory;
-  /** Mounts the snapshot containerd hands over as the rootfs (oci/mount.ts's hostMounter). */
+  /** Mounts the snapshot containerd hands over as the rootfs (oci/host-mounter.ts). */
   mounter: RootfsMounter;
   /**
    * The architecture the container's image config names, asked of containerd when the entrypoint

@@ -3,12 +3,13 @@
  * reading the code) showed the shim would otherwise have run `mount` for: a loop device from an
  * ext4 image, a remount, an argument taken as a mount(8) flag, a target outside the rootfs.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkRootfsMounts, mountPoint } from "../../src/oci/mount-policy.ts";
-import { isMountPoint, mountRootfs, unmountAll, type RootfsMount } from "../../src/oci/mount.ts";
+import { hostMounter } from "../../src/oci/host-mounter.ts";
+import { commandMounter, isMountPoint, mountRootfs, unmountAll, type RootfsMount } from "../../src/oci/mount.ts";
 import { readMounts } from "@wasm-shims/test-lab/procfs.ts";
 
 let dir: string;
@@ -146,6 +147,58 @@ describe("mountRootfs, as root", () => {
     await expect(
       mountRootfs([bind(), { type: "ext4", source: join(dir, "image.ext4"), options: ["loop"] }], rootfs()),
     ).rejects.toThrow(/type "ext4" is not supported/);
+    expect(mountsUnder(dir)).toEqual([]);
+  });
+});
+
+describe.each([
+  ["by system call (the daemon's)", hostMounter],
+  ["with mount(8) (no native helper, and delete's)", commandMounter],
+])("the rootfs mounted %s, as root", (_, m) => {
+  const rootfs = () => join(dir, "rootfs");
+  const mountsUnder = (path: string) => readMounts().filter((x) => x.target.startsWith(path));
+  /** The per-mount options of what is mounted at `target` (mountinfo's sixth field). */
+  const mountOptions = (target: string) =>
+    readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .find((line) => line.split(" ")[4] === target)
+      ?.split(" ")[5]
+      ?.split(",") ?? [];
+
+  it("mounts an overlay with its flags and data: read-only when `ro`, its upper layer otherwise", async () => {
+    const layers = [`workdir=${dir}/work`, `upperdir=${dir}/upper`, `lowerdir=${layer}`];
+    await m.mount([overlay(["ro", "nosuid", "index=off", `lowerdir=${layer}:${dir}/outside`])], rootfs());
+    try {
+      expect(mountsUnder(rootfs()).find((x) => x.target === rootfs())?.fstype).toBe("overlay");
+      expect(mountOptions(rootfs())).toEqual(expect.arrayContaining(["ro", "nosuid"]));
+      expect(() => writeFileSync(join(rootfs(), "new"), "x")).toThrow(/EROFS/);
+    } finally {
+      await m.unmount(rootfs());
+    }
+    await m.mount([overlay(["index=off", ...layers])], rootfs());
+    try {
+      writeFileSync(join(rootfs(), "written"), "x");
+      expect(existsSync(join(dir, "upper", "written"))).toBe(true);
+    } finally {
+      await m.unmount(rootfs());
+    }
+    expect(mountsUnder(dir)).toEqual([]);
+  });
+
+  it("binds read-only when `ro`: writing there is EROFS", async () => {
+    await m.mount([bind()], rootfs());
+    try {
+      expect(() => writeFileSync(join(rootfs(), "bin", "new"), "x")).toThrow(/EROFS/);
+    } finally {
+      await m.unmount(rootfs());
+    }
+    expect(mountsUnder(dir)).toEqual([]);
+  });
+
+  it("refuses what the kernel refuses with the reason, and leaves nothing mounted", async () => {
+    await expect(
+      m.mount([bind(), overlay(["index=off", `lowerdir=${layer}`, `upperdir=${dir}/upper`])], rootfs()),
+    ).rejects.toThrow(/cannot mount the rootfs: .*overlay/);
     expect(mountsUnder(dir)).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeEach, expect } from "vitest";
 import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import { Code, type ShimError } from "../../src/errors.ts";
 import { silentLogger } from "../../src/log.ts";
-import { hostMounter } from "../../src/oci/mount.ts";
+import { hostMounter } from "../../src/oci/host-mounter.ts";
 import { runcRuntime } from "../../src/runc/runc.ts";
 import { TaskService } from "../../src/task/service.ts";
 import { readMounts } from "@wasm-shims/test-lab/procfs.ts";

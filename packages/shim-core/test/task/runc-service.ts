@@ -7,7 +7,7 @@ import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import type { PackedEvent } from "../../src/events/sink.ts";
 import { silentLogger } from "../../src/log.ts";
 import type { Spec } from "../../src/oci/spec.ts";
-import { hostMounter } from "../../src/oci/mount.ts";
+import { hostMounter } from "../../src/oci/host-mounter.ts";
 import { runcRuntime } from "../../src/runc/runc.ts";
 import { TaskService } from "../../src/task/service.ts";
 import { busyboxBundle, removeBundles } from "./bundle.ts";

@@ -9,7 +9,7 @@ import { Status } from "../../src/gen/containerd/types/task_pb.ts";
 import { Code, ShimError } from "../../src/errors.ts";
 import { silentLogger } from "../../src/log.ts";
 import type { PackedEvent } from "../../src/events/sink.ts";
-import { hostMounter } from "../../src/oci/mount.ts";
+import { hostMounter } from "../../src/oci/host-mounter.ts";
 import { runcRuntime } from "../../src/runc/runc.ts";
 import { TaskService } from "../../src/task/service.ts";
 import { busyboxBundle, removeBundles } from "./bundle.ts";
