@@ -7,6 +7,10 @@ export const PRECOMPILE_KEY_ENV = "WASM_SHIM_PRECOMPILE_KEY";
 const defaultKeyFile = (engine: string) => `/var/lib/containerd-shim-${engine}-v1/precompile.key`;
 const KEY_BYTES = 32;
 
+/** The directory of the node's precompile key, root-only: the shim's state on the node (verdicts.ts). */
+export const shimStateDir = (engine: string, env: NodeJS.ProcessEnv = process.env): string =>
+  dirname(env[PRECOMPILE_KEY_ENV] || defaultKeyFile(engine));
+
 const secrets = new Map<string, Promise<Uint8Array>>();
 
 /**

@@ -14,6 +14,7 @@ import { hostRuntime } from "./host-libs.ts";
 import { openRunnerFiles } from "./image-entrypoint.ts";
 import { checkImports } from "./imports.ts";
 import { withPrecompiled } from "./precompiled.ts";
+import { checkedOnce } from "./verdicts.ts";
 import { closeLaunch, launchLayout, openPrepared, runnerFds, type RunnerLaunch } from "./runner-files.ts";
 import { runnerSpec } from "./runner-spec.ts";
 
@@ -57,8 +58,16 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
   try {
     const prepared = await withPrecompiled(entry, { engine, log }, async (precompiled, wantsCompiled) => {
       // A trusted precompiled form of this very module was made after these checks passed.
-      if (!precompiled) await (engine.validate ?? compileCheck)(bytes, entry.path);
-      if (!precompiled) await checkImports(engine, bytes, entry.path);
+      if (!precompiled)
+        await checkedOnce(
+          engine,
+          bytes,
+          async () => {
+            await (engine.validate ?? compileCheck)(bytes, entry.path);
+            await checkImports(engine, bytes, entry.path);
+          },
+          log,
+        );
       checkExport(engine, bytes, entry);
       if (!engine.prepare) return {};
       const digest = createHash("sha256").update(bytes).digest("hex");

@@ -1,0 +1,66 @@
+import { createHash } from "node:crypto";
+import { access, mkdir, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../log.ts";
+import { shimVersion } from "../sea/version.ts";
+import type { Engine } from "./engine.ts";
+import { compilerKey } from "./precompiled.ts";
+import { shimStateDir } from "./precompile-key.ts";
+
+/**
+ * Create's checks of a module (the engine's validation, its imports) are its largest cost for a
+ * large one: 80 ms and more for a 30 MB module, for every container, where nothing but the first
+ * learns anything. So a module that passed leaves an empty file named for its SHA-256 under
+ * `<state dir>/verified/<compiler key>/` (the directory of the node's precompile key, root-only,
+ * never mounted into a container), and the next Create of the same bytes under the same shim,
+ * engine and V8 skips the checks. A module of an OCI Wasm layer has its verdict in containerd's
+ * content store instead (precompiled.ts); this is for modules in an image's files. A directory
+ * this process did not make for itself (another owner, writable by others) is not trusted: the
+ * checks run as before.
+ */
+export async function checkedOnce(
+  engine: Engine,
+  bytes: Uint8Array,
+  check: () => Promise<void>,
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  const dir = await verdictDir(engine, env).catch((err: Error) => {
+    log.debug("no verdicts kept for modules", { error: err.message });
+    return undefined;
+  });
+  if (!dir) return check();
+  const file = join(dir, createHash("sha256").update(bytes).digest("hex"));
+  if (await exists(file)) return;
+  await check();
+  await writeFile(file, "", { mode: 0o600 }).catch((err: Error) =>
+    log.debug("cannot keep the module's verdict", { error: err.message }),
+  );
+}
+
+const dirs = new Map<string, Promise<string>>();
+
+function verdictDir(engine: Engine, env: NodeJS.ProcessEnv): Promise<string> {
+  const dir = join(shimStateDir(engine.name, env), "verified", compilerKey(engine, shimVersion));
+  let made = dirs.get(dir);
+  if (!made) {
+    made = makeTrusted(dir);
+    dirs.set(dir, made);
+    made.catch(() => dirs.delete(dir));
+  }
+  return made;
+}
+
+async function makeTrusted(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await stat(dir);
+  const uid = process.getuid?.() ?? -1;
+  if (st.uid !== uid || (st.mode & 0o022) !== 0) throw new Error(`${dir} is not this user's alone`);
+  return dir;
+}
+
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
