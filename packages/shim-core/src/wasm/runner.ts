@@ -39,7 +39,8 @@ function preloadNative(): void {
 /**
  * Ends the container at once with `code`. process.exit() would first stop the guest's worker,
  * which never returns while the guest is blocked in a system call (read(2) on stdin or a FIFO,
- * a sleep in poll_oneoff): _exit(2) ends the process whatever its threads are doing.
+ * a sleep in poll_oneoff), and tear down Node: _exit(2) ends the process whatever its threads
+ * are doing.
  */
 function exitNow(code: number): never {
   try {
@@ -120,7 +121,10 @@ function exitWithError(err: unknown): never {
 function runHere(engine: Engine, ctx: Omit<RunContext, "module">): void {
   // A guest that stops gracefully serves from the event loop, so a JS handler runs there.
   const onSignal = (signal: "SIGTERM" | "SIGINT", handler: () => void) => void process.on(signal, handler);
-  runGuest(engine, ctx, onSignal).then((code) => process.exit(code), exitWithError);
+  // The guest's output is written (every engine writes stdio synchronously and awaits its copies
+  // before `run` returns): nothing of Node's teardown is left for the container's process to wait
+  // for, and containerd learns of the exit that much sooner.
+  runGuest(engine, ctx, onSignal).then(exitNow, exitWithError);
 }
 
 /** The guest, wherever it runs: from its module to its exit code. */
