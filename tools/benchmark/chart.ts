@@ -1,3 +1,4 @@
+import { isLargeModuleCase } from "./large-module.ts";
 import type { Results } from "./results.ts";
 
 interface Bar {
@@ -47,7 +48,7 @@ function panel(
 /** Cold start, memory per task, time to start N tasks and compute time, runc/native in grey. */
 export function chart(r: Results): string {
   const cold: Bar[] = r.coldStart
-    .filter((c) => c.runs > 0)
+    .filter((c) => c.runs > 0 && !isLargeModuleCase(c.label))
     .map((c) => ({
       label: c.label,
       value: c.wallMs.median,

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { busyboxImageRef, fixturesImageRef, newLog, nextId, runOnce, type Bench, type Case } from "./harness.ts";
+import { largeModuleCases } from "./large-module.ts";
 import { parseLog } from "./logparse.ts";
 import { phaseNames, phasesOf, type PhaseName, type Phases } from "./phases.ts";
 import { roundSummary, summarize, type Summary } from "./stats.ts";
@@ -31,7 +32,10 @@ function emptyDir(dir: string): void {
   for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
 }
 
-/** hello.wasm on every engine, jco twice (empty and warm transpile cache), and runc's busybox echo. */
+/**
+ * hello.wasm on every engine, jco twice (empty and warm transpile cache), a large module on every
+ * engine (first and later containers: large-module.ts), and runc's busybox echo.
+ */
 export function coldStartCases(b: Bench, engines: readonly string[]): Case[] {
   const cases: Case[] = [runcCase];
   for (const e of engines) {
@@ -42,6 +46,7 @@ export function coldStartCases(b: Bench, engines: readonly string[]): Case[] {
     } else {
       cases.push({ ...hello, label: e });
     }
+    cases.push(...largeModuleCases(b, e));
   }
   return cases;
 }

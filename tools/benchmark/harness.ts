@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { Containerd } from "@wasm-shims/test-lab/containerd.ts";
 import { buildTestImages, busyboxImageRef, fixturesImageRef } from "@wasm-shims/test-fixtures";
 import { wallMs } from "./clock.ts";
+import { writeLargeImage } from "./large-module.ts";
 import { copyShims, findEngines, runtimeOf } from "./machine.ts";
+import { PRECOMPILE_KEY_ENV } from "@wasm-shims/shim-core/src/wasm/precompile-key.ts";
 
 export { busyboxImageRef, fixturesImageRef };
 
@@ -33,6 +35,8 @@ export interface Bench {
   tmp: string;
   /** Directory the jco shim keeps its transpile cache in (WASM_SHIM_JCO_CACHE). */
   jcoCache: string;
+  /** The shims' state on the node (WASM_SHIM_PRECOMPILE_KEY's directory: its key, verdicts on modules). */
+  state: string;
   /** Bytes of containerd.log already consumed by `newLog()`. */
   logOffset: number;
   seq: number;
@@ -43,20 +47,24 @@ export async function openBench(binDir: string): Promise<Bench> {
   const tmp = mkdtempSync("/tmp/bench-");
   const jcoCache = join(tmp, "jco-cache");
   mkdirSync(jcoCache);
+  const state = join(tmp, "state");
   const images = await buildTestImages(tmp);
+  const large = join(tmp, "wasm-large.tar");
+  await writeLargeImage(large);
   const ctd = await Containerd.start({
     shimDir: copyShims(binDir, findEngines(binDir), join(tmp, "bin")),
     logLevel: "debug",
-    env: { WASM_SHIM_JCO_CACHE: jcoCache },
+    env: { WASM_SHIM_JCO_CACHE: jcoCache, [PRECOMPILE_KEY_ENV]: join(state, "precompile.key") },
   });
   try {
     await ctd.importImage(images.fixtures.tarball);
     await ctd.importImage(images.busybox.tarball);
+    await ctd.importImage(large);
   } catch (e) {
     await ctd.stop();
     throw e;
   }
-  return { ctd, tmp, jcoCache, logOffset: 0, seq: 0 };
+  return { ctd, tmp, jcoCache, state, logOffset: 0, seq: 0 };
 }
 
 export async function closeBench(b: Bench): Promise<string[]> {

@@ -123,7 +123,14 @@ const roundSample = (s: MemorySample): MemorySample => ({
   cgroup: round(s.cgroup),
 });
 
-/** One idle task per case, sampled every 0.5 s after a 2 s settle. */
+/**
+ * How long a task is left before it is measured: a shim daemon compacts its heap 2 s after it
+ * serves, and the runner when its guest first waits (docs/architecture.md), so this is the memory
+ * an idle task keeps, not what its start-up left.
+ */
+const SETTLE_MS = 3000;
+
+/** One idle task per case, sampled every 0.5 s after the settle. */
 export async function memory(b: Bench, cases: readonly LongCase[], log: (m: string) => void): Promise<MemoryResult[]> {
   const results: MemoryResult[] = [];
   for (const c of cases) {
@@ -134,7 +141,7 @@ export async function memory(b: Bench, cases: readonly LongCase[], log: (m: stri
         results.push({ label: c.label, engine: c.engine, error: started.err.slice(0, 300) });
         continue;
       }
-      await sleep(2000);
+      await sleep(SETTLE_MS);
       const samples: Awaited<ReturnType<typeof measure>>[] = [];
       for (let i = 0; i < 6; i++) {
         samples.push(await measure(b, [id], c.engine));
@@ -203,7 +210,7 @@ export async function density(
           continue;
         }
         const allRunningMs = Math.max(...outcomes.map((o) => o.t)) - t0;
-        await sleep(2000);
+        await sleep(SETTLE_MS);
         const m = await measure(b, ids, c.engine);
         const total: MemorySample = { processes: m.processes, rss: m.rss, hwm: m.hwm, pss: m.pss, cgroup: m.cgroup };
         const perTask: MemorySample = {

@@ -1,5 +1,6 @@
 // The report's "where the time goes" section: the largest phase per engine and what would cut it.
 import { httpWhere } from "./http-report.ts";
+import { isLargeModuleCase } from "./large-module.ts";
 import { f } from "./markdown.ts";
 import { phaseLabels, phaseNames, type PhaseName } from "./phases.ts";
 import type { Results } from "./results.ts";
@@ -34,7 +35,7 @@ export function whereSection(r: Results): string {
   const runc = r.coldStart.find((c) => c.engine === "runc");
   const lines: string[] = [];
   const why = remedies(containerdName(r.machine.containerd));
-  for (const c of r.coldStart.filter((x) => x.engine !== "runc" && x.largest)) {
+  for (const c of r.coldStart.filter((x) => x.engine !== "runc" && x.largest && !isLargeModuleCase(x.label))) {
     const p = c.largest!;
     const med = c.phases[p]!.median;
     const share = (med / c.wallMs.median) * 100;

@@ -3,6 +3,7 @@ import type { Results } from "./results.ts";
 import { httpSection } from "./http-report.ts";
 import { f, range, spread, table } from "./markdown.ts";
 import { whereSection } from "./report-where.ts";
+import { largeModuleSection } from "./large-module.ts";
 
 function machineSection(r: Results): string {
   const m = r.machine;
@@ -243,8 +244,8 @@ The machine is shared and noisy: cases are interleaved (each round runs every ca
 
 - **Binary**: file size, and \`<shim> -v\` (process start to exit)${binaryTool(r)}.
 - **Cold start**: \`ctr run --rm\` of \`hello.wasm\` (fixtures image) per engine, and \`ctr run --rm localhost/busybox:test ID /bin/busybox echo hi\` with the default runc runtime; wall time from spawning ctr to its exit, one container at a time, after one unrecorded warm-up round. Each shim's \`start\` finds the spare daemon the previous container's daemon left (docs/architecture.md), as on a node that has run a pod of that engine since containerd started; the first pod after that pays the daemon's boot as well. The phases come from containerd's debug log: the shim's own lines (\`spawned daemon\` or \`adopted a spare daemon\` with its \`ms\` since exec, \`serving\`, \`created\`, \`started\`, \`exited\`), containerd's (\`prepare snapshot\`; for runc's shim \`starting signal loop\` and the forwarded \`/tasks/*\` events, which lag slightly), and this tool's clock (ctr spawn, first stdout byte, ctr exit). Boundaries are kept in order, so a late event's lag lands in the phase before it.
-- **Memory**: one idle task per engine (\`sleep.wasm 3600000\`; runc: \`busybox sleep 3600\`), sampled six times after 2 s: the shim's process and all its descendants (runc, the container's processes), and the engine's spare daemon waiting for the next pod (counted in the shim's part), from \`/proc\` (VmRSS, VmHWM, PSS from \`smaps_rollup\`), and the container's memory cgroup. The shims run from copies in the run's own folder: how a file was written decides its page-cache folio sizes, and so how much of the executable a process maps (the same idle node task: 151 MB RSS from the build's own file, 124 MB from a copy).
-- **Density**: N such tasks started at once with \`ctr run -d\`; "all RUNNING" is when the last ctr returned (its task started), checked against \`ctr tasks ls\`; memory as above, summed, 2 s later. Everything is killed and removed afterwards.
+- **Memory**: one idle task per engine (\`sleep.wasm 3600000\`; runc: \`busybox sleep 3600\`), sampled six times, 0.5 s apart, from 3 s after it started (a daemon compacts its heap 2 s after it serves, the runner when its guest first waits: docs/architecture.md, "Memory"): the shim's process and all its descendants (runc, the container's processes), and the engine's spare daemon waiting for the next pod (counted in the shim's part), from \`/proc\` (VmRSS, VmHWM, PSS from \`smaps_rollup\`), and the container's memory cgroup. The shims run from copies in the run's own folder: how a file was written decides its page-cache folio sizes, and so how much of the executable a process maps (the same idle node task: 151 MB RSS from the build's own file, 124 MB from a copy).
+- **Density**: N such tasks started at once with \`ctr run -d\`; "all RUNNING" is when the last ctr returned (its task started), checked against \`ctr tasks ls\`; memory as above, summed, 3 s later. Everything is killed and removed afterwards.
 - **HTTP**: wrk against wasi:http components served by the jco shim and against a plain Node \`http\` server (details in its section).
 - **Compute**: \`tools/benchmark/compute.c\` (SHA-256 over a 1 MiB buffer, chained) built with Debian's clang for wasm32-wasi and natively (static), both in a temporary directory; the native build runs through runc. "compute ms" is what the program measured around its loop (start-up excluded); the wall time is the whole \`ctr run --rm\`.
 
@@ -279,6 +280,10 @@ ${httpSection(r.http)}
 ## jco transpile cache
 
 ${jcoSection(r)}
+
+## A large module
+
+${largeModuleSection(r.coldStart, r.engines)}
 
 ## CRI pod start
 

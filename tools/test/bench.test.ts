@@ -42,6 +42,18 @@ describe("tools/bench --quick (node engine)", () => {
     positive(r.coldStart.find((x) => x.label === "node")?.ratioToRunc);
   });
 
+  it("runs a large module that others built, first and again, beside hello.wasm", () => {
+    const large = r.coldStart.filter((x) => x.engine === "node" && / MB module \((first|again)\)$/.test(x.label));
+    expect(large.map((x) => x.label.replace(/^node, \d+ MB/, "node, N MB"))).toEqual([
+      "node, N MB module (first)",
+      "node, N MB module (again)",
+    ]);
+    for (const c of large) {
+      expect(c.error).toBeUndefined();
+      positive(c.wallMs.median);
+    }
+  });
+
   it("reports memory and density for node and runc", () => {
     for (const engine of ["node", "runc"]) {
       const m = r.memory.find((x) => x.engine === engine);
