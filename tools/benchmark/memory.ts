@@ -124,11 +124,11 @@ const roundSample = (s: MemorySample): MemorySample => ({
 });
 
 /**
- * How long a task is left before it is measured: a shim daemon compacts its heap 2 s after it
+ * How long a task is left before it is measured: a shim daemon compacts its heap 10 s after it
  * serves, and the runner when its guest first waits (docs/architecture.md), so this is the memory
  * an idle task keeps, not what its start-up left.
  */
-const SETTLE_MS = 3000;
+const SETTLE_MS = 11_000;
 
 /** One idle task per case, sampled every 0.5 s after the settle. */
 export async function memory(b: Bench, cases: readonly LongCase[], log: (m: string) => void): Promise<MemoryResult[]> {

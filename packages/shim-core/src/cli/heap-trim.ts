@@ -2,8 +2,12 @@ import { compactHeap } from "../sea/compact-heap.ts";
 
 /** How often the daemon looks at its heap, and by how much it must have grown to be collected. */
 export const TRIM_EVERY_MS = 30_000;
-/** The first collection, unconditional: a pod's Create and Start are answered by then. */
-export const FIRST_TRIM_MS = 2_000;
+/**
+ * The first collection, unconditional: a pod's Create and Start are answered by then, and a node
+ * starting many pods at once is past its burst (at 2 s, 30 daemons compacted in the middle of
+ * theirs).
+ */
+export const FIRST_TRIM_MS = 10_000;
 export const TRIM_GROWTH_BYTES = 1024 * 1024;
 
 export interface HeapTrimDeps {

@@ -16,7 +16,7 @@ const WORKER_KEY = "wasmShimGuest";
 /** Guest → runner: "send me this signal"; runner → guest: "this signal arrived". */
 const SIGNAL_KEY = "wasmShimSignal";
 /** When a guest that leaves the event loop free has its runner's heap compacted (RunContext.onWait). */
-const SETTLE_MS = 2_000;
+const SETTLE_MS = 10_000;
 /** What the runner exits with when the guest traps: 128 + SIGABRT, as wasmtime does. */
 export const TRAP_EXIT = 134;
 
