@@ -65,7 +65,7 @@ export function largeModuleSection(cases: readonly CaseResult[], engines: readon
   }
   if (rows.length === 0) return "No large-module case was measured in this run.";
   return [
-    `\`yosys -V\` from a ${f(largeModuleMb(), 1)} MB module (Yosys, built by YoWASP and pinned through the lockfile), interleaved with the cold-start cases above and measured the same way (medians). "first": the shims' verdicts on modules were removed before each container, so Create validates the module (V8 compiles it) and checks its imports; "again": a later container of the same bytes, whose Create finds the verdict and skips both. Inside the container the runner compiles with lazy validation, each function when first called.`,
+    `\`yosys -V\` from a ${f(largeModuleMb(), 1)} MB module (Yosys, built by YoWASP and pinned through the lockfile), interleaved with the cold-start cases above and measured the same way (medians). "first": the shims' verdicts on modules were removed before each container, so Create validates the module (V8 compiles it) and checks its imports; "again": a later container of the same bytes, whose Create finds the verdict and skips both. Inside the container, node (and jco for core modules) compiles the module with lazy validation, each function when first called; wasmer hands it to its SDK.`,
     "",
     table(["engine", "hello.wasm ms", "first container ms", "again ms", "again × hello", "target ≤ 1.10×"], rows),
   ].join("\n");

@@ -20,6 +20,8 @@ import { claimPath } from "./spare-spawn.ts";
  * `start` when it is adopted.
  */
 const WATCH_MS = 2_000;
+/** When a spare nobody adopted compacts its heap (an adopted one does as any daemon does). */
+const SETTLE_MS = 5_000;
 
 /**
  * Linux's nice values run from -20 to 19; the spare boots and waits at 19. Only root (or
@@ -42,11 +44,13 @@ export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> 
   const daemon = await import("./daemon.ts");
   // The listing the first Create would wait for (main.ts does the same for a daemon).
   await (await import("../wasm/host-libs.ts")).hostRuntime().catch(() => {});
-  // What loading left behind need not stay resident while the spare waits.
-  compactHeap();
   const server = await bindControl(flags.socket);
   release();
   if (!server) process.exit(0);
+  // What loading left behind need not stay resident while the spare waits; not at once, when the
+  // spare boots beside the `delete` and cleanup of the pod whose daemon started it.
+  const settle = setTimeout(compactHeap, SETTLE_MS);
+  settle.unref();
   const control = inode(flags.socket);
   // Gone with its containerd, its executable, or its socket (removed: no `start` can reach it).
   const watch = setInterval(() => {
@@ -67,6 +71,7 @@ export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> 
       }
       adopted = true;
       clearInterval(watch);
+      clearTimeout(settle);
       // Closing unlinks the control socket: no other `start` finds this spare.
       server.close();
       adopt(request, engine, daemon.serve).then(

@@ -1,6 +1,5 @@
 import { readFileSync, writeSync } from "node:fs";
 import { constants } from "node:os";
-import { setFlagsFromString } from "node:v8";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import type { Engine, RunContext } from "./engine.ts";
 import { releaseRunnerAssets } from "../sea/assets.ts";
@@ -79,10 +78,6 @@ export function runWasm(argv: readonly string[], engine: Engine): void {
     process.exit(1);
   }
   preloadNative();
-  // Create validated the module before this process was started. V8 still validates every
-  // function, as it first compiles it, rather than all of them before the guest may start: a
-  // 30 MB module (yosys) compiled in 23 ms instead of 79.
-  setFlagsFromString("--wasm-lazy-validation");
   const ctx: Omit<RunContext, "module"> = {
     path,
     args,
