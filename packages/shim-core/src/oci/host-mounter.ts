@@ -1,5 +1,12 @@
 import { native } from "../sea/native.ts";
-import { mountRootfs, unmountAll, type RootfsMount, type RootfsMounter, type SystemCalls } from "./mount.ts";
+import {
+  MNT_DETACH,
+  mountRootfs,
+  unmountAll,
+  type RootfsMount,
+  type RootfsMounter,
+  type SystemCalls,
+} from "./mount.ts";
 import { isBindMount } from "./mount-policy.ts";
 
 // Linux's mount flags (<sys/mount.h>).
@@ -7,7 +14,6 @@ const MS_RDONLY = 1;
 const MS_REMOUNT = 32;
 const MS_BIND = 4096;
 const MS_REC = 16384;
-const MNT_DETACH = 2;
 
 /** The options mount(8) turns into flags: each sets its flag, or clears it. */
 const FLAGS: Record<string, { flag: number; clear?: true }> = {

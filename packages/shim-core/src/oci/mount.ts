@@ -41,7 +41,8 @@ export interface SystemCalls {
   /** umount2 with `flags`: "done" (also when nothing was mounted), "busy", "failed". */
   unmount(path: string, flags?: number): "done" | "busy" | "failed" | undefined;
 }
-const MNT_DETACH = 2;
+/** umount2's lazy detach. */
+export const MNT_DETACH = 2;
 
 /** Mounts containerd's snapshot mounts (overlay or bind) onto `target`, in order; undoes them on failure. */
 export async function mountRootfs(mounts: readonly RootfsMount[], target: string, calls?: SystemCalls): Promise<void> {

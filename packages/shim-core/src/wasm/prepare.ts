@@ -56,12 +56,15 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
   // The runner applies the same patch at Start; only here can the reason it could not reach the log.
   if (cwd !== "/") log.info(`working directory ${cwd}: ${patchCwd(bytes, cwd).note}`, { module: entry.path });
   try {
+    // Hashed once: the verdict on the module and the engine's `prepare` both want it.
+    let digest: string | undefined;
+    const sha256 = () => (digest ??= createHash("sha256").update(bytes).digest("hex"));
     const prepared = await withPrecompiled(entry, { engine, log }, async (precompiled, wantsCompiled) => {
       // A trusted precompiled form of this very module was made after these checks passed.
       if (!precompiled)
         await checkedOnce(
           engine,
-          bytes,
+          sha256(),
           async () => {
             await (engine.validate ?? compileCheck)(bytes, entry.path);
             await checkImports(engine, bytes, entry.path);
@@ -70,11 +73,10 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
         );
       checkExport(engine, bytes, entry);
       if (!engine.prepare) return {};
-      const digest = createHash("sha256").update(bytes).digest("hex");
       return engine.prepare({
         module: bytes,
         path: entry.path,
-        digest,
+        digest: sha256(),
         log: (msg) => log.info(msg, { module: entry.path }),
         wantsCompiled,
         ...(precompiled?.length ? { precompiled } : {}),

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { access, mkdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log.ts";
@@ -10,7 +9,7 @@ import { shimStateDir } from "./precompile-key.ts";
 /**
  * Create's checks of a module (the engine's validation, its imports) are its largest cost for a
  * large one: 80 ms and more for a 30 MB module, for every container, where nothing but the first
- * learns anything. So a module that passed leaves an empty file named for its SHA-256 under
+ * learns anything. So a module that passed leaves an empty file named for its SHA-256 (`digest`) under
  * `<state dir>/verified/<compiler key>/` (the directory of the node's precompile key, root-only,
  * never mounted into a container), and the next Create of the same bytes under the same shim,
  * engine and V8 skips the checks. A module of an OCI Wasm layer has its verdict in containerd's
@@ -20,7 +19,7 @@ import { shimStateDir } from "./precompile-key.ts";
  */
 export async function checkedOnce(
   engine: Engine,
-  bytes: Uint8Array,
+  digest: string,
   check: () => Promise<void>,
   log: Logger,
   env: NodeJS.ProcessEnv = process.env,
@@ -30,7 +29,7 @@ export async function checkedOnce(
     return undefined;
   });
   if (!dir) return check();
-  const file = join(dir, createHash("sha256").update(bytes).digest("hex"));
+  const file = join(dir, digest);
   if (await exists(file)) return;
   await check();
   await writeFile(file, "", { mode: 0o600 }).catch((err: Error) =>

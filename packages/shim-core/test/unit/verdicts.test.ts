@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,7 @@ describe("a module's checks, kept once passed", () => {
   const root = mkdtempSync(join(tmpdir(), "verdicts-"));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   const engine: Engine = { name: "test", version: "1", run: async () => 0 };
-  const bytes = (s: string) => new TextEncoder().encode(s);
+  const digest = (s: string) => createHash("sha256").update(s).digest("hex");
 
   /** How many times the check ran over `modules`, with the node's state in `state`. */
   async function checks(state: string, modules: string[], outcome = async () => {}, e = engine) {
@@ -22,7 +23,7 @@ describe("a module's checks, kept once passed", () => {
     for (const m of modules) {
       await checkedOnce(
         e,
-        bytes(m),
+        digest(m),
         () => {
           n++;
           return outcome();
@@ -44,7 +45,7 @@ describe("a module's checks, kept once passed", () => {
     const fail = () => Promise.reject(new Error("invalid"));
     expect(await checks(state, ["bad", "bad"], fail)).toBe(2);
     await expect(
-      checkedOnce(engine, bytes("bad"), fail, silentLogger, { [PRECOMPILE_KEY_ENV]: join(state, "k") }),
+      checkedOnce(engine, digest("bad"), fail, silentLogger, { [PRECOMPILE_KEY_ENV]: join(state, "k") }),
     ).rejects.toThrow("invalid");
   });
 
