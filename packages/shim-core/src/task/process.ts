@@ -42,6 +42,10 @@ export class TaskProcess {
   #state: State = "created";
   #exitRecorded = false;
   #starting: Promise<unknown> | undefined;
+  /** The runtime call a pausing, resuming or deleting state stands for, while it runs. */
+  #underway: Promise<unknown> | undefined;
+  /** A signal the runtime is delivering (runc kill), while it runs. */
+  #signalling: Promise<unknown> | undefined;
   #markDone!: () => void;
   #child: RuntimeChild | undefined;
   /** The client's stdin FIFO while it is copied to the child's stdin pipe. */
@@ -85,17 +89,45 @@ export class TaskProcess {
 
   /** A runtime call that a state of its own stands for (pausing, resuming, deleting): should it fail, the process goes back. */
   async underway(call: () => Promise<unknown>): Promise<void> {
+    let running: Promise<unknown> | undefined;
     try {
-      await call();
+      running = call();
+      this.#underway = running;
+      await running;
     } catch (err) {
       this.to("failed");
       throw err;
+    } finally {
+      if (this.#underway === running) this.#underway = undefined;
     }
   }
 
-  /** Resolves once a Start under way has succeeded or failed; at once when none is. */
-  async startSettled(): Promise<void> {
+  /** A signal delivered through the runtime: a Pause or Resume that comes meanwhile waits for it. */
+  async signal(call: () => Promise<void>): Promise<void> {
+    const signalling = call();
+    this.#signalling = signalling;
+    try {
+      await signalling;
+    } finally {
+      if (this.#signalling === signalling) this.#signalling = undefined;
+    }
+  }
+
+  /**
+   * Resolves once a Start and a runtime call under way (pause, resume, removal) have succeeded or
+   * failed, and a signal being delivered has been; at once when none is. Kill waits for this, as
+   * containerd's shim holds the process's lock across each: runc pause and runc kill at once can
+   * leave the process frozen with SIGKILL pending (cgroup v1), its Wait never answered.
+   */
+  async settled(): Promise<void> {
     await this.#starting?.catch(() => {});
+    await this.#underway?.catch(() => {});
+    await this.delivered();
+  }
+
+  /** Resolves once no signal is being delivered: Pause and Resume wait for this (see settled). */
+  async delivered(): Promise<void> {
+    await this.#signalling?.catch(() => {});
   }
 
   /**

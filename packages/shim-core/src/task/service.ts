@@ -139,15 +139,16 @@ export class TaskService {
   async kill(req: pb.KillRequest): Promise<Empty> {
     const { c, p } = this.#process(req.id, req.execId);
     checkSignal(req.signal);
-    // As containerd's shim holds the process's lock across Start: the kill reaches what it started.
-    await p.startSettled();
+    // The kill reaches what a Start, Pause or Resume under way left (to a paused container, runc
+    // sends SIGKILL and thaws the cgroup).
+    await p.settled();
     if (p.to("kill") === "stopped") {
       // Nothing runs before Start: the kill just decides how it ends.
       this.#exited(c, p, 128 + req.signal);
       return {};
     }
     if (req.execId) c.runtime.signal(p.pid, req.signal);
-    else await c.runtime.kill(c.id, req.signal, req.all);
+    else await p.signal(() => c.runtime.kill(c.id, req.signal, req.all));
     return {};
   }
 
@@ -196,6 +197,7 @@ export class TaskService {
 
   async pause(req: pb.PauseRequest): Promise<Empty> {
     const c = this.#container(req.id);
+    await c.init.delivered();
     // PAUSING while runc freezes the cgroup, which can take a while: State says so, and a second
     // Pause, a Resume or an Exec is refused rather than racing the freezer.
     c.init.to("pause");
@@ -207,6 +209,7 @@ export class TaskService {
 
   async resume(req: pb.ResumeRequest): Promise<Empty> {
     const c = this.#container(req.id);
+    await c.init.delivered();
     c.init.to("resume");
     await c.init.underway(() => c.runtime.resume(c.id));
     c.init.to("resumed");

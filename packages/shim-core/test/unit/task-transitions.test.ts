@@ -81,6 +81,36 @@ describe("task state transitions (fake runtime)", () => {
     expect(await shim.status(id)).toBe(Status.RUNNING);
   });
 
+  it("lets a Kill during Pause wait for the freeze, then signals the paused task", async () => {
+    const id = await shim.running();
+    const release = shim.runtime.hold("pause");
+    const pausing = pause(id);
+    await settle();
+    let killed = false;
+    const killing = kill(id, 9).then(() => (killed = true));
+    await settle();
+    expect(killed).toBe(false);
+    release();
+    await pausing;
+    await killing;
+    expect(shim.runtime.calls.slice(-2)).toEqual([`pause ${id}`, `kill ${id} 9`]);
+  });
+
+  it("lets a Pause during a Kill wait until runc has delivered the signal", async () => {
+    const id = await shim.running();
+    const release = shim.runtime.hold("kill");
+    const killing = kill(id, 9);
+    await settle();
+    let paused = false;
+    const pausing = pause(id).then(() => (paused = true));
+    await settle();
+    expect(paused).toBe(false);
+    release();
+    await killing;
+    await pausing;
+    expect(shim.runtime.calls.slice(-2)).toEqual([`kill ${id} 9`, `pause ${id}`]);
+  });
+
   it("runs runc once for two Starts at the same time: the second is refused", async () => {
     const { id, req } = shim.request();
     await shim.svc.create(req);
