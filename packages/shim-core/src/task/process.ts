@@ -1,6 +1,6 @@
 import type { StdioOptions } from "node:child_process";
 import type { Socket } from "node:net";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import type { Status } from "../gen/containerd/types/task_pb.ts";
 import { Code, ShimError } from "../errors.ts";
 import { signalNumber } from "../run-helper.ts";
@@ -152,6 +152,9 @@ export class TaskProcess {
       // A size set before Start goes into the process spec: runc sizes the pty before the process
       // exists, where the master (received once runc returns) would come a moment too late.
       how = await prepare(this.stdio.terminal ? this.#size : undefined);
+      // Waited for below: one an earlier process of this id left (a bundle used again, an exec id
+      // reused) would be taken for this one's, while runc is still starting it (found by tools/fuzz).
+      await rm(how.pidFile, { force: true });
       if (this.stdio.terminal) {
         this.#terminal = Terminal.listen();
         if (this.#size) this.#terminal.resize(this.#size.width, this.#size.height);

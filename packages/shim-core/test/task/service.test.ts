@@ -111,6 +111,19 @@ describe("TaskService with runc", () => {
     expect(svc.containers.size).toBe(0);
   });
 
+  it("reports the new process of a container created again in the same bundle, not the last one's", async () => {
+    const { id, req } = createReq(["/bin/busybox", "sleep", "100"]);
+    const pids: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      await svc.create(req);
+      pids.push((await svc.start(create(pb.StartRequestSchema, { id }))).pid ?? 0);
+      await svc.kill(create(pb.KillRequestSchema, { id, signal: 9 }));
+      await svc.wait(create(pb.WaitRequestSchema, { id }));
+      await svc.delete(create(pb.DeleteRequestSchema, { id }));
+    }
+    expect(pids[1]).not.toBe(pids[0]);
+  });
+
   it("pauses and resumes, and reports PAUSED", async () => {
     const { id, req } = createReq(["/bin/busybox", "sleep", "100"]);
     await svc.create(req);
