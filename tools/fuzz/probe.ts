@@ -97,6 +97,7 @@ export function grown(before: readonly string[], after: readonly string[]): stri
 export interface Memory {
   peakKiB: number;
   earlyPeakKiB: number;
+  earlyTroughKiB: number;
   lastTroughKiB: number;
   /** Lowest and highest RSS in each 10 s of the run. */
   seriesKiB: { second: number; low: number; high: number }[];
@@ -124,6 +125,7 @@ export function rssSampler(pid: number): { stop: () => Memory } {
       return {
         peakKiB: Math.max(...samples, 0),
         earlyPeakKiB: Math.max(...half, 0),
+        earlyTroughKiB: Math.min(...half),
         lastTroughKiB: Math.min(...third),
         seriesKiB,
       };
