@@ -103,9 +103,9 @@ describe("containerd restarted during Create and during Start (ctr)", () => {
     await clientFifosThenNothing(env.ctd);
   });
 
-  it("containerd restarts while runc create is under way in Start: the task comes up RUNNING and is deleted cleanly", async () => {
+  it("containerd restarts while runc run is under way in Start: the task comes up RUNNING and is deleted cleanly", async () => {
     const id = "start-restart";
-    wrapper.block("create");
+    wrapper.block("run");
     const client = env.ctd.ctrSpawn([
       "run",
       "-d",
@@ -118,7 +118,7 @@ describe("containerd restarted during Create and during Start (ctr)", () => {
       "100000000",
     ]);
     const exited = once(client, "close") as Promise<[number]>;
-    await wrapper.blocked("create");
+    await wrapper.blocked("run");
     await env.ctd.restart();
     expect((await exited)[0]).not.toBe(0);
     // Still starting after the restart: containerd reloaded the task from the live daemon.

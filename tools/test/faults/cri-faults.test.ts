@@ -45,13 +45,13 @@ describe("runc failing, and containerd restarting, under CRI", () => {
     return node.runPod(name, handler);
   }
 
-  it("create: StartContainer fails with runc's message, the container is EXITED (StartError), the pod goes cleanly", async () => {
+  it("run: StartContainer fails with runc's message, the container is EXITED (StartError), the pod goes cleanly", async () => {
     const pod = await podWith("run-fails");
     const id = await pod.create(sleeper());
-    w.fail("create");
+    w.fail("run");
     const err = await rejection(node.cri.runtime.startContainer({ containerId: id }));
     expect(err).toBeInstanceOf(CriError);
-    expect(err?.message).toContain(injected("create"));
+    expect(err?.message).toContain(injected("run"));
     const s = await pod.status(id);
     expect({ state: s.state, reason: s.reason }).toEqual({
       state: ContainerState.CONTAINER_EXITED,
@@ -94,9 +94,9 @@ describe("runc failing, and containerd restarting, under CRI", () => {
   it("containerd restarts during StartContainer: the call fails, CRI's cleanup kills the task, the container is UNKNOWN or EXITED, and kubelet's stop and removal leave nothing", async () => {
     const pod = await podWith("restart-start");
     const id = await pod.create(sleeper());
-    w.block("create");
+    w.block("run");
     const starting = rejection(node.cri.runtime.startContainer({ containerId: id }));
-    await w.blocked("create");
+    await w.blocked("run");
     await node.restart();
     const err = await starting;
     expect(err).toBeInstanceOf(CriError);

@@ -5,8 +5,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 /**
  * A runc that fails or waits on command: a script in front of the real runc, which the shim runs
  * when the runtime options name it as BinaryName (ctr --runtime-config-path, or a CRI handler's
- * options). Before each call it reads `control` for its subcommand (create, start, exec, kill, delete,
- * pause, resume, ps, events, update): `fail` exits 1 with an error (also logged as runc's JSON
+ * options). Before each call it reads `control` for its subcommand (run, exec, kill, delete, pause,
+ * resume, ps, events, update): `fail` exits 1 with an error (also logged as runc's JSON
  * log line when --log is given), `block` waits until release() before running the real runc.
  * Tests change the control file while containerd runs.
  */

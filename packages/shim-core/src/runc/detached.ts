@@ -9,24 +9,21 @@ import { native } from "../sea/native.ts";
 import type { RuntimeChild } from "./oci-runtime.ts";
 import { onExit } from "./reaper.ts";
 
-interface Steps {
-  /** Spawns `runc create … --pid-file PIDFILE` with this stdio. */
-  create(pidFile: string, stdio: StdioOptions): ReturnType<typeof spawn>;
-  /** `runc start`; rejects with runc's message. */
-  start(): Promise<void>;
-}
+/** Spawns `runc run --detach … --pid-file PIDFILE` with this stdio. */
+type Launch = (pidFile: string, stdio: StdioOptions) => ReturnType<typeof spawn>;
 
 /**
- * A container's init run as `runc create` + `runc start` under the subreaper (reaper.ts): it looks
- * to the Task service like the foreground `runc run` it replaces (the pid file appears once the
- * process runs, `exit` carries its status), but no runc process stays behind. Its stdin, when
- * piped, is a pipe of our own: Node closes a child's stdin stream when the child (here `runc
- * create`) exits, and the container outlives it.
+ * A container's init run as `runc run --detach` under the subreaper (reaper.ts): it looks to the
+ * Task service like the foreground `runc run` it replaces (the pid file appears once the process
+ * runs, `exit` carries its status), but no runc process stays behind. One runc process, not
+ * `runc create` and `runc start`: each runc is a Go start-up and a load of the container's state
+ * (10 ms of a container's Start here). Its stdin, when piped, is a pipe of our own: Node closes a
+ * child's stdin stream when the child (here runc) exits, and the container outlives it.
  */
 export class DetachedInit extends EventEmitter implements RuntimeChild {
   readonly stdin: Writable | null = null;
 
-  constructor(steps: Steps, pidFile: string, stdio: StdioOptions) {
+  constructor(launch: Launch, pidFile: string, stdio: StdioOptions) {
     super();
     const fds = [...(stdio as unknown[])];
     let readEnd: number | undefined;
@@ -39,32 +36,22 @@ export class DetachedInit extends EventEmitter implements RuntimeChild {
     const created = `${pidFile}.create`;
     let child: ReturnType<typeof spawn>;
     try {
-      child = steps.create(created, fds as StdioOptions);
+      child = launch(created, fds as StdioOptions);
     } finally {
       if (readEnd !== undefined) closeSync(readEnd);
     }
     child.once("error", (err) => this.#fail(err));
     child.once("exit", (code, signal) => {
       if (code !== 0) return this.#end(code ?? 128 + signalNumber(signal ?? ""));
-      void this.#started(steps, created, pidFile);
+      void this.#started(created, pidFile);
     });
   }
 
-  async #started(steps: Steps, created: string, pidFile: string): Promise<void> {
+  async #started(created: string, pidFile: string): Promise<void> {
     const pid = Number.parseInt(await readFile(created, "utf8").catch(() => ""), 10);
-    if (!(pid > 0)) return this.#fail(new Error("runc create wrote no pid"));
-    try {
-      await steps.start();
-    } catch (err) {
-      // The init waits in runc's exec fifo until a start: end it, the caller deletes the container.
-      onExit(pid, () => {});
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
-      return this.#fail(err as Error);
-    }
-    // Only now is there a process to report: the Task service waits for this file. Its exit is
-    // taken after (its zombie waits), so the file is there before the exit is.
+    if (!(pid > 0)) return this.#fail(new Error("runc run wrote no pid"));
+    // Only now, runc having succeeded, is there a process to report: the Task service waits for
+    // this file. Its exit is taken after (its zombie waits), so the file is there before the exit is.
     await rename(created, pidFile).catch(async (err: Error) => {
       await rm(created, { force: true });
       this.#fail(err);

@@ -22,10 +22,10 @@ export class Runc implements OciRuntime {
   }
 
   /**
-   * `runc create` + `runc start` with the daemon as the init's subreaper (detached.ts), so no runc
+   * `runc run --detach` with the daemon as the init's subreaper (detached.ts), so no runc
    * process waits beside the task. With a `consoleSocket` (a terminal: runc uses one only when it
    * detaches, task/terminal.ts), or without the native helper, `runc run --keep`: in the
-   * foreground its exit status is the container's (128+signal when killed). `create` (and
+   * foreground its exit status is the container's (128+signal when killed). `--detach` (and
    * `--keep`) leave the stopped container (and its cgroup, where the OOM count is) for the shim to
    * delete. `preserveFds` of `stdio`'s entries after the first three reach the container's process
    * as fds 3… (how a Wasm container gets its runner, runner-files.ts).
@@ -41,22 +41,23 @@ export class Runc implements OciRuntime {
   ): RuntimeChild {
     if (consoleSocket || !becomeSubreaper())
       return this.#runForeground(id, bundle, pidFile, logFile, stdio, preserveFds, consoleSocket);
-    const create = (createPidFile: string, fds: StdioOptions) =>
+    const launch = (runPidFile: string, fds: StdioOptions) =>
       spawn(
         this.config.binary,
         [
           ...this.#globals(logFile),
-          "create",
+          "run",
+          "--detach",
           ...preserve(preserveFds),
           "--bundle",
           bundle,
           "--pid-file",
-          createPidFile,
+          runPidFile,
           id,
         ],
         { stdio: fds },
       );
-    return new DetachedInit({ create, start: () => this.#call(["start", id]).then(() => {}) }, pidFile, stdio);
+    return new DetachedInit(launch, pidFile, stdio);
   }
 
   #runForeground(

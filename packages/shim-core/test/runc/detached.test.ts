@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DetachedInit } from "../../src/runc/detached.ts";
 import { becomeSubreaper } from "../../src/runc/reaper.ts";
 
-// `sh` stands for `runc create`: it leaves a process behind, writes its pid and exits, and the
-// process becomes ours through the subreaper (this test file runs in a process of its own).
-const creator =
+// `sh` stands for `runc run --detach`: it leaves a process behind, writes its pid and exits, and
+// the process becomes ours through the subreaper (this test file runs in a process of its own).
+const launcher =
   (script: string, before = "") =>
   (pidFile: string, stdio: StdioOptions) =>
     spawn("sh", ["-c", `${before} (${script}) & echo $! > ${pidFile}`], { stdio });
@@ -20,7 +20,7 @@ function outcome(init: DetachedInit): Promise<{ exit?: number; error?: string }>
   });
 }
 
-describe("a container init under the subreaper (runc create + start)", () => {
+describe("a container init under the subreaper (runc run --detach)", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "detached-"));
@@ -30,22 +30,14 @@ describe("a container init under the subreaper (runc create + start)", () => {
 
   it("reports the pid once started and the exit status of the orphaned process", async () => {
     const pidFile = join(dir, "a.pid");
-    const init = new DetachedInit({ create: creator("sleep 0.3; exit 7"), start: async () => {} }, pidFile, [
-      "ignore",
-      "ignore",
-      "ignore",
-    ]);
+    const init = new DetachedInit(launcher("sleep 0.3; exit 7"), pidFile, ["ignore", "ignore", "ignore"]);
     expect(await outcome(init)).toEqual({ exit: 7 });
     expect(Number(readFileSync(pidFile, "utf8"))).toBeGreaterThan(0);
   });
 
   it("reports death by a signal as 128+signal", async () => {
     const pidFile = join(dir, "b.pid");
-    const init = new DetachedInit({ create: creator("exec sleep 30"), start: async () => {} }, pidFile, [
-      "ignore",
-      "ignore",
-      "ignore",
-    ]);
+    const init = new DetachedInit(launcher("exec sleep 30"), pidFile, ["ignore", "ignore", "ignore"]);
     const done = outcome(init);
     for (let i = 0; i < 200 && !Number(readFileSync(pidFile, { encoding: "utf8", flag: "a+" })); i++)
       await new Promise((r) => setTimeout(r, 10));
@@ -55,11 +47,11 @@ describe("a container init under the subreaper (runc create + start)", () => {
 
   it("feeds stdin through a pipe that outlives the creating process", async () => {
     const out = join(dir, "stdin-copy");
-    const init = new DetachedInit(
-      { create: creator(`cat <&3 > ${out}`, "exec 3<&0;"), start: async () => {} },
-      join(dir, "c.pid"),
-      ["pipe", "ignore", "ignore"],
-    );
+    const init = new DetachedInit(launcher(`cat <&3 > ${out}`, "exec 3<&0;"), join(dir, "c.pid"), [
+      "pipe",
+      "ignore",
+      "ignore",
+    ]);
     const done = outcome(init);
     await new Promise((r) => setTimeout(r, 200));
     init.stdin?.end("hello through the pipe\n");
@@ -67,20 +59,20 @@ describe("a container init under the subreaper (runc create + start)", () => {
     expect(readFileSync(out, "utf8")).toBe("hello through the pipe\n");
   });
 
-  it("fails without a pid file when create or start fails, and ends what create left", async () => {
+  it("fails without a pid file when runc fails, or exits 0 without writing one", async () => {
     const pidFile = join(dir, "d.pid");
-    const failedCreate = new DetachedInit(
-      { create: (_p, stdio) => spawn("sh", ["-c", "exit 3"], { stdio }), start: async () => {} },
-      pidFile,
-      ["ignore", "ignore", "ignore"],
-    );
-    expect(await outcome(failedCreate)).toEqual({ exit: 3 });
-    const failedStart = new DetachedInit(
-      { create: creator("exec sleep 30"), start: () => Promise.reject(new Error("runc start: no")) },
-      pidFile,
-      ["ignore", "ignore", "ignore"],
-    );
-    expect(await outcome(failedStart)).toEqual({ error: "runc start: no" });
+    const failed = new DetachedInit((_p, stdio) => spawn("sh", ["-c", "exit 3"], { stdio }), pidFile, [
+      "ignore",
+      "ignore",
+      "ignore",
+    ]);
+    expect(await outcome(failed)).toEqual({ exit: 3 });
+    const silent = new DetachedInit((_p, stdio) => spawn("sh", ["-c", "exit 0"], { stdio }), pidFile, [
+      "ignore",
+      "ignore",
+      "ignore",
+    ]);
+    expect(await outcome(silent)).toEqual({ error: "runc run wrote no pid" });
     expect(() => readFileSync(pidFile)).toThrow();
   });
 });
