@@ -4,7 +4,7 @@ import { basename } from "node:path";
 import type { Logger } from "../log.ts";
 import { selfCommand } from "../sea/sea.ts";
 import { removeDeadSocket, spareSocketPath } from "./socket.ts";
-import { CONTAINERD_PID_ENV, sparesEnabled } from "./spare-client.ts";
+import { claimPath, CONTAINERD_PID_ENV, sparesEnabled } from "./spare-client.ts";
 
 // Starting a spare daemon (spare.ts): what a daemon does a second after it serves, or as it exits.
 
@@ -42,7 +42,6 @@ export async function spawnSpare(
 
 /** How long a claim may stand before it is taken for a spare that died booting. */
 const CLAIM_MS = 60_000;
-export const claimPath = (control: string) => `${control}.claim`;
 
 /**
  * The right to start the spare, held from its spawn until it listens: when many daemons come up at

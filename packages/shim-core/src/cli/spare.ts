@@ -6,8 +6,7 @@ import type { ShimFlags } from "./flags.ts";
 import { compactHeap } from "../sea/compact-heap.ts";
 import { socketAlive } from "./socket.ts";
 import { adopt, invalid, readRequest } from "./spare-adopt.ts";
-import { CONTAINERD_PID_ENV } from "./spare-client.ts";
-import { claimPath } from "./spare-spawn.ts";
+import { claimPath, CONTAINERD_PID_ENV } from "./spare-client.ts";
 
 /**
  * A spare daemon: the daemon's code loaded and waiting, so that containerd's next `start` hands

@@ -8,7 +8,7 @@ import { selfCommand } from "../sea/sea.ts";
 import { EMPTY_INPUT, readStdin, startConfig, type StartConfig } from "./bootstrap.ts";
 import type { ShimFlags } from "./flags.ts";
 import { bindOrReuse, groupId, openLog, socketAlive, socketPath, SOCKET_DIR, spareSocketPath } from "./socket.ts";
-import { adoptSpare, CONTAINERD_PID_ENV, sparesEnabled, type SpareAnswer } from "./spare-client.ts";
+import { adoptSpare, CONTAINERD_PID_ENV, spareReady, sparesEnabled, type SpareAnswer } from "./spare-client.ts";
 
 /** The longest unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -78,7 +78,9 @@ async function askSpare(
   config: StartConfig,
   env: NodeJS.ProcessEnv,
 ): Promise<SpareAnswer> {
-  const answer = await adoptSpare(spareSocketPath(dir, process.execPath, config.address), {
+  const control = spareSocketPath(dir, process.execPath, config.address);
+  await spareReady(control);
+  const answer = await adoptSpare(control, {
     argv: daemonArgs(path, bundle, config),
     env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
     priority: getPriority(),

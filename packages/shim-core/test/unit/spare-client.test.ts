@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cmdlineArgv } from "@wasm-shims/test-lab/procfs.ts";
-import { adoptSpare, sparesEnabled, type SpareRequest } from "../../src/cli/spare-client.ts";
+import { adoptSpare, claimPath, spareReady, sparesEnabled, type SpareRequest } from "../../src/cli/spare-client.ts";
 
 const request: SpareRequest = { argv: ["-id", "a", "serve"], env: { TTRPC_ADDRESS: "/x" }, priority: 0 };
 const dirs: string[] = [];
@@ -79,5 +79,53 @@ describe("cmdlineArgv", () => {
       "serve",
     ]);
     expect(cmdlineArgv(`${"containerd-shim-node-v1".padEnd(60)}\0-socket\0/s\0spare\0`).at(-1)).toBe("spare");
+  });
+});
+
+describe("spareReady", () => {
+  const fresh = () => {
+    const dir = mkdtempSync(join(tmpdir(), "spare-ready-"));
+    dirs.push(dir);
+    return join(dir, "control");
+  };
+  /** Whether the control socket was there when spareReady returned, with the socket made after `ms`. */
+  const thereAtReturn = async (control: string, ms: number, budgetMs: number) => {
+    const listening = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        const server = createServer();
+        servers.push(server);
+        server.listen(control, resolve);
+      }, ms),
+    );
+    await spareReady(control, budgetMs);
+    const there = existsSync(control);
+    await listening;
+    return there;
+  };
+
+  it("waits for a spare that is booting (its claim stands) until it listens", async () => {
+    const control = fresh();
+    writeFileSync(claimPath(control), "");
+    expect(await thereAtReturn(control, 40, 5_000)).toBe(true);
+  });
+
+  it("does not wait without a claim, for a claim older than a boot, or beyond its budget", async () => {
+    expect(await thereAtReturn(fresh(), 150, 5_000)).toBe(false);
+    const stale = fresh();
+    writeFileSync(claimPath(stale), "");
+    utimesSync(claimPath(stale), new Date(Date.now() - 10_000), new Date(Date.now() - 10_000));
+    expect(await thereAtReturn(stale, 150, 5_000)).toBe(false);
+    const slow = fresh();
+    writeFileSync(claimPath(slow), "");
+    expect(await thereAtReturn(slow, 1_000, 20)).toBe(false);
+  });
+
+  it("lets one start wait for the spare, not every one of a burst", async () => {
+    const control = fresh();
+    writeFileSync(claimPath(control), "");
+    const waiting = spareReady(control, 5_000);
+    expect(await thereAtReturn(control, 150, 5_000)).toBe(false);
+    await waiting;
+    expect(existsSync(`${control}.waiter`)).toBe(false);
   });
 });
