@@ -29,6 +29,7 @@ import { buildHttpImage, ensureWrk, httpBench, httpCases } from "./http.ts";
 import { instantiateCosts } from "./http-instantiate.ts";
 import { profileServing } from "./http-profile.ts";
 import type { HttpSection } from "./http-report.ts";
+import { hostFloor } from "./host-floor.ts";
 import { findEngines, machine, shimBinary } from "./machine.ts";
 import { density, longCases, memory } from "./memory.ts";
 import { report } from "./report.ts";
@@ -201,6 +202,8 @@ async function main(): Promise<number> {
   try {
     log(`cold start: ${size.coldRounds} rounds`);
     const cold = await coldStart(b, coldStartCases(b, engines), size.coldRounds, log);
+    log("the large module on the host, no shim");
+    const floor = hostFloor(size.coldRounds);
     log("memory: one idle task each");
     const mem = await memory(b, longCases(engines), log);
     log(`density: ${size.densities.join(", ")} tasks at once`);
@@ -241,6 +244,7 @@ async function main(): Promise<number> {
       versions: Object.fromEntries(engines.map((e) => [e, version(e)])),
       binary,
       coldStart: cold,
+      hostFloor: floor,
       memory: mem,
       density: dens,
       compute: comp,

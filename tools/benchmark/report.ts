@@ -283,7 +283,7 @@ ${jcoSection(r)}
 
 ## A large module
 
-${largeModuleSection(r.coldStart, r.engines)}
+${largeModuleSection(r.coldStart, r.engines, r.hostFloor)}
 
 ## CRI pod start
 

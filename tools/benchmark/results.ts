@@ -3,6 +3,7 @@ import type { CaseResult } from "./coldstart.ts";
 import type { ComputeResult } from "./compute.ts";
 import type { CriResult } from "./cri.ts";
 import type { RunHeader } from "./machine.ts";
+import type { HostFloor } from "./host-floor.ts";
 import type { DensityResult, MemoryResult } from "./memory.ts";
 import { httpMetrics, type HttpSection } from "./http-report.ts";
 import { criVariants } from "./report.ts";
@@ -10,6 +11,8 @@ import { criVariants } from "./report.ts";
 export interface Results extends RunHeader {
   binary: BinaryResult[];
   coldStart: CaseResult[];
+  /** hello.wasm and the large module on the host, no shim (absent in runs from before it was measured). */
+  hostFloor?: HostFloor;
   memory: MemoryResult[];
   density: DensityResult[];
   compute: ComputeResult[];
@@ -37,6 +40,8 @@ export function flatMetrics(r: Omit<Results, "metrics">): Record<string, number>
     put(`coldStart.${x.label}.ratioToRunc`, x.ratioToRunc);
     for (const [p, s] of Object.entries(x.phases)) put(`coldStart.${x.label}.phase.${p}Ms`, s.median);
   }
+  put("largeModule.host.helloMs", r.hostFloor?.helloMs.median);
+  put("largeModule.host.largeMs", r.hostFloor?.largeMs.median);
   for (const x of r.memory) {
     put(`memory.${x.label}.steadyRssMB`, x.steady?.rss);
     put(`memory.${x.label}.steadyPssMB`, x.steady?.pss);

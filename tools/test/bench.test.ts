@@ -54,6 +54,13 @@ describe("tools/bench --quick (node engine)", () => {
     }
   });
 
+  it("runs hello.wasm and the large module on the host too, for the module's own start-up", () => {
+    expect(r.hostFloor?.error).toBeUndefined();
+    expect(r.hostFloor?.helloMs.n).toBe(r.hostFloor?.rounds);
+    positive(r.hostFloor?.helloMs.median);
+    positive(r.hostFloor?.largeMs.median);
+  });
+
   it("reports memory and density for node and runc", () => {
     for (const engine of ["node", "runc"]) {
       const m = r.memory.find((x) => x.engine === engine);
