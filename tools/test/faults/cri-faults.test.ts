@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -23,18 +23,23 @@ async function rejection(p: Promise<unknown>): Promise<Error | undefined> {
 describe("runc failing, and containerd restarting, under CRI", () => {
   let node: CriNode;
   let w: RuncWrapper;
+  let wrapperDir = "";
   const handler = "wasm-node-wrapped";
   const sleeper = () => ({ name: "guest", image: node.images.fixtures.ref, command: ["/sleep.wasm", "100000000"] });
 
   beforeAll(async () => {
-    w = new RuncWrapper(join(mkdtempSync(join(tmpdir(), "cri-faults-")), "runc-wrapper"));
+    wrapperDir = mkdtempSync(join(tmpdir(), "cri-faults-"));
+    w = new RuncWrapper(join(wrapperDir, "runc-wrapper"));
     // containerd 1.6 passes a non-runc runtime only ConfigPath/ConfigBody, so BinaryName goes by file.
     node = await CriNode.start({
       shimDir: binDir,
       runtimes: { [handler]: { type: runtimeOf("node"), options: { ConfigPath: w.configFile } } },
     });
   });
-  afterAll(async () => node?.stop());
+  afterAll(async () => {
+    await node?.stop();
+    rmSync(wrapperDir, { recursive: true, force: true });
+  });
   afterEach(async () => {
     w.clear();
     for (const pod of [...node.pods]) await pod.remove().catch(() => undefined);

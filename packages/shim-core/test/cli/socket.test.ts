@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { removeDeadSocket, socketAlive, socketPath } from "../../src/cli/socket.ts";
 
 describe("socketPath", () => {
@@ -22,9 +22,19 @@ describe("socketPath", () => {
   });
 });
 
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), "sock-"));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
 describe("socketAlive", () => {
   it("is true for a listening socket and false for a missing or dead one", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sock-"));
+    const dir = tempDir();
     const path = join(dir, "s");
     expect(await socketAlive(path)).toBe(false);
     const server = createServer();
@@ -37,7 +47,7 @@ describe("socketAlive", () => {
 
 describe("removeDeadSocket", () => {
   it("removes the socket a killed daemon left, never a live one or another file's absence", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sock-"));
+    const dir = tempDir();
     const path = join(dir, "s");
     expect(await removeDeadSocket(path)).toBe(false);
     // A listener killed with SIGKILL leaves its socket file, as a killed shim daemon does.

@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -25,10 +25,15 @@ describe("parseRuntimeOptions", () => {
   });
 
   it("reads the TOML file named by ConfigPath (containerd 1.6)", () => {
-    const file = join(mkdtempSync(join(tmpdir(), "opts-")), "shim.toml");
+    const dir = mkdtempSync(join(tmpdir(), "opts-"));
+    const file = join(dir, "shim.toml");
     writeFileSync(file, "SystemdCgroup = true\n");
     const any = anyPack(RuntimeOptions, create(RuntimeOptions, { configPath: file }));
-    expect(parseRuntimeOptions(any).systemdCgroup).toBe(true);
+    try {
+      expect(parseRuntimeOptions(any).systemdCgroup).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const missing = anyPack(RuntimeOptions, create(RuntimeOptions, { configPath: "/nonexistent.toml" }));
     expect(() => parseRuntimeOptions(missing)).toThrow(/runtime options file \/nonexistent.toml/);
   });

@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classifyHeader, readEntrypoint, resolveEntrypoint } from "../../src/wasm/entrypoint.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 
@@ -21,6 +21,10 @@ beforeAll(() => {
   // An absolute link that would escape on the host must resolve inside the root.
   symlinkSync("/etc/passwd", join(root, "escape"));
   symlinkSync("../../../../app/main.wasm", join(root, "bin/relative"));
+});
+const others: string[] = [];
+afterAll(() => {
+  for (const d of [root, ...others]) rmSync(d, { recursive: true, force: true });
 });
 
 describe("classifyHeader", () => {
@@ -90,6 +94,7 @@ describe("readEntrypoint", () => {
   // the path, or the file itself, for a symlink out of its root.
   it("refuses a path that a symlink swapped in since leads out of the root", async () => {
     const outside = mkdtempSync(join(tmpdir(), "outside-"));
+    others.push(outside);
     writeFileSync(join(outside, "x.wasm"), WASM);
     symlinkSync(outside, join(root, "swapped"));
     symlinkSync(join(outside, "x.wasm"), join(root, "swapped-file.wasm"));
