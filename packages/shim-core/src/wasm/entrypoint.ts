@@ -3,6 +3,7 @@ import { open, lstat, readlink, realpath, type FileHandle } from "node:fs/promis
 import { posix } from "node:path";
 import { invalidArgument, notFound } from "../errors.ts";
 import { envRecord, type Spec } from "../oci/spec.ts";
+import { fileIdentity } from "./file-identity.ts";
 
 export type EntrypointKind = "wasm" | "native";
 
@@ -115,14 +116,33 @@ async function header(root: string, path: string): Promise<Uint8Array> {
 
 /** The entrypoint's bytes, read from the file resolved inside the container's root and nowhere else. */
 export async function readEntrypoint(entry: Entrypoint): Promise<Uint8Array<ArrayBuffer>> {
+  return (await readIdentified(entry)).bytes;
+}
+
+/** The entrypoint's bytes and, for a file, the identity (module-facts.ts) of the file they came from. */
+export async function readIdentified(
+  entry: Entrypoint,
+): Promise<{ bytes: Uint8Array<ArrayBuffer>; identity?: string }> {
   if (entry.layer) {
     if (!entry.layer.bytes)
       throw new Error(`internal: the bytes of Wasm layer ${entry.layer.digest} were already handed to the runner`);
-    return entry.layer.bytes;
+    return { bytes: entry.layer.bytes };
   }
   const handle = await openInRoot(entry.root, entry.path);
   try {
-    return new Uint8Array(await handle.readFile());
+    const identity = fileIdentity(await handle.stat({ bigint: true }));
+    return { bytes: new Uint8Array(await handle.readFile()), identity };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The identity of the entrypoint's file, without reading it; none for a Wasm layer. */
+export async function entrypointIdentity(entry: Entrypoint): Promise<string | undefined> {
+  if (entry.layer) return undefined;
+  const handle = await openInRoot(entry.root, entry.path);
+  try {
+    return fileIdentity(await handle.stat({ bigint: true }));
   } finally {
     await handle.close();
   }

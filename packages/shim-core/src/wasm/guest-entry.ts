@@ -42,10 +42,21 @@ export function moduleExports(bytes: Uint8Array): Map<string, string> {
  * function. Without a selector there is nothing to check.
  */
 export function checkExport(engine: Engine, bytes: Uint8Array, entry: Entrypoint): void {
+  if (entry.exportName === undefined) return;
+  const component = isComponent(bytes);
+  checkExportOf(engine, { component, exports: component ? new Map() : moduleExports(bytes) }, entry);
+}
+
+/** checkExport, from what is known of the module: whether it is a component, and its exports. */
+export function checkExportOf(
+  engine: Engine,
+  module: { component: boolean; exports: Map<string, string> },
+  entry: Entrypoint,
+): void {
   const name = entry.exportName;
   if (name === undefined) return;
   const where = `entrypoint ${entry.path}#${name}`;
-  if (isComponent(bytes))
+  if (module.component)
     throw invalidArgument(
       `${where}: ${entry.path} is a component, whose world decides what runs (wasi:cli/run, wasi:http); an export can be chosen for core modules only`,
     );
@@ -53,9 +64,9 @@ export function checkExport(engine: Engine, bytes: Uint8Array, entry: Entrypoint
     throw invalidArgument(
       `${where}: the ${engine.name} engine always starts a module at _start and cannot call another export`,
     );
-  const kind = moduleExports(bytes).get(name);
+  const kind = module.exports.get(name);
   if (kind !== "function") {
-    const functions = [...moduleExports(bytes)].filter(([, k]) => k === "function").map(([n]) => n);
+    const functions = [...module.exports].filter(([, k]) => k === "function").map(([n]) => n);
     throw invalidArgument(
       `${where}: the module ${kind ? `exports ${name} as a ${kind}, not a function` : `has no export ${name}`} (its functions: ${functions.join(", ") || "none"})`,
     );

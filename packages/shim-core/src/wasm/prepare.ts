@@ -8,11 +8,12 @@ import { embeddedAssetDirectory } from "../sea/assets.ts";
 import { nativeAddonFile } from "../sea/native.ts";
 import { patchCwd } from "./cwd-patch.ts";
 import { compileCheck, type Engine, type Prepared } from "./engine.ts";
-import { readEntrypoint, type Entrypoint } from "./entrypoint.ts";
-import { checkExport, withExport } from "./guest-entry.ts";
+import { entrypointIdentity, readIdentified, type Entrypoint } from "./entrypoint.ts";
+import { checkExport, checkExportOf, moduleExports, withExport } from "./guest-entry.ts";
 import { hostRuntime } from "./host-libs.ts";
 import { openRunnerFiles } from "./image-entrypoint.ts";
-import { checkImports } from "./imports.ts";
+import { checkImports, isComponent } from "./imports.ts";
+import { keepFacts, knownFacts, type ModuleFacts } from "./module-facts.ts";
 import { withPrecompiled } from "./precompiled.ts";
 import { checkedOnce } from "./verdicts.ts";
 import { closeLaunch, launchLayout, openPrepared, runnerFds, type RunnerLaunch } from "./runner-files.ts";
@@ -52,9 +53,18 @@ export async function prepareWasmContainer(
 
 /** Validates the module (a clear error at Create, not a crash at Start) and lets the engine prepare it. */
 export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger, cwd = "/"): Promise<Prepared> {
-  const bytes = await readEntrypoint(entry);
+  // A file an earlier Create read and checked needs no reading now, when the runner reads it anyway.
+  const identity = engine.prepare ? undefined : await entrypointIdentity(entry);
+  const known = identity && (await knownFacts(engine, identity));
+  if (known && (cwd === "/" || known.cwdNotes[cwd] !== undefined)) {
+    if (cwd !== "/") log.info(`working directory ${cwd}: ${known.cwdNotes[cwd]}`, { module: entry.path });
+    checkExportOf(engine, { component: known.component, exports: new Map(Object.entries(known.exports)) }, entry);
+    return withExport({}, entry);
+  }
+  const { bytes } = await readIdentified(entry);
   // The runner applies the same patch at Start; only here can the reason it could not reach the log.
-  if (cwd !== "/") log.info(`working directory ${cwd}: ${patchCwd(bytes, cwd).note}`, { module: entry.path });
+  const cwdNote = cwd === "/" ? undefined : patchCwd(bytes, cwd).note;
+  if (cwdNote !== undefined) log.info(`working directory ${cwd}: ${cwdNote}`, { module: entry.path });
   try {
     // Hashed once: the verdict on the module and the engine's `prepare` both want it.
     let digest: string | undefined;
@@ -71,6 +81,7 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
           },
           log,
         );
+      if (identity) await keepFacts(engine, identity, factsOf(bytes, known, cwd, cwdNote), log);
       checkExport(engine, bytes, entry);
       if (!engine.prepare) return {};
       return engine.prepare({
@@ -86,6 +97,16 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
   } catch (err) {
     throw isShimError(err) ? err : (hostFailure(err) ?? invalidArgument((err as Error).message));
   }
+}
+
+/** What module-facts.ts keeps of `bytes`: the working-directory notes met before, and this one. */
+function factsOf(bytes: Uint8Array, before: ModuleFacts | undefined | "", cwd: string, note?: string): ModuleFacts {
+  const component = isComponent(bytes);
+  return {
+    component,
+    exports: component ? {} : Object.fromEntries(moduleExports(bytes)),
+    cwdNotes: { ...(before ? before.cwdNotes : {}), ...(note === undefined ? {} : { [cwd]: note }) },
+  };
 }
 
 /** The runner's files (opened once per daemon) and the files `prepare` named (and a Wasm layer), opened for this one process. */

@@ -39,7 +39,8 @@ export async function checkedOnce(
 
 const dirs = new Map<string, Promise<string>>();
 
-function verdictDir(engine: Engine, env: NodeJS.ProcessEnv): Promise<string> {
+/** Where this shim, engine and V8 keep what they learned of modules: made once, and only trusted as this user's alone. */
+export function verdictDir(engine: Engine, env: NodeJS.ProcessEnv): Promise<string> {
   const dir = join(shimStateDir(engine.name, env), "verified", compilerKey(engine, shimVersion));
   let made = dirs.get(dir);
   if (!made) {

@@ -1,0 +1,90 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/log.ts";
+import { shimVersion } from "../../src/sea/version.ts";
+import type { Engine } from "../../src/wasm/engine.ts";
+import type { Entrypoint } from "../../src/wasm/entrypoint.ts";
+import { PRECOMPILE_KEY_ENV } from "../../src/wasm/precompile-key.ts";
+import { compilerKey } from "../../src/wasm/precompiled.ts";
+import { prepareModule } from "../../src/wasm/prepare.ts";
+
+// A module that exports _start and imports nothing.
+const MODULE = new Uint8Array([
+  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 10, 1, 6, 0x5f, 0x73, 0x74, 0x61, 0x72, 0x74, 0,
+  0, 10, 4, 1, 2, 0, 0x0b,
+]);
+
+describe("what Create learned of a module file, kept under the file's identity", () => {
+  const root = mkdtempSync(join(tmpdir(), "module-facts-"));
+  const rootfs = join(root, "rootfs");
+  const before = process.env[PRECOMPILE_KEY_ENV];
+  process.env[PRECOMPILE_KEY_ENV] = join(root, "state", "precompile.key");
+  afterAll(() => {
+    if (before === undefined) delete process.env[PRECOMPILE_KEY_ENV];
+    else process.env[PRECOMPILE_KEY_ENV] = before;
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  let validations = 0;
+  let refuse = false;
+  const engine: Engine = {
+    name: "facts-test",
+    version: "1",
+    callsExports: true,
+    run: async () => 0,
+    validate: async () => {
+      validations++;
+      if (refuse) throw new Error("validated again");
+    },
+  };
+  const verified = join(root, "state", "verified", compilerKey(engine, shimVersion));
+  const entry = (exportName?: string): Entrypoint => ({
+    kind: "wasm",
+    path: "/app/m.wasm",
+    hostPath: join(rootfs, "app/m.wasm"),
+    root: rootfs,
+    ...(exportName ? { exportName } : {}),
+  });
+  /** The verdicts on the module's bytes go: only what is kept under the file's identity remains. */
+  const forgetBytes = () => {
+    for (const f of readdirSync(verified)) if (!f.startsWith("file-")) rmSync(join(verified, f));
+  };
+
+  beforeEach(() => {
+    rmSync(rootfs, { recursive: true, force: true });
+    mkdirSync(join(rootfs, "app"), { recursive: true });
+    writeFileSync(join(rootfs, "app/m.wasm"), MODULE);
+    validations = 0;
+    refuse = false;
+  });
+
+  it("reads and checks a file once: the next Create of it reads nothing", async () => {
+    await prepareModule(engine, entry(), silentLogger);
+    expect(validations).toBe(1);
+    forgetBytes();
+    refuse = true;
+    await prepareModule(engine, entry(), silentLogger);
+    expect(validations).toBe(1);
+  });
+
+  it("reads it again once the file was written, and for a working directory it did not meet", async () => {
+    await prepareModule(engine, entry(), silentLogger);
+    forgetBytes();
+    refuse = true;
+    await expect(prepareModule(engine, entry(), silentLogger, "/app")).rejects.toThrow("validated again");
+    writeFileSync(join(rootfs, "app/m.wasm"), MODULE);
+    await expect(prepareModule(engine, entry(), silentLogger)).rejects.toThrow("validated again");
+  });
+
+  it("refuses an export the module does not have from what it kept", async () => {
+    await prepareModule(engine, entry(), silentLogger);
+    forgetBytes();
+    refuse = true;
+    await expect(prepareModule(engine, entry("nope"), silentLogger)).rejects.toThrow(
+      /has no export nope \(its functions: _start\)/,
+    );
+    expect((await prepareModule(engine, entry("_start"), silentLogger)).data).toBeDefined();
+  });
+});
