@@ -17,7 +17,7 @@ const remedies = (containerd: string): Partial<Record<PhaseName, string>> => ({
     "Delete runs `runc delete` and unmounts the rootfs (an exec of umount(8); a system call from the native helper would save the exec), then the daemon answers Shutdown, delivers its pending events and disconnects at once",
   cleanup: `After the daemon disconnects, ${containerd} runs \`<shim> delete\` ("cleaning up dead shim" in its log), one more boot of the executable, before it removes the snapshot and ctr exits. That \`delete\` runs from the executable's 58 kB boot script, not the bundle: no protobuf code (it writes its DeleteResponse field by field), none of node:crypto, node:worker_threads or node:child_process, and no runc for a container runc no longer has; what is left is Node's own boot, which only a native \`delete\` would remove`,
   start:
-    "Start is `runc create` and `runc start` (the daemon is the init's subreaper): runc's own cost, the same for every engine",
+    "Start is one `runc run --detach` (the daemon is the init's subreaper; runc's own Start is only `runc start`, its `runc create` is in its Create): runc's own cost, the same for every engine",
   create:
     "Create mounts the rootfs, opens the runner's files through detached read-only mounts (two system calls per file, once per daemon) and prepares the module: for jco it transpiles it to JavaScript when the cache is empty, which is what the warm-cache case saves (see the jco section); precompiling at image pull, or a cache shared by all pods of the node, takes it off the path",
   client: "ctr's own start and the snapshot preparation, the same for every engine",
