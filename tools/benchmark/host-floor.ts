@@ -11,7 +11,7 @@ export interface HostFloor {
   error?: string;
 }
 
-const script = join(import.meta.dirname, "host-run.ts");
+const script = join(import.meta.dirname, "host-run.mjs");
 
 function timeRun(module: string, args: string[]): number {
   const t0 = performance.now();
