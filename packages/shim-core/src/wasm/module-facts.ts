@@ -7,10 +7,15 @@ import { verdictDir } from "./verdicts.ts";
 /**
  * What Create needs of a module that passed its checks, kept under the identity of the file it
  * was read from: then the next container of the same image file skips reading and hashing it
- * (20-45 and 20 ms for a 31 MB module), as well as the checks its verdict skips (verdicts.ts).
- * For engines without `prepare`, whose runner reads the module itself.
+ * (20-45 and 20 ms for a 31 MB module), as well as the checks its verdict skips (verdicts.ts),
+ * when the runner reads the module itself.
  */
 export interface ModuleFacts {
+  /**
+   * The engine's `prepare` gave the runner nothing for it (none, or jco's for a core module):
+   * what it gives is kept nowhere else, so only then can Create skip the module.
+   */
+  preparesNothing: boolean;
   component: boolean;
   /** A core module's exports, name → kind. */
   exports: Record<string, string>;
@@ -29,7 +34,8 @@ export async function knownFacts(
   try {
     const dir = await verdictDir(engine, env);
     const facts = JSON.parse(await readFile(factsFile(dir, identity), "utf8")) as ModuleFacts;
-    return typeof facts.component === "boolean" && facts.exports && facts.cwdNotes ? facts : undefined;
+    const whole = typeof facts.component === "boolean" && typeof facts.preparesNothing === "boolean";
+    return whole && facts.exports && facts.cwdNotes ? facts : undefined;
   } catch {
     return undefined;
   }

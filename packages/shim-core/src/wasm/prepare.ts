@@ -53,10 +53,11 @@ export async function prepareWasmContainer(
 
 /** Validates the module (a clear error at Create, not a crash at Start) and lets the engine prepare it. */
 export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger, cwd = "/"): Promise<Prepared> {
-  // A file an earlier Create read and checked needs no reading now, when the runner reads it anyway.
-  const identity = engine.prepare ? undefined : await entrypointIdentity(entry);
+  // A file an earlier Create read, checked and prepared to nothing (the runner reads it anyway)
+  // needs no reading now.
+  const identity = await entrypointIdentity(entry);
   const known = identity && (await knownFacts(engine, identity));
-  if (known && (cwd === "/" || known.cwdNotes[cwd] !== undefined)) {
+  if (known && known.preparesNothing && (cwd === "/" || known.cwdNotes[cwd] !== undefined)) {
     if (cwd !== "/") log.info(`working directory ${cwd}: ${known.cwdNotes[cwd]}`, { module: entry.path });
     checkExportOf(engine, { component: known.component, exports: new Map(Object.entries(known.exports)) }, entry);
     return withExport({}, entry);
@@ -81,17 +82,19 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
           },
           log,
         );
-      if (identity) await keepFacts(engine, identity, factsOf(bytes, known, cwd, cwdNote), log);
       checkExport(engine, bytes, entry);
-      if (!engine.prepare) return {};
-      return engine.prepare({
-        module: bytes,
-        path: entry.path,
-        digest: sha256(),
-        log: (msg) => log.info(msg, { module: entry.path }),
-        wantsCompiled,
-        ...(precompiled?.length ? { precompiled } : {}),
-      });
+      const made = engine.prepare
+        ? await engine.prepare({
+            module: bytes,
+            path: entry.path,
+            digest: sha256(),
+            log: (msg) => log.info(msg, { module: entry.path }),
+            wantsCompiled,
+            ...(precompiled?.length ? { precompiled } : {}),
+          })
+        : {};
+      if (identity) await keepFacts(engine, identity, factsOf(bytes, known, cwd, cwdNote, isNothing(made)), log);
+      return made;
     });
     return withExport(prepared, entry);
   } catch (err) {
@@ -100,14 +103,25 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
 }
 
 /** What module-facts.ts keeps of `bytes`: the working-directory notes met before, and this one. */
-function factsOf(bytes: Uint8Array, before: ModuleFacts | undefined | "", cwd: string, note?: string): ModuleFacts {
+function factsOf(
+  bytes: Uint8Array,
+  before: ModuleFacts | undefined | "",
+  cwd: string,
+  note: string | undefined,
+  preparesNothing: boolean,
+): ModuleFacts {
   const component = isComponent(bytes);
   return {
+    preparesNothing,
     component,
     exports: component ? {} : Object.fromEntries(moduleExports(bytes)),
     cwdNotes: { ...(before ? before.cwdNotes : {}), ...(note === undefined ? {} : { [cwd]: note }) },
   };
 }
+
+/** A `prepare` that gave the runner nothing (node and wasmer have none; jco for a core module). */
+const isNothing = (p: Prepared) =>
+  Object.keys(p.files ?? {}).length === 0 && Object.keys(p.data ?? {}).length === 0 && !p.compiled;
 
 /** The runner's files (opened once per daemon) and the files `prepare` named (and a Wasm layer), opened for this one process. */
 export async function runnerLaunch(prepared: Prepared, entry?: Entrypoint): Promise<RunnerLaunch> {

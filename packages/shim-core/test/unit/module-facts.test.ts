@@ -87,4 +87,16 @@ describe("what Create learned of a module file, kept under the file's identity",
     );
     expect((await prepareModule(engine, entry("_start"), silentLogger)).data).toBeDefined();
   });
+
+  it("skips an engine's prepare that gave nothing, never one that gave the runner something", async () => {
+    let prepares = 0;
+    const nothing: Engine = { ...engine, name: "facts-nothing", prepare: async () => (prepares++, {}) };
+    const files: Engine = { ...engine, name: "facts-files", prepare: async () => (prepares++, { files: { m: "/x" } }) };
+    for (const e of [nothing, files]) {
+      await prepareModule(e, entry(), silentLogger);
+      await prepareModule(e, entry(), silentLogger);
+    }
+    // Once for the engine that prepared nothing, twice for the one whose files the runner needs.
+    expect(prepares).toBe(3);
+  });
 });
