@@ -7,15 +7,11 @@ import { verdictDir } from "./verdicts.ts";
 /**
  * What Create needs of a module that passed its checks, kept under the identity of the file it
  * was read from: then the next container of the same image file skips reading and hashing it
- * (20-45 and 20 ms for a 31 MB module), as well as the checks its verdict skips (verdicts.ts),
- * when the runner reads the module itself.
+ * (20-45 and 20 ms for a 31 MB module), as well as the checks its verdict skips (verdicts.ts).
+ * Kept only when the engine's `prepare` gave the runner nothing for the module (none: node,
+ * wasmer; jco's for a core module): what it gives is kept nowhere else.
  */
 export interface ModuleFacts {
-  /**
-   * The engine's `prepare` gave the runner nothing for it (none, or jco's for a core module):
-   * what it gives is kept nowhere else, so only then can Create skip the module.
-   */
-  preparesNothing: boolean;
   component: boolean;
   /** A core module's exports, name → kind. */
   exports: Record<string, string>;
@@ -23,7 +19,7 @@ export interface ModuleFacts {
   cwdNotes: Record<string, string>;
 }
 
-const factsFile = (dir: string, identity: string) => join(dir, `file-${identity}.json`);
+const factsFile = (dir: string, identity: string) => join(dir, `facts-${identity}.json`);
 
 /** The facts kept for this file identity, if a Create of this shim, engine and V8 kept any. */
 export async function knownFacts(
@@ -34,8 +30,7 @@ export async function knownFacts(
   try {
     const dir = await verdictDir(engine, env);
     const facts = JSON.parse(await readFile(factsFile(dir, identity), "utf8")) as ModuleFacts;
-    const whole = typeof facts.component === "boolean" && typeof facts.preparesNothing === "boolean";
-    return whole && facts.exports && facts.cwdNotes ? facts : undefined;
+    return typeof facts.component === "boolean" && facts.exports && facts.cwdNotes ? facts : undefined;
   } catch {
     return undefined;
   }

@@ -57,7 +57,7 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
   // needs no reading now.
   const identity = await entrypointIdentity(entry);
   const known = identity && (await knownFacts(engine, identity));
-  if (known && known.preparesNothing && (cwd === "/" || known.cwdNotes[cwd] !== undefined)) {
+  if (known && (cwd === "/" || known.cwdNotes[cwd] !== undefined)) {
     if (cwd !== "/") log.info(`working directory ${cwd}: ${known.cwdNotes[cwd]}`, { module: entry.path });
     checkExportOf(engine, { component: known.component, exports: new Map(Object.entries(known.exports)) }, entry);
     return withExport({}, entry);
@@ -93,7 +93,8 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
             ...(precompiled?.length ? { precompiled } : {}),
           })
         : {};
-      if (identity) await keepFacts(engine, identity, factsOf(bytes, known, cwd, cwdNote, isNothing(made)), log);
+      // What a prepare gives the runner is kept nowhere else: only a module it gave nothing is skipped.
+      if (identity && isNothing(made)) await keepFacts(engine, identity, factsOf(bytes, known, cwd, cwdNote), log);
       return made;
     });
     return withExport(prepared, entry);
@@ -108,11 +109,9 @@ function factsOf(
   before: ModuleFacts | undefined | "",
   cwd: string,
   note: string | undefined,
-  preparesNothing: boolean,
 ): ModuleFacts {
   const component = isComponent(bytes);
   return {
-    preparesNothing,
     component,
     exports: component ? {} : Object.fromEntries(moduleExports(bytes)),
     cwdNotes: { ...(before ? before.cwdNotes : {}), ...(note === undefined ? {} : { [cwd]: note }) },

@@ -49,7 +49,7 @@ describe("what Create learned of a module file, kept under the file's identity",
   });
   /** The verdicts on the module's bytes go: only what is kept under the file's identity remains. */
   const forgetBytes = () => {
-    for (const f of readdirSync(verified)) if (!f.startsWith("file-")) rmSync(join(verified, f));
+    for (const f of readdirSync(verified)) if (!f.startsWith("facts-")) rmSync(join(verified, f));
   };
 
   beforeEach(() => {
