@@ -23,7 +23,7 @@ interface FakeProcess {
   child: FakeChild;
 }
 
-type Op = "run" | "exec" | "kill" | "pause" | "resume" | "delete" | "ps" | "update";
+export type Op = "run" | "exec" | "kill" | "pause" | "resume" | "delete" | "ps" | "update";
 
 /**
  * An OciRuntime for unit tests: no root, no runc, no processes. `run` and `exec` write a pid file

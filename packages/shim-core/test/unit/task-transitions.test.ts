@@ -7,6 +7,7 @@ import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import { Status } from "../../src/gen/containerd/types/task_pb.ts";
 import { Code } from "../../src/errors.ts";
 import { UnitShim, code, settle } from "./harness.ts";
+import type { Op } from "./fake-runtime.ts";
 
 // State transitions as the handlers drive them, including requests that cross a runc call under way.
 let shim: UnitShim;
@@ -22,6 +23,20 @@ const del = (id: string, execId = "") => shim.svc.delete(create(pb.DeleteRequest
 const wait = (id: string, execId = "") => shim.svc.wait(create(pb.WaitRequestSchema, { id, execId }));
 const pause = (id: string) => shim.svc.pause(create(pb.PauseRequestSchema, { id }));
 const resume = (id: string) => shim.svc.resume(create(pb.ResumeRequestSchema, { id }));
+
+/** Runs `first` with the runtime's `call` held, then `second`, which must wait for the release. */
+async function waitsBehind(call: Op, first: () => Promise<unknown>, second: () => Promise<unknown>) {
+  const release = shim.runtime.hold(call);
+  const one = first();
+  await settle();
+  let done = false;
+  const two = second().then(() => (done = true));
+  await settle();
+  expect(done).toBe(false);
+  release();
+  await one;
+  await two;
+}
 
 describe("task state transitions (fake runtime)", () => {
   it("CREATED, RUNNING, PAUSED, RUNNING, STOPPED, then gone", async () => {
@@ -83,31 +98,21 @@ describe("task state transitions (fake runtime)", () => {
 
   it("lets a Kill during Pause wait for the freeze, then signals the paused task", async () => {
     const id = await shim.running();
-    const release = shim.runtime.hold("pause");
-    const pausing = pause(id);
-    await settle();
-    let killed = false;
-    const killing = kill(id, 9).then(() => (killed = true));
-    await settle();
-    expect(killed).toBe(false);
-    release();
-    await pausing;
-    await killing;
+    await waitsBehind(
+      "pause",
+      () => pause(id),
+      () => kill(id, 9),
+    );
     expect(shim.runtime.calls.slice(-2)).toEqual([`pause ${id}`, `kill ${id} 9`]);
   });
 
   it("lets a Pause during a Kill wait until runc has delivered the signal", async () => {
     const id = await shim.running();
-    const release = shim.runtime.hold("kill");
-    const killing = kill(id, 9);
-    await settle();
-    let paused = false;
-    const pausing = pause(id).then(() => (paused = true));
-    await settle();
-    expect(paused).toBe(false);
-    release();
-    await killing;
-    await pausing;
+    await waitsBehind(
+      "kill",
+      () => kill(id, 9),
+      () => pause(id),
+    );
     expect(shim.runtime.calls.slice(-2)).toEqual([`kill ${id} 9`, `pause ${id}`]);
   });
 
@@ -128,16 +133,11 @@ describe("task state transitions (fake runtime)", () => {
   it("lets a Kill during Start wait for it, then signals what it started", async () => {
     const { id, req } = shim.request();
     await shim.svc.create(req);
-    const release = shim.runtime.hold("run");
-    const starting = start(id);
-    await settle();
-    let killed = false;
-    const killing = kill(id, 9).then(() => (killed = true));
-    await settle();
-    expect(killed).toBe(false);
-    release();
-    await starting;
-    await killing;
+    await waitsBehind(
+      "run",
+      () => start(id),
+      () => kill(id, 9),
+    );
     expect(await wait(id)).toMatchObject({ exitStatus: 137 });
     expect(shim.topics()).toEqual(["create", "start", "exit"]);
     expect(shim.runtime.calls).toEqual([`run ${id}`, `kill ${id} 9`, `delete ${id}`]);
