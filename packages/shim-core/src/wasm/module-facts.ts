@@ -2,7 +2,7 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log.ts";
 import type { Engine } from "./engine.ts";
-import { verdictDir } from "./verdicts.ts";
+import { pruneVerdicts, verdictDir } from "./verdicts.ts";
 
 /**
  * What Create needs of a module that passed its checks, kept under the identity of the file it
@@ -45,10 +45,12 @@ export async function keepFacts(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
   try {
-    const file = factsFile(await verdictDir(engine, env), identity);
+    const dir = await verdictDir(engine, env);
+    const file = factsFile(dir, identity);
     const tmp = `${file}.${process.pid}`;
     await writeFile(tmp, JSON.stringify(facts), { mode: 0o600 });
     await rename(tmp, file);
+    void pruneVerdicts(dir).catch(() => {});
   } catch (err) {
     log.debug("cannot keep what Create learned of the module", { error: (err as Error).message });
   }

@@ -1,4 +1,4 @@
-import { access, mkdir, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log.ts";
 import { shimVersion } from "../sea/version.ts";
@@ -35,6 +35,34 @@ export async function checkedOnce(
   await writeFile(file, "", { mode: 0o600 }).catch((err: Error) =>
     log.debug("cannot keep the module's verdict", { error: err.message }),
   );
+  void pruneVerdicts(dir).catch(() => {});
+}
+
+/** How many files a verdict directory keeps (verdicts and module facts). */
+export const VERDICTS_KEPT = 2048;
+
+/**
+ * Keeps the directory bounded: each new module, and each new file of one (module-facts.ts: a layer
+ * pulled again is new files), adds a file, which would otherwise pile up for the node's life (511
+ * after one day of this project's tests). Beyond `limit`, the oldest go, down to three quarters
+ * of it: what goes costs its module one check again, and comes back. Called after a file was
+ * added, not awaited.
+ */
+export async function pruneVerdicts(dir: string, limit = VERDICTS_KEPT): Promise<void> {
+  const names = await readdir(dir);
+  if (names.length <= limit) return;
+  const aged = await Promise.all(
+    names.map(async (name) => ({
+      name,
+      at: await stat(join(dir, name)).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      ),
+    })),
+  );
+  aged.sort((a, b) => a.at - b.at);
+  for (const { name } of aged.slice(0, names.length - Math.floor((limit * 3) / 4)))
+    await rm(join(dir, name), { force: true });
 }
 
 const dirs = new Map<string, Promise<string>>();

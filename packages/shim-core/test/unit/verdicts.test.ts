@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -8,7 +8,7 @@ import type { Engine } from "../../src/wasm/engine.ts";
 import { PRECOMPILE_KEY_ENV } from "../../src/wasm/precompile-key.ts";
 import { compilerKey } from "../../src/wasm/precompiled.ts";
 import { shimVersion } from "../../src/sea/version.ts";
-import { checkedOnce } from "../../src/wasm/verdicts.ts";
+import { checkedOnce, pruneVerdicts } from "../../src/wasm/verdicts.ts";
 
 describe("a module's checks, kept once passed", () => {
   const root = mkdtempSync(join(tmpdir(), "verdicts-"));
@@ -64,5 +64,18 @@ describe("a module's checks, kept once passed", () => {
     chmodSync(dir, 0o777);
     expect(await checks(state, ["a", "a"])).toBe(2);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("keeps a directory bounded: beyond its limit the oldest files go, down to three quarters", async () => {
+    const dir = join(root, "bounded");
+    mkdirSync(dir);
+    for (let i = 0; i < 10; i++) {
+      writeFileSync(join(dir, `v${i}`), "");
+      utimesSync(join(dir, `v${i}`), 1_000_000 + i, 1_000_000 + i);
+    }
+    await pruneVerdicts(dir, 12);
+    expect(readdirSync(dir)).toHaveLength(10);
+    await pruneVerdicts(dir, 8);
+    expect(readdirSync(dir).sort()).toEqual(["v4", "v5", "v6", "v7", "v8", "v9"]);
   });
 });
