@@ -36,7 +36,8 @@ const BOOTING_MS = 2_000;
 export async function spareReady(control: string, budgetMs = 100): Promise<void> {
   if (existsSync(control) || !youngerThan(claimPath(control), BOOTING_MS)) return;
   const waiter = `${control}.waiter`;
-  if (!take(waiter, budgetMs)) return;
+  // One left by a `start` killed while it waited expires.
+  if (!takeFile(waiter, 2 * budgetMs)) return;
   try {
     const deadline = Date.now() + budgetMs;
     while (!existsSync(control) && youngerThan(claimPath(control), BOOTING_MS) && Date.now() < deadline)
@@ -54,14 +55,18 @@ function youngerThan(path: string, ms: number): boolean {
   }
 }
 
-/** Creates `path` if no one holds it; one left by a `start` killed while it waited expires. */
-function take(path: string, budgetMs: number): boolean {
+/**
+ * Creates `path` if no one holds it: a right held by whoever made the file (the spare's claim, a
+ * `start` waiting for it). One older than `staleMs` was left by a process that died holding it,
+ * and is taken over.
+ */
+export function takeFile(path: string, staleMs: number): boolean {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       closeSync(openSync(path, "wx"));
       return true;
     } catch {
-      if (youngerThan(path, 2 * budgetMs)) return false;
+      if (youngerThan(path, staleMs)) return false;
       rmSync(path, { force: true });
     }
   }

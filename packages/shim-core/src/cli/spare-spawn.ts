@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { basename } from "node:path";
 import type { Logger } from "../log.ts";
 import { selfCommand } from "../sea/sea.ts";
 import { removeDeadSocket, spareSocketPath } from "./socket.ts";
-import { claimPath, CONTAINERD_PID_ENV, sparesEnabled } from "./spare-client.ts";
+import { claimPath, CONTAINERD_PID_ENV, sparesEnabled, takeFile } from "./spare-client.ts";
 
 // Starting a spare daemon (spare.ts): what a daemon does a second after it serves, or as it exits.
 
@@ -47,17 +47,4 @@ const CLAIM_MS = 60_000;
  * The right to start the spare, held from its spawn until it listens: when many daemons come up at
  * once (a node filling with pods), one spare boots, not one per daemon.
  */
-function claim(control: string): boolean {
-  const path = claimPath(control);
-  try {
-    closeSync(openSync(path, "wx"));
-    return true;
-  } catch {
-    try {
-      if (Date.now() - statSync(path).mtimeMs > CLAIM_MS) unlinkSync(path);
-    } catch {
-      // released meanwhile
-    }
-    return false;
-  }
-}
+const claim = (control: string): boolean => takeFile(claimPath(control), CLAIM_MS);

@@ -116,35 +116,40 @@ async function header(root: string, path: string): Promise<Uint8Array> {
 
 /** The entrypoint's bytes, read from the file resolved inside the container's root and nowhere else. */
 export async function readEntrypoint(entry: Entrypoint): Promise<Uint8Array<ArrayBuffer>> {
-  return (await readIdentified(entry)).bytes;
+  const file = await openEntrypoint(entry);
+  try {
+    return await file.read();
+  } finally {
+    await file.close();
+  }
 }
 
-/** The entrypoint's bytes and, for a file, the identity (module-facts.ts) of the file they came from. */
-export async function readIdentified(
-  entry: Entrypoint,
-): Promise<{ bytes: Uint8Array<ArrayBuffer>; identity?: string }> {
-  if (entry.layer) {
-    if (!entry.layer.bytes)
-      throw new Error(`internal: the bytes of Wasm layer ${entry.layer.digest} were already handed to the runner`);
-    return { bytes: entry.layer.bytes };
-  }
+/** The entrypoint opened once: the identity of its file (file-identity.ts; none for a Wasm layer) at once, its bytes on demand. */
+export interface OpenedEntrypoint {
+  identity?: string;
+  read(): Promise<Uint8Array<ArrayBuffer>>;
+  close(): Promise<void>;
+}
+
+/** Opens the file resolved inside the container's root and nowhere else (or takes a Wasm layer's bytes). */
+export async function openEntrypoint(entry: Entrypoint): Promise<OpenedEntrypoint> {
+  const layer = entry.layer;
+  if (layer)
+    return {
+      read: async () => {
+        if (!layer.bytes)
+          throw new Error(`internal: the bytes of Wasm layer ${layer.digest} were already handed to the runner`);
+        return layer.bytes;
+      },
+      close: async () => {},
+    };
   const handle = await openInRoot(entry.root, entry.path);
   try {
     const identity = fileIdentity(await handle.stat({ bigint: true }));
-    return { bytes: new Uint8Array(await handle.readFile()), identity };
-  } finally {
+    return { identity, read: async () => new Uint8Array(await handle.readFile()), close: () => handle.close() };
+  } catch (err) {
     await handle.close();
-  }
-}
-
-/** The identity of the entrypoint's file, without reading it; none for a Wasm layer. */
-export async function entrypointIdentity(entry: Entrypoint): Promise<string | undefined> {
-  if (entry.layer) return undefined;
-  const handle = await openInRoot(entry.root, entry.path);
-  try {
-    return fileIdentity(await handle.stat({ bigint: true }));
-  } finally {
-    await handle.close();
+    throw err;
   }
 }
 

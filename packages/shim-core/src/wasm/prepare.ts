@@ -8,7 +8,7 @@ import { embeddedAssetDirectory } from "../sea/assets.ts";
 import { nativeAddonFile } from "../sea/native.ts";
 import { patchCwd } from "./cwd-patch.ts";
 import { compileCheck, type Engine, type Prepared } from "./engine.ts";
-import { entrypointIdentity, readIdentified, type Entrypoint } from "./entrypoint.ts";
+import { openEntrypoint, type Entrypoint } from "./entrypoint.ts";
 import { checkExport, checkExportOf, moduleExports, withExport } from "./guest-entry.ts";
 import { hostRuntime } from "./host-libs.ts";
 import { openRunnerFiles } from "./image-entrypoint.ts";
@@ -54,15 +54,22 @@ export async function prepareWasmContainer(
 /** Validates the module (a clear error at Create, not a crash at Start) and lets the engine prepare it. */
 export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger, cwd = "/"): Promise<Prepared> {
   // A file an earlier Create read, checked and prepared to nothing (the runner reads it anyway)
-  // needs no reading now.
-  const identity = await entrypointIdentity(entry);
-  const known = identity && (await knownFacts(engine, identity));
-  if (known && (cwd === "/" || known.cwdNotes[cwd] !== undefined)) {
-    if (cwd !== "/") log.info(`working directory ${cwd}: ${known.cwdNotes[cwd]}`, { module: entry.path });
-    checkExportOf(engine, { component: known.component, exports: new Map(Object.entries(known.exports)) }, entry);
-    return withExport({}, entry);
+  // needs no reading now: one open, for its identity and, when that is not known, its bytes.
+  const file = await openEntrypoint(entry);
+  const identity = file.identity;
+  let known: ModuleFacts | undefined;
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    known = identity ? await knownFacts(engine, identity) : undefined;
+    if (known && (cwd === "/" || known.cwdNotes[cwd] !== undefined)) {
+      if (cwd !== "/") log.info(`working directory ${cwd}: ${known.cwdNotes[cwd]}`, { module: entry.path });
+      checkExportOf(engine, { component: known.component, exports: new Map(Object.entries(known.exports)) }, entry);
+      return withExport({}, entry);
+    }
+    bytes = await file.read();
+  } finally {
+    await file.close();
   }
-  const { bytes } = await readIdentified(entry);
   // The runner applies the same patch at Start; only here can the reason it could not reach the log.
   const cwdNote = cwd === "/" ? undefined : patchCwd(bytes, cwd).note;
   if (cwdNote !== undefined) log.info(`working directory ${cwd}: ${cwdNote}`, { module: entry.path });
@@ -106,7 +113,7 @@ export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logg
 /** What module-facts.ts keeps of `bytes`: the working-directory notes met before, and this one. */
 function factsOf(
   bytes: Uint8Array,
-  before: ModuleFacts | undefined | "",
+  before: ModuleFacts | undefined,
   cwd: string,
   note: string | undefined,
 ): ModuleFacts {

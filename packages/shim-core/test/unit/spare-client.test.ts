@@ -4,7 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cmdlineArgv } from "@wasm-shims/test-lab/procfs.ts";
-import { adoptSpare, claimPath, spareReady, sparesEnabled, type SpareRequest } from "../../src/cli/spare-client.ts";
+import {
+  adoptSpare,
+  claimPath,
+  spareReady,
+  sparesEnabled,
+  takeFile,
+  type SpareRequest,
+} from "../../src/cli/spare-client.ts";
 
 const request: SpareRequest = { argv: ["-id", "a", "serve"], env: { TTRPC_ADDRESS: "/x" }, priority: 0 };
 const dirs: string[] = [];
@@ -127,5 +134,18 @@ describe("spareReady", () => {
     expect(await thereAtReturn(control, 150, 5_000)).toBe(false);
     await waiting;
     expect(existsSync(`${control}.waiter`)).toBe(false);
+  });
+});
+
+describe("takeFile", () => {
+  it("gives the right to one holder, and takes over one a dead holder left past its age", () => {
+    const dir = mkdtempSync(join(tmpdir(), "take-file-"));
+    dirs.push(dir);
+    const path = join(dir, "claim");
+    expect(takeFile(path, 60_000)).toBe(true);
+    expect(takeFile(path, 60_000)).toBe(false);
+    utimesSync(path, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    expect(takeFile(path, 60_000)).toBe(true);
+    expect(takeFile(path, 60_000)).toBe(false);
   });
 });
