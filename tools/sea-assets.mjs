@@ -30,7 +30,7 @@
 // jco-node-fs, used only for fadvise) is not embedded, so that call fails.
 
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -126,10 +126,12 @@ export function createAssetCollector({ target, stubs = DEFAULT_STUBS, replace = 
           for (const m of text.matchAll(URL_REF)) {
             const spec = m[1] ?? m[2] ?? m[3];
             if (/^[a-z][a-z\d+.-]*:|^[/?#]|^$/i.test(spec) || /[?#]/.test(spec)) continue;
-            const target = fileURLToPath(new URL(spec, pathToFileURL(args.path)));
+            let target = fileURLToPath(new URL(spec, pathToFileURL(args.path)));
             let isFile = false;
             try {
               isFile = statSync(target).isFile();
+              // One file reached through a pnpm symlink and through its real path is one asset.
+              target = realpathSync(target);
             } catch {}
             if (!isFile) {
               warnings.push({

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import {
   closeSync,
   mkdirSync,
@@ -73,6 +73,22 @@ describe("wasmer engine, in process", () => {
     // The file holds those times: the SDK's worker had this thread's native helper set them.
     const st = statSync(file, { bigint: true });
     expect([st.atimeNs, st.mtimeNs]).toEqual([1_000_000_000_123_456_789n, 1_700_000_000_987_654_321n]);
+  });
+
+  it("starts the SDK without undici, its first worker booting beside the SDK's own start", async () => {
+    const { buildFixtures } = await import("@wasm-shims/test-fixtures");
+    const wasm = join(dir, "start-wasm");
+    await buildFixtures({ wasm });
+    const probe = fileURLToPath(new URL("sdk-start-probe.ts", import.meta.url));
+    const res = spawnSync(process.execPath, [probe, join(wasm, "hello.wasm")], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    expect(res.stdout).toBe("hello from wasm\n");
+    // undici (36 ms a thread) is what reading `Response` or receiving a BroadcastChannel message
+    // loads. The SDK asks for two workers in a run (the guest's and a spare): a third would be the
+    // early one, never taken.
+    expect(JSON.parse(res.stderr)).toEqual({ code: 0, undici: false, workers: 2 });
   });
 
   it("streams stdin in and stdout out while the guest runs", async () => {
