@@ -5,6 +5,12 @@ import { CHANNEL, readConfig } from "./run-config.ts";
 import { type Fn, type Layer, preview1Layer } from "./wasi/preview1.ts";
 
 const PREVIEW1 = "wasi_snapshot_preview1";
+/**
+ * When a worker compacts the heap that starting the SDK's runtime grew: the SDK keeps a worker
+ * beside the guest's for its timers, whose thread is idle, and the guest's own worker compacts
+ * at its first long wait (settleOnLongWaits) or here, if its guest ever leaves the thread free.
+ */
+const SETTLE_MS = 5_000;
 const layers = new Map<string, Layer[]>();
 let channel: BroadcastChannel | undefined;
 
@@ -33,6 +39,7 @@ function track(run: string, layer: Layer): void {
 export function installGuestHook(): void {
   const Instance = WebAssembly.Instance;
   if ((Instance as { guestHook?: true }).guestHook) return;
+  setTimeout(compactHeap, SETTLE_MS).unref();
   const Hooked = new Proxy(Instance, {
     get: (target, key, receiver) => (key === "guestHook" ? true : Reflect.get(target, key, receiver)),
     construct(target, args: unknown[], newTarget) {
