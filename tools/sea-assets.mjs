@@ -195,10 +195,12 @@ function stubPlugin(stubs) {
     name: "sea-stubs",
     setup(b) {
       if (stubs.length === 0) return;
-      b.onResolve({ filter }, (args) => ({ path: args.path, namespace: "sea-stub" }));
+      // The stub is CommonJS whatever the name it stands for: esbuild takes a `.mjs` path for ESM,
+      // where `module.exports` would be the importing bundle's own.
+      b.onResolve({ filter }, (args) => ({ path: `${args.path}.stub.cjs`, namespace: "sea-stub" }));
       b.onLoad({ filter: /.*/, namespace: "sea-stub" }, (args) => ({
         loader: "js",
-        contents: `const name = ${JSON.stringify(args.path)};
+        contents: `const name = ${JSON.stringify(args.path.slice(0, -".stub.cjs".length))};
 module.exports = Object.create(new Proxy({}, {
   get(_, prop) {
     if (typeof prop === "symbol" || prop === "__esModule" || prop === "then") return undefined;

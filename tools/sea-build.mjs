@@ -14,7 +14,9 @@
 //                      --disable-warning=ExperimentalWarning, which every executable gets: shim
 //                      output is read by containerd and by the guest's owner, never Node's.
 //   --stub PKG         resolve PKG to a module whose functions throw (repeatable; added to
-//                      oxc-minify), for optional native addons an engine package imports
+//                      oxc-minify), for optional native addons an engine package imports, or
+//                      for a module a dependency imports by a relative name (./acorn.mjs) that
+//                      no guest of ours reaches
 //   --outdir DIR       where the executable goes instead (probes and tests)
 //   --code-cache       embed V8's code cache (x64 only: V8 rejects a cache made on another CPU).
 //                      Off by default: on Node 24 it makes start-up slower, not faster (see below).

@@ -66,22 +66,30 @@ if (isMainThread) {
   }),
   "node_modules/fake-engine/index.js": `import { readFile } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
+import { optional } from "./optional.mjs";
+export const stubbed = (f) => { try { return f(); } catch (e) { return e.message; } };
 export async function engine() {
   const wasm = await readFile(new URL("./core.wasm", import.meta.url));
   const exports = WebAssembly.Module.exports(await WebAssembly.compile(wasm)).length;
   const w = new Worker(new URL("./worker.js", import.meta.url));
   const fromWorker = await new Promise((res, rej) => { w.once("message", res); w.once("error", rej); });
-  return { wasmBytes: wasm.length, exports, fromWorker };
+  return { wasmBytes: wasm.length, exports, fromWorker, optional: stubbed(optional) };
 }
 `,
+  // Stubbed by its relative name (--stub ./optional.mjs), as shim-wasmer does the SDK's acorn: an
+  // .mjs file, which esbuild would take for ESM, whose stub is CommonJS all the same.
+  "node_modules/fake-engine/optional.mjs": 'export function optional() { return "the real module"; }\n',
   // An empty module: magic and version.
   "node_modules/fake-engine/core.wasm": Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
   "node_modules/fake-engine/worker.js": `import { readFileSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
 import { shout } from "./lib/shout.js";
 import eolLength from "./lib/eol.cjs";
+import { optional } from "./optional.mjs";
 const data = readFileSync(new URL("./lib/data.txt", import.meta.url), "utf8");
-parentPort.postMessage({ data: shout(data), eolLength });
+let stub;
+try { optional(); } catch (e) { stub = e.message; }
+parentPort.postMessage({ data: shout(data), eolLength, optional: stub });
 `,
   "node_modules/fake-engine/lib/shout.js": "export const shout = (s) => s.trim().toUpperCase();\n",
   // CommonJS requiring a built-in: esbuild's ESM output needs a real require for it.
@@ -89,9 +97,16 @@ parentPort.postMessage({ data: shout(data), eolLength });
   "node_modules/fake-engine/lib/data.txt": "data beside the worker\n",
 };
 
+const OPTIONAL_STUB =
+  "./optional.mjs.optional: ./optional.mjs is not embedded in this executable (stubbed by tools/sea-assets.mjs)";
 const expected = {
   own: "own file",
-  engine: { wasmBytes: 8, exports: 0, fromWorker: { data: "DATA BESIDE THE WORKER", eolLength: 1 } },
+  engine: {
+    wasmBytes: 8,
+    exports: 0,
+    fromWorker: { data: "DATA BESIDE THE WORKER", eolLength: 1, optional: OPTIONAL_STUB },
+    optional: OPTIONAL_STUB,
+  },
   fromEvalWorker: "own file",
   require: "function",
   resolve: "node:fs",
@@ -110,11 +125,15 @@ describe("sea-build with embedded assets", () => {
   let empty: string;
 
   const seaBuild = (...args: string[]) =>
-    execFileSync(process.execPath, [join(repoRoot, "tools/sea-build.mjs"), "src/main.ts", NAME, ...args], {
-      cwd: pkg,
-      encoding: "utf8",
-      stdio: "pipe",
-    });
+    execFileSync(
+      process.execPath,
+      [join(repoRoot, "tools/sea-build.mjs"), "src/main.ts", NAME, "--stub", "./optional.mjs", ...args],
+      {
+        cwd: pkg,
+        encoding: "utf8",
+        stdio: "pipe",
+      },
+    );
   const run = (cmd: string, args: string[], env: Record<string, string> = {}) => {
     const r = spawnSync(cmd, args, {
       cwd: empty,
