@@ -10,6 +10,7 @@ import { serveNative } from "./native-relay.ts";
 import { guestRoot } from "./rootfs.ts";
 import { CHANNEL, withConfig } from "./run-config.ts";
 import { hostMountingWasmer } from "./sdk.ts";
+import { onWorkerFailure } from "./worker-failures.ts";
 import { FILETYPE } from "./wasi/abi.ts";
 import type { LayerConfig } from "./wasi/preview1.ts";
 
@@ -84,6 +85,12 @@ function ended(run: string): void {
   channel.close();
 }
 
+class WorkerFailure extends Error {
+  constructor(message: string) {
+    super(`the wasmer SDK's worker failed: ${message}`);
+  }
+}
+
 /** The SDK reports a trap as a rejected wait() whose message carries the engine's RuntimeError. */
 function asTrap(err: unknown): unknown {
   const msg = err instanceof Error ? err.message : String(err);
@@ -126,22 +133,37 @@ let loaded: Guest | undefined;
 
 /** Runs the guest in a sandbox of its own, its stdio copied to and from the container's. */
 async function runGuest(ctx: RunContext, { wasmer, pkg, config }: Guest): Promise<number> {
-  const sandbox = await wasmer.sandboxes.create({ packages: [pkg], network: { mode: "disabled" } });
-  const opts = config.files ? { env: ctx.env } : { env: ctx.env, cwd: ctx.cwd };
-  const proc = await sandbox
-    .command(pkg, ctx.args.slice(1), opts)
-    .spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  feedStdin(ctx.stdin, proc.stdin);
-  const output = Promise.all([pump(proc.stdout, ctx.stdout), pump(proc.stderr, ctx.stderr)]);
-  let result;
+  let stopWatching = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    stopWatching = onWorkerFailure((message) => reject(new WorkerFailure(message)));
+  });
+  // Raced at every step below; a failure before the first must not count as unhandled.
+  failed.catch(() => {});
   try {
-    result = await proc.wait();
-  } catch (err) {
+    const sandbox = await Promise.race([
+      wasmer.sandboxes.create({ packages: [pkg], network: { mode: "disabled" } }),
+      failed,
+    ]);
+    const opts = config.files ? { env: ctx.env } : { env: ctx.env, cwd: ctx.cwd };
+    const proc = await Promise.race([
+      sandbox.command(pkg, ctx.args.slice(1), opts).spawn({ stdin: "pipe", stdout: "pipe", stderr: "pipe" }),
+      failed,
+    ]);
+    feedStdin(ctx.stdin, proc.stdin);
+    const output = Promise.all([pump(proc.stdout, ctx.stdout), pump(proc.stderr, ctx.stderr)]);
+    let result;
+    try {
+      result = await Promise.race([proc.wait(), failed]);
+    } catch (err) {
+      // The SDK's pipes never end when its worker is gone: the guest's output is as far as it got.
+      if (!(err instanceof WorkerFailure)) await output;
+      throw asTrap(err);
+    }
     await output;
-    throw asTrap(err);
+    return result.reason === "exited" ? result.exitCode : KILLED;
+  } finally {
+    stopWatching();
   }
-  await output;
-  return result.reason === "exited" ? result.exitCode : KILLED;
 }
 
 /**

@@ -3,6 +3,7 @@ import { Wasmer, type WasmerOptions } from "@wasmer/sdk/node";
 // the first worker starts before the SDK does, so this module builds it from the same class.
 import { NodeWorkerAdapter } from "../node_modules/@wasmer/sdk/dist/node-worker-adapter.js";
 import { installHostFs } from "./host-fs.ts";
+import { reportFailures } from "./worker-failures.ts";
 
 /** A host directory the guest sees at `guest`, read from and written to live through Node's fs. */
 export interface HostMount {
@@ -52,7 +53,7 @@ let early: NodeWorkerAdapter | undefined;
  * beside the SDK's own start-up.
  */
 function SdkWorker(url: string | URL, options?: { name?: string }): NodeWorkerAdapter {
-  const worker = early ?? new NodeWorkerAdapter(bootstrap(String(url)), options);
+  const worker = early ?? reportFailures(new NodeWorkerAdapter(bootstrap(String(url)), options));
   early = undefined;
   return worker;
 }
@@ -65,7 +66,7 @@ function SdkWorker(url: string | URL, options?: { name?: string }): NodeWorkerAd
 function installWorkers(): void {
   if ((globalThis as { Worker?: unknown }).Worker === SdkWorker) return;
   Object.defineProperty(globalThis, "Worker", { configurable: true, value: SdkWorker });
-  early = new NodeWorkerAdapter(bootstrap(sdkWorkerUrl));
+  early = reportFailures(new NodeWorkerAdapter(bootstrap(sdkWorkerUrl)));
 }
 
 /**

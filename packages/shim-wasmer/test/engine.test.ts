@@ -91,6 +91,20 @@ describe("wasmer engine, in process", () => {
     expect(JSON.parse(res.stderr)).toEqual({ code: 0, undici: false, workers: 2 });
   });
 
+  it("fails a run whose SDK worker fails, instead of waiting on it for ever", async () => {
+    const { buildFixtures } = await import("@wasm-shims/test-fixtures");
+    const wasm = join(dir, "fail-wasm");
+    await buildFixtures({ wasm });
+    const probe = fileURLToPath(new URL("sdk-start-probe.ts", import.meta.url));
+    const res = spawnSync(process.execPath, [probe, join(wasm, "sleep.wasm"), "fail-worker"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 30_000,
+    });
+    expect(res.signal).toBeNull();
+    expect(JSON.parse(res.stderr).error).toBe("the wasmer SDK's worker failed: Error: simulated");
+  });
+
   it("streams stdin in and stdout out while the guest runs", async () => {
     const wasm = join(dir, "wasm");
     const { buildFixtures, fixtureNames } = await import("@wasm-shims/test-fixtures");

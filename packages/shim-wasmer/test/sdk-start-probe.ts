@@ -1,11 +1,19 @@
 // Run by engine.test.ts in a process of its own: runs the module named by argv[2] once through the
 // engine and reports what the SDK's start-up cost this process beside the guest's own output.
+// With `fail-worker`, the SDK's first worker fails as it would if it threw while starting.
 import { readFileSync } from "node:fs";
-import { nodeWorkerStats } from "../node_modules/@wasmer/sdk/dist/node-worker-adapter.js";
+import { NodeWorkerAdapter, nodeWorkerStats } from "../node_modules/@wasmer/sdk/dist/node-worker-adapter.js";
 import { wasmerEngine } from "../src/engine.ts";
 
-const path = process.argv[2]!;
-const code = await wasmerEngine.run({
+const [path, mode] = process.argv.slice(2) as [string, string | undefined];
+if (mode === "fail-worker") {
+  const post = NodeWorkerAdapter.prototype.postMessage;
+  NodeWorkerAdapter.prototype.postMessage = function (this: NodeWorkerAdapter, message: unknown) {
+    if ((message as { type?: string } | null)?.type !== "init") return post.call(this, message);
+    this.onerror?.({ message: "Error: simulated", filename: "", lineno: 0, colno: 0 });
+  };
+}
+const run = wasmerEngine.run({
   path,
   module: new Uint8Array(readFileSync(path)),
   args: [path],
@@ -17,8 +25,12 @@ const code = await wasmerEngine.run({
   data: {},
   files: {},
 });
+const outcome = await run.then(
+  (code) => ({ code }),
+  (err: Error) => ({ error: err.message }),
+);
 // Node's list of the built-ins this thread has loaded (not in its types).
 const loaded = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
 const undici = loaded.some((m) => m.includes("undici"));
-process.stderr.write(`${JSON.stringify({ code, undici, workers: nodeWorkerStats().workersCreated })}\n`);
+process.stderr.write(`${JSON.stringify({ ...outcome, undici, workers: nodeWorkerStats().workersCreated })}\n`);
 process.exit(0);
