@@ -3,6 +3,7 @@ import { E, errnoOf, FILETYPE } from "./abi.ts";
 import type { FdTable } from "./fds.ts";
 import type { GuestMemory } from "./memory.ts";
 import type { Fn } from "./preview1.ts";
+import { relativeSleep, sleep } from "./sleep.ts";
 
 const SUBSCRIPTION = 48;
 const EVENT = 32;
@@ -10,9 +11,10 @@ const FD_READ = 1;
 const FD_WRITE = 2;
 
 /**
- * poll_oneoff over two owners of fds. Subscriptions on the base's fds (stdio, which may block) go
- * to the base, renumbered in place for the call. Files and directories never block, so if any
- * subscription names one of ours (or no open fd), those are answered at once and nothing waits.
+ * poll_oneoff over two owners of fds; a call that only sleeps sleeps here (sleep.ts). Subscriptions
+ * on the base's fds (stdio, which may block) go to the base, renumbered in place for the call.
+ * Files and directories never block, so if any subscription names one of ours (or no open fd),
+ * those are answered at once and nothing waits.
  */
 export function pollOneoff(
   ctx: { mem: GuestMemory; table: FdTable; base: Record<string, Fn> },
@@ -22,6 +24,12 @@ export function pollOneoff(
   nevents: number,
 ): number {
   const { mem, table, base } = ctx;
+  try {
+    const timeouts = relativeSleep(mem, inPtr, n);
+    if (timeouts) return sleep(mem, timeouts, inPtr, outPtr, nevents);
+  } catch (err) {
+    return errnoOf(err);
+  }
   const ready: number[] = [];
   const renumbered: [ptr: number, guest: number, base: number][] = [];
   try {
