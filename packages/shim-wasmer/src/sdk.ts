@@ -18,8 +18,10 @@ const roots: Record<number, string> = {};
 let lastId = 0;
 // The guest hook is a module of its own (bundled as an asset in the executable), loaded by URL.
 const hookUrl = new URL("./guest-hook.ts", import.meta.url).href;
-// What the SDK names as its worker's entry (`setWorkerUrl`): the same file, so the same asset.
+// What the SDK names as its worker's entry (`setWorkerUrl`) and as the glue a worker imports when
+// told to start (`setSDKUrl`): the same files, so the same assets and the same modules.
 const sdkWorkerUrl = new URL("../node_modules/@wasmer/sdk/dist/node-worker.js", import.meta.url).href;
+const sdkGlueUrl = new URL("../node_modules/@wasmer/sdk/pkg/wasmer_sdk_js.js", import.meta.url).href;
 
 /**
  * Removes Node's lazy `Request` and `Response` globals from this thread. wasm-bindgen's start-up
@@ -40,6 +42,8 @@ const bootstrap = (workerUrl: string) =>
     `(${dropFetchClasses.toString()})();\n` +
       `(${installHostFs.toString()})(${JSON.stringify(roots)});\n` +
       `(await import(${JSON.stringify(hookUrl)})).installGuestHook();\n` +
+      // Loaded before the SDK's worker asks for it (an early worker waits for the SDK anyway).
+      `await import(${JSON.stringify(sdkGlueUrl)});\n` +
       `await import(${JSON.stringify(workerUrl)});`,
   );
 
