@@ -155,8 +155,10 @@ async function runGuest(ctx: RunContext, { wasmer, pkg, config }: Guest): Promis
     try {
       result = await Promise.race([proc.wait(), failed]);
     } catch (err) {
-      // The SDK's pipes never end when its worker is gone: the guest's output is as far as it got.
-      if (!(err instanceof WorkerFailure)) await output;
+      // The SDK's pipes never end when its worker is gone: the guest's output is as far as it got,
+      // and the failure is the SDK's, not a trap of the guest's whatever its message says.
+      if (err instanceof WorkerFailure) throw err;
+      await output;
       throw asTrap(err);
     }
     await output;

@@ -102,7 +102,7 @@ describe("wasmer engine, in process", () => {
       timeout: 30_000,
     });
     expect(res.signal).toBeNull();
-    expect(JSON.parse(res.stderr).error).toBe("the wasmer SDK's worker failed: Error: simulated");
+    expect(JSON.parse(res.stderr).error).toBe("the wasmer SDK's worker failed: RuntimeError: unreachable (simulated)");
   });
 
   it("streams stdin in and stdout out while the guest runs", async () => {

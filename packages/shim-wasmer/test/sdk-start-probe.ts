@@ -10,7 +10,8 @@ if (mode === "fail-worker") {
   const post = NodeWorkerAdapter.prototype.postMessage;
   NodeWorkerAdapter.prototype.postMessage = function (this: NodeWorkerAdapter, message: unknown) {
     if ((message as { type?: string } | null)?.type !== "init") return post.call(this, message);
-    this.onerror?.({ message: "Error: simulated", filename: "", lineno: 0, colno: 0 });
+    // A message that names a RuntimeError, as a trap does: it is still the SDK's failure.
+    this.onerror?.({ message: "RuntimeError: unreachable (simulated)", filename: "", lineno: 0, colno: 0 });
   };
 }
 const run = wasmerEngine.run({
