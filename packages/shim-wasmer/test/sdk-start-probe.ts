@@ -6,14 +6,16 @@ import { NodeWorkerAdapter, nodeWorkerStats } from "../node_modules/@wasmer/sdk/
 import { wasmerEngine } from "../src/engine.ts";
 
 const [path, mode] = process.argv.slice(2) as [string, string | undefined];
-if (mode === "fail-worker") {
-  const post = NodeWorkerAdapter.prototype.postMessage;
-  NodeWorkerAdapter.prototype.postMessage = function (this: NodeWorkerAdapter, message: unknown) {
-    if ((message as { type?: string } | null)?.type !== "init") return post.call(this, message);
-    // A message that names a RuntimeError, as a trap does: it is still the SDK's failure.
-    this.onerror?.({ message: "RuntimeError: unreachable (simulated)", filename: "", lineno: 0, colno: 0 });
-  };
-}
+// Workers the SDK told to start: every worker made should be one of them (none left unused).
+const started = new Set<NodeWorkerAdapter>();
+const post = NodeWorkerAdapter.prototype.postMessage;
+NodeWorkerAdapter.prototype.postMessage = function (this: NodeWorkerAdapter, message: unknown) {
+  if ((message as { type?: string } | null)?.type !== "init") return post.call(this, message);
+  started.add(this);
+  if (mode !== "fail-worker") return post.call(this, message);
+  // A message that names a RuntimeError, as a trap does: it is still the SDK's failure.
+  this.onerror?.({ message: "RuntimeError: unreachable (simulated)", filename: "", lineno: 0, colno: 0 });
+};
 const run = wasmerEngine.run({
   path,
   module: new Uint8Array(readFileSync(path)),
@@ -33,5 +35,6 @@ const outcome = await run.then(
 // Node's list of the built-ins this thread has loaded (not in its types).
 const loaded = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
 const undici = loaded.some((m) => m.includes("undici"));
-process.stderr.write(`${JSON.stringify({ ...outcome, undici, workers: nodeWorkerStats().workersCreated })}\n`);
+const unused = nodeWorkerStats().workersCreated - started.size;
+process.stderr.write(`${JSON.stringify({ ...outcome, undici, unused })}\n`);
 process.exit(0);
