@@ -1,7 +1,7 @@
 // Run by engine.test.ts in a process of its own: runs the module named by argv[2] once through the
 // engine and reports what the SDK's start-up cost this process beside the guest's own output.
 // With `fail-worker`, the SDK's first worker fails as it would if it threw while starting.
-import { readFileSync } from "node:fs";
+import { runGuest } from "@wasm-shims/shim-core/src/testing/in-process.ts";
 import { NodeWorkerAdapter, nodeWorkerStats } from "../node_modules/@wasmer/sdk/dist/node-worker-adapter.js";
 import { wasmerEngine } from "../src/engine.ts";
 
@@ -16,25 +16,12 @@ NodeWorkerAdapter.prototype.postMessage = function (this: NodeWorkerAdapter, mes
   // A message that names a RuntimeError, as a trap does: it is still the SDK's failure.
   this.onerror?.({ message: "RuntimeError: unreachable (simulated)", filename: "", lineno: 0, colno: 0 });
 };
-const run = wasmerEngine.run({
-  path,
-  module: new Uint8Array(readFileSync(path)),
-  args: [path],
-  env: {},
-  cwd: "/",
-  stdin: 0,
-  stdout: 1,
-  stderr: 2,
-  data: {},
-  files: {},
-});
-const outcome = await run.then(
-  (code) => ({ code }),
-  (err: Error) => ({ error: err.message }),
-);
+// What the runner would do (checks, load, run), stdio on files: the SDK's own start is measured alone.
+const outcome = await runGuest(wasmerEngine, { path });
 // Node's list of the built-ins this thread has loaded (not in its types).
 const loaded = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
 const undici = loaded.some((m) => m.includes("undici"));
 const unused = nodeWorkerStats().workersCreated - started.size;
-process.stderr.write(`${JSON.stringify({ ...outcome, undici, unused })}\n`);
+const result = "error" in outcome ? { error: outcome.error.message } : { code: outcome.code, stdout: outcome.stdout };
+process.stderr.write(`${JSON.stringify({ ...result, undici, unused })}\n`);
 process.exit(0);
