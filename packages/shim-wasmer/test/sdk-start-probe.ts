@@ -1,7 +1,7 @@
 // Run by engine.test.ts in a process of its own: runs the module named by argv[2] once through the
 // engine and reports what the SDK's start-up cost this process beside the guest's own output.
 // With `fail-worker`, the SDK's first worker fails as it would if it threw while starting.
-import { runGuest } from "@wasm-shims/shim-core/src/testing/in-process.ts";
+import { runGuest } from "@wasm-shims/shim-core/testing";
 import { NodeWorkerAdapter, nodeWorkerStats } from "../node_modules/@wasmer/sdk/dist/node-worker-adapter.js";
 import { wasmerEngine } from "../src/engine.ts";
 
