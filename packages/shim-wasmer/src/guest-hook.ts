@@ -6,9 +6,10 @@ import { type Fn, type Layer, preview1Layer } from "./wasi/preview1.ts";
 
 const PREVIEW1 = "wasi_snapshot_preview1";
 /**
- * When a worker compacts the heap that starting the SDK's runtime grew: the SDK keeps a worker
- * beside the guest's for its timers, whose thread is idle, and the guest's own worker compacts
- * at its first long wait (settleOnLongWaits) or here, if its guest ever leaves the thread free.
+ * When a worker compacts the heap that starting the SDK's runtime grew: a worker the SDK keeps
+ * beside the guest's for its timers (a WASIX guest's sleeps; a preview1 guest sleeps on its own
+ * thread, wasi/sleep.ts) idles, and the guest's own worker compacts at its first long wait
+ * (settleOnLongWaits) or here, if its guest ever leaves the thread free.
  */
 const SETTLE_MS = 5_000;
 const layers = new Map<string, Layer[]>();

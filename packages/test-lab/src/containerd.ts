@@ -6,7 +6,7 @@ import { eventually } from "./eventually.ts";
 import { containerdConfig } from "./containerd-config.ts";
 import { runCtr, spawnCtr, systemPath, type CtrOptions, type CtrResult } from "./ctr.ts";
 import { ourFifoDirs } from "./leftover-files.ts";
-import { findLeftovers, footprintFromDisk, removeLeftovers, type Footprint } from "./leftovers.ts";
+import { findLeftovers, footprintFromDisk, isSpareLeftover, removeLeftovers, type Footprint } from "./leftovers.ts";
 import { checkSocketPath, prepareDir, type ContainerdOptions, type HarnessState } from "./containerd-options.ts";
 import { daemonRecords, deleteAllRecords, queryCtr } from "./containerd-records.ts";
 import { uniqueNamespace } from "./namespace.ts";
@@ -14,8 +14,6 @@ import { isAlive, readProc, waitGone } from "./procfs.ts";
 
 /** How often (every 100 ms) a surplus spare is looked at again: past its 2 s watch and a boot under load. */
 const SURPLUS_SPARE_LOOKS = 40;
-/** findLeftovers' line for a spare daemon (its argv ends with the action word). */
-const isSpareLine = (line: string) => line.startsWith("shim pid ") && line.endsWith(" spare");
 
 export type { CtrOptions, CtrResult } from "./ctr.ts";
 export type { ContainerdOptions } from "./containerd-options.ts";
@@ -183,7 +181,7 @@ export class Containerd {
   async leftovers(): Promise<string[]> {
     const allowSpares = !this.#stopped && this.#running();
     let found = findLeftovers(await this.#footprint(), allowSpares);
-    for (let tries = 0; allowSpares && tries < SURPLUS_SPARE_LOOKS && found.some(isSpareLine); tries++) {
+    for (let tries = 0; allowSpares && tries < SURPLUS_SPARE_LOOKS && found.some(isSpareLeftover); tries++) {
       await sleep(100);
       found = findLeftovers(await this.#footprint(), allowSpares);
     }

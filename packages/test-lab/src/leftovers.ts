@@ -200,6 +200,9 @@ function describe(kind: string, p: ProcInfo): string {
   return `${kind} pid ${p.pid}: ${p.argv.join(" ")}`;
 }
 
+/** Whether a line of findLeftovers() is a spare daemon (described from its argv, which ends with the action word). */
+export const isSpareLeftover = (line: string): boolean => line.startsWith("shim pid ") && line.endsWith(" spare");
+
 export function findLeftovers(fp: Footprint, allowSpares = false): string[] {
   const { shims, clients, children, strays } = ourProcesses(fp, allowSpares);
   const out = [

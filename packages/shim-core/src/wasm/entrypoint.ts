@@ -124,7 +124,10 @@ export async function readEntrypoint(entry: Entrypoint): Promise<Uint8Array<Arra
   }
 }
 
-/** The entrypoint opened once: the identity of its file (file-identity.ts; none for a Wasm layer) at once, its bytes on demand. */
+/**
+ * The entrypoint opened once: the identity of its file (file-identity.ts; none for a Wasm layer)
+ * at once, its bytes on demand.
+ */
 export interface OpenedEntrypoint {
   identity?: string;
   read(): Promise<Uint8Array<ArrayBuffer>>;

@@ -44,9 +44,9 @@ export const VERDICTS_KEPT = 2048;
 /**
  * Keeps the directory bounded: each new module, and each new file of one (module-facts.ts: a layer
  * pulled again is new files), adds a file, which would otherwise pile up for the node's life (511
- * here after an afternoon of this project's tests, some four CI runs). Beyond `limit`, the oldest go, down to three quarters
- * of it: what goes costs its module one check again, and comes back. Called after a file was
- * added, not awaited.
+ * here after an afternoon of this project's tests, some four CI runs). Beyond `limit`, the oldest
+ * go, down to three quarters of it: what goes costs its module one check again, and comes back.
+ * Called after a file was added, not awaited.
  */
 export async function pruneVerdicts(dir: string, limit = VERDICTS_KEPT): Promise<void> {
   const names = await readdir(dir);

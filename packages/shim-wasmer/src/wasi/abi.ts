@@ -87,6 +87,10 @@ export function guard(fn: () => unknown): number {
   }
 }
 
+/** poll_oneoff's `event`: userdata u64 @0, error u16 @8, type u8 @10, nbytes u64 @16; and its types. */
+export const EVENT_SIZE = 32;
+export const EVENTTYPE = { CLOCK: 0, FD_READ: 1, FD_WRITE: 2 } as const;
+
 export const FILETYPE = {
   UNKNOWN: 0,
   BLOCK_DEVICE: 1,

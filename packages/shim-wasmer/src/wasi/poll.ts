@@ -1,14 +1,12 @@
 import { fstatSync } from "node:fs";
-import { E, errnoOf, FILETYPE } from "./abi.ts";
+import { SUBSCRIPTION_SIZE as SUBSCRIPTION } from "@wasm-shims/shim-core/worker";
+import { E, errnoOf, EVENT_SIZE as EVENT, EVENTTYPE, FILETYPE } from "./abi.ts";
 import type { FdTable } from "./fds.ts";
 import type { GuestMemory } from "./memory.ts";
 import type { Fn } from "./preview1.ts";
 import { relativeSleep, sleep } from "./sleep.ts";
 
-const SUBSCRIPTION = 48;
-const EVENT = 32;
-const FD_READ = 1;
-const FD_WRITE = 2;
+const { FD_READ, FD_WRITE } = EVENTTYPE;
 
 /**
  * poll_oneoff over two owners of fds; a call that only sleeps sleeps here (sleep.ts). Subscriptions

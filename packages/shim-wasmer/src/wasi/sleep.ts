@@ -1,10 +1,9 @@
+import { SUBSCRIPTION_SIZE as SUBSCRIPTION } from "@wasm-shims/shim-core/worker";
+import { EVENT_SIZE as EVENT, EVENTTYPE } from "./abi.ts";
 import type { GuestMemory } from "./memory.ts";
 
-// subscription (48 bytes): userdata u64 @0, tag u8 @8; a clock's id u32 @16, timeout u64 @24, flags u16 @40.
-const SUBSCRIPTION = 48;
-/** event (32 bytes): userdata u64 @0, error u16 @8, type u8 @10. */
-const EVENT = 32;
-const CLOCK = 0;
+// A subscription: userdata u64 @0, tag u8 @8; a clock's id u32 @16, timeout u64 @24, flags u16 @40.
+const { CLOCK } = EVENTTYPE;
 const ABSTIME = 1;
 /** Wall and monotonic time: a relative timeout on either is a duration. */
 const MONOTONIC = 1;
