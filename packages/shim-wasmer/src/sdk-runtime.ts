@@ -1,0 +1,33 @@
+import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+
+/**
+ * The index (imports counted) of SHA-256's block function in the pinned SDK's runtime. The SDK
+ * hashes every package it makes, the guest's module included, in one call of that function. V8
+ * compiles a Wasm function with Liftoff first and moves it to TurboFan only at a later call (it
+ * has no on-stack replacement for Wasm), so that one call ran in Liftoff: 1.4 s of a 31 MB
+ * module's start, 0.2 s in TurboFan. test/unit/sdk-runtime.test.ts finds the function by its
+ * rotations and fails when an SDK upgrade moves it.
+ */
+export const SHA256_BLOCKS_FUNCTION = 347;
+
+const runtimeUrl = new URL("../node_modules/@wasmer/sdk/pkg/wasmer_sdk_js_bg.wasm", import.meta.url);
+
+/**
+ * The SDK's runtime, compiled with its SHA-256 block function optimized from its first call.
+ * V8 reads `--wasm-eager-tier-up-function` when it compiles a module, so it is set only around
+ * this compile: with it set, an asynchronous compile never settles (Node 24's V8), and the
+ * guest's module, compiled later in the SDK's worker, must not be touched.
+ */
+export function compileSdkRuntime(): WebAssembly.Module {
+  const bytes = readFileSync(runtimeUrl);
+  setFlagsFromString(`--wasm-eager-tier-up-function=${SHA256_BLOCKS_FUNCTION}`);
+  try {
+    return new WebAssembly.Module(bytes);
+  } finally {
+    setFlagsFromString("--wasm-eager-tier-up-function=-1");
+  }
+}
+
+/** Where the runtime's bytes are, for the test that checks the function's index. */
+export const sdkRuntimeFile = runtimeUrl;

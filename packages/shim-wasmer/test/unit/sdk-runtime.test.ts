@@ -1,0 +1,84 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { compileSdkRuntime, SHA256_BLOCKS_FUNCTION, sdkRuntimeFile } from "../../src/sdk-runtime.ts";
+
+/**
+ * Indices (imports counted) of the functions that rotate as SHA-256's rounds do, 64 times each:
+ * Σ1 rotates right by 6, 11 and 25 and Σ0 by 2, 13 and 22, which a compiler writes as
+ * `i32.const 26|21|7|30|19|10; i32.rotl`. Only an unrolled block function has all six 64 times.
+ */
+function sha256BlockFunctions(wasm: Uint8Array): number[] {
+  let at = 8;
+  const u32 = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = wasm[at++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  const skip = () => {
+    const length = u32();
+    at += length;
+  };
+  const limits = () => {
+    const flags = u32();
+    u32();
+    if (flags & 1) u32();
+  };
+  let imported = 0;
+  const found: number[] = [];
+  while (at < wasm.length) {
+    const id = wasm[at++]!;
+    const size = u32();
+    const end = at + size;
+    if (id === 2) {
+      for (let n = u32(); n > 0; n--) {
+        skip();
+        skip();
+        const kind = wasm[at++];
+        if (kind === 0) u32(), imported++;
+        else if (kind === 1) at++, limits();
+        else if (kind === 2) limits();
+        else if (kind === 3) at += 2;
+        else if (kind === 4) at++, u32();
+      }
+    }
+    if (id === 10) {
+      const count = u32();
+      for (let i = 0; i < count; i++) {
+        const size = u32();
+        const body = wasm.subarray(at, at + size);
+        const rotations = (by: number) => {
+          let n = 0;
+          for (let j = 0; j + 2 < body.length; j++)
+            if (body[j] === 0x41 && body[j + 1] === by && body[j + 2] === 0x77) n++;
+          return n;
+        };
+        if ([26, 21, 7, 30, 19, 10].every((by) => rotations(by) === 64)) found.push(imported + i);
+        at += size;
+      }
+    }
+    at = end;
+  }
+  return found;
+}
+
+describe("the SDK's runtime, compiled with its SHA-256 optimized", () => {
+  it("names the pinned SDK's one SHA-256 block function", () => {
+    expect(sha256BlockFunctions(readFileSync(sdkRuntimeFile))).toEqual([SHA256_BLOCKS_FUNCTION]);
+  });
+
+  it("uses a flag the embedded Node's V8 has", () => {
+    const options = execFileSync(process.execPath, ["--v8-options"], { encoding: "utf8" });
+    expect(options).toContain("--wasm-eager-tier-up-function");
+  });
+
+  it("compiles it, and leaves the flag unset for the modules compiled after it", async () => {
+    expect(WebAssembly.Module.exports(compileSdkRuntime()).length).toBeGreaterThan(100);
+    // With the flag still set, this compile would never settle.
+    const empty = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+    await expect(WebAssembly.compile(empty)).resolves.toBeInstanceOf(WebAssembly.Module);
+  });
+});
