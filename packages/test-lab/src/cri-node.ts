@@ -152,10 +152,12 @@ export class CriNode {
    * Restarts containerd (shims and their tasks keep running) and waits until CRI answers, as
    * kubelet waits by retrying: CRI loads its containers after the daemon's socket is up and until
    * then answers every call with "server is not initialized yet". Under a CI run's load that took
-   * long enough for the next call to meet it.
+   * long enough for the next call to meet it. `SIGKILL` makes it a crash: nothing containerd was
+   * doing is finished or cleaned up.
    */
-  async restart(): Promise<void> {
-    await this.ctd.restart();
+  async restart(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
+    await this.ctd.down(signal);
+    await this.ctd.up();
     await eventually(() => this.cri.runtime.listContainers({}), 60_000);
   }
 

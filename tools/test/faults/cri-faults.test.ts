@@ -50,6 +50,16 @@ describe("runc failing, and containerd restarting, under CRI", () => {
     return node.runPod(name, handler);
   }
 
+  /** The task's status as `ctr task ls` shows it; undefined once containerd has none. */
+  async function taskStatus(id: string): Promise<string | undefined> {
+    const { stdout } = await node.ctd.ctr(["task", "ls"], { namespace: "k8s.io" });
+    return stdout
+      .split("\n")
+      .find((l) => l.startsWith(id))
+      ?.trim()
+      .split(/\s+/)[2];
+  }
+
   it("run: StartContainer fails with runc's message, the container is EXITED (StartError), the pod goes cleanly", async () => {
     const pod = await podWith("run-fails");
     const id = await pod.create(sleeper());
@@ -96,7 +106,7 @@ describe("runc failing, and containerd restarting, under CRI", () => {
     await pod.remove();
   });
 
-  it("containerd restarts during StartContainer: the call fails, CRI's cleanup kills the task, the container is UNKNOWN or EXITED, and kubelet's stop and removal leave nothing", async () => {
+  it("containerd restarts during StartContainer: the call fails, the task is killed by CRI's cleanup or runs on until kubelet's stop, and its stop and removal leave nothing", async () => {
     const pod = await podWith("restart-start");
     const id = await pod.create(sleeper());
     w.block("run");
@@ -106,28 +116,55 @@ describe("runc failing, and containerd restarting, under CRI", () => {
     const err = await starting;
     expect(err).toBeInstanceOf(CriError);
     w.clear();
-    // The failed StartContainer's own cleanup (containerd stopping runs it) kills the task, as it
-    // would a runc shim's: the Kill waits for the Start under way, so the process does not run on.
-    const task = async () =>
-      (await node.ctd.ctr(["task", "ls"], { namespace: "k8s.io" })).stdout
-        .split("\n")
-        .find((l) => l.startsWith(id))
-        ?.trim()
-        .split(/\s+/)[2];
-    // The shim retries the exit event, as runc's shim does. When it reaches the new containerd
-    // after CRI has loaded the container, CRI deletes the task and calls the container EXITED;
-    // when it does not, the task stays STOPPED and CRI, its FIFOs removed by that cleanup, cannot
-    // reload it: UNKNOWN. Either way the process is dead and kubelet can recover.
-    await eventually(async () => expect([undefined, "STOPPED"]).toContain(await task()), 30_000);
-    const state = (await pod.status(id)).state;
-    expect([ContainerState.CONTAINER_UNKNOWN, ContainerState.CONTAINER_EXITED]).toContain(state);
-    expect((await rejection(node.cri.runtime.startContainer({ containerId: id })))?.message).toMatch(
-      /CONTAINER_UNKNOWN|CONTAINER_EXITED/,
+    const task = () => taskStatus(id);
+    // The failed StartContainer's own cleanup, a Delete with SIGKILL, kills the task when it
+    // reaches the shim: the Kill waits for the Start under way, so the process does not run on.
+    // containerd does not wait for that cleanup as it stops, and under load it can exit before
+    // sending the Kill (one CI run in seven). The new CRI then cannot load the container (its FIFOs
+    // are gone) and reports it UNKNOWN while the task runs on until kubelet stops it. (Where the
+    // new CRI does find the task, its own kill ends it: next test.)
+    const killed = await eventually(async () => expect([undefined, "STOPPED"]).toContain(await task()), 15_000).then(
+      () => true,
+      () => false,
     );
+    const state = (await pod.status(id)).state;
+    if (killed) {
+      // The shim retries the exit event, as runc's shim does. When it reaches the new containerd
+      // after CRI has loaded the container, CRI deletes the task and calls the container EXITED;
+      // when it does not, the task stays STOPPED and CRI, its FIFOs removed by that cleanup,
+      // cannot reload it: UNKNOWN. Either way the process is dead and kubelet can recover.
+      expect([ContainerState.CONTAINER_UNKNOWN, ContainerState.CONTAINER_EXITED]).toContain(state);
+      expect((await rejection(node.cri.runtime.startContainer({ containerId: id })))?.message).toMatch(
+        /CONTAINER_UNKNOWN|CONTAINER_EXITED/,
+      );
+    } else {
+      expect(await task()).toBe("RUNNING");
+      expect([ContainerState.CONTAINER_RUNNING, ContainerState.CONTAINER_UNKNOWN]).toContain(state);
+    }
     // kubelet kills a container that is not known to be stopped, then starts a new one.
     await node.cri.runtime.stopContainer({ containerId: id, timeout: 1n });
     expect((await pod.status(id)).state).toBe(ContainerState.CONTAINER_EXITED);
     expect(await task()).toBeUndefined();
+    await pod.run({ ...sleeper(), name: "guest-2" });
+    await pod.remove();
+  });
+
+  it("containerd crashes during StartContainer: the new CRI's kill of the half-started task ends it once runc run returns, and kubelet's stop and removal leave nothing", async () => {
+    const pod = await podWith("crash-start");
+    const id = await pod.create(sleeper());
+    w.block("run");
+    const starting = rejection(node.cri.runtime.startContainer({ containerId: id }));
+    await w.blocked("run");
+    await node.restart("SIGKILL");
+    expect(await starting).toBeInstanceOf(CriError);
+    // CRI found the task CREATED and deleted it with a kill, which waits for the Start under way:
+    // CRI gave up on loading the container after 10 s (UNKNOWN), but the kill stays with the shim.
+    expect((await pod.status(id)).state).toBe(ContainerState.CONTAINER_UNKNOWN);
+    w.clear();
+    await eventually(async () => expect([undefined, "STOPPED"]).toContain(await taskStatus(id)), 15_000);
+    await node.cri.runtime.stopContainer({ containerId: id, timeout: 1n });
+    expect((await pod.status(id)).state).toBe(ContainerState.CONTAINER_EXITED);
+    expect(await taskStatus(id)).toBeUndefined();
     await pod.run({ ...sleeper(), name: "guest-2" });
     await pod.remove();
   });
