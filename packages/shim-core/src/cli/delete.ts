@@ -1,8 +1,6 @@
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { unmountAll } from "../oci/mount.ts";
 import { bundleFiles, readShimState } from "../task/bundle-files.ts";
 import { defaultOptions } from "../task/default-options.ts";
 import type { ShimFlags } from "./flags.ts";
@@ -24,7 +22,7 @@ export async function deleteAction(
   loadRunc: () => Promise<RuncModule>,
 ): Promise<Uint8Array> {
   const bundle = flags.bundle || process.cwd();
-  const state = await readShimState(bundle);
+  const state = readShimState(bundle);
   const config = state?.runc ?? {
     binary: defaultOptions.runcBinary,
     root: defaultRuncRoot(engine, flags.namespace),
@@ -45,14 +43,23 @@ export async function deleteAction(
       (err: unknown) => err,
     );
   }
-  // Without a state (Create never got that far) the mount may still be there.
-  if (state?.mountedRootfs !== false) await unmountAll(join(bundle, "rootfs"));
+  // Without a state (Create never got that far) the mount may still be there. After the daemon's
+  // Delete there is none, and the code that reads the mount table is not even loaded.
+  if (state?.mountedRootfs !== false) await (await import("../oci/mount.ts")).unmountAll(join(bundle, "rootfs"));
   // The daemon may have died without unlinking its socket (containerd calls delete when it does).
   if (flags.address)
     await removeDeadSocket(socketPath(flags.address, flags.namespace, await groupId(bundle, flags.id)));
   if (failed) throw failed;
-  const pid = Number.parseInt(await readFile(join(bundle, bundleFiles.initPid), "utf8").catch(() => "0"), 10) || 0;
+  const pid = Number.parseInt(readPid(join(bundle, bundleFiles.initPid)), 10) || 0;
   return deleteResponse(pid, 137, Date.now());
+}
+
+function readPid(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "0";
+  }
 }
 
 /**

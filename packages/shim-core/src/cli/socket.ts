@@ -1,9 +1,14 @@
-import { constants, lstatSync, openSync, unlinkSync } from "node:fs";
-import { connect, createServer, type Server } from "node:net";
-import { readFile } from "node:fs/promises";
+import { constants, lstatSync, openSync, readFileSync, unlinkSync } from "node:fs";
+import type { Server } from "node:net";
 import { join } from "node:path";
 import { SANDBOX_ID_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { sha256Hex } from "./sha256.ts";
+
+/**
+ * node:net on first use: `delete` (every container's last boot of this executable) needs it only
+ * when the daemon died and left its socket, and it costs a boot 2-3 ms.
+ */
+const net = () => process.getBuiltinModule("node:net");
 
 /** Fixed by containerd's shims (not under containerd's state dir): unix socket paths are short. */
 export const SOCKET_DIR = "/run/containerd/s";
@@ -11,7 +16,7 @@ export const SOCKET_DIR = "/run/containerd/s";
 /** One daemon per pod: containers that share a sandbox id share a socket. */
 export async function groupId(bundle: string, id: string): Promise<string> {
   try {
-    const spec = JSON.parse(await readFile(join(bundle, "config.json"), "utf8")) as Spec;
+    const spec = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as Spec;
     return spec.annotations?.[SANDBOX_ID_ANNOTATION] || id;
   } catch {
     return id;
@@ -26,7 +31,7 @@ export function socketPath(address: string, namespace: string, group: string, di
 /** True if a daemon answers on `path` (a connect that succeeds), false if the socket is dead or absent. */
 export function socketAlive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = connect(path);
+    const sock = net().connect(path);
     sock.once("connect", () => {
       sock.destroy();
       resolve(true);
@@ -61,7 +66,7 @@ export async function removeDeadSocket(path: string): Promise<boolean> {
 
 function listen(path: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
+    const server = net().createServer();
     server.once("error", reject);
     server.listen({ path, backlog: 511 }, () => resolve(server));
   });

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { closeSync, writeFileSync, renameSync, mkdirSync } from "node:fs";
 import type { Server } from "node:net";
 import { getPriority } from "node:os";
@@ -97,6 +96,8 @@ function spawnDaemon(
   env: NodeJS.ProcessEnv,
   spare: SpareAnswer | undefined,
 ): void {
+  // Loaded here: with a spare waiting (the usual case) `start` spawns nothing.
+  const { spawn } = process.getBuiltinModule("node:child_process");
   const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
   const log = openLog(bundle);
   const cmd = selfCommand(daemonArgs(path, bundle, config));

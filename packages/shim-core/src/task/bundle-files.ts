@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RuncConfig } from "../runc/oci-runtime.ts";
 
@@ -18,10 +18,10 @@ export interface ShimState {
   mountedRootfs: boolean;
 }
 
-/** Reads what Create recorded, for the `delete` binary. */
-export async function readShimState(bundle: string): Promise<ShimState | undefined> {
+/** Reads what Create (and Delete) recorded, for the `delete` binary. */
+export function readShimState(bundle: string): ShimState | undefined {
   try {
-    return JSON.parse(await readFile(join(bundle, bundleFiles.state), "utf8")) as ShimState;
+    return JSON.parse(readFileSync(join(bundle, bundleFiles.state), "utf8")) as ShimState;
   } catch {
     return undefined;
   }

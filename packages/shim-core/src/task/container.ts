@@ -231,7 +231,12 @@ export class Container {
   async destroy(): Promise<void> {
     if (this.runner) closeLaunch(this.runner);
     await this.removeFromRunc();
-    await this.#mounter?.unmount(this.rootfs);
+    if (this.#mounter) {
+      await this.#mounter.unmount(this.rootfs);
+      // The `delete` that containerd runs once the daemon has gone then reads no mount table.
+      const state: ShimState = { runc: this.runtime.config, mountedRootfs: false };
+      await writeFile(join(this.bundle, bundleFiles.state), JSON.stringify(state));
+    }
     await rm(join(this.bundle, bundleFiles.runnerBundle), { recursive: true, force: true });
   }
 }

@@ -6,6 +6,7 @@ import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import { Status } from "../../src/gen/containerd/types/task_pb.ts";
 import { Code } from "../../src/errors.ts";
 import { CONTAINER_TYPE_ANNOTATION } from "../../src/oci/spec.ts";
+import { readShimState } from "../../src/task/bundle-files.ts";
 import { UnitShim, appRoot, code } from "./harness.ts";
 
 // The wire codes containerd (and CRI behind it) acts on, from each handler, on a fake runtime.
@@ -164,8 +165,11 @@ describe("Task handler error codes (fake runtime)", () => {
     const ok = shim.request(["/bin/app"], (spec) => (spec.root = { path: "rootfs" }));
     await shim.svc.create({ ...ok.req, rootfs });
     expect([...shim.mounter.mounted]).toEqual([join(ok.bundle, "rootfs")]);
+    expect(readShimState(ok.bundle)?.mountedRootfs).toBe(true);
     await del(ok.id);
     expect(shim.mounter.mounted.size).toBe(0);
+    // The `delete` binary, which containerd runs after the daemon exits, then unmounts nothing.
+    expect(readShimState(ok.bundle)?.mountedRootfs).toBe(false);
     const missing = shim.request(["/bin/other"], (spec) => (spec.root = { path: "rootfs" }));
     expect(await code(shim.svc.create({ ...missing.req, rootfs }))).toBe(Code.NOT_FOUND);
     expect(shim.mounter.calls).toEqual(["mount bind", "unmount", "mount bind", "unmount"]);
