@@ -1,13 +1,13 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RuncStats } from "../runc/oci-runtime.ts";
+import { readCgroupFile } from "./cgroup-file.ts";
 import { parseKeyed } from "./cgroup2.ts";
 
 // USER_HZ, the unit of cpuacct.stat, is 100 on every Linux architecture.
 const NS_PER_TICK = 10_000_000;
 
 async function text(dir: string | undefined, file: string): Promise<string | undefined> {
-  return dir === undefined ? undefined : readFile(join(dir, file), "utf8").catch(() => undefined);
+  return dir === undefined ? undefined : readCgroupFile(join(dir, file));
 }
 
 async function num(dir: string | undefined, file: string): Promise<number | undefined> {

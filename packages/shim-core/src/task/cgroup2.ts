@@ -1,7 +1,8 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { create, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import * as v2 from "../gen/cgroups/v2/metrics_pb.ts";
+import { readCgroupFile } from "./cgroup-file.ts";
 
 /**
  * A cgroup v2 directory read into `io.containerd.cgroups.v2.Metrics`, file for file what
@@ -34,7 +35,7 @@ export async function readCgroup2(dir: string): Promise<v2.Metrics> {
     // Absent, not zero, without the memory controller: "no OOM kill" must be a reading, not a default.
     ...(memoryEvents.size > 0 ? { memoryEvents: fromKeyed(v2.MemoryEventsSchema, memoryEvents) } : {}),
     io: {
-      usage: parseIoStat(await readFile(join(dir, "io.stat"), "utf8").catch(() => "")),
+      usage: parseIoStat(readCgroupFile(join(dir, "io.stat")) ?? ""),
       psi: await psi("io.pressure"),
     },
     hugetlb: await Promise.all(
@@ -56,7 +57,7 @@ const MAX = 2n ** 64n - 1n;
 
 /** A one-value file (`memory.current`, `pids.max`): "max" is the largest uint64, as containerd has it. */
 async function single(path: string): Promise<bigint> {
-  const text = (await readFile(path, "utf8").catch(() => "")).trim();
+  const text = (readCgroupFile(path) ?? "").trim();
   if (text === "max") return MAX;
   return /^\d+$/.test(text) ? BigInt(text) : 0n;
 }
@@ -72,7 +73,7 @@ export function parseKeyed(text: string): Map<string, bigint> {
 }
 
 async function keyed(dir: string, file: string): Promise<Map<string, bigint>> {
-  return parseKeyed(await readFile(join(dir, file), "utf8").catch(() => ""));
+  return parseKeyed(readCgroupFile(join(dir, file)) ?? "");
 }
 
 /** The kernel's keys are the proto field names (usage_usec, oom_kill, pgfault, …): map by name. */
@@ -104,7 +105,7 @@ export function parsePressure(text: string): MessageInitShape<typeof v2.PSIStats
 
 async function pressure(path: string) {
   // Reading a pressure file fails with EOPNOTSUPP when the kernel runs with psi=0.
-  return parsePressure(await readFile(path, "utf8").catch(() => ""));
+  return parsePressure(readCgroupFile(path) ?? "");
 }
 
 /** `io.stat`: "8:0 rbytes=… wbytes=… rios=… wios=… dbytes=… dios=…" per device. */

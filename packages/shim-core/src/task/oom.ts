@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { readCgroupFile } from "./cgroup-file.ts";
 import { parseKeyed } from "./cgroup2.ts";
 
 /** The memory cgroup: v1's memory hierarchy, else the unified one. */
@@ -10,7 +10,7 @@ export async function oomControl(
   memoryDir: string | undefined,
 ): Promise<{ oomKillDisable: bigint; underOom: bigint; oomKill: bigint } | undefined> {
   if (!memoryDir) return undefined;
-  const text = await readFile(join(memoryDir, "memory.oom_control"), "utf8").catch(() => undefined);
+  const text = readCgroupFile(join(memoryDir, "memory.oom_control"));
   if (text === undefined) return undefined;
   const kv = parseKeyed(text);
   return {
@@ -24,7 +24,7 @@ export async function oomControl(
 export async function oomKills(memoryDir: string | undefined): Promise<number> {
   if (!memoryDir) return 0;
   for (const file of ["memory.oom_control", "memory.events"]) {
-    const text = await readFile(join(memoryDir, file), "utf8").catch(() => undefined);
+    const text = readCgroupFile(join(memoryDir, file));
     const count = text === undefined ? undefined : parseKeyed(text).get("oom_kill");
     if (count !== undefined) return Number(count);
   }
