@@ -43,17 +43,16 @@ export async function runPreview1Module(
 /**
  * Compiles a module Create has validated (this runs inside the container, after Create) with V8's
  * lazy validation: V8 still validates every function, as it first compiles it, rather than all
- * of them before the guest may start (a 31 MB module, yosys: 23 ms instead of 79). Only here, not
- * for the whole runner: wasmer's SDK compiles its own 4.7 MB runtime, and its hello.wasm started
- * some 30 ms later with the flag set process-wide.
+ * of them before the guest may start (a 31 MB module, yosys: 23 ms instead of 79). The flag is
+ * set here, once the runner has loaded what it needs, and stays set: V8 checks a function that
+ * fails its validation against the flag as it is at that call, and with the flag unset it aborts
+ * the process (a module swapped after Create would end the runner with SIGTRAP rather than a
+ * CompileError). Any V8 flag changed at run time costs the code cache of the Node modules loaded
+ * afterwards, so not before: wasmer's SDK, loaded later, started hello.wasm some 30 ms later.
  */
 async function compileValidated(module: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> {
   setFlagsFromString("--wasm-lazy-validation");
-  try {
-    return await WebAssembly.compile(module);
-  } finally {
-    setFlagsFromString("--no-wasm-lazy-validation");
-  }
+  return WebAssembly.compile(module);
 }
 
 /**
