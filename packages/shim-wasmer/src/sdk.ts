@@ -3,7 +3,7 @@ import { Wasmer, type WasmerOptions } from "@wasmer/sdk/node";
 // the first worker starts before the SDK does, so this module builds it from the same class.
 import { NodeWorkerAdapter } from "../node_modules/@wasmer/sdk/dist/node-worker-adapter.js";
 import { installHostFs } from "./host-fs.ts";
-import { compileSdkRuntime } from "./sdk-runtime.ts";
+import { compileGuestsLazily, compileSdkRuntime } from "./compile.ts";
 import { reportFailures } from "./worker-failures.ts";
 
 /** A host directory the guest sees at `guest`, read from and written to live through Node's fs. */
@@ -100,5 +100,7 @@ export function hostMountingWasmer(mounts: HostMount[], options: WasmerOptions):
       return client;
     }
   }
-  return new HostMountingWasmer({ ...options, wasm: compileSdkRuntime() });
+  const runtime = compileSdkRuntime();
+  compileGuestsLazily();
+  return new HostMountingWasmer({ ...options, wasm: runtime });
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { compileSdkRuntime, SHA256_BLOCKS_FUNCTION, sdkRuntimeFile } from "../../src/sdk-runtime.ts";
+import { compileGuestsLazily, compileSdkRuntime, SHA256_BLOCKS_FUNCTION, sdkRuntimeFile } from "../../src/compile.ts";
 
 /**
  * Indices (imports counted) of the functions that rotate as SHA-256's rounds do, 64 times each:
@@ -80,5 +80,33 @@ describe("the SDK's runtime, compiled with its SHA-256 optimized", () => {
     // With the flag still set, this compile would never settle.
     const empty = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
     await expect(WebAssembly.compile(empty)).resolves.toBeInstanceOf(WebAssembly.Module);
+  });
+});
+
+describe("the guest's module, compiled as the SDK spawns it", () => {
+  // (func (export "f") (result i32) i32.add): well-formed, but its body does not validate.
+  const invalidBody = new Uint8Array([
+    0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7f, 3, 2, 1, 0, 7, 5, 1, 1, 0x66, 0, 0, 10, 5, 1, 3, 0,
+    0x6a, 0x0b,
+  ]);
+
+  it("is validated function by function as each is first compiled, a bad one with a CompileError", () => {
+    const Original = WebAssembly.Module;
+    expect(() => new Original(invalidBody)).toThrow(WebAssembly.CompileError);
+    compileGuestsLazily();
+    try {
+      // Not yet: the flag comes with the SDK's first compile, once everything has loaded.
+      expect(() => new Original(invalidBody)).toThrow(WebAssembly.CompileError);
+      const module = new WebAssembly.Module(invalidBody);
+      const { f } = new WebAssembly.Instance(module).exports as { f: () => number };
+      // With the flag unset again here, V8 would abort this process instead.
+      expect(() => f()).toThrow(WebAssembly.CompileError);
+      // The SDK asks `instanceof WebAssembly.Module` of modules compiled either way.
+      expect(new Original(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]))).toBeInstanceOf(WebAssembly.Module);
+      expect(module).toBeInstanceOf(Original);
+      expect(WebAssembly.Module.exports(module)).toEqual([{ name: "f", kind: "function" }]);
+    } finally {
+      Object.defineProperty(WebAssembly, "Module", { configurable: true, writable: true, value: Original });
+    }
   });
 });
