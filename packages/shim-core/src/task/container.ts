@@ -233,9 +233,10 @@ export class Container {
     await this.removeFromRunc();
     if (this.#mounter) {
       await this.#mounter.unmount(this.rootfs);
-      // The `delete` that containerd runs once the daemon has gone then reads no mount table.
+      // The `delete` that containerd runs once the daemon has gone then reads no mount table. Only
+      // that: a bundle already gone (or not writable) leaves `delete` to look for itself.
       const state: ShimState = { runc: this.runtime.config, mountedRootfs: false };
-      await writeFile(join(this.bundle, bundleFiles.state), JSON.stringify(state));
+      await writeFile(join(this.bundle, bundleFiles.state), JSON.stringify(state)).catch(() => {});
     }
     await rm(join(this.bundle, bundleFiles.runnerBundle), { recursive: true, force: true });
   }
