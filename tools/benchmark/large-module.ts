@@ -75,7 +75,7 @@ export function largeModuleSection(
   }
   if (rows.length === 0) return "No large-module case was measured in this run.";
   return [
-    `\`yosys -V\` from a ${f(largeModuleMb(), 1)} MB module (Yosys, built by YoWASP and pinned through the lockfile), interleaved with the cold-start cases above and measured the same way (medians). "first": the shims' verdicts on modules were removed before each container, so Create validates the module (V8 compiles it) and checks its imports; "again": a later container of the same bytes, whose Create finds the verdict and skips both. Inside the container, node (and jco for core modules) compiles the module with lazy validation, each function when first called; wasmer hands it to its SDK.`,
+    `\`yosys -V\` from a ${f(largeModuleMb(), 1)} MB module (Yosys, built by YoWASP and pinned through the lockfile), interleaved with the cold-start cases above and measured the same way (medians). "first": the shims' verdicts on modules were removed before each container, so Create validates the module (V8 compiles it) and checks its imports; "again": a later container of the same bytes, whose Create finds the verdict and skips both. Inside the container, node (and jco for core modules) compiles the module with lazy validation, each function when first called; wasmer hands it to its SDK, which compiles it the same way (the runner sets the flag as the SDK spawns the guest) and first hashes the package it makes, module included, with SHA-256 (the runner has V8 compile that one function of the SDK's runtime with TurboFan from the start: 0.2 s for 31 MB instead of 1.4 s; docs/architecture.md).`,
     "",
     table(
       [
