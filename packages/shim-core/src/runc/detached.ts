@@ -22,9 +22,14 @@ type Launch = (pidFile: string, stdio: StdioOptions) => ReturnType<typeof spawn>
  */
 export class DetachedInit extends EventEmitter implements RuntimeChild {
   readonly stdin: Writable | null = null;
+  readonly running: Promise<number | undefined>;
+  #running: (pid: number | undefined) => void = () => {};
 
   constructor(launch: Launch, pidFile: string, stdio: StdioOptions) {
     super();
+    this.running = new Promise((resolve) => {
+      this.#running = resolve;
+    });
     const fds = [...(stdio as unknown[])];
     let readEnd: number | undefined;
     if (fds[0] === "pipe") {
@@ -52,19 +57,26 @@ export class DetachedInit extends EventEmitter implements RuntimeChild {
     if (!(pid > 0)) return this.#fail(new Error("runc run wrote no pid"));
     // Only now, runc having succeeded, is there a process to report: the Task service waits for
     // this file. Its exit is taken after (its zombie waits), so the file is there before the exit is.
-    await rename(created, pidFile).catch(async (err: Error) => {
-      await rm(created, { force: true });
-      this.#fail(err);
-    });
+    const renamed = await rename(created, pidFile).then(
+      () => true,
+      async (err: Error) => {
+        await rm(created, { force: true });
+        this.#fail(err);
+        return false;
+      },
+    );
+    if (renamed) this.#running(pid);
     onExit(pid, (status) => this.#end(status));
   }
 
   #fail(err: Error): void {
+    this.#running(undefined);
     this.stdin?.destroy();
     this.emit("error", err);
   }
 
   #end(status: number): void {
+    this.#running(undefined);
     this.stdin?.destroy();
     this.emit("exit", status, null);
   }

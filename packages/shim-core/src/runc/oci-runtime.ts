@@ -11,6 +11,11 @@ export interface RuncConfig {
 /** A process the runtime started: the shim feeds its stdin and waits for its end. */
 export interface RuntimeChild {
   readonly stdin: Writable | null;
+  /**
+   * The process's pid once the pid file holds it, or undefined when it never will, from a child
+   * that knows the moment (runc.ts's detached init): the Task service then need not poll the file.
+   */
+  readonly running?: Promise<number | undefined>;
   once(event: "exit", listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
   once(event: "error", listener: (err: Error) => void): this;
 }

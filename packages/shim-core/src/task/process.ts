@@ -202,7 +202,7 @@ export class TaskProcess {
       this.#stdinSource = io.stdin;
       child.once("exit", () => io?.stdin?.destroy());
     }
-    const pid = await waitForPid(how.pidFile, () => finished);
+    const pid = await (child.running ?? waitForPid(how.pidFile, () => finished));
     if (pid === undefined) {
       const status = await exit;
       const reason = this.#startError ?? (await how.lastError()) ?? `runc exited with status ${status}`;

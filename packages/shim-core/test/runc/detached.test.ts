@@ -31,8 +31,12 @@ describe("a container init under the subreaper (runc run --detach)", () => {
   it("reports the pid once started and the exit status of the orphaned process", async () => {
     const pidFile = join(dir, "a.pid");
     const init = new DetachedInit(launcher("sleep 0.3; exit 7"), pidFile, ["ignore", "ignore", "ignore"]);
-    expect(await outcome(init)).toEqual({ exit: 7 });
-    expect(Number(readFileSync(pidFile, "utf8"))).toBeGreaterThan(0);
+    const done = outcome(init);
+    // Told as soon as the pid file is in place, while the process still runs.
+    const pid = await init.running;
+    expect(pid).toBe(Number(readFileSync(pidFile, "utf8")));
+    expect(() => process.kill(pid!, 0)).not.toThrow();
+    expect(await done).toEqual({ exit: 7 });
   });
 
   it("reports death by a signal as 128+signal", async () => {
@@ -67,12 +71,14 @@ describe("a container init under the subreaper (runc run --detach)", () => {
       "ignore",
     ]);
     expect(await outcome(failed)).toEqual({ exit: 3 });
+    expect(await failed.running).toBeUndefined();
     const silent = new DetachedInit((_p, stdio) => spawn("sh", ["-c", "exit 0"], { stdio }), pidFile, [
       "ignore",
       "ignore",
       "ignore",
     ]);
     expect(await outcome(silent)).toEqual({ error: "runc run wrote no pid" });
+    expect(await silent.running).toBeUndefined();
     expect(() => readFileSync(pidFile)).toThrow();
   });
 });
