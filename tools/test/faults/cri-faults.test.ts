@@ -50,6 +50,21 @@ describe("runc failing, and containerd restarting, under CRI", () => {
     return node.runPod(name, handler);
   }
 
+  /**
+   * A pod whose container's StartContainer is under way, runc run held, when containerd stops
+   * (SIGTERM) or crashes (SIGKILL) and comes back: the call has failed, runc run is still held.
+   */
+  async function restartDuringStart(name: string, signal: "SIGTERM" | "SIGKILL"): Promise<{ pod: Pod; id: string }> {
+    const pod = await podWith(name);
+    const id = await pod.create(sleeper());
+    w.block("run");
+    const starting = rejection(node.cri.runtime.startContainer({ containerId: id }));
+    await w.blocked("run");
+    await node.restart(signal);
+    expect(await starting).toBeInstanceOf(CriError);
+    return { pod, id };
+  }
+
   /** The task's status as `ctr task ls` shows it; undefined once containerd has none. */
   async function taskStatus(id: string): Promise<string | undefined> {
     const { stdout } = await node.ctd.ctr(["task", "ls"], { namespace: "k8s.io" });
@@ -107,14 +122,7 @@ describe("runc failing, and containerd restarting, under CRI", () => {
   });
 
   it("containerd restarts during StartContainer: the call fails, the task is killed by CRI's cleanup or runs on until kubelet's stop, and its stop and removal leave nothing", async () => {
-    const pod = await podWith("restart-start");
-    const id = await pod.create(sleeper());
-    w.block("run");
-    const starting = rejection(node.cri.runtime.startContainer({ containerId: id }));
-    await w.blocked("run");
-    await node.restart();
-    const err = await starting;
-    expect(err).toBeInstanceOf(CriError);
+    const { pod, id } = await restartDuringStart("restart-start", "SIGTERM");
     w.clear();
     const task = () => taskStatus(id);
     // The failed StartContainer's own cleanup, a Delete with SIGKILL, kills the task when it
@@ -150,13 +158,7 @@ describe("runc failing, and containerd restarting, under CRI", () => {
   });
 
   it("containerd crashes during StartContainer: the new CRI's kill of the half-started task ends it once runc run returns, and kubelet's stop and removal leave nothing", async () => {
-    const pod = await podWith("crash-start");
-    const id = await pod.create(sleeper());
-    w.block("run");
-    const starting = rejection(node.cri.runtime.startContainer({ containerId: id }));
-    await w.blocked("run");
-    await node.restart("SIGKILL");
-    expect(await starting).toBeInstanceOf(CriError);
+    const { pod, id } = await restartDuringStart("crash-start", "SIGKILL");
     // CRI found the task CREATED and deleted it with a kill, which waits for the Start under way:
     // CRI gave up on loading the container after 10 s (UNKNOWN), but the kill stays with the shim.
     expect((await pod.status(id)).state).toBe(ContainerState.CONTAINER_UNKNOWN);
