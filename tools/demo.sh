@@ -59,7 +59,10 @@ show() {
   else
     local re
     while IFS= read -r re; do
-      printf '%s\n' "$out" | grep -Eq -- "$re" || { verdict="FAILED: no line of the output matches /$re/"; break; }
+      # A here-string, not `printf | grep -q`: bash's printf writes a line at a time, and a grep
+      # that matched and exited before the last line made printf die of SIGPIPE, which pipefail
+      # turned into a failed match (once in a CI run, for a line that was there).
+      grep -Eq -- "$re" <<<"$out" || { verdict="FAILED: no line of the output matches /$re/"; break; }
     done < <(printf '%s\n' "$pattern" | sed 's/ ;; /\n/g')
   fi
   echo "   exit status $status, $(( (end - start) / 1000000 )) ms: $verdict"

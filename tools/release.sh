@@ -93,7 +93,7 @@ EOF
     tar -xzf "$out/$name.tar.gz" -C "$check"
     packed="$check/$name/$bin"
     if [ "$arch" = x86_64 ]; then
-      "$packed" -v | grep -q "Version: $version" || { echo "release.sh: $packed -v does not report $version" >&2; exit 1; }
+      grep -q "Version: $version" <<<"$("$packed" -v)" || { echo "release.sh: $packed -v does not report $version" >&2; exit 1; }
     fi
     "$node" -e '
       const fs = require("node:fs");
