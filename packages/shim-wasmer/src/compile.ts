@@ -11,7 +11,8 @@ import { setFlagsFromString } from "node:v8";
  */
 export const SHA256_BLOCKS_FUNCTION = 347;
 
-const runtimeUrl = new URL("../node_modules/@wasmer/sdk/pkg/wasmer_sdk_js_bg.wasm", import.meta.url);
+/** The SDK's runtime (also read by the test that checks the function's index). */
+export const sdkRuntimeFile = new URL("../node_modules/@wasmer/sdk/pkg/wasmer_sdk_js_bg.wasm", import.meta.url);
 
 /**
  * The SDK's runtime, compiled with its SHA-256 block function optimized from its first call.
@@ -20,7 +21,7 @@ const runtimeUrl = new URL("../node_modules/@wasmer/sdk/pkg/wasmer_sdk_js_bg.was
  * guest's module, compiled later in the SDK's worker, must not be touched.
  */
 export function compileSdkRuntime(): WebAssembly.Module {
-  const bytes = readFileSync(runtimeUrl);
+  const bytes = readFileSync(sdkRuntimeFile);
   setFlagsFromString(`--wasm-eager-tier-up-function=${SHA256_BLOCKS_FUNCTION}`);
   try {
     return new WebAssembly.Module(bytes);
@@ -28,9 +29,6 @@ export function compileSdkRuntime(): WebAssembly.Module {
     setFlagsFromString("--wasm-eager-tier-up-function=-1");
   }
 }
-
-/** Where the runtime's bytes are, for the test that checks the function's index. */
-export const sdkRuntimeFile = runtimeUrl;
 
 const Module = WebAssembly.Module;
 

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { bundleFiles, readShimState } from "../task/bundle-files.ts";
+import { bundleFiles, readPidFile, readShimState } from "../task/bundle-files.ts";
 import { defaultOptions } from "../task/default-options.ts";
 import type { ShimFlags } from "./flags.ts";
 import { groupId, removeDeadSocket, socketPath } from "./socket.ts";
@@ -50,16 +50,7 @@ export async function deleteAction(
   if (flags.address)
     await removeDeadSocket(socketPath(flags.address, flags.namespace, await groupId(bundle, flags.id)));
   if (failed) throw failed;
-  const pid = Number.parseInt(readPid(join(bundle, bundleFiles.initPid)), 10) || 0;
-  return deleteResponse(pid, 137, Date.now());
-}
-
-function readPid(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return "0";
-  }
+  return deleteResponse(readPidFile(join(bundle, bundleFiles.initPid)), 137, Date.now());
 }
 
 /**

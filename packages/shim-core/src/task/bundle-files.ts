@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { promises, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RuncConfig } from "../runc/oci-runtime.ts";
 
@@ -18,11 +18,29 @@ export interface ShimState {
   mountedRootfs: boolean;
 }
 
+/**
+ * Records `state` for the `delete` binary: at Create, and at Delete once the rootfs is off.
+ * (`promises` is read at the call: `delete` itself does not load node:fs/promises.)
+ */
+export function writeShimState(bundle: string, state: ShimState): Promise<void> {
+  return promises.writeFile(join(bundle, bundleFiles.state), JSON.stringify(state));
+}
+
 /** Reads what Create (and Delete) recorded, for the `delete` binary. */
 export function readShimState(bundle: string): ShimState | undefined {
   try {
     return JSON.parse(readFileSync(join(bundle, bundleFiles.state), "utf8")) as ShimState;
   } catch {
     return undefined;
+  }
+}
+
+/** The pid a pid file holds (runc's, or the shim's `init.pid`); 0 when it is missing or holds none. */
+export function readPidFile(path: string): number {
+  try {
+    const pid = Number.parseInt(readFileSync(path, "utf8"), 10);
+    return pid > 0 ? pid : 0;
+  } catch {
+    return 0;
   }
 }

@@ -13,7 +13,7 @@ import type { Entrypoint } from "../wasm/entrypoint.ts";
 import { imageLookup, resolveImageEntrypoint, type WasmImageQuery } from "../wasm/image-entrypoint.ts";
 import { imageIsWasm, prepareWasmContainer } from "../wasm/prepare.ts";
 import { closeLaunch, withRunnerFds, type RunnerLaunch } from "../wasm/runner-files.ts";
-import { bundleFiles, type ShimState } from "./bundle-files.ts";
+import { bundleFiles, writeShimState } from "./bundle-files.ts";
 import type { ExecPlan } from "./exec-plan.ts";
 import { checkIdentifier } from "./identifiers.ts";
 import { parseRuntimeOptions, type RuntimeOptions } from "./options.ts";
@@ -118,8 +118,7 @@ export class Container {
         runcBundle = join(req.bundle, bundleFiles.runnerBundle);
         runner = await prepareWasmContainer(ctx.engine, entrypoint, spec, rootfs, runcBundle, ctx.log);
       }
-      const state: ShimState = { runc: runtime.config, mountedRootfs: mounted };
-      await writeFile(join(req.bundle, bundleFiles.state), JSON.stringify(state));
+      await writeShimState(req.bundle, { runc: runtime.config, mountedRootfs: mounted });
       const init = new TaskProcess(req.id, "", {
         stdin: req.stdin,
         stdout: req.stdout,
@@ -235,8 +234,7 @@ export class Container {
       await this.#mounter.unmount(this.rootfs);
       // The `delete` that containerd runs once the daemon has gone then reads no mount table. Only
       // that: a bundle already gone (or not writable) leaves `delete` to look for itself.
-      const state: ShimState = { runc: this.runtime.config, mountedRootfs: false };
-      await writeFile(join(this.bundle, bundleFiles.state), JSON.stringify(state)).catch(() => {});
+      await writeShimState(this.bundle, { runc: this.runtime.config, mountedRootfs: false }).catch(() => {});
     }
     await rm(join(this.bundle, bundleFiles.runnerBundle), { recursive: true, force: true });
   }

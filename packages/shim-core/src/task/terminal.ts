@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { closeSync, constants, mkdtempSync, open as openFd, readFileSync, rmSync } from "node:fs";
+import { closeSync, constants, mkdtempSync, open as openFd, rmSync } from "node:fs";
 import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { ReadStream } from "node:tty";
 import { native } from "../sea/native.ts";
 import type { RuntimeChild } from "../runc/oci-runtime.ts";
 import { becomeSubreaper, onExit } from "../runc/reaper.ts";
+import { readPidFile } from "./bundle-files.ts";
 import { openTerminalInput, openTerminalOutput, type StdioPaths } from "./stdio.ts";
 
 /** How long an exit waits for the output still in the pty to reach the client (containerd's runc shim waits 2 s too). */
@@ -90,7 +91,7 @@ export class Terminal {
         (err: Error) => {
           this.close();
           // Without its terminal the process is of no use: it ends, and is reaped, before Start fails.
-          const pid = readPid(pidFile);
+          const pid = readPidFile(pidFile);
           if (pid === 0) return void child.emit("error", err);
           try {
             process.kill(pid, "SIGKILL");
@@ -103,7 +104,7 @@ export class Terminal {
   }
 
   async #attach(pidFile: string, stdio: StdioPaths): Promise<{ pid: number; drained: Promise<void> }> {
-    const pid = readPid(pidFile);
+    const pid = readPidFile(pidFile);
     if (pid === 0) throw new Error(`runc wrote no pid to ${pidFile}`);
     let fd: number;
     try {
@@ -162,15 +163,6 @@ export class Terminal {
     this.#closeSocket();
     this.#stdin?.destroy();
     this.#master?.stream.destroy();
-  }
-}
-
-function readPid(pidFile: string): number {
-  try {
-    const pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
-    return pid > 0 ? pid : 0;
-  } catch {
-    return 0;
   }
 }
 

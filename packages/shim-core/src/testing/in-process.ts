@@ -3,6 +3,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
 import { patchCwd } from "../wasm/cwd-patch.ts";
 import { compileCheck, type Engine } from "../wasm/engine.ts";
 import { checkImports } from "../wasm/imports.ts";
@@ -68,6 +69,9 @@ export async function runGuest(engine: Engine, opts: GuestOptions): Promise<Gues
     }
   } finally {
     io.close();
+    // This process plays the daemon too: the next run's checkModule must validate eagerly, as
+    // the daemon does. The runner sets lazy validation for its one guest and never unsets it.
+    setFlagsFromString("--no-wasm-lazy-validation");
   }
 }
 
