@@ -20,6 +20,7 @@ export const NATIVE_SOURCES = [
   join(here, "shim_native.c"),
   join(here, "read_only_mount.c"),
   join(here, "rootfs_mount.c"),
+  join(here, "external_string.c"),
 ];
 export const NATIVE_OUTPUT = resolve(here, "../dist/native/shim-native.node");
 

@@ -36,6 +36,7 @@ struct mount_attr {
 #endif
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include "shim_native.h"
 
 static napi_value fd_result(napi_env env, int32_t value) {
   napi_value result;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/mount.h>
 #include <node_api.h>
+#include "shim_native.h"
 
 /* A string argument into `buf`, or "" with *present = 0 for null/undefined; -1 on a bad type or length. */
 static int string_arg(napi_env env, napi_value value, char* buf, size_t size, int* present) {

@@ -27,7 +27,8 @@
  *   reap(pid) -> status | -1             waitid(P_PID, pid, WEXITED|WNOHANG): -1 while it runs (or
  *                                        is not our child), else its exit code, or 128+signal.
  * Files for containers: openReadOnlyMount(path) -> fd | -errno, in read_only_mount.c; the
- * rootfs: mount(...) and umount(...), in rootfs_mount.c.
+ * rootfs: mount(...) and umount(...), in rootfs_mount.c; the bundle's source as a string over the
+ * executable's pages: externalLatin1(arrayBuffer), in external_string.c.
  *   mallocTrim() -> 1 | 0                glibc's malloc_trim(0): free heap pages back to the kernel.
  */
 #define _GNU_SOURCE
@@ -50,6 +51,7 @@
 #include <unistd.h>
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include "shim_native.h"
 
 static napi_value throw_type(napi_env env, const char* msg) {
   napi_throw_type_error(env, NULL, msg);
@@ -273,9 +275,6 @@ static napi_value native_malloc_trim(napi_env env, napi_callback_info info) {
 #endif
 }
 
-napi_value native_open_read_only_mount(napi_env env, napi_callback_info info);
-napi_value native_mount(napi_env env, napi_callback_info info);
-napi_value native_umount(napi_env env, napi_callback_info info);
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
@@ -293,6 +292,7 @@ NAPI_MODULE_INIT() {
       {"openReadOnlyMount", NULL, native_open_read_only_mount, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mount", NULL, native_mount, NULL, NULL, NULL, napi_enumerable, NULL},
       {"umount", NULL, native_umount, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"externalLatin1", NULL, native_external_latin1, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -13,7 +13,7 @@ import { defaultRuncRoot } from "./delete.ts";
 import type { ShimFlags } from "./flags.ts";
 import { trimHeapWhenGrown } from "./heap-trim.ts";
 import { watchOrphans } from "./orphans.ts";
-import { bundleCodeCache } from "../sea/sea.ts";
+import { bundleCodeCache, bundleSource } from "../sea/sea.ts";
 import { shimVersion } from "../sea/version.ts";
 import { traceTaskService } from "../telemetry/task-spans.ts";
 import { loadTracing, tracingEnabled } from "../telemetry/tracing.ts";
@@ -122,7 +122,12 @@ export async function serve(flags: ShimFlags, engine: Engine, opts: ServeOptions
   for (const sig of ["SIGINT", "SIGHUP", "SIGTERM"] as const) process.on(sig, () => log.info(`ignoring ${sig}`));
   await (opts.listen ?? ((s) => s.listenFd(3)))(server);
   trimHeapWhenGrown();
-  log.info("serving", { engine: engine.version, socket: flags.socket, codeCache: bundleCodeCache() ?? "" });
+  log.info("serving", {
+    engine: engine.version,
+    socket: flags.socket,
+    codeCache: bundleCodeCache() ?? "",
+    bundleSource: bundleSource() ?? "",
+  });
   // The next pod's daemon, waiting at the lowest priority (none for a daemon started by hand). Not
   // at once: measured, its boot beside this pod's Create and Start cost them 5-18 ms.
   setTimeout(() => void spare(), 1000).unref();

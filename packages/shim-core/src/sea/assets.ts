@@ -25,19 +25,11 @@ import { createRequire, isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { type AssetManifest, MANIFEST_ASSET, ownAssetRoot } from "./asset-manifest.ts";
 import { isSea } from "./sea.ts";
 import { fdPath, refuseContainerModules, runnerLayoutFromEnv } from "../wasm/runner-layout.ts";
 
-/** The SEA asset tools/sea-assets.mjs writes: where to extract, and every asset with its size. */
-export const MANIFEST_ASSET = "sea-assets.json";
-export const DEFAULT_ASSET_ROOT = "/run/containerd-shim-assets";
-
-export interface AssetManifest {
-  /** `<executable name>-<hash of the file list>`: a new build never reuses an old directory. */
-  dir: string;
-  /** key -> size in bytes */
-  files: Record<string, number>;
-}
+export { type AssetManifest, DEFAULT_ASSET_ROOT, MANIFEST_ASSET } from "./asset-manifest.ts";
 
 export interface AssetRoot {
   path: string;
@@ -48,7 +40,7 @@ export interface AssetRoot {
 export function assetRoots(env: NodeJS.ProcessEnv = process.env): AssetRoot[] {
   const uid = process.getuid?.() ?? 0;
   const roots: AssetRoot[] = [
-    { path: env.WASM_SHIM_ASSET_DIR || DEFAULT_ASSET_ROOT, shared: false },
+    { path: ownAssetRoot(env), shared: false },
     { path: join(tmpdir(), `containerd-shim-assets-${uid}`), shared: true },
     { path: `/dev/shm/containerd-shim-assets-${uid}`, shared: true },
   ];

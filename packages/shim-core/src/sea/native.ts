@@ -8,12 +8,13 @@ import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { fdPath, runnerLayoutFromEnv } from "../wasm/runner-layout.ts";
 import { getSystemErrorName } from "node:util";
+import { bootAddon } from "./boot-addon.ts";
 
 /** A time for utimensat: nanoseconds since the epoch, or one of these. */
 export const UTIME_NOW = -1n;
 export const UTIME_OMIT = -2n;
 
-interface NativeAddon {
+export interface NativeAddon {
   exit(code: number): never;
   exitOnSignals(signals: number[]): void;
   setChildSubreaper(): void;
@@ -31,6 +32,7 @@ interface NativeAddon {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): number;
   /** 0 or an errno. */
   umount(target: string, flags: number): number;
+  externalLatin1(buffer: ArrayBuffer): string;
 }
 
 export interface Native {
@@ -82,7 +84,7 @@ export function nativeAddonFile(): string | undefined {
   }
 }
 
-function load(): Native {
+function dlopenAddon(): NativeAddon {
   // In a runner, the host's copy comes as an fd of its own (runner-layout.ts); releaseNativeFile closes it.
   const fd = runnerLayoutFromEnv()?.native;
   const file =
@@ -95,7 +97,11 @@ function load(): Native {
       `cannot load the shim's native helper ${file} (build packages/shim-core first): ${(err as Error).message}`,
     );
   }
-  const addon = mod.exports;
+  return mod.exports;
+}
+
+function load(): Native {
+  const addon = bootAddon() ?? dlopenAddon();
   return {
     exit: (code) => addon.exit(code),
     exitOnSignals: (signals) => addon.exitOnSignals([...signals]),

@@ -3,6 +3,8 @@
 // dist/<name>.cjs bundle, as TypeScript source (tests, `node src/main.ts`), or inside a container
 // where the binary is started through the host's dynamic loader.
 
+import { externalAsset } from "./boot-addon.ts";
+
 type SeaModule = typeof import("node:sea");
 
 // getBuiltinModule rather than require/createRequire: this file is bundled to CJS (where
@@ -74,11 +76,18 @@ const BUNDLE_PARAMS = ["exports", "require", "module", "__filename", "__dirname"
 
 /** How this process compiled the bundle: from the build's code cache, or from its source. */
 export type CodeCache = "used" | "rejected" | "none";
+/** Where the bundle's source lives: the executable's shared pages, or a copy in V8's heap. */
+export type BundleSource = "external" | "heap";
+interface BootRecord {
+  codeCache: CodeCache;
+  source: BundleSource;
+}
 // The boot script and the bundle each hold their own copy of this module.
 const BOOT_KEY = Symbol.for("containerd-shim.boot");
+const bootRecord = () => (globalThis as Record<symbol, BootRecord | undefined>)[BOOT_KEY];
 
-export const bundleCodeCache = (): CodeCache | undefined =>
-  (globalThis as Record<symbol, { codeCache: CodeCache } | undefined>)[BOOT_KEY]?.codeCache;
+export const bundleCodeCache = (): CodeCache | undefined => bootRecord()?.codeCache;
+export const bundleSource = (): BundleSource | undefined => bootRecord()?.source;
 
 /**
  * Compiles and runs the whole bundle in this process, as if it were the main script: the SEA's
@@ -86,7 +95,8 @@ export const bundleCodeCache = (): CodeCache | undefined =>
  * build's code cache V8 skips scanning the source: 1.4 against 10 ms for node's bundle, 2 against
  * 21 ms for jco's, in the daemon and in every runner. V8 refuses a cache made by another V8 or
  * with other flags, and then compiles the source. Its import() goes to Node's own loader, as the
- * main script's does.
+ * main script's does. The source is a string over the executable's own pages when the native
+ * helper can be loaded first (boot-addon.ts), else a copy in V8's heap.
  */
 export function runMainAsset(): void {
   const vm = process.getBuiltinModule("node:vm") as typeof import("node:vm");
@@ -96,13 +106,15 @@ export function runMainAsset(): void {
   } catch {
     // built without one (another architecture's executable)
   }
-  const run = vm.compileFunction(mainSource(), BUNDLE_PARAMS, {
+  const external = externalAsset(sea!, MAIN_ASSET);
+  const run = vm.compileFunction(external ?? mainSource(), BUNDLE_PARAMS, {
     filename: process.execPath,
     cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const codeCache: CodeCache = cachedData === undefined ? "none" : run.cachedDataRejected ? "rejected" : "used";
-  (globalThis as Record<symbol, unknown>)[BOOT_KEY] = { codeCache };
+  const record: BootRecord = { codeCache, source: external === undefined ? "heap" : "external" };
+  (globalThis as Record<symbol, unknown>)[BOOT_KEY] = record;
   const mod = { exports: {} };
   const dir = process.execPath.slice(0, process.execPath.lastIndexOf("/")) || "/";
   run.call(mod.exports, mod.exports, require, mod, process.execPath, dir);
