@@ -228,11 +228,13 @@ const seaConfig = {
   // is its small boot script now; the bundle it compiles has a cache of its own (cacheFile above).
   useCodeCache: opts.codeCache && opts.arch === hostArch(),
   execArgv: opts.execArgv,
-  // The runtime re-reads the bundle from "main.cjs" to start worker threads (see
-  // packages/shim-core/src/sea/sea.ts); `new Worker(__filename)` would parse the binary.
-  // The rest are what the bundle loads by URL, extracted by packages/shim-core/src/sea/assets.ts.
+  // The boot script compiles the bundle from "main.cjs"; worker threads start from the boot
+  // script again, "boot.cjs" (see packages/shim-core/src/sea/sea.ts), as `new Worker(__filename)`
+  // would parse the binary. The rest are what the bundle loads by URL, extracted by
+  // packages/shim-core/src/sea/assets.ts.
   assets: {
     "main.cjs": rel(bundleFile),
+    ...(bootFile ? { "boot.cjs": rel(bootFile) } : {}),
     ...(cacheFile ? { "main.cjs.cache": rel(cacheFile) } : {}),
     ...(manifest ? { [MANIFEST_ASSET]: rel(join(assetsDir, MANIFEST_ASSET)) } : {}),
     ...Object.fromEntries(Object.keys(manifest?.files ?? {}).map((k) => [k, rel(join(assetsDir, k))])),

@@ -56,7 +56,7 @@ if (isMainThread) {
     }));
   })();
 } else {
-  parentPort!.postMessage(own());
+  parentPort!.postMessage({ own: own(), codeCache: bundleCodeCache() ?? "plain bundle" });
 }
 `,
   "node_modules/fake-engine/package.json": JSON.stringify({
@@ -107,7 +107,9 @@ const expected = {
     fromWorker: { data: "DATA BESIDE THE WORKER", eolLength: 1, optional: OPTIONAL_STUB },
     optional: OPTIONAL_STUB,
   },
-  fromEvalWorker: "own file",
+  // An eval worker of the executable starts from the boot script, which compiles the bundle as
+  // the main thread did.
+  fromEvalWorker: { own: "own file", codeCache: "used" },
   require: "function",
   resolve: "node:fs",
   dynamicImport: "function",
@@ -177,7 +179,11 @@ describe("sea-build with embedded assets", () => {
     expect(bundle).toContain("A comment esbuild keeps");
     expect(bundle.match(/[\u0080-\uffff]/g)).toBeNull();
     const r = run(process.execPath, [join(pkg, "dist", `${NAME}.cjs`)]);
-    expect(r.json).toEqual({ ...expected, codeCache: "plain bundle" });
+    expect(r.json).toEqual({
+      ...expected,
+      fromEvalWorker: { own: "own file", codeCache: "plain bundle" },
+      codeCache: "plain bundle",
+    });
     // Plain node prints the warning the executables are built to suppress (checked below).
     expect(r.stderr).toMatch(/ExperimentalWarning: should not be printed/);
   });
