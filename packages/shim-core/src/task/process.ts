@@ -194,6 +194,7 @@ export class TaskProcess {
     // runc holds its own copies now; ours would keep the client's FIFOs open after the process ends.
     await io?.stdout?.close();
     if (io?.stderr !== io?.stdout) await io?.stderr?.close();
+    if (io) void exit.then(io.releaseReaders);
     if (io?.stdin && child.stdin) {
       const stdin = child.stdin;
       stdin.on("error", () => {});

@@ -1,4 +1,4 @@
-import { constants, createWriteStream, open as openFd, readSync } from "node:fs";
+import { closeSync, constants, createWriteStream, open as openFd, openSync, readSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { open, stat, type FileHandle } from "node:fs/promises";
@@ -18,7 +18,10 @@ export interface OpenedStdio {
   stdin?: Socket;
   stdout?: FileHandle;
   stderr?: FileHandle;
+  /** Closes everything, the held readers included. */
   close(): Promise<void>;
+  /** Closes the readers held on the output FIFOs: for when the process has ended. */
+  releaseReaders(): void;
 }
 
 function parsePath(uri: string): { kind: "fifo" | "file"; path: string } {
@@ -137,12 +140,36 @@ export async function checkStdio(paths: StdioPaths): Promise<void> {
   }
 }
 
+/**
+ * A reader of our own on an output FIFO, opened once the client's reader is there and held while
+ * the process runs, as containerd's runc shim does. When the client goes (`ctr run -d` returns, a
+ * `ctr` is killed), the process's writes then go on into the FIFO's buffer, and once it is full
+ * meet EAGAIN as with a slow reader (the fd is non-blocking; jco and wasmer wait it out). Without
+ * it they failed with EPIPE, and a process that checks its writes ended: a jco HTTP server at its
+ * first log line, busybox by SIGPIPE. It never reads: a client that attaches again gets what is
+ * buffered, and the client's end of file still comes when the writers close.
+ */
+function holdReader(uri: string): number | undefined {
+  const { kind, path } = parsePath(uri);
+  return kind === "fifo" ? openSync(path, constants.O_RDONLY | constants.O_NONBLOCK) : undefined;
+}
+
 export async function openStdio(paths: StdioPaths): Promise<OpenedStdio> {
-  const opened: OpenedStdio = { close: async () => {} };
+  const readers: number[] = [];
+  const releaseReaders = () => {
+    for (const fd of readers.splice(0)) closeSync(fd);
+  };
+  const opened: OpenedStdio = { close: async () => {}, releaseReaders };
+  const output = async (uri: string) => {
+    const handle = await openOutput(uri);
+    const reader = holdReader(uri);
+    if (reader !== undefined) readers.push(reader);
+    return handle;
+  };
   try {
-    if (paths.stdout) opened.stdout = await openOutput(paths.stdout);
+    if (paths.stdout) opened.stdout = await output(paths.stdout);
     if (paths.stderr)
-      opened.stderr = paths.stderr === paths.stdout && opened.stdout ? opened.stdout : await openOutput(paths.stderr);
+      opened.stderr = paths.stderr === paths.stdout && opened.stdout ? opened.stdout : await output(paths.stderr);
     if (paths.stdin) opened.stdin = await openInput(paths.stdin);
   } catch (err) {
     await closeAll(opened);
@@ -156,4 +183,5 @@ async function closeAll(io: OpenedStdio): Promise<void> {
   io.stdin?.destroy();
   await io.stdout?.close().catch(() => {});
   if (io.stderr !== io.stdout) await io.stderr?.close().catch(() => {});
+  io.releaseReaders();
 }
