@@ -61,6 +61,24 @@ export function corpusConformance(opts: CorpusOptions): void {
       it(c.id, async () => judge(opts, c, "ctr", await runWithCtr(ctd, runtime, c, id(c))), CASE_TIMEOUT);
     }
 
+    // `ctr run -d` without a log URI returns after Start and takes its FIFO readers with it. Rust's
+    // println! panics on a failed write: so a program went down (status 1) at its first line
+    // after ctr had gone, where a runc container goes on (the shim now holds readers of its own).
+    it("lets a detached program write after ctr has returned (run -d, no log)", async () => {
+      const name = `corpus-${opts.engine}-detached-${process.pid}`;
+      const args = [programInImage("tour-rust"), "clock", "1500"];
+      const run = await ctd.ctr(["run", "-d", "--runtime", runtime, corpusImageRefs.workdir, name, ...args]);
+      expect(run.code, run.stderr).toBe(0);
+      await eventually(async () => {
+        expect((await ctd.ctr(["task", "ls"])).stdout).toMatch(new RegExp(`^${name}\\s+\\d+\\s+STOPPED`, "m"));
+      }, 60_000);
+      // ctr 1.6 reports a task's non-zero status when it deletes it, as a warning.
+      const removed = await ctd.ctr(["task", "delete", name]);
+      expect(removed.code, removed.stderr).toBe(0);
+      expect(removed.stderr).not.toMatch(/non-zero exit code/);
+      await ctd.removeContainer(name);
+    });
+
     if (!opts.components) {
       it("refuses a WASI 0.2 component at Create with an error that says so", async () => {
         const res = await ctd.ctr(
