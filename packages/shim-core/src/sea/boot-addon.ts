@@ -15,8 +15,16 @@ export type SeaAssets = Pick<typeof import("node:sea"), "getAsset" | "getRawAsse
 const ADDON_KEY = Symbol.for("containerd-shim.native-addon");
 type Global = Record<symbol, NativeAddon | undefined>;
 
-/** The helper as the boot script loaded it, for native.ts; undefined when it did not. */
+/** The helper as this thread loaded it (the boot script, or native.ts); undefined until then. */
 export const bootAddon = (): NativeAddon | undefined => (globalThis as Global)[ADDON_KEY];
+
+/** Loads the helper from `file` and keeps it for this thread's later callers; throws as dlopen does. */
+export function loadAddon(file: string): NativeAddon {
+  const mod = { exports: {} as NativeAddon };
+  const { constants } = process.getBuiltinModule("node:os");
+  process.dlopen(mod, file, constants.dlopen.RTLD_NOW);
+  return ((globalThis as Global)[ADDON_KEY] = mod.exports);
+}
 
 function addonFile(sea: SeaAssets): string | undefined {
   const fd = runnerLayoutFromEnv()?.native;
@@ -37,10 +45,7 @@ export function externalAsset(sea: SeaAssets, key: string): string | undefined {
     if (addon === undefined) {
       const file = addonFile(sea);
       if (file === undefined) return undefined;
-      const mod = { exports: {} as NativeAddon };
-      const { constants } = process.getBuiltinModule("node:os");
-      process.dlopen(mod, file, constants.dlopen.RTLD_NOW);
-      addon = (globalThis as Global)[ADDON_KEY] = mod.exports;
+      addon = loadAddon(file);
     }
     return addon.externalLatin1(sea.getRawAsset(key));
   } catch {

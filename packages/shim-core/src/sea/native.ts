@@ -4,11 +4,10 @@
 // the host's copy, handed over as a read-only fd, so the runner loads it before the guest runs:
 // see runner.ts), from TypeScript source it is read from the package's dist.
 import { closeSync, existsSync } from "node:fs";
-import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { fdPath, runnerLayoutFromEnv } from "../wasm/runner-layout.ts";
 import { getSystemErrorName } from "node:util";
-import { bootAddon } from "./boot-addon.ts";
+import { bootAddon, loadAddon } from "./boot-addon.ts";
 
 /** A time for utimensat: nanoseconds since the epoch, or one of these. */
 export const UTIME_NOW = -1n;
@@ -89,15 +88,13 @@ function dlopenAddon(): NativeAddon {
   const fd = runnerLayoutFromEnv()?.native;
   const file =
     fd !== undefined ? fdPath(fd) : fileURLToPath(new URL("../../dist/native/shim-native.node", import.meta.url));
-  const mod = { exports: {} as NativeAddon };
   try {
-    process.dlopen(mod, file, constants.dlopen.RTLD_NOW);
+    return loadAddon(file);
   } catch (err) {
     throw new Error(
       `cannot load the shim's native helper ${file} (build packages/shim-core first): ${(err as Error).message}`,
     );
   }
-  return mod.exports;
 }
 
 function load(): Native {

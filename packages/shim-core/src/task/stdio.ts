@@ -144,10 +144,10 @@ export async function checkStdio(paths: StdioPaths): Promise<void> {
  * A reader of our own on an output FIFO, opened once the client's reader is there and held while
  * the process runs, as containerd's runc shim does. When the client goes (`ctr run -d` returns, a
  * `ctr` is killed), the process's writes then go on into the FIFO's buffer, and once it is full
- * meet EAGAIN as with a slow reader (the fd is non-blocking; jco and wasmer wait it out). Without
- * it they failed with EPIPE, and a process that checks its writes ended: a jco HTTP server at its
- * first log line, busybox by SIGPIPE. It never reads: a client that attaches again gets what is
- * buffered, and the client's end of file still comes when the writers close.
+ * wait, as for a slow reader (libuv clears O_NONBLOCK on the stdio fds it hands runc). Without it
+ * they failed with EPIPE, and a process that checks its writes ended: a jco HTTP server at its
+ * first log line, a Rust program at its next println!. It never reads: a client that attaches
+ * again gets what is buffered, and the client's end of file still comes when the writers close.
  */
 function holdReader(uri: string): number | undefined {
   const { kind, path } = parsePath(uri);
