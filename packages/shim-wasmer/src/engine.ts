@@ -10,6 +10,8 @@ import { serveNative } from "./native-relay.ts";
 import { guestRoot } from "./rootfs.ts";
 import { CHANNEL, withConfig } from "./run-config.ts";
 import { hostMountingWasmer } from "./sdk.ts";
+import { standIn } from "./stand-in.ts";
+import { substituteGuest } from "./compile.ts";
 import { onWorkerFailure } from "./worker-failures.ts";
 import { FILETYPE } from "./wasi/abi.ts";
 import type { LayerConfig } from "./wasi/preview1.ts";
@@ -114,13 +116,17 @@ async function loadGuest(ctx: RunContext) {
   // The SDK's own file system is what a guest the layer cannot serve sees: the container's
   // top-level directories mounted live, top-level files copied (rootfs.ts).
   const root = files ? { mounts: [], files: {} } : guestRoot();
-  const wasmer = hostMountingWasmer(root.mounts, { cache: false });
+  const wasmer = hostMountingWasmer(root.mounts, { cache: false }, !files);
   // The SDK would name argv[0] after the command (and allows only [A-Za-z0-9._+-] there); the
   // guest hook answers args_get with the image's argv instead, argv[0] as given.
   const command = "main";
   const module = withConfig(ctx.module, config);
+  // A preview1 guest is packaged as its stand-in; a WASIX guest, whose threads the SDK may start
+  // by compiling the packaged bytes in workers of its own, as it is.
+  const packaged = files ? standIn(ctx.module) : module;
+  if (files) substituteGuest(packaged, module);
   const pkg = await wasmer.packages.create({
-    modules: { guest: module },
+    modules: { guest: packaged },
     commands: { [command]: { module: "guest" } },
     files: root.files,
   });

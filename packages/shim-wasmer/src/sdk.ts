@@ -77,9 +77,9 @@ function installWorkers(): void {
 /**
  * The SDK's Node client, its workers started by `SdkWorker`. `mounts` are host directories for the
  * SDK's native mount (`SandboxBuilderCore.mountHost`, which has no public option), for guests the
- * layer cannot serve.
+ * layer cannot serve. `largePackages`: see compileSdkRuntime.
  */
-export function hostMountingWasmer(mounts: HostMount[], options: WasmerOptions): Wasmer {
+export function hostMountingWasmer(mounts: HostMount[], options: WasmerOptions, largePackages = true): Wasmer {
   const ids = mounts.map((m) => {
     roots[++lastId] = m.host;
     return lastId;
@@ -100,7 +100,7 @@ export function hostMountingWasmer(mounts: HostMount[], options: WasmerOptions):
       return client;
     }
   }
-  const runtime = compileSdkRuntime();
+  const runtime = compileSdkRuntime(largePackages);
   compileGuestsLazily();
   return new HostMountingWasmer({ ...options, wasm: runtime });
 }
