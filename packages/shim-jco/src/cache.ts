@@ -1,8 +1,10 @@
-import { createHash, randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ENTRY_MODULE, transpileModule, type Transpiled } from "./transpile.ts";
 import { ENGINE_VERSION } from "./version.ts";
+
+// Loaded when a cache entry is made or looked up (in the daemon): a runner would pay 8 ms for it.
+const crypto = () => process.getBuiltinModule("node:crypto");
 
 export const CACHE_ENV = "WASM_SHIM_JCO_CACHE";
 export const DEFAULT_CACHE_DIR = "/var/lib/containerd-shim-jco-v1/cache";
@@ -14,7 +16,7 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 /** One entry per module and engine version: a new shim never runs what an older one wrote. */
 export function cacheKey(digest: string): string {
-  return createHash("sha256").update(`${ENGINE_VERSION}\n${digest}`).digest("hex");
+  return crypto().createHash("sha256").update(`${ENGINE_VERSION}\n${digest}`).digest("hex");
 }
 
 /** Written last into an entry; an entry whose files do not match it is not used. */
@@ -25,7 +27,7 @@ export interface Manifest {
   files: Record<string, string>;
 }
 
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+const sha256 = (bytes: Uint8Array) => crypto().createHash("sha256").update(bytes).digest("hex");
 
 /** An intact entry's transpile output, read back from its files. */
 export async function readTranspiled(dir: string, manifest: Manifest): Promise<Transpiled> {
@@ -91,7 +93,7 @@ export async function ensureTranspiled(
 async function writeEntry(root: string, key: string, digest: string, out: Transpiled): Promise<Manifest> {
   await mkdir(root, { recursive: true, mode: 0o700 });
   const dir = join(root, key);
-  const tmp = join(root, `.tmp-${key}-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const tmp = join(root, `.tmp-${key}-${process.pid}-${crypto().randomBytes(4).toString("hex")}`);
   // The shim's alone: a container is sent its own entry's files (engine.ts), never a path here.
   await mkdir(tmp, { mode: 0o700 });
   await chmod(tmp, 0o700);
@@ -110,7 +112,7 @@ async function writeEntry(root: string, key: string, digest: string, out: Transp
       const other = await readEntry(dir, digest);
       if (other) return other;
       // A damaged entry: rename cannot replace a non-empty directory, so move it aside first.
-      const trash = join(root, `.trash-${key}-${process.pid}-${randomBytes(4).toString("hex")}`);
+      const trash = join(root, `.trash-${key}-${process.pid}-${crypto().randomBytes(4).toString("hex")}`);
       await rename(dir, trash);
       await rename(tmp, dir);
       await rm(trash, { recursive: true, force: true });

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { selfCommand } from "@wasm-shims/shim-core";
 import { transpileModule, type Transpiled } from "./transpile.ts";
 
@@ -21,6 +20,8 @@ type Answer = { ok: Transpiled } | { error: string };
  */
 export function transpileInChild(component: Uint8Array, path: string): Promise<Transpiled> {
   const cmd = selfCommand([TRANSPILE_FLAG]);
+  // Loaded here, in the daemon that transpiles: a runner would pay 7 ms to load it at its start.
+  const { spawn } = process.getBuiltinModule("node:child_process");
   const child = spawn(cmd.file, cmd.args, { stdio: ["ignore", "ignore", "pipe", "ipc"], serialization: "advanced" });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));

@@ -1,7 +1,5 @@
 import type { Engine, RunContext } from "@wasm-shims/shim-core";
-import { randomUUID } from "node:crypto";
 import { createReadStream, fstatSync, writeSync } from "node:fs";
-import { Socket } from "node:net";
 import { BroadcastChannel } from "node:worker_threads";
 import type { Readable } from "node:stream";
 import { isatty, ReadStream } from "node:tty";
@@ -100,6 +98,12 @@ function asTrap(err: unknown): unknown {
   return trap ? new WebAssembly.RuntimeError(trap[1]) : err;
 }
 
+/**
+ * Names a run for the SDK workers' channel, which reaches this process's threads only. Not a UUID:
+ * node:crypto would cost every runner 10 ms to load.
+ */
+let runs = 0;
+
 /** Starts the SDK and makes the guest's package: all that reads the runner's own files. */
 async function loadGuest(ctx: RunContext) {
   const files = layerServes(ctx.module);
@@ -110,7 +114,7 @@ async function loadGuest(ctx: RunContext) {
     preopens: preopens(),
     hidden: HIDDEN,
     files,
-    run: randomUUID(),
+    run: `${process.pid}.${++runs}`,
     stdio,
   };
   // The SDK's own file system is what a guest the layer cannot serve sees: the container's
@@ -211,7 +215,10 @@ export const wasmerEngine: Engine = {
  */
 function openInput(fd: number): Readable {
   const st = fstatSync(fd);
-  if (st.isFIFO() || st.isSocket()) return new Socket({ fd, readable: true, writable: false });
+  if (st.isFIFO() || st.isSocket()) {
+    const { Socket } = process.getBuiltinModule("node:net");
+    return new Socket({ fd, readable: true, writable: false });
+  }
   return isatty(fd) ? new ReadStream(fd) : createReadStream("", { fd, autoClose: false });
 }
 

@@ -16,7 +16,7 @@ export function fail(err: unknown): never {
  * container whose daemon died before runc deleted it.
  */
 export interface LifecycleParts {
-  tracedStart?: typeof tracedStart;
+  loadTracedStart?: () => Promise<typeof tracedStart>;
   loadRunc: () => Promise<RuncModule>;
 }
 
@@ -30,7 +30,9 @@ export function runLifecycleAction(engine: string, flags: ShimFlags, parts: Life
       import("./start.ts")
         .then((m) => {
           const run = () => m.start(flags);
-          return parts.tracedStart ? parts.tracedStart(flags, engine, shimVersion, run) : run();
+          return parts.loadTracedStart
+            ? parts.loadTracedStart().then((traced) => traced(flags, engine, shimVersion, run))
+            : run();
         })
         .then(() => process.exit(0), fail);
       return true;

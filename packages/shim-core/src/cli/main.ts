@@ -1,10 +1,8 @@
 import type { Engine } from "../wasm/engine.ts";
 import { RUN_WASM_FLAG } from "../wasm/runner-spec.ts";
-import { parseFlags } from "./flags.ts";
+import { parseFlags, SPARE_ACTION } from "./flags.ts";
 import { fail, runLifecycleAction } from "./lifecycle.ts";
-import { SPARE_ACTION } from "./spare-spawn.ts";
 import { isBundleThread } from "../sea/sea.ts";
-import { tracedStart } from "../telemetry/start-span.ts";
 import { shimRevision, shimVersion } from "../sea/version.ts";
 
 /**
@@ -40,7 +38,8 @@ export function runShim(engine: Engine): void {
     import("./info.ts").then((m) => process.stdout.write(m.runtimeInfo(engine.name, shimVersion, shimRevision)), fail);
     return;
   }
-  if (runLifecycleAction(engine.name, flags, { tracedStart, loadRunc: () => import("../runc/runc.ts") })) return;
+  const loadTracedStart = () => import("../telemetry/start-span.ts").then((m) => m.tracedStart);
+  if (runLifecycleAction(engine.name, flags, { loadTracedStart, loadRunc: () => import("../runc/runc.ts") })) return;
   switch (flags.action) {
     case "serve":
       // The host loader's listing of this executable (for the runner's files) runs as a child on

@@ -3,12 +3,12 @@ import { existsSync, rmSync } from "node:fs";
 import { basename } from "node:path";
 import type { Logger } from "../log.ts";
 import { selfCommand } from "../sea/sea.ts";
+import { SPARE_ACTION } from "./flags.ts";
 import { removeDeadSocket, spareSocketPath } from "./socket.ts";
 import { claimPath, CONTAINERD_PID_ENV, sparesEnabled, takeFile } from "./spare-client.ts";
 
 // Starting a spare daemon (spare.ts): what a daemon does a second after it serves, or as it exits.
 
-export const SPARE_ACTION = "spare";
 /** Room in the spare's argv for the daemon's command line, which the adopted spare writes over it. */
 const TITLE_ROOM = 1_024;
 
