@@ -21,6 +21,7 @@ export const NATIVE_SOURCES = [
   join(here, "read_only_mount.c"),
   join(here, "rootfs_mount.c"),
   join(here, "external_string.c"),
+  join(here, "v8_flags.c"),
 ];
 export const NATIVE_OUTPUT = resolve(here, "../dist/native/shim-native.node");
 

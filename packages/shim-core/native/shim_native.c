@@ -275,7 +275,6 @@ static napi_value native_malloc_trim(napi_env env, napi_callback_info info) {
 #endif
 }
 
-
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"exit", NULL, native_exit, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -293,6 +292,7 @@ NAPI_MODULE_INIT() {
       {"mount", NULL, native_mount, NULL, NULL, NULL, napi_enumerable, NULL},
       {"umount", NULL, native_umount, NULL, NULL, NULL, napi_enumerable, NULL},
       {"externalLatin1", NULL, native_external_latin1, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setV8Flags", NULL, native_set_v8_flags, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { setFlagsFromString } from "node:v8";
+import { setV8Flags } from "@wasm-shims/shim-core";
 
 /**
  * The index (imports counted) of SHA-256's block function in the pinned SDK's runtime. The SDK
@@ -26,11 +26,11 @@ export const sdkRuntimeFile = new URL("../node_modules/@wasmer/sdk/pkg/wasmer_sd
 export function compileSdkRuntime(largePackages = true): WebAssembly.Module {
   const bytes = readFileSync(sdkRuntimeFile);
   if (!largePackages) return new WebAssembly.Module(bytes);
-  setFlagsFromString(`--wasm-eager-tier-up-function=${SHA256_BLOCKS_FUNCTION}`);
+  setV8Flags(`--wasm-eager-tier-up-function=${SHA256_BLOCKS_FUNCTION}`);
   try {
     return new WebAssembly.Module(bytes);
   } finally {
-    setFlagsFromString("--wasm-eager-tier-up-function=-1");
+    setV8Flags("--wasm-eager-tier-up-function=-1");
   }
 }
 
@@ -69,7 +69,7 @@ export function compileGuestsLazily(): void {
   if (WebAssembly.Module !== Module) return;
   const LazilyValidated = new Proxy(Module, {
     construct(target, args: [BufferSource], newTarget) {
-      setFlagsFromString("--wasm-lazy-validation");
+      setV8Flags("--wasm-lazy-validation");
       if (isStandIn(args[0])) return substitute!.real();
       return Reflect.construct(target, args, newTarget) as object;
     },

@@ -1,4 +1,4 @@
-import { setFlagsFromString } from "node:v8";
+import { setV8Flags } from "./v8-flags.ts";
 import { runInNewContext } from "node:vm";
 import { native } from "./native.ts";
 
@@ -13,13 +13,13 @@ type GcFunction = (options?: { type: "major"; execution: "sync"; flavor: "last-r
  */
 export function fullCollection(): (() => void) | undefined {
   try {
-    setFlagsFromString("--expose-gc");
+    setV8Flags("--expose-gc");
     const gc = runInNewContext("gc") as unknown;
     // The function stays; the flag must not. V8 checks its flags' hash before it takes a code
     // cache, and with a flag changed it compiled every Node module loaded afterwards from source
     // (node:http, worker_threads, zlib, readline: 11 ms instead of 4): a spare compacted before
     // its adoption paid that in its pod's first requests.
-    setFlagsFromString("--no-expose-gc");
+    setV8Flags("--no-expose-gc");
     if (typeof gc !== "function") return undefined;
     return () => (gc as GcFunction)({ type: "major", execution: "sync", flavor: "last-resort" });
   } catch {

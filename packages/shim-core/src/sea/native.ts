@@ -32,6 +32,7 @@ export interface NativeAddon {
   /** 0 or an errno. */
   umount(target: string, flags: number): number;
   externalLatin1(buffer: ArrayBuffer): string;
+  setV8Flags(flags: string): boolean;
 }
 
 export interface Native {
@@ -68,6 +69,8 @@ export interface Native {
   setChildSubreaper(): void;
   /** A child's exit code (128+signal when killed) once it has ended, -1 while it runs or is not ours. */
   reap(pid: number): number;
+  /** V8's SetFlagsFromString; false when this Node's V8 does not export it (see v8-flags.ts). */
+  setV8Flags(flags: string): boolean;
 }
 
 let loaded: Native | undefined;
@@ -115,6 +118,7 @@ function load(): Native {
     setWinsize: (fd, rows, cols) => okOrThrow(addon.setWinsize(fd, rows, cols), "set the window size"),
     closeFd: (fd) => okOrThrow(addon.closeFd(fd), `close fd ${fd}`),
     mallocTrim: () => addon.mallocTrim() === 1,
+    setV8Flags: (flags) => addon.setV8Flags(flags),
     openReadOnlyMount: (path) => fdOrThrow(addon.openReadOnlyMount(path), `open ${path} on a read-only mount`),
     mount(source, target, fstype, flags, data) {
       const errno = addon.mount(source, target, fstype, flags, data);

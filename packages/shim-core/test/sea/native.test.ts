@@ -52,6 +52,20 @@ describe("the native helper", () => {
     expect(typeof native().mallocTrim()).toBe("boolean");
   });
 
+  it("sets V8's flags without node:v8, as node:v8 would", () => {
+    const script = `
+      const { native } = await import(${JSON.stringify(nativeModule)});
+      const { runInNewContext } = await import("node:vm");
+      const before = runInNewContext("typeof gc");
+      const set = native().setV8Flags("--expose-gc");
+      const after = runInNewContext("typeof gc");
+      native().setV8Flags("--no-expose-gc");
+      const v8 = process.moduleLoadList.includes("NativeModule v8");
+      process.stdout.write(JSON.stringify({ before, set, after, v8 }));`;
+    const res = spawnSync(node, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(JSON.parse(res.stdout)).toEqual({ before: "undefined", set: true, after: "function", v8: false });
+  });
+
   // The reason it exists: process.exit() joins worker threads, and one blocked in read(2) never
   // returns. A worker reading a pipe nobody writes stands for a guest waiting on stdin.
   it("ends the process at once with the code, even while a worker is blocked in a system call", () => {

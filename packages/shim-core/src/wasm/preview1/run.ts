@@ -1,4 +1,4 @@
-import { setFlagsFromString } from "node:v8";
+import { setV8Flags } from "../../sea/v8-flags.ts";
 import type { RunContext } from "../engine.ts";
 import { hardenPreview1, type Preview1Imports } from "./harden.ts";
 
@@ -51,7 +51,7 @@ export async function runPreview1Module(
  * afterwards, so not before: wasmer's SDK, loaded later, started hello.wasm some 30 ms later.
  */
 async function compileValidated(module: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> {
-  setFlagsFromString("--wasm-lazy-validation");
+  setV8Flags("--wasm-lazy-validation");
   return WebAssembly.compile(module);
 }
 
