@@ -1,4 +1,4 @@
-import type { Engine, RunContext } from "@wasm-shims/shim-core";
+import { type Engine, roomAfter, type RunContext } from "@wasm-shims/shim-core";
 import { createReadStream, fstatSync, writeSync } from "node:fs";
 import { BroadcastChannel } from "node:worker_threads";
 import type { Readable } from "node:stream";
@@ -124,7 +124,7 @@ async function loadGuest(ctx: RunContext) {
   // The SDK would name argv[0] after the command (and allows only [A-Za-z0-9._+-] there); the
   // guest hook answers args_get with the image's argv instead, argv[0] as given.
   const command = "main";
-  const module = withConfig(ctx.module, config);
+  const module = withConfig(ctx.module, config, roomAfter(ctx.module));
   // A preview1 guest is packaged as its stand-in; a WASIX guest, whose threads the SDK may start
   // by compiling the packaged bytes in workers of its own, as it is.
   const packaged = files ? standIn(ctx.module) : module;

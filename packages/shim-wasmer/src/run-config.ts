@@ -21,16 +21,22 @@ function leb128(n: number): number[] {
   return out;
 }
 
-/** `module` with the config appended as a custom section (valid anywhere after the header). */
-export function withConfig(module: Uint8Array, config: LayerConfig): Uint8Array<ArrayBuffer> {
+/**
+ * `module` with the config appended as a custom section (valid anywhere after the header): written
+ * into the `room` bytes after the module in its buffer when they are enough (the runner leaves
+ * some: RunContext.module), else into a copy.
+ */
+export function withConfig(module: Uint8Array, config: LayerConfig, room = 0): Uint8Array<ArrayBuffer> {
   const name = new TextEncoder().encode(SECTION);
   const payload = new TextEncoder().encode(JSON.stringify(config));
   const body = [...leb128(name.length), ...name];
   const size = leb128(body.length + payload.length);
-  const out = new Uint8Array(module.length + 1 + size.length + body.length + payload.length);
+  const length = module.length + 1 + size.length + body.length + payload.length;
+  const inPlace = module.length + room >= length && module.buffer instanceof ArrayBuffer;
+  const out = inPlace ? new Uint8Array(module.buffer, module.byteOffset, length) : new Uint8Array(length);
   let at = 0;
   for (const part of [module, [0], size, body, payload]) {
-    out.set(part, at);
+    if (!(inPlace && part === module)) out.set(part, at);
     at += part.length;
   }
   return out;

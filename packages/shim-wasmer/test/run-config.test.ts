@@ -124,6 +124,14 @@ describe("what the engine reads from and adds to a module", () => {
     // A module that brings a section of that name itself does not choose its own config.
     const forged = withConfig(readFileSync(fixturePath("hello")), { ...config, hidden: [] });
     expect(readConfig(await WebAssembly.compile(withConfig(forged, config)))).toEqual(config);
+    // Written after the module in its own buffer when the runner left room there, else copied.
+    const bytes = readFileSync(fixturePath("hello"));
+    const roomy = new Uint8Array(new ArrayBuffer(bytes.length + 4096), 0, bytes.length);
+    roomy.set(bytes);
+    const inPlace = withConfig(roomy, config, 4096);
+    expect(inPlace.buffer).toBe(roomy.buffer);
+    expect(Buffer.from(inPlace).equals(Buffer.from(module))).toBe(true);
+    expect(withConfig(roomy, config, 10).buffer).not.toBe(roomy.buffer);
     // Only the root: a "." preopen would take absolute paths too (wasi-libc strips both names to
     // ""); the runner patches the working directory into the module instead.
     expect(preopens()).toEqual([{ name: "/", path: "/" }]);

@@ -86,6 +86,11 @@ export interface Prepared {
 export interface RunContext {
   /** The module's path inside the container. */
   path: string;
+  /**
+   * The module's bytes. Their buffer may hold room after them, which the engine may write:
+   * `roomAfter(module)` bytes (runner-boot.ts). A section appended there makes a longer module
+   * without a copy.
+   */
   module: Uint8Array<ArrayBuffer>;
   /** argv, with argv[0] as the image gives it. */
   args: string[];

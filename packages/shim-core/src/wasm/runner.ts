@@ -7,7 +7,7 @@ import { compactHeap } from "../sea/compact-heap.ts";
 import { native, releaseNativeFile } from "../sea/native.ts";
 import { mainSource, THREAD_ARGV } from "../sea/sea.ts";
 import { patchCwd } from "./cwd-patch.ts";
-import { guestEnvironment, owned, readBytes, takeRunnerFiles } from "./runner-boot.ts";
+import { guestEnvironment, owned, readModule, takeRunnerFiles } from "./runner-boot.ts";
 import { EXPORT_DATA_KEY, LAYER_MODULE_FILE } from "./guest-entry.ts";
 import { CPU_QUOTA_ENV, refuseContainerModules } from "./runner-layout.ts";
 
@@ -130,7 +130,7 @@ async function runGuest(
 ): Promise<number> {
   refuseContainerModules();
   // WASI has no working directory: wasi-libc's own is set by rewriting the module (see wasm/cwd-patch.ts).
-  const { module } = patchCwd(owned(ctx.files[LAYER_MODULE_FILE] ?? readBytes(ctx.path)), ctx.cwd);
+  const { module } = patchCwd(owned(ctx.files[LAYER_MODULE_FILE] ?? readModule(ctx.path)), ctx.cwd);
   const { [EXPORT_DATA_KEY]: exportName, ...data } = ctx.data;
   let settle: (() => void) | undefined = () => {
     settle = undefined;

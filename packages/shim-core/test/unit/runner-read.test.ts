@@ -1,16 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { owned, readBytes } from "../../src/wasm/runner-boot.ts";
+import { MODULE_ROOM, owned, readBytes, readModule, roomAfter } from "../../src/wasm/runner-boot.ts";
 
 describe("the runner's module bytes", () => {
-  it("keeps bytes that are all of an ArrayBuffer, and copies a view or shared memory", () => {
-    const whole = new Uint8Array([0, 97, 115, 109]);
-    expect(owned(whole).buffer).toBe(whole.buffer);
+  it("keeps bytes over an ArrayBuffer, and copies shared memory", () => {
     const part = new Uint8Array(new ArrayBuffer(8), 2, 4);
-    expect(owned(part).buffer).not.toBe(part.buffer);
-    expect(owned(part).byteLength).toBe(4);
+    expect(owned(part).buffer).toBe(part.buffer);
+    expect([owned(part).byteOffset, owned(part).byteLength]).toEqual([2, 4]);
     const shared = new Uint8Array(new SharedArrayBuffer(4));
     shared.set([1, 2, 3, 4]);
     const copy = owned(shared);
@@ -29,6 +27,24 @@ describe("the runner's module bytes", () => {
         expect(read.buffer.byteLength).toBe(size);
         expect(Buffer.from(read).equals(bytes)).toBe(true);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads the guest's module with room after it that only the engine may write", () => {
+    const dir = mkdtempSync(join(tmpdir(), "runner-read-"));
+    try {
+      const file = join(dir, "m.wasm");
+      writeFileSync(file, Buffer.alloc(5000, 3));
+      const module = readModule(file);
+      expect(Buffer.from(module).equals(Buffer.alloc(5000, 3))).toBe(true);
+      expect(roomAfter(module)).toBe(MODULE_ROOM);
+      expect(roomAfter(owned(module))).toBe(MODULE_ROOM);
+      // A Buffer of Node's (its pool's room is other Buffers') and a copy have none.
+      expect(roomAfter(readFileSync(file))).toBe(0);
+      expect(roomAfter(Buffer.from("x"))).toBe(0);
+      expect(roomAfter(module.slice())).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
