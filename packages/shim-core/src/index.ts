@@ -6,6 +6,7 @@ export { refuseContainerModules } from "./wasm/runner-layout.ts";
 export { PREVIEW1_IMPORTS } from "./wasm/preview1/functions.ts";
 export { runPreview1 } from "./wasm/preview1/run.ts";
 export { setV8Flags } from "./sea/v8-flags.ts";
+export { embeddedBytes } from "./sea/assets.ts";
 export { roomAfter } from "./wasm/runner-boot.ts";
 export { IDLE_WAIT_NS } from "./wasm/preview1/wait.ts";
 export { checkImports, isComponent, moduleImports, type ProvidedImports } from "./wasm/imports.ts";

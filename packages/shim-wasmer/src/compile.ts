@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { setV8Flags } from "@wasm-shims/shim-core";
+import { embeddedBytes, setV8Flags } from "@wasm-shims/shim-core";
 
 /**
  * The index (imports counted) of SHA-256's block function in the pinned SDK's runtime. The SDK
@@ -24,7 +24,7 @@ export const sdkRuntimeFile = new URL("../node_modules/@wasmer/sdk/pkg/wasmer_sd
  * 8 ms shorter (43 against 35 ms on the test machine).
  */
 export function compileSdkRuntime(largePackages = true): WebAssembly.Module {
-  const bytes = readFileSync(sdkRuntimeFile);
+  const bytes = embeddedBytes(sdkRuntimeFile) ?? readFileSync(sdkRuntimeFile);
   if (!largePackages) return new WebAssembly.Module(bytes);
   setV8Flags(`--wasm-eager-tier-up-function=${SHA256_BLOCKS_FUNCTION}`);
   try {

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
 const seaModule = join(repoRoot, "packages/shim-core/src/sea/sea.ts");
+const assetsModule = join(repoRoot, "packages/shim-core/src/sea/assets.ts");
 const NAME = "containerd-shim-probe-v1";
 const HOST_LOADER = "/lib64/ld-linux-x86-64.so.2";
 
@@ -28,6 +29,7 @@ import { Worker, isMainThread, parentPort } from "node:worker_threads";
 import { minify } from "oxc-minify";
 import { engine } from "fake-engine";
 import { bundleCodeCache, mainSource } from ${JSON.stringify(seaModule)};
+import { embeddedBytes } from ${JSON.stringify(assetsModule)};
 
 const own = () => readFileSync(new URL("./own.txt", import.meta.url), "utf8").trim();
 
@@ -53,6 +55,7 @@ if (isMainThread) {
       stub,
       text: new Text().value,
       codeCache: bundleCodeCache() ?? "plain bundle",
+      embedded: new TextDecoder().decode(embeddedBytes(new URL("./own.txt", import.meta.url)) ?? new Uint8Array()).trim(),
     }));
   })();
 } else {
@@ -117,6 +120,8 @@ const expected = {
   text: "naïve — 😀",
   // How the executable's boot script compiled the bundle: with the build's code cache.
   codeCache: "used",
+  // An asset's bytes read where the executable holds them.
+  embedded: "own file",
 };
 
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
@@ -183,6 +188,7 @@ describe("sea-build with embedded assets", () => {
       ...expected,
       fromEvalWorker: { own: "own file", codeCache: "plain bundle" },
       codeCache: "plain bundle",
+      embedded: "",
     });
     // Plain node prints the warning the executables are built to suppress (checked below).
     expect(r.stderr).toMatch(/ExperimentalWarning: should not be printed/);
