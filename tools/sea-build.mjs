@@ -54,9 +54,10 @@ import {
 } from "node:fs";
 import { arch as hostArch } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { buildNative, NATIVE_OUTPUT } from "../packages/shim-core/native/build.mjs";
+import { buildNative, compilerFor, NATIVE_OUTPUT } from "../packages/shim-core/native/build.mjs";
 import { createAssetCollector, DEFAULT_STUBS, MANIFEST_ASSET } from "./sea-assets.mjs";
 import { bundle, bundleBoot, makeCodeCache, nodeTarget } from "./sea-bundle.mjs";
+import { buildEntryStub, installEntryStub } from "./sea-entry-stub.mjs";
 import { injectBlob, nodePackage, strippedBase } from "./sea-node-base.mjs";
 import { fail, log, mb, ms, repoRoot } from "./sea-log.mjs";
 
@@ -253,6 +254,10 @@ try {
   if (r.status !== 0) throw new Error(`node ${args.join(" ")}: ${r.error?.message ?? ""}${r.stdout}${r.stderr}`.trim());
   copyFileSync(base, tmpFile);
   await injectBlob(tmpFile, readFileSync(blobFile));
+  // containerd's `delete` after a clean exit is answered before Node boots (native/entry/). On
+  // arm64 there is no such stub yet: that `delete` boots Node, as every one did before.
+  if (opts.arch === "x64")
+    writeFileSync(tmpFile, installEntryStub(readFileSync(tmpFile), buildEntryStub(compilerFor("x64"))));
   chmodSync(tmpFile, 0o755);
   renameSync(tmpFile, outFile);
 } catch (err) {

@@ -94,6 +94,7 @@ export async function serve(flags: ShimFlags, engine: Engine, opts: ServeOptions
     events,
     log,
     onShutdown: exit,
+    socket: flags.socket,
   });
   watchOrphans({
     service,

@@ -10,6 +10,8 @@ export const bundleFiles = {
   runnerBundle: "wasm-runner",
   initPid: "init.pid",
   runcLog: "log.json",
+  /** Left by the daemon's Delete once the container is gone: read before Node boots (native/entry/fast_delete.c). */
+  deleted: "shim-deleted",
 } as const;
 
 /** What Create records in `shim.json`: how to reach runc and whether to unmount, without the daemon. */
@@ -43,4 +45,22 @@ export function readPidFile(path: string): number {
   } catch {
     return 0;
   }
+}
+
+/** What `shim-deleted` tells the `delete` that containerd runs once the daemon has disconnected. */
+export interface DeletedContainer {
+  pid: number;
+  /** runc's state directory for the container: still there, and `delete` boots Node to remove it. */
+  runcState: string;
+  /** The daemon's socket: there but refusing connections, and `delete` boots Node to remove it. */
+  socket: string;
+}
+
+/**
+ * Written after a Delete that removed the container from runc and unmounted its rootfs, so that
+ * containerd's `delete` has nothing left to clean. A line each; the C reader takes nothing else.
+ */
+export function writeDeleted(bundle: string, c: DeletedContainer): Promise<void> {
+  if ([c.runcState, c.socket].some((s) => s.includes("\n"))) return Promise.resolve();
+  return promises.writeFile(join(bundle, bundleFiles.deleted), `v1\n${c.pid}\n${c.runcState}\n${c.socket}\n`);
 }

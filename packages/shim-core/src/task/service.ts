@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { EmptySchema } from "@bufbuild/protobuf/wkt";
 import type * as pb from "../gen/containerd/task/v2/shim_pb.ts";
@@ -5,6 +6,7 @@ type Empty = MessageInitShape<typeof EmptySchema>;
 import { alreadyExists, invalidArgument, notFound, unavailable, unimplemented } from "../errors.ts";
 import type { EventSink } from "../events/sink.ts";
 import type { Logger } from "../log.ts";
+import { writeDeleted } from "./bundle-files.ts";
 import { Container, type CreateContext } from "./container.ts";
 import { newExec, startExec } from "./exec.ts";
 import { checkSignal } from "./identifiers.ts";
@@ -18,6 +20,8 @@ export interface ServiceDeps extends CreateContext {
   log: Logger;
   /** Called once Shutdown is accepted with no container left. */
   onShutdown: () => void;
+  /** The socket this daemon serves on, for the `delete` that follows it (bundle-files.ts, writeDeleted). */
+  socket?: string;
 }
 
 /**
@@ -173,6 +177,12 @@ export class TaskService {
     }
     c.endExecs();
     await p.underway(() => c.destroy());
+    // Only after destroy() succeeded: runc has no container, the rootfs is off.
+    await writeDeleted(c.bundle, {
+      pid: p.pid,
+      runcState: join(c.runtime.config.root, c.id),
+      socket: this.#deps.socket ?? "",
+    }).catch(() => {});
     p.to("deleted");
     this.containers.delete(c.id);
     this.#cgroups.forget(c.id);

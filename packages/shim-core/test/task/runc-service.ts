@@ -25,6 +25,7 @@ export class RuncService {
     events: { publish: (topic, event) => this.events.push({ topic, event }) },
     log: silentLogger,
     onShutdown: this.onShutdown,
+    socket: "/run/containerd/s/runc-service-test",
   });
   #seq = 0;
   readonly #bundles: string[] = [];
