@@ -1,6 +1,6 @@
 // Used by tools/sea-build.mjs on an x64 shim executable once its blob is in.
 
-// Puts packages/shim-core/native/entry/fast_delete.c in front of Node: compiled into one flat
+// Puts packages/shim-core/native/entry/ in front of Node: compiled into one flat
 // block of position-independent code, copied into the padding after the end of an executable
 // segment (Node's own `lpstub` segment has 2.3 kB of it), the segment grown over it, and the ELF
 // entry point moved there. The block's 8-byte slot, found by its marker, gets Node's entry, to
@@ -12,6 +12,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const entryDir = resolve(dirname(fileURLToPath(import.meta.url)), "../packages/shim-core/native/entry");
+const ENTRY_SOURCES = ["entry.c", "fast_delete.c", "fast_start.c", "sha256.c"];
 const SLOT_MARKER = Buffer.from("SNORETRY", "latin1");
 const PT_LOAD = 1,
   PF_X = 1,
@@ -29,9 +30,13 @@ export function buildEntryStub(cc = process.env.CC || "cc") {
       .concat(" -fno-asynchronous-unwind-tables -fno-jump-tables -fcf-protection=none -fvisibility=hidden")
       .concat(" -fno-tree-loop-distribute-patterns -Wall -Wextra -Werror -Wl,--build-id=none")
       .split(" ");
-    execFileSync(cc, [...flags, `-Wl,-T,${join(entryDir, "stub.ld")}`, "-o", elf, join(entryDir, "fast_delete.c")], {
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    execFileSync(
+      cc,
+      [...flags, `-Wl,-T,${join(entryDir, "stub.ld")}`, "-o", elf, ...ENTRY_SOURCES.map((f) => join(entryDir, f))],
+      {
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
     execFileSync("objcopy", ["-O", "binary", "-j", ".text", elf, bin]);
     return readFileSync(bin);
   } finally {

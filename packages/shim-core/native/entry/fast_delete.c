@@ -1,74 +1,11 @@
-// The shim executable's entry point on x86-64 (tools/sea-entry-stub.mjs puts it there): it runs
-// before Node, with no libc, and answers one request itself. containerd runs `<shim> ... delete`
-// after every daemon disconnects, the clean exits too, and a Node boot for it cost 70-90 ms of
-// every container's removal. When the daemon's own Delete left the bundle's `shim-deleted`
-// (task/bundle-files.ts) and what it names is still as it said, that `delete` has nothing to clean
-// and only prints a DeleteResponse. In every other case this returns, and Node starts as always.
+// containerd runs `<shim> ... delete` after every daemon disconnects, the clean exits too, and a
+// Node boot for it cost 70-90 ms of every container's removal. When the daemon's own Delete left
+// the bundle's `shim-deleted` (task/bundle-files.ts) and what it names is still as it said, that
+// `delete` has nothing to clean and only prints a DeleteResponse, here, before Node (entry.c).
 
-#include <stdint.h>
+#include "entry.h"
 
-enum {
-  SYS_READ = 0,
-  SYS_WRITE = 1,
-  SYS_OPEN = 2,
-  SYS_CLOSE = 3,
-  SYS_ACCESS = 21,
-  SYS_SOCKET = 41,
-  SYS_CONNECT = 42,
-  SYS_CLOCK_GETTIME = 228,
-  SYS_EXIT_GROUP = 231,
-};
-enum { ENOENT = 2, O_CLOEXEC = 02000000, AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 02000000 };
-enum { PATH_MAX = 4096, EXIT_SIGKILL = 137 };
-
-// The loader hands over the initial stack in %rsp and a function to run at exit in %rdx; both go to
-// Node's own entry as they came. The slot after the jump holds that entry (filled in at build).
-__asm__(".section .text.entry,\"ax\",@progbits\n"
-        ".globl shim_stub_entry\n"
-        "shim_stub_entry:\n"
-        "  jmp 1f\n"
-        "  .p2align 3\n"
-        "  .quad 0x59525445524f4e53\n"  // "SNORETRY": where the build writes Node's entry
-        "1:\n"
-        "  mov %rdx, %r12\n"
-        "  mov %rsp, %r13\n"
-        "  mov %rsp, %rdi\n"
-        "  and $-16, %rsp\n"
-        "  call shim_fast_delete\n"
-        "  mov %r13, %rsp\n"
-        "  mov %r12, %rdx\n"
-        "  jmp *shim_stub_entry+8(%rip)\n"
-        ".text\n");
-
-static long sys3(long n, long a, long b, long c) {
-  long r;
-  __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-  return r;
-}
-
-static int same(const char* a, const char* b) {
-  while (*a && *a == *b) a++, b++;
-  return *a == *b;
-}
-
-static const char* after(const char* s, const char* prefix) {
-  while (*prefix)
-    if (*s++ != *prefix++) return 0;
-  return s;
-}
-
-/** Copies `n` bytes of `from` to `to` at `at`; 0 when they would not fit in `cap`. */
-static long put(char* to, long at, long cap, const char* from, long n) {
-  if (at + n >= cap) return 0;
-  for (long i = 0; i < n; i++) to[at + i] = from[i];
-  return at + n;
-}
-
-static long length(const char* s) {
-  long n = 0;
-  while (s[n]) n++;
-  return n;
-}
+enum { EXIT_SIGKILL = 137 };
 
 /** The next newline-terminated line of `buf` from `*at`, NUL-terminated in place; 0 if none. */
 static char* line(char* buf, long len, long* at) {
@@ -87,19 +24,10 @@ static int socket_fine(const char* path) {
   long r = sys3(SYS_ACCESS, (long)path, 0, 0);
   if (r == -ENOENT) return 1;
   if (r < 0) return 0;
-  struct {
-    uint16_t family;
-    char path[108];
-  } addr;
-  long n = length(path);
-  if (n >= (long)sizeof addr.path) return 0;
-  addr.family = AF_UNIX;
-  for (long i = 0; i <= n; i++) addr.path[i] = path[i];
-  long fd = sys3(SYS_SOCKET, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  long fd = connect_unix(path);
   if (fd < 0) return 0;
-  r = sys3(SYS_CONNECT, fd, (long)&addr, (long)(sizeof addr.family + n + 1));
   sys3(SYS_CLOSE, fd, 0, 0);
-  return r == 0;
+  return 1;
 }
 
 static long varint(uint8_t* out, long at, uint64_t v) {
@@ -126,18 +54,13 @@ static long response(uint8_t* out, uint64_t pid, uint64_t status, uint64_t sec, 
   return n;
 }
 
-/**
- * The bundle a containerd `delete` names, or 0 for any other command line. Only containerd's own
- * shape counts (its flags, then `delete` as the last word): the runner's, whose last word is the
- * guest's, starts with `--run-wasm`.
- */
-static const char* delete_bundle(long argc, char** argv) {
+HIDDEN const char* containerd_command(long argc, char** argv, const char* action, const char** address) {
   // Strings in place, not pointers: a table of pointers would need relocating, and nothing does that.
   static const char valued[][16] = {"namespace", "id", "address", "publish-binary", "bundle", "socket"};
   const char* bundle = ".";
   for (long i = 1; i < argc; i++) {
     const char* a = argv[i];
-    if (*a != '-') return i == argc - 1 && same(a, "delete") ? bundle : 0;
+    if (*a != '-') return i == argc - 1 && same(a, action) ? bundle : 0;
     a += a[1] == '-' ? 2 : 1;
     if (same(a, "debug")) continue;
     const char* value = 0;
@@ -150,13 +73,14 @@ static const char* delete_bundle(long argc, char** argv) {
       if (++i >= argc) return 0;
       value = argv[i];
     }
+    if (k == 2 && address) *address = value;
     if (k == 4) bundle = value;
   }
   return 0;
 }
 
-__attribute__((visibility("hidden"))) void shim_fast_delete(long* sp) {
-  const char* bundle = delete_bundle(sp[0], (char**)(sp + 1));
+HIDDEN void shim_fast_delete(long* sp) {
+  const char* bundle = containerd_command(sp[0], (char**)(sp + 1), "delete", 0);
   if (!bundle) return;
 
   char path[PATH_MAX];

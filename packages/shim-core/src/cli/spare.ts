@@ -1,12 +1,14 @@
 import { readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { setPriority } from "node:os";
 import type { Engine } from "../wasm/engine.ts";
 import type { ShimFlags } from "./flags.ts";
 import { compactHeap } from "../sea/compact-heap.ts";
-import { socketAlive } from "./socket.ts";
 import { adopt, invalid, readRequest } from "./spare-adopt.ts";
-import { claimPath, CONTAINERD_PID_ENV } from "./spare-client.ts";
+import { claimPath, CONTAINERD_PID_ENV, type SpareRequest } from "./spare-client.ts";
+import { isNativeStart, planNativeStart } from "./spare-start.ts";
+import { logStart, writeAddress } from "./start.ts";
+import { openLog, socketAlive } from "./socket.ts";
 
 /**
  * A spare daemon: the daemon's code loaded and waiting, so that containerd's next `start` hands
@@ -58,25 +60,57 @@ export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> 
     server.close(() => process.exit(0));
   }, WATCH_MS);
   let adopted = false;
+  /** Becomes the pod's daemon for `request`, answering `sock` with `ok` once it serves. */
+  const takeOver = (sock: Socket, request: SpareRequest, ok: () => string) => {
+    const wrong = invalid(request);
+    if (wrong) {
+      adopted = false;
+      return sock.end(`${wrong}\n`);
+    }
+    // Replaced since the last look: the `start` asking runs the new file.
+    if (fileIdentity(process.execPath) !== exe) {
+      sock.end("executable replaced\n");
+      return server.close(() => process.exit(0));
+    }
+    adopted = true;
+    clearInterval(watch);
+    clearTimeout(settle);
+    // Closing unlinks the control socket: no other `start` finds this spare.
+    server.close();
+    adopt(request, engine, daemon.serve).then(
+      () => sock.end(`${ok()}\n`),
+      // `start` reads the reason, then spawns a daemon as it would without a spare.
+      (err: Error) => sock.end(`failed: ${err.message}\n`, () => process.exit(1)),
+    );
+  };
   server.on("connection", (sock) =>
     readRequest(sock, (request) => {
       if (adopted) return sock.end("busy\n");
-      const wrong = invalid(request);
-      if (wrong) return sock.end(`${wrong}\n`);
-      // Replaced since the last look: the `start` asking runs the new file.
-      if (fileIdentity(process.execPath) !== exe) {
-        sock.end("executable replaced\n");
-        return server.close(() => process.exit(0));
-      }
+      if (!isNativeStart(request)) return takeOver(sock, request, () => `ok ${process.pid}`);
+      // Held while the plan is worked out: a second `start` meanwhile is told busy.
       adopted = true;
-      clearInterval(watch);
-      clearTimeout(settle);
-      // Closing unlinks the control socket: no other `start` finds this spare.
-      server.close();
-      adopt(request, engine, daemon.serve).then(
-        () => sock.end(`ok ${process.pid}\n`),
-        // `start` reads the reason, then spawns a daemon as it would without a spare.
-        (err: Error) => sock.end(`failed: ${err.message}\n`, () => process.exit(1)),
+      planNativeStart(request).then(
+        async (planned) => {
+          if (typeof planned === "string") {
+            adopted = false;
+            return sock.end(`${planned}\n`);
+          }
+          // A pod whose daemon serves already (a second container): the spare waits on.
+          if (await socketAlive(planned.plan.path)) {
+            adopted = false;
+            return sock.end(`address ${writeAddress(planned.plan)}\n`);
+          }
+          const { plan } = planned;
+          takeOver(sock, planned.adopt, () => {
+            if (plan.config.debug)
+              logStart(openLog(plan.bundle), plan.config, "adopted a spare daemon", { pid: process.pid }, false);
+            return `address ${writeAddress(plan)}`;
+          });
+        },
+        (err: Error) => {
+          adopted = false;
+          sock.end(`failed: ${err.message}\n`);
+        },
       );
     }),
   );

@@ -1,0 +1,135 @@
+// containerd's `start` against each built executable, with a stand-in spare on the control socket:
+// the native entry (native/entry/fast_start.c) hands it the command line, environment, working
+// directory and stdin byte for byte and prints the address it answers, before Node boots; any
+// other answer leaves it to Node's `start`, which then reads the same stdin.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { SOCKET_DIR, spareSocketPath } from "../../src/cli/socket.ts";
+import { type NativeStartRequest, planNativeStart } from "../../src/cli/spare-start.ts";
+import { planStart } from "../../src/cli/start.ts";
+import { parseFlags } from "../../src/cli/flags.ts";
+
+const binDir = fileURLToPath(new URL("../../../../dist/bin", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "fast-start-"));
+// The address is part of the control socket's name: one of our own, so no real spare answers.
+const address = join(dir, "containerd.sock");
+let spare: Server | undefined;
+afterEach(() => spare?.close());
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A stand-in spare for `exe` that records the request and answers `reply`. */
+async function standIn(exe: string, reply: string): Promise<() => NativeStartRequest> {
+  let request = "";
+  const control = spareSocketPath(SOCKET_DIR, realpathSync(exe), address);
+  mkdirSync(SOCKET_DIR, { recursive: true });
+  rmSync(control, { force: true });
+  spare = createServer((c) => {
+    c.setEncoding("latin1");
+    c.on("data", (d: string) => {
+      request += d;
+      if (request.endsWith("\n")) c.end(reply);
+    });
+  });
+  await new Promise<void>((resolve) => spare?.listen(control, resolve));
+  return () => JSON.parse(request) as NativeStartRequest;
+}
+
+let seq = 0;
+/** Runs `start` as containerd does; not spawnSync, which would hold up the stand-in's answer. */
+async function runStart(exe: string, input: Buffer, env: Record<string, string> = {}) {
+  const bundle = join(dir, `b${++seq}`);
+  mkdirSync(bundle);
+  const args = ["-namespace", "ns", "-address", address, "-publish-binary", "/bin/true", "-id", `c${seq}`, "start"];
+  const child = spawn(exe, args, { cwd: bundle, env: { PATH: "/usr/bin:/bin", ...env } });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on("data", (d: Buffer) => out.push(d));
+  child.stderr.on("data", (d: Buffer) => err.push(d));
+  child.stdin.end(input);
+  const [status] = (await once(child, "close")) as [number | null];
+  return { status, stdout: Buffer.concat(out), stderr: Buffer.concat(err), bundle, args };
+}
+
+const options = Buffer.from([0x0a, 0x04, 0xff, 0x00, 0x22, 0x5c]);
+
+describe.each(["node", "jco", "wasmer"])("containerd-shim-%s-v1 start", (engine) => {
+  const exe = join(binDir, `containerd-shim-${engine}-v1`);
+
+  it("hands a waiting spare everything as it came, and prints the address it answers", async () => {
+    const request = await standIn(exe, "address unix:///run/containerd/s/pod\n");
+    const r = await runStart(exe, options, { ODD: 'caf\u00e9 "quoted" \\ \n', WASM_SHIM_X: "1" });
+    expect(r.stderr.toString()).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toBe("unix:///run/containerd/s/pod");
+    const { start } = request();
+    expect(start.argv.slice(1)).toEqual(r.args);
+    expect(Buffer.from(start.argv[0] ?? "", "latin1").toString()).toBe(exe);
+    const env = start.env.map((kv) => Buffer.from(kv, "latin1").toString("utf8"));
+    expect(env).toContain('ODD=caf\u00e9 "quoted" \\ \n');
+    expect(start.cwd).toBe(r.bundle);
+    expect(Buffer.from(start.stdin, "latin1")).toEqual(options);
+    expect(start.ppid).toBe(process.pid);
+    expect(start.priority).toBe(0);
+    // The spare writes the bundle's address file; Node's `start` never ran.
+    expect(existsSync(join(r.bundle, "address"))).toBe(false);
+  });
+
+  it("leaves it to Node's start when the spare says no, with stdin put back", async () => {
+    const request = await standIn(exe, "spares disabled\n");
+    // Not containerd's parameters: Node's start fails on these very bytes, so it read them.
+    const r = await runStart(exe, Buffer.from("not protobuf \xff", "latin1"), { WASM_SHIM_SPARE: "0" });
+    expect(request().start.stdin).toBe("not protobuf \xff");
+    expect(r.status).not.toBe(0);
+    expect(r.stdout.toString()).toBe("");
+    expect(r.stderr.toString()).toMatch(/stdin|parameters|options|protobuf|wire/i);
+  });
+});
+
+describe("what a spare makes of the native entry's request", () => {
+  it("is what Node's start plans from the same command line, environment, directory and stdin", async () => {
+    const bundle = join(dir, "plan");
+    mkdirSync(bundle);
+    const argv = ["-namespace", "ns", "-address", address, "-id", "c1", "start"];
+    const env = { PATH: "/bin", ODD: "caf\u00e9", TTRPC_ADDRESS: `${address}.ttrpc` };
+    const latin1 = (s: string) => Buffer.from(s, "utf8").toString("latin1");
+    const planned = await planNativeStart({
+      start: {
+        argv: ["/x/shim", ...argv].map(latin1),
+        env: Object.entries(env).map(([k, v]) => latin1(`${k}=${v}`)),
+        cwd: latin1(bundle),
+        stdin: "",
+        ppid: 4242,
+        priority: 5,
+      },
+    });
+    if (typeof planned === "string") throw new Error(planned);
+    const own = await planStart(parseFlags(argv), env, new Uint8Array(), bundle, 4242);
+    expect(planned.plan).toEqual(own);
+    expect(planned.adopt).toEqual({ argv: own.argv, env: own.env, priority: 5 });
+    expect(own.env.WASM_SHIM_CONTAINERD_PID).toBe("4242");
+  });
+
+  it("refuses what Node's start would do otherwise: traced, spares off, not a start, malformed", async () => {
+    const base = {
+      argv: ["/x", "-namespace", "ns", "-address", address, "-id", "c1", "start"],
+      env: [] as string[],
+      cwd: dir,
+      stdin: "",
+      ppid: 1,
+      priority: 0,
+    };
+    const plan = (start: Partial<typeof base>) => planNativeStart({ start: { ...base, ...start } });
+    expect(await plan({ env: ["OTEL_EXPORTER_OTLP_ENDPOINT=http://x"] })).toBe("traced");
+    expect(await plan({ env: ["WASM_SHIM_SPARE=0"] })).toBe("spares disabled");
+    expect(await plan({ env: ["NODE_OPTIONS=--inspect"] })).toBe("spares disabled");
+    expect(await plan({ argv: ["/x", "-id", "c1", "delete"] })).toBe("not a start");
+    expect(await plan({ priority: 40 })).toBe("malformed start");
+    expect(await plan({ argv: ["/x", "-id", "c1", "start"] })).toMatch(/-namespace/);
+  });
+});
