@@ -72,7 +72,12 @@ export function phasesOf(run: RunResult, lines: readonly LogLine[]): Phases {
     p[name] = last - begin;
   };
   span("client", run.t0, prepare);
-  if (spawnedLine) {
+  if (spawnedLine && spawnedLine.fields.ms === undefined) {
+    // A spare adopted for the executable's native entry, which gives no time of its own exec:
+    // containerd's part and the shim's `start` are one phase.
+    span("shimStart", prepare, spawnedLine.t);
+    span("daemonUp", spawnedLine.t, up);
+  } else if (spawnedLine) {
     const exec = spawnedLine.t - Number(spawnedLine.fields.ms);
     span("toShim", prepare, exec);
     span("shimStart", exec, spawnedLine.t);

@@ -12,10 +12,10 @@ const remedies = (containerd: string): Partial<Record<PhaseName, string>> => ({
   daemonUp:
     "The daemon is a second start of the same Node executable after `start`, and it compiles the bundle from its code cache and builds the Task API's protobuf descriptors as it loads (25-40 ms, most of it protobuf-es building descriptor.proto's own descriptors to read ours; node:http2, for containerd's API, only when an image needs it; the host loader's listing of the executable runs beside it on the other core). It is 0 when `start` finds a spare daemon waiting (docs/architecture.md), which is the case for every container here but the warm-up's first: where it shows, no spare waited (spares off, or a spare still booting)",
   shimStart:
-    "`start` is a whole Node boot only to bind a socket and print an address; it runs from the executable's 61 kB boot script, not the bundle (no protobuf descriptors, none of node:crypto, node:worker_threads or, with a spare waiting, node:child_process), so what is left is Node's own boot, which only a native `start` would remove",
+    "With a spare daemon waiting, `start` does not boot Node: the executable's native entry (docs/architecture.md, \"The binary contract\") hands the spare its command line, environment and stdin and prints the address the spare answers, once the spare has bound the pod's socket and taken the pod's environment. What is left is the exec and dynamic loading of the 110 MB executable and that adoption; without a spare (the first pod after containerd starts, or a burst that outruns it) `start` boots Node and spawns a daemon",
   delete:
     "Delete runs `runc delete` and unmounts the rootfs (an exec of umount(8); a system call from the native helper would save the exec), then the daemon answers Shutdown, delivers its pending events and disconnects at once",
-  cleanup: `After the daemon disconnects, ${containerd} runs \`<shim> delete\` ("cleaning up dead shim" in its log), one more boot of the executable, before it removes the snapshot and ctr exits. That \`delete\` runs from the executable's 61 kB boot script, not the bundle: no protobuf code (it writes its DeleteResponse field by field), none of node:crypto, node:worker_threads, node:child_process or node:net, no mount table read after the daemon's own Delete unmounted the rootfs (it says so in shim.json), and no runc for a container runc no longer has (27 ms against an empty single executable's 21.5 ms here); what is left is Node's own boot, which only a native \`delete\` would remove`,
+  cleanup: `After the daemon disconnects, ${containerd} runs \`<shim> delete\` ("cleaning up dead shim" in its log) before it removes the snapshot and ctr exits. When the daemon's Delete left nothing to clean (it writes \`shim-deleted\`), the executable's native entry answers it without booting Node; what is left is that exec, containerd's removal of the snapshot and ctr's own exit`,
   start:
     "Start is one `runc run --detach` (the daemon is the init's subreaper; runc's own Start is only `runc start`, its `runc create` is in its Create): runc's own cost, the same for every engine",
   create:
@@ -57,24 +57,16 @@ export function whereSection(r: Results): string {
   const node = r.coldStart.find((c) => c.engine === "node" && withBoots(c)) ?? r.coldStart.find(withBoots);
   if (node) {
     const ph = (n: PhaseName) => node.phases[n]?.median ?? 0;
-    const boots = ph("shimStart") + ph("daemonUp") + ph("firstOutput");
-    // `start` and the daemon do little besides booting, so the smaller of the two is this run's
-    // price of one bare boot of the executable, measured under the same load as the rest. An
-    // adopted spare booted before the container: then `start` alone gives it.
+    const rc = (n: PhaseName) => runc?.phases[n]?.median ?? 0;
+    const bare = r.binary.find((b) => b.engine === node.engine)?.versionMs.median;
+    const runnerExtra = bare === undefined ? undefined : Math.max(0, ph("firstOutput") - bare);
     const spare = ph("daemonUp") === 0;
-    const bare = spare ? ph("shimStart") : Math.min(ph("shimStart"), ph("daemonUp"));
-    const runnerExtra = Math.max(0, ph("firstOutput") - bare);
-    const teardownExtra = Math.max(
-      0,
-      ph("delete") + ph("cleanup") - (runc?.phases.delete?.median ?? 0) - (runc?.phases.cleanup?.median ?? 0),
-    );
+    const teardownExtra = Math.max(0, ph("delete") + ph("cleanup") - rc("delete") - rc("cleanup"));
     lines.push(
       "",
-      spare
-        ? `Two boots of the shim executable sit on the path of every ${node.label} container up to its output — \`start\` (${f(ph("shimStart"))} ms, with its handing the pod to the waiting spare daemon, whose boot came before the container) and the runner up to the guest's first output (${f(ph("firstOutput"))} ms) — together ${f(boots)} ms, ${f((boots / node.wallMs.median) * 100)} % of the median ${f(node.wallMs.median)} ms (runc: ${f(runc?.wallMs.median)} ms); a third, \`delete\`, is in the cleanup. Taking \`start\` (${f(bare)} ms) as the price of one bare boot in this run, the runner spends ${f(runnerExtra)} ms beyond it on its engine's modules, the guest's setup and compilation.`
-        : `Three boots of the shim executable sit on the path of every ${node.label} container — \`start\` (${f(ph("shimStart"))} ms), the daemon (${f(ph("daemonUp"))} ms) and the runner up to the guest's first output (${f(ph("firstOutput"))} ms) — together ${f(boots)} ms, ${f((boots / node.wallMs.median) * 100)} % of the median ${f(node.wallMs.median)} ms (runc: ${f(runc?.wallMs.median)} ms). Taking the smaller of the first two (${f(bare)} ms) as the price of one bare boot in this run, the runner spends ${f(runnerExtra)} ms beyond it on its engine's modules, the guest's setup and compilation.`,
+      `${spare ? "One boot of Node sits" : "Two boots of Node sit"} on the path of every ${node.label} container up to its output: ${spare ? "" : `the daemon (${f(ph("daemonUp"))} ms: no spare waited) and `}the runner up to the guest's first output (${f(ph("firstOutput"))} ms), ${f(((ph("firstOutput") + ph("daemonUp")) / node.wallMs.median) * 100)} % of the median ${f(node.wallMs.median)} ms (runc: ${f(runc?.wallMs.median)} ms). \`start\` (${f(ph("shimStart"))} ms, runc's ${f(rc("shimStart"))}) and \`delete\` (in the cleanup, ${f(ph("cleanup"))} ms against runc's ${f(rc("cleanup"))}) run in the executable's native entry, without Node.${bare !== undefined && runnerExtra !== undefined ? ` Taking \`-v\` (${f(bare)} ms, a whole boot of the bundle) as the price of one boot, the runner spends ${f(runnerExtra)} ms beyond it on its engine's modules, the guest's setup and compilation.` : ""}`,
       "",
-      `Expected cuts, from these figures: ${runnerExtra > 0 ? `a startup snapshot for the runner: part of the runner's ${f(runnerExtra)} ms; ` : ""}a native \`start\` (or one that does not boot the full runtime): about ${f(ph("shimStart"))} ms; a pre-started runner per pod (a zygote, as runwasi does): the runner's whole ${f(ph("firstOutput"))} ms except compilation; a quicker Shutdown and a native \`delete\`: up to the ${f(teardownExtra)} ms by which Delete and cleanup exceed runc's.${spare ? " The daemon's boot is off the path while a spare waits; the first pod after containerd starts, or one that comes while the spare boots, pays it (60-70 ms in the runs before spares)." : ` The daemon's ${f(ph("daemonUp"))} ms is paid once per pod under CRI, where \`start\` hands every container of a sandbox to the same daemon, and not at all when a spare daemon waits.`} An estimate from assumed factors, not a measurement: if half of the runner's extra and four fifths of \`start\` go, the first two cuts would bring a container from ${f(node.wallMs.median)} ms to about ${f(node.wallMs.median - runnerExtra * 0.5 - ph("shimStart") * 0.8)} ms, ${f((node.wallMs.median - runnerExtra * 0.5 - ph("shimStart") * 0.8) / (runc?.wallMs.median ?? Number.NaN), 1)}× runc.`,
+      `Expected cuts, from these figures: a pre-started runner per pod (a zygote, as runwasi does): the runner's ${f(ph("firstOutput"))} ms except compilation, which with runc's containment means a process that enters the container's namespaces and cgroup itself; a quicker Delete and Shutdown: up to the ${f(teardownExtra)} ms by which Delete and cleanup exceed runc's.${spare ? " The daemon's boot is off the path while a spare waits; the first pod after containerd starts, or one that comes while the spare boots, pays it (60-70 ms in the runs before spares)." : ""}`,
     );
   }
   const mem = r.memory.filter((m) => m.engine !== "runc" && m.steady);

@@ -4,7 +4,7 @@
 // other answer leaves it to Node's `start`, which then reads the same stdin.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,6 +78,46 @@ describe.each(["node", "jco", "wasmer"])("containerd-shim-%s-v1 start", (engine)
     expect(start.priority).toBe(0);
     // The spare writes the bundle's address file; Node's `start` never ran.
     expect(existsSync(join(r.bundle, "address"))).toBe(false);
+  });
+
+  it("waits for a spare that is booting (its claim stands), as Node's start would", async () => {
+    const control = spareSocketPath(SOCKET_DIR, realpathSync(exe), address);
+    writeFileSync(`${control}.claim`, "");
+    try {
+      const started = runStart(exe, options);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      await standIn(exe, "address unix:///run/containerd/s/late\n");
+      const r = await started;
+      expect(r.stdout.toString()).toBe("unix:///run/containerd/s/late");
+      expect(existsSync(`${control}.waiter`)).toBe(false);
+    } finally {
+      rmSync(`${control}.claim`, { force: true });
+    }
+  });
+
+  it("does not wait when another start waits already, nor for a claim left long ago", async () => {
+    const control = spareSocketPath(SOCKET_DIR, realpathSync(exe), address);
+    // Had it waited, the spare showing up 40 ms later would answer; instead Node's start runs, and
+    // fails on this stdin before it looks for a spare (see below).
+    for (const setup of [
+      () => writeFileSync(`${control}.waiter`, ""),
+      () => utimesSync(`${control}.claim`, new Date(Date.now() - 10_000), new Date(Date.now() - 10_000)),
+    ]) {
+      writeFileSync(`${control}.claim`, "");
+      setup();
+      try {
+        const started = runStart(exe, Buffer.from("not protobuf", "latin1"));
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        await standIn(exe, "address unix:///run/containerd/s/late\n");
+        const r = await started;
+        expect(r.stdout.toString()).toBe("");
+        expect(r.status).not.toBe(0);
+      } finally {
+        spare?.close();
+        rmSync(`${control}.claim`, { force: true });
+        rmSync(`${control}.waiter`, { force: true });
+      }
+    }
   });
 
   it("leaves it to Node's start when the spare says no, with stdin put back", async () => {
