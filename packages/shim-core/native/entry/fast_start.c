@@ -10,7 +10,7 @@
 
 enum { MFD_NONE = 0, POLLIN = 1, TCGETS = 0x5401, PROT_RW = 3, MAP_PRIVATE_ANON_NORESERVE = 0x4022 };
 enum { STDIN_CAP = (16 << 20) + 65536, STDIN_SENT = 65536, ANSWER_MS = 3000, STDIN_WAIT_MS = 10000 };
-enum { SPARE_BOOTING_MS = 2000, SPARE_WAIT_MS = 100, O_WRONLY = 1, O_CREAT = 0100, O_EXCL = 0200 };
+enum { SPARE_BOOTING_MS = 2000, SPARE_WAIT_MS = 250, O_WRONLY = 1, O_CREAT = 0100, O_EXCL = 0200 };
 static const char SOCKET_DIR[] = "/run/containerd/s/";
 
 static void* map(long size) {
@@ -139,10 +139,13 @@ static long now_ms(void) {
 }
 
 /**
- * A spare that is booting (its claim stands, its control socket is not there yet) is waited for
- * up to SPARE_WAIT_MS, as Node's `start` does (cli/spare-client.ts, spareReady): pods started one
- * after another meet one, started by the previous pod's daemon as it exits. Only the `start` that
- * makes the waiter file waits; in a burst the others go on at once. `n` is the path's length.
+ * A spare that is booting (its claim stands, its control socket is not there yet) is waited for,
+ * as Node's `start` does (cli/spare-client.ts, spareReady): pods started one after another meet
+ * one, started by the previous pod's daemon as it exits. Node's `start` waits 100 ms after its own
+ * boot of about as long; this waits up to SPARE_WAIT_MS, that whole window, with no boot in it
+ * (in tools/bench, a spare booting beside the previous pod's cleanup took longer than 100 ms).
+ * Only the `start` that makes the waiter file waits; in a burst the others go on at once. `n` is
+ * the path's length.
  */
 static int await_spare(char* control, long n) {
   char claim[PATH_MAX], waiter[PATH_MAX];
