@@ -165,9 +165,7 @@ static int await_spare(char* control, long n) {
   return ready;
 }
 
-static int try_start(long argc, char** argv, char** envp, const char* in, long in_n) {
-  const char* address = 0;
-  if (!containerd_command(argc, argv, "start", &address) || !address || !plain_path(address)) return 0;
+static int try_start(long argc, char** argv, char** envp, const char* address, const char* in, long in_n) {
   if (in_n > STDIN_SENT) return 0;
   char exe[PATH_MAX], cwd[PATH_MAX], hashed[2 * PATH_MAX], control[PATH_MAX];
   long exe_n = sys3(SYS_READLINK, (long)"/proc/self/exe", (long)exe, PATH_MAX - 1);
@@ -217,12 +215,14 @@ static int try_start(long argc, char** argv, char** envp, const char* in, long i
 HIDDEN void shim_fast_start(long* sp) {
   long argc = sp[0];
   char** argv = (char**)(sp + 1);
-  if (argc < 2 || !same(argv[argc - 1], "start")) return;
+  // Before stdin is touched: a runner whose guest's last argument is `start` must keep its stdin.
+  const char* address = 0;
+  if (!containerd_command(argc, argv, "start", &address) || !address || !plain_path(address)) return;
   char* in = map(STDIN_CAP);
   if (!in) return;
   int whole;
   long n = read_stdin(in, &whole);
-  if (whole) try_start(argc, argv, argv + argc + 1, in, n);
+  if (whole) try_start(argc, argv, argv + argc + 1, address, in, n);
   // Node's `start` then reads what this one did (and fails as it would have on a stdin it could not read).
   put_back_stdin(in, n);
   sys3(SYS_MUNMAP, (long)in, STDIN_CAP, 0);

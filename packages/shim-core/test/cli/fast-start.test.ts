@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { ensureFixtures, fixturePath } from "@wasm-shims/test-fixtures";
 import { SOCKET_DIR, spareSocketPath } from "../../src/cli/socket.ts";
 import { type NativeStartRequest, planNativeStart } from "../../src/cli/spare-start.ts";
 import { planStart } from "../../src/cli/start.ts";
@@ -129,6 +130,32 @@ describe.each(["node", "jco", "wasmer"])("containerd-shim-%s-v1 start", (engine)
     expect(r.stdout.toString()).toBe("");
     expect(r.stderr.toString()).toMatch(/stdin|parameters|options|protobuf|wire/i);
   });
+});
+
+describe.each(["node", "jco", "wasmer"])("containerd-shim-%s-v1's runner", (engine) => {
+  it("keeps its stdin when the guest's last argument is `start`", async () => {
+    await ensureFixtures();
+    const hello = fixturePath("hello");
+    const child = spawn(join(binDir, `containerd-shim-${engine}-v1`), [
+      "--run-wasm",
+      hello,
+      "{}",
+      "--",
+      "/hello.wasm",
+      "start",
+    ]);
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d;
+    });
+    // stdin stays open: had the native entry taken this for containerd's start, it would read
+    // stdin to its end before the guest ran, and the guest would never run.
+    const closed = once(child, "close");
+    const ran = await Promise.race([closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 15_000))]);
+    child.kill("SIGKILL");
+    expect(ran).toBe(true);
+    expect(out).toContain("hello from wasm");
+  }, 30_000);
 });
 
 describe("what a spare makes of the native entry's request", () => {
