@@ -6,8 +6,8 @@ import type { ShimFlags } from "./flags.ts";
 import { compactHeap } from "../sea/compact-heap.ts";
 import { adopt, invalid, readRequest } from "./spare-adopt.ts";
 import { claimPath, CONTAINERD_PID_ENV, type SpareRequest } from "./spare-client.ts";
-import { isNativeStart, planNativeStart } from "./spare-start.ts";
-import { logStart, writeAddress } from "./start.ts";
+import { isNativeStart, type NativeStartRequest, planNativeStart } from "./spare-start.ts";
+import { logStart, type StartPlan, writeAddress } from "./start.ts";
 import { openLog, socketAlive } from "./socket.ts";
 
 /**
@@ -78,10 +78,43 @@ export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> 
     // Closing unlinks the control socket: no other `start` finds this spare.
     server.close();
     adopt(request, engine, daemon.serve).then(
-      () => sock.end(`${ok()}\n`),
+      () => {
+        let reply: string;
+        try {
+          reply = ok();
+        } catch (err) {
+          // Serving already: the `start` asking finds the pod's socket alive and prints it.
+          reply = `failed: ${(err as Error).message}`;
+        }
+        sock.end(`${reply}\n`);
+      },
       // `start` reads the reason, then spawns a daemon as it would without a spare.
       (err: Error) => sock.end(`failed: ${err.message}\n`, () => process.exit(1)),
     );
+  };
+  /** The native entry's `start`: answered here, or refused for Node's `start` to do it all. */
+  const answerNative = async (sock: Socket, request: NativeStartRequest) => {
+    let planned: Awaited<ReturnType<typeof planNativeStart>>;
+    try {
+      planned = await planNativeStart(request);
+      // A pod whose daemon serves already (a second container): the spare waits on.
+      if (typeof planned !== "string" && (await socketAlive(planned.plan.path))) {
+        adopted = false;
+        return sock.end(`address ${recordAddress(planned.plan)}\n`);
+      }
+    } catch (err) {
+      planned = `failed: ${(err as Error).message}`;
+    }
+    if (typeof planned === "string") {
+      adopted = false;
+      return sock.end(`${planned}\n`);
+    }
+    const { plan } = planned;
+    takeOver(sock, planned.adopt, () => {
+      if (plan.config.debug)
+        logStart(openLog(plan.bundle), plan.config, "adopted a spare daemon", { pid: process.pid }, false);
+      return `address ${recordAddress(plan)}`;
+    });
   };
   server.on("connection", (sock) =>
     readRequest(sock, (request) => {
@@ -89,31 +122,18 @@ export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> 
       if (!isNativeStart(request)) return takeOver(sock, request, () => `ok ${process.pid}`);
       // Held while the plan is worked out: a second `start` meanwhile is told busy.
       adopted = true;
-      planNativeStart(request).then(
-        async (planned) => {
-          if (typeof planned === "string") {
-            adopted = false;
-            return sock.end(`${planned}\n`);
-          }
-          // A pod whose daemon serves already (a second container): the spare waits on.
-          if (await socketAlive(planned.plan.path)) {
-            adopted = false;
-            return sock.end(`address ${writeAddress(planned.plan)}\n`);
-          }
-          const { plan } = planned;
-          takeOver(sock, planned.adopt, () => {
-            if (plan.config.debug)
-              logStart(openLog(plan.bundle), plan.config, "adopted a spare daemon", { pid: process.pid }, false);
-            return `address ${writeAddress(plan)}`;
-          });
-        },
-        (err: Error) => {
-          adopted = false;
-          sock.end(`failed: ${err.message}\n`);
-        },
-      );
+      void answerNative(sock, request);
     }),
   );
+}
+
+/** The pod's address, recorded in its bundle while that is there (containerd may have given up on this start). */
+function recordAddress(plan: StartPlan): string {
+  try {
+    return writeAddress(plan);
+  } catch {
+    return `unix://${plan.path}`;
+  }
 }
 
 async function bindControl(path: string): Promise<Server | undefined> {

@@ -4,7 +4,16 @@
 // other answer leaves it to Node's `start`, which then reads the same stdin.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,10 +52,21 @@ async function standIn(exe: string, reply: string): Promise<() => NativeStartReq
 
 let seq = 0;
 /** Runs `start` as containerd does; not spawnSync, which would hold up the stand-in's answer. */
-async function runStart(exe: string, input: Buffer, env: Record<string, string> = {}) {
+async function runStart(exe: string, input: Buffer, env: Record<string, string> = {}, flags: string[] = []) {
   const bundle = join(dir, `b${++seq}`);
   mkdirSync(bundle);
-  const args = ["-namespace", "ns", "-address", address, "-publish-binary", "/bin/true", "-id", `c${seq}`, "start"];
+  const args = [
+    "-namespace",
+    "ns",
+    "-address",
+    address,
+    "-publish-binary",
+    "/bin/true",
+    "-id",
+    `c${seq}`,
+    ...flags,
+    "start",
+  ];
   const child = spawn(exe, args, { cwd: bundle, env: { PATH: "/usr/bin:/bin", ...env } });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -156,6 +176,41 @@ describe.each(["node", "jco", "wasmer"])("containerd-shim-%s-v1's runner", (engi
     expect(ran).toBe(true);
     expect(out).toContain("hello from wasm");
   }, 30_000);
+});
+
+describe("a real spare, asked by the native entry", () => {
+  it("becomes the pod's daemon and answers its address, even for a bundle containerd has removed", async () => {
+    const exe = join(binDir, "containerd-shim-node-v1");
+    const control = spareSocketPath(SOCKET_DIR, realpathSync(exe), address);
+    // The spare lives as long as the process it takes for containerd: this test's.
+    const spareProc = spawn(exe, ["-address", address, "-socket", control, "spare"], {
+      env: { PATH: "/usr/bin:/bin", WASM_SHIM_CONTAINERD_PID: String(process.pid) },
+      stdio: "ignore",
+    });
+    let pod = "";
+    try {
+      for (let i = 0; i < 200 && !existsSync(control); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(existsSync(control)).toBe(true);
+      const gone = join(dir, "removed-bundle");
+      const r = await runStart(exe, Buffer.alloc(0), {}, ["-bundle", gone]);
+      expect(r.stderr.toString()).toBe("");
+      expect(r.status).toBe(0);
+      pod = r.stdout.toString();
+      expect(pod).toMatch(/^unix:\/\/\/run\/containerd\/s\/[0-9a-f]{64}$/);
+      // The spare serves there now, under the daemon's command line (its title), and its control
+      // socket is gone.
+      expect(existsSync(pod.slice("unix://".length))).toBe(true);
+      expect(existsSync(control)).toBe(false);
+      expect(readFileSync(`/proc/${spareProc.pid}/cmdline`, "utf8")).toContain(
+        `-namespace ns -id c${seq} -address ${address}`,
+      );
+    } finally {
+      spareProc.kill("SIGKILL");
+      // Killed, it leaves its sockets behind.
+      rmSync(control, { force: true });
+      if (pod) rmSync(pod.slice("unix://".length), { force: true });
+    }
+  });
 });
 
 describe("what a spare makes of the native entry's request", () => {
