@@ -44,8 +44,10 @@ export async function deleteAction(
     );
   }
   // Without a state (Create never got that far) the mount may still be there. After the daemon's
-  // Delete there is none, and the code that reads the mount table is not even loaded.
-  if (state?.mountedRootfs !== false) await (await import("../oci/mount.ts")).unmountAll(join(bundle, "rootfs"));
+  // Delete (it leaves `shim-deleted`) there is none, and the code that reads the mount table is
+  // not even loaded.
+  if (state?.mountedRootfs !== false && !existsSync(join(bundle, bundleFiles.deleted)))
+    await (await import("../oci/mount.ts")).unmountAll(join(bundle, "rootfs"));
   // The daemon may have died without unlinking its socket (containerd calls delete when it does).
   if (flags.address)
     await removeDeadSocket(socketPath(flags.address, flags.namespace, await groupId(bundle, flags.id)));

@@ -1,7 +1,7 @@
 import { tracingEnabled } from "../telemetry/tracing.ts";
 import { parseFlags } from "./flags.ts";
 import { sparesEnabled, type SpareRequest } from "./spare-client.ts";
-import { planStart, type StartPlan } from "./start.ts";
+import { adoption, planStart, type StartPlan } from "./start.ts";
 
 // A `start` that the executable's native entry (native/entry/fast_start.c) hands a spare before
 // Node boots: the raw command line, environment, working directory and stdin of containerd's
@@ -48,8 +48,5 @@ export async function planNativeStart(
     return (err as Error).message;
   }
   if (!sparesEnabled(plan.env)) return "spares disabled";
-  const adoptEnv = Object.fromEntries(
-    Object.entries(plan.env).filter((e): e is [string, string] => e[1] !== undefined),
-  );
-  return { plan, adopt: { argv: plan.argv, env: adoptEnv, priority } };
+  return { plan, adopt: adoption(plan, priority) };
 }

@@ -7,7 +7,14 @@ import { selfCommand } from "../sea/sea.ts";
 import { EMPTY_INPUT, readStdin, startConfig, type StartConfig } from "./bootstrap.ts";
 import type { ShimFlags } from "./flags.ts";
 import { bindOrReuse, groupId, openLog, socketAlive, socketPath, SOCKET_DIR, spareSocketPath } from "./socket.ts";
-import { adoptSpare, CONTAINERD_PID_ENV, spareReady, sparesEnabled, type SpareAnswer } from "./spare-client.ts";
+import {
+  adoptSpare,
+  CONTAINERD_PID_ENV,
+  spareReady,
+  sparesEnabled,
+  type SpareAnswer,
+  type SpareRequest,
+} from "./spare-client.ts";
 
 /** The longest unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -61,6 +68,12 @@ export async function planStart(
   return { config, bundle, path, env: daemonEnv(config, env, containerdPid), argv: daemonArgs(path, bundle, config) };
 }
 
+/** What a spare is sent to become the daemon of `plan`, at `start`'s `priority`. */
+export function adoption(plan: StartPlan, priority: number): SpareRequest {
+  const env = Object.fromEntries(Object.entries(plan.env).filter((e): e is [string, string] => e[1] !== undefined));
+  return { argv: plan.argv, env, priority };
+}
+
 /** Records the pod's address in the bundle (containerd 1.6/1.7 reconnect through it after a restart), and returns it. */
 export function writeAddress(plan: StartPlan): string {
   const address = `unix://${plan.path}`;
@@ -100,11 +113,7 @@ async function askSpare(plan: StartPlan): Promise<SpareAnswer> {
   const { config, bundle } = plan;
   const control = spareSocketPath(dirname(plan.path), process.execPath, config.address);
   await spareReady(control);
-  const answer = await adoptSpare(control, {
-    argv: plan.argv,
-    env: Object.fromEntries(Object.entries(plan.env).filter((e): e is [string, string] => e[1] !== undefined)),
-    priority: getPriority(),
-  });
+  const answer = await adoptSpare(control, adoption(plan, getPriority()));
   if ("pid" in answer && config.debug) logStart(openLog(bundle), config, "adopted a spare daemon", { pid: answer.pid });
   return answer;
 }

@@ -21,14 +21,14 @@ export interface ShimState {
 }
 
 /**
- * Records `state` for the `delete` binary: at Create, and at Delete once the rootfs is off.
+ * Records `state` for the `delete` binary at Create (what Delete leaves is `shim-deleted`).
  * (`promises` is read at the call: `delete` itself does not load node:fs/promises.)
  */
 export function writeShimState(bundle: string, state: ShimState): Promise<void> {
   return promises.writeFile(join(bundle, bundleFiles.state), JSON.stringify(state));
 }
 
-/** Reads what Create (and Delete) recorded, for the `delete` binary. */
+/** Reads what Create recorded, for the `delete` binary. */
 export function readShimState(bundle: string): ShimState | undefined {
   try {
     return JSON.parse(readFileSync(join(bundle, bundleFiles.state), "utf8")) as ShimState;
@@ -58,7 +58,8 @@ export interface DeletedContainer {
 
 /**
  * Written after a Delete that removed the container from runc and unmounted its rootfs, so that
- * containerd's `delete` has nothing left to clean. A line each; the C reader takes nothing else.
+ * containerd's `delete` (native or Node's) has nothing left to clean. A line each; the C reader
+ * takes nothing else.
  */
 export function writeDeleted(bundle: string, c: DeletedContainer): Promise<void> {
   if ([c.runcState, c.socket].some((s) => s.includes("\n"))) return Promise.resolve();

@@ -230,12 +230,9 @@ export class Container {
   async destroy(): Promise<void> {
     if (this.runner) closeLaunch(this.runner);
     await this.removeFromRunc();
-    if (this.#mounter) {
-      await this.#mounter.unmount(this.rootfs);
-      // The `delete` that containerd runs once the daemon has gone then reads no mount table. Only
-      // that: a bundle already gone (or not writable) leaves `delete` to look for itself.
-      await writeShimState(this.bundle, { runc: this.runtime.config, mountedRootfs: false }).catch(() => {});
-    }
+    // The Delete that called this records it in `shim-deleted` (service.ts): the `delete` that
+    // containerd runs once the daemon has gone then reads no mount table.
+    if (this.#mounter) await this.#mounter.unmount(this.rootfs);
     await rm(join(this.bundle, bundleFiles.runnerBundle), { recursive: true, force: true });
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
@@ -6,7 +6,7 @@ import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import { Status } from "../../src/gen/containerd/types/task_pb.ts";
 import { Code } from "../../src/errors.ts";
 import { CONTAINER_TYPE_ANNOTATION } from "../../src/oci/spec.ts";
-import { readShimState } from "../../src/task/bundle-files.ts";
+import { bundleFiles, readShimState } from "../../src/task/bundle-files.ts";
 import { UnitShim, appRoot, code } from "./harness.ts";
 
 // The wire codes containerd (and CRI behind it) acts on, from each handler, on a fake runtime.
@@ -169,7 +169,7 @@ describe("Task handler error codes (fake runtime)", () => {
     await del(ok.id);
     expect(shim.mounter.mounted.size).toBe(0);
     // The `delete` binary, which containerd runs after the daemon exits, then unmounts nothing.
-    expect(readShimState(ok.bundle)?.mountedRootfs).toBe(false);
+    expect(existsSync(join(ok.bundle, bundleFiles.deleted))).toBe(true);
     const missing = shim.request(["/bin/other"], (spec) => (spec.root = { path: "rootfs" }));
     expect(await code(shim.svc.create({ ...missing.req, rootfs }))).toBe(Code.NOT_FOUND);
     expect(shim.mounter.calls).toEqual(["mount bind", "unmount", "mount bind", "unmount"]);
