@@ -12,7 +12,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const entryDir = resolve(dirname(fileURLToPath(import.meta.url)), "../packages/shim-core/native/entry");
-const ENTRY_SOURCES = ["entry.c", "fast_delete.c", "fast_start.c", "sha256.c"];
+const ENTRY_SOURCES = ["entry.c", "fast_delete.c", "fast_start.c", "own_spare.c", "sha256.c"];
 const SLOT_MARKER = Buffer.from("SNORETRY", "latin1");
 const PT_LOAD = 1,
   PF_X = 1,

@@ -18,6 +18,7 @@ enum {
   SYS_NANOSLEEP = 35,
   SYS_SOCKET = 41,
   SYS_CONNECT = 42,
+  SYS_SENDTO = 44,
   SYS_READLINK = 89,
   SYS_GETCWD = 79,
   SYS_UNLINK = 87,
@@ -27,7 +28,7 @@ enum {
   SYS_EXIT_GROUP = 231,
   SYS_MEMFD_CREATE = 319,
 };
-enum { ENOENT = 2, EINTR = 4, EAGAIN = 11, O_CLOEXEC = 02000000, AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 02000000 };
+enum { MSG_NOSIGNAL = 0x4000, ENOENT = 2, EINTR = 4, EAGAIN = 11, O_CLOEXEC = 02000000, AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 02000000 };
 enum { PATH_MAX = 4096 };
 
 #define HIDDEN __attribute__((visibility("hidden")))
@@ -105,3 +106,7 @@ const char* containerd_command(long argc, char** argv, const char* action, const
 HIDDEN void sha256_hex(const uint8_t* data, long n, char out[65]);
 HIDDEN void shim_fast_delete(long* sp);
 HIDDEN void shim_fast_start(long* sp);
+HIDDEN int read_answer(long fd, char* answer, long cap, int ms);
+HIDDEN int send_all(long fd, const char* request, long n);
+HIDDEN int own_spare(const char* exe, const char* address, char** envp, const char* request, long n, char* answer,
+                     long cap);

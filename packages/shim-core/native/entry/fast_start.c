@@ -3,8 +3,8 @@
 // `start` does is ask it to become the pod's daemon and print the pod's address. Here, before
 // Node (entry.c), that `start` hands the spare its command line, environment, working directory
 // and stdin as they are; the spare works out what Node's `start` would have (cli/spare-start.ts)
-// and answers with the address. No spare, or any other answer: stdin is put back as it was and
-// Node's `start` does it all.
+// and answers with the address. No spare free: it starts one of its own (own_spare.c). Any other
+// answer: stdin is put back as it was and Node's `start` does it all.
 
 #include "entry.h"
 
@@ -106,23 +106,41 @@ static int plain_path(const char* p) {
   return 1;
 }
 
-/** Sends the request to the spare at `control`; the address it answers, NUL-terminated in `answer`. */
-static int ask(const char* control, const char* request, long n, char* answer, long cap) {
-  long fd = connect_unix(control);
-  if (fd < 0) return 0;
+/**
+ * The answer's first line, NUL-terminated in `answer` ("" if none came within `ms`): whether it is
+ * an address.
+ */
+HIDDEN int read_answer(long fd, char* answer, long cap, int ms) {
   long got = 0, r;
-  for (long done = 0; done < n; done += r)
-    if ((r = sys3(SYS_WRITE, fd, (long)(request + done), n - done)) <= 0) goto fail;
-  while (got < cap - 1 && wait_readable(fd, ANSWER_MS) && (r = sys3(SYS_READ, fd, (long)(answer + got), cap - 1 - got)) > 0)
+  answer[0] = 0;
+  while (got < cap - 1 && wait_readable(fd, ms) && (r = sys3(SYS_READ, fd, (long)(answer + got), cap - 1 - got)) > 0)
     for (got += r; r; r--)
       if (answer[got - r] == '\n') {
         answer[got - r] = 0;
-        sys3(SYS_CLOSE, fd, 0, 0);
         return after(answer, "address unix://") != 0;
       }
-fail:
-  sys3(SYS_CLOSE, fd, 0, 0);
+  answer[0] = 0;
   return 0;
+}
+
+/** Sends `request` (`n` bytes) on `fd`, never raising SIGPIPE (Node has not set it to be ignored). */
+HIDDEN int send_all(long fd, const char* request, long n) {
+  for (long done = 0, r; done < n; done += r)
+    if ((r = sys6(SYS_SENDTO, fd, (long)(request + done), n - done, MSG_NOSIGNAL, 0, 0)) <= 0) return 0;
+  return 1;
+}
+
+/**
+ * Asks the spare at `control`: 1 when it answers with an address, 0 when it answers otherwise, -1
+ * when none listens there or one is adopting already (a burst): `start` then makes its own.
+ */
+static int ask(const char* control, const char* request, long n, char* answer, long cap) {
+  answer[0] = 0;
+  long fd = connect_unix(control);
+  if (fd < 0) return -1;
+  int ok = send_all(fd, request, n) && read_answer(fd, answer, cap, ANSWER_MS);
+  sys3(SYS_CLOSE, fd, 0, 0);
+  return ok ? 1 : same(answer, "busy") ? -1 : 0;
 }
 
 /** When `path` last changed, in ms since the epoch; -1 if it is not there. */
@@ -178,7 +196,7 @@ static int try_start(long argc, char** argv, char** envp, const char* address, c
   char hex[65];
   sha256_hex((const uint8_t*)hashed, at, hex);
   at = put(control, put(control, 0, PATH_MAX, SOCKET_DIR, sizeof SOCKET_DIR - 1), PATH_MAX, hex, 65);
-  if (sys3(SYS_ACCESS, (long)control, 0, 0) != 0 && !await_spare(control, at)) return 0;
+  int waiting = sys3(SYS_ACCESS, (long)control, 0, 0) == 0 || await_spare(control, at);
 
   long envc = 0, size = 256 + 6 * (length(cwd) + in_n);
   for (long i = 0; i < argc; i++) size += 6 * length(argv[i]) + 3;
@@ -201,9 +219,10 @@ static int try_start(long argc, char** argv, char** envp, const char* address, c
   at = literal(req, at, "}}\n");
 
   char answer[PATH_MAX];
-  int answered = ask(control, req, at, answer, sizeof answer);
+  int answered = waiting ? ask(control, req, at, answer, sizeof answer) : -1;
+  if (answered < 0) answered = own_spare(exe, address, envp, req, at, answer, sizeof answer);
   sys3(SYS_MUNMAP, (long)req, size, 0);
-  if (!answered) return 0;
+  if (answered <= 0) return 0;
   const char* addr = answer + 8;  // past "address "
   long n = length(addr);
   for (long done = 0, r; done < n; done += r)

@@ -48,12 +48,7 @@ export function runShim(engine: Engine): void {
       import("./daemon.ts").then((m) => m.serve(flags, engine)).catch(fail);
       return;
     case SPARE_ACTION:
-      import("./spare.ts")
-        .then((m) => {
-          m.lowerPriority();
-          return m.runSpare(flags, engine);
-        })
-        .catch(fail);
+      import("./spare.ts").then((m) => m.runSpare(flags, engine)).catch(fail);
       return;
     default:
       fail(

@@ -28,12 +28,22 @@ const SETTLE_MS = 5_000;
  * Linux's nice values run from -20 to 19; the spare boots and waits at 19. Only root (or
  * CAP_SYS_NICE) may go back up once adopted, so an unprivileged spare keeps its priority.
  */
-export function lowerPriority(): void {
+function lowerPriority(): void {
   if (process.getuid?.() === 0) setPriority(19);
 }
 
-/** The `spare` action: load the daemon, listen on the control socket, adopt the first request. */
+/**
+ * Set by the native `start` that forks a spare of its own when none waits (native/entry/own_spare.c):
+ * the fd of its end of a socket pair, on which it sends its one request.
+ */
+export const START_FD_ENV = "WASM_SHIM_START_FD";
+
+/** The `spare` action: load the daemon, then answer `start`s on the control socket, or on START_FD_ENV's fd. */
 export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> {
+  const startFd = Number(process.env[START_FD_ENV]);
+  delete process.env[START_FD_ENV];
+  if (Number.isInteger(startFd) && startFd > 2) return runOwnSpare(startFd, engine);
+  lowerPriority();
   const containerd = Number(process.env[CONTAINERD_PID_ENV]);
   const born = startTime(containerd);
   const exe = fileIdentity("/proc/self/exe");
@@ -59,6 +69,49 @@ export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> 
     if (same && inode(flags.socket) === control) return;
     server.close(() => process.exit(0));
   }, WATCH_MS);
+  const answer = answerer(engine, daemon.serve, exe, {
+    adopted: () => {
+      clearInterval(watch);
+      clearTimeout(settle);
+      // Closing unlinks the control socket: no other `start` finds this spare.
+      server.close();
+    },
+    replaced: () => server.close(() => process.exit(0)),
+  });
+  server.on("connection", answer);
+}
+
+/**
+ * A spare forked by one `start` for its pod alone: it answers that request, and exits unless it
+ * became the pod's daemon. It boots at `start`'s priority, on the path of that pod's start.
+ */
+async function runOwnSpare(fd: number, engine: Engine): Promise<void> {
+  // As a daemon does (main.ts): the listing runs beside the load, and the first Create waits for it.
+  void import("../wasm/host-libs.ts").then((m) => m.hostRuntime().catch(() => {}));
+  const daemon = await import("./daemon.ts");
+  const { Socket } = await import("node:net");
+  const sock = new Socket({ fd, readable: true, writable: true });
+  let adopted = false;
+  const answer = answerer(engine, daemon.serve, fileIdentity("/proc/self/exe"), {
+    adopted: () => {
+      adopted = true;
+    },
+    replaced: () => {},
+  });
+  sock.once("close", () => {
+    if (!adopted) process.exit(0);
+  });
+  answer(sock);
+}
+
+/** What a spare does when it is adopted, and when its executable was replaced since it booted. */
+interface SpareHooks {
+  adopted: () => void;
+  replaced: () => void;
+}
+
+/** Answers the `start` (Node's or the native entry's) on each connection; adopts the first it can. */
+function answerer(engine: Engine, serve: Serve, exe: string | undefined, hooks: SpareHooks): (sock: Socket) => void {
   let adopted = false;
   /** Becomes the pod's daemon for `request`, answering `sock` with `ok` once it serves. */
   const takeOver = (sock: Socket, request: SpareRequest, ok: () => string) => {
@@ -70,14 +123,11 @@ export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> 
     // Replaced since the last look: the `start` asking runs the new file.
     if (fileIdentity(process.execPath) !== exe) {
       sock.end("executable replaced\n");
-      return server.close(() => process.exit(0));
+      return hooks.replaced();
     }
     adopted = true;
-    clearInterval(watch);
-    clearTimeout(settle);
-    // Closing unlinks the control socket: no other `start` finds this spare.
-    server.close();
-    adopt(request, engine, daemon.serve).then(
+    hooks.adopted();
+    adopt(request, engine, serve).then(
       () => {
         let reply: string;
         try {
@@ -116,16 +166,17 @@ export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> 
       return `address ${recordAddress(plan)}`;
     });
   };
-  server.on("connection", (sock) =>
+  return (sock) =>
     readRequest(sock, (request) => {
       if (adopted) return sock.end("busy\n");
       if (!isNativeStart(request)) return takeOver(sock, request, () => `ok ${process.pid}`);
       // Held while the plan is worked out: a second `start` meanwhile is told busy.
       adopted = true;
       void answerNative(sock, request);
-    }),
-  );
+    });
 }
+
+type Serve = typeof import("./daemon.ts").serve;
 
 /** The pod's address, recorded in its bundle while that is there (containerd may have given up on this start). */
 function recordAddress(plan: StartPlan): string {

@@ -8,6 +8,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
@@ -21,9 +22,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ensureFixtures, fixturePath } from "@wasm-shims/test-fixtures";
 import { SOCKET_DIR, spareSocketPath } from "../../src/cli/socket.ts";
-import { type NativeStartRequest, planNativeStart } from "../../src/cli/spare-start.ts";
-import { planStart } from "../../src/cli/start.ts";
-import { parseFlags } from "../../src/cli/flags.ts";
+import type { NativeStartRequest } from "../../src/cli/spare-start.ts";
 
 const binDir = fileURLToPath(new URL("../../../../dist/bin", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "fast-start-"));
@@ -213,45 +212,85 @@ describe("a real spare, asked by the native entry", () => {
   });
 });
 
-describe("what a spare makes of the native entry's request", () => {
-  it("is what Node's start plans from the same command line, environment, directory and stdin", async () => {
-    const bundle = join(dir, "plan");
+/** Processes whose environment has `marker` and whose command line has `text`: pid and parent pid. */
+function processesWith(
+  marker: string,
+  text: string,
+): { pid: number; ppid: number; session: number; cmdline: string }[] {
+  const found = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // A spawned daemon's arguments are separate; an adopted spare's title is one string.
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ");
+      const environ = readFileSync(`/proc/${name}/environ`, "utf8").split("\0");
+      if (!cmdline.includes(text) || !environ.includes(marker)) continue;
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const [, ppid, , session] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      found.push({ pid: Number(name), ppid: Number(ppid), session: Number(session), cmdline });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+describe("with no spare waiting", () => {
+  const exe = join(binDir, "containerd-shim-node-v1");
+  // The native entry marks the spare it forks in its environment, where /proc keeps it.
+  const forked = "WASM_SHIM_START_FD=3";
+
+  it("forks a spare of its own, which becomes the pod's daemon in its own session", async () => {
+    const control = spareSocketPath(SOCKET_DIR, realpathSync(exe), address);
+    rmSync(control, { force: true });
+    const bundle = join(dir, "own-spare");
     mkdirSync(bundle);
-    const argv = ["-namespace", "ns", "-address", address, "-id", "c1", "start"];
-    const env = { PATH: "/bin", ODD: "caf\u00e9", TTRPC_ADDRESS: `${address}.ttrpc` };
-    const latin1 = (s: string) => Buffer.from(s, "utf8").toString("latin1");
-    const planned = await planNativeStart({
-      start: {
-        argv: ["/x/shim", ...argv].map(latin1),
-        env: Object.entries(env).map(([k, v]) => latin1(`${k}=${v}`)),
-        cwd: latin1(bundle),
-        stdin: "",
-        ppid: 4242,
-        priority: 5,
-      },
-    });
-    if (typeof planned === "string") throw new Error(planned);
-    const own = await planStart(parseFlags(argv), env, new Uint8Array(), bundle, 4242);
-    expect(planned.plan).toEqual(own);
-    expect(planned.adopt).toEqual({ argv: own.argv, env: own.env, priority: 5 });
-    expect(own.env.WASM_SHIM_CONTAINERD_PID).toBe("4242");
+    const r = await runStart(exe, Buffer.alloc(0), { UNIQUE: "own-spare" }, ["-bundle", bundle]);
+    const pod = r.stdout.toString();
+    const daemons = processesWith(forked, `-id c${seq} `);
+    try {
+      expect(r.stderr.toString()).toBe("");
+      expect(r.status).toBe(0);
+      expect(pod).toMatch(/^unix:\/\/\/run\/containerd\/s\/[0-9a-f]{64}$/);
+      expect(existsSync(pod.slice("unix://".length))).toBe(true);
+      expect(readFileSync(join(bundle, "address"), "utf8")).toBe(pod);
+      // One daemon, the forked spare adopted: the daemon's command line under its title, in a
+      // session of its own, no longer the child of the `start` that has exited.
+      expect(daemons).toHaveLength(1);
+      const [daemon] = daemons;
+      expect(daemon?.cmdline).toContain(`-bundle ${bundle} serve`);
+      expect(daemon?.session).toBe(daemon?.pid);
+      expect(daemon?.ppid).not.toBe(process.pid);
+      // It took `start`'s environment, not the spare's.
+      const environ = readFileSync(`/proc/${daemon?.pid}/environ`, "utf8");
+      expect(environ).toContain("UNIQUE=own-spare");
+    } finally {
+      for (const d of daemons) process.kill(d.pid, "SIGKILL");
+      if (pod) rmSync(pod.slice("unix://".length), { force: true });
+    }
   });
 
-  it("refuses what Node's start would do otherwise: traced, spares off, not a start, malformed", async () => {
-    const base = {
-      argv: ["/x", "-namespace", "ns", "-address", address, "-id", "c1", "start"],
-      env: [] as string[],
-      cwd: dir,
-      stdin: "",
-      ppid: 1,
-      priority: 0,
-    };
-    const plan = (start: Partial<typeof base>) => planNativeStart({ start: { ...base, ...start } });
-    expect(await plan({ env: ["OTEL_EXPORTER_OTLP_ENDPOINT=http://x"] })).toBe("traced");
-    expect(await plan({ env: ["WASM_SHIM_SPARE=0"] })).toBe("spares disabled");
-    expect(await plan({ env: ["NODE_OPTIONS=--inspect"] })).toBe("spares disabled");
-    expect(await plan({ argv: ["/x", "-id", "c1", "delete"] })).toBe("not a start");
-    expect(await plan({ priority: 40 })).toBe("malformed start");
-    expect(await plan({ argv: ["/x", "-id", "c1", "start"] })).toMatch(/-namespace/);
+  it("leaves it to Node's start when spares are off, or the spare it forked says no", async () => {
+    // Spares off: Node's start spawns the daemon; nothing was forked.
+    const off = await runStart(exe, Buffer.alloc(0), { WASM_SHIM_SPARE: "Off" });
+    const offPod = off.stdout.toString();
+    try {
+      expect(off.status).toBe(0);
+      expect(offPod).toMatch(/^unix:\/\//);
+      expect(processesWith(forked, `-id c${seq} `)).toEqual([]);
+      expect(existsSync(join(off.bundle, "address"))).toBe(true);
+    } finally {
+      for (const p of processesWith("", `-id c${seq} `)) process.kill(p.pid, "SIGKILL");
+      if (offPod) rmSync(offPod.slice("unix://".length), { force: true });
+    }
+    // The forked spare refuses what Node's start fails on; that start then reads the same stdin,
+    // and the spare is gone.
+    const bad = await runStart(exe, Buffer.from("not protobuf \xff", "latin1"));
+    expect(bad.status).not.toBe(0);
+    expect(bad.stdout.toString()).toBe("");
+    expect(bad.stderr.toString()).toMatch(/stdin|parameters|options|protobuf|wire/i);
+    for (let i = 0; i < 50 && processesWith(forked, address).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(processesWith(forked, address)).toEqual([]);
   });
 });
