@@ -22,6 +22,15 @@ export type SpareAnswer = { pid: number } | { refused: string };
 /** The right to start the spare, a file held from the spare's spawn until it listens (spare-spawn.ts). */
 export const claimPath = (control: string) => `${control}.claim`;
 
+/** How long a claim may stand before it is taken for a spare that died booting. */
+const CLAIM_MS = 60_000;
+
+/**
+ * The right to start the spare, held from its spawn until it listens: when many daemons come up at
+ * once (a node filling with pods), one spare boots, not one per daemon.
+ */
+export const claimSpare = (control: string): boolean => takeFile(claimPath(control), CLAIM_MS);
+
 /** A spare boots in well under this; an older claim is one that died booting, or is starved. */
 const BOOTING_MS = 2_000;
 

@@ -5,7 +5,7 @@ import type { Logger } from "../log.ts";
 import { selfCommand } from "../sea/sea.ts";
 import { SPARE_ACTION } from "./flags.ts";
 import { removeDeadSocket, spareSocketPath } from "./socket.ts";
-import { claimPath, CONTAINERD_PID_ENV, sparesEnabled, takeFile } from "./spare-client.ts";
+import { claimPath, claimSpare, CONTAINERD_PID_ENV, sparesEnabled } from "./spare-client.ts";
 
 // Starting a spare daemon (spare.ts): what a daemon does a second after it serves, or as it exits.
 
@@ -26,7 +26,7 @@ export async function spawnSpare(
   const control = spareSocketPath(dir, process.execPath, address);
   // A spare killed while it waited cannot remove its socket.
   await removeDeadSocket(control);
-  if (existsSync(control) || !claim(control)) return;
+  if (existsSync(control) || !claimSpare(control)) return;
   const cmd = selfCommand(["-address", address, "-socket", control, SPARE_ACTION]);
   try {
     const argv0 = basename(process.execPath).padEnd(TITLE_ROOM);
@@ -39,12 +39,3 @@ export async function spawnSpare(
     log.warn("no spare daemon", { error: (err as Error).message });
   }
 }
-
-/** How long a claim may stand before it is taken for a spare that died booting. */
-const CLAIM_MS = 60_000;
-
-/**
- * The right to start the spare, held from its spawn until it listens: when many daemons come up at
- * once (a node filling with pods), one spare boots, not one per daemon.
- */
-const claim = (control: string): boolean => takeFile(claimPath(control), CLAIM_MS);

@@ -1,14 +1,15 @@
-import { readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { setPriority } from "node:os";
+import { dirname } from "node:path";
 import type { Engine } from "../wasm/engine.ts";
 import type { ShimFlags } from "./flags.ts";
 import { compactHeap } from "../sea/compact-heap.ts";
 import { adopt, invalid, readRequest } from "./spare-adopt.ts";
-import { claimPath, CONTAINERD_PID_ENV, type SpareRequest } from "./spare-client.ts";
+import { claimPath, claimSpare, CONTAINERD_PID_ENV, type SpareRequest } from "./spare-client.ts";
 import { isNativeStart, type NativeStartRequest, planNativeStart } from "./spare-start.ts";
 import { logStart, type StartPlan, writeAddress } from "./start.ts";
-import { openLog, socketAlive } from "./socket.ts";
+import { openLog, socketAlive, spareSocketPath } from "./socket.ts";
 
 /**
  * A spare daemon: the daemon's code loaded and waiting, so that containerd's next `start` hands
@@ -21,6 +22,11 @@ import { openLog, socketAlive } from "./socket.ts";
  * `start` when it is adopted.
  */
 const WATCH_MS = 2_000;
+/**
+ * When a forked spare that answered for a pod served already goes on to wait as the next pod's
+ * spare: before the pod's daemon would start one (a second after it serves).
+ */
+const SPARE_AFTER_MS = 500;
 /** When a spare nobody adopted compacts its heap (an adopted one does as any daemon does). */
 const SETTLE_MS = 5_000;
 
@@ -43,33 +49,40 @@ export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> 
   const startFd = Number(process.env[START_FD_ENV]);
   delete process.env[START_FD_ENV];
   if (Number.isInteger(startFd) && startFd > 2) return runOwnSpare(startFd, engine);
+  await waitAsSpare(flags.socket, Number(process.env[CONTAINERD_PID_ENV]), engine);
+}
+
+/**
+ * Waits at `control` as the spare of the containerd with pid `containerd`, holding the claim on it
+ * (spare-spawn.ts) until it listens; exits when it cannot.
+ */
+async function waitAsSpare(control: string, containerd: number, engine: Engine): Promise<void> {
   lowerPriority();
-  const containerd = Number(process.env[CONTAINERD_PID_ENV]);
   const born = startTime(containerd);
   const exe = fileIdentity("/proc/self/exe");
-  const release = () => rmSync(claimPath(flags.socket), { force: true });
-  if (born === undefined || !flags.socket) {
+  const release = () => rmSync(claimPath(control), { force: true });
+  if (born === undefined || !control) {
     release();
     process.exit(0);
   }
   const daemon = await import("./daemon.ts");
   // The listing the first Create would wait for (main.ts does the same for a daemon).
   await (await import("../wasm/host-libs.ts")).hostRuntime().catch(() => {});
-  const server = await bindControl(flags.socket);
+  const server = await bindControl(control);
   release();
   if (!server) process.exit(0);
   // What loading left behind need not stay resident while the spare waits; not at once, when the
   // spare boots beside the `delete` and cleanup of the pod whose daemon started it.
   const settle = setTimeout(compactHeap, SETTLE_MS);
   settle.unref();
-  const control = inode(flags.socket);
+  const bound = inode(control);
   // Gone with its containerd, its executable, or its socket (removed: no `start` can reach it).
   const watch = setInterval(() => {
     const same = startTime(containerd) === born && fileIdentity(process.execPath) === exe;
-    if (same && inode(flags.socket) === control) return;
+    if (same && inode(control) === bound) return;
     server.close(() => process.exit(0));
   }, WATCH_MS);
-  const answer = answerer(engine, daemon.serve, exe, {
+  const answer = answerer(engine, async () => daemon.serve, exe, {
     adopted: () => {
       clearInterval(watch);
       clearTimeout(settle);
@@ -82,24 +95,41 @@ export async function runSpare(flags: ShimFlags, engine: Engine): Promise<void> 
 }
 
 /**
- * A spare forked by one `start` for its pod alone: it answers that request, and exits unless it
- * became the pod's daemon. It boots at `start`'s priority, on the path of that pod's start.
+ * A spare forked by one `start` (its boot is on that start's path, at its priority): it answers
+ * that request. It becomes the pod's daemon, or, for a pod served already (CRI starts a pod's
+ * container right after its sandbox took the waiting spare), answers with the address before it
+ * loads the daemon and then waits as the next pod's spare if none waits or boots: that boot is
+ * then the one the daemon would have spent on a spare a second later.
  */
 async function runOwnSpare(fd: number, engine: Engine): Promise<void> {
-  // As a daemon does (main.ts): the listing runs beside the load, and the first Create waits for it.
-  void import("../wasm/host-libs.ts").then((m) => m.hostRuntime().catch(() => {}));
-  const daemon = await import("./daemon.ts");
   const { Socket } = await import("node:net");
   const sock = new Socket({ fd, readable: true, writable: true });
-  let adopted = false;
-  const answer = answerer(engine, daemon.serve, fileIdentity("/proc/self/exe"), {
+  let next: (() => Promise<void>) | undefined;
+  const loadServe = async () => {
+    // As a daemon does (main.ts): the listing runs beside the load, and the first Create waits for it.
+    void import("../wasm/host-libs.ts").then((m) => m.hostRuntime().catch(() => {}));
+    return (await import("./daemon.ts")).serve;
+  };
+  const answer = answerer(engine, loadServe, fileIdentity("/proc/self/exe"), {
     adopted: () => {
-      adopted = true;
+      next = async () => {};
     },
     replaced: () => {},
+    servedAlready: (plan, containerd) => {
+      const control = spareSocketPath(dirname(plan.path), process.execPath, plan.config.address);
+      lowerPriority();
+      // Not at once: the pod's Create and Start come now (measured through CRI, loading the
+      // daemon's code beside them made StartContainer 50-80 ms longer).
+      next = async () => {
+        await new Promise((resolve) => setTimeout(resolve, SPARE_AFTER_MS));
+        if (!existsSync(control) && claimSpare(control)) return waitAsSpare(control, containerd, engine);
+        process.exit(0);
+      };
+    },
   });
   sock.once("close", () => {
-    if (!adopted) process.exit(0);
+    if (!next) process.exit(0);
+    next().catch(() => process.exit(0));
   });
   answer(sock);
 }
@@ -108,10 +138,17 @@ async function runOwnSpare(fd: number, engine: Engine): Promise<void> {
 interface SpareHooks {
   adopted: () => void;
   replaced: () => void;
+  /** After answering a native `start` whose pod a daemon serves already; `containerd` is its parent's pid. */
+  servedAlready?: (plan: StartPlan, containerd: number) => void;
 }
 
 /** Answers the `start` (Node's or the native entry's) on each connection; adopts the first it can. */
-function answerer(engine: Engine, serve: Serve, exe: string | undefined, hooks: SpareHooks): (sock: Socket) => void {
+function answerer(
+  engine: Engine,
+  loadServe: () => Promise<Serve>,
+  exe: string | undefined,
+  hooks: SpareHooks,
+): (sock: Socket) => void {
   let adopted = false;
   /** Becomes the pod's daemon for `request`, answering `sock` with `ok` once it serves. */
   const takeOver = (sock: Socket, request: SpareRequest, ok: () => string) => {
@@ -127,20 +164,22 @@ function answerer(engine: Engine, serve: Serve, exe: string | undefined, hooks: 
     }
     adopted = true;
     hooks.adopted();
-    adopt(request, engine, serve).then(
-      () => {
-        let reply: string;
-        try {
-          reply = ok();
-        } catch (err) {
-          // Serving already: the `start` asking finds the pod's socket alive and prints it.
-          reply = `failed: ${(err as Error).message}`;
-        }
-        sock.end(`${reply}\n`);
-      },
-      // `start` reads the reason, then spawns a daemon as it would without a spare.
-      (err: Error) => sock.end(`failed: ${err.message}\n`, () => process.exit(1)),
-    );
+    loadServe()
+      .then((serve) => adopt(request, engine, serve))
+      .then(
+        () => {
+          let reply: string;
+          try {
+            reply = ok();
+          } catch (err) {
+            // Serving already: the `start` asking finds the pod's socket alive and prints it.
+            reply = `failed: ${(err as Error).message}`;
+          }
+          sock.end(`${reply}\n`);
+        },
+        // `start` reads the reason, then spawns a daemon as it would without a spare.
+        (err: Error) => sock.end(`failed: ${err.message}\n`, () => process.exit(1)),
+      );
   };
   /** The native entry's `start`: answered here, or refused for Node's `start` to do it all. */
   const answerNative = async (sock: Socket, request: NativeStartRequest) => {
@@ -150,7 +189,8 @@ function answerer(engine: Engine, serve: Serve, exe: string | undefined, hooks: 
       // A pod whose daemon serves already (a second container): the spare waits on.
       if (typeof planned !== "string" && (await socketAlive(planned.plan.path))) {
         adopted = false;
-        return sock.end(`address ${recordAddress(planned.plan)}\n`);
+        sock.end(`address ${recordAddress(planned.plan)}\n`);
+        return hooks.servedAlready?.(planned.plan, request.start.ppid);
       }
     } catch (err) {
       planned = `failed: ${(err as Error).message}`;

@@ -8,7 +8,6 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
@@ -18,13 +17,12 @@ import {
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ensureFixtures, fixturePath } from "@wasm-shims/test-fixtures";
 import { SOCKET_DIR, spareSocketPath } from "../../src/cli/socket.ts";
 import type { NativeStartRequest } from "../../src/cli/spare-start.ts";
+import { binDir, lastId, startIn } from "./start-harness.ts";
 
-const binDir = fileURLToPath(new URL("../../../../dist/bin", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "fast-start-"));
 // The address is part of the control socket's name: one of our own, so no real spare answers.
 const address = join(dir, "containerd.sock");
@@ -49,32 +47,9 @@ async function standIn(exe: string, reply: string): Promise<() => NativeStartReq
   return () => JSON.parse(request) as NativeStartRequest;
 }
 
-let seq = 0;
-/** Runs `start` as containerd does; not spawnSync, which would hold up the stand-in's answer. */
-async function runStart(exe: string, input: Buffer, env: Record<string, string> = {}, flags: string[] = []) {
-  const bundle = join(dir, `b${++seq}`);
-  mkdirSync(bundle);
-  const args = [
-    "-namespace",
-    "ns",
-    "-address",
-    address,
-    "-publish-binary",
-    "/bin/true",
-    "-id",
-    `c${seq}`,
-    ...flags,
-    "start",
-  ];
-  const child = spawn(exe, args, { cwd: bundle, env: { PATH: "/usr/bin:/bin", ...env } });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on("data", (d: Buffer) => out.push(d));
-  child.stderr.on("data", (d: Buffer) => err.push(d));
-  child.stdin.end(input);
-  const [status] = (await once(child, "close")) as [number | null];
-  return { status, stdout: Buffer.concat(out), stderr: Buffer.concat(err), bundle, args };
-}
+/** Runs `start` as containerd does, with this file's containerd address. */
+const runStart = (exe: string, input: Buffer, env: Record<string, string> = {}, flags: string[] = []) =>
+  startIn(dir, address, exe, input, env, flags);
 
 const options = Buffer.from([0x0a, 0x04, 0xff, 0x00, 0x22, 0x5c]);
 
@@ -201,7 +176,7 @@ describe("a real spare, asked by the native entry", () => {
       expect(existsSync(pod.slice("unix://".length))).toBe(true);
       expect(existsSync(control)).toBe(false);
       expect(readFileSync(`/proc/${spareProc.pid}/cmdline`, "utf8")).toContain(
-        `-namespace ns -id c${seq} -address ${address}`,
+        `-namespace ns -id ${lastId()} -address ${address}`,
       );
     } finally {
       spareProc.kill("SIGKILL");
@@ -209,88 +184,5 @@ describe("a real spare, asked by the native entry", () => {
       rmSync(control, { force: true });
       if (pod) rmSync(pod.slice("unix://".length), { force: true });
     }
-  });
-});
-
-/** Processes whose environment has `marker` and whose command line has `text`: pid and parent pid. */
-function processesWith(
-  marker: string,
-  text: string,
-): { pid: number; ppid: number; session: number; cmdline: string }[] {
-  const found = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      // A spawned daemon's arguments are separate; an adopted spare's title is one string.
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ");
-      const environ = readFileSync(`/proc/${name}/environ`, "utf8").split("\0");
-      if (!cmdline.includes(text) || !environ.includes(marker)) continue;
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const [, ppid, , session] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      found.push({ pid: Number(name), ppid: Number(ppid), session: Number(session), cmdline });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
-describe("with no spare waiting", () => {
-  const exe = join(binDir, "containerd-shim-node-v1");
-  // The native entry marks the spare it forks in its environment, where /proc keeps it.
-  const forked = "WASM_SHIM_START_FD=3";
-
-  it("forks a spare of its own, which becomes the pod's daemon in its own session", async () => {
-    const control = spareSocketPath(SOCKET_DIR, realpathSync(exe), address);
-    rmSync(control, { force: true });
-    const bundle = join(dir, "own-spare");
-    mkdirSync(bundle);
-    const r = await runStart(exe, Buffer.alloc(0), { UNIQUE: "own-spare" }, ["-bundle", bundle]);
-    const pod = r.stdout.toString();
-    const daemons = processesWith(forked, `-id c${seq} `);
-    try {
-      expect(r.stderr.toString()).toBe("");
-      expect(r.status).toBe(0);
-      expect(pod).toMatch(/^unix:\/\/\/run\/containerd\/s\/[0-9a-f]{64}$/);
-      expect(existsSync(pod.slice("unix://".length))).toBe(true);
-      expect(readFileSync(join(bundle, "address"), "utf8")).toBe(pod);
-      // One daemon, the forked spare adopted: the daemon's command line under its title, in a
-      // session of its own, no longer the child of the `start` that has exited.
-      expect(daemons).toHaveLength(1);
-      const [daemon] = daemons;
-      expect(daemon?.cmdline).toContain(`-bundle ${bundle} serve`);
-      expect(daemon?.session).toBe(daemon?.pid);
-      expect(daemon?.ppid).not.toBe(process.pid);
-      // It took `start`'s environment, not the spare's.
-      const environ = readFileSync(`/proc/${daemon?.pid}/environ`, "utf8");
-      expect(environ).toContain("UNIQUE=own-spare");
-    } finally {
-      for (const d of daemons) process.kill(d.pid, "SIGKILL");
-      if (pod) rmSync(pod.slice("unix://".length), { force: true });
-    }
-  });
-
-  it("leaves it to Node's start when spares are off, or the spare it forked says no", async () => {
-    // Spares off: Node's start spawns the daemon; nothing was forked.
-    const off = await runStart(exe, Buffer.alloc(0), { WASM_SHIM_SPARE: "Off" });
-    const offPod = off.stdout.toString();
-    try {
-      expect(off.status).toBe(0);
-      expect(offPod).toMatch(/^unix:\/\//);
-      expect(processesWith(forked, `-id c${seq} `)).toEqual([]);
-      expect(existsSync(join(off.bundle, "address"))).toBe(true);
-    } finally {
-      for (const p of processesWith("", `-id c${seq} `)) process.kill(p.pid, "SIGKILL");
-      if (offPod) rmSync(offPod.slice("unix://".length), { force: true });
-    }
-    // The forked spare refuses what Node's start fails on; that start then reads the same stdin,
-    // and the spare is gone.
-    const bad = await runStart(exe, Buffer.from("not protobuf \xff", "latin1"));
-    expect(bad.status).not.toBe(0);
-    expect(bad.stdout.toString()).toBe("");
-    expect(bad.stderr.toString()).toMatch(/stdin|parameters|options|protobuf|wire/i);
-    for (let i = 0; i < 50 && processesWith(forked, address).length > 0; i++)
-      await new Promise((r) => setTimeout(r, 100));
-    expect(processesWith(forked, address)).toEqual([]);
   });
 });
