@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { setPriority } from "node:os";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import type { Engine } from "../wasm/engine.ts";
-import type { ShimFlags } from "./flags.ts";
+import { SPARE_ACTION, type ShimFlags } from "./flags.ts";
 import { compactHeap } from "../sea/compact-heap.ts";
 import { adopt, invalid, readRequest } from "./spare-adopt.ts";
 import { claimPath, claimSpare, CONTAINERD_PID_ENV, type SpareRequest } from "./spare-client.ts";
@@ -122,8 +122,11 @@ async function runOwnSpare(fd: number, engine: Engine): Promise<void> {
       // daemon's code beside them made StartContainer 50-80 ms longer).
       next = async () => {
         await new Promise((resolve) => setTimeout(resolve, SPARE_AFTER_MS));
-        if (!existsSync(control) && claimSpare(control)) return waitAsSpare(control, containerd, engine);
-        process.exit(0);
+        if (existsSync(control) || !claimSpare(control)) process.exit(0);
+        // The command line a spawned spare has (spare-spawn.ts), which tools find spares by.
+        const argv = ["-address", plan.config.address, "-socket", control, SPARE_ACTION];
+        process.title = [basename(process.execPath), ...argv].join(" ");
+        return waitAsSpare(control, containerd, engine);
       };
     },
   });

@@ -1,5 +1,5 @@
 import { failedPrecondition, invalidArgument } from "../errors.ts";
-import { ContainerdClient, DigestMismatch, type Descriptor } from "./client.ts";
+import { type ContainerdClient, DigestMismatch, type Descriptor } from "./client.ts";
 import { imageManifest, type ImageConfig } from "./image-config.ts";
 
 /** Layers whose blob is a `.wasm` (module or component), as wkg, oras and runwasi push them. */

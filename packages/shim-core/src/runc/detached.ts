@@ -1,4 +1,4 @@
-import { spawn, type StdioOptions } from "node:child_process";
+import type { spawn, StdioOptions } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { closeSync } from "node:fs";
 import { readFile, rename, rm } from "node:fs/promises";

@@ -103,7 +103,7 @@ describe("with no spare waiting", () => {
       // later (the daemon would have started one a second after it serves, and did not).
       for (let i = 0; i < 100 && !existsSync(control); i++) await new Promise((r) => setTimeout(r, 50));
       expect(existsSync(control)).toBe(true);
-      spares = processesWith(forked, `-address ${address} spare`);
+      spares = processesWith(forked, `-address ${address} -socket ${control} spare`);
       expect(spares).toHaveLength(1);
       expect(daemons.map((d) => d.pid)).not.toContain(spares[0]?.pid);
       expect(existsSync(`${control}.claim`)).toBe(false);

@@ -44,7 +44,7 @@ function stripComment(text: string): string {
 
 /** `key: rest` with a plain key, or undefined if the text is not a mapping entry. */
 function entry(text: string): [string, string] | undefined {
-  const m = /^([A-Za-z0-9_.\/-]+):(?:\s+(.*))?$/.exec(text);
+  const m = /^([A-Za-z0-9_./-]+):(?:\s+(.*))?$/.exec(text);
   return m ? [m[1]!, m[2] ?? ""] : undefined;
 }
 

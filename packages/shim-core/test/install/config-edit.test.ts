@@ -129,7 +129,7 @@ describe("refusals", () => {
     const inline =
       'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\n  runtimes = { runc = { runtime_type = "io.containerd.runc.v2" } }\n';
     expect(() => addRuntime(inline, spec("node"), noContainerd)).toThrow(
-      /add it by hand:\n  \[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\.runtimes\.wasm-node\]/,
+      /add it by hand:\n {2}\[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\.runtimes\.wasm-node\]/,
     );
     expect(() => addRuntime("version = 4\n", spec("node"), noContainerd)).toThrow(/unsupported config version 4/);
   });

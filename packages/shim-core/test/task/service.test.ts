@@ -6,7 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
 import { Status } from "../../src/gen/containerd/types/task_pb.ts";
-import { Code, ShimError } from "../../src/errors.ts";
+import { Code, type ShimError } from "../../src/errors.ts";
 import { silentLogger } from "../../src/log.ts";
 import type { PackedEvent } from "../../src/events/sink.ts";
 import { hostMounter } from "../../src/oci/host-mounter.ts";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import * as pb from "../../src/gen/containerd/task/v2/shim_pb.ts";
-import { Code, ShimError } from "../../src/errors.ts";
+import { Code, type ShimError } from "../../src/errors.ts";
 import { bundleFiles } from "../../src/task/bundle-files.ts";
 import { RuncService } from "./runc-service.ts";
 
