@@ -2,6 +2,7 @@
 // its own (cli/spare.ts, runOwnSpare) and hands it the request a waiting spare would get, rather
 // than leaving Node's `start` to boot Node and spawn a daemon that boots it again.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -45,6 +46,30 @@ describe("with no spare waiting", () => {
       const environ = readFileSync(`/proc/${daemon?.pid}/environ`, "utf8");
       expect(environ).toContain("UNIQUE=own-spare");
     } finally {
+      for (const d of daemons) process.kill(d.pid, "SIGKILL");
+      if (pod) rmSync(pod.slice("unix://".length), { force: true });
+    }
+  });
+
+  it("forks its own when the waiting spare is busy adopting another pod", async () => {
+    const control = spareSocketPath(SOCKET_DIR, realpathSync(exe), address);
+    mkdirSync(SOCKET_DIR, { recursive: true });
+    rmSync(control, { force: true });
+    // A spare that has just taken another pod answers every other start "busy".
+    const busy = createServer((c) => c.on("data", () => c.end("busy\n")));
+    await new Promise<void>((resolve) => busy.listen(control, resolve));
+    let daemons: ReturnType<typeof processesWith> = [];
+    let pod = "";
+    try {
+      const r = await runStart(exe, Buffer.alloc(0));
+      pod = r.stdout.toString();
+      daemons = processesWith(forked, `-id ${lastId()} `);
+      expect(r.status).toBe(0);
+      expect(pod).toMatch(/^unix:\/\/\/run\/containerd\/s\/[0-9a-f]{64}$/);
+      expect(daemons).toHaveLength(1);
+      expect(daemons[0]?.cmdline).toContain(" serve");
+    } finally {
+      busy.close();
       for (const d of daemons) process.kill(d.pid, "SIGKILL");
       if (pod) rmSync(pod.slice("unix://".length), { force: true });
     }
