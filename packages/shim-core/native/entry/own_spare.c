@@ -7,8 +7,8 @@
 
 #include "entry.h"
 
-enum { SYS_SOCKETPAIR = 53, SYS_FORK = 57, SYS_EXECVE = 59, SYS_KILL = 62, SYS_FCNTL = 72 };
-enum { SYS_SETSID = 112, O_RDWR = 2, F_SETFD = 2, SIGKILL = 9, CONTROL_FD = 3 };
+enum { SYS_SOCKETPAIR = 53, SYS_FORK = 57, SYS_EXECVE = 59, SYS_FCNTL = 72 };
+enum { SYS_SETSID = 112, O_RDWR = 2, F_SETFD = 2, CONTROL_FD = 3 };
 /** A boot in a node starting many pods at once takes seconds; beyond this, Node's `start` runs. */
 enum { OWN_ANSWER_MS = 10000, TITLE_ROOM = 1024 };
 
@@ -81,10 +81,10 @@ HIDDEN int own_spare(const char* exe, const char* address, char** envp, const ch
   if (pid == 0) exec_spare(exe, pair[1], argv, env);
   sys3(SYS_CLOSE, pair[1], 0, 0);
   if (pid > 0) {
-    answer[0] = 0;
+    // One that has not answered in time is left to finish, as a waiting spare is: it may already
+    // serve the pod (Node's `start` then finds its socket alive and prints its address), and if
+    // Node's `start` binds it first, the spare's adoption fails and it exits.
     ok = send_all(pair[0], request, n) && read_answer(pair[0], answer, cap, OWN_ANSWER_MS);
-    // One that has not answered in time may still be booting: it must not serve the pod too.
-    if (!ok && answer[0] == 0) sys3(SYS_KILL, pid, SIGKILL, 0);
   }
   sys3(SYS_CLOSE, pair[0], 0, 0);
 done:
