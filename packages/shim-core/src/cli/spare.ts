@@ -117,7 +117,6 @@ async function runOwnSpare(fd: number, engine: Engine): Promise<void> {
     replaced: () => {},
     servedAlready: (plan, containerd) => {
       const control = spareSocketPath(dirname(plan.path), process.execPath, plan.config.address);
-      lowerPriority();
       // Not at once: the pod's Create and Start come now (measured through CRI, loading the
       // daemon's code beside them made StartContainer 50-80 ms longer).
       next = async () => {
