@@ -52,15 +52,17 @@ export async function adopt(request: SpareRequest, engine: Engine, serve: Serve)
   } catch {
     // containerd may already have removed it; the daemon needs no cwd
   }
-  // What `ps` shows and what tools look for: the command line `start` would have given it.
-  const cmd = selfCommand(request.argv);
-  process.title = [cmd.file, ...cmd.args].join(" ");
   const log = openLog(flags.bundle);
   await serve(flags, engine, {
     ...(log === "ignore" ? {} : { logFd: log }),
     listen: async (server) => {
       const bound = await bindOrReuse(flags.socket);
       if (!bound) throw new Error(`${flags.socket} is served already`);
+      // What `ps` shows and what tools look for: the command line `start` would have given it.
+      // Only once the pod's socket is this process's: a tool that finds the daemon by it (the
+      // fault tests freeze it) must not find one that a late `start` may still replace.
+      const cmd = selfCommand(request.argv);
+      process.title = [cmd.file, ...cmd.args].join(" ");
       server.serveListening(bound);
     },
   });
