@@ -1,6 +1,6 @@
-import { constants, lstatSync, openSync, readFileSync, unlinkSync } from "node:fs";
+import { constants, linkSync, lstatSync, openSync, readFileSync, unlinkSync } from "node:fs";
 import type { Server } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { SANDBOX_ID_ANNOTATION, type Spec } from "../oci/spec.ts";
 import { sha256Hex } from "./sha256.ts";
 
@@ -45,17 +45,10 @@ export function socketAlive(path: string): Promise<boolean> {
  * remove its own socket, and for a pod no later `start` of the same group would.
  */
 export async function removeDeadSocket(path: string): Promise<boolean> {
-  const inode = (): number | undefined => {
-    try {
-      return lstatSync(path).ino;
-    } catch {
-      return undefined;
-    }
-  };
-  const before = inode();
+  const before = inodeAt(path);
   if (before === undefined || (await socketAlive(path))) return false;
   // A `start` may have bound a new daemon here meanwhile; only the socket found dead goes.
-  if (inode() !== before) return false;
+  if (inodeAt(path) !== before) return false;
   try {
     unlinkSync(path);
     return true;
@@ -72,21 +65,56 @@ function listen(path: string): Promise<Server> {
   });
 }
 
-/** Binds the group's socket, or returns undefined if a live daemon already serves it. */
+let scratchSeq = 0;
+
+/**
+ * Binds `path` unless a live socket is there (then undefined), and atomically: the socket is bound
+ * under a name of its own and hard-linked into place, which fails if anything is there already.
+ * Checking, unlinking a dead socket and binding in turn let two binders both win, the first at a
+ * path the second had unlinked: it served a socket nobody could reach, titled as the pod's daemon,
+ * for its idle limit (a native `start`'s own spare and Node's `start` racing for one pod). That own
+ * name is also what libuv unlinks when the server closes, so closing never removes a socket that a
+ * later binder put at `path`; whoever must free `path` unlinks it with unlinkIfSame().
+ */
 export async function bindOrReuse(path: string): Promise<Server | undefined> {
   for (let attempt = 0; ; attempt++) {
     if (await socketAlive(path)) return undefined;
+    const own = join(dirname(path), `.bind-${process.pid}-${++scratchSeq}`);
+    removeQuietly(own);
+    const server = await listen(own);
     try {
-      unlinkSync(path);
-    } catch {
-      // no stale socket
-    }
-    try {
-      return await listen(path);
+      linkSync(own, path);
+      return server;
     } catch (err) {
-      // Another `start` of the same pod won the race: its daemon's socket is live now.
-      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt >= 3) throw err;
+      server.close();
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 3) throw err;
+      // Dead, or live since the look above: the next look tells which.
+      await removeDeadSocket(path);
+    } finally {
+      removeQuietly(own);
     }
+  }
+}
+
+/** The inode at `path`, if anything is there. */
+export function inodeAt(path: string): number | undefined {
+  try {
+    return lstatSync(path).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Unlinks `path` if it is still the socket bound there (inode `ino`), not one bound since. */
+export function unlinkIfSame(path: string, ino: number | undefined): void {
+  if (ino !== undefined && inodeAt(path) === ino) removeQuietly(path);
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // not there
   }
 }
 

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import type { Socket } from "node:net";
 import { setPriority } from "node:os";
 import { basename, dirname } from "node:path";
 import type { Engine } from "../wasm/engine.ts";
@@ -9,7 +9,7 @@ import { adopt, invalid, readRequest } from "./spare-adopt.ts";
 import { claimPath, claimSpare, CONTAINERD_PID_ENV, type SpareRequest } from "./spare-client.ts";
 import { isNativeStart, type NativeStartRequest, planNativeStart } from "./spare-start.ts";
 import { logStart, type StartPlan, writeAddress } from "./start.ts";
-import { openLog, socketAlive, spareSocketPath } from "./socket.ts";
+import { bindOrReuse, inodeAt, openLog, socketAlive, spareSocketPath, unlinkIfSame } from "./socket.ts";
 
 /**
  * A spare daemon: the daemon's code loaded and waiting, so that containerd's next `start` hands
@@ -68,28 +68,32 @@ async function waitAsSpare(control: string, containerd: number, engine: Engine):
   const daemon = await import("./daemon.ts");
   // The listing the first Create would wait for (main.ts does the same for a daemon).
   await (await import("../wasm/host-libs.ts")).hostRuntime().catch(() => {});
-  const server = await bindControl(control);
+  const server = await bindOrReuse(control).catch(() => undefined);
   release();
   if (!server) process.exit(0);
   // What loading left behind need not stay resident while the spare waits; not at once, when the
   // spare boots beside the `delete` and cleanup of the pod whose daemon started it.
   const settle = setTimeout(compactHeap, SETTLE_MS);
   settle.unref();
-  const bound = inode(control);
+  const bound = inodeAt(control);
+  /** Unlinks the control socket while it is this spare's: no other `start` finds this spare. */
+  const closeControl = (then?: () => void) => {
+    unlinkIfSame(control, bound);
+    server.close(then);
+  };
   // Gone with its containerd, its executable, or its socket (removed: no `start` can reach it).
   const watch = setInterval(() => {
     const same = startTime(containerd) === born && fileIdentity(process.execPath) === exe;
-    if (same && inode(control) === bound) return;
-    server.close(() => process.exit(0));
+    if (same && inodeAt(control) === bound) return;
+    closeControl(() => process.exit(0));
   }, WATCH_MS);
   const answer = answerer(engine, async () => daemon.serve, exe, {
     adopted: () => {
       clearInterval(watch);
       clearTimeout(settle);
-      // Closing unlinks the control socket: no other `start` finds this spare.
-      server.close();
+      closeControl();
     },
-    replaced: () => server.close(() => process.exit(0)),
+    replaced: () => closeControl(() => process.exit(0)),
   });
   server.on("connection", answer);
 }
@@ -229,34 +233,12 @@ function recordAddress(plan: StartPlan): string {
   }
 }
 
-async function bindControl(path: string): Promise<Server | undefined> {
-  if (await socketAlive(path)) return undefined;
-  const server = createServer();
-  try {
-    unlinkSync(path);
-  } catch {
-    // none left by a killed spare
-  }
-  return new Promise((resolve) => {
-    server.once("error", () => resolve(undefined));
-    server.listen({ path }, () => resolve(server));
-  });
-}
-
 /** A process's start time in clock ticks since boot: a pid reused by another process differs. */
 function startTime(pid: number): string | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function inode(path: string): number | undefined {
-  try {
-    return statSync(path).ino;
   } catch {
     return undefined;
   }

@@ -136,7 +136,7 @@ function spawnDaemon(server: Server, plan: StartPlan, spare: SpareAnswer | undef
     socket: plan.path,
     ...(spare && "refused" in spare ? { spare: spare.refused } : {}),
   });
-  // Not server.close(): libuv unlinks a closed listener's path, which the daemon now serves.
+  // Not closed: this process exits now, and the daemon serves its own copy of the socket.
   server.unref();
 }
 

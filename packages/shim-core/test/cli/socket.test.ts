@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { removeDeadSocket, socketAlive, socketPath } from "../../src/cli/socket.ts";
+import { bindOrReuse, inodeAt, removeDeadSocket, socketAlive, socketPath, unlinkIfSame } from "../../src/cli/socket.ts";
 
 describe("socketPath", () => {
   it("hashes address/namespace/group like runc's shim, under /run/containerd/s", () => {
@@ -67,5 +67,46 @@ describe("removeDeadSocket", () => {
     // A plain file where a socket should be is not alive either; it goes the same way.
     writeFileSync(path, "");
     expect(await removeDeadSocket(path)).toBe(true);
+  });
+});
+
+const closed = (server: Server) => new Promise<void>((r) => server.close(() => r()));
+
+describe("bindOrReuse", () => {
+  it("gives the path to exactly one of many binders at once, and leaves no file of its own", async () => {
+    const dir = tempDir();
+    const path = join(dir, "s");
+    // A dead socket there first, as a killed daemon leaves it: every binder must look, remove, bind.
+    writeFileSync(path, "");
+    const bound = await Promise.all(Array.from({ length: 8 }, () => bindOrReuse(path)));
+    const servers = bound.filter((s): s is Server => s !== undefined);
+    expect(servers).toHaveLength(1);
+    expect(await socketAlive(path)).toBe(true);
+    expect(readdirSync(dir)).toEqual(["s"]);
+    await closed(servers[0]!);
+  });
+
+  it("answers undefined while a live socket is there", async () => {
+    const path = join(tempDir(), "s");
+    const first = await bindOrReuse(path);
+    expect(first).toBeDefined();
+    expect(await bindOrReuse(path)).toBeUndefined();
+    await closed(first!);
+  });
+
+  it("never removes, on close, a socket bound at the path since", async () => {
+    const path = join(tempDir(), "s");
+    const old = await bindOrReuse(path);
+    const oldInode = inodeAt(path);
+    // The old daemon let go of the path (as an exiting daemon does) and a new one bound it.
+    unlinkSync(path);
+    const next = await bindOrReuse(path);
+    expect(next).toBeDefined();
+    await closed(old!);
+    unlinkIfSame(path, oldInode);
+    expect(await socketAlive(path)).toBe(true);
+    unlinkIfSame(path, inodeAt(path));
+    expect(existsSync(path)).toBe(false);
+    await closed(next!);
   });
 });
