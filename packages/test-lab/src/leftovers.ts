@@ -12,6 +12,7 @@ import {
   runcStateDirs,
   strayProcesses,
 } from "./leftover-files.ts";
+import { whyNotExited } from "./leftover-daemon.ts";
 import { isPrivateNamespace } from "./namespace.ts";
 import {
   cgroupMounts,
@@ -206,7 +207,7 @@ export const isSpareLeftover = (line: string): boolean => line.startsWith("shim 
 export function findLeftovers(fp: Footprint, allowSpares = false): string[] {
   const { shims, clients, children, strays } = ourProcesses(fp, allowSpares);
   const out = [
-    ...shims.map((p) => describe("shim", p)),
+    ...shims.map((p) => describe("shim", p) + whyNotExited(p.pid, p.argv)),
     ...children.map((p) => describe(`shim child (ppid ${p.ppid})`, p)),
     ...clients.map((p) => describe("ctr client", p)),
     ...strays.map((p) => describe(`orphan (ppid ${p.ppid})`, p)),

@@ -1,5 +1,5 @@
 // The tour programs' corpus cases (fs-tour, cwd-chdir, tour in Rust and JS) and the inputs they share with cases.ts.
-import { type CorpusImage } from "@wasm-shims/test-fixtures";
+import type { CorpusImage } from "@wasm-shims/test-fixtures";
 import type { CorpusCase } from "./cases.ts";
 
 const dataTxt = (cwd: string) => (cwd === "/app" ? "data.txt in /app" : "data.txt at the top of /");
