@@ -12,13 +12,16 @@ import { clientFifosThenNothing, faultEnv, runtimeOf, waitTask, type FaultEnv } 
 
 const rt = ["--runtime", runtimeOf("node")];
 
-/** Connections queued on a listening unix socket, not yet accepted: /proc/net/unix lists each as CONNECTING (02) on the listener's path. */
+/**
+ * Connections queued on a listening unix socket, not yet accepted: /proc/net/unix lists each as
+ * CONNECTING (02) under the name the listener was bound to, `<path>.<pid>.<n>` (cli/socket.ts).
+ */
 function pendingConnections(path: string): number {
   return readFileSync("/proc/net/unix", "utf8")
     .split("\n")
     .filter((line) => {
       const f = line.trim().split(/\s+/);
-      return f[7] === path && f[5] === "02";
+      return f[7]?.startsWith(`${path}.`) === true && f[5] === "02";
     }).length;
 }
 

@@ -74,12 +74,13 @@ let scratchSeq = 0;
  * path the second had unlinked: it served a socket nobody could reach, titled as the pod's daemon,
  * for its idle limit (a native `start`'s own spare and Node's `start` racing for one pod). That own
  * name is also what libuv unlinks when the server closes, so closing never removes a socket that a
- * later binder put at `path`; whoever must free `path` unlinks it with unlinkIfSame().
+ * later binder put at `path`; whoever must free `path` unlinks it with unlinkIfSame(). Tools that
+ * look for a daemon's listener by name find `<path>.<pid>.<n>` (ownName).
  */
 export async function bindOrReuse(path: string): Promise<Server | undefined> {
   for (let attempt = 0; ; attempt++) {
     if (await socketAlive(path)) return undefined;
-    const own = join(dirname(path), `.bind-${process.pid}-${++scratchSeq}`);
+    const own = ownName(path);
     removeQuietly(own);
     const server = await listen(own);
     try {
@@ -95,6 +96,18 @@ export async function bindOrReuse(path: string): Promise<Server | undefined> {
     }
   }
 }
+
+/**
+ * Where a binder of `path` binds first: beside it, named after it, so that `ss -xlp` and
+ * /proc/net/unix still show which pod a daemon serves; a shorter name where that would not fit.
+ */
+function ownName(path: string): string {
+  const suffix = `.${process.pid}.${++scratchSeq}`;
+  return Buffer.byteLength(path + suffix) <= MAX_SOCKET_PATH ? path + suffix : join(dirname(path), `.b${suffix}`);
+}
+
+/** sun_path's 108 bytes, its terminating NUL included. */
+const MAX_SOCKET_PATH = 107;
 
 /** The inode at `path`, if anything is there. */
 export function inodeAt(path: string): number | undefined {
