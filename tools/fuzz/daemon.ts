@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Events } from "@wasm-shims/shim-core/src/gen/containerd/events/forward_pb.ts";
+import { Events } from "@wasm-shims/shim-core/src/gen/wire/containerd/events/forward.ts";
 import { isAlive, listProcs } from "@wasm-shims/test-lab/procfs.ts";
 import { TtrpcServer } from "@wasm-shims/shim-core/src/ttrpc/server.ts";
 

@@ -13,7 +13,7 @@ const layers: Record<string, readonly string[]> = {
   "container parts": ["wasm", "runc", "events"],
   "protocols and specs": ["oci", "containerd", "ttrpc", "sea"],
   // runner-layout.ts is the runner's fd contract and imports nothing: sea reads its assets through it.
-  basics: ["errors.ts", "log.ts", "run-helper.ts", "gen", "wasm/runner-layout.ts"],
+  basics: ["errors.ts", "log.ts", "run-helper.ts", "gen", "wire", "wasm/runner-layout.ts"],
 };
 const order = Object.keys(layers);
 const src = "packages/shim-core/src";

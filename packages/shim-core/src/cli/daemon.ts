@@ -1,6 +1,6 @@
 import { unlinkSync } from "node:fs";
 import { dirname } from "node:path";
-import { Task } from "../gen/containerd/task/v2/shim_pb.ts";
+import { Task } from "../gen/wire/containerd/task/v2/shim.ts";
 import type { Engine } from "../wasm/engine.ts";
 import { imageArchitecture } from "../containerd/image-config.ts";
 import { EventPublisher } from "../events/publisher.ts";

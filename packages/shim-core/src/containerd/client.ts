@@ -1,14 +1,7 @@
 import { createHash } from "node:crypto";
-import {
-  create,
-  fromBinary,
-  toBinary,
-  type DescMessage,
-  type MessageInitShape,
-  type MessageShape,
-} from "@bufbuild/protobuf";
-import { FieldMaskSchema } from "@bufbuild/protobuf/wkt";
+import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type * as MD from "../gen/containerd/services/metadata_pb.ts";
+import { decode, encode, type WireMessage } from "../wire/codec.ts";
 import { grpcCall, type GrpcOptions } from "./grpc.ts";
 
 export interface Descriptor {
@@ -28,7 +21,7 @@ export const sha256Digest = (bytes: Uint8Array): string => `sha256:${createHash(
 
 // Loaded on the first call: building its descriptors took a few ms of every daemon's boot, and
 // most images (an entrypoint that is a file in the rootfs) never call containerd.
-const metadata = () => import("../gen/containerd/services/metadata_pb.ts");
+const metadata = () => import("../gen/wire/containerd/services/metadata.ts");
 
 /** The containerd gRPC calls the shim makes, in one namespace (`-address`, `-namespace`). */
 export class ContainerdClient {
@@ -42,14 +35,14 @@ export class ContainerdClient {
 
   async #call<I extends DescMessage, O extends DescMessage>(
     path: string,
-    input: I,
+    input: WireMessage<I>,
     req: MessageInitShape<I> | MessageInitShape<I>[],
-    output: O,
+    output: WireMessage<O>,
     options: GrpcOptions = {},
   ): Promise<MessageShape<O>[]> {
-    const messages = (Array.isArray(req) ? req : [req]).map((r) => toBinary(input, create(input, r)));
+    const messages = (Array.isArray(req) ? req : [req]).map((r) => encode(input, r));
     const replies = await grpcCall(this.socket, path, messages, this.namespace, options);
-    return replies.map((r) => fromBinary(output, r));
+    return replies.map((r) => decode(output, r));
   }
 
   /** The image a container was created from (empty for `ctr run --rootfs`). */
@@ -124,7 +117,7 @@ export class ContainerdClient {
   /** Sets (or, with "", removes) these labels of a blob, leaving its others alone. */
   async setLabels(digest: string, labels: Record<string, string>): Promise<void> {
     const md = await metadata();
-    const updateMask = create(FieldMaskSchema, { paths: Object.keys(labels).map((k) => `labels.${k}`) });
+    const updateMask = { paths: Object.keys(labels).map((k) => `labels.${k}`) };
     const kept = Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== ""));
     await this.#call(
       "/containerd.services.content.v1.Content/Update",

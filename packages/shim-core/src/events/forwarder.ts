@@ -2,9 +2,9 @@
  * One Forward call at a time over a lazily (re)opened ttrpc connection to containerd. The
  * connection is replaced whenever it closes, which is what a containerd restart looks like.
  */
-import { create, toBinary } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { ForwardRequestSchema } from "../gen/containerd/events/forward_pb.ts";
+import { ForwardRequestSchema } from "../gen/wire/containerd/events/forward.ts";
+import { encode } from "../wire/codec.ts";
 import { Code, ShimError, isShimError } from "../errors.ts";
 import { TtrpcClient } from "../ttrpc/client.ts";
 import type { PackedEvent } from "./sink.ts";
@@ -33,11 +33,11 @@ export class Forwarder {
 
   async forward({ timestamp, topic, event }: EnvelopeFields): Promise<void> {
     const client = await this.#connect();
-    const request = create(ForwardRequestSchema, {
+    const request = encode(ForwardRequestSchema, {
       envelope: { timestamp, namespace: this.#namespace, topic, event },
     });
     try {
-      await client.call(EVENTS_SERVICE, "Forward", toBinary(ForwardRequestSchema, request), {
+      await client.call(EVENTS_SERVICE, "Forward", request, {
         timeoutMs: this.#timeoutMs,
         metadata: { [NAMESPACE_METADATA_KEY]: this.#namespace },
       });

@@ -4,7 +4,7 @@
  * applied out of order: exactly one is sent at a time, and a failing event holds back the later
  * ones (create must never be seen after start).
  */
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "../wire/well-known.ts";
 import { Code, ShimError } from "../errors.ts";
 import { Forwarder } from "./forwarder.ts";
 import type { EnvelopeFields } from "./forwarder.ts";

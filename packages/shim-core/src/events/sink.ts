@@ -1,6 +1,6 @@
 /** The seam between task logic and event delivery: tests and the publisher both implement EventSink. */
-import { create, toBinary } from "@bufbuild/protobuf";
 import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
+import { encode, type WireMessage } from "../wire/codec.ts";
 
 /** An event as a type URL plus encoded bytes: the Any that goes in the envelope. */
 export interface PackedEvent {
@@ -14,6 +14,6 @@ export interface EventSink {
 }
 
 /** containerd and its subscribers expect the bare full name, without a type.googleapis.com/ prefix. */
-export function packEvent<D extends DescMessage>(schema: D, message: MessageInitShape<D>): PackedEvent {
-  return { typeUrl: schema.typeName, value: toBinary(schema, create(schema, message)) };
+export function packEvent<D extends DescMessage>(schema: WireMessage<D>, message: MessageInitShape<D>): PackedEvent {
+  return { typeUrl: schema.typeName, value: encode(schema, message) };
 }

@@ -1,7 +1,9 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { create, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
-import * as v2 from "../gen/cgroups/v2/metrics_pb.ts";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type * as v2 from "../gen/cgroups/v2/metrics_pb.ts";
+import * as wire from "../gen/wire/cgroups/v2/metrics.ts";
+import { create, type WireMessage } from "../wire/codec.ts";
 import { readCgroupFile } from "./cgroup-file.ts";
 
 /**
@@ -19,11 +21,11 @@ export async function readCgroup2(dir: string): Promise<v2.Metrics> {
   ]);
   const one = (file: string) => single(join(dir, file));
   const psi = (file: string) => pressure(join(dir, file));
-  return create(v2.MetricsSchema, {
+  return create(wire.MetricsSchema, {
     pids: { current: await one("pids.current"), limit: await one("pids.max") },
-    cpu: { ...fromKeyed(v2.CPUStatSchema, cpuStat), psi: await psi("cpu.pressure") },
+    cpu: { ...fromKeyed(wire.CPUStatSchema, cpuStat), psi: await psi("cpu.pressure") },
     memory: {
-      ...fromKeyed(v2.MemoryStatSchema, memoryStat),
+      ...fromKeyed(wire.MemoryStatSchema, memoryStat),
       usage: await one("memory.current"),
       usageLimit: await one("memory.max"),
       maxUsage: await one("memory.peak"),
@@ -33,7 +35,7 @@ export async function readCgroup2(dir: string): Promise<v2.Metrics> {
       psi: await psi("memory.pressure"),
     },
     // Absent, not zero, without the memory controller: "no OOM kill" must be a reading, not a default.
-    ...(memoryEvents.size > 0 ? { memoryEvents: fromKeyed(v2.MemoryEventsSchema, memoryEvents) } : {}),
+    ...(memoryEvents.size > 0 ? { memoryEvents: fromKeyed(wire.MemoryEventsSchema, memoryEvents) } : {}),
     io: {
       usage: parseIoStat(readCgroupFile(join(dir, "io.stat")) ?? ""),
       psi: await psi("io.pressure"),
@@ -77,11 +79,26 @@ async function keyed(dir: string, file: string): Promise<Map<string, bigint>> {
 }
 
 /** The kernel's keys are the proto field names (usage_usec, oom_kill, pgfault, …): map by name. */
-function fromKeyed(schema: DescMessage, values: Map<string, bigint>): Record<string, bigint> {
+function fromKeyed(table: WireMessage, values: Map<string, bigint>): Record<string, bigint> {
+  const scalars = new Set(table.fields().flatMap(([, name, item]) => (typeof item === "function" ? [] : [name])));
   const out: Record<string, bigint> = {};
-  for (const field of schema.fields) {
-    const value = values.get(field.name);
-    if (value !== undefined && field.fieldKind === "scalar") out[field.localName] = value;
+  for (const [key, value] of values) {
+    const name = protoCamelCase(key);
+    if (scalars.has(name)) out[name] = value;
+  }
+  return out;
+}
+
+/** A proto field name as protobuf-es names its property: usage_usec → usageUsec. */
+function protoCamelCase(snake: string): string {
+  let out = "";
+  let upper = false;
+  for (const c of snake) {
+    if (c === "_") upper = true;
+    else {
+      out += upper && !(c >= "0" && c <= "9") ? c.toUpperCase() : c;
+      upper = false;
+    }
   }
   return out;
 }

@@ -1,4 +1,5 @@
-import { Status } from "../gen/containerd/types/task_pb.ts";
+import type { Status as WireStatus } from "../gen/containerd/types/task_pb.ts";
+import { Status } from "../gen/wire/containerd/types/task.ts";
 import { failedPrecondition, notFound } from "../errors.ts";
 
 /**
@@ -90,7 +91,7 @@ export const actions: readonly Action[] = [
 ];
 
 /** What containerd sees in State: a call under way reports the state it leaves, but for PAUSING. */
-const wire: Record<State, Status> = {
+const wire: Record<State, WireStatus> = {
   created: Status.CREATED,
   starting: Status.CREATED,
   running: Status.RUNNING,
@@ -102,7 +103,7 @@ const wire: Record<State, Status> = {
   deleted: Status.STOPPED,
 };
 
-export const wireStatus = (s: State): Status => wire[s];
+export const wireStatus = (s: State): WireStatus => wire[s];
 
 /** A process that exists and has a pid: something to signal, list or measure. */
 export const isLive = (s: State): boolean => s === "running" || s === "pausing" || s === "paused" || s === "resuming";

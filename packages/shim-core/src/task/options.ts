@@ -1,8 +1,8 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
-import { fromBinary } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
-import { OptionsSchema as RuncOptionsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
-import { OptionsSchema as RuntimeOptionsSchema } from "../gen/runtimeoptions/v1/options_pb.ts";
+import { OptionsSchema as RuncOptionsSchema } from "../gen/wire/containerd/runc/v1/options.ts";
+import { OptionsSchema as RuntimeOptionsSchema } from "../gen/wire/runtimeoptions/v1/options.ts";
+import { decode as decodeWire } from "../wire/codec.ts";
 import { invalidArgument } from "../errors.ts";
 import { defaultOptions, type RuntimeOptions } from "./default-options.ts";
 
@@ -66,13 +66,13 @@ export function parseRuntimeOptions(any: Any | undefined): RuntimeOptions {
   if (!any || !any.typeUrl) return { ...defaultOptions };
   const type = any.typeUrl.replace(/^.*\//, "");
   if (type === "containerd.runc.v1.Options") {
-    const o = decode(type, () => fromBinary(RuncOptionsSchema, any.value));
+    const o = decode(type, () => decodeWire(RuncOptionsSchema, any.value));
     const opts: RuntimeOptions = { runcBinary: o.binaryName || "runc", systemdCgroup: o.systemdCgroup };
     if (o.root) opts.runcRoot = o.root;
     return opts;
   }
   if (type === "runtimeoptions.v1.Options") {
-    const o = decode(type, () => fromBinary(RuntimeOptionsSchema, any.value));
+    const o = decode(type, () => decodeWire(RuntimeOptionsSchema, any.value));
     if (o.configBody.length > 0) return fromToml(new TextDecoder().decode(o.configBody));
     if (o.configPath) {
       try {

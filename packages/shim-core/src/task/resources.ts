@@ -1,6 +1,6 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { anyPack } from "@bufbuild/protobuf/wkt";
-import { ProcessDetailsSchema } from "../gen/containerd/runc/v1/options_pb.ts";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { ProcessDetailsSchema } from "../gen/wire/containerd/runc/v1/options.ts";
+import { anyPack } from "../wire/well-known.ts";
 import type { PidsResponseSchema, UpdateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
 import { invalidArgument } from "../errors.ts";
 import type { Container } from "./container.ts";
@@ -14,7 +14,7 @@ export async function listPids(c: Container): Promise<MessageInitShape<typeof Pi
   return {
     processes: pids.map((pid) => {
       const execId = byPid.get(pid);
-      return execId ? { pid, info: anyPack(ProcessDetailsSchema, create(ProcessDetailsSchema, { execId })) } : { pid };
+      return execId ? { pid, info: anyPack(ProcessDetailsSchema, { execId }) } : { pid };
     }),
   };
 }

@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
-import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
-import { MetricsSchema as V1Metrics } from "../gen/cgroups/v1/metrics_pb.ts";
-import { MetricsSchema as V2MetricsSchema, type Metrics as V2Metrics } from "../gen/cgroups/v2/metrics_pb.ts";
+import type { Metrics as V2Metrics } from "../gen/cgroups/v2/metrics_pb.ts";
+import { MetricsSchema as V1Metrics } from "../gen/wire/cgroups/v1/metrics.ts";
+import { MetricsSchema as V2MetricsSchema } from "../gen/wire/cgroups/v2/metrics.ts";
+import { encode, type InitOf } from "../wire/codec.ts";
 import type { OciRuntime, RuncStats } from "../runc/oci-runtime.ts";
 import { readCgroup1 } from "./cgroup1.ts";
 import { readCgroup2 } from "./cgroup2.ts";
@@ -16,9 +17,9 @@ const entry = (e: { limit?: number; usage?: number; max?: number; failcnt?: numb
 export const unifiedCgroups = () => existsSync("/sys/fs/cgroup/cgroup.controllers");
 
 /** runc's view of a cgroup v1 container, plus memory.oom_control, which runc 1.1 does not report. */
-export function v1(s: RuncStats, oom?: MessageInitShape<typeof V1Metrics>["memoryOomControl"]): Any {
+export function v1(s: RuncStats, oom?: InitOf<typeof V1Metrics>["memoryOomControl"]): Any {
   const raw = s.memory?.raw ?? {};
-  const metrics = create(V1Metrics, {
+  const value = encode(V1Metrics, {
     pids: { current: big(s.pids?.current), limit: big(s.pids?.limit) },
     cpu: {
       usage: {
@@ -62,14 +63,14 @@ export function v1(s: RuncStats, oom?: MessageInitShape<typeof V1Metrics>["memor
     },
     ...(oom ? { memoryOomControl: oom } : {}),
   });
-  return { $typeName: "google.protobuf.Any", typeUrl: V1Metrics.typeName, value: toBinary(V1Metrics, metrics) };
+  return { $typeName: "google.protobuf.Any", typeUrl: V1Metrics.typeName, value };
 }
 
 function v2(metrics: V2Metrics): Any {
   return {
     $typeName: "google.protobuf.Any",
     typeUrl: V2MetricsSchema.typeName,
-    value: toBinary(V2MetricsSchema, metrics),
+    value: encode(V2MetricsSchema, metrics),
   };
 }
 

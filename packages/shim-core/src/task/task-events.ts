@@ -1,5 +1,6 @@
-import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import * as ev from "../gen/containerd/events/task_pb.ts";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import * as ev from "../gen/wire/containerd/events/task.ts";
+import { timestampFromDate } from "../wire/well-known.ts";
 import type { CreateTaskRequest } from "../gen/containerd/task/v2/shim_pb.ts";
 import { Topic } from "../events/topics.ts";
 import { packEvent, type EventSink } from "../events/sink.ts";

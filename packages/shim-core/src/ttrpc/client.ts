@@ -3,8 +3,8 @@
  * per connection because ttrpc >= 1.2 servers reject ids that are even or do not increase.
  */
 import net from "node:net";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { RequestSchema, ResponseSchema } from "../gen/ttrpc/ttrpc_pb.ts";
+import { RequestSchema, ResponseSchema } from "../gen/wire/ttrpc/ttrpc.ts";
+import { decode, encode } from "../wire/codec.ts";
 import { Code, ShimError } from "../errors.ts";
 import { FrameDecoder, MessageType, encodeFrame, isOversize } from "./frame.ts";
 import type { DecodedFrame } from "./frame.ts";
@@ -65,7 +65,7 @@ export class TtrpcClient {
     }
     const streamId = this.#nextStreamId;
     this.#nextStreamId += 2;
-    const request = create(RequestSchema, {
+    const request = encode(RequestSchema, {
       service,
       method,
       payload,
@@ -74,7 +74,7 @@ export class TtrpcClient {
     });
     let frame: Uint8Array;
     try {
-      frame = encodeFrame({ streamId, type: MessageType.Request, flags: 0, payload: toBinary(RequestSchema, request) });
+      frame = encodeFrame({ streamId, type: MessageType.Request, flags: 0, payload: request });
     } catch (err) {
       return Promise.reject(err);
     }
@@ -109,7 +109,7 @@ export class TtrpcClient {
     }
     let response;
     try {
-      response = fromBinary(ResponseSchema, frame.payload);
+      response = decode(ResponseSchema, frame.payload);
     } catch (err) {
       pending.reject(new ShimError(Code.INTERNAL, `ttrpc: undecodable response: ${String(err)}`));
       return;

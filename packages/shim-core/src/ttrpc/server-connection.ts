@@ -3,8 +3,8 @@
  * request's stream id in completion order. Nothing a peer sends can throw out of this class.
  */
 import type { Socket } from "node:net";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { RequestSchema, ResponseSchema } from "../gen/ttrpc/ttrpc_pb.ts";
+import { RequestSchema, ResponseSchema } from "../gen/wire/ttrpc/ttrpc.ts";
+import { decode, encode } from "../wire/codec.ts";
 import type { Request } from "../gen/ttrpc/ttrpc_pb.ts";
 import { Code, ShimError, invalidArgument, toStatus } from "../errors.ts";
 import { FrameDecoder, MAX_MESSAGE_LENGTH, MessageType, encodeFrame, isOversize } from "./frame.ts";
@@ -79,7 +79,7 @@ export class ServerConnection {
     if (frame.type !== MessageType.Request) return;
     let req: Request;
     try {
-      req = fromBinary(RequestSchema, frame.payload);
+      req = decode(RequestSchema, frame.payload);
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       this.#reply(streamId, { error: invalidArgument(`unmarshal request error: ${why}`) });
@@ -142,10 +142,9 @@ export class ServerConnection {
 
 function encodeResponse(streamId: number, outcome: Outcome): Uint8Array {
   // Success omits status entirely: the Go server does, so an Empty result is a 0-byte Response.
-  const response =
-    "ok" in outcome
-      ? create(ResponseSchema, { payload: outcome.ok })
-      : create(ResponseSchema, { status: toStatus(outcome.error) });
-  const payload = toBinary(ResponseSchema, response);
+  const payload = encode(
+    ResponseSchema,
+    "ok" in outcome ? { payload: outcome.ok } : { status: toStatus(outcome.error) },
+  );
   return encodeFrame({ streamId, type: MessageType.Response, flags: 0, payload });
 }

@@ -6,6 +6,7 @@ import net from "node:net";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { unimplemented } from "../errors.ts";
 import type { UnaryHandler } from "./handler.ts";
+import type { WireService } from "../wire/codec.ts";
 import { ServerConnection } from "./server-connection.ts";
 import { unaryHandlers } from "./service.ts";
 import type { ServiceImpl } from "./service.ts";
@@ -41,7 +42,7 @@ export class TtrpcServer {
    */
   registerService<T extends GenServiceMethods>(
     serviceName: string,
-    desc: GenService<T>,
+    desc: WireService<GenService<T>>,
     impl: Partial<ServiceImpl<T>>,
   ): void {
     // Registering the service even with no methods makes unknown calls say "method", not "service".

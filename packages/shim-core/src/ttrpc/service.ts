@@ -1,8 +1,8 @@
-/** Adapts a protobuf-es service descriptor plus typed handlers to byte-level UnaryHandlers. */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+/** Adapts a service's method table (gen/wire) plus typed handlers to byte-level UnaryHandlers. */
 import type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { invalidArgument } from "../errors.ts";
+import { decode, encode, type WireService } from "../wire/codec.ts";
 import type { CallContext, UnaryHandler } from "./handler.ts";
 
 export type ServiceImpl<T extends GenServiceMethods> = {
@@ -16,24 +16,24 @@ type AnyTypedHandler = (req: unknown, ctx: CallContext) => Promise<unknown>;
  * simply absent, so the server answers them with its ordinary "method <name>" UNIMPLEMENTED.
  */
 export function unaryHandlers<T extends GenServiceMethods>(
-  desc: GenService<T>,
+  desc: WireService<GenService<T>>,
   impl: Partial<ServiceImpl<T>>,
 ): Map<string, UnaryHandler> {
   const out = new Map<string, UnaryHandler>();
   const byLocalName = impl as Partial<Record<string, AnyTypedHandler>>;
   for (const method of desc.methods) {
     const fn = byLocalName[method.localName];
-    if (fn === undefined || method.methodKind !== "unary") continue;
+    if (fn === undefined || method.kind !== "unary") continue;
     out.set(method.name, async (payload, ctx) => {
       let req;
       try {
-        req = fromBinary(method.input, payload);
+        req = decode(method.input, payload);
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
         throw invalidArgument(`decode ${method.input.typeName}: ${why}`);
       }
       const res = await fn.call(impl, req, ctx);
-      return toBinary(method.output, create(method.output, res as MessageInitShape<typeof method.output>));
+      return encode(method.output, res as never);
     });
   }
   return out;

@@ -1,6 +1,6 @@
 /** Our own TtrpcServer playing containerd's events endpoint, recording what it is sent. */
 import type { Envelope } from "../../src/gen/containerd/events/forward_pb.ts";
-import { Events } from "../../src/gen/containerd/events/forward_pb.ts";
+import { Events } from "../../src/gen/wire/containerd/events/forward.ts";
 import type { CallContext } from "../../src/ttrpc/server.ts";
 import { TtrpcServer } from "../../src/ttrpc/server.ts";
 

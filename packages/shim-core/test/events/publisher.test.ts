@@ -2,7 +2,8 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { afterEach, describe, expect, it } from "vitest";
 import { Code, ShimError } from "../../src/errors.ts";
-import { TaskExitSchema, TaskStartSchema } from "../../src/gen/containerd/events/task_pb.ts";
+import { TaskExitSchema } from "../../src/gen/containerd/events/task_pb.ts";
+import * as wire from "../../src/gen/wire/containerd/events/task.ts";
 import { EventPublisher } from "../../src/events/publisher.ts";
 import { packEvent } from "../../src/events/sink.ts";
 import type { EventPublisherOptions } from "../../src/events/publisher.ts";
@@ -34,11 +35,11 @@ async function setup(opts: Partial<EventPublisherOptions> = {}) {
   return { sock, fake, publisher, logs };
 }
 
-const start = (pid: number) => packEvent(TaskStartSchema, { containerId: "c1", pid });
+const start = (pid: number) => packEvent(wire.TaskStartSchema, { containerId: "c1", pid });
 
 describe("packEvent", () => {
   it("uses the bare full type name as the type URL", () => {
-    const packed = packEvent(TaskExitSchema, { containerId: "c1", id: "c1", pid: 28685, exitStatus: 3 });
+    const packed = packEvent(wire.TaskExitSchema, { containerId: "c1", id: "c1", pid: 28685, exitStatus: 3 });
     expect(packed.typeUrl).toBe("containerd.events.TaskExit");
     expect(fromBinary(TaskExitSchema, packed.value)).toMatchObject({ containerId: "c1", pid: 28685, exitStatus: 3 });
   });
@@ -56,7 +57,7 @@ describe("EventPublisher", () => {
     const before = Date.now();
     publisher.publish(
       Topic.TaskExit,
-      packEvent(TaskExitSchema, { containerId: "c1", id: "c1", pid: 7, exitStatus: 3 }),
+      packEvent(wire.TaskExitSchema, { containerId: "c1", id: "c1", pid: 7, exitStatus: 3 }),
     );
     await publisher.flush(5000);
     const [r] = fake.received;
