@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IDLE_EXIT_ENV } from "@wasm-shims/shim-core/src/cli/orphans.ts";
+import { SPARE_ENV } from "@wasm-shims/shim-core/src/cli/spare-client.ts";
 import { eventually } from "@wasm-shims/test-lab/eventually.ts";
 import { shimProcesses } from "@wasm-shims/test-lab/leftovers.ts";
 import { isAlive, waitGone } from "@wasm-shims/test-lab/procfs.ts";
@@ -32,8 +33,12 @@ describe("containerd restarted during Create and during Start (ctr)", () => {
   let env: FaultEnv;
   let wrapper: RuncWrapper;
   beforeAll(async () => {
-    // A daemon that containerd forgot waits 2 s (not 30) before it exits.
-    env = await faultEnv({ env: { [IDLE_EXIT_ENV]: "2000" } });
+    // A daemon that containerd forgot waits 2 s (not 30) before it exits. No spares: a daemon that
+    // `start` spawns has its command line from birth, so it is frozen before it can accept
+    // containerd's connection. A spare takes that command line only once it has bound the pod's
+    // socket, and then answers `start` at once: the freeze came a few ms too late whenever the
+    // daemon's code loaded fast enough (3 of 3 in CI once the codec took 50 ms off its load).
+    env = await faultEnv({ env: { [IDLE_EXIT_ENV]: "2000", [SPARE_ENV]: "0" } });
     wrapper = new RuncWrapper(join(env.tmp, "runc-wrapper"));
   });
   afterAll(async () => env?.close());
