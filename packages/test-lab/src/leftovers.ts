@@ -15,6 +15,7 @@ import {
 import { whyNotExited } from "./leftover-daemon.ts";
 import { isPrivateNamespace } from "./namespace.ts";
 import {
+  argAfter,
   cgroupMounts,
   cgroupProcs,
   descendants,
@@ -51,11 +52,6 @@ const runcRoots = () =>
   subdirs(stateDir)
     .map((d) => join(stateDir, d))
     .filter((d) => d !== SOCKET_DIR && d !== fifoRoot);
-
-function argAfter(argv: readonly string[], flag: string): string | undefined {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
-}
 
 /** A shim process and the container id containerd started it for (`-id`). */
 export interface ShimProcess extends ProcInfo {
@@ -207,7 +203,7 @@ export const isSpareLeftover = (line: string): boolean => line.startsWith("shim 
 export function findLeftovers(fp: Footprint, allowSpares = false): string[] {
   const { shims, clients, children, strays } = ourProcesses(fp, allowSpares);
   const out = [
-    ...shims.map((p) => describe("shim", p) + whyNotExited(p.pid, p.argv)),
+    ...shims.map((p) => describe("shim", p) + whyNotExited(p)),
     ...children.map((p) => describe(`shim child (ppid ${p.ppid})`, p)),
     ...clients.map((p) => describe("ctr client", p)),
     ...strays.map((p) => describe(`orphan (ppid ${p.ppid})`, p)),

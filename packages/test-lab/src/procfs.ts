@@ -32,6 +32,12 @@ export function readProc(pid: number): ProcInfo | undefined {
   return { pid, ppid: Number(ppid), state, argv: cmdlineArgv(readOr(`/proc/${pid}/cmdline`, "")) };
 }
 
+/** The value of `flag` in a command line (`-flag value` or `-flag=value`). */
+export function argAfter(argv: readonly string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+}
+
 /** /proc/<pid>/cmdline as argv. */
 export function cmdlineArgv(cmdline: string): string[] {
   let argv = cmdline.split("\0");

@@ -1,6 +1,8 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+// Only its naming rule (a module of its own, with no imports): no descriptors are loaded.
+import { protoCamelCase } from "@bufbuild/protobuf/reflect";
 import type * as v2 from "../gen/cgroups/v2/metrics_pb.ts";
 import * as wire from "../gen/wire/cgroups/v2/metrics.ts";
 import { create, type WireMessage } from "../wire/codec.ts";
@@ -85,20 +87,6 @@ function fromKeyed(table: WireMessage, values: Map<string, bigint>): Record<stri
   for (const [key, value] of values) {
     const name = protoCamelCase(key);
     if (scalars.has(name)) out[name] = value;
-  }
-  return out;
-}
-
-/** A proto field name as protobuf-es names its property: usage_usec → usageUsec. */
-function protoCamelCase(snake: string): string {
-  let out = "";
-  let upper = false;
-  for (const c of snake) {
-    if (c === "_") upper = true;
-    else {
-      out += upper && !(c >= "0" && c <= "9") ? c.toUpperCase() : c;
-      upper = false;
-    }
   }
   return out;
 }
