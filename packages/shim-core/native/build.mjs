@@ -22,6 +22,7 @@ export const NATIVE_SOURCES = [
   join(here, "rootfs_mount.c"),
   join(here, "external_string.c"),
   join(here, "v8_flags.c"),
+  join(here, "loaded_libraries.c"),
 ];
 export const NATIVE_OUTPUT = resolve(here, "../dist/native/shim-native.node");
 

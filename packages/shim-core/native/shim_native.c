@@ -14,7 +14,6 @@
  *                                        atime/mtime: nanoseconds since the epoch as a bigint, or
  *                                        -1n for UTIME_NOW, -2n for UTIME_OMIT. Node's fs.utimes
  *                                        goes through a double and loses nanoseconds.
- *
  * Terminals (runc's --console-socket: runc sends the pty master with SCM_RIGHTS, which Node
  * cannot receive):
  *   consoleListen(path) -> fd | -errno   a listening unix socket at `path` (close-on-exec).
@@ -28,7 +27,8 @@
  *                                        is not our child), else its exit code, or 128+signal.
  * Files for containers: openReadOnlyMount(path) -> fd | -errno, in read_only_mount.c; the
  * rootfs: mount(...) and umount(...), in rootfs_mount.c; the bundle's source as a string over the
- * executable's pages: externalLatin1(arrayBuffer), in external_string.c.
+ * executable's pages: externalLatin1(arrayBuffer), in external_string.c; the libraries the loader
+ * mapped at start: loadedLibraries(), in loaded_libraries.c.
  *   mallocTrim() -> 1 | 0                glibc's malloc_trim(0): free heap pages back to the kernel.
  */
 #define _GNU_SOURCE
@@ -293,6 +293,7 @@ NAPI_MODULE_INIT() {
       {"umount", NULL, native_umount, NULL, NULL, NULL, napi_enumerable, NULL},
       {"externalLatin1", NULL, native_external_latin1, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setV8Flags", NULL, native_set_v8_flags, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"loadedLibraries", NULL, native_loaded_libraries, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

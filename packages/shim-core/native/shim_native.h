@@ -8,5 +8,6 @@ napi_value native_mount(napi_env env, napi_callback_info info);
 napi_value native_umount(napi_env env, napi_callback_info info);
 napi_value native_external_latin1(napi_env env, napi_callback_info info);
 napi_value native_set_v8_flags(napi_env env, napi_callback_info info);
+napi_value native_loaded_libraries(napi_env env, napi_callback_info info);
 
 #endif

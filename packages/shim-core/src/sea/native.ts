@@ -33,6 +33,7 @@ export interface NativeAddon {
   umount(target: string, flags: number): number;
   externalLatin1(buffer: ArrayBuffer): string;
   setV8Flags(flags: string): boolean;
+  loadedLibraries(): string[];
 }
 
 export interface Native {
@@ -71,6 +72,8 @@ export interface Native {
   reap(pid: number): number;
   /** V8's SetFlagsFromString; false when this Node's V8 does not export it (see v8-flags.ts). */
   setV8Flags(flags: string): boolean;
+  /** The libraries the loader mapped for this executable as it started, by the paths it found (the loader too). */
+  loadedLibraries(): string[];
 }
 
 let loaded: Native | undefined;
@@ -119,6 +122,7 @@ function load(): Native {
     closeFd: (fd) => okOrThrow(addon.closeFd(fd), `close fd ${fd}`),
     mallocTrim: () => addon.mallocTrim() === 1,
     setV8Flags: (flags) => addon.setV8Flags(flags),
+    loadedLibraries: () => addon.loadedLibraries(),
     openReadOnlyMount: (path) => fdOrThrow(addon.openReadOnlyMount(path), `open ${path} on a read-only mount`),
     mount(source, target, fstype, flags, data) {
       const errno = addon.mount(source, target, fstype, flags, data);

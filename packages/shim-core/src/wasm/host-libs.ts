@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, realpathSync } from "node:fs";
 import { execFile } from "node:child_process";
+import { native } from "../sea/native.ts";
 
 /** Exactly the files a container needs to run this very binary with the host's dynamic loader. */
 export interface HostRuntime {
@@ -46,18 +47,39 @@ export function elfInterpreter(file: string): string | undefined {
 export function listedLibraries(listing: string, loader: string): string[] {
   const missing = [...listing.matchAll(/^\s*(\S+) => not found/gm)].map((m) => m[1]);
   if (missing.length > 0) throw new Error(`the host's loader cannot find ${missing.join(", ")}`);
-  const libs = [...listing.matchAll(/=> (\/\S+)/g)].map((m) => realpathSync(m[1]!));
-  return [...new Set(libs)].filter((lib) => lib !== loader);
+  return realLibraries(
+    [...listing.matchAll(/=> (\/\S+)/g)].map((m) => m[1]!),
+    loader,
+  );
+}
+
+function realLibraries(paths: string[], loader: string): string[] {
+  return [...new Set(paths.map((p) => realpathSync(p)))].filter((lib) => lib !== loader);
+}
+
+/**
+ * The running executable's libraries, as its loader mapped them (native/loaded_libraries.c): what
+ * `ld.so --list` would say, without a child process. Undefined for another binary, or without the
+ * native helper.
+ */
+function mappedLibraries(binary: string, loader: string): string[] | undefined {
+  if (binary !== process.execPath) return undefined;
+  try {
+    return realLibraries(native().loadedLibraries(), loader);
+  } catch {
+    return undefined;
+  }
 }
 
 let listing: { for: string; runtime: Promise<HostRuntime> } | undefined;
 
 /**
- * Discovers the loader and the exact library files of `binary` by asking the loader itself
- * (`ld.so --list`), so the result is right on any glibc distribution and architecture. Once per
- * binary, as a child process that does not block: a daemon starts it as it boots (main.ts) and has
- * the answer by its first Create (the listing takes 10-25 ms, on the other core while the daemon
- * loads its code). A failure is for the Create that asks, and the next one tries again.
+ * Discovers the loader and the exact library files of `binary` from the loader itself, so the
+ * result is right on any glibc distribution and architecture: for the running executable, the
+ * list it mapped as this process started; for another binary (or without the native helper),
+ * `ld.so --list`, a child process that does not block (10-25 ms of CPU, which a daemon in a burst
+ * of pods paid on its pod's path). Once per binary; a failure is for the Create that asks, and
+ * the next one tries again.
  */
 export function hostRuntime(binary = process.execPath): Promise<HostRuntime> {
   if (listing?.for === binary) return listing.runtime;
@@ -65,6 +87,8 @@ export function hostRuntime(binary = process.execPath): Promise<HostRuntime> {
     const interp = elfInterpreter(binary);
     if (!interp) throw new Error(`${binary} is not a dynamically linked ELF64 executable`);
     const loader = realpathSync(interp);
+    const mapped = mappedLibraries(binary, loader);
+    if (mapped) return resolve({ binary: realpathSync(binary), loader, libs: mapped });
     execFile(loader, ["--list", binary], { encoding: "utf8" }, (err, out) => {
       if (err) return reject(err);
       try {

@@ -4,6 +4,7 @@ import { copyFileSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostRuntime, elfInterpreter, listedLibraries } from "../../src/wasm/host-libs.ts";
+import { native } from "../../src/sea/native.ts";
 import { runnerSpec } from "../../src/wasm/runner-spec.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 import { guestEnvironment } from "../../src/wasm/runner-boot.ts";
@@ -149,6 +150,15 @@ describe("hostRuntime", () => {
     expect(rt.libs.some((l) => /\/libc\.so\.6$/.test(l))).toBe(true);
     // One listing per binary: a second ask is the same answer, not a second child process.
     expect(hostRuntime(process.execPath)).toBe(hostRuntime(process.execPath));
+  });
+
+  it("takes the running executable's libraries from what its loader mapped: the files ld.so --list names, in its order", async () => {
+    const loader = realpathSync(elfInterpreter(process.execPath)!);
+    const listed = listedLibraries(execFileSync(loader, ["--list", process.execPath], { encoding: "utf8" }), loader);
+    const mapped = native().loadedLibraries();
+    expect(mapped).toContain(elfInterpreter(process.execPath));
+    expect(mapped.map((p) => realpathSync(p)).filter((p) => p !== loader)).toEqual(listed);
+    expect((await hostRuntime(process.execPath)).libs).toEqual(listed);
   });
 
   it("rejects a binary the loader cannot list, and lists it once it can", async () => {
