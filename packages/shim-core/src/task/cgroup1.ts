@@ -27,8 +27,8 @@ const withEntry = <K extends string, V>(key: K, value: V | undefined) =>
 
 /**
  * A cgroup v1 container's counters from its controllers' files, in the shape `runc events --stats`
- * prints. runc only answers for a running container; this reads a stopped one whose cgroups
- * `run --keep` has kept, which is when containerd 2.3's CRI asks for them.
+ * prints and from the same files, for a running container and for a stopped one whose cgroups
+ * `run --keep` has kept (when containerd 2.3's CRI asks for them; runc answers only while it runs).
  */
 export async function readCgroup1(paths: Record<string, string>): Promise<RuncStats> {
   const cpuacct = paths["cpuacct"];

@@ -82,9 +82,8 @@ export interface TaskMetrics {
 
 /**
  * A task's metrics as the Any CRI's ContainerStats decodes: `io.containerd.cgroups.v2.Metrics`
- * from the cgroup's files on a cgroup v2 host, `…v1.Metrics` otherwise (from `runc events --stats`
- * while the task runs, from the files once it has stopped), each with the OOM kill count containerd
- * 2.3's CRI reads. The cgroups are the ones runc recorded for the container.
+ * on a cgroup v2 host, `…v1.Metrics` otherwise, both from the cgroups' files, each with the OOM
+ * kill count containerd 2.3's CRI reads. The cgroups are the ones runc recorded for the container.
  */
 export async function taskMetrics(
   runtime: OciRuntime,
@@ -100,6 +99,8 @@ export async function taskMetrics(
   }
   if (!paths["memory"] && !running) return undefined;
   const oom = await oomControl(paths["memory"]);
-  const stats = running ? await runtime.stats(id) : await readCgroup1(paths);
+  // The files runc would read for `runc events --stats`, without a Go process per call: kubelet
+  // asks for every pod's stats every 10 s. runc is asked only when it recorded no cgroups.
+  const stats = Object.keys(paths).length > 0 ? await readCgroup1(paths) : await runtime.stats(id);
   return { any: v1(stats, oom), oomKills: Number(oom?.oomKill ?? 0n) };
 }

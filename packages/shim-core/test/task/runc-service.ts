@@ -17,18 +17,23 @@ export class RuncService {
   readonly runcRoot = mkdtempSync(join(tmpdir(), "runc-root-"));
   readonly events: { topic: string; event: PackedEvent }[] = [];
   readonly onShutdown: Mock<() => void> = vi.fn<() => void>();
-  readonly svc = new TaskService({
-    engine: { name: "test", version: "test", run: async () => 0 },
-    ociRuntime: runcRuntime,
-    mounter: hostMounter,
-    defaultRuncRoot: this.runcRoot,
-    events: { publish: (topic, event) => this.events.push({ topic, event }) },
-    log: silentLogger,
-    onShutdown: this.onShutdown,
-    socket: "/run/containerd/s/runc-service-test",
-  });
+  readonly svc: TaskService;
   #seq = 0;
   readonly #bundles: string[] = [];
+
+  /** `ociRuntime`: runc, or a test's wrapper of it. */
+  constructor(ociRuntime: typeof runcRuntime = runcRuntime) {
+    this.svc = new TaskService({
+      engine: { name: "test", version: "test", run: async () => 0 },
+      ociRuntime,
+      mounter: hostMounter,
+      defaultRuncRoot: this.runcRoot,
+      events: { publish: (topic, event) => this.events.push({ topic, event }) },
+      log: silentLogger,
+      onShutdown: this.onShutdown,
+      socket: "/run/containerd/s/runc-service-test",
+    });
+  }
 
   /** A Create request for a busybox container running `args`, its bundle and its stdout file. */
   request(args: string[], tweak?: (spec: Spec) => void) {
