@@ -2,7 +2,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { wallMs } from "./clock.ts";
 import { busyboxImageRef, fixturesImageRef, nextId, runtimeFlag, taskStates, type Bench } from "./harness.ts";
 import { cgroupMemory, processTable, shimPid, sparePids, tree, treeMem, type TreeMem } from "./procmem.ts";
+import { f, table } from "./markdown.ts";
 import { median, round } from "./stats.ts";
+import { statsCost, type StatsCost } from "./task-stats.ts";
 
 /** A task that stays up and idle: sleep.wasm blocks in poll_oneoff, busybox in nanosleep. */
 export interface LongCase {
@@ -41,6 +43,8 @@ export interface MemoryResult {
   /** Sum of the processes' VmHWM, and the largest RSS sum seen, MB. */
   peak?: { hwm: number; rss: number };
   processes?: number;
+  /** What a Stats call costs this idle task's shim (absent in runs from before it was measured). */
+  stats?: StatsCost;
 }
 
 export interface DensityResult {
@@ -171,6 +175,12 @@ export async function memory(b: Bench, cases: readonly LongCase[], log: (m: stri
       log(
         `  ${c.label}: steady RSS ${r.steady!.rss} MB, PSS ${r.steady!.pss} MB, peak ${r.peak!.hwm} MB (${r.processes} processes)`,
       );
+      // After the samples: the calls must not be in the memory they measure.
+      const stats = await statsCost(b, id).catch((e: Error) => void log(`  ${c.label}: stats: ${e.message}`));
+      if (stats) {
+        r.stats = stats;
+        log(`  ${c.label}: Stats ${stats.shimCpuMs} ms of the shim's CPU per call`);
+      }
     } finally {
       await removeAll(b, [id]);
     }
@@ -240,4 +250,30 @@ export async function density(
     }
   }
   return results;
+}
+
+export function memorySection(memory: readonly MemoryResult[]): string {
+  const rows = memory.map((m) => [
+    m.label,
+    f(m.steady?.rss, 1),
+    f(m.steady?.pss, 1),
+    f(m.peak?.hwm, 1),
+    m.parts ? `${f(m.parts.shim, 1)} / ${f(m.parts.runc, 1)} / ${f(m.parts.container, 1)}` : "–",
+    f(m.steady?.cgroup, 1),
+    f(m.processes),
+    m.error ? m.error.replace(/\n/g, " ").slice(0, 120) : "",
+  ]);
+  return table(
+    [
+      "task",
+      "steady RSS MB",
+      "steady PSS MB",
+      "peak (Σ VmHWM) MB",
+      "PSS shim / runc / container MB",
+      "container cgroup MB",
+      "processes",
+      "note",
+    ],
+    rows,
+  );
 }

@@ -4,6 +4,8 @@ import { httpSection } from "./http-report.ts";
 import { f, range, spread, table } from "./markdown.ts";
 import { whereSection } from "./report-where.ts";
 import { largeModuleSection } from "./large-module.ts";
+import { memorySection } from "./memory.ts";
+import { statsSection } from "./task-stats.ts";
 
 function machineSection(r: Results): string {
   const m = r.machine;
@@ -42,32 +44,6 @@ function phaseSection(r: Results): string {
     ...cases.map((c) => (c.phases[p] ? `${f(c.phases[p].median)}${c.largest === p ? " **(largest)**" : ""}` : "–")),
   ]);
   return table(["phase (median ms)", ...cases.map((c) => c.label)], rows);
-}
-
-function memorySection(r: Results): string {
-  const rows = r.memory.map((m) => [
-    m.label,
-    f(m.steady?.rss, 1),
-    f(m.steady?.pss, 1),
-    f(m.peak?.hwm, 1),
-    m.parts ? `${f(m.parts.shim, 1)} / ${f(m.parts.runc, 1)} / ${f(m.parts.container, 1)}` : "–",
-    f(m.steady?.cgroup, 1),
-    f(m.processes),
-    m.error ? m.error.replace(/\n/g, " ").slice(0, 120) : "",
-  ]);
-  return table(
-    [
-      "task",
-      "steady RSS MB",
-      "steady PSS MB",
-      "peak (Σ VmHWM) MB",
-      "PSS shim / runc / container MB",
-      "container cgroup MB",
-      "processes",
-      "note",
-    ],
-    rows,
-  );
 }
 
 function densitySection(r: Results): string {
@@ -214,9 +190,7 @@ function binaryTool(r: Results): string {
   const tools = new Set(r.binary.map((b) => b.tool));
   return [...tools]
     .map((t) =>
-      t === "hyperfine"
-        ? " with hyperfine \`-N\`"
-        : " by this tool's own clock around a spawn, after three warm-up runs",
+      t === "hyperfine" ? " with hyperfine `-N`" : " by this tool's own clock around a spawn, after three warm-up runs",
     )
     .join(" and");
 }
@@ -263,7 +237,13 @@ ${phaseSection(r)}
 
 ## Memory, one idle task
 
-${memorySection(r)}
+${memorySection(r.memory)}
+
+## Stats, as kubelet asks for them
+
+Each idle task above, after its memory was sampled: \`ctr task metrics\` 40 times in a row, each a Stats call to the task's shim through containerd (kubelet's eviction manager asks for every container's stats every 10 s, metrics-server more). CPU is the shim process's own and that of the children it waited for (\`/proc/<pid>/stat\`, 10 ms ticks over all calls), divided by the calls.
+
+${statsSection(r.memory)}
 
 ## Density
 

@@ -48,6 +48,7 @@ export function flatMetrics(r: Omit<Results, "metrics">): Record<string, number>
     put(`memory.${x.label}.peakHwmMB`, x.peak?.hwm);
     put(`memory.${x.label}.shimPssMB`, x.parts?.shim);
     put(`memory.${x.label}.containerPssMB`, x.parts?.container);
+    put(`memory.${x.label}.statsShimCpuMs`, x.stats?.shimCpuMs);
   }
   for (const x of r.density) {
     put(`density.${x.label}.n${x.n}.allRunningMs`, x.allRunningMs);
