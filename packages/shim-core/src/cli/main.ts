@@ -42,8 +42,9 @@ export function runShim(engine: Engine): void {
   if (runLifecycleAction(engine.name, flags, { loadTracedStart, loadRunc: () => import("../runc/runc.ts") })) return;
   switch (flags.action) {
     case "serve":
-      // The host loader's listing of this executable (for the runner's files) runs as a child on
-      // the other core while the daemon loads its code; the first Create would otherwise wait for it.
+      // What the host's loader mapped for this executable (the runner's files), asked for while the
+      // daemon loads its code: without the native helper it is `ld.so --list`, a child on the other
+      // core, which the first Create would otherwise wait for.
       import("../wasm/host-libs.ts").then((m) => m.hostRuntime().catch(() => {}), fail);
       import("./daemon.ts").then((m) => m.serve(flags, engine)).catch(fail);
       return;
