@@ -83,7 +83,8 @@ HIDDEN int own_spare(const char* exe, const char* address, char** envp, const ch
   if (pid > 0) {
     // One that has not answered in time is left to finish, as a waiting spare is: it may already
     // serve the pod (Node's `start` then finds its socket alive and prints its address), and if
-    // Node's `start` binds it first, the spare's adoption fails and it exits.
+    // Node's `start` binds it first, the spare finds the pod served and stays only as the node's
+    // next spare, when no other waits (cli/spare.ts; tools/test/faults/late-spare.test.ts).
     ok = send_all(pair[0], request, n) && read_answer(pair[0], answer, cap, OWN_ANSWER_MS);
   }
   sys3(SYS_CLOSE, pair[0], 0, 0);
