@@ -58,8 +58,6 @@ export interface OciRuntime {
   /** Removes the stopped container and its cgroup; one already gone is no error. */
   delete(id: string): Promise<void>;
   ps(id: string): Promise<number[]>;
-  /** One sample of the container's cgroup statistics (cgroup v1: `runc events --stats`). */
-  stats(id: string): Promise<RuncStats>;
   update(id: string, resourcesJson: string): Promise<void>;
   /** The container's cgroups as the runtime recorded them: per v1 controller, or "" for v2. */
   cgroupPaths(id: string): Promise<Record<string, string>>;

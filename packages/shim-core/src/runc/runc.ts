@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { execFile } from "../run-helper.ts";
 import { Code, ShimError, invalidArgument, isShimError, notFound } from "../errors.ts";
 import { DetachedInit } from "./detached.ts";
-import type { OciRuntime, RuncConfig, RuncStats, RuntimeChild } from "./oci-runtime.ts";
+import type { OciRuntime, RuncConfig, RuntimeChild } from "./oci-runtime.ts";
 import { becomeSubreaper } from "./reaper.ts";
 
 /** Everything the shim asks of the OCI runtime, as runc command lines. */
@@ -160,11 +160,6 @@ export class Runc implements OciRuntime {
   async ps(id: string): Promise<number[]> {
     // runc prints `null` for a container with no process left.
     return (JSON.parse((await this.#call(["ps", "--format", "json", id])) || "[]") as number[] | null) ?? [];
-  }
-  /** One sample of cgroup statistics, in runc's own JSON (libcontainer types.Stats). */
-  async stats(id: string): Promise<RuncStats> {
-    const line = await this.#call(["events", "--stats", id]);
-    return (JSON.parse(line) as { data: RuncStats }).data;
   }
   async update(id: string, resourcesJson: string): Promise<void> {
     await this.#call(["update", "--resources", "-", id], resourcesJson);

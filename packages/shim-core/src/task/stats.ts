@@ -97,10 +97,10 @@ export async function taskMetrics(
     const metrics = await readCgroup2(paths[""]);
     return { any: v2(metrics), oomKills: Number(metrics.memoryEvents?.oomKill ?? 0n) };
   }
-  if (!paths["memory"] && !running) return undefined;
+  if (!paths["memory"] && (!running || Object.keys(paths).length === 0)) return undefined;
   const oom = await oomControl(paths["memory"]);
-  // The files runc would read for `runc events --stats`, without a Go process per call: kubelet
-  // asks for every pod's stats every 10 s. runc is asked only when it recorded no cgroups.
-  const stats = Object.keys(paths).length > 0 ? await readCgroup1(paths) : await runtime.stats(id);
+  // The files `runc events --stats` reads, without a Go process per call: kubelet asks for every
+  // pod's stats every 10 s.
+  const stats = await readCgroup1(paths);
   return { any: v1(stats, oom), oomKills: Number(oom?.oomKill ?? 0n) };
 }

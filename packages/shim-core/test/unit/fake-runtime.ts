@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { writeFileSync } from "node:fs";
 import { notFound, ShimError, Code } from "../../src/errors.ts";
-import type { OciRuntime, RuncConfig, RuncStats, RuntimeChild } from "../../src/runc/oci-runtime.ts";
+import type { OciRuntime, RuncConfig, RuntimeChild } from "../../src/runc/oci-runtime.ts";
 
 /** A runtime process that ends when the test (or a signal) says so. */
 class FakeChild extends EventEmitter implements RuntimeChild {
@@ -151,10 +151,6 @@ export class FakeRuntime implements OciRuntime {
   async ps(id: string): Promise<number[]> {
     await this.#step("ps", `ps ${id}`);
     return this.live(id);
-  }
-
-  async stats(): Promise<RuncStats> {
-    return { pids: { current: 1 } };
   }
 
   async update(id: string, resourcesJson: string): Promise<void> {
