@@ -15,22 +15,36 @@ export const SHA256_BLOCKS_FUNCTION = 347;
 export const sdkRuntimeFile = new URL("../node_modules/@wasmer/sdk/pkg/wasmer_sdk_js_bg.wasm", import.meta.url);
 
 /**
- * The SDK's runtime. `largePackages`: the SDK will hash a package the size of the guest's module
- * (a WASIX guest's, which it packages itself; a preview1 guest's is a stand-in, stand-in.ts), so
- * its SHA-256 block function is compiled optimized from its first call. V8 reads
- * `--wasm-eager-tier-up-function` when it compiles a module, so it is set only around this
- * compile: with it set, an asynchronous compile never settles (Node 24's V8), and the guest's
- * module, compiled later in the SDK's worker, must not be touched. Without it this compile took
- * 35 against 43 ms in plain Node on the test machine (within the runner's noise end to end).
+ * The SDK's runtime. It is the executable's own asset, so it is compiled with V8's lazy validation:
+ * each function is validated as it is first compiled, and starting the SDK and running a guest
+ * calls a small part of its 4.7 MB. Validating all of it first took 17 ms more of the runner's
+ * thread and about 25 ms more CPU (ad hoc, on the test machine; docs/architecture.md).
+ * `largePackages`: the SDK will hash a package the size of the guest's module (a WASIX guest's,
+ * which it packages itself; a preview1 guest's is a stand-in, stand-in.ts), so its SHA-256 block
+ * function is compiled optimized from its first call.
  */
 export function compileSdkRuntime(largePackages = true): WebAssembly.Module {
   const bytes = embeddedBytes(sdkRuntimeFile) ?? readFileSync(sdkRuntimeFile);
-  if (!largePackages) return new WebAssembly.Module(bytes);
-  setV8Flags(`--wasm-eager-tier-up-function=${SHA256_BLOCKS_FUNCTION}`);
+  return compileTrusted(bytes, largePackages ? SHA256_BLOCKS_FUNCTION : -1);
+}
+
+/**
+ * `bytes`, a module that is known to be valid, compiled with lazy validation and with function
+ * `tierUp` (or none, -1) optimized at its first call. V8 reads both flags as it compiles, and both
+ * are unset again after this compile:
+ * - with `--wasm-eager-tier-up-function` still set, an asynchronous compile never settles (Node
+ *   24's V8), and the guest's module, compiled later in the SDK's worker, must not be touched;
+ * - any V8 flag left changed costs Node the code cache of every module it loads afterwards (the
+ *   SDK worker's). The guest's compile sets lazy validation for good, later
+ *   (compileGuestsLazily). A function of this module compiled while the flag is unset is still
+ *   validated; only a failure would abort the process instead of throwing.
+ */
+export function compileTrusted(bytes: Uint8Array<ArrayBuffer>, tierUp = -1): WebAssembly.Module {
+  setV8Flags(`--wasm-lazy-validation --wasm-eager-tier-up-function=${tierUp}`);
   try {
     return new WebAssembly.Module(bytes);
   } finally {
-    setV8Flags("--wasm-eager-tier-up-function=-1");
+    setV8Flags("--no-wasm-lazy-validation --wasm-eager-tier-up-function=-1");
   }
 }
 
