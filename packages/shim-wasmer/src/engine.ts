@@ -2,12 +2,10 @@ import { type Engine, roomAfter, type RunContext } from "@wasm-shims/shim-core";
 import { createReadStream, fstatSync, writeSync } from "node:fs";
 import { BroadcastChannel } from "node:worker_threads";
 import type { Readable } from "node:stream";
-import { isatty, ReadStream } from "node:tty";
 import { importModules } from "./imports.ts";
 import { serveNative } from "./native-relay.ts";
 import { guestRoot } from "./rootfs.ts";
 import { CHANNEL, withConfig } from "./run-config.ts";
-import { hostMountingWasmer } from "./sdk.ts";
 import { standIn } from "./stand-in.ts";
 import { substituteGuest } from "./compile.ts";
 import { onWorkerFailure } from "./worker-failures.ts";
@@ -52,7 +50,26 @@ export function layerServes(module: Uint8Array): boolean {
  * character devices, which wasi-libc's isatty() takes for a terminal.
  */
 export function stdioTypes(fds: readonly number[]): number[] {
-  return fds.map((fd) => (isatty(fd) ? FILETYPE.CHARACTER_DEVICE : FILETYPE.UNKNOWN));
+  return fds.map((fd) => (isTerminal(fd) ? FILETYPE.CHARACTER_DEVICE : FILETYPE.UNKNOWN));
+}
+
+/** The kernel's "mem" devices (/dev/null, /dev/zero, …), which a runner's stdin often is; never a terminal. */
+const MEM_MAJOR = 1;
+
+/**
+ * isatty(3), asking node:tty only about a character device that may be a terminal: loading it
+ * loads node:net too, about 10 ms of a runner's start on the test machine, and a container's
+ * stdio is mostly FIFOs, pipes and /dev/null.
+ */
+function isTerminal(fd: number): boolean {
+  let st: ReturnType<typeof fstatSync>;
+  try {
+    st = fstatSync(fd);
+  } catch {
+    return false;
+  }
+  if (!st.isCharacterDevice() || ((st.rdev >>> 8) & 0xfff) === MEM_MAJOR) return false;
+  return process.getBuiltinModule("node:tty").isatty(fd);
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -120,6 +137,9 @@ async function loadGuest(ctx: RunContext) {
   // The SDK's own file system is what a guest the layer cannot serve sees: the container's
   // top-level directories mounted live, top-level files copied (rootfs.ts).
   const root = files ? { mounts: [], files: {} } : guestRoot();
+  // The SDK and what it loads (node:crypto, node:net, node:dns, 140 kB of glue) only here, in the
+  // runner: every other boot of the executable (the daemon, a spare, `start`) never uses it.
+  const { hostMountingWasmer } = await import("./sdk.ts");
   const wasmer = hostMountingWasmer(root.mounts, { cache: false }, !files);
   // The SDK would name argv[0] after the command (and allows only [A-Za-z0-9._+-] there); the
   // guest hook answers args_get with the image's argv instead, argv[0] as given.
@@ -219,7 +239,9 @@ function openInput(fd: number): Readable {
     const { Socket } = process.getBuiltinModule("node:net");
     return new Socket({ fd, readable: true, writable: false });
   }
-  return isatty(fd) ? new ReadStream(fd) : createReadStream("", { fd, autoClose: false });
+  return isTerminal(fd)
+    ? new (process.getBuiltinModule("node:tty").ReadStream)(fd)
+    : createReadStream("", { fd, autoClose: false });
 }
 
 function feedStdin(fd: number, to: { write(d: Uint8Array): Promise<void>; close(): Promise<void> } | null): void {
