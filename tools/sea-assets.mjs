@@ -16,6 +16,8 @@
 //     helpers, so `createRequire(import.meta.url)` and friends get a real value;
 //   - packages in `stubs` (default: oxc-minify, a native addon jco-transpile only uses to minify)
 //     resolve to a module whose every export throws a clear error when called;
+//   - built-in modules in `lazyBuiltins`, imported by a dependency (a file under node_modules),
+//     resolve to a module whose properties are the built-in's, loaded at the first one read;
 //   - `replace` maps a referenced file to the file embedded in its place (sea-build: the native
 //     helper compiled for the target architecture instead of the host's).
 //
@@ -52,9 +54,9 @@ const hash = (data) => createHash("sha256").update(data).digest("hex");
  * One collector per executable. `esbuildOptions` go into the main bundle's build; afterwards
  * `assets` maps every key to its bytes.
  *
- * @param {{ target: string, stubs?: string[], replace?: Map<string, string> }} opts
+ * @param {{ target: string, stubs?: string[], lazyBuiltins?: string[], replace?: Map<string, string> }} opts
  */
-export function createAssetCollector({ target, stubs = DEFAULT_STUBS, replace = new Map() }) {
+export function createAssetCollector({ target, stubs = DEFAULT_STUBS, lazyBuiltins = [], replace = new Map() }) {
   /** @type {Map<string, Buffer>} */
   const assets = new Map();
   /** @type {Map<string, Promise<string>>} absolute path of a referenced file -> its key */
@@ -79,7 +81,11 @@ export function createAssetCollector({ target, stubs = DEFAULT_STUBS, replace = 
       target,
       legalComments: "none",
       logLevel: "silent",
-      plugins: [stubPlugin(stubs), urlPlugin({ nested: true, chain: [...chain, file] })],
+      plugins: [
+        stubPlugin(stubs),
+        lazyBuiltinPlugin(lazyBuiltins),
+        urlPlugin({ nested: true, chain: [...chain, file] }),
+      ],
     }).catch((err) => {
       throw new Error(`bundling ${relative(repoRoot, file)} as an asset failed: ${err.message}`);
     });
@@ -164,7 +170,7 @@ export function createAssetCollector({ target, stubs = DEFAULT_STUBS, replace = 
   return {
     assets,
     esbuildOptions: {
-      plugins: [stubPlugin(stubs), urlPlugin({ nested: false, chain: [] })],
+      plugins: [stubPlugin(stubs), lazyBuiltinPlugin(lazyBuiltins), urlPlugin({ nested: false, chain: [] })],
       inject: [ASSET_RUNTIME],
       define: {
         "import.meta.url": "__importMetaUrl",
@@ -186,11 +192,44 @@ function loaderOf(path) {
   return LOADERS[extname(path)] ?? "js";
 }
 
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+// A built-in module that a dependency imports at its top but may never use: the wasmer SDK loads
+// node:crypto, node:net and node:dns for a package cache and a network that the runner leaves
+// off, 5-12 ms each at every boot. The module that stands for it reads every property from the
+// built-in, which Node loads at the first one read. Only for a dependency's imports: our own code
+// loads what it seldom needs with process.getBuiltinModule where it uses it.
+function lazyBuiltinPlugin(names) {
+  const filter = new RegExp(`^(?:${names.map(escapeRegExp).join("|")})$`);
+  return {
+    name: "sea-lazy-builtins",
+    setup(b) {
+      if (names.length === 0) return;
+      b.onResolve({ filter }, (args) =>
+        args.importer.includes("/node_modules/") ? { path: `${args.path}.lazy.cjs`, namespace: "sea-lazy" } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: "sea-lazy" }, (args) => ({
+        loader: "js",
+        contents: `const name = ${JSON.stringify(args.path.slice(0, -".lazy.cjs".length))};
+let real;
+module.exports = Object.create(new Proxy({}, {
+  get(_, prop) {
+    if (typeof prop === "symbol" || prop === "__esModule" || prop === "then") return undefined;
+    real ??= process.getBuiltinModule(name);
+    return real[prop];
+  },
+}));
+`,
+      }));
+    },
+  };
+}
+
 // A module that stands for a package left out of the executable: every export is a function that
 // throws. CommonJS with the exports behind a prototype Proxy, so esbuild accepts any named import
 // (it copies own properties only, and keeps the prototype).
 function stubPlugin(stubs) {
-  const filter = new RegExp(`^(?:${stubs.map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|")})(?:/.*)?$`);
+  const filter = new RegExp(`^(?:${stubs.map(escapeRegExp).join("|")})(?:/.*)?$`);
   return {
     name: "sea-stubs",
     setup(b) {

@@ -17,6 +17,8 @@
 //                      oxc-minify), for optional native addons an engine package imports, or
 //                      for a module a dependency imports by a relative name (./acorn.mjs) that
 //                      no guest of ours reaches
+//   --lazy-builtin NAME  a built-in module (node:crypto) that dependencies import but seldom use:
+//                      loaded at its first use instead of at the bundle's start (repeatable)
 //   --outdir DIR       where the executable goes instead (probes and tests)
 //   --code-cache       embed V8's code cache (x64 only: V8 rejects a cache made on another CPU).
 //                      Off by default: on Node 24 it makes start-up slower, not faster (see below).
@@ -69,6 +71,7 @@ function parseArgs(argv) {
     bundleOnly: false,
     execArgv: [...BASE_EXEC_ARGV],
     stubs: [...DEFAULT_STUBS],
+    lazyBuiltins: [],
     outDir: undefined,
     codeCache: false,
     positional: [],
@@ -84,6 +87,7 @@ function parseArgs(argv) {
     else if (flag === "--bundle-only") opts.bundleOnly = true;
     else if (flag === "--exec-argv") opts.execArgv.push(value());
     else if (flag === "--stub") opts.stubs.push(value());
+    else if (flag === "--lazy-builtin") opts.lazyBuiltins.push(value());
     else if (flag === "--outdir") opts.outDir = resolve(value());
     else if (flag === "--code-cache") opts.codeCache = true;
     else if (flag.startsWith("--")) fail(`unknown option ${flag}`);
@@ -91,7 +95,7 @@ function parseArgs(argv) {
   }
   if (opts.positional.length !== 2)
     fail(
-      "usage: sea-build.mjs <entry.ts> <executable-name> [--arch x64|arm64] [--bundle-only] [--exec-argv FLAG] [--stub PKG] [--outdir DIR] [--code-cache]",
+      "usage: sea-build.mjs <entry.ts> <executable-name> [--arch x64|arm64] [--bundle-only] [--exec-argv FLAG] [--stub PKG] [--lazy-builtin NAME] [--outdir DIR] [--code-cache]",
     );
   if (!["x64", "arm64"].includes(opts.arch)) fail(`--arch must be x64 or arm64, not ${opts.arch}`);
   return opts;
@@ -171,7 +175,12 @@ try {
 } catch (err) {
   fail(err.message);
 }
-const collector = createAssetCollector({ target: nodeTarget(), stubs: opts.stubs, replace });
+const collector = createAssetCollector({
+  target: nodeTarget(),
+  stubs: opts.stubs,
+  lazyBuiltins: opts.lazyBuiltins,
+  replace,
+});
 try {
   await bundle(entry, bundleFile, info, collector);
   if (bootFile) await bundleBoot(bootFile, info, shimEngine);

@@ -67,16 +67,22 @@ if (isMainThread) {
     type: "module",
     exports: "./index.js",
   }),
+  // node:crypto is loaded where it is first used (--lazy-builtin node:crypto), as shim-wasmer does
+  // the SDK's built-ins.
   "node_modules/fake-engine/index.js": `import { readFile } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
+import { randomUUID } from "node:crypto";
 import { optional } from "./optional.mjs";
+const cryptoLoaded = () => process.moduleLoadList.includes("NativeModule crypto");
+const atLoad = cryptoLoaded();
 export const stubbed = (f) => { try { return f(); } catch (e) { return e.message; } };
 export async function engine() {
   const wasm = await readFile(new URL("./core.wasm", import.meta.url));
   const exports = WebAssembly.Module.exports(await WebAssembly.compile(wasm)).length;
   const w = new Worker(new URL("./worker.js", import.meta.url));
   const fromWorker = await new Promise((res, rej) => { w.once("message", res); w.once("error", rej); });
-  return { wasmBytes: wasm.length, exports, fromWorker, optional: stubbed(optional) };
+  const lazyBuiltin = { atLoad, uuid: randomUUID().length, afterUse: cryptoLoaded() };
+  return { wasmBytes: wasm.length, exports, fromWorker, optional: stubbed(optional), lazyBuiltin };
 }
 `,
   // Stubbed by its relative name (--stub ./optional.mjs), as shim-wasmer does the SDK's acorn: an
@@ -109,6 +115,7 @@ const expected = {
     exports: 0,
     fromWorker: { data: "DATA BESIDE THE WORKER", eolLength: 1, optional: OPTIONAL_STUB },
     optional: OPTIONAL_STUB,
+    lazyBuiltin: { atLoad: false, uuid: 36, afterUse: true },
   },
   // An eval worker of the executable starts from the boot script, which compiles the bundle as
   // the main thread did.
@@ -134,7 +141,16 @@ describe("sea-build with embedded assets", () => {
   const seaBuild = (...args: string[]) =>
     execFileSync(
       process.execPath,
-      [join(repoRoot, "tools/sea-build.mjs"), "src/main.ts", NAME, "--stub", "./optional.mjs", ...args],
+      [
+        join(repoRoot, "tools/sea-build.mjs"),
+        "src/main.ts",
+        NAME,
+        "--stub",
+        "./optional.mjs",
+        "--lazy-builtin",
+        "node:crypto",
+        ...args,
+      ],
       {
         cwd: pkg,
         encoding: "utf8",
