@@ -1,43 +1,12 @@
 import { resolve } from "node:path";
 import { build, type Metafile } from "esbuild";
+import { staticImports } from "@wasm-shims/test-lab/import-graph.ts";
 import { describe, expect, it } from "vitest";
 
 const src = resolve(import.meta.dirname, "../../src");
 
-/**
- * What a module loads before it runs: its bundle's inputs and external imports, following static
- * imports only (a dynamic import() is a separate chunk, loaded when reached).
- */
-async function staticGraph(file: string): Promise<{ inputs: string[]; builtins: string[] }> {
-  const { metafile } = await build({
-    entryPoints: [resolve(src, file)],
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    outdir: "/nonexistent",
-    write: false,
-    metafile: true,
-    logLevel: "silent",
-  });
-  const outputs = (metafile as Metafile).outputs;
-  const entry = Object.keys(outputs).find((k) => outputs[k]!.entryPoint?.endsWith(file))!;
-  const seen = new Set<string>();
-  const inputs = new Set<string>();
-  const builtins = new Set<string>();
-  const walk = (key: string) => {
-    if (seen.has(key)) return;
-    seen.add(key);
-    for (const i of Object.keys(outputs[key]!.inputs)) inputs.add(i);
-    for (const imp of outputs[key]!.imports) {
-      if (imp.kind !== "import-statement") continue;
-      if (imp.external) builtins.add(imp.path);
-      else walk(imp.path);
-    }
-  };
-  walk(entry);
-  return { inputs: [...inputs], builtins: [...builtins] };
-}
+/** What a module loads before it runs (a dynamic import() is a separate chunk, loaded when reached). */
+const staticGraph = (file: string) => staticImports(resolve(src, file));
 
 /** Everything a one-file CommonJS bundle of `file` holds: esbuild inlines what import() reaches too. */
 async function wholeGraph(file: string): Promise<{ inputs: string[]; builtins: string[] }> {

@@ -1,40 +1,9 @@
 import { resolve } from "node:path";
-import { build, type Metafile } from "esbuild";
+import { staticImports } from "@wasm-shims/test-lab/import-graph.ts";
 import { describe, expect, it } from "vitest";
 
 const src = resolve(import.meta.dirname, "../../src");
-
-/** What evaluating `file` evaluates: its static imports, transitively (an import() is a chunk of its own). */
-async function staticInputs(file: string): Promise<{ inputs: string[]; builtins: string[] }> {
-  const { metafile } = await build({
-    entryPoints: [resolve(src, file)],
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    outdir: "/nonexistent",
-    write: false,
-    metafile: true,
-    logLevel: "silent",
-  });
-  const outputs = (metafile as Metafile).outputs;
-  const entry = Object.keys(outputs).find((k) => outputs[k]!.entryPoint?.endsWith(file))!;
-  const seen = new Set<string>();
-  const inputs = new Set<string>();
-  const builtins = new Set<string>();
-  const walk = (key: string) => {
-    if (seen.has(key)) return;
-    seen.add(key);
-    for (const i of Object.keys(outputs[key]!.inputs)) inputs.add(i);
-    for (const imp of outputs[key]!.imports) {
-      if (imp.kind !== "import-statement") continue;
-      if (imp.external) builtins.add(imp.path);
-      else walk(imp.path);
-    }
-  };
-  walk(entry);
-  return { inputs: [...inputs], builtins: [...builtins] };
-}
+const staticInputs = (file: string) => staticImports(resolve(src, file));
 
 const SDK = /@wasmer\/sdk\//;
 
