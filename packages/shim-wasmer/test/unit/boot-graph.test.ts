@@ -8,8 +8,8 @@ const staticInputs = (file: string) => staticImports(resolve(src, file));
 const SDK = /@wasmer\/sdk\//;
 
 // Every boot of the executable evaluates main.ts: the daemon, a spare, `-v`, the runner. The SDK
-// (140 kB of glue, and node:crypto, node:net and node:dns for its cache and network) made each of
-// them 45 ms of CPU longer on the test machine; only the runner uses it.
+// (140 kB of glue, and node:crypto, node:net and node:dns for its cache and network) made `-v`
+// take 48 ms more CPU on the test machine; only the runner uses it.
 describe("what a boot of the wasmer shim evaluates", () => {
   it("evaluates the SDK only when the runner loads a guest", async () => {
     const main = await staticInputs("main.ts");
