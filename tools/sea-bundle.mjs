@@ -70,15 +70,18 @@ function asciiOnly(file) {
 
 // The bundle's code cache: the boot script compiles the bundle with it (packages/shim-core/src/sea/
 // sea.ts, runMainAsset, with the same parameters), so it is made by the executable's own Node,
-// and only for the host's architecture, since V8 accepts only a cache of its own. --random-seed
+// and only for the host's architecture, since V8 accepts only a cache of its own, made with the
+// executable's own flags (`execArgv`: V8 refuses a cache made under other flags). --random-seed
 // keeps builds repeatable.
-export function makeCodeCache(node, bundleFile, cacheFile) {
+export function makeCodeCache(node, bundleFile, cacheFile, execArgv = []) {
   const script = `const vm = require("node:vm"), fs = require("node:fs");
 const f = vm.compileFunction(fs.readFileSync(process.argv[1], "utf8"), ["exports", "require", "module", "__filename", "__dirname"],
   { filename: "bundle", produceCachedData: true, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
 if (!f.cachedDataProduced) throw new Error("V8 made no code cache");
 fs.writeFileSync(process.argv[2], f.cachedData);`;
-  const r = spawnSync(node, ["--random-seed=1", "-e", script, bundleFile, cacheFile], { encoding: "utf8" });
+  const r = spawnSync(node, [...execArgv, "--random-seed=1", "-e", script, bundleFile, cacheFile], {
+    encoding: "utf8",
+  });
   if (r.status !== 0)
     throw new Error(`making the bundle's code cache failed: ${r.error?.message ?? ""}${r.stderr}`.trim());
 }

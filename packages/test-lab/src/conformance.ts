@@ -9,7 +9,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildTestImages, writeOciImage, type TestImages } from "@wasm-shims/test-fixtures";
 import { eventually } from "./eventually.ts";
 import { binaryContract } from "./binary-contract.ts";
-import { signalCases } from "./conformance-signals.ts";
+import { runnerCases } from "./conformance-runner.ts";
+import { signalCases, type CaseContext } from "./conformance-signals.ts";
 import { Containerd, type CtrResult } from "./containerd.ts";
 
 /** What engineConformance and criConformance need to know about an engine. */
@@ -175,7 +176,7 @@ export function engineConformance(opts: ConformanceOptions): void {
       expect(res.stderr).toMatch(/wasm trap/);
     });
 
-    signalCases({
+    const cases: CaseContext = {
       runtime,
       ctd: () => ctd,
       image: () => images.fixtures.ref,
@@ -183,7 +184,9 @@ export function engineConformance(opts: ConformanceOptions): void {
       ctr,
       taskPid,
       readsFifos: opts.readsFifos ?? true,
-    });
+    };
+    signalCases(cases);
+    runnerCases(cases);
 
     it("lists, inspects, measures, pauses and resumes a running task", async () => {
       const cid = await runDetached("busy", ["/loop.wasm"]);
