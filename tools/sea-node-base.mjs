@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { arch as hostArch } from "node:os";
 import { dirname, join } from "node:path";
 import { cacheDir, fail, log, mb, ms, rootRequire } from "./sea-log.mjs";
+import { releaseAbseil } from "./sea-absl.mjs";
 import { stripElf } from "./sea-strip-elf.mjs";
 
 // Where Node keeps the blob: postject marks this fuse when it injects one.
@@ -50,19 +51,22 @@ export function nodePackage(arch) {
 // binary (x86 strip cannot write aarch64 ELF), and gives the same bytes on every build machine.
 export function strippedBase(pkg, arch) {
   const st = statSync(pkg.binary);
-  // The "s1" names this stripElf; change it when stripElf changes so stale copies are not reused.
-  const out = join(cacheDir, `node-${pkg.version}-linux-${arch}-${st.size}-${Math.trunc(st.mtimeMs)}.s1.stripped`);
+  // The "s2" names this stripElf and releaseAbseil; change it when either changes so stale copies
+  // are not reused.
+  const out = join(cacheDir, `node-${pkg.version}-linux-${arch}-${st.size}-${Math.trunc(st.mtimeMs)}.s2.stripped`);
   if (existsSync(out)) return out;
   const t0 = performance.now();
   mkdirSync(cacheDir, { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
-  writeFileSync(tmp, stripElf(readFileSync(pkg.binary), arch), { mode: 0o755 });
+  const original = readFileSync(pkg.binary);
+  const abseil = releaseAbseil(original);
+  writeFileSync(tmp, stripElf(original, arch), { mode: 0o755 });
   if (arch === hostArch()) {
     const v = execFileSync(tmp, ["-p", "process.version"], { encoding: "utf8", env: {} }).trim();
     if (v !== `v${pkg.version}`) fail(`stripped node reports ${v}, expected v${pkg.version}`);
   }
   renameSync(tmp, out);
-  log(`stripped node ${pkg.version} ${arch}: ${mb(st.size)} -> ${mb(statSync(out).size)} (${ms(t0)})`);
+  log(`stripped node ${pkg.version} ${arch}: ${mb(st.size)} -> ${mb(statSync(out).size)}; ${abseil} (${ms(t0)})`);
   return out;
 }
 
