@@ -83,7 +83,7 @@ export function whereSection(r: Results): string {
         )
         .join(
           ", ",
-        )}. The Wasm tasks hold two Node processes (daemon and runner; no runc process waits beside them: the daemon reaps the init as its subreaper), and each engine keeps one spare daemon waiting for its next pod, counted in the shim's part: a whole idle process for one task, a fiftieth of one at 50; RSS counts the shared executable pages in each of them, PSS counts them once, and the density table's PSS per task is the figure to plan with. A bare Node process of this executable costs about 11.5 MB PSS when ten run side by side, so two per task is about 23 MB before any work: one daemon per pod (CRI already) and one Node runner per pod instead of per container are the cuts that remain.`,
+        )}. The Wasm tasks hold two Node processes (daemon and runner; no runc process waits beside them: the daemon reaps the init as its subreaper), and each engine keeps one spare daemon waiting for its next pod, counted in the shim's part: a whole idle process for one task, a fiftieth of one at 50; RSS counts the shared executable pages in each of them, PSS counts them once, and the density table's PSS per task is the figure to plan with. A bare Node process of this executable costs about 10.8 MB PSS when ten run side by side (11.6 before the build turned abseil's deadlock graph off: docs/architecture.md, "Memory"), so two per task is about 21.6 MB before any work: one daemon per pod (CRI already) and one Node runner per pod instead of per container are the cuts that remain.`,
     );
   }
   const http = httpWhere(r.http);
