@@ -1,8 +1,8 @@
 // Used by tools/sea-node-base.mjs on the Node binary a shim executable is made from.
 
-// Node 24's abseil is built with its debug checks on: the first mutex a thread locks while holding
-// another makes it build a deadlock graph, 1 MB that every process keeps dirty to its end (each
-// daemon, runner and spare). abseil's release builds leave that detection off; this sets its mode
+// Node 24's abseil is built with its debug checks on: the first lock of any absl::Mutex (V8 seeding
+// its random numbers, at start-up) makes it build a deadlock graph, 1 MB that every process keeps
+// dirty to its end (each daemon, runner and spare). abseil's release builds leave that detection off; this sets its mode
 // (`absl::SetMutexDeadlockDetectionMode`) to off in the binary's data, before any process starts.
 
 const SYMBOL = "_ZN4absl12_GLOBAL__N_124synch_deadlock_detectionE"; // absl::(anon)::synch_deadlock_detection
