@@ -2,8 +2,9 @@
 
 // Node 24's abseil is built with its debug checks on: the first lock of any absl::Mutex (V8 seeding
 // its random numbers, at start-up) makes it build a deadlock graph, 1 MB that every process keeps
-// dirty to its end (each daemon, runner and spare). abseil's release builds leave that detection off; this sets its mode
-// (`absl::SetMutexDeadlockDetectionMode`) to off in the binary's data, before any process starts.
+// dirty to its end (each daemon, runner and spare). abseil's release builds leave that detection
+// off; this sets its mode (`absl::SetMutexDeadlockDetectionMode`) to off in the binary's data,
+// before any process starts.
 
 const SYMBOL = "_ZN4absl12_GLOBAL__N_124synch_deadlock_detectionE"; // absl::(anon)::synch_deadlock_detection
 const MODES = { ignore: 0, report: 1, abort: 2 }; // absl::OnDeadlockCycle
