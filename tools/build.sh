@@ -38,6 +38,10 @@ fi
 if [ ! -x /usr/bin/rustc ] || [ ! -d /usr/lib/rustlib/wasm32-wasi ]; then
   packages+=(rustc libstd-rust-dev-wasm32)
 fi
+# The build's ELF edits are checked against binutils' readelf (tools/test/unit/sea-strip-elf.test.ts).
+if ! command -v readelf >/dev/null 2>&1; then
+  packages+=(binutils)
+fi
 # Without git the executables would say version 0.0.0-dev instead of the commit.
 if [ -e .git ] && ! command -v git >/dev/null 2>&1; then
   packages+=(git)

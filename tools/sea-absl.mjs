@@ -1,5 +1,7 @@
 // Used by tools/sea-node-base.mjs on the Node binary a shim executable is made from.
 
+import { readElf, SHT_SYMTAB } from "./sea-elf.mjs";
+
 // Node 24's abseil is built with its debug checks on: the first lock of any absl::Mutex (V8 seeding
 // its random numbers, at start-up) makes it build a deadlock graph, 1 MB that every process keeps
 // dirty to its end (each daemon, runner and spare). abseil's release builds leave that detection
@@ -8,35 +10,21 @@
 
 const SYMBOL = "_ZN4absl12_GLOBAL__N_124synch_deadlock_detectionE"; // absl::(anon)::synch_deadlock_detection
 const MODES = { ignore: 0, report: 1, abort: 2 }; // absl::OnDeadlockCycle
-const SHT_SYMTAB = 2;
 const STT_OBJECT = 1;
 
 /** A data object of `size` bytes named `symbol` in the ELF `buf`: its address, and its offset in `buf`. */
 export function objectSymbol(buf, symbol, size) {
   const num = (off) => Number(buf.readBigUInt64LE(off));
-  const shoff = num(40);
-  const shentsize = buf.readUInt16LE(58);
-  const shnum = buf.readUInt16LE(60);
-  const section = (i) => {
-    const h = shoff + i * shentsize;
-    return {
-      type: buf.readUInt32LE(h + 4),
-      addr: num(h + 16),
-      offset: num(h + 24),
-      size: num(h + 32),
-      link: buf.readUInt32LE(h + 40),
-    };
-  };
+  const { sections } = readElf(buf);
   const name = Buffer.from(`${symbol}\0`, "latin1");
-  for (let i = 0; i < shnum; i++) {
-    const symtab = section(i);
+  for (const symtab of sections) {
     if (symtab.type !== SHT_SYMTAB) continue;
-    const strtab = section(symtab.link);
+    const strtab = sections[symtab.link];
     for (let s = symtab.offset; s < symtab.offset + symtab.size; s += 24) {
       if ((buf[s + 4] & 0xf) !== STT_OBJECT || num(s + 16) !== size) continue;
       const at = strtab.offset + buf.readUInt32LE(s);
       if (buf.compare(name, 0, name.length, at, at + name.length) !== 0) continue;
-      const home = section(buf.readUInt16LE(s + 6));
+      const home = sections[buf.readUInt16LE(s + 6)];
       const address = num(s + 8);
       return { address, offset: home.offset + address - home.addr };
     }

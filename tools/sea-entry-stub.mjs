@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readElf, SHT_NOBITS } from "./sea-elf.mjs";
 
 const entryDir = resolve(dirname(fileURLToPath(import.meta.url)), "../packages/shim-core/native/entry");
 const ENTRY_SOURCES = ["entry.c", "fast_delete.c", "fast_start.c", "own_spare.c", "sha256.c"];
@@ -50,34 +51,17 @@ export function buildEntryStub(cc = process.env.CC || "cc") {
  * without the stub, but every container's removal would boot Node again, so the build says so.
  */
 export function installEntryStub(exe, stub) {
-  if (exe.readUInt32BE(0) !== 0x7f454c46 || exe[4] !== 2 || exe[5] !== 1 || exe.readUInt16LE(18) !== 62)
-    throw new Error("not a 64-bit little-endian x86-64 ELF");
+  const { phoff, phentsize, phnum, shoff, shentsize, shnum, segments: segs, sections } = readElf(exe, "x64");
   const slot = stub.indexOf(SLOT_MARKER);
   if (slot < 0 || stub.indexOf(SLOT_MARKER, slot + 1) >= 0 || slot % 8 !== 0)
     throw new Error("the entry stub has no single aligned slot for Node's entry");
-  const num = (off) => Number(exe.readBigUInt64LE(off));
-  const phoff = num(32),
-    phentsize = exe.readUInt16LE(54),
-    phnum = exe.readUInt16LE(56),
-    shoff = num(40),
-    shentsize = exe.readUInt16LE(58),
-    shnum = exe.readUInt16LE(60);
-  const segs = [];
-  for (let i = 0; i < phnum; i++) {
-    const h = phoff + i * phentsize;
-    segs.push({ h, type: exe.readUInt32LE(h), flags: exe.readUInt32LE(h + 4), offset: num(h + 8), vaddr: num(h + 16) });
-    Object.assign(segs[i], { filesz: num(h + 32), memsz: num(h + 40) });
-  }
   // What else lies in the file: the headers' tables, and every section's bytes.
   const taken = [
     [0, 64],
     [phoff, phoff + phentsize * phnum],
     [shoff, shoff + shentsize * shnum],
   ];
-  for (let i = 0; i < shnum; i++) {
-    const h = shoff + i * shentsize;
-    if (exe.readUInt32LE(h + 4) !== 8 /* SHT_NOBITS */) taken.push([num(h + 24), num(h + 24) + num(h + 32)]);
-  }
+  for (const s of sections) if (s.type !== SHT_NOBITS) taken.push([s.offset, s.offset + s.size]);
   for (const s of segs) if (s.type !== 0) taken.push([s.offset, s.offset + s.filesz]);
   const loads = segs.filter((s) => s.type === PT_LOAD);
   for (const seg of loads) {
@@ -96,8 +80,8 @@ export function installEntryStub(exe, stub) {
     const out = Buffer.from(exe);
     stub.copy(out, at);
     out.writeBigUInt64LE(exe.readBigUInt64LE(24), at + slot);
-    out.writeBigUInt64LE(BigInt(end - seg.offset), seg.h + 32);
-    out.writeBigUInt64LE(BigInt(end - seg.offset), seg.h + 40);
+    out.writeBigUInt64LE(BigInt(end - seg.offset), seg.at + 32);
+    out.writeBigUInt64LE(BigInt(end - seg.offset), seg.at + 40);
     out.writeBigUInt64LE(BigInt(vaddr), 24);
     return out;
   }

@@ -1,52 +1,24 @@
 // Used by tools/sea-build.mjs on the Node binary a shim executable is made from.
 
+import { readElf, SHT_NOBITS, SHT_SYMTAB } from "./sea-elf.mjs";
+
 // Drops .symtab/.strtab and .debug* from a 64-bit little-endian ELF executable. Everything the
 // loader maps (bytes up to the end of the last segment) is left untouched; non-allocated sections
 // that are kept (.comment, .shstrtab, notes) are moved down behind it, and the section header
 // table is rewritten with the indices renumbered.
 export function stripElf(buf, arch) {
-  const machine = { x64: 62, arm64: 183 }[arch];
-  if (buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1)
-    throw new Error("not a 64-bit little-endian ELF");
-  if (buf.readUInt16LE(18) !== machine) throw new Error(`ELF machine ${buf.readUInt16LE(18)} is not ${arch}`);
-  const num = (off) => Number(buf.readBigUInt64LE(off));
-  const phoff = num(32),
-    shoff = num(40);
-  const phentsize = buf.readUInt16LE(54),
-    phnum = buf.readUInt16LE(56);
-  const shentsize = buf.readUInt16LE(58),
-    shnum = buf.readUInt16LE(60),
-    shstrndx = buf.readUInt16LE(62);
+  const { phoff, phentsize, phnum, shnum, shstrndx, segments, ...elf } = readElf(buf, arch);
   if (shnum === 0 || shstrndx >= 0xff00) throw new Error("extended ELF section numbering is not supported");
 
   let mappedEnd = phoff + phentsize * phnum;
-  for (let i = 0; i < phnum; i++) {
-    const p = phoff + i * phentsize;
-    mappedEnd = Math.max(mappedEnd, num(p + 8) + num(p + 32));
-  }
+  for (const p of segments) mappedEnd = Math.max(mappedEnd, p.offset + p.filesz);
 
   const SHF_ALLOC = 0x2,
     SHF_INFO_LINK = 0x40,
-    SHT_SYMTAB = 2,
     SHT_RELA = 4,
-    SHT_NOBITS = 8,
     SHT_REL = 9,
     SHT_SYMTAB_SHNDX = 18;
-  const sections = [];
-  for (let i = 0; i < shnum; i++) {
-    const h = shoff + i * shentsize;
-    sections.push({
-      header: Buffer.from(buf.subarray(h, h + shentsize)),
-      nameOff: buf.readUInt32LE(h),
-      type: buf.readUInt32LE(h + 4),
-      flags: num(h + 8),
-      offset: num(h + 24),
-      size: num(h + 32),
-      link: buf.readUInt32LE(h + 40),
-      info: buf.readUInt32LE(h + 44),
-      align: Math.max(1, num(h + 48)),
-    });
-  }
+  const sections = elf.sections.map((s) => ({ ...s, header: Buffer.from(buf.subarray(s.at, s.at + elf.shentsize)) }));
   const strtab = sections[shstrndx];
   const nameOf = (s) => {
     const start = strtab.offset + s.nameOff;
