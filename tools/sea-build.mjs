@@ -60,14 +60,8 @@ import { buildNative, compilerFor, NATIVE_OUTPUT } from "../packages/shim-core/n
 import { createAssetCollector, DEFAULT_STUBS, MANIFEST_ASSET } from "./sea-assets.mjs";
 import { bundle, bundleBoot, makeCodeCache, nodeTarget } from "./sea-bundle.mjs";
 import { buildEntryStub, installEntryStub } from "./sea-entry-stub.mjs";
-import { injectBlob, nodePackage, strippedBase } from "./sea-node-base.mjs";
+import { BASE_EXEC_ARGV, injectBlob, nodePackage, strippedBase } from "./sea-node-base.mjs";
 import { fail, log, mb, ms, repoRoot } from "./sea-log.mjs";
-
-// --no-short-builtin-calls: V8 otherwise puts a 2 MB copy of its builtins beside each isolate's
-// code. Where it can, it maps them from the executable's file, shared by every process; a runner
-// cannot (its executable is an fd from outside the container, whose path does not open there),
-// so each of its isolates kept a private copy: 2 MB per Node runner, 4 MB per wasmer one.
-const BASE_EXEC_ARGV = ["--disable-warning=ExperimentalWarning", "--no-short-builtin-calls"];
 
 function parseArgs(argv) {
   const opts = {

@@ -29,6 +29,7 @@ import { buildHttpImage, ensureWrk, httpBench, httpCases } from "./http.ts";
 import { instantiateCosts } from "./http-instantiate.ts";
 import { profileServing } from "./http-profile.ts";
 import type { HttpSection } from "./http-report.ts";
+import { bareNode } from "./bare-node.ts";
 import { hostFloor } from "./host-floor.ts";
 import { findEngines, machine, shimBinary } from "./machine.ts";
 import { density, longCases, memory } from "./memory.ts";
@@ -188,7 +189,7 @@ async function main(): Promise<number> {
   const quick = values.quick ?? false;
   const size = quick
     ? { versionRuns: 20, coldRounds: 3, densities: [5], computeRounds: 16, computeRuns: 3 }
-    : { versionRuns: 30, coldRounds: 10, densities: [20, 50], computeRounds: 64, computeRuns: 5 };
+    : { versionRuns: 30, coldRounds: 10, densities: [20, 50], computeRounds: 64, computeRuns: 11 };
   const started = Date.now();
   log(`bench: engines ${engines.join(", ")} and runc${quick ? " (quick)" : ""}`);
 
@@ -204,6 +205,8 @@ async function main(): Promise<number> {
     const cold = await coldStart(b, coldStartCases(b, engines), size.coldRounds, log);
     log("the large module on the host, no shim");
     const floor = hostFloor(size.coldRounds);
+    log("memory: bare Node processes side by side");
+    const bare = await bareNode(10);
     log("memory: one idle task each");
     const mem = await memory(b, longCases(engines), log);
     log(`density: ${size.densities.join(", ")} tasks at once`);
@@ -245,6 +248,7 @@ async function main(): Promise<number> {
       binary,
       coldStart: cold,
       hostFloor: floor,
+      bareNode: bare,
       memory: mem,
       density: dens,
       compute: comp,

@@ -83,12 +83,18 @@ export function whereSection(r: Results): string {
         )
         .join(
           ", ",
-        )}. The Wasm tasks hold two Node processes (daemon and runner; no runc process waits beside them: the daemon reaps the init as its subreaper), and each engine keeps one spare daemon waiting for its next pod, counted in the shim's part: a whole idle process for one task, a fiftieth of one at 50; RSS counts the shared executable pages in each of them, PSS counts them once, and the density table's PSS per task is the figure to plan with. A bare Node process of this executable costs about 10.8 MB PSS when ten run side by side (11.6 before the build turned abseil's deadlock graph off: docs/architecture.md, "Memory"), so two per task is about 21.6 MB before any work: one daemon per pod (CRI already) and one Node runner per pod instead of per container are the cuts that remain.`,
+        )}. The Wasm tasks hold two Node processes (daemon and runner; no runc process waits beside them: the daemon reaps the init as its subreaper), and each engine keeps one spare daemon waiting for its next pod, counted in the shim's part: a whole idle process for one task, a fiftieth of one at 50; RSS counts the shared executable pages in each of them, PSS counts them once, and the density table's PSS per task is the figure to plan with. ${bareLine(r.bareNode)}One daemon per pod (CRI already) and one Node runner per pod instead of per container are the cuts that remain.`,
     );
   }
   const http = httpWhere(r.http);
   if (http) lines.push("", "HTTP, per request (profiled on one event loop; details in the HTTP section):", "", http);
   return lines.join("\n");
+}
+
+/** The floor under every task's two Node processes, as this run measured it. */
+function bareLine(bare: Results["bareNode"]): string {
+  if (!bare?.pssMb) return bare?.error ? `(Bare Node processes were not measured: ${bare.error}.) ` : "";
+  return `A bare process of the Node the executables are made from (the build's stripped copy, the executables' V8 flags, no code of ours) costs ${f(bare.pssMb, 1)} MB PSS (${f(bare.anonMb ?? 0, 1)} MB of its own memory) when ${bare.processes} run side by side, so two per task are ${f(2 * bare.pssMb, 1)} MB before any work. `;
 }
 
 /** How `-v` was timed: hyperfine when the machine has it, else this tool's own clock. */

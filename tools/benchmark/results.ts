@@ -1,5 +1,6 @@
 import type { BinaryResult } from "./binary.ts";
 import type { CaseResult } from "./coldstart.ts";
+import type { BareNode } from "./bare-node.ts";
 import type { ComputeResult } from "./compute.ts";
 import type { CriResult } from "./cri.ts";
 import type { RunHeader } from "./machine.ts";
@@ -13,6 +14,8 @@ export interface Results extends RunHeader {
   coldStart: CaseResult[];
   /** hello.wasm and the large module on the host, no shim (absent in runs from before it was measured). */
   hostFloor?: HostFloor;
+  /** Idle processes of the executables' Node with none of our code (absent in runs from before it was measured). */
+  bareNode?: BareNode;
   memory: MemoryResult[];
   density: DensityResult[];
   compute: ComputeResult[];
@@ -42,6 +45,7 @@ export function flatMetrics(r: Omit<Results, "metrics">): Record<string, number>
   }
   put("largeModule.host.helloMs", r.hostFloor?.helloMs.median);
   put("largeModule.host.largeMs", r.hostFloor?.largeMs.median);
+  put("memory.bareNode.pssMB", r.bareNode?.pssMb);
   for (const x of r.memory) {
     put(`memory.${x.label}.steadyRssMB`, x.steady?.rss);
     put(`memory.${x.label}.steadyPssMB`, x.steady?.pss);

@@ -61,6 +61,14 @@ describe("tools/bench --quick (node engine)", () => {
     positive(r.hostFloor?.largeMs.median);
   });
 
+  it("measures the bare Node floor, below what a task's daemon holds", () => {
+    expect(r.bareNode?.error).toBeUndefined();
+    positive(r.bareNode?.pssMb);
+    positive(r.bareNode?.anonMb);
+    const node = r.memory.find((x) => x.engine === "node");
+    expect(r.bareNode!.pssMb!).toBeLessThan(node!.parts!.shim);
+  });
+
   it("reports memory and density for node and runc", () => {
     for (const engine of ["node", "runc"]) {
       const m = r.memory.find((x) => x.engine === engine);
