@@ -4,6 +4,7 @@ import { posix } from "node:path";
 import { invalidArgument, notFound } from "../errors.ts";
 import { envRecord, type Spec } from "../oci/spec.ts";
 import { fileIdentity } from "./file-identity.ts";
+import { uncopied } from "./runner-boot.ts";
 
 export type EntrypointKind = "wasm" | "native";
 
@@ -124,6 +125,17 @@ export async function readEntrypoint(entry: Entrypoint): Promise<Uint8Array<Arra
   }
 }
 
+/** The module's size in bytes, from the file resolved inside the container's root (or the Wasm layer). */
+export async function entrypointSize(entry: Entrypoint): Promise<number> {
+  if (entry.layer) return entry.layer.bytes?.byteLength ?? 0;
+  const handle = await openInRoot(entry.root, entry.path);
+  try {
+    return (await handle.stat()).size;
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * The entrypoint opened once: the identity of its file (file-identity.ts; none for a Wasm layer)
  * at once, its bytes on demand.
@@ -149,7 +161,7 @@ export async function openEntrypoint(entry: Entrypoint): Promise<OpenedEntrypoin
   const handle = await openInRoot(entry.root, entry.path);
   try {
     const identity = fileIdentity(await handle.stat({ bigint: true }));
-    return { identity, read: async () => new Uint8Array(await handle.readFile()), close: () => handle.close() };
+    return { identity, read: async () => uncopied(await handle.readFile()), close: () => handle.close() };
   } catch (err) {
     await handle.close();
     throw err;

@@ -8,7 +8,7 @@ import { embeddedAssetDirectory } from "../sea/assets.ts";
 import { nativeAddonFile } from "../sea/native.ts";
 import { patchCwd } from "./cwd-patch.ts";
 import { compileCheck, type Engine, type Prepared } from "./engine.ts";
-import { openEntrypoint, type Entrypoint } from "./entrypoint.ts";
+import { entrypointSize, openEntrypoint, type Entrypoint } from "./entrypoint.ts";
 import { checkExport, checkExportOf, moduleExports, withExport } from "./guest-entry.ts";
 import { hostRuntime } from "./host-libs.ts";
 import { openRunnerFiles } from "./image-entrypoint.ts";
@@ -32,6 +32,8 @@ export async function prepareWasmContainer(
   dir: string,
   log: Logger,
 ): Promise<RunnerLaunch> {
+  // Before prepareModule: a Wasm layer's bytes go to the runner once it is launched.
+  const size = await entrypointSize(entry);
   const prepared = await prepareModule(engine, entry, log, spec.process?.cwd);
   const runner = await runnerLaunch(prepared, entry);
   try {
@@ -42,7 +44,7 @@ export async function prepareWasmContainer(
     });
     await writeFile(
       join(dir, "config.json"),
-      JSON.stringify(runnerSpec(spec, rootfs, launchLayout(runner), entry.path, prepared.data)),
+      JSON.stringify(runnerSpec(spec, rootfs, launchLayout(runner), entry.path, prepared.data, size)),
     );
     return runner;
   } catch (err) {

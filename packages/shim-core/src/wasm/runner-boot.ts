@@ -8,7 +8,11 @@ import { GUEST_ENV_PREFIX, runnerLayoutFromEnv } from "./runner-layout.ts";
  * each copy touches fresh pages: 115 ms for a 31 MB module on the test machine.
  */
 export function readBytes(file: string | number): Uint8Array<ArrayBuffer> {
-  const bytes = readFileSync(file);
+  return uncopied(readFileSync(file));
+}
+
+/** What Node read, as a Uint8Array over the same memory when the buffer holds it alone, else copied. */
+export function uncopied(bytes: Buffer): Uint8Array<ArrayBuffer> {
   const whole = bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength;
   return whole ? owned(bytes) : new Uint8Array(bytes);
 }

@@ -11,13 +11,28 @@ export function cpuQuota(spec: Spec): number | undefined {
 }
 
 /**
+ * For a large module, the runner's own glibc tunables: malloc asks for transparent huge pages
+ * (madvise) for its blocks of 2 MB and more. The module's bytes are read into one such block, and
+ * V8 copies them into another as it compiles. Each 4 kB page touched for the first time is a
+ * fault: about 95 ms per copy of a 31 MB module on the test machine, where 2 MB pages take a few
+ * dozen faults (docs/architecture.md, "Large modules"). Not for every runner: threads' malloc
+ * arenas grow in huge pages too, and an idle wasmer runner kept 2.5-3.3 MB more, a jco one up to
+ * 1.4 MB more. glibc before 2.35 ignores the name; the kernel's THP setting `never` turns it off.
+ */
+export const HUGE_PAGE_TUNABLES = "GLIBC_TUNABLES=glibc.malloc.hugetlb=1";
+/** From this size on a module's start gains about 100 ms from them (two copies, ~3 ms per MB each). */
+export const HUGE_PAGE_MODULE_BYTES = 16 * 1024 * 1024;
+
+/**
  * The guest's environment, each variable renamed with GUEST_ENV_PREFIX: what the image or the
  * client sets (LD_PRELOAD, LD_LIBRARY_PATH, GLIBC_TUNABLES, NODE_OPTIONS, …) must not steer the
  * host's loader or the runner's Node, and a variable runc adds for the runner (HOME) is not the
  * guest's. The runner strips the prefix again.
  */
-export function runnerEnv(env: readonly string[], layout: RunnerLayout): string[] {
-  return [...env.map((e) => `${GUEST_ENV_PREFIX}${e}`), `${RUNNER_ENV}=${JSON.stringify(layout)}`];
+export function runnerEnv(env: readonly string[], layout: RunnerLayout, moduleBytes = 0): string[] {
+  const own = [`${RUNNER_ENV}=${JSON.stringify(layout)}`];
+  if (moduleBytes >= HUGE_PAGE_MODULE_BYTES) own.push(HUGE_PAGE_TUNABLES);
+  return [...env.map((e) => `${GUEST_ENV_PREFIX}${e}`), ...own];
 }
 
 /**
@@ -31,10 +46,11 @@ export function runnerProcess(
   layout: RunnerLayout,
   wasmPath: string,
   data: Record<string, string> = {},
+  moduleBytes = 0,
 ): Process {
   return {
     ...process,
-    env: runnerEnv(process.env ?? [], layout),
+    env: runnerEnv(process.env ?? [], layout, moduleBytes),
     args: [
       fdPath(layout.loader),
       "--inhibit-cache",
@@ -60,8 +76,9 @@ export function runnerSpec(
   layout: RunnerLayout,
   wasmPath: string,
   data: Record<string, string> = {},
+  moduleBytes = 0,
 ): Spec {
-  const process = runnerProcess(spec.process ?? { cwd: "/" }, layout, wasmPath, data);
+  const process = runnerProcess(spec.process ?? { cwd: "/" }, layout, wasmPath, data, moduleBytes);
   // Unprefixed, so it is the runner's and never the guest's (a container cannot always read its cgroup).
   const quota = cpuQuota(spec);
   if (quota !== undefined) process.env = [...(process.env ?? []), `${CPU_QUOTA_ENV}=${quota}`];

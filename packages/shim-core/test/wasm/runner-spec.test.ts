@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostRuntime, elfInterpreter, listedLibraries } from "../../src/wasm/host-libs.ts";
 import { native } from "../../src/sea/native.ts";
-import { runnerSpec } from "../../src/wasm/runner-spec.ts";
+import { HUGE_PAGE_MODULE_BYTES, runnerSpec } from "../../src/wasm/runner-spec.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 import { guestEnvironment } from "../../src/wasm/runner-boot.ts";
 import {
@@ -101,6 +101,20 @@ describe("runnerSpec", () => {
       `${GUEST_ENV_PREFIX}NODE_OPTIONS=--guest`,
       `${GUEST_ENV_PREFIX}LD_PRELOAD=/evil.so`,
       `${RUNNER_ENV}=${JSON.stringify(layout)}`,
+    ]);
+  });
+
+  it("asks glibc for huge pages for a large module's runner only, never with the guest's tunables", () => {
+    const guest: Spec = { ...spec, process: { cwd: "/work", env: ["GLIBC_TUNABLES=glibc.malloc.check=3"] } };
+    const env = (bytes: number) => runnerSpec(guest, "/bundle/rootfs", layout, "/app.wasm", {}, bytes).process?.env;
+    expect(env(HUGE_PAGE_MODULE_BYTES - 1)).toEqual([
+      `${GUEST_ENV_PREFIX}GLIBC_TUNABLES=glibc.malloc.check=3`,
+      `${RUNNER_ENV}=${JSON.stringify(layout)}`,
+    ]);
+    expect(env(HUGE_PAGE_MODULE_BYTES)).toEqual([
+      `${GUEST_ENV_PREFIX}GLIBC_TUNABLES=glibc.malloc.check=3`,
+      `${RUNNER_ENV}=${JSON.stringify(layout)}`,
+      "GLIBC_TUNABLES=glibc.malloc.hugetlb=1",
     ]);
   });
 
