@@ -1,5 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { statSync } from "node:fs";
 import { join } from "node:path";
+import { HUGE_PAGE_MODULE_BYTES, HUGE_PAGE_TUNABLES } from "@wasm-shims/shim-core/src/wasm/runner-spec.ts";
 import { fixturePath, yosysModule } from "@wasm-shims/test-fixtures";
 import { roundSummary, summarize, type Summary } from "./stats.ts";
 
@@ -13,11 +15,20 @@ export interface HostFloor {
 
 const script = join(import.meta.dirname, "host-run.mjs");
 
+/** The runner's environment for `module`: glibc's huge pages for a large one, as runner-spec.ts decides. */
+function runnerLikeEnv(module: string): NodeJS.ProcessEnv {
+  if (statSync(module).size < HUGE_PAGE_MODULE_BYTES) return process.env;
+  const [name = "", value = ""] = HUGE_PAGE_TUNABLES.split(/=(.*)/);
+  return { ...process.env, [name]: value };
+}
+
 function timeRun(module: string, args: string[]): number {
+  const env = runnerLikeEnv(module);
   const t0 = performance.now();
   const r = spawnSync(process.execPath, ["--no-warnings", "--wasm-lazy-validation", script, module, ...args], {
     stdio: ["ignore", "ignore", "pipe"],
     timeout: 60_000,
+    env,
   });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`host run of ${module} exited ${r.status}: ${r.stderr?.toString().trim()}`);
@@ -25,7 +36,8 @@ function timeRun(module: string, args: string[]): number {
 }
 
 /**
- * hello.wasm and `yosys -V`, each in a fresh process of the Node the shims embed, interleaved.
+ * hello.wasm and `yosys -V`, each in a fresh process of the Node the shims embed, interleaved, with
+ * the glibc tunables the runner would have for each (huge pages for the large one).
  * The difference of the medians is the large module's own start-up (reading, compiling lazily,
  * instantiating and running its static constructors), which no shim can take away.
  */
