@@ -6,6 +6,33 @@ const MACHINES = { x64: 62, arm64: 183 };
 export const SHT_SYMTAB = 2;
 export const SHT_NOBITS = 8;
 
+// Where each field lies in a program header (segment) and a section header: [offset, bytes].
+const SEGMENT = { type: [0, 4], flags: [4, 4], offset: [8, 8], vaddr: [16, 8], filesz: [32, 8], memsz: [40, 8] };
+const SECTION = {
+  nameOff: [0, 4],
+  type: [4, 4],
+  flags: [8, 8],
+  addr: [16, 8],
+  offset: [24, 8],
+  size: [32, 8],
+  link: [40, 4],
+  info: [44, 4],
+  align: [48, 8],
+};
+
+/** `count` entries of `size` bytes from `offset`, each with its fields and its own offset (`at`). */
+function table(buf, offset, size, count, fields) {
+  const rows = [];
+  for (let i = 0; i < count; i++) {
+    const at = offset + i * size;
+    const row = { at };
+    for (const [name, [off, bytes]] of Object.entries(fields))
+      row[name] = bytes === 4 ? buf.readUInt32LE(at + off) : Number(buf.readBigUInt64LE(at + off));
+    rows.push(row);
+  }
+  return rows;
+}
+
 /**
  * The ELF header of `buf`, with its program headers (`segments`) and section headers (`sections`,
  * each with its own header's bytes at `at`). Throws unless `buf` is a 64-bit little-endian ELF for
@@ -29,34 +56,10 @@ export function readElf(buf, arch) {
   };
   if (elf.phoff + elf.phentsize * elf.phnum > buf.length || elf.shoff + elf.shentsize * elf.shnum > buf.length)
     throw new Error("the ELF header's tables lie outside the file");
-  const segments = [];
-  for (let i = 0; i < elf.phnum; i++) {
-    const at = elf.phoff + i * elf.phentsize;
-    segments.push({
-      at,
-      type: buf.readUInt32LE(at),
-      flags: buf.readUInt32LE(at + 4),
-      offset: num(at + 8),
-      vaddr: num(at + 16),
-      filesz: num(at + 32),
-      memsz: num(at + 40),
-    });
-  }
-  const sections = [];
-  for (let i = 0; i < elf.shnum; i++) {
-    const at = elf.shoff + i * elf.shentsize;
-    sections.push({
-      at,
-      nameOff: buf.readUInt32LE(at),
-      type: buf.readUInt32LE(at + 4),
-      flags: num(at + 8),
-      addr: num(at + 16),
-      offset: num(at + 24),
-      size: num(at + 32),
-      link: buf.readUInt32LE(at + 40),
-      info: buf.readUInt32LE(at + 44),
-      align: Math.max(1, num(at + 48)),
-    });
-  }
+  const segments = table(buf, elf.phoff, elf.phentsize, elf.phnum, SEGMENT);
+  const sections = table(buf, elf.shoff, elf.shentsize, elf.shnum, SECTION).map((s) => ({
+    ...s,
+    align: Math.max(1, s.align),
+  }));
   return { ...elf, segments, sections };
 }
