@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { HUGE_PAGE_MODULE_BYTES, HUGE_PAGE_TUNABLES } from "@wasm-shims/shim-core/src/wasm/runner-spec.ts";
+import { moduleTunables } from "@wasm-shims/shim-core/src/wasm/runner-spec.ts";
 import { fixturePath, yosysModule } from "@wasm-shims/test-fixtures";
 import { roundSummary, summarize, type Summary } from "./stats.ts";
 
@@ -17,9 +17,8 @@ const script = join(import.meta.dirname, "host-run.mjs");
 
 /** The runner's environment for `module`: glibc's huge pages for a large one, as runner-spec.ts decides. */
 function runnerLikeEnv(module: string): NodeJS.ProcessEnv {
-  if (statSync(module).size < HUGE_PAGE_MODULE_BYTES) return process.env;
-  const [name = "", value = ""] = HUGE_PAGE_TUNABLES.split(/=(.*)/);
-  return { ...process.env, [name]: value };
+  const own = moduleTunables(statSync(module).size).map((v) => v.split(/=(.*)/));
+  return { ...process.env, ...Object.fromEntries(own) };
 }
 
 function timeRun(module: string, args: string[]): number {

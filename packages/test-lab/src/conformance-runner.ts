@@ -52,7 +52,7 @@ export function runnerCases(c: CaseContext): void {
   });
 
   // The module's bytes and V8's copy of them, read into 2 MB pages instead of 4 kB ones
-  // (runner-spec.ts, HUGE_PAGE_TUNABLES); the kernel gives them only where THP is not `never`.
+  // (runner-spec.ts, moduleTunables); the kernel gives them only where THP is not `never`.
   it("asks for huge pages in the runner of a module of 16 MiB or more", async () => {
     const image = "localhost/wasm-padded:test";
     const tar = join(mkdtempSync(join(tmpdir(), "padded-")), "image.tar");

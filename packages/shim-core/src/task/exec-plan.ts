@@ -1,5 +1,5 @@
 import { invalidArgument, isShimError } from "../errors.ts";
-import { entrypointSize, resolveEntrypoint } from "../wasm/entrypoint.ts";
+import { resolveEntrypoint } from "../wasm/entrypoint.ts";
 import { runnerProcess } from "../wasm/runner-spec.ts";
 import type { Process } from "../oci/spec.ts";
 import { launchLayout, type RunnerLaunch } from "../wasm/runner-files.ts";
@@ -25,10 +25,9 @@ export async function execProcessSpec(c: Container, spec: Process, engine: Engin
   try {
     const entry = await resolveEntrypoint(c.rootfs, { ...c.spec, process: spec });
     if (entry.kind === "native") return { process: spec };
-    const size = await entrypointSize(entry);
-    const prepared = await prepareModule(engine, entry, log, spec.cwd);
+    const { prepared, moduleBytes } = await prepareModule(engine, entry, log, spec.cwd);
     const runner = await runnerLaunch(prepared);
-    return { process: runnerProcess(spec, launchLayout(runner), entry.path, prepared.data, size), runner };
+    return { process: runnerProcess(spec, launchLayout(runner), entry.path, prepared.data, moduleBytes), runner };
   } catch (err) {
     const why = isShimError(err) ? err.detail : String(err);
     throw invalidArgument(`cannot exec ${spec.args?.[0] ?? "(no args)"} in WebAssembly container ${c.id}: ${why}`);

@@ -125,23 +125,13 @@ export async function readEntrypoint(entry: Entrypoint): Promise<Uint8Array<Arra
   }
 }
 
-/** The module's size in bytes, from the file resolved inside the container's root (or the Wasm layer). */
-export async function entrypointSize(entry: Entrypoint): Promise<number> {
-  if (entry.layer) return entry.layer.bytes?.byteLength ?? 0;
-  const handle = await openInRoot(entry.root, entry.path);
-  try {
-    return (await handle.stat()).size;
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * The entrypoint opened once: the identity of its file (file-identity.ts; none for a Wasm layer)
- * at once, its bytes on demand.
+ * and its size at once, its bytes on demand.
  */
 export interface OpenedEntrypoint {
   identity?: string;
+  size: number;
   read(): Promise<Uint8Array<ArrayBuffer>>;
   close(): Promise<void>;
 }
@@ -151,6 +141,7 @@ export async function openEntrypoint(entry: Entrypoint): Promise<OpenedEntrypoin
   const layer = entry.layer;
   if (layer)
     return {
+      size: layer.bytes?.byteLength ?? 0,
       read: async () => {
         if (!layer.bytes)
           throw new Error(`internal: the bytes of Wasm layer ${layer.digest} were already handed to the runner`);
@@ -160,8 +151,9 @@ export async function openEntrypoint(entry: Entrypoint): Promise<OpenedEntrypoin
     };
   const handle = await openInRoot(entry.root, entry.path);
   try {
-    const identity = fileIdentity(await handle.stat({ bigint: true }));
-    return { identity, read: async () => uncopied(await handle.readFile()), close: () => handle.close() };
+    const st = await handle.stat({ bigint: true });
+    const read = async () => uncopied(await handle.readFile());
+    return { identity: fileIdentity(st), size: Number(st.size), read, close: () => handle.close() };
   } catch (err) {
     await handle.close();
     throw err;

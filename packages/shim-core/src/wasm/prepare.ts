@@ -8,7 +8,7 @@ import { embeddedAssetDirectory } from "../sea/assets.ts";
 import { nativeAddonFile } from "../sea/native.ts";
 import { patchCwd } from "./cwd-patch.ts";
 import { compileCheck, type Engine, type Prepared } from "./engine.ts";
-import { entrypointSize, openEntrypoint, type Entrypoint } from "./entrypoint.ts";
+import { openEntrypoint, type Entrypoint, type OpenedEntrypoint } from "./entrypoint.ts";
 import { checkExport, checkExportOf, moduleExports, withExport } from "./guest-entry.ts";
 import { hostRuntime } from "./host-libs.ts";
 import { openRunnerFiles } from "./image-entrypoint.ts";
@@ -32,9 +32,7 @@ export async function prepareWasmContainer(
   dir: string,
   log: Logger,
 ): Promise<RunnerLaunch> {
-  // Before prepareModule: a Wasm layer's bytes go to the runner once it is launched.
-  const size = await entrypointSize(entry);
-  const prepared = await prepareModule(engine, entry, log, spec.process?.cwd);
+  const { prepared, moduleBytes } = await prepareModule(engine, entry, log, spec.process?.cwd);
   const runner = await runnerLaunch(prepared, entry);
   try {
     // Not recursive: should containerd have removed the bundle meanwhile (it restarted and
@@ -44,7 +42,7 @@ export async function prepareWasmContainer(
     });
     await writeFile(
       join(dir, "config.json"),
-      JSON.stringify(runnerSpec(spec, rootfs, launchLayout(runner), entry.path, prepared.data, size)),
+      JSON.stringify(runnerSpec(spec, rootfs, launchLayout(runner), entry.path, prepared.data, moduleBytes)),
     );
     return runner;
   } catch (err) {
@@ -53,11 +51,32 @@ export async function prepareWasmContainer(
   }
 }
 
+/** What Create made of a module, and its size (which decides the runner's environment, runner-spec.ts). */
+export interface PreparedModule {
+  prepared: Prepared;
+  moduleBytes: number;
+}
+
 /** Validates the module (a clear error at Create, not a crash at Start) and lets the engine prepare it. */
-export async function prepareModule(engine: Engine, entry: Entrypoint, log: Logger, cwd = "/"): Promise<Prepared> {
+export async function prepareModule(
+  engine: Engine,
+  entry: Entrypoint,
+  log: Logger,
+  cwd = "/",
+): Promise<PreparedModule> {
   // A file an earlier Create read, checked and prepared to nothing (the runner reads it anyway)
-  // needs no reading now: one open, for its identity and, when that is not known, its bytes.
+  // needs no reading now: one open, for its identity, its size and, when it is not known, its bytes.
   const file = await openEntrypoint(entry);
+  return { prepared: await prepareOpened(engine, entry, file, log, cwd), moduleBytes: file.size };
+}
+
+async function prepareOpened(
+  engine: Engine,
+  entry: Entrypoint,
+  file: OpenedEntrypoint,
+  log: Logger,
+  cwd: string,
+): Promise<Prepared> {
   const identity = file.identity;
   let known: ModuleFacts | undefined;
   let bytes: Uint8Array<ArrayBuffer>;

@@ -16,12 +16,17 @@ export function cpuQuota(spec: Spec): number | undefined {
  * V8 copies them into another as it compiles. Each 4 kB page touched for the first time is a
  * fault: about 95 ms per copy of a 31 MB module on the test machine, where 2 MB pages take a few
  * dozen faults (docs/architecture.md, "Large modules"). Not for every runner: threads' malloc
- * arenas grow in huge pages too, and an idle wasmer runner kept 2.5-3.3 MB more, a jco one up to
- * 1.4 MB more. glibc before 2.35 ignores the name; the kernel's THP setting `never` turns it off.
+ * arenas grow in huge pages too, and in two A/B runs an idle runner of a small module kept up to
+ * 3.6 MB more (wasmer), 1.9 MB (jco) or 1.8 MB (node). glibc before 2.35 ignores the name; the
+ * kernel's THP setting `never` turns it off.
  */
-export const HUGE_PAGE_TUNABLES = "GLIBC_TUNABLES=glibc.malloc.hugetlb=1";
+const HUGE_PAGE_TUNABLES = "GLIBC_TUNABLES=glibc.malloc.hugetlb=1";
 /** From this size on a module's start gains about 100 ms from them (two copies, ~3 ms per MB each). */
 export const HUGE_PAGE_MODULE_BYTES = 16 * 1024 * 1024;
+
+/** The runner's own variables (NAME=value) for a module of `moduleBytes`. */
+export const moduleTunables = (moduleBytes: number): string[] =>
+  moduleBytes >= HUGE_PAGE_MODULE_BYTES ? [HUGE_PAGE_TUNABLES] : [];
 
 /**
  * The guest's environment, each variable renamed with GUEST_ENV_PREFIX: what the image or the
@@ -30,8 +35,7 @@ export const HUGE_PAGE_MODULE_BYTES = 16 * 1024 * 1024;
  * guest's. The runner strips the prefix again.
  */
 export function runnerEnv(env: readonly string[], layout: RunnerLayout, moduleBytes = 0): string[] {
-  const own = [`${RUNNER_ENV}=${JSON.stringify(layout)}`];
-  if (moduleBytes >= HUGE_PAGE_MODULE_BYTES) own.push(HUGE_PAGE_TUNABLES);
+  const own = [`${RUNNER_ENV}=${JSON.stringify(layout)}`, ...moduleTunables(moduleBytes)];
   return [...env.map((e) => `${GUEST_ENV_PREFIX}${e}`), ...own];
 }
 

@@ -60,12 +60,12 @@ describe("what Create learned of a module file, kept under the file's identity",
     refuse = false;
   });
 
-  it("reads and checks a file once: the next Create of it reads nothing", async () => {
-    await prepareModule(engine, entry(), silentLogger);
+  it("reads and checks a file once: the next Create of it reads nothing, and knows its size", async () => {
+    expect((await prepareModule(engine, entry(), silentLogger)).moduleBytes).toBe(MODULE.length);
     expect(validations).toBe(1);
     forgetBytes();
     refuse = true;
-    await prepareModule(engine, entry(), silentLogger);
+    expect((await prepareModule(engine, entry(), silentLogger)).moduleBytes).toBe(MODULE.length);
     expect(validations).toBe(1);
   });
 
@@ -85,7 +85,7 @@ describe("what Create learned of a module file, kept under the file's identity",
     await expect(prepareModule(engine, entry("nope"), silentLogger)).rejects.toThrow(
       /has no export nope \(its functions: _start\)/,
     );
-    expect((await prepareModule(engine, entry("_start"), silentLogger)).data).toBeDefined();
+    expect((await prepareModule(engine, entry("_start"), silentLogger)).prepared.data).toBeDefined();
   });
 
   it("skips an engine's prepare that gave nothing, never one that gave the runner something", async () => {
